@@ -1,0 +1,345 @@
+"""IP address and VLAN management with a lock file, so numbering never moves.
+
+IPAM knows nothing of OPDs, switches or Pulumi: callers hand it keyed requests
+(`dinkes/servers` wants a VLAN and a /24 from `server_pool`, `dinkes/servers/simpus`
+wants an address in that /24). Allocation is deterministic: pinned values first,
+then values already in the lock file, then new keys in sorted order take the
+lowest free value. Keys no longer requested are released; nothing else moves,
+so adding or removing an OPD never renumbers another one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import netaddr
+import yaml
+
+LOCK_FILE = "dcctl.lock.yaml"
+_LOCK_HEADER = (
+    "# IPAM allocations made by dcctl. Commit this file with the spec change that\n"
+    "# caused it: it keeps every VLAN, prefix and address where it was.\n"
+)
+
+
+@dataclass(frozen=True)
+class VlanRequest:
+    key: str
+    pin: int | None = None
+
+
+@dataclass(frozen=True)
+class PrefixRequest:
+    key: str
+    pool: str
+    pin: str | None = None
+
+
+@dataclass(frozen=True)
+class AddressRequest:
+    key: str
+    within: str  # key of a PrefixRequest
+    first_host: int = 10  # hosts below this offset are reserved (gateway, infra)
+    pin: str | None = None
+
+
+@dataclass(frozen=True)
+class Problem:
+    key: str
+    message: str
+    hint: str | None = None
+
+
+@dataclass
+class Lock:
+    vlans: dict[str, int] = field(default_factory=dict)
+    prefixes: dict[str, str] = field(default_factory=dict)
+    addresses: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, root: Path) -> Lock:
+        path = root / LOCK_FILE
+        if not path.exists():
+            return cls()
+        data = yaml.safe_load(path.read_text()) or {}
+        if not isinstance(data, dict):
+            raise ValueError(f"{LOCK_FILE} is not a mapping")
+        return cls(
+            vlans={str(k): int(v) for k, v in (data.get("vlans") or {}).items()},
+            prefixes={str(k): str(v) for k, v in (data.get("prefixes") or {}).items()},
+            addresses={str(k): str(v) for k, v in (data.get("addresses") or {}).items()},
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": 1,
+            "vlans": dict(sorted(self.vlans.items())),
+            "prefixes": dict(sorted(self.prefixes.items())),
+            "addresses": dict(sorted(self.addresses.items())),
+        }
+
+    def render(self) -> str:
+        return _LOCK_HEADER + yaml.safe_dump(self.to_dict(), sort_keys=False, width=200)
+
+    def write(self, root: Path) -> bool:
+        """Write the lock atomically; returns True if the file changed."""
+        path = root / LOCK_FILE
+        text = self.render()
+        if path.exists() and path.read_text() == text:
+            return False
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(text)
+        tmp.replace(path)
+        return True
+
+
+@dataclass
+class Pool:
+    prefix: str
+    length: int
+
+
+class _PrefixSpace:
+    """Free-space tracker over one pool; lowest aligned free subnet first."""
+
+    def __init__(self, pool: Pool) -> None:
+        self.net = netaddr.IPNetwork(pool.prefix)
+        self.length = pool.length
+        self.used = netaddr.IPSet()
+        self._cursor = 0
+
+    def take(self, prefix: netaddr.IPNetwork) -> None:
+        self.used.add(prefix)
+
+    def allocate(self) -> netaddr.IPNetwork | None:
+        if self.length < self.net.prefixlen:
+            return None
+        step = 2 ** (32 - self.length)
+        count = 2 ** (self.length - self.net.prefixlen)
+        base = int(self.net.network)
+        for i in range(self._cursor, count):
+            cand = netaddr.IPNetwork(f"{netaddr.IPAddress(base + i * step)}/{self.length}")
+            if not self.used.__contains__(cand) and not _overlaps(self.used, cand):
+                self.used.add(cand)
+                self._cursor = i + 1
+                return cand
+        return None
+
+
+def _overlaps(used: netaddr.IPSet, net: netaddr.IPNetwork) -> bool:
+    return not used.isdisjoint(netaddr.IPSet([net]))
+
+
+@dataclass
+class Allocation:
+    vlans: dict[str, int]
+    prefixes: dict[str, str]
+    addresses: dict[str, str]
+
+    def lock(self) -> Lock:
+        return Lock(dict(self.vlans), dict(self.prefixes), dict(self.addresses))
+
+    def gateway(self, prefix_key: str) -> str:
+        return str(netaddr.IPNetwork(self.prefixes[prefix_key])[1])
+
+
+def allocate(
+    lock: Lock,
+    vlan_range: tuple[int, int],
+    pools: dict[str, Pool],
+    vlans: Iterable[VlanRequest],
+    prefixes: Iterable[PrefixRequest],
+    addresses: Iterable[AddressRequest],
+    reserved: Iterable[str] = (),
+) -> tuple[Allocation, list[Problem]]:
+    """Allocate every request; return the allocation and all problems found."""
+    problems: list[Problem] = []
+    out_v = _allocate_vlans(lock, vlan_range, list(vlans), problems)
+    out_p = _allocate_prefixes(lock, pools, list(prefixes), list(reserved), problems)
+    out_a = _allocate_addresses(lock, out_p, list(addresses), problems)
+    return Allocation(out_v, out_p, out_a), problems
+
+
+def _allocate_vlans(
+    lock: Lock, rng: tuple[int, int], reqs: list[VlanRequest], problems: list[Problem]
+) -> dict[str, int]:
+    owner: dict[int, str] = {}
+    out: dict[str, int] = {}
+    pending: list[VlanRequest] = []
+    for r in sorted(reqs, key=lambda r: r.key):
+        if r.pin is not None:
+            if r.pin in owner:
+                problems.append(
+                    Problem(
+                        r.key,
+                        f"VLAN {r.pin} is already used by {owner[r.pin]}",
+                        "pick another VLAN or drop the pin",
+                    )
+                )
+                continue
+            owner[r.pin] = r.key
+            out[r.key] = r.pin
+        else:
+            pending.append(r)
+    rest: list[VlanRequest] = []
+    for r in pending:
+        v = lock.vlans.get(r.key)
+        if v is not None and v not in owner and rng[0] <= v <= rng[1]:
+            owner[v] = r.key
+            out[r.key] = v
+        else:
+            rest.append(r)
+    free = (v for v in range(rng[0], rng[1] + 1) if v not in owner)
+    for r in rest:
+        v = next(free, None)
+        if v is None:
+            problems.append(
+                Problem(
+                    r.key,
+                    f"VLAN range {rng[0]}-{rng[1]} is exhausted",
+                    "widen ipam.vlan_range in the Site",
+                )
+            )
+            continue
+        owner[v] = r.key
+        out[r.key] = v
+    return out
+
+
+def _allocate_prefixes(
+    lock: Lock,
+    pools: dict[str, Pool],
+    reqs: list[PrefixRequest],
+    reserved: list[str],
+    problems: list[Problem],
+) -> dict[str, str]:
+    spaces = {name: _PrefixSpace(pool) for name, pool in pools.items()}
+    taken: list[tuple[netaddr.IPNetwork, str]] = [(netaddr.IPNetwork(r), "site") for r in reserved]
+    taken_set = netaddr.IPSet(n for n, _ in taken)
+    for sp in spaces.values():
+        for n, _ in taken:
+            sp.take(n)
+    out: dict[str, str] = {}
+
+    def claim(key: str, net: netaddr.IPNetwork, what: str) -> bool:
+        nonlocal taken_set
+        if _overlaps(taken_set, net):
+            other = next(k for n, k in taken if n in net or net in n or n == net)
+            problems.append(
+                Problem(
+                    key,
+                    f"{what} {net} overlaps {other}",
+                    "prefixes must not overlap; pick a free one or drop the pin",
+                )
+            )
+            return False
+        taken.append((net, key))
+        taken_set.add(net)
+        for sp in spaces.values():
+            sp.take(net)
+        out[key] = str(net)
+        return True
+
+    ordered = sorted(reqs, key=lambda r: r.key)
+    for r in ordered:
+        if r.pin is not None:
+            claim(r.key, netaddr.IPNetwork(r.pin), "pinned prefix")
+    rest: list[PrefixRequest] = []
+    for r in ordered:
+        if r.pin is not None:
+            continue
+        old = lock.prefixes.get(r.key)
+        pool = pools[r.pool]
+        if old is not None:
+            net = netaddr.IPNetwork(old)
+            if (
+                net.prefixlen == pool.length
+                and net in netaddr.IPNetwork(pool.prefix)
+                and not _overlaps(taken_set, net)
+            ):
+                claim(r.key, net, "locked prefix")
+                continue
+        rest.append(r)
+    for r in rest:
+        net = spaces[r.pool].allocate()
+        if net is None:
+            pool = pools[r.pool]
+            problems.append(
+                Problem(
+                    r.key,
+                    f"{r.pool} {pool.prefix} has no free /{pool.length} left",
+                    f"enlarge ipam.{r.pool} or use a longer prefix length",
+                )
+            )
+            continue
+        claim(r.key, net, "prefix")
+    return out
+
+
+def _allocate_addresses(
+    lock: Lock, prefixes: dict[str, str], reqs: list[AddressRequest], problems: list[Problem]
+) -> dict[str, str]:
+    out: dict[str, str] = {}
+    used: dict[str, dict[int, str]] = {}
+    ordered = sorted(reqs, key=lambda r: r.key)
+    rest: list[AddressRequest] = []
+    for r in ordered:
+        if r.within not in prefixes:
+            continue  # the prefix itself failed; already reported
+        net = netaddr.IPNetwork(prefixes[r.within])
+        owner = used.setdefault(r.within, {})
+        if r.pin is not None:
+            ip = netaddr.IPAddress(r.pin)
+            if ip not in net or ip in (net.network, net.broadcast):
+                problems.append(
+                    Problem(
+                        r.key,
+                        f"address {ip} is not a host of {net}",
+                        f"use a host address in {net} or drop the pin",
+                    )
+                )
+                continue
+            if int(ip) in owner:
+                problems.append(Problem(r.key, f"address {ip} is already used by {owner[int(ip)]}"))
+                continue
+            owner[int(ip)] = r.key
+            out[r.key] = str(ip)
+    for r in ordered:
+        if r.pin is not None or r.within not in prefixes:
+            continue
+        net = netaddr.IPNetwork(prefixes[r.within])
+        owner = used[r.within] if r.within in used else used.setdefault(r.within, {})
+        old = lock.addresses.get(r.key)
+        if old is not None:
+            ip = netaddr.IPAddress(old)
+            if (
+                ip in net
+                and ip not in (net.network, net.broadcast)
+                and int(ip) not in owner
+                and int(ip) >= int(net.network) + r.first_host
+            ):
+                owner[int(ip)] = r.key
+                out[r.key] = old
+                continue
+        rest.append(r)
+    for r in rest:
+        net = netaddr.IPNetwork(prefixes[r.within])
+        owner = used[r.within]
+        start = int(net.network) + r.first_host
+        end = int(net.broadcast) - 1 if net.size > 2 else int(net.broadcast)
+        found = next((i for i in range(start, end + 1) if i not in owner), None)
+        if found is None:
+            problems.append(
+                Problem(
+                    r.key,
+                    f"no free address left in {net}",
+                    "use a shorter prefix length for this network",
+                )
+            )
+            continue
+        owner[found] = r.key
+        out[r.key] = str(netaddr.IPAddress(found))
+    return out

@@ -1,0 +1,215 @@
+"""The Site document: the physical data center every OPD is consolidated into.
+
+It holds what Diskominfo owns: hypervisors, address pools, switches and the
+fiber links between them, the VPN hub and monitoring. Tenants live in `Opd`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from dcctl.spec.types import (
+    CredentialRef,
+    Document,
+    Endpoint,
+    Hostname,
+    IPv4,
+    Name,
+    PortName,
+    Prefix,
+    Strict,
+    SwitchPort,
+    Text,
+    VlanId,
+)
+
+Vendor = Literal["cisco_ios", "mikrotik_routeros"]
+
+_IOS_ABBREV = {
+    "gi": "GigabitEthernet",
+    "te": "TenGigabitEthernet",
+    "fa": "FastEthernet",
+    "tw": "TwentyFiveGigE",
+    "fo": "FortyGigabitEthernet",
+    "eth": "Ethernet",
+}
+_RANGE_RE = re.compile(r"^(?P<base>.*?)(?P<lo>[0-9]+)-(?P<hi>[0-9]+)$")
+
+
+def canonical_port(vendor: str, name: str) -> str:
+    """Expand IOS abbreviations so `Gi1/0/1` and `GigabitEthernet1/0/1` are one port.
+
+    The switch itself prints full names in `show running-config`, and hier-config
+    compares text, so the full form is what every later layer uses.
+    """
+    if vendor != "cisco_ios":
+        return name
+    m = re.match(r"^([A-Za-z]+)(.*)$", name)
+    if not m:
+        return name
+    word, rest = m.group(1), m.group(2)
+    for short, full in _IOS_ABBREV.items():
+        if word.lower() == full.lower() or (
+            word.lower().startswith(short) and full.lower().startswith(word.lower())
+        ):
+            return full + rest
+    return name
+
+
+def expand_ports(vendor: str, specs: list[str]) -> list[str]:
+    """Expand `Gi1/0/1-24` style ranges into canonical port names, in order."""
+    out: list[str] = []
+    for item in specs:
+        m = _RANGE_RE.match(item)
+        if m and int(m["lo"]) <= int(m["hi"]):
+            for n in range(int(m["lo"]), int(m["hi"]) + 1):
+                out.append(canonical_port(vendor, f"{m['base']}{n}"))
+        else:
+            out.append(canonical_port(vendor, item))
+    return out
+
+
+class HypervisorNode(Strict):
+    name: Name
+    uplink: SwitchPort = Field(description="Switch port the node's VM bridge is trunked to")
+    bridge: Name = Field("vmbr0", description="Node bridge that VM NICs attach to")
+    vcpu: int = Field(ge=1, le=4096, description="Physical threads offered to VMs")
+    memory_gb: int = Field(ge=1, le=65536)
+
+
+class Hypervisors(Strict):
+    type: Literal["proxmox", "lab"] = Field(description="proxmox in production, lab for rehearsal")
+    endpoint: str = Field(
+        "https://pve.invalid:8006",
+        pattern=r"^https://[a-z0-9.-]+(:[0-9]{1,5})?/?$",
+        description="Proxmox VE API URL",
+    )
+    credential: CredentialRef = Field(description="API token reference, never the token itself")
+    datastore: Name = "local-lvm"
+    nodes: list[HypervisorNode] = Field(min_length=1)
+
+
+class Storage(Strict):
+    vm_capacity_gb: int = Field(ge=1, description="Usable VM datastore capacity")
+    recording_capacity_gb: int = Field(ge=0, description="NVR storage offered for CCTV")
+
+
+class Management(Strict):
+    prefix: Prefix = Field(description="Out-of-band management network of switches and hosts")
+    gateway: IPv4
+    vlan: VlanId = 99
+
+
+class Ipam(Strict):
+    vlan_range: list[VlanId] = Field(
+        min_length=2, max_length=2, description="[low, high] VLAN IDs dcctl may allocate"
+    )
+    server_pool: Prefix = Field(description="Pool for per-OPD server subnets")
+    server_prefix_length: int = Field(24, ge=16, le=29)
+    cctv_pool: Prefix
+    cctv_prefix_length: int = Field(26, ge=16, le=29)
+    lan_pool: Prefix = Field(description="Pool for OPD building LANs and remote-office LANs")
+    lan_prefix_length: int = Field(24, ge=16, le=29)
+
+    @model_validator(mode="after")
+    def _range_order(self) -> Ipam:
+        if self.vlan_range[0] > self.vlan_range[1]:
+            raise ValueError("vlan_range must be [low, high]")
+        return self
+
+
+class Port(Strict):
+    name: PortName
+    description: Text | None = None
+
+
+class Switch(Strict):
+    name: Name
+    vendor: Vendor
+    model: Text | None = None
+    role: Literal["core", "distribution", "access"]
+    location: Text
+    mgmt_address: IPv4
+    credential: CredentialRef
+    managed: Literal["partial", "full"] = Field(
+        "partial", description="full: lines dcctl did not create are removed"
+    )
+    ports: list[str] = Field(
+        min_length=1, description="Physical ports; ranges like Gi1/0/1-24 expand"
+    )
+
+    @field_validator("ports")
+    @classmethod
+    def _ports_valid(cls, v: list[str]) -> list[str]:
+        from dcctl.spec.types import _port  # one definition of a port name
+
+        for item in v:
+            m = _RANGE_RE.match(item)
+            _port(f"{m['base']}{m['lo']}" if m else item)
+        return v
+
+    def port_names(self) -> list[str]:
+        return expand_ports(self.vendor, self.ports)
+
+
+class Link(Strict):
+    name: Name
+    a: SwitchPort
+    b: SwitchPort
+    medium: Literal["fiber", "copper"] = "fiber"
+    length_m: int | None = Field(None, ge=1, le=200000)
+    description: Text | None = None
+
+
+class VpnHub(Strict):
+    vm: str = Field(pattern=r"^[a-z][a-z0-9-]*/[a-z][a-z0-9-]*$", description="OPD/VM hosting it")
+    endpoint: Endpoint = Field(description="Public address:port offices dial")
+    tunnel_pool: Prefix
+    listen_port: int = Field(51820, ge=1, le=65535)
+
+
+class Monitoring(Strict):
+    vm: str = Field(pattern=r"^[a-z][a-z0-9-]*/[a-z][a-z0-9-]*$")
+    scrape_interval_s: int = Field(30, ge=5, le=3600)
+    camera_down_after_s: int = Field(120, ge=10, le=86400)
+    alert_email: str | None = Field(None, pattern=r"^[A-Za-z0-9._+-]+@[A-Za-z0-9.-]+$")
+
+
+class Cctv(Strict):
+    nvr_vm: str = Field(pattern=r"^[a-z][a-z0-9-]*/[a-z][a-z0-9-]*$")
+
+
+class Site(Document):
+    kind: Literal["Site"]
+    name: Name
+    description: Text | None = None
+    domain: Hostname
+    dns: list[IPv4] = Field(min_length=1)
+    ssh_keys: list[str] = Field(
+        default_factory=list, description="Infra team public SSH keys (ssh-ed25519 ...)"
+    )
+    hypervisors: Hypervisors
+    storage: Storage
+    management: Management
+    ipam: Ipam
+    switches: list[Switch] = Field(default_factory=list)
+    links: list[Link] = Field(default_factory=list)
+    vpn: VpnHub | None = None
+    monitoring: Monitoring | None = None
+    cctv: Cctv | None = None
+
+    @field_validator("ssh_keys")
+    @classmethod
+    def _keys(cls, v: list[str]) -> list[str]:
+        pat = re.compile(
+            r"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp256) [A-Za-z0-9+/=]{20,1024}( [\w.@-]{1,64})?$"
+        )
+        for k in v:
+            if not pat.match(k):
+                raise ValueError(
+                    "each key must be one OpenSSH public key line: TYPE BASE64 [comment]"
+                )
+        return v

@@ -1,0 +1,89 @@
+"""The Opd document: one tenant agency with its buildings, VMs, offices and cameras.
+
+An OPD's whole footprint lives in one file so a reviewer sees a request in one
+place and a ticket edits one file.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from dcctl.spec.cctv import Camera
+from dcctl.spec.compute import Vm
+from dcctl.spec.types import (
+    Classification,
+    Document,
+    Email,
+    Name,
+    Phone,
+    PortName,
+    Prefix,
+    Sector,
+    Strict,
+    Text,
+    VlanId,
+)
+from dcctl.spec.vpn import Office
+
+
+class Contact(Strict):
+    name: Text
+    role: Text
+    email: Email | None = None
+    phone: Phone | None = None
+
+
+class Quota(Strict):
+    vcpu: int = Field(ge=0, le=4096)
+    memory_gb: int = Field(ge=0, le=65536)
+    disk_gb: int = Field(ge=0, le=10_000_000)
+    vms: int = Field(20, ge=0, le=1000)
+    cameras: int = Field(50, ge=0, le=10000)
+
+
+class NetworkPin(Strict):
+    vlan: VlanId | None = None
+    prefix: Prefix | None = None
+
+
+class NetworkPins(Strict):
+    """Explicit VLAN/prefix pins; anything left out is allocated by IPAM."""
+
+    servers: NetworkPin | None = None
+    cctv: NetworkPin | None = None
+    lan: NetworkPin | None = None
+
+
+class Building(Strict):
+    name: Name
+    location: Text
+    switch: Name = Field(description="Access switch in this building")
+    lan_ports: list[PortName] = Field(
+        default_factory=list, description="Ports given to the OPD's staff LAN"
+    )
+
+
+class ServerRoom(Strict):
+    """The OPD's own legacy server room, tracked until it is consolidated."""
+
+    status: Literal["running", "migrating", "closed"] = "running"
+    servers: int = Field(0, ge=0, le=1000)
+    note: Text | None = None
+
+
+class Opd(Document):
+    kind: Literal["Opd"]
+    code: Name = Field(description="Short code, e.g. dinkes")
+    name: Text = Field(description="Full name, e.g. Dinas Kesehatan")
+    sector: Sector
+    classification: Classification = Field(description="Default classification of its data")
+    contacts: list[Contact] = Field(min_length=1)
+    quota: Quota
+    network: NetworkPins = NetworkPins()
+    server_room: ServerRoom = ServerRoom()
+    buildings: list[Building] = Field(default_factory=list)
+    vms: list[Vm] = Field(default_factory=list)
+    offices: list[Office] = Field(default_factory=list)
+    cameras: list[Camera] = Field(default_factory=list)

@@ -1,0 +1,169 @@
+"""Constrained scalar types shared by every spec domain.
+
+Every string that can later reach a switch config, a RouterOS script, a shell
+or a Jinja2 template is constrained here, once, so the renderers can trust
+their inputs instead of escaping them ad hoc.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+import netaddr
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+API_VERSION = "dcctl/v1"
+
+Sector = Literal[
+    "agriculture",
+    "population",
+    "education",
+    "health",
+    "finance",
+    "governance",
+    "village_government",
+    "other",
+]
+Classification = Literal["publik", "terbatas", "rahasia"]
+CLASSIFICATION_RANK: dict[str, int] = {"publik": 0, "terbatas": 1, "rahasia": 2}
+
+_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$|^[a-z]$")
+# Free text (descriptions, locations, names of people) reaches IOS descriptions,
+# RouterOS comments and Prometheus labels. A whitelist is the only safe choice:
+# it excludes newlines and control characters, `;` `$` `[` `]` `"` `\` (RouterOS
+# script syntax), `{` `}` `%` (Jinja2), `?` (IOS inline help) and `!` / `#` (comments).
+_TEXT_RE = re.compile(r"^[\w .,()/&'+:@-]*$")
+_PORT_RE = re.compile(r"^[A-Za-z][A-Za-z0-9-]*[0-9]+(?:/[0-9]+)*$")
+_CRED_RE = re.compile(r"^(env|file|lab):[A-Za-z0-9_./-]{1,128}$")
+_RTSP_RE = re.compile(r"^/[A-Za-z0-9_./-]{0,127}$")
+_EMAIL_RE = re.compile(r"^[A-Za-z0-9._+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+_PHONE_RE = re.compile(r"^\+?[0-9 -]{6,20}$")
+_HOST_RE = re.compile(
+    r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$"
+)
+
+
+def _name(v: str) -> str:
+    if not _NAME_RE.match(v):
+        raise ValueError(
+            "must be a lowercase identifier: a-z, 0-9 and '-', starting with a letter, "
+            "at most 32 characters"
+        )
+    return v
+
+
+def _text(v: str) -> str:
+    if not _TEXT_RE.match(v):
+        bad = sorted({c for c in v if not re.match(r"[\w .,()/&'+:@-]", c)})
+        shown = ", ".join(repr(c) for c in bad)
+        raise ValueError(
+            f"contains characters not allowed in free text ({shown}); allowed are letters, "
+            "digits, spaces and . , ( ) / & ' + : @ -"
+        )
+    return v
+
+
+def _port(v: str) -> str:
+    if not _PORT_RE.match(v):
+        raise ValueError(
+            "must be an interface name like Gi1/0/1, TenGigabitEthernet1/1/1 or ether5"
+        )
+    return v
+
+
+def _cred(v: str) -> str:
+    if not _CRED_RE.match(v):
+        raise ValueError(
+            "must be a credential reference (env:VAR, file:path or lab:name), "
+            "never the secret itself"
+        )
+    return v
+
+
+def _ipv4(v: str) -> str:
+    try:
+        ip = netaddr.IPAddress(v, version=4, flags=netaddr.INET_PTON)
+    except (netaddr.AddrFormatError, ValueError, TypeError):
+        raise ValueError("must be an IPv4 address like 10.20.1.10") from None
+    return str(ip)
+
+
+def _prefix(v: str) -> str:
+    try:
+        net = netaddr.IPNetwork(v, version=4)
+    except (netaddr.AddrFormatError, ValueError, TypeError):
+        raise ValueError("must be an IPv4 prefix like 10.20.0.0/16") from None
+    if "/" not in v:
+        raise ValueError("must carry a prefix length, like 10.20.0.0/16")
+    if net.ip != net.network:
+        raise ValueError(f"has host bits set; did you mean {net.cidr}?")
+    return str(net.cidr)
+
+
+def _endpoint(v: str) -> str:
+    host, sep, port = v.rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError("must be ADDRESS:PORT, like 203.0.113.1:51820")
+    _ipv4(host)
+    return v
+
+
+def _switch_port(v: str) -> str:
+    sw, sep, port = v.partition(":")
+    if not sep:
+        raise ValueError("must be SWITCH:PORT, like sw-core:Gi1/0/1")
+    _name(sw)
+    _port(port)
+    return v
+
+
+def _email(v: str) -> str:
+    if not _EMAIL_RE.match(v):
+        raise ValueError("must be an e-mail address")
+    return v
+
+
+def _phone(v: str) -> str:
+    if not _PHONE_RE.match(v):
+        raise ValueError("must be a phone number: digits, spaces, '-' and a leading '+'")
+    return v
+
+
+def _rtsp(v: str) -> str:
+    if not _RTSP_RE.match(v):
+        raise ValueError("must be a URL path like /stream1 (letters, digits, _ . / -)")
+    return v
+
+
+def _hostname(v: str) -> str:
+    if not _HOST_RE.match(v) or len(v) > 253:
+        raise ValueError("must be a DNS name like dc.wonosobo.go.id")
+    return v
+
+
+Name = Annotated[str, AfterValidator(_name)]
+Text = Annotated[str, Field(max_length=120), AfterValidator(_text)]
+PortName = Annotated[str, Field(max_length=40), AfterValidator(_port)]
+CredentialRef = Annotated[str, AfterValidator(_cred)]
+IPv4 = Annotated[str, AfterValidator(_ipv4)]
+Prefix = Annotated[str, AfterValidator(_prefix)]
+Endpoint = Annotated[str, AfterValidator(_endpoint)]
+SwitchPort = Annotated[str, AfterValidator(_switch_port)]
+Email = Annotated[str, AfterValidator(_email)]
+Phone = Annotated[str, AfterValidator(_phone)]
+RtspPath = Annotated[str, AfterValidator(_rtsp)]
+Hostname = Annotated[str, AfterValidator(_hostname)]
+VlanId = Annotated[int, Field(ge=2, le=4094)]
+
+
+class Strict(BaseModel):
+    """Base of every spec model: unknown fields are errors, no silent coercion."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class Document(Strict):
+    """A top-level YAML document: versioned and typed by `kind`."""
+
+    apiVersion: Literal["dcctl/v1"] = Field(description="Schema version of this document")
