@@ -1,0 +1,214 @@
+"""The dcctl command line: thin Typer commands over spec, plan and engines.
+
+Commands parse options, call one library function and render its result; no
+business logic lives here, so the same behaviour is reachable from tests and
+from the GitOps pipeline. Exit codes: 0 ok / no changes, 1 error, 2 changes
+present (with --detailed-exitcode).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from dcctl import __version__
+from dcctl.output import configure, console, emit_json, err_console, print_spec_errors
+from dcctl.spec.errors import SpecErrors
+
+app = typer.Typer(
+    name="dcctl",
+    help="Declarative infrastructure for the regency data center (SPBE shared DC).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+
+
+class Output(StrEnum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+
+
+SpecPath = Annotated[
+    Path, typer.Argument(help="Spec repo directory (or one spec file)", show_default=True)
+]
+OutputOpt = Annotated[Output, typer.Option("--output", "-o", help="text, json or markdown")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"dcctl {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show version")
+    ] = False,
+    no_color: Annotated[
+        bool, typer.Option("--no-color", help="Plain output (also NO_COLOR)")
+    ] = False,
+) -> None:
+    configure(no_color=no_color)
+
+
+def _load(path: Path, as_json: bool) -> Any:
+    from dcctl.spec import load_spec
+
+    try:
+        return load_spec(path)
+    except SpecErrors as exc:
+        print_spec_errors(exc, as_json)
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def validate(path: SpecPath = Path("."), output: OutputOpt = Output.text) -> None:
+    """Validate a spec repo; report every error at once with file, line and field."""
+    spec = _load(path, output == Output.json)
+    s = _summary(spec)
+    if output == Output.json:
+        emit_json({"ok": True, **s})
+        return
+    console().print(
+        f"OK {spec.site.name}: {s['opds']} OPDs, {s['vms']} VMs, {s['switches']} switches, "
+        f"{s['offices']} offices, {s['cameras']} cameras in {len(spec.files)} files"
+        + ("; IPAM lock needs update (dcctl lock)" if spec.lock_changed else "")
+    )
+
+
+def _summary(spec: Any) -> dict[str, Any]:
+    return {
+        "site": spec.site.name,
+        "opds": len(spec.opds),
+        "vms": sum(len(o.vms) for o in spec.opds.values()),
+        "switches": len(spec.site.switches),
+        "offices": sum(len(o.offices) for o in spec.opds.values()),
+        "cameras": sum(len(o.cameras) for o in spec.opds.values()),
+        "lock_up_to_date": not spec.lock_changed,
+    }
+
+
+@app.command()
+def schema(
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write to file instead of stdout")
+    ] = None,
+) -> None:
+    """Print the JSON Schema of spec documents (for yaml-language-server)."""
+    import json
+
+    from dcctl.spec.schema import spec_json_schema
+
+    text = json.dumps(spec_json_schema(), indent=2) + "\n"
+    if out:
+        out.write_text(text)
+        err_console().print(f"wrote {out}")
+    else:
+        sys.stdout.write(text)
+
+
+@app.command()
+def lock(path: SpecPath = Path(".")) -> None:
+    """Write IPAM allocations to dcctl.lock.yaml (commit it with your change)."""
+    spec = _load(path, False)
+    changed = spec.allocation.lock().write(spec.root)
+    console().print("dcctl.lock.yaml updated" if changed else "dcctl.lock.yaml is up to date")
+
+
+@app.command()
+def show(
+    path: SpecPath = Path("."),
+    opd: Annotated[str | None, typer.Argument(help="Only this OPD (code)")] = None,
+    output: OutputOpt = Output.text,
+) -> None:
+    """Tables of OPDs, allocations, VMs, offices, cameras and storage."""
+    from dcctl.report.inventory import inventory
+
+    spec = _load(path, output == Output.json)
+    if opd is not None and opd not in spec.opds:
+        err_console().print(f"error: unknown OPD {escape(opd)!r}; known: {', '.join(spec.opds)}")
+        raise typer.Exit(1)
+    inv = inventory(spec, opd)
+    if output == Output.json:
+        emit_json(inv)
+        return
+    for title, rows in inv.items():
+        if not rows:
+            continue
+        table = Table(title=title.replace("_", " ").title(), title_justify="left")
+        for col in rows[0]:
+            table.add_column(col, overflow="fold")
+        for row in rows:
+            table.add_row(*(escape(str(v)) for v in row.values()))
+        console().print(table)
+
+
+@app.command()
+def plan(
+    path: SpecPath = Path("."),
+    output: OutputOpt = Output.text,
+    detailed_exitcode: Annotated[
+        bool, typer.Option("--detailed-exitcode", help="Exit 2 when changes are pending")
+    ] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show every field")] = False,
+) -> None:
+    """Show what an apply would change in every layer, against the last apply."""
+    from dcctl.plan.desired import desired_state
+    from dcctl.plan.diff import diff_states, read_snapshot
+    from dcctl.plan.render import render_markdown, render_text
+
+    spec = _load(path, output == Output.json)
+    desired = desired_state(spec)
+    changes = diff_states(read_snapshot(spec.state_dir), desired)
+    if output == Output.json:
+        emit_json(
+            {
+                "site": spec.site.name,
+                "lock_up_to_date": not spec.lock_changed,
+                "changes": [c.to_dict() for c in changes],
+                "summary": _count(changes),
+            }
+        )
+    elif output == Output.markdown:
+        sys.stdout.write(render_markdown(spec, changes))
+    else:
+        render_text(console(), spec, changes, verbose)
+    if detailed_exitcode and changes:
+        raise typer.Exit(2)
+
+
+def _count(changes: list[Any]) -> dict[str, int]:
+    out = {"create": 0, "update": 0, "delete": 0}
+    for c in changes:
+        out[c.action] += 1
+    return out
+
+
+def run() -> None:
+    """Entry point that turns unexpected failures into one clear line, not a traceback."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        err_console().print("interrupted")
+        sys.exit(130)
+    except Exception as exc:  # last resort: never dump a traceback on users
+        if os.environ.get("DCCTL_DEBUG"):
+            raise
+        err_console().print(f"error: {escape(type(exc).__name__)}: {escape(str(exc))}")
+        err_console().print("(set DCCTL_DEBUG=1 for a traceback)")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    run()

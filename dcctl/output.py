@@ -1,0 +1,52 @@
+"""Console output shared by every command: rich for people, JSON for pipelines.
+
+Kept in one place so NO_COLOR, --no-color and stderr/stdout separation behave
+the same in every command.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+
+from dcctl.spec.errors import SpecErrors
+
+_state: dict[str, Console] = {}
+
+
+def console() -> Console:
+    if "out" not in _state:
+        configure(no_color=False)
+    return _state["out"]
+
+
+def err_console() -> Console:
+    if "err" not in _state:
+        configure(no_color=False)
+    return _state["err"]
+
+
+def configure(no_color: bool) -> None:
+    plain = no_color or "NO_COLOR" in os.environ
+    _state["out"] = Console(no_color=plain, highlight=False, soft_wrap=True)
+    _state["err"] = Console(stderr=True, no_color=plain, highlight=False, soft_wrap=True)
+
+
+def emit_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+
+
+def print_spec_errors(exc: SpecErrors, as_json: bool) -> None:
+    if as_json:
+        emit_json({"ok": False, "errors": [e.to_dict() for e in exc.errors]})
+        return
+    con = err_console()
+    for e in exc.errors:
+        con.print(f"[red]error[/red] {escape(str(e))}")
+    n = len(exc.errors)
+    con.print(f"[red]{n} error{'s' if n != 1 else ''}[/red]; nothing was changed.")

@@ -1,0 +1,113 @@
+"""The complete desired state of every layer, as plain data.
+
+Plain, JSON-ready dicts keyed by stable resource names are what the snapshot
+stores and what `plan` diffs; engines read their own layer from here so the
+plan shows exactly what an apply would do.
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import Any
+
+import netaddr
+
+from dcctl.plan.switching import switch_intents, vlan_name
+from dcctl.spec.checks import opd_networks
+from dcctl.spec.loader import Spec
+
+LAYERS = ("networks", "vms", "switches", "vpn", "cctv", "monitoring")
+
+
+def desired_state(spec: Spec) -> dict[str, dict[str, Any]]:
+    site, alloc = spec.site, spec.allocation
+    nodes = [n.name for n in site.hypervisors.nodes]
+    state: dict[str, dict[str, Any]] = {layer: {} for layer in LAYERS}
+    for code, opd in spec.opds.items():
+        for net in opd_networks(opd):
+            key = f"{code}/{net}"
+            state["networks"][key] = {
+                "opd": code,
+                "vlan": alloc.vlans[key],
+                "name": vlan_name(code, net),
+                "prefix": alloc.prefixes[key],
+                "gateway": alloc.gateway(key),
+            }
+        for vm in opd.vms:
+            key = f"{code}/{vm.name}"
+            net = f"{code}/servers"
+            prefix = netaddr.IPNetwork(alloc.prefixes[net])
+            state["vms"][key] = {
+                "opd": code,
+                "sector": opd.sector,
+                "classification": vm.classification or opd.classification,
+                "role": vm.role,
+                "vcpu": vm.vcpu,
+                "memory_gb": vm.memory_gb,
+                "disk_gb": vm.disk_gb,
+                "image": vm.image,
+                "exposure": vm.exposure,
+                "backup": vm.backup.model_dump(),
+                # Placement by a hash of the VM's key unless pinned: adding or removing
+                # another VM never migrates this one.
+                "node": vm.node or nodes[zlib.crc32(key.encode()) % len(nodes)],
+                "vlan": alloc.vlans[net],
+                "address": f"{alloc.addresses[f'{net}/{vm.name}']}/{prefix.prefixlen}",
+                "gateway": alloc.gateway(net),
+                "dns": list(site.dns),
+            }
+        for off in opd.offices:
+            key = f"{code}/{off.name}"
+            state["vpn"][key] = {
+                "opd": code,
+                "router": off.router,
+                "wan_address": off.wan_address,
+                "lan_prefix": alloc.prefixes[f"{code}/office/{off.name}"],
+                "tunnel_address": alloc.addresses[f"vpn/{code}/{off.name}"],
+                # An office may reach only its own OPD's networks.
+                "allowed_networks": [
+                    alloc.prefixes[f"{code}/{n}"] for n in opd_networks(opd) if n != "cctv"
+                ],
+            }
+        for cam in opd.cameras:
+            key = f"{code}/{cam.name}"
+            addr = alloc.addresses[f"{code}/cctv/{cam.name}"]
+            state["cctv"][key] = {
+                "opd": code,
+                "address": addr,
+                "url": f"rtsp://{addr}:{cam.rtsp_port}{cam.rtsp_path}",
+                "credential": cam.credential,  # a reference, never the secret
+                "bitrate_kbps": cam.bitrate_kbps,
+                "retention_days": cam.retention_days,
+                "storage_gb": round(cam.storage_gb(), 1),
+            }
+    state["switches"] = {k: v.to_dict() for k, v in switch_intents(spec).items()}
+    state["monitoring"] = _monitoring_targets(spec, state)
+    return state
+
+
+def _monitoring_targets(spec: Spec, state: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    targets: dict[str, Any] = {}
+    for key, vm in state["vms"].items():
+        targets[f"node/{key}"] = {
+            "opd": vm["opd"],
+            "job": "node",
+            "target": vm["address"].split("/")[0] + ":9100",
+        }
+    for key, cam in state["cctv"].items():
+        host = cam["address"]
+        port = cam["url"].split(":")[2].split("/")[0]
+        targets[f"rtsp/{key}"] = {"opd": cam["opd"], "job": "camera", "target": f"{host}:{port}"}
+    for sw in spec.site.switches:
+        targets[f"switch/{sw.name}"] = {
+            "opd": "kominfo",
+            "job": "switch",
+            "target": f"{sw.mgmt_address}:22",
+        }
+    for key, peer in state["vpn"].items():
+        targets[f"vpn/{key}"] = {
+            "opd": peer["opd"],
+            "job": "vpn",
+            "target": peer["tunnel_address"],
+        }
+    return targets

@@ -1,0 +1,133 @@
+"""Which VLAN every switch port must carry, derived from the spec's topology.
+
+Access ports follow what is plugged in (a building LAN, a camera); trunks on
+fiber links carry exactly the VLANs that have members on both sides of the
+link (pruning), and hypervisor uplinks carry every OPD VLAN because the
+inter-VLAN gateway and firewall sit on the hypervisors. Vendor syntax is not
+known here: renderers turn this intent into IOS or RouterOS lines.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from dcctl.spec.checks import opd_networks
+from dcctl.spec.loader import Spec
+from dcctl.spec.site import canonical_port
+
+
+@dataclass
+class PortIntent:
+    name: str
+    mode: str  # "access" | "trunk"
+    vlan: int | None = None
+    trunk_vlans: list[int] = field(default_factory=list)
+    description: str = ""
+
+    def to_dict(self) -> dict[str, object]:
+        d: dict[str, object] = {"mode": self.mode, "description": self.description}
+        if self.mode == "access":
+            d["vlan"] = self.vlan
+        else:
+            d["trunk_vlans"] = self.trunk_vlans
+        return d
+
+
+@dataclass
+class SwitchIntent:
+    name: str
+    vendor: str
+    mgmt_address: str
+    managed: str
+    vlans: dict[int, str] = field(default_factory=dict)  # id -> name
+    ports: dict[str, PortIntent] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "vendor": self.vendor,
+            "mgmt_address": self.mgmt_address,
+            "managed": self.managed,
+            "vlans": {str(k): v for k, v in sorted(self.vlans.items())},
+            "ports": {k: p.to_dict() for k, p in sorted(self.ports.items())},
+        }
+
+
+def vlan_name(code: str, net: str) -> str:
+    """VLAN names as the switches show them: DINKES-SRV, DISHUB-CCTV..."""
+    return f"{code.upper()}-{ {'servers': 'SRV', 'cctv': 'CCTV', 'lan': 'LAN'}[net] }"
+
+
+def switch_intents(spec: Spec) -> dict[str, SwitchIntent]:
+    site, alloc = spec.site, spec.allocation
+    sws = {s.name: s for s in site.switches}
+    out = {s.name: SwitchIntent(s.name, s.vendor, s.mgmt_address, s.managed) for s in site.switches}
+    names: dict[int, str] = {site.management.vlan: "MGMT"}
+    # VLAN members: switch -> vlans with an access port or hypervisor uplink on it.
+    members: dict[int, set[str]] = defaultdict(set)
+    all_vlans: set[int] = set()
+    for code, opd in spec.opds.items():
+        for net in opd_networks(opd):
+            vid = alloc.vlans.get(f"{code}/{net}")
+            if vid is not None:
+                names[vid] = vlan_name(code, net)
+                all_vlans.add(vid)
+        for b in opd.buildings:
+            vid = alloc.vlans.get(f"{code}/lan")
+            sw = sws[b.switch]
+            for port in b.lan_ports:
+                p = canonical_port(sw.vendor, port)
+                out[b.switch].ports[p] = PortIntent(p, "access", vid, [], f"LAN {code} {b.name}")
+                if vid is not None:
+                    members[vid].add(b.switch)
+        for cam in opd.cameras:
+            sw_name, _, port = cam.port.partition(":")
+            vid = alloc.vlans.get(f"{code}/cctv")
+            p = canonical_port(sws[sw_name].vendor, port)
+            out[sw_name].ports[p] = PortIntent(p, "access", vid, [], f"CCTV {code} {cam.name}")
+            if vid is not None:
+                members[vid].add(sw_name)
+    mgmt = site.management.vlan
+    uplink_vlans = sorted(all_vlans | {mgmt})
+    for node in site.hypervisors.nodes:
+        sw_name, _, port = node.uplink.partition(":")
+        p = canonical_port(sws[sw_name].vendor, port)
+        out[sw_name].ports[p] = PortIntent(p, "trunk", None, uplink_vlans, f"HV {node.name}")
+        for vid in uplink_vlans:
+            members[vid].add(sw_name)
+    members[mgmt].update(sws)  # every switch is managed in-band as well
+    # Trunk pruning over the link graph: a VLAN crosses a link when members of
+    # that VLAN sit on both sides of it (the link graph is a tree in practice;
+    # for a cycle, both sides are found by walking without that link).
+    adj: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for link in site.links:
+        a, b = link.a.partition(":")[0], link.b.partition(":")[0]
+        adj[a].append((b, link.name))
+        adj[b].append((a, link.name))
+    for link in site.links:
+        a_sw, _, a_port = link.a.partition(":")
+        b_sw, _, b_port = link.b.partition(":")
+        side_a = _reach(a_sw, adj, link.name)
+        side_b = _reach(b_sw, adj, link.name)
+        carried = sorted(v for v, m in members.items() if m & side_a and m & side_b)
+        for sw_name, port, peer in ((a_sw, a_port, b_sw), (b_sw, b_port, a_sw)):
+            p = canonical_port(sws[sw_name].vendor, port)
+            out[sw_name].ports[p] = PortIntent(p, "trunk", None, carried, f"FO {link.name} {peer}")
+    for sw in out.values():
+        used = {p.vlan for p in sw.ports.values() if p.vlan} | {
+            v for p in sw.ports.values() for v in p.trunk_vlans
+        }
+        sw.vlans = {v: names[v] for v in sorted(used) if v in names}
+    return out
+
+
+def _reach(start: str, adj: dict[str, list[tuple[str, str]]], without: str) -> set[str]:
+    seen = {start}
+    stack = [start]
+    while stack:
+        cur = stack.pop()
+        for nxt, link in adj[cur]:
+            if link != without and nxt not in seen:
+                seen.add(nxt)
+                stack.append(nxt)
+    return seen

@@ -1,0 +1,1 @@
+"""Read-only views of the spec for people: inventory tables and reports."""
