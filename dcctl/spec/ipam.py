@@ -122,7 +122,7 @@ class _PrefixSpace:
         base = int(self.net.network)
         for i in range(self._cursor, count):
             cand = netaddr.IPNetwork(f"{netaddr.IPAddress(base + i * step)}/{self.length}")
-            if not self.used.__contains__(cand) and not _overlaps(self.used, cand):
+            if not _overlaps(self.used, cand):
                 self.used.add(cand)
                 self._cursor = i + 1
                 return cand
@@ -168,30 +168,29 @@ def _allocate_vlans(
 ) -> dict[str, int]:
     owner: dict[int, str] = {}
     out: dict[str, int] = {}
-    pending: list[VlanRequest] = []
-    for r in sorted(reqs, key=lambda r: r.key):
-        if r.pin is not None:
-            if r.pin in owner:
-                problems.append(
-                    Problem(
-                        r.key,
-                        f"VLAN {r.pin} is already used by {owner[r.pin]}",
-                        "pick another VLAN or drop the pin",
-                    )
-                )
-                continue
-            owner[r.pin] = r.key
-            out[r.key] = r.pin
-        else:
-            pending.append(r)
-    rest: list[VlanRequest] = []
-    for r in pending:
+    ordered = sorted(reqs, key=lambda r: r.key)
+    # Values already handed out (the lock) are reality: they are claimed before
+    # pins, so a new pin can never renumber someone else - it is reported instead.
+    for r in ordered:
         v = lock.vlans.get(r.key)
-        if v is not None and v not in owner and rng[0] <= v <= rng[1]:
+        if r.pin is None and v is not None and rng[0] <= v <= rng[1] and v not in owner:
             owner[v] = r.key
             out[r.key] = v
-        else:
-            rest.append(r)
+    for r in ordered:
+        if r.pin is None:
+            continue
+        if r.pin in owner and owner[r.pin] != r.key:
+            problems.append(
+                Problem(
+                    r.key,
+                    f"VLAN {r.pin} is already used by {owner[r.pin]}",
+                    "pick another VLAN or drop the pin",
+                )
+            )
+            continue
+        owner[r.pin] = r.key
+        out[r.key] = r.pin
+    rest = [r for r in ordered if r.pin is None and r.key not in out]
     free = (v for v in range(rng[0], rng[1] + 1) if v not in owner)
     for r in rest:
         v = next(free, None)
@@ -244,25 +243,22 @@ def _allocate_prefixes(
         return True
 
     ordered = sorted(reqs, key=lambda r: r.key)
+    # Locked prefixes first (see _allocate_vlans), then pins, then new requests.
+    for r in ordered:
+        old = lock.prefixes.get(r.key)
+        if r.pin is not None or old is None:
+            continue
+        net, pool = netaddr.IPNetwork(old), pools[r.pool]
+        if (
+            net.prefixlen == pool.length
+            and net in netaddr.IPNetwork(pool.prefix)
+            and not _overlaps(taken_set, net)
+        ):
+            claim(r.key, net, "locked prefix")
     for r in ordered:
         if r.pin is not None:
             claim(r.key, netaddr.IPNetwork(r.pin), "pinned prefix")
-    rest: list[PrefixRequest] = []
-    for r in ordered:
-        if r.pin is not None:
-            continue
-        old = lock.prefixes.get(r.key)
-        pool = pools[r.pool]
-        if old is not None:
-            net = netaddr.IPNetwork(old)
-            if (
-                net.prefixlen == pool.length
-                and net in netaddr.IPNetwork(pool.prefix)
-                and not _overlaps(taken_set, net)
-            ):
-                claim(r.key, net, "locked prefix")
-                continue
-        rest.append(r)
+    rest = [r for r in ordered if r.pin is None and r.key not in out]
     for r in rest:
         net = spaces[r.pool].allocate()
         if net is None:
@@ -284,36 +280,13 @@ def _allocate_addresses(
 ) -> dict[str, str]:
     out: dict[str, str] = {}
     used: dict[str, dict[int, str]] = {}
-    ordered = sorted(reqs, key=lambda r: r.key)
-    rest: list[AddressRequest] = []
+    ordered = [r for r in sorted(reqs, key=lambda r: r.key) if r.within in prefixes]
+    nets = {r.within: netaddr.IPNetwork(prefixes[r.within]) for r in ordered}
+    # Locked addresses first (see _allocate_vlans), then pins, then new requests.
     for r in ordered:
-        if r.within not in prefixes:
-            continue  # the prefix itself failed; already reported
-        net = netaddr.IPNetwork(prefixes[r.within])
-        owner = used.setdefault(r.within, {})
-        if r.pin is not None:
-            ip = netaddr.IPAddress(r.pin)
-            if ip not in net or ip in (net.network, net.broadcast):
-                problems.append(
-                    Problem(
-                        r.key,
-                        f"address {ip} is not a host of {net}",
-                        f"use a host address in {net} or drop the pin",
-                    )
-                )
-                continue
-            if int(ip) in owner:
-                problems.append(Problem(r.key, f"address {ip} is already used by {owner[int(ip)]}"))
-                continue
-            owner[int(ip)] = r.key
-            out[r.key] = str(ip)
-    for r in ordered:
-        if r.pin is not None or r.within not in prefixes:
-            continue
-        net = netaddr.IPNetwork(prefixes[r.within])
-        owner = used[r.within] if r.within in used else used.setdefault(r.within, {})
+        net, owner = nets[r.within], used.setdefault(r.within, {})
         old = lock.addresses.get(r.key)
-        if old is not None:
+        if r.pin is None and old is not None:
             ip = netaddr.IPAddress(old)
             if (
                 ip in net
@@ -323,11 +296,28 @@ def _allocate_addresses(
             ):
                 owner[int(ip)] = r.key
                 out[r.key] = old
-                continue
-        rest.append(r)
-    for r in rest:
-        net = netaddr.IPNetwork(prefixes[r.within])
-        owner = used[r.within]
+    for r in ordered:
+        if r.pin is None:
+            continue
+        net, owner = nets[r.within], used[r.within]
+        ip = netaddr.IPAddress(r.pin)
+        if ip not in net or ip in (net.network, net.broadcast):
+            problems.append(
+                Problem(
+                    r.key,
+                    f"address {ip} is not a host of {net}",
+                    f"use a host address in {net} or drop the pin",
+                )
+            )
+        elif int(ip) in owner and owner[int(ip)] != r.key:
+            problems.append(Problem(r.key, f"address {ip} is already used by {owner[int(ip)]}"))
+        else:
+            owner[int(ip)] = r.key
+            out[r.key] = str(ip)
+    for r in ordered:
+        if r.pin is not None or r.key in out:
+            continue
+        net, owner = nets[r.within], used[r.within]
         start = int(net.network) + r.first_host
         end = int(net.broadcast) - 1 if net.size > 2 else int(net.broadcast)
         found = next((i for i in range(start, end + 1) if i not in owner), None)

@@ -196,6 +196,8 @@ def load_spec(root: Path | str) -> Spec:
                 continue
             opds[m.code] = m
             sources[f"opd/{m.code}"] = doc
+    if not site_docs and errors:
+        raise SpecErrors(errors)  # the Site failed validation; its errors say why
     if len(site_docs) != 1:
         where = ", ".join(d.file for d, _ in site_docs) or "none found"
         errors.append(

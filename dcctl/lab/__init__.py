@@ -1,0 +1,1 @@
+"""Lab: a rehearsal data center built from namespaces, Open vSwitch and emulated devices."""

@@ -1,0 +1,125 @@
+"""The CLI contract a pipeline relies on: exit codes, JSON shapes, no tracebacks."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from dcctl.cli import app
+from dcctl.plan.desired import desired_state
+from dcctl.plan.diff import write_snapshot
+from dcctl.spec import load_spec
+from tests.conftest import EXAMPLE
+
+
+def test_validate_example_ok(cli: CliRunner) -> None:
+    r = cli.invoke(app, ["validate", str(EXAMPLE)])
+    assert r.exit_code == 0, r.output
+    assert r.output.startswith("OK wonosobo: 12 OPDs")
+
+
+def test_validate_json(cli: CliRunner) -> None:
+    r = cli.invoke(app, ["validate", str(EXAMPLE), "--output", "json"])
+    data = json.loads(r.output)
+    assert data["ok"] is True and data["opds"] == 12 and data["cameras"] == 6
+
+
+def test_plan_lists_creations_and_detailed_exitcode(cli: CliRunner, spec_repo: Path) -> None:
+    r = cli.invoke(app, ["plan", str(spec_repo), "--detailed-exitcode"])
+    assert r.exit_code == 2
+    assert "+ dinkes/simpus" in r.output
+    assert "+ sw-core" in r.output
+    r = cli.invoke(app, ["plan", str(spec_repo), "-o", "json"])
+    data = json.loads(r.output)
+    actions = {(c["layer"], c["key"]): c["action"] for c in data["changes"]}
+    assert actions[("vms", "dinkes/simpus")] == "create"
+    assert actions[("switches", "sw-dist-kota")] == "create"
+    assert data["summary"]["create"] == len(data["changes"])
+
+
+def test_plan_against_snapshot_shows_only_the_delta(cli: CliRunner, spec_repo: Path) -> None:
+    spec = load_spec(spec_repo)
+    write_snapshot(spec.state_dir, desired_state(spec))
+    r = cli.invoke(app, ["plan", str(spec_repo), "--detailed-exitcode"])
+    assert r.exit_code == 0 and "No changes" in r.output
+    f = spec_repo / "opd" / "bapenda.yaml"
+    f.write_text(f.read_text().replace("memory_gb: 4, disk_gb: 150", "memory_gb: 6, disk_gb: 150"))
+    r = cli.invoke(app, ["plan", str(spec_repo), "-o", "json", "--detailed-exitcode"])
+    assert r.exit_code == 2
+    changes = json.loads(r.output)["changes"]
+    assert [(c["layer"], c["key"], c["action"]) for c in changes] == [
+        ("vms", "bapenda/sismiop", "update")
+    ]
+    assert changes[0]["fields"] == {"memory_gb": {"old": 4, "new": 6}}
+
+
+def test_plan_markdown(cli: CliRunner, spec_repo: Path) -> None:
+    r = cli.invoke(app, ["plan", str(spec_repo), "-o", "markdown"])
+    assert r.exit_code == 0
+    assert r.output.startswith("### dcctl plan: wonosobo")
+    assert "| + | `dinkes/simpus` |" in r.output
+
+
+def test_show_tables_and_unknown_opd(cli: CliRunner) -> None:
+    r = cli.invoke(app, ["show", str(EXAMPLE), "dishub", "-o", "json"])
+    inv = json.loads(r.output)
+    assert [c["camera"] for c in inv["cameras"]] == [
+        "dishub/simpang-kauman",
+        "dishub/alun-alun",
+        "dishub/terminal",
+    ]
+    # 4096 kbit/s for 14 days = 619.3 GB
+    assert inv["cameras"][1]["storage_gb"] == 619.3
+    r = cli.invoke(app, ["show", str(EXAMPLE), "nope"])
+    assert r.exit_code == 1
+
+
+def test_schema_is_json_schema_of_both_kinds(cli: CliRunner) -> None:
+    r = cli.invoke(app, ["schema"])
+    schema = json.loads(r.output)
+    assert set(schema["discriminator"]["mapping"]) == {"Site", "Opd"}
+    assert schema["$defs"]["Vm"]["additionalProperties"] is False
+
+
+def test_lock_writes_once(cli: CliRunner, spec_repo: Path) -> None:
+    r = cli.invoke(app, ["lock", str(spec_repo)])
+    assert "updated" in r.output
+    assert (spec_repo / "dcctl.lock.yaml").exists()
+    r = cli.invoke(app, ["lock", str(spec_repo)])
+    assert "up to date" in r.output
+
+
+def test_help_and_version_everywhere(cli: CliRunner) -> None:
+    for cmd in (
+        ["--help"],
+        ["validate", "--help"],
+        ["plan", "--help"],
+        ["show", "--help"],
+        ["schema", "--help"],
+        ["lock", "--help"],
+    ):
+        r = cli.invoke(app, cmd)
+        assert r.exit_code == 0 and "Usage" in r.output, cmd
+    assert cli.invoke(app, ["--version"]).output.startswith("dcctl ")
+
+
+def test_real_process_no_traceback_and_no_color(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("apiVersion: dcctl/v1\nkind: Site\nname: [unclosed\n")
+    env = {**os.environ, "NO_COLOR": "1"}
+    p = subprocess.run(
+        [sys.executable, "-m", "dcctl.cli", "validate", str(bad)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert p.returncode == 1
+    assert "Traceback" not in p.stderr + p.stdout
+    assert "bad.yaml:4" in p.stderr or "bad.yaml:3" in p.stderr
+    assert "\x1b[" not in p.stderr
