@@ -1,0 +1,52 @@
+"""Time `dcctl validate` and `dcctl plan` on a large generated regency.
+
+Prints wall time of whole CLI processes (what an engineer or a pipeline
+waits for, including Python start-up), best and median of several runs.
+Target: under 1 s each on the 2-core reference machine.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from gen_regency import generate
+
+
+def timed(cmd: list[str], runs: int) -> list[float]:
+    out = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        p = subprocess.run(cmd, capture_output=True, text=True)
+        out.append(time.perf_counter() - t)
+        if p.returncode not in (0, 2):
+            sys.exit(f"{' '.join(cmd)} failed:\n{p.stdout}\n{p.stderr}")
+    return out
+
+
+def main(runs: int = 5) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        repo = Path(tmp) / "bench"
+        generate(repo)
+        dcctl = [sys.executable, "-m", "dcctl.cli"]
+        subprocess.run([*dcctl, "lock", str(repo)], check=True, capture_output=True)
+        print("regency: 60 OPDs, 400 VMs, 48 switches, 150 offices, 800 cameras")
+        for name, args in (
+            ("validate", ["validate", str(repo)]),
+            ("plan", ["plan", str(repo), "-o", "json"]),
+            ("plan (text)", ["plan", str(repo)]),
+        ):
+            t = timed([*dcctl, *args], runs)
+            print(
+                f"dcctl {name:12s} best {min(t):.3f} s  median {statistics.median(t):.3f} s "
+                f"({runs} runs)"
+            )
+
+
+if __name__ == "__main__":
+    main()
