@@ -123,3 +123,8 @@ def test_real_process_no_traceback_and_no_color(tmp_path: Path) -> None:
     assert "Traceback" not in p.stderr + p.stdout
     assert "bad.yaml:4" in p.stderr or "bad.yaml:3" in p.stderr
     assert "\x1b[" not in p.stderr
+
+
+def test_committed_schema_is_current(cli: CliRunner) -> None:
+    committed = json.loads((EXAMPLE.parent / "dcctl.schema.json").read_text())
+    assert committed == json.loads(cli.invoke(app, ["schema"]).output), "run dcctl schema --out"

@@ -550,7 +550,7 @@ def test_generated_hostile_descriptions(spec_repo: Path, text: str) -> None:
         with pytest.raises(SpecErrors) as exc:
             load_spec(spec_repo)
         err = exc.value.errors[0]
-        assert err.file == "opd/bapenda.yaml" and err.line == 12
+        assert err.file == "opd/bapenda.yaml" and err.line == 13
         assert err.path == "vms[0].description"
     finally:
         f.write_text(original)
@@ -571,7 +571,7 @@ def test_generated_unknown_top_level_keys(spec_repo: Path, key: str, value: obje
         with pytest.raises(SpecErrors) as exc:
             load_spec(spec_repo)
         err = exc.value.errors[0]
-        assert (err.file, err.line, err.path) == ("opd/rsud.yaml", 13, key)
+        assert (err.file, err.line, err.path) == ("opd/rsud.yaml", 14, key)
         assert "unknown field" in err.message
     finally:
         f.write_text(original)
