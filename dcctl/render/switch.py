@@ -1,0 +1,66 @@
+"""Render a switch's intended configuration with the vendor's template set.
+
+The intent (dcctl.plan.switching) is vendor-neutral; the templates hold all
+syntax. As defense in depth every string is re-checked here, so even a caller
+that bypasses spec validation cannot smuggle a line into a device config.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import Any
+
+import jinja2
+
+_SAFE = re.compile(r"^[\w .,()/&'+:@-]*$")
+
+
+class UnsafeValue(ValueError):
+    """A string that would change the meaning of a device config."""
+
+
+def _check(value: Any, where: str) -> None:
+    if isinstance(value, str) and not _SAFE.match(value):
+        raise UnsafeValue(f"{where}: {value!r} contains characters not allowed in a device config")
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _check(k, where)
+            _check(v, f"{where}.{k}")
+    if isinstance(value, list):
+        for i, v in enumerate(value):
+            _check(v, f"{where}[{i}]")
+
+
+@cache
+def _env() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("dcctl.render", "templates"),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def vlan_ranges(vlans: list[int]) -> str:
+    """110,111,112,120 -> '110-112,120' (how IOS prints allowed lists)."""
+    out: list[str] = []
+    vs = sorted(set(vlans))
+    i = 0
+    while i < len(vs):
+        j = i
+        while j + 1 < len(vs) and vs[j + 1] == vs[j] + 1:
+            j += 1
+        out.append(f"{vs[i]}-{vs[j]}" if j > i + 1 else ",".join(str(v) for v in vs[i : j + 1]))
+        i = j + 1
+    return ",".join(out)
+
+
+def render_switch(name: str, intent: dict[str, Any]) -> str:
+    """Full intended config of the lines dcctl manages on one switch."""
+    _check(name, "name")
+    _check(intent, name)
+    template = _env().get_template(f"{intent['vendor']}/switch.j2")
+    return template.render(name=name, sw=intent, vlan_ranges=vlan_ranges)
