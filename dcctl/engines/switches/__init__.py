@@ -1,0 +1,1 @@
+"""Switch engine: render -> diff -> push only the delta -> verify -> save, with rollback."""

@@ -1,0 +1,210 @@
+"""Cisco IOS: hier-config computes the delta, ntc-templates parse what we verify.
+
+Partial management means dcctl only looks at the lines it owns (the VLANs of
+its range, the ports in the intent, the hostname); everything else on the
+switch is invisible to the diff and therefore never removed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hier_config import (
+    HConfig,
+    MatchRule,
+    Platform,
+    WorkflowRemediation,
+    get_hconfig,
+    get_hconfig_driver,
+)
+from hier_config.models import IdempotentCommandsRule
+from ntc_templates.parse import parse_output
+
+from dcctl.render.switch import render_switch
+
+PLATFORM = Platform.CISCO_IOS
+ERROR_PATTERN = r"% ?(Invalid input|Incomplete command|Ambiguous command|Unknown)"
+
+
+def _driver() -> Any:
+    drv = get_hconfig_driver(PLATFORM)
+    drv.rules.idempotent_commands.append(
+        IdempotentCommandsRule(match_rules=(MatchRule(startswith="hostname "),))
+    )
+    # A new allowed-VLAN list or access VLAN replaces the old one on IOS; without
+    # these rules hier-config would first negate the old list (briefly allowing all).
+    for cmd in ("switchport trunk allowed vlan ", "switchport access vlan ", "switchport mode "):
+        drv.rules.idempotent_commands.append(
+            IdempotentCommandsRule(
+                match_rules=(MatchRule(startswith="interface "), MatchRule(startswith=cmd))
+            )
+        )
+    return drv
+
+
+def _parse(text: str) -> HConfig:
+    return get_hconfig(_driver(), text)
+
+
+def scope(config: HConfig, managed_vlans: set[int], ports: set[str], full: bool) -> HConfig:
+    """The part of a config dcctl owns; in full mode, everything."""
+    if full:
+        return config
+    out = get_hconfig(_driver(), "")
+    for child in config.children:
+        words = child.text.split()
+        keep = (
+            (words[0] == "hostname")
+            or (
+                words[0] == "vlan"
+                and len(words) == 2
+                and words[1].isdigit()
+                and int(words[1]) in managed_vlans
+            )
+            or (words[0] == "interface" and len(words) == 2 and words[1] in ports)
+        )
+        if keep:
+            out.add_deep_copy_of(child)
+    return out
+
+
+def intended_config(name: str, intent: dict[str, Any]) -> str:
+    return render_switch(name, intent)
+
+
+def remediation(running: str, intended: str, managed_vlans: set[int], full: bool) -> list[str]:
+    """Config lines that turn `running` into `intended`, within dcctl's scope."""
+    target = _parse(intended)
+    ports = {
+        c.text.split(maxsplit=1)[1] for c in target.children if c.text.startswith("interface ")
+    }
+    current = scope(_parse(running), managed_vlans, ports, full)
+    return _with_exits(WorkflowRemediation(current, target).remediation_config)
+
+
+def _with_exits(config: HConfig) -> list[str]:
+    """Flatten sections, leaving each sub-mode so the next top-level line is global."""
+    out: list[str] = []
+    for child in config.children:
+        out.append(child.text)
+        if child.children:
+            out.extend(grand.text for grand in child.all_children_sorted())
+            out.append("exit")
+    return out
+
+
+def verify(show_vlan: str, show_switchport: str, intent: dict[str, Any]) -> list[str]:
+    """Compare parsed show output with the intent; return human-readable mismatches."""
+    problems: list[str] = []
+    vlans = {
+        int(r["vlan_id"]): r["vlan_name"]
+        for r in parse_output(platform="cisco_ios", command="show vlan brief", data=show_vlan)
+    }
+    for vid, name in intent["vlans"].items():
+        if vlans.get(int(vid)) != name:
+            problems.append(f"vlan {vid}: expected name {name}, device has {vlans.get(int(vid))}")
+    ports = {
+        _long(r["interface"]): r
+        for r in parse_output(
+            platform="cisco_ios", command="show interfaces switchport", data=show_switchport
+        )
+    }
+    for port, want in intent["ports"].items():
+        got = ports.get(port)
+        if got is None:
+            problems.append(f"{port}: not reported by the device")
+            continue
+        mode = got.get("admin_mode", "")
+        if want["mode"] == "access":
+            if "access" not in mode or str(got.get("access_vlan")) != str(want["vlan"]):
+                problems.append(
+                    f"{port}: expected access vlan {want['vlan']}, device has {mode} "
+                    f"{got.get('access_vlan')}"
+                )
+        else:
+            allowed = _expand(got.get("trunking_vlans") or [])
+            if "trunk" not in mode or allowed != set(want["trunk_vlans"]):
+                problems.append(
+                    f"{port}: expected trunk {sorted(want['trunk_vlans'])}, device has {mode} "
+                    f"{sorted(allowed)}"
+                )
+    return problems
+
+
+_SHORT = {"Gi": "GigabitEthernet", "Te": "TenGigabitEthernet", "Fa": "FastEthernet"}
+
+
+def _long(name: str) -> str:
+    for short, full in _SHORT.items():
+        if name.startswith(short) and not name.startswith(full):
+            return full + name[len(short) :]
+    return name
+
+
+def _expand(items: list[str] | str) -> set[int]:
+    if isinstance(items, str):
+        items = [items]
+    out: set[int] = set()
+    for item in items:
+        for part in item.split(","):
+            part = part.strip()
+            if not part or part.upper() in ("NONE",):
+                continue
+            if part.upper() == "ALL":
+                return set(range(1, 4095))
+            if "-" in part:
+                lo, hi = part.split("-")
+                out.update(range(int(lo), int(hi) + 1))
+            elif part.isdigit():
+                out.add(int(part))
+    return out
+
+
+_NOISE = ("Building configuration", "Current configuration", "Last configuration change", "end")
+
+
+def clean_running(text: str) -> str:
+    """Drop the banner lines IOS prints around `show running-config`."""
+    keep = []
+    for line in text.splitlines():
+        s = line.strip()
+        if not s or s == "!" or s.startswith(_NOISE):
+            continue
+        keep.append(line.rstrip())
+    return "\n".join(keep) + "\n"
+
+
+class IosDriver:
+    """netmiko `cisco_ios` device handling for the switch engine."""
+
+    device_type = "cisco_ios"
+
+    def intended(self, name: str, intent: dict[str, Any]) -> str:
+        return intended_config(name, intent)
+
+    def read_running(self, conn: Any) -> str:
+        return clean_running(conn.send_command("show running-config", read_timeout=60))
+
+    def remediation(
+        self, running: str, intended: str, managed_vlans: set[int], full: bool
+    ) -> list[str]:
+        return remediation(running, intended, managed_vlans, full)
+
+    def restore(self, running: str, backup: str) -> list[str]:
+        """Lines that bring the device back to `backup` exactly (every line)."""
+        return remediation(running, backup, set(), True)
+
+    def push(self, conn: Any, lines: list[str]) -> str:
+        return conn.send_config_set(
+            lines, error_pattern=ERROR_PATTERN, read_timeout=60, cmd_verify=True
+        )
+
+    def verify(self, conn: Any, intent: dict[str, Any]) -> list[str]:
+        return verify(
+            conn.send_command("show vlan brief"),
+            conn.send_command("show interfaces switchport"),
+            intent,
+        )
+
+    def save(self, conn: Any) -> None:
+        conn.save_config()
