@@ -1,0 +1,1 @@
+"""Engines that apply dcctl plans (Pulumi, Ansible, switch drivers)."""

@@ -1,0 +1,1 @@
+"""Pulumi engine integration for dcctl."""
