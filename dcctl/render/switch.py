@@ -21,7 +21,7 @@ class UnsafeValue(ValueError):
 
 
 def _check(value: Any, where: str) -> None:
-    if isinstance(value, str) and not _SAFE.match(value):
+    if isinstance(value, str) and not _SAFE.fullmatch(value):
         raise UnsafeValue(f"{where}: {value!r} contains characters not allowed in a device config")
     if isinstance(value, dict):
         for k, v in value.items():

@@ -63,7 +63,7 @@ def expand_ports(vendor: str, specs: list[str]) -> list[str]:
     """Expand `Gi1/0/1-24` style ranges into canonical port names, in order."""
     out: list[str] = []
     for item in specs:
-        m = _RANGE_RE.match(item)
+        m = _RANGE_RE.fullmatch(item)
         if m and int(m["lo"]) <= int(m["hi"]):
             for n in range(int(m["lo"]), int(m["hi"]) + 1):
                 out.append(canonical_port(vendor, f"{m['base']}{n}"))
@@ -147,7 +147,7 @@ class Switch(Strict):
         from dcctl.spec.types import _port  # one definition of a port name
 
         for item in v:
-            m = _RANGE_RE.match(item)
+            m = _RANGE_RE.fullmatch(item)
             _port(f"{m['base']}{m['lo']}" if m else item)
         return v
 
@@ -208,7 +208,7 @@ class Site(Document):
             r"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp256) [A-Za-z0-9+/=]{20,1024}( [\w.@-]{1,64})?$"
         )
         for k in v:
-            if not pat.match(k):
+            if not pat.fullmatch(k):
                 raise ValueError(
                     "each key must be one OpenSSH public key line: TYPE BASE64 [comment]"
                 )

@@ -45,7 +45,7 @@ _HOST_RE = re.compile(
 
 
 def _name(v: str) -> str:
-    if not _NAME_RE.match(v):
+    if not _NAME_RE.fullmatch(v):
         raise ValueError(
             "must be a lowercase identifier: a-z, 0-9 and '-', starting with a letter, "
             "at most 32 characters"
@@ -54,8 +54,8 @@ def _name(v: str) -> str:
 
 
 def _text(v: str) -> str:
-    if not _TEXT_RE.match(v):
-        bad = sorted({c for c in v if not re.match(r"[\w .,()/&'+:@-]", c)})
+    if not _TEXT_RE.fullmatch(v):
+        bad = sorted({c for c in v if not re.fullmatch(r"[\w .,()/&'+:@-]", c)})
         shown = ", ".join(repr(c) for c in bad)
         raise ValueError(
             f"contains characters not allowed in free text ({shown}); allowed are letters, "
@@ -65,7 +65,7 @@ def _text(v: str) -> str:
 
 
 def _port(v: str) -> str:
-    if not _PORT_RE.match(v):
+    if not _PORT_RE.fullmatch(v):
         raise ValueError(
             "must be an interface name like Gi1/0/1, TenGigabitEthernet1/1/1 or ether5"
         )
@@ -73,7 +73,7 @@ def _port(v: str) -> str:
 
 
 def _cred(v: str) -> str:
-    if not _CRED_RE.match(v):
+    if not _CRED_RE.fullmatch(v):
         raise ValueError(
             "must be a credential reference (env:VAR, file:path or lab:name), "
             "never the secret itself"
@@ -119,25 +119,25 @@ def _switch_port(v: str) -> str:
 
 
 def _email(v: str) -> str:
-    if not _EMAIL_RE.match(v):
+    if not _EMAIL_RE.fullmatch(v):
         raise ValueError("must be an e-mail address")
     return v
 
 
 def _phone(v: str) -> str:
-    if not _PHONE_RE.match(v):
+    if not _PHONE_RE.fullmatch(v):
         raise ValueError("must be a phone number: digits, spaces, '-' and a leading '+'")
     return v
 
 
 def _rtsp(v: str) -> str:
-    if not _RTSP_RE.match(v):
+    if not _RTSP_RE.fullmatch(v):
         raise ValueError("must be a URL path like /stream1 (letters, digits, _ . / -)")
     return v
 
 
 def _hostname(v: str) -> str:
-    if not _HOST_RE.match(v) or len(v) > 253:
+    if not _HOST_RE.fullmatch(v) or len(v) > 253:
         raise ValueError("must be a DNS name like dc.wonosobo.go.id")
     return v
 

@@ -1,0 +1,431 @@
+"""Proxmox VE target of the regency program (production), via pulumi_proxmoxve 8.x.
+
+Why it looks like this:
+
+* One ``dcctl:regency:Opd`` component per OPD owns everything of that tenant
+  (resource pool, SDN VNets and subnets, VMs, their firewall and backup jobs),
+  so ``pulumi preview`` groups changes by OPD and deleting an OPD is one subtree.
+  Site-wide objects (provider, the SDN VLAN zone, cloud images, the SDN apply)
+  are created once at the top level.
+* Resource types, chosen from what pulumi_proxmoxve 8.6 offers:
+  - ``VmLegacy``: the new ``Vm`` resource has no memory, disks, network devices
+    or cloud-init ``initialization`` yet, so it cannot build a VM from a cloud
+    image; ``VmLegacy`` is the full-featured VM resource (not deprecated; only
+    ``Vm2Legacy`` is).
+  - ``PoolLegacy``, ``firewall.OptionsLegacy`` / ``firewall.RulesLegacy``: the only
+    pool and VM-firewall resources of this provider version.
+  - ``sdn.zone.Vlan``, ``sdn.Vnet``, ``sdn.Subnet``, ``sdn.Applier``,
+    ``download.File``, ``backup.Job``: the current (non-legacy) resources.
+* Disks are imported from cloud images with ``import_from`` (API-only; needs
+  Proxmox VE 8.4+ and the ``import`` content type on the image datastore), so
+  the provider needs the API token and no SSH access to the nodes.
+* The API token is read from the environment variable (or file) the site's
+  credential reference names, at program run time, and passed to the provider
+  as a secret; it is never exported, logged or put in an error message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import re
+import zlib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi_proxmoxve as proxmoxve
+from pulumi.runtime.mocks import MockMonitor
+from pulumi.runtime.settings import get_monitor
+
+from dcctl.engines.pulumi.program import assert_exposure_allowed
+
+__all__ = ["IMAGES", "OPD_TYPE", "CredentialError", "OpdComponent", "api_token", "build"]
+
+OPD_TYPE = "dcctl:regency:Opd"
+
+# spec image -> (URL of the amd64 cloud image, file name in the image datastore).
+# "latest" URLs with overwrite=False: each image is downloaded once per node and
+# not re-downloaded when upstream publishes a new build, so a routine apply never
+# touches images; Ansible keeps the guests' packages current.
+IMAGES: dict[str, tuple[str, str]] = {
+    "debian-12": (
+        "https://cloud.debian.org/images/cloud/bookworm/latest/debian-12-genericcloud-amd64.qcow2",
+        "debian-12-genericcloud-amd64.qcow2",
+    ),
+    "ubuntu-24.04": (
+        "https://cloud-images.ubuntu.com/noble/current/noble-server-cloudimg-amd64.img",
+        "ubuntu-24.04-server-cloudimg-amd64.qcow2",
+    ),
+    "rocky-9": (
+        "https://dl.rockylinux.org/pub/rocky/9/images/x86_64/"
+        "Rocky-9-GenericCloud-Base.latest.x86_64.qcow2",
+        "rocky-9-genericcloud-base-x86_64.qcow2",
+    ),
+}
+
+# Backup schedule -> Proxmox calendar event; {m} staggers OPDs over the hour.
+_SCHEDULES = {"hourly": "*:{m:02d}", "daily": "01:{m:02d}", "weekly": "sun 02:{m:02d}"}
+
+
+class CredentialError(RuntimeError):
+    """The Proxmox API token cannot be read from where the site says it is."""
+
+
+def _under_mocks() -> bool:
+    return isinstance(get_monitor(), MockMonitor)
+
+
+def api_token(ref: str) -> pulumi.Output[str] | None:
+    """Resolve a credential reference (``env:VAR`` or ``file:path``) to a secret.
+
+    Returns None only under Pulumi's unit-test mocks, which talk to no API.
+    """
+    scheme, _, where = ref.partition(":")
+    if scheme == "env":
+        value = os.environ.get(where, "").strip()
+        missing = f"set the environment variable {where}"
+    elif scheme == "file":
+        path = Path(where)
+        value = path.read_text(encoding="utf-8").strip() if path.is_file() else ""
+        missing = f"put the token in the file {where}"
+    else:
+        raise CredentialError(
+            f"credential reference {ref!r}: the proxmox target reads env:VAR or file:path"
+        )
+    if value:
+        return pulumi.Output.secret(value)
+    if _under_mocks():
+        return None
+    raise CredentialError(f"the Proxmox API token is missing: {missing} (site credential {ref!r})")
+
+
+def _tag(prefix: str, value: Any) -> str:
+    # Proxmox tags: lowercase letters, digits, '_' and '-' (plus '+', '.').
+    return re.sub(r"[^a-z0-9_-]+", "-", f"{prefix}-{value}".lower()).strip("-")
+
+
+def _vnet_id(vlan: int) -> str:
+    # Proxmox VNet IDs are at most 8 characters; VLAN IDs are unique site-wide.
+    return f"v{vlan}"
+
+
+def _prune(schedule: str, days: int) -> dict[str, str]:
+    if days <= 0:
+        return {"keep-last": "1"}
+    if schedule == "hourly":
+        return {"keep-hourly": "24", "keep-daily": str(days)}
+    if schedule == "weekly":
+        return {"keep-weekly": str(max(1, math.ceil(days / 7)))}
+    return {"keep-daily": str(days)}
+
+
+def _public_rules(key: str, vm: Mapping[str, Any], site: Mapping[str, Any]) -> list[dict[str, Any]]:
+    assert_exposure_allowed(key, vm)  # second line of defense, right where exposure is made
+    rules: list[dict[str, Any]] = [
+        {
+            "type": "in",
+            "action": "ACCEPT",
+            "proto": "tcp",
+            "dport": "80,443",
+            "comment": "dcctl: exposure public (HTTP/HTTPS from anywhere)",
+        }
+    ]
+    hub = site.get("vpn_hub")
+    if hub and hub["vm"] == key:
+        rules.append(
+            {
+                "type": "in",
+                "action": "ACCEPT",
+                "proto": "udp",
+                "dport": str(hub["port"]),
+                "comment": "dcctl: WireGuard from remote offices",
+            }
+        )
+    if site.get("internal_prefixes"):
+        rules.append(
+            {
+                "type": "in",
+                "action": "ACCEPT",
+                "source": ",".join(site["internal_prefixes"]),
+                "comment": "dcctl: data-center internal networks (Ansible, monitoring)",
+            }
+        )
+    return rules
+
+
+class OpdComponent(pulumi.ComponentResource):
+    """Everything one OPD owns on the hypervisors."""
+
+    def __init__(
+        self,
+        code: str,
+        *,
+        networks: Mapping[str, Mapping[str, Any]],
+        vms: Mapping[str, Mapping[str, Any]],
+        site: Mapping[str, Any],
+        zone: proxmoxve.sdn.zone.Vlan,
+        images: Mapping[tuple[str, str], proxmoxve.download.File],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(OPD_TYPE, code, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        bridges = {n["name"]: n["bridge"] for n in site["nodes"]}
+
+        self.pool = proxmoxve.PoolLegacy(
+            f"{code}-pool", pool_id=code, comment=f"OPD {code} (managed by dcctl)", opts=child
+        )
+
+        self.vnets: dict[str, proxmoxve.sdn.Vnet] = {}
+        self.subnets: dict[str, proxmoxve.sdn.Subnet] = {}
+        for key, net in sorted(networks.items()):
+            short = key.split("/", 1)[1]
+            vnet = proxmoxve.sdn.Vnet(
+                f"{code}-{short}",
+                resource_id=_vnet_id(net["vlan"]),
+                zone=zone.resource_id,
+                tag=net["vlan"],
+                alias=net["name"],
+                opts=child,
+            )
+            self.vnets[key] = vnet
+            self.subnets[key] = proxmoxve.sdn.Subnet(
+                f"{code}-{short}-subnet",
+                vnet=vnet.resource_id,
+                cidr=net["prefix"],
+                gateway=net["gateway"],
+                snat=False,
+                opts=child,
+            )
+
+        self.vms: dict[str, proxmoxve.VmLegacy] = {}
+        self.outputs: dict[str, pulumi.Output[dict[str, Any]]] = {}
+        backup_groups: dict[tuple[str, int], list[proxmoxve.VmLegacy]] = {}
+        for key, vm in sorted(vms.items()):
+            name = key.replace("/", "-")
+            public = vm["exposure"] == "public"
+            backup = vm["backup"]
+            tags = {
+                "dcctl",
+                _tag("opd", vm["opd"]),
+                _tag("sector", vm["sector"]),
+                _tag("class", vm["classification"]),
+                _tag("role", vm["role"]),
+                _tag("backup", f"{backup['schedule']}-{backup['retention_days']}d"),
+            }
+            if public:
+                tags.add("exposure-public")
+            machine = proxmoxve.VmLegacy(
+                name,
+                # The VM name is also the guest's hostname (Proxmox's cloud-init
+                # sets hostname = name and fqdn = name.<dns domain>).
+                name=name,
+                node_name=vm["node"],
+                pool_id=self.pool.pool_id,
+                description=(
+                    f"{key}: {vm['role']} VM of OPD {vm['opd']} ({vm['sector']}, "
+                    f"{vm['classification']}, exposure {vm['exposure']}). Managed by dcctl: "
+                    "changes made in Proxmox are reverted on the next apply."
+                ),
+                tags=sorted(tags),
+                on_boot=True,
+                started=True,
+                # Node changes (re-pinning) migrate the VM instead of re-creating it.
+                migrate=True,
+                # The agent channel is on; Ansible installs qemu-guest-agent. Do not
+                # block apply waiting for it: addresses are static and known.
+                agent={"enabled": True, "trim": True, "wait_for_ip": {"disabled": True}},
+                operating_system={"type": "l26"},
+                cpu={"cores": vm["vcpu"], "type": "x86-64-v2-AES"},
+                memory={"dedicated": vm["memory_gb"] * 1024},
+                scsi_hardware="virtio-scsi-single",
+                disks=[
+                    {
+                        "interface": "scsi0",
+                        "datastore_id": site["datastore"],
+                        "import_from": images[(vm["node"], vm["image"])].id,
+                        "size": vm["disk_gb"],
+                        "discard": "on",
+                        "iothread": True,
+                    }
+                ],
+                network_devices=[
+                    {
+                        "bridge": bridges[vm["node"]],
+                        "vlan_id": vm["vlan"],
+                        "model": "virtio",
+                        # The VM firewall filters only public VMs (see below).
+                        "firewall": public,
+                    }
+                ],
+                initialization={
+                    "datastore_id": site["datastore"],
+                    "dns": {"domain": site["domain"], "servers": list(vm["dns"])},
+                    "ip_configs": [{"ipv4": {"address": vm["address"], "gateway": vm["gateway"]}}],
+                    "user_account": {
+                        "username": site["admin_user"],
+                        "keys": list(site["ssh_keys"]),
+                    },
+                },
+                opts=child,
+            )
+            self.vms[key] = machine
+
+            if public:
+                # Default-deny inbound; HTTP(S) from anywhere, everything from the
+                # data center's own networks. Takes effect once the datacenter-level
+                # firewall is enabled (a one-time site decision, not made here).
+                proxmoxve.firewall.OptionsLegacy(
+                    f"{name}-firewall",
+                    node_name=machine.node_name,
+                    vm_id=machine.vm_id,
+                    enabled=True,
+                    input_policy="DROP",
+                    output_policy="ACCEPT",
+                    opts=child,
+                )
+                proxmoxve.firewall.RulesLegacy(
+                    f"{name}-public",
+                    node_name=machine.node_name,
+                    vm_id=machine.vm_id,
+                    rules=_public_rules(key, vm, site),
+                    opts=child,
+                )
+
+            if backup["schedule"] != "none" and site.get("backup_storage"):
+                backup_groups.setdefault((backup["schedule"], backup["retention_days"]), []).append(
+                    machine
+                )
+            self.outputs[key] = pulumi.Output.from_input(
+                {
+                    "name": name,
+                    "address": vm["address"].split("/")[0],
+                    "node": machine.node_name,
+                    "vlan": vm["vlan"],
+                    "vm_id": machine.vm_id,
+                }
+            )
+
+        minute = zlib.crc32(code.encode()) % 60
+        self.backups: dict[str, proxmoxve.backup.Job] = {}
+        for (schedule, days), members in sorted(backup_groups.items()):
+            job_id = f"dcctl-{code}-{schedule}-{days}d"
+            self.backups[job_id] = proxmoxve.backup.Job(
+                job_id,
+                resource_id=job_id,
+                schedule=_SCHEDULES[schedule].format(m=minute),
+                vmids=[m.vm_id.apply(str) for m in members],
+                storage=site["backup_storage"],
+                mode="snapshot",
+                compress="zstd",
+                enabled=True,
+                prune_backups=_prune(schedule, days),
+                notes_template=f"{{{{guestname}}}} (OPD {code}, dcctl {schedule} {days}d)",
+                opts=child,
+            )
+
+        self.register_outputs(
+            {
+                "pool": self.pool.pool_id,
+                "vnets": {k: v.resource_id for k, v in self.vnets.items()},
+                "vms": self.outputs,
+            }
+        )
+
+
+def build(
+    state: Mapping[str, Any], site: Mapping[str, Any]
+) -> dict[str, pulumi.Output[dict[str, Any]]]:
+    """Create the whole regency on Proxmox VE; return the inventory facts per VM."""
+    networks: Mapping[str, Mapping[str, Any]] = state.get("networks", {})
+    vms: Mapping[str, Mapping[str, Any]] = state.get("vms", {})
+    # Validate everything before registering a single resource.
+    for key in sorted(vms):
+        assert_exposure_allowed(key, vms[key])
+    nodes = {n["name"]: n for n in site["nodes"]}
+    for key, vm in sorted(vms.items()):
+        if vm["node"] not in nodes:
+            raise ValueError(f"{key}: node {vm['node']!r} is not a hypervisor node of the site")
+        if vm["image"] not in IMAGES:
+            raise ValueError(f"{key}: no cloud image known for {vm['image']!r}")
+    bridges = {n["bridge"] for n in nodes.values()}
+    if len(bridges) != 1:
+        raise ValueError(
+            "an SDN VLAN zone has one bridge on every node; nodes use " + ", ".join(sorted(bridges))
+        )
+
+    provider = proxmoxve.Provider(
+        "proxmox",
+        endpoint=site["endpoint"],
+        api_token=api_token(site["credential"]),
+        insecure=bool(site.get("insecure", False)),
+    )
+    opts = pulumi.ResourceOptions(provider=provider)
+
+    zone = proxmoxve.sdn.zone.Vlan(
+        "sdn-zone",
+        resource_id=site["vlan_zone"],
+        bridge=bridges.pop(),
+        nodes=sorted(nodes),
+        opts=opts,
+    )
+
+    images: dict[tuple[str, str], proxmoxve.download.File] = {}
+    for node, image in sorted({(vm["node"], vm["image"]) for vm in vms.values()}):
+        url, file_name = IMAGES[image]
+        images[(node, image)] = proxmoxve.download.File(
+            f"image-{image}-{node}",
+            node_name=node,
+            datastore_id=site["image_datastore"],
+            content_type="import",
+            url=url,
+            file_name=file_name,
+            overwrite=False,
+            upload_timeout=1800,
+            opts=opts,
+        )
+
+    if not site.get("backup_storage") and any(
+        vm["backup"]["schedule"] != "none" for vm in vms.values()
+    ):
+        # vzdump needs a target storage and the spec names none yet; guessing
+        # ("local" is the nodes' root disk) could fill a hypervisor's root file
+        # system. The policy stays visible as a backup-<schedule>-<days>d VM tag.
+        pulumi.log.warn(
+            "no backup storage configured for the site: backup jobs are not created, "
+            "each VM's backup policy is only recorded as a tag"
+        )
+
+    opds = sorted({n["opd"] for n in networks.values()} | {v["opd"] for v in vms.values()})
+    components = {
+        code: OpdComponent(
+            code,
+            networks={k: n for k, n in networks.items() if n["opd"] == code},
+            vms={k: v for k, v in vms.items() if v["opd"] == code},
+            site=site,
+            zone=zone,
+            images=images,
+            opts=pulumi.ResourceOptions(providers=[provider]),
+        )
+        for code in opds
+    }
+
+    # SDN edits stay pending in Proxmox until applied. The applier is replaced
+    # (and so re-applies) whenever the zone, a VNet or a subnet changes.
+    sdn_digest = hashlib.sha256(
+        json.dumps({"zone": site["vlan_zone"], "networks": dict(networks)}, sort_keys=True).encode()
+    ).hexdigest()[:16]
+    sdn_objects: list[pulumi.Resource] = [zone]
+    for comp in components.values():
+        sdn_objects += [*comp.vnets.values(), *comp.subnets.values()]
+    proxmoxve.sdn.Applier(
+        "sdn-apply",
+        opts=pulumi.ResourceOptions(
+            provider=provider, depends_on=sdn_objects, replacement_trigger=sdn_digest
+        ),
+    )
+
+    return {key: comp.outputs[key] for comp in components.values() for key in comp.outputs}
