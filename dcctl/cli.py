@@ -188,6 +188,124 @@ def plan(
         raise typer.Exit(2)
 
 
+class Target(StrEnum):
+    lab = "lab"
+    prod = "prod"
+
+
+TargetOpt = Annotated[Target, typer.Option("--target", "-t", help="lab (rehearsal) or prod")]
+
+
+def _engine_run(path: Path, action: str, target: Target, output: Output, verb: str) -> None:
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from dcctl.engines.lock import LockedError
+    from dcctl.engines.orchestrate import run as orchestrate
+
+    spec = _load(path, output == Output.json)
+    con = err_console()
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=con,
+        transient=True,
+        disable=output == Output.json,
+    ) as progress:
+        task = progress.add_task(f"{verb} {spec.site.name} ({target.value})")
+
+        def on_step(op: str, name: str) -> None:
+            progress.update(task, description=f"{verb}: {op} {name}")
+            if output != Output.json:
+                con.print(f"  {op:>8} {escape(name)}")
+
+        try:
+            report = orchestrate(spec, action, target.value, on_step)
+        except LockedError as exc:
+            con.print(f"error: {escape(str(exc))}")
+            raise typer.Exit(1) from None
+    if output == Output.json:
+        emit_json(report.to_dict())
+    else:
+        for layer, data in report.layers.items():
+            changes = {k: v for k, v in data.get("changes", {}).items() if k != "same"}
+            text = ", ".join(f"{v} {k}" for k, v in sorted(changes.items())) or "no changes"
+            console().print(f"{layer}: {text}")
+            for opd, c in sorted(data.get("per_opd", {}).items()):
+                console().print(f"  {opd}: " + ", ".join(f"{v} {k}" for k, v in sorted(c.items())))
+        for err in report.errors:
+            con.print(f"[red]error[/red] {escape(err)}")
+        console().print(f"{verb} {'done' if report.ok else 'FAILED'} in {report.seconds:.1f} s")
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def apply(
+    path: SpecPath = Path("."),
+    target: TargetOpt = Target.lab,
+    auto_approve: Annotated[
+        bool, typer.Option("--auto-approve", help="Do not ask; for the merge pipeline")
+    ] = False,
+    output: OutputOpt = Output.text,
+) -> None:
+    """Make the estate match the spec (VMs and networks first, then later layers)."""
+    if not auto_approve:
+        if not sys.stdin.isatty():
+            err_console().print("error: not a terminal; pass --auto-approve to apply")
+            raise typer.Exit(1)
+        typer.confirm(f"Apply {path} to {target.value}?", abort=True)
+    _engine_run(path, "up", target, output, "apply")
+
+
+@app.command()
+def destroy(
+    path: SpecPath = Path("."),
+    target: TargetOpt = Target.lab,
+    auto_approve: Annotated[bool, typer.Option("--auto-approve", help="Do not ask")] = False,
+    output: OutputOpt = Output.text,
+) -> None:
+    """Remove every VM and network dcctl created on the target."""
+    if not auto_approve:
+        if not sys.stdin.isatty():
+            err_console().print("error: not a terminal; pass --auto-approve to destroy")
+            raise typer.Exit(1)
+        typer.confirm(f"DESTROY everything of {path} on {target.value}?", abort=True)
+    _engine_run(path, "destroy", target, output, "destroy")
+
+
+@app.command()
+def drift(
+    path: SpecPath = Path("."), target: TargetOpt = Target.lab, output: OutputOpt = Output.text
+) -> None:
+    """Refresh from the real estate and report out-of-band changes (changes nothing)."""
+    _engine_run(path, "drift", target, output, "drift")
+
+
+@app.command()
+def doctor(output: OutputOpt = Output.text) -> None:
+    """Report which engines and system tools are present, and how to fix what is missing."""
+    from dcctl.doctor import checks
+
+    rows = checks()
+    if output == Output.json:
+        emit_json(rows)
+    else:
+        table = Table(title="dcctl doctor", title_justify="left")
+        for col in ("check", "status", "detail", "fix"):
+            table.add_column(col, overflow="fold")
+        for r in rows:
+            table.add_row(
+                r["check"],
+                "ok" if r["ok"] else "MISSING",
+                escape(r["detail"]),
+                escape(r["fix"] or ""),
+            )
+        console().print(table)
+    if not all(r["ok"] for r in rows if r["required"]):
+        raise typer.Exit(1)
+
+
 def _count(changes: list[Any]) -> dict[str, int]:
     out = {"create": 0, "update": 0, "delete": 0}
     for c in changes:

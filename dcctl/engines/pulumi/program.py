@@ -48,6 +48,7 @@ ADMIN_USER = "dcctl"
 # dynamic provider) is one more line here plus its module.
 TARGETS: dict[str, str] = {
     "proxmox": "dcctl.engines.pulumi.proxmox",
+    "lab": "dcctl.engines.pulumi.lab",
 }
 
 

@@ -1,0 +1,107 @@
+"""Apply, destroy and drift across layers, under one lock, with an audit trail.
+
+The order is the data flow: IPAM lock -> VMs and networks (Pulumi) -> switches
+and hosts (later layers) -> snapshot. The snapshot and the IPAM lock are only
+written after the engines succeeded, so a failed or interrupted apply is simply
+re-run: every engine converges from whatever state it finds.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dcctl.engines.lock import apply_lock
+from dcctl.plan.desired import desired_state
+from dcctl.plan.diff import write_snapshot
+from dcctl.spec.loader import Spec
+
+Step = Callable[[str, str], None]
+
+
+@dataclass
+class RunReport:
+    action: str
+    target: str
+    ok: bool = True
+    layers: dict[str, Any] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "target": self.target,
+            "ok": self.ok,
+            "layers": self.layers,
+            "errors": self.errors,
+            "seconds": round(self.seconds, 1),
+        }
+
+
+def _program(spec: Spec, target: str) -> Callable[[], None]:
+    from dcctl.engines.pulumi.program import regency_program, site_inputs
+
+    state = desired_state(spec)
+    site = site_inputs(spec)
+    if target == "lab":
+        from dcctl.lab.integration import lab_site_inputs
+
+        site.update(lab_site_inputs(spec))
+    hv_target = "lab" if target == "lab" else "proxmox"
+    return lambda: regency_program(state, site, hv_target)
+
+
+def _git_commit(root: Path) -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def audit(spec: Spec, report: RunReport) -> None:
+    """Append who/which commit/what changed/result to state/audit.log (JSON lines)."""
+    spec.state_dir.mkdir(parents=True, exist_ok=True)
+    entry = {
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "user": getpass.getuser(),
+        "commit": _git_commit(spec.root),
+        **report.to_dict(),
+    }
+    with (spec.state_dir / "audit.log").open("a") as fh:
+        fh.write(json.dumps(entry, sort_keys=True) + "\n")
+
+
+def run(spec: Spec, action: str, target: str, on_step: Step | None = None) -> RunReport:
+    from dcctl.engines.pulumi import stack
+
+    report = RunReport(action, target)
+    start = time.monotonic()
+    with apply_lock(spec.state_dir, action):
+        try:
+            res = stack.run(
+                spec.state_dir, stack.TARGET_STACK[target], _program(spec, target), action, on_step
+            )
+            report.layers["vms"] = res.to_dict()
+        except Exception as exc:  # engine errors are reported, never tracebacks
+            report.ok = False
+            report.errors.append(f"vms: {exc}")
+        if action == "up" and report.ok:
+            spec.allocation.lock().write(spec.root)
+            write_snapshot(spec.state_dir, desired_state(spec))
+        report.seconds = time.monotonic() - start
+        if action in ("up", "destroy"):
+            audit(spec, report)
+    return report

@@ -1,0 +1,163 @@
+"""Drive the regency Pulumi program through the Automation API.
+
+Defaults need no cloud account: a local file backend inside the spec repo's
+state directory (reviewable, backed up with the repo) and the passphrase
+secrets provider. The passphrase comes from DCCTL_PASSPHRASE, or a file named
+by DCCTL_PASSPHRASE_FILE (default ~/.config/dcctl/passphrase, created 0600 on
+first use) - never from the repo. DCCTL_PULUMI_BACKEND selects another backend
+(e.g. s3://bucket?endpoint=... for a team).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dcctl.engines.pulumi.toolchain import ensure_on_path
+
+PROJECT = "dcctl-regency"
+TARGET_STACK = {"lab": "lab", "prod": "proxmox"}
+
+
+class EngineError(RuntimeError):
+    """The Pulumi engine failed; the message is fit for a person."""
+
+
+@dataclass
+class StackResult:
+    changes: Counter[str] = field(default_factory=Counter)
+    per_opd: dict[str, Counter[str]] = field(default_factory=dict)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    steps: list[dict[str, str]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "changes": dict(self.changes),
+            "per_opd": {k: dict(v) for k, v in self.per_opd.items()},
+            "steps": self.steps,
+        }
+
+
+def passphrase() -> str:
+    if os.environ.get("DCCTL_PASSPHRASE"):
+        return os.environ["DCCTL_PASSPHRASE"]
+    path = Path(
+        os.environ.get("DCCTL_PASSPHRASE_FILE", Path.home() / ".config" / "dcctl" / "passphrase")
+    )
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(32) + "\n")
+    return path.read_text().strip()
+
+
+def _stack(state_dir: Path, target: str, program: Callable[[], None]) -> Any:
+    from pulumi import automation as auto
+
+    if ensure_on_path() is None:
+        raise EngineError("no Pulumi engine found; run scripts/setup (builds it once, cached)")
+    backend_dir = state_dir / "pulumi"
+    backend_dir.mkdir(parents=True, exist_ok=True)
+    backend = os.environ.get("DCCTL_PULUMI_BACKEND", f"file://{backend_dir.resolve()}")
+    home = state_dir / ".pulumi-home"
+    env = {
+        "PULUMI_BACKEND_URL": backend,
+        "PULUMI_CONFIG_PASSPHRASE": passphrase(),
+        "PULUMI_SKIP_UPDATE_CHECK": "true",
+        "PULUMI_HOME": str(home.resolve()),
+        "PULUMI_PYTHON_CMD": sys.executable,
+        "PULUMI_DIY_BACKEND_NO_LEGACY_WARNING": "true",
+    }
+    opts = auto.LocalWorkspaceOptions(
+        env_vars=env,
+        project_settings=auto.ProjectSettings(name=PROJECT, runtime="python"),
+        secrets_provider="passphrase",
+    )
+    try:
+        return auto.create_or_select_stack(
+            stack_name=target, project_name=PROJECT, program=program, opts=opts
+        )
+    except auto.errors.CommandError as exc:
+        raise EngineError(_clean(exc)) from None
+
+
+def _clean(exc: BaseException) -> str:
+    text = str(exc)
+    for marker in ("stderr:", "error:"):
+        if marker in text:
+            text = text.split(marker, 1)[1]
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    return " ".join(lines)[:800] or type(exc).__name__
+
+
+def _opd_of(urn: str) -> str:
+    # urn:pulumi:stack::project::dcctl:regency:Opd$...::dinkes-simpus ; the OPD
+    # component's name is the OPD code and leads every child's name.
+    name = urn.rsplit("::", 1)[-1]
+    return name.split("-", 1)[0] if "Opd" in urn else "site"
+
+
+def _collector(result: StackResult, on_step: Callable[[str, str], None] | None) -> Callable:
+    def on_event(event: Any) -> None:
+        meta = getattr(event, "resource_pre_event", None)
+        meta = meta.metadata if meta is not None else None
+        if meta is None:
+            return
+        op = str(getattr(meta.op, "value", meta.op))
+        if meta.type.startswith("pulumi:") or meta.type == "dcctl:regency:Opd":
+            return
+        if op in ("same", "read"):
+            result.changes["same"] += 1
+            return
+        result.changes[op] += 1
+        opd = _opd_of(meta.urn)
+        result.per_opd.setdefault(opd, Counter())[op] += 1
+        name = meta.urn.rsplit("::", 1)[-1]
+        result.steps.append({"op": op, "type": meta.type, "name": name})
+        if on_step:
+            on_step(op, name)
+
+    return on_event
+
+
+def run(
+    state_dir: Path,
+    target: str,
+    program: Callable[[], None],
+    action: str,
+    on_step: Callable[[str, str], None] | None = None,
+) -> StackResult:
+    """preview | up | destroy | refresh, with per-resource progress callbacks."""
+    from pulumi import automation as auto
+
+    stack = _stack(state_dir, target, program)
+    result = StackResult()
+    handler = _collector(result, on_step)
+    quiet = {"on_output": lambda _line: None, "on_event": handler}
+    try:
+        if action == "preview":
+            stack.preview(**quiet)
+        elif action == "up":
+            stack.up(**quiet)
+            result.outputs = {k: v.value for k, v in stack.outputs().items() if not v.secret}
+        elif action == "destroy":
+            stack.destroy(**quiet)
+        elif action == "drift":
+            stack.refresh(preview_only=True, **quiet)
+        else:
+            raise ValueError(action)
+    except auto.errors.ConcurrentUpdateError:
+        raise EngineError(
+            "the Pulumi stack is locked by another update; if no dcctl run is active, "
+            "an interrupted run left the lock: `dcctl unlock` clears it"
+        ) from None
+    except auto.errors.CommandError as exc:
+        raise EngineError(_clean(exc)) from None
+    return result
