@@ -18,7 +18,8 @@ def test_second_run_refused_while_first_holds(tmp_path: Path) -> None:
             sys.executable,
             "-c",
             "import sys,time; from pathlib import Path; from dcctl.engines.lock import apply_lock\n"
-            "with apply_lock(Path(sys.argv[1]), 'apply'):\n print('held', flush=True); time.sleep(30)",
+            "with apply_lock(Path(sys.argv[1]), 'apply'):\n"
+            " print('held', flush=True); time.sleep(30)",
             str(tmp_path),
         ],
         stdout=subprocess.PIPE,
