@@ -1,0 +1,894 @@
+"""MikroTik RouterOS v7 dialect of the lab switch (bridge VLAN filtering).
+
+Why: remote offices and some OPD buildings use MikroTik CRS switches that dcctl
+configures through netmiko's `mikrotik_routeros` driver. The lab reproduces the
+parts of the RouterOS console that automation touches: menu paths (absolute,
+relative, `..`, `/interface/bridge/vlan` and `/interface bridge vlan` forms,
+unique-prefix abbreviations), `add/set/remove/enable/disable/print/export` with
+`[find ...]`, item numbers and names, RouterOS error texts with line/column, and
+the rule that every change is persistent at once.
+
+Semantics worth knowing:
+* Factory default (no startup file): identity = switch name, one bridge
+  `bridge1` with vlan-filtering=yes and no bridge ports, so a port forwards
+  nothing until `/interface bridge port add` puts it into the bridge.
+* A bridge port is an untagged member of its pvid VLAN (RouterOS adds that
+  dynamically) and a tagged member of every `/interface bridge vlan` entry
+  listing it in `tagged`. vlan-filtering=no makes the bridge VLAN-transparent.
+* Item numbers always follow the current order (no need to `print` first).
+* `[find key=value]` on list properties (vlan-ids, tagged, untagged) matches
+  entries that contain every given value.
+* The startup file is our own `/export` (without the date line); boot replays it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from dcctl.lab.switchd.state import (
+    PortSettings,
+    Reply,
+    format_vlan_list,
+    parse_vlan_list,
+)
+
+if TYPE_CHECKING:
+    from dcctl.lab.switchd.state import Switch
+
+ROS_VERSION = "7.16.2"
+FRAME_TYPES = (
+    "admit-all",
+    "admit-only-untagged-and-priority-tagged",
+    "admit-only-vlan-tagged",
+)
+Item = dict[str, Any]
+
+
+class RosError(Exception):
+    """A RouterOS console error; the message is printed as is."""
+
+
+# --------------------------------------------------------------------------
+# Schema
+
+
+@dataclass(frozen=True)
+class Prop:
+    kind: Literal["str", "bool", "int", "enum", "vlans", "iface", "ifaces", "bridge", "name"]
+    default: Any = None
+    lo: int = 1
+    hi: int = 4094
+    choices: tuple[str, ...] = ()
+    required: bool = False
+    readonly: bool = False
+
+
+@dataclass(frozen=True)
+class Table:
+    path: tuple[str, ...]
+    attr: str
+    props: dict[str, Prop]
+    addable: bool = True
+    name_key: str | None = None  # items can be selected by this property's value
+    export_find: str | None = None  # fixed items: export as `set [ find KEY=V ]`
+
+
+ETHERNET = Table(
+    ("interface", "ethernet"),
+    "ethernet",
+    {
+        "name": Prop("str", readonly=True),
+        "default-name": Prop("str", readonly=True),
+        "comment": Prop("str"),
+        "disabled": Prop("bool", False),
+        "mtu": Prop("int", 1500, lo=64, hi=9000),
+    },
+    addable=False,
+    name_key="name",
+    export_find="default-name",
+)
+BRIDGE = Table(
+    ("interface", "bridge"),
+    "bridge",
+    {
+        "name": Prop("name", required=True),
+        "comment": Prop("str"),
+        "disabled": Prop("bool", False),
+        "protocol-mode": Prop("enum", "rstp", choices=("none", "rstp", "stp", "mstp")),
+        "vlan-filtering": Prop("bool", False),
+    },
+    name_key="name",
+)
+BRIDGE_PORT = Table(
+    ("interface", "bridge", "port"),
+    "port",
+    {
+        "bridge": Prop("bridge", required=True),
+        "comment": Prop("str"),
+        "disabled": Prop("bool", False),
+        "frame-types": Prop("enum", "admit-all", choices=FRAME_TYPES),
+        "ingress-filtering": Prop("bool", True),
+        "interface": Prop("iface", required=True),
+        "pvid": Prop("int", 1),
+    },
+)
+BRIDGE_VLAN = Table(
+    ("interface", "bridge", "vlan"),
+    "vlan",
+    {
+        "bridge": Prop("bridge", required=True),
+        "comment": Prop("str"),
+        "disabled": Prop("bool", False),
+        "tagged": Prop("ifaces", ()),
+        "untagged": Prop("ifaces", ()),
+        "vlan-ids": Prop("vlans", required=True),
+    },
+)
+TABLES = {t.path: t for t in (ETHERNET, BRIDGE, BRIDGE_PORT, BRIDGE_VLAN)}
+IDENTITY_PATH = ("system", "identity")
+EXPORT_ORDER: list[tuple[str, ...]] = [
+    BRIDGE.path,
+    ETHERNET.path,
+    BRIDGE_PORT.path,
+    BRIDGE_VLAN.path,
+    IDENTITY_PATH,
+]
+MENUS: set[tuple[str, ...]] = {(), ("interface",), ("system",), IDENTITY_PATH, *TABLES}
+TABLE_COMMANDS = ("add", "disable", "enable", "export", "print", "remove", "set")
+
+
+def menu_commands(path: tuple[str, ...]) -> tuple[str, ...]:
+    table = TABLES.get(path)
+    if table is not None:
+        if table.addable:
+            return TABLE_COMMANDS
+        return ("disable", "enable", "export", "print", "set")
+    if path == IDENTITY_PATH:
+        return ("export", "print", "set")
+    if path == ("interface",):
+        return ("export", "print")
+    return ("export",)
+
+
+def submenus(path: tuple[str, ...]) -> list[str]:
+    return sorted(m[-1] for m in MENUS if len(m) == len(path) + 1 and m[: len(path)] == path)
+
+
+# --------------------------------------------------------------------------
+# Config model
+
+
+@dataclass
+class RosConfig:
+    identity: str
+    ethernet: list[Item]
+    bridge: list[Item] = field(default_factory=list)
+    port: list[Item] = field(default_factory=list)
+    vlan: list[Item] = field(default_factory=list)
+
+    @staticmethod
+    def empty(identity: str, ports: Sequence[str]) -> RosConfig:
+        eth = [{**_defaults(ETHERNET), "name": p, "default-name": p} for p in ports]
+        return RosConfig(identity, eth)
+
+    @staticmethod
+    def factory(identity: str, ports: Sequence[str]) -> RosConfig:
+        cfg = RosConfig.empty(identity, ports)
+        cfg.bridge.append({**_defaults(BRIDGE), "name": "bridge1", "vlan-filtering": True})
+        return cfg
+
+    def items(self, table: Table) -> list[Item]:
+        items: list[Item] = getattr(self, table.attr)
+        return items
+
+    def interface_names(self) -> set[str]:
+        return {e["name"] for e in self.ethernet} | {b["name"] for b in self.bridge}
+
+    def effective_ports(self) -> dict[str, PortSettings]:
+        bridges = {b["name"]: b for b in self.bridge}
+        out: dict[str, PortSettings] = {}
+        for eth in self.ethernet:
+            name = eth["default-name"]
+            up = not eth["disabled"]
+            bp = next(
+                (p for p in self.port if p["interface"] == eth["name"] and not p["disabled"]),
+                None,
+            )
+            br = bridges.get(bp["bridge"]) if bp else None
+            if bp is None or br is None or br["disabled"]:
+                out[name] = PortSettings.parked(up)
+                continue
+            if not br["vlan-filtering"]:
+                out[name] = PortSettings("transparent", admin_up=up)
+                continue
+            tagged: set[int] = set()
+            for v in self.vlan:
+                if v["bridge"] == br["name"] and not v["disabled"] and eth["name"] in v["tagged"]:
+                    tagged |= v["vlan-ids"]
+            pvid: int | None = bp["pvid"]
+            if bp["frame-types"] == "admit-only-vlan-tagged":
+                pvid = None
+            elif bp["frame-types"] == "admit-only-untagged-and-priority-tagged":
+                tagged = set()
+            if not tagged:
+                out[name] = PortSettings.access(pvid, up) if pvid else PortSettings.parked(up)
+            else:
+                out[name] = PortSettings.trunk(tagged, pvid, up)
+        return out
+
+    def export_lines(self, under: tuple[str, ...] = (), terse: bool = False) -> list[str]:
+        lines: list[str] = []
+        for path in EXPORT_ORDER:
+            if path[: len(under)] != under:
+                continue
+            body = self._export_section(path)
+            if not body:
+                continue
+            menu = "/" + " ".join(path)
+            if terse:
+                lines.extend(f"{menu} {cmd}" for cmd in body)
+            else:
+                lines.append(menu)
+                lines.extend(body)
+        return lines
+
+    def _export_section(self, path: tuple[str, ...]) -> list[str]:
+        if path == IDENTITY_PATH:
+            return [f"set name={quote(self.identity)}"]
+        table = TABLES[path]
+        out = []
+        for item in self.items(table):
+            args = [
+                f"{k}={fmt_value(table.props[k], item[k])}"
+                for k in sorted(table.props)
+                if not table.props[k].readonly and item[k] != table.props[k].default
+            ]
+            if table.export_find:
+                if args:
+                    key = table.export_find
+                    out.append(f"set [ find {key}={quote(item[key])} ] " + " ".join(args))
+            else:
+                out.append("add " + " ".join(args))
+        return out
+
+    def render_startup(self) -> str:
+        head = [f"# dcctl lab switchd: RouterOS {ROS_VERSION} export, replayed at boot", "#"]
+        return "\n".join(head + self.export_lines()) + "\n"
+
+
+def _defaults(table: Table) -> Item:
+    return {k: p.default for k, p in table.props.items()}
+
+
+def quote(value: str) -> str:
+    if value and re.fullmatch(r"[A-Za-z0-9_.:,/+*@-]+", value):
+        return value
+    esc = value.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$")
+    return f'"{esc}"'
+
+
+def fmt_value(prop: Prop, value: Any) -> str:
+    if prop.kind == "bool":
+        return "yes" if value else "no"
+    if prop.kind == "vlans":
+        return format_vlan_list(value, min_range=2) if value else ""
+    if prop.kind == "ifaces":
+        return ",".join(value)
+    if value is None:
+        return '""'
+    return quote(str(value))
+
+
+# --------------------------------------------------------------------------
+# Console tokenizer
+
+
+@dataclass(frozen=True)
+class RTok:
+    text: str
+    col: int  # 1-based column in the typed line
+
+
+def split_statements(line: str, base: int = 1) -> list[list[RTok]]:
+    """Split on whitespace and top-level `;`, keeping "..." and [...] whole."""
+    stmts: list[list[RTok]] = []
+    toks: list[RTok] = []
+    i, n = 0, len(line)
+    while i < n:
+        ch = line[i]
+        if ch.isspace():
+            i += 1
+            continue
+        if ch == ";":
+            stmts.append(toks)
+            toks = []
+            i += 1
+            continue
+        start, depth = i, 0
+        while i < n:
+            ch = line[i]
+            if ch == '"':
+                q = i
+                i += 1
+                while i < n and line[i] != '"':
+                    i += 2 if line[i] == "\\" else 1
+                if i >= n:
+                    raise RosError(f"syntax error (line 1 column {q + base})")
+                i += 1
+                continue
+            if ch == "[":
+                depth += 1
+            elif ch == "]":
+                depth -= 1
+                if depth < 0:
+                    raise RosError(f"syntax error (line 1 column {i + base})")
+            elif depth == 0 and (ch.isspace() or ch == ";"):
+                break
+            i += 1
+        if depth > 0:
+            raise RosError(f"syntax error (line 1 column {start + base})")
+        toks.append(RTok(line[start:i], start + base))
+    stmts.append(toks)
+    return [s for s in stmts if s]
+
+
+def unquote(raw: str, col: int) -> str:
+    if raw.startswith('"'):
+        if len(raw) < 2 or not raw.endswith('"'):
+            raise RosError(f"syntax error (line 1 column {col})")
+        body, out, i = raw[1:-1], [], 0
+        while i < len(body):
+            ch = body[i]
+            if ch == "\\" and i + 1 < len(body):
+                nxt = body[i + 1]
+                out.append({"n": "\n", "t": "\t", "_": " "}.get(nxt, nxt))
+                i += 2
+                continue
+            if ch == '"':
+                raise RosError(f"syntax error (line 1 column {col + i + 1})")
+            out.append(ch)
+            i += 1
+        return "".join(out)
+    if '"' in raw:
+        pos = col + raw.index('"')
+        raise RosError(f"syntax error (line 1 column {pos})")
+    return raw
+
+
+def unique_prefix(word: str, choices: Sequence[str]) -> str | None:
+    if word in choices:
+        return word
+    hits = [c for c in choices if c.startswith(word)]
+    return hits[0] if len(hits) == 1 else None
+
+
+# --------------------------------------------------------------------------
+# Session
+
+
+class RosSession:
+    """One console session: its own menu path, the switch's shared config."""
+
+    def __init__(
+        self, switch: Switch | None, username: str, config: RosConfig | None = None
+    ) -> None:
+        self.switch = switch
+        self.username = username
+        self._config = config
+        self.path: tuple[str, ...] = ()
+
+    @property
+    def config(self) -> RosConfig:
+        if self.switch is not None:
+            cfg = self.switch.config
+            assert isinstance(cfg, RosConfig)
+            return cfg
+        assert self._config is not None
+        return self._config
+
+    @property
+    def secret_input(self) -> bool:
+        return False
+
+    def banner(self) -> str:
+        return (
+            f"\n  MikroTik RouterOS {ROS_VERSION} (c) 1999-2024       https://www.mikrotik.com/\n"
+            "  dcctl lab emulation on Open vSwitch\n\n"
+        )
+
+    def prompt(self) -> str:
+        where = ("/" + "/".join(self.path)) if self.path else ""
+        return f"[{self.username}@{self.config.identity}] {where}> "
+
+    def refuse(self, line: str) -> Reply:
+        return Reply("failure: rejected by lab fault injection\n")
+
+    def handle(self, line: str) -> Reply:
+        bad = next((i for i, ch in enumerate(line) if not (" " <= ch <= "~")), None)
+        if bad is not None:
+            return Reply(f"syntax error (line 1 column {bad + 1})\n")
+        if not line.strip() or line.lstrip().startswith("#"):
+            return Reply()
+        out: list[str] = []
+        try:
+            for stmt in split_statements(line):
+                text, close = self._statement(stmt)
+                out.append(text)
+                if close:
+                    return Reply("".join(out), close=True)
+        except RosError as exc:
+            out.append(f"{exc}\n")
+        return Reply("".join(out))
+
+    # -- statements --------------------------------------------------------
+
+    def _statement(self, toks: list[RTok]) -> tuple[str, bool]:
+        words: list[RTok] = []
+        first = toks[0]
+        path: tuple[str, ...] = self.path
+        if first.text.startswith("/"):
+            path = ()
+            col = first.col + 1
+            for part in first.text[1:].split("/"):
+                if part:
+                    words.append(RTok(part, col))
+                col += len(part) + 1
+            rest = toks[1:]
+        else:
+            rest = toks
+        queue = words + rest
+        for i, w in enumerate(queue):
+            if "=" in w.text or w.text.startswith(("[", '"')):
+                raise RosError(f"bad command name {w.text} (line 1 column {w.col})")
+            if w.text == "..":
+                path = path[:-1]
+                continue
+            subs = submenus(path)
+            choice = unique_prefix(w.text, [*subs, *menu_commands(path), "quit"])
+            if choice is None:
+                raise RosError(f"bad command name {w.text} (line 1 column {w.col})")
+            if choice in subs:
+                path = (*path, choice)
+                continue
+            if choice == "quit":
+                return "", True
+            return self._command(path, choice, queue[i + 1 :], w), False
+        self.path = path
+        return "", False
+
+    def _command(self, path: tuple[str, ...], cmd: str, args: list[RTok], at: RTok) -> str:
+        if cmd == "export":
+            return self._export(path, args)
+        if path == IDENTITY_PATH:
+            return self._identity(cmd, args)
+        if path == ("interface",):
+            self._flags(args, ("without-paging", "detail", "terse"))
+            return self._print_interfaces()
+        table = TABLES[path]
+        if cmd == "print":
+            return self._print(table, args)
+        if cmd == "add":
+            self._add(table, args)
+        elif cmd == "set":
+            self._set(table, args, at)
+        elif cmd == "remove":
+            for idx in sorted(self._select(table, args, at, allow_props=False), reverse=True):
+                self._remove(table, idx)
+        else:  # enable / disable
+            for idx in self._select(table, args, at, allow_props=False):
+                self.config.items(table)[idx]["disabled"] = cmd == "disable"
+        return ""
+
+    # -- argument helpers --------------------------------------------------
+
+    def _flags(self, args: list[RTok], allowed: Sequence[str]) -> set[str]:
+        got = set()
+        for t in args:
+            word = unique_prefix(t.text, allowed)
+            if word is None:
+                raise RosError(f"expected end of command (line 1 column {t.col})")
+            got.add(word)
+        return got
+
+    def _kv(self, table: Table, args: list[RTok]) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for t in args:
+            key, eq, raw = t.text.partition("=")
+            prop_name = unique_prefix(key, list(table.props)) if eq else None
+            if prop_name is None or table.props[prop_name].readonly:
+                raise RosError(f"expected end of command (line 1 column {t.col})")
+            text = unquote(raw, t.col + len(key) + 1)
+            values[prop_name] = self._parse_value(prop_name, table.props[prop_name], text)
+        return values
+
+    def _parse_value(self, name: str, prop: Prop, text: str) -> Any:
+        cfg = self.config
+        if prop.kind in ("str", "name"):
+            if prop.kind == "name" and not re.fullmatch(r"[A-Za-z0-9_.-]{1,15}", text):
+                raise RosError(f"invalid value for argument {name}")
+            return text
+        if prop.kind == "bool":
+            if text in ("yes", "true"):
+                return True
+            if text in ("no", "false"):
+                return False
+            raise RosError(f"invalid value for argument {name}")
+        if prop.kind == "int":
+            if not text.isdigit() or not prop.lo <= int(text) <= prop.hi:
+                raise RosError(f"value of {name} out of range ({prop.lo}..{prop.hi})")
+            return int(text)
+        if prop.kind == "enum":
+            choice = unique_prefix(text, prop.choices)
+            if choice is None:
+                raise RosError(f"invalid value for argument {name}")
+            return choice
+        if prop.kind == "vlans":
+            try:
+                return frozenset(parse_vlan_list(text))
+            except ValueError:
+                raise RosError(f"invalid value for argument {name}") from None
+        if prop.kind == "iface":
+            if text not in {e["name"] for e in cfg.ethernet}:
+                raise RosError(f"input does not match any value of {name}")
+            return text
+        if prop.kind == "bridge":
+            if text not in {b["name"] for b in cfg.bridge}:
+                raise RosError(f"input does not match any value of {name}")
+            return text
+        # ifaces
+        names = [p for p in text.split(",") if p] if text else []
+        known = cfg.interface_names()
+        for p in names:
+            if p not in known:
+                raise RosError(f"input does not match any value of {name}")
+        return tuple(dict.fromkeys(names))
+
+    def _find(self, table: Table, expr: RTok) -> list[int]:
+        inner = expr.text[1:-1]
+        stmts = split_statements(inner, base=expr.col + 1)
+        if len(stmts) != 1 or stmts[0][0].text != "find":
+            raise RosError(f"syntax error (line 1 column {expr.col})")
+        conds = stmts[0][1:]
+        if conds and conds[0].text == "where":
+            conds = conds[1:]
+        return self._where(table, conds)
+
+    def _where(self, table: Table, conds: list[RTok]) -> list[int]:
+        wanted: list[tuple[str, Prop, str]] = []
+        for t in conds:
+            key, eq, raw = t.text.partition("=")
+            if not eq or key not in table.props:
+                raise RosError(f"expected end of command (line 1 column {t.col})")
+            wanted.append((key, table.props[key], unquote(raw, t.col + len(key) + 1)))
+        hits = []
+        for idx, item in enumerate(self.config.items(table)):
+            if all(_matches(p, item[k], v) for k, p, v in wanted):
+                hits.append(idx)
+        return hits
+
+    def _select(self, table: Table, args: list[RTok], at: RTok, allow_props: bool) -> list[int]:
+        items = self.config.items(table)
+        selector: RTok | None = None
+        for t in args:
+            if t.text.startswith("numbers="):
+                selector = RTok(t.text[len("numbers=") :], t.col + len("numbers="))
+            elif "=" not in t.text.split("[", 1)[0] and selector is None:
+                selector = t
+            elif not allow_props:
+                raise RosError(f"expected end of command (line 1 column {t.col})")
+        if selector is None:
+            raise RosError(f"syntax error (line 1 column {at.col + len(at.text) + 1})")
+        if selector.text.startswith("["):
+            return self._find(table, selector)
+        out = []
+        for part in unquote(selector.text, selector.col).split(","):
+            if part.isdigit() and int(part) < len(items):
+                out.append(int(part))
+                continue
+            key = table.name_key
+            named = [i for i, it in enumerate(items) if key and it[key] == part]
+            if not named:
+                raise RosError("no such item")
+            out.extend(named)
+        return sorted(set(out))
+
+    # -- table commands ------------------------------------------------------
+
+    def _add(self, table: Table, args: list[RTok]) -> None:
+        values = self._kv(table, args)
+        missing = [k for k, p in table.props.items() if p.required and k not in values]
+        if missing:
+            raise RosError(f"failure: {missing[0]} not specified")
+        item = {**_defaults(table), **values}
+        self._check(table, item, None)
+        self.config.items(table).append(item)
+
+    def _set(self, table: Table, args: list[RTok], at: RTok) -> None:
+        selection = self._select(table, args, at, allow_props=True)
+        props = [
+            t for t in args if "=" in t.text.split("[", 1)[0] and not t.text.startswith("numbers=")
+        ]
+        values = self._kv(table, props)
+        items = self.config.items(table)
+        for idx in selection:
+            new = {**items[idx], **values}
+            self._check(table, new, idx)
+        for idx in selection:
+            old_name = items[idx].get("name")
+            items[idx].update(values)
+            if table is BRIDGE and "name" in values and old_name != values["name"]:
+                self._rename_bridge(old_name, values["name"])
+
+    def _check(self, table: Table, item: Item, idx: int | None) -> None:
+        cfg = self.config
+        others = [it for i, it in enumerate(cfg.items(table)) if i != idx]
+        if table is BRIDGE and item["name"] in (
+            {e["name"] for e in cfg.ethernet} | {o["name"] for o in others}
+        ):
+            raise RosError("failure: already have interface with such name")
+        if table is BRIDGE_PORT and any(o["interface"] == item["interface"] for o in others):
+            raise RosError("failure: device already added as bridge port")
+        if table is BRIDGE_VLAN:
+            if not item["vlan-ids"]:
+                raise RosError("failure: vlan-ids not specified")
+            for o in others:
+                if o["bridge"] == item["bridge"] and o["vlan-ids"] & item["vlan-ids"]:
+                    raise RosError("failure: vlan already exists")
+
+    def _remove(self, table: Table, idx: int) -> None:
+        cfg = self.config
+        items = cfg.items(table)
+        if not table.addable:
+            raise RosError("failure: can not remove this item")
+        item = items.pop(idx)
+        if table is BRIDGE:
+            cfg.port[:] = [p for p in cfg.port if p["bridge"] != item["name"]]
+            cfg.vlan[:] = [v for v in cfg.vlan if v["bridge"] != item["name"]]
+
+    def _rename_bridge(self, old: str, new: str) -> None:
+        for p in self.config.port:
+            if p["bridge"] == old:
+                p["bridge"] = new
+        for v in self.config.vlan:
+            if v["bridge"] == old:
+                v["bridge"] = new
+            v["tagged"] = tuple(new if x == old else x for x in v["tagged"])
+            v["untagged"] = tuple(new if x == old else x for x in v["untagged"])
+
+    # -- identity / export -----------------------------------------------------
+
+    def _identity(self, cmd: str, args: list[RTok]) -> str:
+        if cmd == "print":
+            self._flags(args, ("without-paging",))
+            return f"  name: {self.config.identity}\n"
+        table = Table(IDENTITY_PATH, "", {"name": Prop("str", required=True)}, addable=False)
+        values = self._kv(table, args)
+        if "name" in values:
+            if not values["name"] or len(values["name"]) > 64:
+                raise RosError("invalid value for argument name")
+            self.config.identity = values["name"]
+        return ""
+
+    def _export(self, path: tuple[str, ...], args: list[RTok]) -> str:
+        opts = self._flags(
+            args, ("terse", "verbose", "compact", "hide-sensitive", "show-sensitive")
+        )
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+        head = [
+            f"# {stamp} by RouterOS {ROS_VERSION}",
+            "# software id = DCCL-LAB0",
+            "#",
+            "# model = DCCTL-LAB-OVS",
+            "#",
+        ]
+        body = self.config.export_lines(path, terse="terse" in opts)
+        return "\n".join(head + body) + "\n"
+
+    # -- print -------------------------------------------------------------------
+
+    def _print(self, table: Table, args: list[RTok]) -> str:
+        mode = "table"
+        conds: list[RTok] = []
+        for i, t in enumerate(args):
+            if t.text == "where":
+                conds = args[i + 1 :]
+                break
+            word = unique_prefix(t.text, ("detail", "terse", "without-paging", "count-only"))
+            if word is None:
+                raise RosError(f"expected end of command (line 1 column {t.col})")
+            if word != "without-paging":
+                mode = word
+        items = self.config.items(table)
+        selected = self._where(table, conds) if conds else list(range(len(items)))
+        if mode == "count-only":
+            return f"{len(selected)}\n"
+        if mode in ("detail", "terse") or table is BRIDGE:
+            return self._print_detail(table, selected, terse=mode == "terse")
+        return self._print_table(table, selected)
+
+    def _print_detail(self, table: Table, selected: list[int], terse: bool) -> str:
+        items = self.config.items(table)
+        out = [] if terse else ["Flags: X - DISABLED"]
+        for idx in selected:
+            item = items[idx]
+            flag = "X" if item.get("disabled") else " "
+            pairs = [
+                f"{k}={fmt_value(p, item[k])}"
+                for k, p in table.props.items()
+                if k not in ("disabled", "comment")
+            ]
+            if terse:
+                comment = f" comment={quote(item['comment'])}" if item.get("comment") else ""
+                out.append(f"{idx:>2} {flag}{comment} " + " ".join(pairs))
+            else:
+                if item.get("comment"):
+                    out.append(f"{idx:>2} {flag} ;;; {item['comment']}")
+                    out.append("      " + " ".join(pairs))
+                else:
+                    out.append(f"{idx:>2} {flag}  " + " ".join(pairs))
+                out.append("")
+        return "\n".join(out) + "\n"
+
+    def _print_table(self, table: Table, selected: list[int]) -> str:
+        cfg = self.config
+        items = cfg.items(table)
+        rows: list[tuple[int, str, str | None, list[list[str]]]] = []
+        if table is BRIDGE_VLAN:
+            flags = "Flags: X - DISABLED"
+            cols = ["BRIDGE", "VLAN-IDS", "CURRENT-TAGGED", "CURRENT-UNTAGGED"]
+            for idx in selected:
+                v = items[idx]
+                untagged = list(v["untagged"]) + [
+                    p["interface"]
+                    for p in cfg.port
+                    if p["bridge"] == v["bridge"]
+                    and p["pvid"] in v["vlan-ids"]
+                    and p["interface"] not in v["untagged"]
+                ]
+                cells = [
+                    [v["bridge"]],
+                    [format_vlan_list(v["vlan-ids"], min_range=2)],
+                    list(v["tagged"]) or [""],
+                    untagged or [""],
+                ]
+                rows.append((idx, "X" if v["disabled"] else "", v["comment"], cells))
+        elif table is BRIDGE_PORT:
+            flags = "Flags: X - DISABLED, I - INACTIVE"
+            cols = ["INTERFACE", "BRIDGE", "PVID", "FRAME-TYPES", "INGRESS-FILTERING"]
+            for idx in selected:
+                p = items[idx]
+                cells = [
+                    [p["interface"]],
+                    [p["bridge"]],
+                    [str(p["pvid"])],
+                    [p["frame-types"]],
+                    ["yes" if p["ingress-filtering"] else "no"],
+                ]
+                rows.append((idx, "X" if p["disabled"] else "", p["comment"], cells))
+        else:  # ethernet
+            flags = "Flags: X - DISABLED, R - RUNNING, S - SLAVE"
+            cols = ["NAME", "MTU", "MAC-ADDRESS"]
+            links = self.switch.link_states() if self.switch else {}
+            slaves = {p["interface"] for p in cfg.port}
+            for idx in selected:
+                e = items[idx]
+                flag = "X" if e["disabled"] else ("R" if links.get(e["default-name"]) else "")
+                flag += "S" if e["name"] in slaves else ""
+                cells = [[e["name"]], [str(e["mtu"])], [_mac(cfg.identity, e["default-name"])]]
+                rows.append((idx, flag, e["comment"], cells))
+        return _table(flags, cols, rows)
+
+    def _print_interfaces(self) -> str:
+        cfg = self.config
+        links = self.switch.link_states() if self.switch else {}
+        slaves = {p["interface"] for p in cfg.port}
+        rows: list[tuple[int, str, str | None, list[list[str]]]] = []
+        n = 0
+        for e in cfg.ethernet:
+            running = "R" if links.get(e["default-name"]) else ""
+            flag = "X" if e["disabled"] else running
+            flag += "S" if e["name"] in slaves else ""
+            mac = _mac(cfg.identity, e["default-name"])
+            rows.append((n, flag, e["comment"], [[e["name"]], ["ether"], [str(e["mtu"])], [mac]]))
+            n += 1
+        for b in cfg.bridge:
+            flag = "X" if b["disabled"] else "R"
+            mac = _mac(cfg.identity, b["name"])
+            rows.append((n, flag, b["comment"], [[b["name"]], ["bridge"], ["1500"], [mac]]))
+            n += 1
+        flags = "Flags: X - DISABLED, R - RUNNING, S - SLAVE"
+        return _table(flags, ["NAME", "TYPE", "ACTUAL-MTU", "MAC-ADDRESS"], rows)
+
+
+def _matches(prop: Prop, value: Any, wanted: str) -> bool:
+    if prop.kind == "vlans":
+        try:
+            return parse_vlan_list(wanted) <= value
+        except ValueError:
+            return False
+    if prop.kind == "ifaces":
+        return set(wanted.split(",")) <= set(value)
+    return fmt_value(prop, value).strip('"') == wanted or str(value) == wanted
+
+
+def _table(
+    flags: str, cols: list[str], rows: list[tuple[int, str, str | None, list[list[str]]]]
+) -> str:
+    widths = [len(c) for c in cols]
+    for _, _, _, cells in rows:
+        for i, cell in enumerate(cells):
+            widths[i] = max(widths[i], *(len(x) for x in cell))
+    out = [flags, "Columns: " + ", ".join(cols)]
+    out.append("#".ljust(6) + "  ".join(c.ljust(widths[i]) for i, c in enumerate(cols)).rstrip())
+    for idx, flag, comment, cells in rows:
+        if comment:
+            out.append(f";;; {comment}")
+        height = max(len(c) for c in cells)
+        for line in range(height):
+            lead = f"{idx:<3}{flag:<3}" if line == 0 else " " * 6
+            vals = [
+                (cell[line] if line < len(cell) else "").ljust(widths[i])
+                for i, cell in enumerate(cells)
+            ]
+            out.append((lead + "".join(v + "  " for v in vals)).rstrip())
+    return "\n".join(out) + "\n"
+
+
+def _mac(identity: str, port: str) -> str:
+    digest = hashlib.sha256(f"{identity}/{port}".encode()).digest()
+    return ":".join(f"{b:02X}" for b in bytes([0x02]) + digest[:5])
+
+
+# --------------------------------------------------------------------------
+# Vendor object
+
+
+class RosVendor:
+    name = "mikrotik_routeros"
+    autosave = True
+
+    def boot(
+        self, hostname: str, ports: Sequence[str], startup: str | None
+    ) -> tuple[RosConfig, list[str]]:
+        if not startup:
+            return RosConfig.factory(hostname, ports), []
+        cfg = RosConfig.empty(hostname, ports)
+        session = RosSession(None, "boot", cfg)
+        warnings: list[str] = []
+        for n, line in _logical_lines(startup):
+            out = session.handle(line).output
+            if out.strip():
+                warnings.append(f"line {n}: {line.strip()}: {out.strip()}")
+        return cfg, warnings
+
+    def session(self, switch: Switch, username: str) -> RosSession:
+        return RosSession(switch, self.login_name(username))
+
+    def login_name(self, username: str) -> str:
+        return username.split("+", 1)[0]
+
+
+def _logical_lines(text: str) -> list[tuple[int, str]]:
+    """Join RouterOS export continuation lines (trailing backslash)."""
+    out: list[tuple[int, str]] = []
+    buf, start = "", 0
+    for n, raw in enumerate(text.splitlines(), 1):
+        if not buf:
+            start = n
+        if raw.endswith("\\"):
+            buf += raw[:-1].rstrip() + " " if not buf else raw[:-1].strip() + " "
+            continue
+        buf += raw.strip() if buf else raw
+        out.append((start, buf))
+        buf = ""
+    if buf:
+        out.append((start, buf))
+    return out
+
+
+VENDOR = RosVendor()
