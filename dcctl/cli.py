@@ -44,6 +44,13 @@ SpecPath = Annotated[
 OutputOpt = Annotated[Output, typer.Option("--output", "-o", help="text, json or markdown")]
 
 
+def _mount_subcommands() -> None:
+    """Domain sub-apps live with their domain; the CLI only mounts them."""
+    from dcctl.lab.cli import lab_app
+
+    app.add_typer(lab_app, name="lab", help="The lab: a replica of the physical estate")
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"dcctl {__version__}")
@@ -311,6 +318,9 @@ def _count(changes: list[Any]) -> dict[str, int]:
     for c in changes:
         out[c.action] += 1
     return out
+
+
+_mount_subcommands()
 
 
 def run() -> None:

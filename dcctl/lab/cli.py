@@ -1,0 +1,301 @@
+"""`dcctl lab ...`: build the physical estate of a spec on this machine, inspect it,
+inject faults and tear it down.
+
+Why thin: every command loads the spec, computes the plan (`topology`) and calls
+one `runner` function, so tests and other tools get the same behaviour without
+the CLI. Operator mistakes (not root, missing packages, unknown camera) end with
+a one-line message, a hint and exit code 1, never a traceback.
+
+Mounted by the top-level CLI as `dcctl lab` (`app.add_typer(lab_app, name="lab")`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from dcctl.output import console, emit_json, err_console, print_spec_errors
+from dcctl.spec.errors import SpecErrors
+
+T = TypeVar("T")
+
+lab_app = typer.Typer(
+    name="lab",
+    help="Rehearsal lab: the physical estate of a spec (switches, links, hosts, cameras, "
+    "WAN) built from namespaces and Open vSwitch on this machine. Needs root.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+fault_app = typer.Typer(
+    help="Inject faults: misbehaving switches, stopped cameras, broken WAN links.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+lab_app.add_typer(fault_app, name="fault")
+
+
+class Output(StrEnum):
+    text = "text"
+    json = "json"
+
+
+SpecPath = Annotated[Path, typer.Argument(help="Spec repo directory (or one spec file)")]
+LabIdOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--lab-id",
+        help="3 characters [a-z0-9]; default $DCCTL_LAB_ID or the first letters of the site name",
+    ),
+]
+OutputOpt = Annotated[Output, typer.Option("--output", "-o", help="text or json")]
+
+
+class _Reporter:
+    """Spinner on stderr naming the current step (quiet for JSON output)."""
+
+    def __init__(self, status: Any | None) -> None:
+        self.status = status
+
+    def step(self, text: str) -> None:
+        if self.status is not None:
+            self.status.update(f"lab: {escape(text)}...")
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[_Reporter]:
+    if not enabled:
+        yield _Reporter(None)
+        return
+    with err_console().status("lab: starting...") as status:
+        yield _Reporter(status)
+
+
+def _fail(message: str, hint: str | None = None) -> typer.Exit:
+    con = err_console()
+    con.print(f"[red]error[/red] {escape(message)}")
+    if hint:
+        con.print(f"  hint: {escape(hint)}")
+    return typer.Exit(1)
+
+
+def _guard(fn: Callable[[], T]) -> T:
+    from dcctl.lab.net import NetError
+    from dcctl.lab.runner import LabError
+    from dcctl.lab.topology import LabPlanError
+
+    try:
+        return fn()
+    except LabError as exc:
+        raise _fail(str(exc), exc.hint) from None
+    except LabPlanError as exc:
+        raise _fail(str(exc), "fix the spec, or choose another --lab-id") from None
+    except NetError as exc:
+        raise _fail(
+            str(exc), "see `dcctl lab status`; `dcctl lab down` removes a half-built lab"
+        ) from None
+    except PermissionError as exc:
+        raise _fail(f"permission denied: {exc}", "dcctl lab needs root") from None
+
+
+def _plan(path: Path, lab_id: str | None, as_json: bool = False) -> Any:
+    from dcctl.lab.topology import build_plan
+    from dcctl.spec import load_spec
+
+    try:
+        spec = load_spec(path)
+    except SpecErrors as exc:
+        print_spec_errors(exc, as_json)
+        raise typer.Exit(1) from None
+    return _guard(lambda: build_plan(spec, lab_id))
+
+
+def _identity(path: Path, lab_id: str | None) -> tuple[str, Path]:
+    """Lab id and state dir; the spec is only read when no id was given."""
+    import os
+
+    from dcctl.lab.topology import lab_state_dir, resolve_lab_id
+
+    if lab_id or os.environ.get("DCCTL_LAB_ID"):
+        lid = _guard(lambda: resolve_lab_id(None, lab_id))
+    else:
+        lid = _plan(path, None).lab_id
+    return lid, lab_state_dir(lid)
+
+
+def _print_result(res: Any, output: Output) -> None:
+    if output == Output.json:
+        emit_json(res.to_dict())
+        return
+    con = console()
+    for w in res.warnings:
+        err_console().print(f"[yellow]warning[/yellow] {escape(w)}")
+    what = "; ".join(res.changes) if res.changes else "nothing to change"
+    con.print(f"lab {res.lab_id} {res.action}: {escape(what)} ({res.elapsed:.1f}s)")
+
+
+@lab_app.command()
+def up(
+    path: SpecPath = Path("."),
+    lab_id: LabIdOpt = None,
+    output: OutputOpt = Output.text,
+    wait: Annotated[
+        float, typer.Option(help="Seconds to wait for started devices to answer")
+    ] = 30.0,
+) -> None:
+    """Build the lab (idempotent: a second run only repairs what is missing)."""
+    from dcctl.lab import runner
+
+    plan = _plan(path, lab_id, output == Output.json)
+    with _progress(output == Output.text) as rep:
+        res = _guard(lambda: runner.up(plan, rep, wait=wait))
+    _print_result(res, output)
+    if output == Output.text:
+        console().print(
+            f"state: {plan.state_dir}  (status: dcctl lab status --lab-id {plan.lab_id})"
+        )
+
+
+@lab_app.command()
+def down(
+    path: SpecPath = Path("."),
+    lab_id: LabIdOpt = None,
+    output: OutputOpt = Output.text,
+) -> None:
+    """Remove every namespace, bridge, veth, route and process of the lab (keeps NVRAM)."""
+    from dcctl.lab import runner
+
+    lid, state_dir = _identity(path, lab_id)
+    with _progress(output == Output.text) as rep:
+        res = _guard(lambda: runner.down(lid, state_dir, rep))
+    _print_result(res, output)
+
+
+@lab_app.command()
+def reset(
+    path: SpecPath = Path("."),
+    lab_id: LabIdOpt = None,
+    output: OutputOpt = Output.text,
+) -> None:
+    """`down`, then wipe every switch's startup-config (factory default on next `up`)."""
+    from dcctl.lab import runner
+
+    lid, state_dir = _identity(path, lab_id)
+    with _progress(output == Output.text) as rep:
+        res = _guard(lambda: runner.reset(lid, state_dir, rep))
+    _print_result(res, output)
+
+
+_STYLE = {"up": "green", "missing": "red", "down": "red", "fault": "yellow", "n/a": "dim"}
+
+
+@lab_app.command()
+def status(
+    path: SpecPath = Path("."),
+    lab_id: LabIdOpt = None,
+    output: OutputOpt = Output.text,
+) -> None:
+    """What runs and what is missing. Exit 0 when everything is up, 1 otherwise."""
+    from dcctl.lab import runner
+
+    plan = _plan(path, lab_id, output == Output.json)
+    st = _guard(lambda: runner.status(plan))
+    if output == Output.json:
+        emit_json(st.to_dict())
+    else:
+        table = Table(title=f"lab {st.lab_id} ({st.prefix}, {st.state_dir})")
+        for col in ("kind", "name", "state", "detail"):
+            table.add_column(col)
+        for i in st.items:
+            style = _STYLE.get(i.state, "")
+            table.add_row(i.kind, escape(i.name), f"[{style}]{i.state}[/{style}]", escape(i.detail))
+        console().print(table)
+        console().print("all up" if st.ok else "[red]not everything is up[/red]")
+    if not st.ok:
+        raise typer.Exit(1)
+
+
+# --------------------------------------------------------------------------
+# faults
+
+
+@fault_app.command("switch")
+def fault_switch(
+    name: Annotated[str, typer.Argument(help="Switch name, e.g. sw-core")],
+    path: SpecPath = Path("."),
+    lab_id: LabIdOpt = None,
+    drop_after: Annotated[
+        int | None, typer.Option(help="Hang up SSH sessions after N commands")
+    ] = None,
+    reject: Annotated[
+        list[str] | None, typer.Option(help="Refuse commands matching REGEX (repeatable)")
+    ] = None,
+    delay: Annotated[
+        float | None, typer.Option(help="Answer every command after S seconds")
+    ] = None,
+    clear: Annotated[bool, typer.Option(help="Remove all faults of this switch first")] = False,
+) -> None:
+    """Make a switch misbehave (written to its faults.json, read before every command)."""
+    from dcctl.lab import runner
+
+    if drop_after is not None and drop_after < 0:
+        raise _fail("--drop-after must be >= 0")
+    if delay is not None and delay < 0:
+        raise _fail("--delay must be >= 0")
+    plan = _plan(path, lab_id)
+    faults = _guard(
+        lambda: runner.switch_fault(
+            plan, name, drop_after=drop_after, reject=reject, delay=delay, clear=clear
+        )
+    )
+    console().print(f"{name}: faults {json.dumps(faults) if faults else 'cleared'}")
+
+
+class CameraAction(StrEnum):
+    stop = "stop"
+    start = "start"
+    pause = "pause"
+    resume = "resume"
+
+
+@fault_app.command("camera")
+def fault_camera(
+    name: Annotated[str, typer.Argument(help="Camera: NAME or OPD/NAME")],
+    action: Annotated[CameraAction, typer.Argument(help="stop, start, pause or resume")],
+    path: SpecPath = Path("."),
+    lab_id: LabIdOpt = None,
+) -> None:
+    """Stop/start a camera, or pause it (TCP still accepted, no answers)."""
+    from dcctl.lab import runner
+
+    plan = _plan(path, lab_id)
+    console().print(_guard(lambda: runner.camera_fault(plan, name, action.value)))
+
+
+class WanAction(StrEnum):
+    down = "down"
+    up = "up"
+
+
+@fault_app.command("wan")
+def fault_wan(
+    office: Annotated[str, typer.Argument(help="Office: NAME or OPD/NAME")],
+    action: Annotated[WanAction, typer.Argument(help="down or up")],
+    path: SpecPath = Path("."),
+    lab_id: LabIdOpt = None,
+) -> None:
+    """Take a remote office's WAN link down or bring it back."""
+    from dcctl.lab import runner
+
+    plan = _plan(path, lab_id)
+    console().print(_guard(lambda: runner.wan_fault(plan, office, action.value)))
