@@ -84,12 +84,43 @@ def audit(spec: Spec, report: RunReport) -> None:
         fh.write(json.dumps(entry, sort_keys=True) + "\n")
 
 
+def _switch_layer(
+    spec: Spec, action: str, target: str, report: RunReport, on_step: Step | None
+) -> None:
+    """Switches before VMs: the fabric must carry the VLANs the VMs are placed on."""
+    from dcctl.engines.switches.cli import apply_switches, plan_switches
+
+    def done(res: Any) -> None:
+        if on_step:
+            on_step(res.status, f"switch {res.name}" + (f": {res.error}" if res.error else ""))
+
+    try:
+        if action == "up":
+            results = apply_switches(spec, target, done)
+        else:
+            results = plan_switches(spec, target)
+    except Exception as exc:  # e.g. missing credentials: the whole layer fails, reported
+        report.ok = False
+        report.errors.append(f"switches: {exc}")
+        return
+    changes: dict[str, int] = {}
+    for r in results:
+        changes[r.status] = changes.get(r.status, 0) + 1
+    report.layers["switches"] = {"changes": changes, "switches": [r.to_dict() for r in results]}
+    failed = [r for r in results if not r.ok]
+    if failed:
+        report.ok = False
+        report.errors += [f"switch {r.name}: {r.status}: {r.error}" for r in failed]
+
+
 def run(spec: Spec, action: str, target: str, on_step: Step | None = None) -> RunReport:
     from dcctl.engines.pulumi import stack
 
     report = RunReport(action, target)
     start = time.monotonic()
     with apply_lock(spec.state_dir, action):
+        if action in ("up", "drift", "preview"):
+            _switch_layer(spec, action, target, report, on_step)
         try:
             res = stack.run(
                 spec.state_dir, stack.TARGET_STACK[target], _program(spec, target), action, on_step

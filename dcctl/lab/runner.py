@@ -669,6 +669,29 @@ def _one_end_per_pair(prefix: str) -> list[str]:
     return out
 
 
+def _remove_lab_vms(prefix: str) -> int:
+    """Lab VMs are podman containers named <prefix>-vm-...; Pulumi state may be gone."""
+    if not net.which("podman"):
+        return 0
+    try:
+        out = subprocess.run(
+            ["podman", "ps", "-a", "--format", "{{.Names}}"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return 0
+    names = [n for n in out.stdout.split() if n.startswith(prefix + "-vm-")]
+    if names:
+        subprocess.run(
+            ["podman", "--runtime", "runc", "rm", "-f", "-t", "0", *names],
+            capture_output=True,
+            timeout=120,
+        )
+    return len(names)
+
+
 def down(lab_id: str, state_dir: Path, reporter: Reporter | None = None) -> Result:
     """Remove every namespace, bridge, veth, route and process of the lab."""
     r = reporter or Quiet()
@@ -683,6 +706,10 @@ def down(lab_id: str, state_dir: Path, reporter: Reporter | None = None) -> Resu
     for pattern in (f"switches/*/{DAEMON_PID}", "cameras/*.pid"):
         for pid_file in state_dir.glob(pattern):
             pid_file.unlink(missing_ok=True)
+    r.step("lab VMs")
+    removed = _remove_lab_vms(p)
+    if removed:
+        res.changes.append(f"removed {removed} lab VM containers")
     r.step("namespaces")
     namespaces = [ns for ns in net.netns_list() if ns.startswith(p + "-")]
     if namespaces:

@@ -1,0 +1,64 @@
+"""What `--target lab` needs from the lab: names, image, keys and credentials.
+
+The lab builder owns the physical names (bridges, namespaces); engines only
+learn them here, so the Pulumi lab target and the switch engine stay ignorant
+of how the lab is wired.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from dcctl.lab.topology import build_plan, lab_prefix, resolve_lab_id
+from dcctl.spec.loader import Spec
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+class LabNotReady(RuntimeError):
+    """The lab (or its VM image) is missing; the message says which command fixes it."""
+
+
+def lab_plan(spec: Spec) -> Any:
+    return build_plan(spec, resolve_lab_id(spec.site.name))
+
+
+def lab_ssh_key(state_dir: Path) -> tuple[Path, str]:
+    """The lab's own SSH key pair (private half stays in the lab state dir, 0600)."""
+    key = state_dir / "ssh" / "id_ed25519"
+    if not key.exists():
+        key.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "dcctl-lab", "-f", str(key)],
+            check=True,
+            timeout=30,
+        )
+    return key, key.with_suffix(".pub").read_text().strip()
+
+
+def lab_image() -> str:
+    script = REPO / "scripts" / "build-lab-image"
+    try:
+        out = subprocess.run([str(script)], capture_output=True, text=True, timeout=900)
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise LabNotReady(f"cannot build the lab VM image: {exc}") from None
+    if out.returncode != 0 or not out.stdout.strip():
+        raise LabNotReady("scripts/build-lab-image failed: " + out.stderr.strip()[-300:])
+    return out.stdout.strip().splitlines()[-1]
+
+
+def lab_site_inputs(spec: Spec) -> dict[str, Any]:
+    plan = lab_plan(spec)
+    if not (plan.state_dir / "lab.json").exists():
+        raise LabNotReady(f"the lab is not up; run `dcctl lab up {spec.root}` first")
+    _key, pub = lab_ssh_key(plan.state_dir)
+    return {
+        "lab_id": lab_prefix(plan.lab_id),
+        "lab_bridges": {b.owner: b.name for b in plan.ovs_bridges if b.role == "node"},
+        "lab_image": lab_image(),
+        "lab_ssh_keys": [pub],
+        "lab_dns": [],  # no resolver runs in the lab
+    }
+
