@@ -47,8 +47,10 @@ OutputOpt = Annotated[Output, typer.Option("--output", "-o", help="text, json or
 def _mount_subcommands() -> None:
     """Domain sub-apps live with their domain; the CLI only mounts them."""
     from dcctl.lab.cli import lab_app
+    from dcctl.tickets.cli import ticket_app
 
     app.add_typer(lab_app, name="lab", help="The lab: a replica of the physical estate")
+    app.add_typer(ticket_app, name="ticket", help="OPD request tickets to reviewed spec changes")
 
 
 def _version(value: bool) -> None:
@@ -287,6 +289,18 @@ def drift(
 ) -> None:
     """Refresh from the real estate and report out-of-band changes (changes nothing)."""
     _engine_run(path, "drift", target, output, "drift")
+
+
+@app.command()
+def report(
+    path: SpecPath = Path("."),
+    output: OutputOpt = Output.text,
+    html: Annotated[Path | None, typer.Option("--html", help="Also write an HTML page")] = None,
+) -> None:
+    """Per-OPD consolidation report: VMs, storage, cameras, offices, quota use."""
+    from dcctl.report.consolidation import report_command
+
+    report_command(path, output.value, html)
 
 
 @app.command()

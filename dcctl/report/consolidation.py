@@ -1,0 +1,324 @@
+"""Consolidation report: what each OPD uses of its quota, and how far SPBE consolidation is.
+
+The audience is the Kepala Dinas and the Sekda, not engineers: per OPD the VMs,
+vCPU/memory/disk against quota, CCTV recording storage, cameras and offices,
+and the state of its legacy server room (running, migrating, closed), plus
+regency totals. `report()` returns plain data (JSON for pipelines and
+dashboards); `render_html()` turns it into one self-contained page (inline CSS
+and SVG, no JavaScript, nothing fetched from the network) that can be mailed or
+put on an intranet share as a single file.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from dcctl.spec.loader import Spec
+
+TEMPLATES = Path(__file__).parent / "templates"
+STATUSES = ("running", "migrating", "closed")
+
+# Bar chart geometry (px). Labels left, bars in the middle, values right.
+_LABEL_W = 110
+_BAR_W = 420
+_VALUE_W = 130
+_ROW_H = 22
+_BAR_H = 14
+_TOP = 8
+
+
+def report(spec: Spec) -> dict[str, Any]:
+    """Per-OPD usage against quota and consolidation status, with regency totals."""
+    opds: dict[str, dict[str, Any]] = {}
+    for code, opd in spec.opds.items():
+        q = opd.quota
+        opds[code] = {
+            "code": code,
+            "name": opd.name,
+            "sector": opd.sector,
+            "classification": opd.classification,
+            "vms": len(opd.vms),
+            "vms_quota": q.vms,
+            "vcpu": sum(v.vcpu for v in opd.vms),
+            "vcpu_quota": q.vcpu,
+            "memory_gb": sum(v.memory_gb for v in opd.vms),
+            "memory_gb_quota": q.memory_gb,
+            "disk_gb": sum(v.disk_gb for v in opd.vms),
+            "disk_gb_quota": q.disk_gb,
+            "recording_gb": round(float(sum(c.storage_gb() for c in opd.cameras)), 1),
+            "cameras": len(opd.cameras),
+            "cameras_quota": q.cameras,
+            "offices": len(opd.offices),
+            "server_room": opd.server_room.status,
+            "legacy_servers": opd.server_room.servers,
+            "note": opd.server_room.note,
+        }
+    rows = list(opds.values())
+    rooms = {s: sum(1 for r in rows if r["server_room"] == s) for s in STATUSES}
+    hv = spec.site.hypervisors.nodes
+    totals: dict[str, Any] = {
+        "opds": len(rows),
+        **{
+            k: sum(r[k] for r in rows)
+            for k in (
+                "vms",
+                "vcpu",
+                "vcpu_quota",
+                "memory_gb",
+                "memory_gb_quota",
+                "disk_gb",
+                "disk_gb_quota",
+                "cameras",
+                "offices",
+            )
+        },
+        "recording_gb": round(sum(r["recording_gb"] for r in rows), 1),
+        "server_rooms": rooms,
+        # Servers still running outside the data center (closed rooms have none left).
+        "legacy_servers": sum(r["legacy_servers"] for r in rows if r["server_room"] != "closed"),
+        "consolidated_pct": round(100 * rooms["closed"] / len(rows), 1) if rows else 0.0,
+        "site_vcpu": sum(n.vcpu for n in hv),
+        "site_memory_gb": sum(n.memory_gb for n in hv),
+        "vm_capacity_gb": spec.site.storage.vm_capacity_gb,
+        "recording_capacity_gb": spec.site.storage.recording_capacity_gb,
+    }
+    return {
+        "site": spec.site.name,
+        "description": spec.site.description,
+        "opds": opds,
+        "totals": totals,
+    }
+
+
+def _fmt(v: float) -> str:
+    return f"{v:,.0f}" if float(v).is_integer() or v >= 100 else f"{v:,.1f}"
+
+
+def _chart(
+    title: str, items: list[tuple[str, float, float | None]], unit: str, note: str = ""
+) -> dict[str, Any]:
+    """Horizontal bars of used (dark) over quota or capacity (light), scaled to the largest.
+
+    Geometry is computed here and only placed by the template, so every label
+    goes through Jinja2's autoescaping and the page needs no script to draw.
+    """
+    top = max([max(u, q or 0) for _, u, q in items] + [1])
+    rows = []
+    for i, (label, used, limit) in enumerate(items):
+        y = _TOP + i * _ROW_H
+        used_w = round(_BAR_W * used / top, 1)
+        limit_w = round(_BAR_W * limit / top, 1) if limit else None
+        text = f"{_fmt(used)}" + (f" / {_fmt(limit)}" if limit is not None else "") + f" {unit}"
+        rows.append(
+            {
+                "label": label,
+                "y": y,
+                "bar_y": y + (_ROW_H - _BAR_H) / 2,
+                "text_y": y + _ROW_H / 2 + 4,
+                "used_w": used_w,
+                "limit_w": limit_w,
+                "over": limit is not None and used > limit,
+                "text": text.strip(),
+                "tooltip": f"{label}: {text.strip()}",
+            }
+        )
+    return {
+        "title": title,
+        "note": note,
+        "width": _LABEL_W + _BAR_W + _VALUE_W,
+        "height": _TOP * 2 + _ROW_H * max(len(rows), 1),
+        "label_w": _LABEL_W,
+        "bar_x": _LABEL_W + 4,
+        "value_x": _LABEL_W + _BAR_W + 10,
+        "rows": rows,
+    }
+
+
+def _consolidation_chart(opds: list[dict[str, Any]]) -> dict[str, Any]:
+    """Legacy servers per OPD coloured by server-room status: what is left to migrate."""
+    chart = _chart(
+        "Ruang server lama: server di luar pusat data",
+        [(o["code"], float(o["legacy_servers"]), None) for o in opds],
+        "servers",
+        "warna: running merah, migrating kuning, closed hijau",
+    )
+    for row, o in zip(chart["rows"], opds, strict=True):
+        row["status"] = o["server_room"]
+        row["text"] = f"{o['legacy_servers']} ({o['server_room']})"
+        row["tooltip"] = f"{o['code']}: {row['text']}"
+        if o["server_room"] == "closed":  # still show a sliver so closed rooms are visible
+            row["used_w"] = max(row["used_w"], 3)
+    return chart
+
+
+def charts(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The page's bar charts, built from report data only (so tests can feed any data)."""
+    opds = list(data["opds"].values())
+    t = data["totals"]
+
+    def per_opd(key: str, title: str, unit: str) -> dict[str, Any]:
+        return _chart(
+            title,
+            [(o["code"], float(o[key]), float(o[f"{key}_quota"])) for o in opds],
+            unit,
+            "gelap: dipakai, terang: kuota, merah: melebihi kuota",
+        )
+
+    return [
+        per_opd("vcpu", "vCPU: dipakai vs kuota", "vCPU"),
+        per_opd("memory_gb", "Memori: dipakai vs kuota", "GB"),
+        per_opd("disk_gb", "Disk VM: dipakai vs kuota", "GB"),
+        _chart(
+            "Penyimpanan rekaman CCTV",
+            [(o["code"], float(o["recording_gb"]), None) for o in opds if o["cameras"]]
+            or [("none", 0.0, None)],
+            "GB",
+        ),
+        _consolidation_chart(opds),
+        _chart(
+            "Kapasitas pusat data",
+            [
+                ("vCPU", float(t["vcpu"]), float(t["site_vcpu"])),
+                ("memori GB", float(t["memory_gb"]), float(t["site_memory_gb"])),
+                ("VM disk GB", float(t["disk_gb"]), float(t["vm_capacity_gb"])),
+                ("rekaman GB", float(t["recording_gb"]), float(t["recording_capacity_gb"])),
+            ],
+            "",
+            "gelap: dialokasikan, terang: kapasitas",
+        ),
+    ]
+
+
+@cache
+def _env() -> Environment:
+    return Environment(
+        loader=FileSystemLoader(str(TEMPLATES)),
+        autoescape=True,  # OPD names and notes come from specs edited by many people
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def render_report_html(data: dict[str, Any]) -> str:
+    """One self-contained HTML page from report data (as `report()` returns it)."""
+    return _env().get_template("consolidation.html.j2").render(report=data, charts=charts(data))
+
+
+def render_html(spec: Spec) -> str:
+    """The consolidation report of `spec` as one self-contained HTML page."""
+    return render_report_html(report(spec))
+
+
+# (header, value, shown in the terminal table) - the name is long, `dcctl show` has it.
+_COLUMNS: tuple[tuple[str, Callable[[dict[str, Any]], str], bool], ...] = (
+    ("OPD", lambda o: o["code"], True),
+    ("name", lambda o: o["name"], False),
+    ("class", lambda o: o["classification"], True),
+    ("VMs", lambda o: f"{o['vms']}/{o['vms_quota']}", True),
+    ("vCPU", lambda o: f"{o['vcpu']}/{o['vcpu_quota']}", True),
+    ("mem GB", lambda o: f"{o['memory_gb']}/{o['memory_gb_quota']}", True),
+    ("disk GB", lambda o: f"{o['disk_gb']}/{o['disk_gb_quota']}", True),
+    ("rec GB", lambda o: _fmt(o["recording_gb"]), True),
+    ("cams", lambda o: f"{o['cameras']}/{o['cameras_quota']}", True),
+    ("offices", lambda o: str(o["offices"]), True),
+    ("server room", lambda o: o["server_room"], True),
+    ("servers", lambda o: str(o["legacy_servers"]), True),
+)
+
+
+def _total_row(t: dict[str, Any]) -> list[str]:
+    rooms = t["server_rooms"]
+    return [
+        "TOTAL",
+        f"{t['opds']} OPDs",
+        "",
+        str(t["vms"]),
+        f"{t['vcpu']}/{t['vcpu_quota']}",
+        f"{t['memory_gb']}/{t['memory_gb_quota']}",
+        f"{t['disk_gb']}/{t['disk_gb_quota']}",
+        _fmt(t["recording_gb"]),
+        str(t["cameras"]),
+        str(t["offices"]),
+        f"{rooms['closed']} closed, {rooms['migrating']} migrating, {rooms['running']} running",
+        str(t["legacy_servers"]),
+    ]
+
+
+def render_markdown(data: dict[str, Any]) -> str:
+    """The table as Markdown, for a merge-request comment or a wiki page."""
+
+    def cell(v: str) -> str:
+        return v.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+
+    lines = [
+        f"### Consolidation report: {cell(data['site'])}",
+        "",
+        "| " + " | ".join(c for c, _, _ in _COLUMNS) + " |",
+        "|" + "---|" * len(_COLUMNS),
+    ]
+    for o in data["opds"].values():
+        lines.append("| " + " | ".join(cell(str(f(o))) for _, f, _ in _COLUMNS) + " |")
+    lines.append(
+        "| " + " | ".join(f"**{cell(v)}**" if v else "" for v in _total_row(data["totals"])) + " |"
+    )
+    return "\n".join(lines) + "\n"
+
+
+def report_command(path: Path, output: str = "text", html: Path | None = None) -> None:
+    """`dcctl report PATH [--output text|json|markdown] [--html FILE]`, wired by the main CLI.
+
+    The HTML file is written atomically in addition to the chosen output, so a
+    pipeline can publish the page and still print the table in its log.
+    """
+    import typer
+    from rich.markup import escape
+    from rich.table import Table
+
+    from dcctl.output import console, emit_json, err_console, print_spec_errors
+    from dcctl.spec import load_spec
+    from dcctl.spec.errors import SpecErrors
+
+    fmt = str(getattr(output, "value", output))
+    try:
+        spec = load_spec(path)
+    except SpecErrors as exc:
+        print_spec_errors(exc, fmt == "json")
+        raise typer.Exit(1) from None
+    data = report(spec)
+    if html is not None:
+        tmp = html.with_name(f".{html.name}.tmp")
+        tmp.write_text(render_report_html(data), encoding="utf-8")
+        os.replace(tmp, html)
+        err_console().print(f"wrote {escape(str(html))}")
+    if fmt == "json":
+        emit_json(data)
+        return
+    if fmt == "markdown":
+        sys.stdout.write(render_markdown(data))
+        return
+    table = Table(title=f"Consolidation report: {escape(data['site'])}", title_justify="left")
+    shown = [i for i, c in enumerate(_COLUMNS) if c[2]]
+    for i in shown:
+        table.add_column(_COLUMNS[i][0], overflow="fold", no_wrap=i == 0)
+    rows = list(data["opds"].values())
+    for n, o in enumerate(rows):
+        table.add_row(
+            *(escape(str(_COLUMNS[i][1](o))) for i in shown), end_section=n == len(rows) - 1
+        )
+    total = _total_row(data["totals"])
+    t = data["totals"]
+    total[10] = f"{t['server_rooms']['closed']}/{t['opds']} closed"  # the line below has detail
+    table.add_row(*(escape(total[i]) for i in shown), style="bold")
+    console().print(table)
+    console().print(
+        f"Consolidation: {t['server_rooms']['closed']} of {t['opds']} legacy server rooms closed "
+        f"({t['consolidated_pct']}%), {t['legacy_servers']} servers still outside the data center."
+    )

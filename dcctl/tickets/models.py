@@ -1,0 +1,267 @@
+"""The request-ticket format: one strict Pydantic model per kind of request.
+
+Tickets come from outside the infrastructure team (a helpdesk form, a GLPI or
+osTicket export), so they are the least trusted input dcctl reads. Every field
+reuses the spec's constrained types and adds the stricter `TicketText`: a value
+must be valid free text *and* must not look like YAML syntax, because it is
+rendered into a YAML file. Field labels are Indonesian, as the forms are.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BeforeValidator, Field, TypeAdapter, model_validator
+
+from dcctl.spec.types import (
+    Classification,
+    CredentialRef,
+    Email,
+    IPv4,
+    Name,
+    Phone,
+    RtspPath,
+    Strict,
+    SwitchPort,
+    Text,
+)
+
+KINDS = ("vm_baru", "ubah_vm", "kantor_vpn", "kamera_baru", "hapus")
+
+# Characters that start YAML syntax when they open a plain scalar.
+_YAML_LEAD = set("-?:,[]{}#&*!|>'\"%@`")
+_TICKET_NO_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
+_DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+_NIP_RE = re.compile(r"^[0-9]{18}$")
+
+
+def control_chars(value: str) -> list[str]:
+    """Unicode control, format, private-use and line-separator characters in `value`.
+
+    Bidi overrides and zero-width characters make a reviewer read something
+    other than what a switch or a YAML parser reads, so they never pass.
+    """
+    return [
+        f"U+{ord(c):04X} ({unicodedata.name(c, 'control')})"
+        for c in value
+        if unicodedata.category(c)[0] == "C" or unicodedata.category(c) in ("Zl", "Zp")
+    ]
+
+
+def _ticket_text(v: str) -> str:
+    bad = control_chars(v)
+    if bad:
+        raise ValueError("contains control characters: " + ", ".join(bad))
+    if v != v.strip() or not v:
+        raise ValueError("must not be empty or start/end with spaces")
+    if v[0] in _YAML_LEAD:
+        raise ValueError(f"must not start with {v[0]!r} (YAML syntax)")
+    if ": " in v or v.endswith(":") or " #" in v:
+        raise ValueError("must not contain ': ', ' #' or end with ':' (YAML syntax)")
+    return v
+
+
+def _ticket_no(v: str) -> str:
+    if not _TICKET_NO_RE.fullmatch(v) or ".." in v or v.endswith((".", ".lock")):
+        raise ValueError(
+            "must be 1-40 letters, digits, '.', '_' or '-', starting with a letter or digit "
+            "(it becomes the Git branch ticket/<nomor>)"
+        )
+    return v
+
+
+def _int_to_str(v: Any) -> Any:
+    # Helpdesk JSON exports often carry the ticket id as a number.
+    if isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 10**12:
+        return str(v)
+    return v
+
+
+def _safe_credential(v: str) -> str:
+    kind, _, ref = v.partition(":")
+    if kind == "file" and (ref.startswith("/") or ".." in ref.split("/")):
+        raise ValueError("a file: credential must be a relative path without '..'")
+    if kind == "lab":
+        raise ValueError("lab: credentials are for the lab only; use env:VAR or file:path")
+    return v
+
+
+def _date(v: str) -> str:
+    if not _DATE_RE.fullmatch(v):
+        raise ValueError("must be a date YYYY-MM-DD")
+    return v
+
+
+TicketText = Annotated[Text, AfterValidator(_ticket_text)]
+TicketNo = Annotated[str, BeforeValidator(_int_to_str), AfterValidator(_ticket_no)]
+TicketCredential = Annotated[CredentialRef, AfterValidator(_safe_credential)]
+Date = Annotated[str, AfterValidator(_date)]
+Nip = Annotated[str, Field(pattern=_NIP_RE.pattern)]
+
+
+class Pemohon(Strict):
+    """The requester: who asked, so the commit and the reviewer can cite them."""
+
+    nama: TicketText
+    jabatan: TicketText | None = None
+    nip: Nip | None = Field(None, description="18-digit civil-servant number")
+    email: Email | None = None
+    telepon: Phone | None = None
+
+
+class Backup(Strict):
+    jadwal: Literal["hourly", "daily", "weekly", "none"] = "daily"
+    retensi_hari: int = Field(14, ge=0, le=3650)
+
+
+class VmBaru(Strict):
+    """A new VM. Infrastructure roles (nvr, vpn-hub, monitoring) are not requestable."""
+
+    nama: Name
+    keterangan: TicketText | None = None
+    peran: Literal["app", "db", "web", "file"] = "app"
+    vcpu: int = Field(ge=1, le=128)
+    memori_gb: int = Field(ge=1, le=1024)
+    disk_gb: int = Field(ge=4, le=65536)
+    image: Literal["debian-12", "ubuntu-24.04", "rocky-9"] = "debian-12"
+    klasifikasi: Classification | None = Field(None, description="Defaults to the OPD's")
+    paparan: Literal["internal", "public"] = "internal"
+    backup: Backup | None = None
+
+
+class UbahVm(Strict):
+    """Resize an existing VM; only the sizes named change, disks only grow."""
+
+    nama: Name
+    vcpu: int | None = Field(None, ge=1, le=128)
+    memori_gb: int | None = Field(None, ge=1, le=1024)
+    disk_gb: int | None = Field(None, ge=4, le=65536)
+
+    @model_validator(mode="after")
+    def _something(self) -> UbahVm:
+        if self.vcpu is None and self.memori_gb is None and self.disk_gb is None:
+            raise ValueError("name at least one of vcpu, memori_gb, disk_gb")
+        return self
+
+
+class KantorVpn(Strict):
+    """A remote office (puskesmas, kecamatan) joined as a VPN spoke."""
+
+    nama: Name
+    lokasi: TicketText
+    router: Literal["linux", "mikrotik"]
+    alamat_wan: IPv4
+
+
+class Kamera(Strict):
+    nama: Name
+    lokasi: TicketText
+    port: SwitchPort
+    kredensial: TicketCredential
+    resolusi: str = Field("1920x1080", pattern=r"^[0-9]{2,5}x[0-9]{2,5}$")
+    bitrate_kbps: int = Field(ge=64, le=50_000)
+    retensi_hari: int = Field(ge=1, le=365)
+    rtsp_path: RtspPath | None = None
+
+
+class KameraBaru(Strict):
+    """One or more cameras; a request names each camera and its switch port."""
+
+    kamera: list[Kamera] = Field(min_length=1, max_length=16)
+
+    @model_validator(mode="after")
+    def _unique(self) -> KameraBaru:
+        names = [k.nama for k in self.kamera]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"camera names repeat within the ticket: {', '.join(dup)}")
+        ports = [k.port for k in self.kamera]
+        dupp = sorted({p for p in ports if ports.count(p) > 1})
+        if dupp:
+            raise ValueError(f"switch ports repeat within the ticket: {', '.join(dupp)}")
+        return self
+
+
+class Hapus(Strict):
+    """Decommission one VM, office or camera; a reason is mandatory for the record."""
+
+    objek: Literal["vm", "kantor", "kamera"]
+    nama: Name
+    alasan: TicketText
+
+
+class _Ticket(Strict):
+    nomor_tiket: TicketNo
+    judul: TicketText
+    opd: Name
+    pemohon: Pemohon
+    tanggal: Date | None = None
+    catatan: TicketText | None = None
+
+
+class TiketVmBaru(_Ticket):
+    jenis: Literal["vm_baru"]
+    permintaan: VmBaru
+
+
+class TiketUbahVm(_Ticket):
+    jenis: Literal["ubah_vm"]
+    permintaan: UbahVm
+
+
+class TiketKantorVpn(_Ticket):
+    jenis: Literal["kantor_vpn"]
+    permintaan: KantorVpn
+
+
+class TiketKameraBaru(_Ticket):
+    jenis: Literal["kamera_baru"]
+    permintaan: KameraBaru
+
+
+class TiketHapus(_Ticket):
+    jenis: Literal["hapus"]
+    permintaan: Hapus
+
+
+Ticket = Annotated[
+    TiketVmBaru | TiketUbahVm | TiketKantorVpn | TiketKameraBaru | TiketHapus,
+    Field(discriminator="jenis"),
+]
+TICKET_ADAPTER: TypeAdapter[Any] = TypeAdapter(Ticket)
+
+# Spec field -> ticket field, to name the ticket field when the spec refuses a value.
+VM_FIELDS = {
+    "name": "nama",
+    "description": "keterangan",
+    "role": "peran",
+    "vcpu": "vcpu",
+    "memory_gb": "memori_gb",
+    "disk_gb": "disk_gb",
+    "image": "image",
+    "classification": "klasifikasi",
+    "exposure": "paparan",
+    "backup": "backup",
+    "address": "nama",
+}
+OFFICE_FIELDS = {
+    "name": "nama",
+    "location": "lokasi",
+    "router": "router",
+    "wan_address": "alamat_wan",
+    "lan_prefix": "nama",
+    "tunnel_address": "nama",
+}
+CAMERA_FIELDS = {
+    "name": "nama",
+    "location": "lokasi",
+    "port": "port",
+    "credential": "kredensial",
+    "resolution": "resolusi",
+    "bitrate_kbps": "bitrate_kbps",
+    "retention_days": "retensi_hari",
+    "rtsp_path": "rtsp_path",
+    "address": "nama",
+}

@@ -1,0 +1,377 @@
+"""Turn a request ticket into a reviewed spec change, or say exactly why not.
+
+The order is fixed so that nothing is ever half-done: read and validate the
+ticket; check the repo (clean, ticket not yet rendered); load the current spec;
+apply the ticket's policy; edit the OPD file in a temporary copy of the spec
+repo; validate the whole copy (quota, classification, ports, IPAM) and update
+its IPAM lock; only then put the changed files on a branch (or, with
+--no-branch, into the working tree). Every failure before the last step leaves
+the repo exactly as it was.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dcctl.plan.desired import desired_state
+from dcctl.plan.diff import Change, diff_states
+from dcctl.spec.errors import SpecError, SpecErrors
+from dcctl.spec.ipam import LOCK_FILE
+from dcctl.spec.loader import STATE_DIR, Spec, load_spec
+from dcctl.spec.tenancy import Opd
+from dcctl.spec.types import CLASSIFICATION_RANK
+from dcctl.tickets import edit
+from dcctl.tickets.errors import Refusal, TicketRefused, refuse
+from dcctl.tickets.gitops import GitError, Repo, commit_branch, preflight
+from dcctl.tickets.models import (
+    CAMERA_FIELDS,
+    OFFICE_FIELDS,
+    VM_FIELDS,
+    Hapus,
+    KameraBaru,
+    KantorVpn,
+    UbahVm,
+    VmBaru,
+)
+from dcctl.tickets.parse import load_ticket
+
+_LIST_OF = {"vm": "vms", "kantor": "offices", "kamera": "cameras"}
+_QUOTA_FIELD = {
+    "vcpu": "permintaan.vcpu",
+    "memory_gb": "permintaan.memori_gb",
+    "disk_gb": "permintaan.disk_gb",
+    "vms": "permintaan",
+    "cameras": "permintaan.kamera",
+}
+_ITEM_RE = re.compile(r"^(vms|offices|cameras)\[(\d+)\](?:\.([a-z_]+))?")
+
+
+@dataclass
+class Rendered:
+    """A fulfilled ticket: which files changed how, what the plan will do, where it went."""
+
+    ticket: Any
+    opd_file: str
+    files: dict[str, tuple[str | None, str]]  # spec-relative path -> (old, new)
+    changes: list[Change]
+    branch: str | None = None
+    commit: str | None = None
+    written: list[str] = field(default_factory=list)
+
+    def diff(self) -> str:
+        """Unified diff of every changed file, as `git diff` would show it."""
+        out: list[str] = []
+        for rel, (old, new) in self.files.items():
+            out += difflib.unified_diff(
+                (old or "").splitlines(keepends=True),
+                new.splitlines(keepends=True),
+                f"a/{rel}" if old is not None else "/dev/null",
+                f"b/{rel}",
+            )
+        return "".join(out)
+
+    def to_dict(self) -> dict[str, Any]:
+        t = self.ticket
+        return {
+            "ok": True,
+            "ticket": t.nomor_tiket,
+            "kind": t.jenis,
+            "opd": t.opd,
+            "title": t.judul,
+            "requester": t.pemohon.nama,
+            "branch": self.branch,
+            "commit": self.commit,
+            "files": list(self.files),
+            "written": self.written,
+            "diff": self.diff(),
+            "plan": [c.to_dict() for c in self.changes],
+        }
+
+
+def branch_name(ticket: Any) -> str:
+    return f"ticket/{ticket.nomor_tiket}"
+
+
+def render_ticket(ticket_path: Path, repo: Path, branch: bool = True) -> Rendered:
+    """Render `ticket_path` against the spec repo at `repo`; raise TicketRefused if impossible."""
+    ticket = load_ticket(ticket_path)
+    try:
+        return _render(ticket, repo, branch)
+    except TicketRefused as exc:
+        exc.ticket = exc.ticket or ticket.nomor_tiket
+        raise
+    except GitError as exc:
+        raise TicketRefused([Refusal("repo", str(exc))], ticket.nomor_tiket) from None
+
+
+def _render(ticket: Any, repo: Path, branch: bool) -> Rendered:
+    root = repo.resolve()
+    if not root.is_dir():
+        raise refuse("repo", f"{repo} is not a spec repo directory")
+    git_repo: Repo | None = preflight(root, branch_name(ticket)) if branch else None
+    try:
+        before = load_spec(root)
+    except SpecErrors as exc:
+        first = exc.errors[0] if exc.errors else "unknown"
+        raise refuse(
+            "repo",
+            f"the spec repo does not validate ({len(exc.errors)} errors; first: {first})",
+            "fix it first (dcctl validate); a ticket is rendered onto a valid spec",
+        ) from None
+    opd = before.opds.get(ticket.opd)
+    if opd is None:
+        raise refuse("opd", f"unknown OPD {ticket.opd!r}", "known: " + ", ".join(before.opds))
+    opd_file = before.sources[f"opd/{ticket.opd}"].file
+    old_text = (root / opd_file).read_text(encoding="utf-8")
+    new_text, new_items = _edit(ticket, before, opd, old_text, opd_file)
+    with tempfile.TemporaryDirectory(prefix="dcctl-ticket-") as tmp:
+        copy = Path(tmp) / "spec"
+        shutil.copytree(root, copy, symlinks=True, ignore=_ignore(root))
+        (copy / opd_file).write_text(new_text, encoding="utf-8")
+        try:
+            after = load_spec(copy)
+        except SpecErrors as exc:
+            raise TicketRefused(_map_errors(exc.errors, ticket, opd_file, new_items)) from None
+        after.allocation.lock().write(copy)
+        after = load_spec(copy)  # the lock as written must load and be current
+        files: dict[str, tuple[str | None, str]] = {opd_file: (old_text, new_text)}
+        lock_new = (copy / LOCK_FILE).read_text(encoding="utf-8")
+        lock_old = (
+            (root / LOCK_FILE).read_text(encoding="utf-8") if (root / LOCK_FILE).exists() else None
+        )
+        if lock_new != lock_old:
+            files[LOCK_FILE] = (lock_old, lock_new)
+    changes = diff_states(desired_state(before), desired_state(after))
+    result = Rendered(ticket, opd_file, files, changes)
+    if git_repo is not None:
+        result.commit = commit_branch(
+            git_repo, {rel: new.encode() for rel, (_, new) in files.items()}, _message(ticket, opd)
+        )
+        result.branch = git_repo.branch
+    else:
+        _write_in_place(root, files)
+        result.written = list(files)
+    return result
+
+
+def _ignore(root: Path) -> Any:
+    """The temp copy needs the specs and the lock, not Git objects or apply state."""
+
+    def ignore(directory: str, names: list[str]) -> set[str]:
+        if Path(directory) == root:
+            return {n for n in names if n.startswith(".") or n == STATE_DIR}
+        return {n for n in names if n == ".git"}
+
+    return ignore
+
+
+def _write_in_place(root: Path, files: dict[str, tuple[str | None, str]]) -> None:
+    """--no-branch: replace each file atomically; the OPD file goes last, after the lock."""
+    for rel in sorted(files, key=lambda r: r != LOCK_FILE):
+        path = root / rel
+        tmp = path.with_name(f".{path.name}.dcctl-ticket.tmp")
+        tmp.write_text(files[rel][1], encoding="utf-8")
+        if path.exists():
+            shutil.copymode(path, tmp)
+        os.replace(tmp, path)
+
+
+def _message(ticket: Any, opd: Opd) -> str:
+    """Commit message citing ticket number, title and requester (all validated text)."""
+    p = ticket.pemohon
+    who = p.nama + (f" ({p.jabatan})" if p.jabatan else "") + f", {opd.name}"
+    if p.email:
+        who += f" <{p.email}>"
+    lines = [
+        f"ticket {ticket.nomor_tiket}: {ticket.judul}",
+        "",
+        f"{ticket.jenis} for {ticket.opd}: {_summary(ticket)}",
+    ]
+    if ticket.catatan:
+        lines += ["", ticket.catatan]
+    lines += [
+        "",
+        f"Ticket: {ticket.nomor_tiket}",
+        f"Requested-by: {who}",
+    ]
+    if ticket.tanggal:
+        lines.append(f"Requested-on: {ticket.tanggal}")
+    lines.append("Rendered-by: dcctl ticket render")
+    return "\n".join(lines) + "\n"
+
+
+def _summary(ticket: Any) -> str:
+    r = ticket.permintaan
+    if isinstance(r, VmBaru):
+        return f"new VM {r.nama} ({r.vcpu} vCPU, {r.memori_gb} GB memory, {r.disk_gb} GB disk)"
+    if isinstance(r, UbahVm):
+        sizes = [
+            f"{label} {v}"
+            for label, v in (("vCPU", r.vcpu), ("memory GB", r.memori_gb), ("disk GB", r.disk_gb))
+            if v is not None
+        ]
+        return f"resize VM {r.nama} to " + ", ".join(sizes)
+    if isinstance(r, KantorVpn):
+        return f"join office {r.nama} ({r.lokasi}) to the VPN"
+    if isinstance(r, KameraBaru):
+        return f"{len(r.kamera)} new camera(s): " + ", ".join(k.nama for k in r.kamera)
+    assert isinstance(r, Hapus)
+    return f"decommission {r.objek} {r.nama} ({r.alasan})"
+
+
+def _names(items: list[Any]) -> str:
+    names = [i.name for i in items]
+    return "known: " + (", ".join(names) if names else "none")
+
+
+def _edit(ticket: Any, spec: Spec, opd: Opd, text: str, display: str) -> tuple[str, dict[int, str]]:
+    """Apply the ticket's policy, then edit the text; returns new text and index->ticket path."""
+    r = ticket.permintaan
+    code = opd.code
+    if isinstance(r, VmBaru):
+        if any(v.name == r.nama for v in opd.vms):
+            raise refuse(
+                "permintaan.nama",
+                f"VM {code}/{r.nama} already exists",
+                "pick another name, or use jenis: ubah_vm to resize it",
+            )
+        cls = r.klasifikasi or opd.classification
+        if CLASSIFICATION_RANK[cls] < CLASSIFICATION_RANK[opd.classification]:
+            raise refuse(
+                "permintaan.klasifikasi",
+                f"{cls} is below {code}'s classification {opd.classification}",
+                "a ticket cannot lower a classification; that needs a data review",
+            )
+        if cls == "rahasia" and r.paparan == "public":
+            raise refuse(
+                "permintaan.paparan",
+                f"a rahasia VM cannot be public ({code} data is {opd.classification})",
+                "request paparan: internal; offices reach it over the VPN",
+            )
+        vm: dict[str, Any] = {
+            "name": r.nama,
+            "description": r.keterangan,
+            "role": r.peran,
+            "vcpu": r.vcpu,
+            "memory_gb": r.memori_gb,
+            "disk_gb": r.disk_gb,
+            "image": r.image,
+            "classification": r.klasifikasi,
+            "exposure": r.paparan,
+            "backup": (
+                {"schedule": r.backup.jadwal, "retention_days": r.backup.retensi_hari}
+                if r.backup
+                else None
+            ),
+        }
+        item = edit.render_item("vm.yaml.j2", vm=vm)
+        new = edit.add_items(text, display, "vms", [item])
+        return new, {len(opd.vms): "permintaan"}
+    if isinstance(r, UbahVm):
+        vm_obj = next((v for v in opd.vms if v.name == r.nama), None)
+        if vm_obj is None:
+            raise refuse("permintaan.nama", f"{code} has no VM {r.nama!r}", _names(opd.vms))
+        if r.disk_gb is not None and r.disk_gb < vm_obj.disk_gb:
+            raise refuse(
+                "permintaan.disk_gb",
+                f"disk_gb {r.disk_gb} is smaller than the current {vm_obj.disk_gb}",
+                "disks only grow; shrinking would lose data",
+            )
+        values = {
+            k: v
+            for k, v in (("vcpu", r.vcpu), ("memory_gb", r.memori_gb), ("disk_gb", r.disk_gb))
+            if v is not None and v != getattr(vm_obj, k)
+        }
+        if not values:
+            raise refuse("permintaan", f"VM {code}/{r.nama} already has these sizes")
+        new = edit.set_values(text, display, "vms", r.nama, values)
+        idx = opd.vms.index(vm_obj)
+        return new, {idx: "permintaan"}
+    if isinstance(r, KantorVpn):
+        if any(o.name == r.nama for o in opd.offices):
+            raise refuse("permintaan.nama", f"office {code}/{r.nama} already exists")
+        office = {
+            "name": r.nama,
+            "location": r.lokasi,
+            "router": r.router,
+            "wan_address": r.alamat_wan,
+        }
+        item = edit.render_item("office.yaml.j2", office=office)
+        new = edit.add_items(text, display, "offices", [item])
+        return new, {len(opd.offices): "permintaan"}
+    if isinstance(r, KameraBaru):
+        items = []
+        for j, k in enumerate(r.kamera):
+            if any(c.name == k.nama for c in opd.cameras):
+                raise refuse(f"permintaan.kamera[{j}].nama", f"camera {code}/{k.nama} exists")
+            cam = {
+                "name": k.nama,
+                "location": k.lokasi,
+                "port": k.port,
+                "rtsp_path": k.rtsp_path,
+                "credential": k.kredensial,
+                "resolution": k.resolusi,
+                "bitrate_kbps": k.bitrate_kbps,
+                "retention_days": k.retensi_hari,
+            }
+            items.append(edit.render_item("camera.yaml.j2", cam=cam))
+        new = edit.add_items(text, display, "cameras", items)
+        n = len(opd.cameras)
+        return new, {n + j: f"permintaan.kamera[{j}]" for j in range(len(items))}
+    assert isinstance(r, Hapus)
+    key = _LIST_OF[r.objek]
+    present = getattr(opd, key)
+    if not any(i.name == r.nama for i in present):
+        raise refuse("permintaan.nama", f"{code} has no {r.objek} {r.nama!r}", _names(present))
+    if r.objek == "vm":
+        ref = f"{code}/{r.nama}"
+        site = spec.site
+        for what, holder in (
+            ("VPN hub (vpn.vm)", site.vpn.vm if site.vpn else None),
+            ("monitoring server (monitoring.vm)", site.monitoring.vm if site.monitoring else None),
+            ("CCTV recorder (cctv.nvr_vm)", site.cctv.nvr_vm if site.cctv else None),
+        ):
+            if holder == ref:
+                raise refuse(
+                    "permintaan.nama",
+                    f"VM {ref} is the site's {what}",
+                    "shared infrastructure is changed in site.yaml by the infra team",
+                )
+    return edit.remove_item(text, display, key, r.nama), {}
+
+
+def _map_errors(
+    errors: list[SpecError], ticket: Any, opd_file: str, new_items: dict[int, str]
+) -> list[Refusal]:
+    """Name the ticket field behind each spec error of the edited copy."""
+    kind_fields = {
+        "vms": VM_FIELDS,
+        "offices": OFFICE_FIELDS,
+        "cameras": CAMERA_FIELDS,
+    }
+    out: list[Refusal] = []
+    for e in errors:
+        where = "permintaan"
+        if e.file == opd_file:
+            m = _ITEM_RE.match(e.path)
+            if m and int(m[2]) in new_items:
+                where = new_items[int(m[2])]
+                if m[3]:
+                    where += "." + kind_fields[m[1]].get(m[3], m[3])
+            elif e.path.startswith("quota."):
+                where = _QUOTA_FIELD.get(e.path.split(".")[1], "permintaan")
+        elif e.path == "storage.vm_capacity_gb":
+            where = "permintaan.disk_gb"
+        elif e.path == "storage.recording_capacity_gb":
+            where = "permintaan.kamera"
+        elif e.path in ("vpn.vm", "monitoring.vm", "cctv.nvr_vm"):
+            where = "permintaan.nama"
+        out.append(Refusal(where, e.message, e.hint))
+    return out

@@ -1,0 +1,118 @@
+"""Consolidation report: numbers match the example regency; the HTML page is safe and offline."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from dcctl.report.consolidation import (
+    charts,
+    render_html,
+    render_report_html,
+    report,
+    report_command,
+)
+from dcctl.spec import load_spec
+from tests.conftest import EXAMPLE
+
+
+@pytest.fixture(scope="module")
+def data() -> dict:
+    return report(load_spec(EXAMPLE))
+
+
+def test_dinkes_numbers_match_the_example(data: dict) -> None:
+    d = data["opds"]["dinkes"]
+    # simpus (4/8/200), simpus-db (4/8/500), info-sehat (1/2/20)
+    assert (d["vms"], d["vcpu"], d["memory_gb"], d["disk_gb"]) == (3, 9, 18, 720)
+    assert (d["vms_quota"], d["vcpu_quota"], d["memory_gb_quota"], d["disk_gb_quota"]) == (
+        6,
+        16,
+        32,
+        1500,
+    )
+    # one camera at 1024 kbit/s kept 30 days: 1024000/8 * 86400 * 30 / 1e9 GB
+    assert d["recording_gb"] == pytest.approx(331.8)
+    assert (d["cameras"], d["offices"]) == (1, 2)
+    assert (d["server_room"], d["legacy_servers"]) == ("migrating", 3)
+    assert d["classification"] == "rahasia"
+
+
+def test_totals_add_up(data: dict) -> None:
+    t = data["totals"]
+    opds = data["opds"].values()
+    assert t["opds"] == 12 and t["vms"] == 19 and t["cameras"] == 6 and t["offices"] == 5
+    assert t["disk_gb"] == sum(o["disk_gb"] for o in opds) == 8550
+    assert t["server_rooms"] == {"running": 3, "migrating": 3, "closed": 6}
+    # rsud 6 + dinkes 3 + bapenda 2 + bpkad 2 + disdukcapil 2 + disdik 1; closed rooms count 0
+    assert t["legacy_servers"] == 16
+    assert t["consolidated_pct"] == 50.0
+    assert t["vm_capacity_gb"] == 16000 and t["site_vcpu"] == 128
+    assert t["recording_gb"] == pytest.approx(sum(o["recording_gb"] for o in opds), abs=0.2)
+
+
+def test_report_is_json_ready(data: dict) -> None:
+    assert json.loads(json.dumps(data)) == data
+
+
+def test_html_is_one_self_contained_page_with_an_svg_per_chart() -> None:
+    spec = load_spec(EXAMPLE)
+    html = render_html(spec)
+    n = len(charts(report(spec)))
+    assert n >= 5
+    assert html.count("<svg") == n == html.count("</svg>")
+    assert html.startswith("<!DOCTYPE html>") and html.rstrip().endswith("</html>")
+    # nothing is fetched: no URL, no script, no external stylesheet, font or image
+    assert not re.search(r"https?:|//[a-z]|<script|<link|<img|src=|href=|url\(|@import", html, re.I)
+    assert "Dinas Kesehatan" in html and "720 / 1500" in html
+
+
+def test_html_escapes_hostile_names() -> None:
+    spec = load_spec(EXAMPLE)
+    data = copy.deepcopy(report(spec))
+    evil = '<script>alert("x")</script>'
+    data["opds"]["dinkes"]["name"] = evil
+    data["opds"]["dinkes"]["note"] = "<img src=x onerror=alert(1)>"
+    data["opds"]["evil<b>"] = {**data["opds"]["dinkes"], "code": "evil<svg onload=alert(1)>"}
+    data["site"] = "</title><script>x</script>"
+    html = render_report_html(data)
+    assert "<script" not in html
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in html
+    assert "<img" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "<svg onload" not in html and "evil&lt;svg onload=alert(1)&gt;" in html
+
+
+def test_over_quota_is_flagged(data: dict) -> None:
+    over = copy.deepcopy(data)
+    over["opds"]["bapenda"]["vcpu"] = 9  # quota 6
+    vcpu_chart = charts(over)[0]
+    row = next(r for r in vcpu_chart["rows"] if r["label"] == "bapenda")
+    assert row["over"] and row["used_w"] > row["limit_w"]
+    assert 'class="used over"' in render_report_html(over)
+
+
+def test_report_command_outputs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "laporan.html"
+    report_command(EXAMPLE, "json", out)
+    data = json.loads(capsys.readouterr().out)
+    assert data["opds"]["dinkes"]["disk_gb"] == 720
+    assert out.read_text().count("<svg") >= 5
+    report_command(EXAMPLE, "markdown", None)
+    md = capsys.readouterr().out
+    assert "| dinkes | Dinas Kesehatan | rahasia | 3/6 | 9/16 | 18/32 | 720/1500 |" in md
+    report_command(EXAMPLE, "text", None)
+    text = capsys.readouterr().out
+    assert "dinkes" in text and "6 of 12 legacy server rooms closed" in text
+
+
+def test_report_command_on_a_broken_spec_exits_1(tmp_path: Path) -> None:
+    import typer
+
+    (tmp_path / "site.yaml").write_text("apiVersion: dcctl/v1\nkind: Site\n")
+    with pytest.raises(typer.Exit) as exc:
+        report_command(tmp_path, "text", None)
+    assert exc.value.exit_code == 1
