@@ -87,11 +87,14 @@ def test_schema_is_json_schema_of_both_kinds(cli: CliRunner) -> None:
 
 
 def test_lock_writes_once(cli: CliRunner, spec_repo: Path) -> None:
+    committed = (spec_repo / "dcctl.lock.yaml").read_text()
+    (spec_repo / "dcctl.lock.yaml").unlink()
     r = cli.invoke(app, ["lock", str(spec_repo)])
     assert "updated" in r.output
     assert (spec_repo / "dcctl.lock.yaml").exists()
     r = cli.invoke(app, ["lock", str(spec_repo)])
     assert "up to date" in r.output
+    assert (spec_repo / "dcctl.lock.yaml").read_text() == committed  # deterministic
 
 
 def test_help_and_version_everywhere(cli: CliRunner) -> None:
