@@ -46,11 +46,13 @@ OutputOpt = Annotated[Output, typer.Option("--output", "-o", help="text, json or
 
 def _mount_subcommands() -> None:
     """Domain sub-apps live with their domain; the CLI only mounts them."""
+    from dcctl.engines.switches.cli import switch_app
     from dcctl.lab.cli import lab_app
     from dcctl.tickets.cli import ticket_app
 
     app.add_typer(lab_app, name="lab", help="The lab: a replica of the physical estate")
     app.add_typer(ticket_app, name="ticket", help="OPD request tickets to reviewed spec changes")
+    app.add_typer(switch_app, name="switch", help="One switch at a time: backup, diff, push")
 
 
 def _version(value: bool) -> None:

@@ -54,7 +54,13 @@ def lab_site_inputs(spec: Spec) -> dict[str, Any]:
     if not (plan.state_dir / "lab.json").exists():
         raise LabNotReady(f"the lab is not up; run `dcctl lab up {spec.root}` first")
     _key, pub = lab_ssh_key(plan.state_dir)
+    from dcctl.plan.desired import desired_state
+
+    # 64 MiB per production GB: twenty VMs fit one lab machine, and a memory change
+    # in the spec is still a real (in-place) change of the lab VM.
+    memory = {k: max(64, vm["memory_gb"] * 64) for k, vm in desired_state(spec)["vms"].items()}
     return {
+        "lab_memory_mb": memory,
         "lab_id": lab_prefix(plan.lab_id),
         "lab_bridges": {b.owner: b.name for b in plan.ovs_bridges if b.role == "node"},
         "lab_image": lab_image(),

@@ -127,6 +127,22 @@ def _collector(result: StackResult, on_step: Callable[[str, str], None] | None) 
     return on_event
 
 
+def _clear_stale_locks(state_dir: Path, target: str) -> None:
+    """Remove Pulumi's own stack lock left by a killed run.
+
+    Callers hold dcctl's apply lock (a kernel flock that dies with its process),
+    so no other dcctl run can be using this stack: any Pulumi lock file here is
+    the leftover of an interrupted apply, and clearing it is what makes the next
+    apply converge without manual repair. Only the default file backend is ours
+    to clean; a team backend keeps its locks.
+    """
+    if os.environ.get("DCCTL_PULUMI_BACKEND"):
+        return
+    locks = state_dir / "pulumi" / ".pulumi" / "locks" / "organization" / PROJECT / target
+    for lock in locks.glob("*.json*"):
+        lock.unlink(missing_ok=True)
+
+
 def run(
     state_dir: Path,
     target: str,
@@ -138,6 +154,7 @@ def run(
     from pulumi import automation as auto
 
     stack = _stack(state_dir, target, program)
+    _clear_stale_locks(state_dir, target)
     result = StackResult()
     handler = _collector(result, on_step)
     quiet = {"on_output": lambda _line: None, "on_event": handler}
@@ -155,8 +172,8 @@ def run(
             raise ValueError(action)
     except auto.errors.ConcurrentUpdateError:
         raise EngineError(
-            "the Pulumi stack is locked by another update; if no dcctl run is active, "
-            "an interrupted run left the lock: `dcctl unlock` clears it"
+            "the Pulumi stack is locked by another update (a team backend's lock; "
+            "check that no other apply is running, then `pulumi cancel` on that backend)"
         ) from None
     except auto.errors.CommandError as exc:
         raise EngineError(_clean(exc)) from None

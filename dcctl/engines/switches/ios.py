@@ -7,6 +7,7 @@ switch is invisible to the diff and therefore never removed.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from hier_config import (
@@ -72,13 +73,29 @@ def intended_config(name: str, intent: dict[str, Any]) -> str:
     return render_switch(name, intent)
 
 
+#: Interfaces that exist in hardware: `no interface X` is refused on them.
+_PHYSICAL = re.compile(r"^interface \S*(Ethernet|GigE)\d\S*$")
+
+
 def remediation(running: str, intended: str, managed_vlans: set[int], full: bool) -> list[str]:
-    """Config lines that turn `running` into `intended`, within dcctl's scope."""
+    """Config lines that turn `running` into `intended`, within dcctl's scope.
+
+    VLANs the intent uses are always in scope (else they would be re-added on
+    every run). In full mode a physical port the intent does not mention is
+    cleared and shut down: hier-config would emit `no interface X`, which IOS
+    refuses for hardware ports.
+    """
     target = _parse(intended)
     ports = {
         c.text.split(maxsplit=1)[1] for c in target.children if c.text.startswith("interface ")
     }
-    current = scope(_parse(running), managed_vlans, ports, full)
+    vlans = {int(c.text.split()[1]) for c in target.children if re.fullmatch(r"vlan \d+", c.text)}
+    current = scope(_parse(running), managed_vlans | vlans, ports, full)
+    if full:
+        wanted = {c.text for c in target.children}
+        for child in current.children:
+            if _PHYSICAL.match(child.text) and child.text not in wanted:
+                target.add_child(child.text).add_child("shutdown")
     return _with_exits(WorkflowRemediation(current, target).remediation_config)
 
 
@@ -195,9 +212,18 @@ class IosDriver:
         return remediation(running, backup, set(), True)
 
     def push(self, conn: Any, lines: list[str]) -> str:
-        return conn.send_config_set(
+        """Send the lines in one config session; stop at the first IOS error.
+
+        A new hostname changes the prompt netmiko matches output against, so the
+        prompt is re-learnt after such a push (else every later `show` would
+        carry the prompt in its output and break the ntc-templates parse).
+        """
+        out: str = conn.send_config_set(
             lines, error_pattern=ERROR_PATTERN, read_timeout=60, cmd_verify=True
         )
+        if any(line.startswith("hostname ") for line in lines):
+            conn.set_base_prompt()
+        return out
 
     def verify(self, conn: Any, intent: dict[str, Any]) -> list[str]:
         return verify(

@@ -1,0 +1,338 @@
+"""Benchmark: push one change to many switches — dcctl's engine vs serial netmiko vs Nornir.
+
+Why: a regency has dozens of access switches and a change window is short. The
+engine does more per switch than a plain push (read running, diff, verify,
+save, backup), so this measures what that safety costs against (b) the naive
+serial netmiko loop and (c) Nornir + nornir-netmiko with the same concurrency,
+all pushing the *same* delta (the lines the engine's dry run computed).
+
+Switches are lab daemons (`python -m dcctl.lab.switchd --no-ovs`) on 127.0.0.1,
+restarted from factory default before every run so each run pushes the same
+lines. Each run ends with a dry run of the engine that must find nothing left
+to do, so all three approaches are known to have reached the same state.
+
+    .venv/bin/python benchmarks/bench_switches.py [--switches 48] [--workers 16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from dcctl.engines.switches.engine import SwitchTarget, change_all  # noqa: E402
+from dcctl.engines.switches.engine import netmiko_params as engine_params  # noqa: E402
+
+IOS_PORTS = [f"GigabitEthernet1/0/{i}" for i in range(1, 13)] + ["TenGigabitEthernet1/1/1"]
+ROS_PORTS = ["sfp1", *(f"ether{i}" for i in range(1, 9))]
+MANAGED = set(range(100, 900)) | {99}
+
+
+@dataclass
+class Daemon:
+    name: str
+    vendor: str
+    port: int
+    state_dir: Path
+    config: Path
+    proc: subprocess.Popen[bytes] | None = None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def intent(vendor: str, n: int) -> dict[str, Any]:
+    """An access switch: 5 user VLANs + MGMT, access ports spread over them, one uplink."""
+    vlans = {"99": "MGMT", **{str(v): f"OPD{v}-LAN" for v in range(110, 115)}}
+    if vendor == "cisco_ios":
+        access, uplink = IOS_PORTS[:10], IOS_PORTS[-1]
+    else:
+        access, uplink = ROS_PORTS[1:], ROS_PORTS[0]
+    ports: dict[str, Any] = {
+        p: {"mode": "access", "vlan": 110 + i % 5, "description": f"LAN sw{n} port {i + 1}"}
+        for i, p in enumerate(access)
+    }
+    ports[uplink] = {
+        "mode": "trunk",
+        "trunk_vlans": [99, *range(110, 115)],
+        "description": "FO uplink core",
+    }
+    return {
+        "vendor": vendor,
+        "mgmt_address": "127.0.0.1",
+        "managed": "partial",
+        "vlans": vlans,
+        "ports": ports,
+    }
+
+
+def start(d: Daemon, timeout: float = 60) -> None:
+    """(Re)start one daemon from factory default: its saved config is wiped first."""
+    for f in ("startup-config.txt", "switchd.pid", "faults.json"):
+        (d.state_dir / f).unlink(missing_ok=True)
+    log = open(d.state_dir / "stderr.txt", "ab")  # noqa: SIM115 - handed to the child
+    d.proc = subprocess.Popen(
+        [sys.executable, "-m", "dcctl.lab.switchd", "--config", str(d.config), "--no-ovs",
+         "--log-level", "WARNING"],
+        stdout=log, stderr=log, cwd=REPO, start_new_session=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )  # fmt: skip
+    log.close()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if d.proc.poll() is not None:
+            raise RuntimeError(f"{d.name} exited: {(d.state_dir / 'stderr.txt').read_text()}")
+        if (d.state_dir / "switchd.pid").exists():
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", d.port), 1):
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"{d.name} did not start")
+
+
+def stop(d: Daemon) -> None:
+    proc, d.proc = d.proc, None
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
+
+
+def reset(daemons: list[Daemon]) -> None:
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(stop, daemons))
+        list(pool.map(start, daemons))
+
+
+def netmiko_params(d: Daemon, password: str) -> dict[str, Any]:
+    """Exactly the connection settings the engine uses, so only the work differs."""
+    t = SwitchTarget(d.name, {}, "127.0.0.1", "admin", password, d.port)
+    return engine_params(t, d.vendor)
+
+
+def push_one(d: Daemon, password: str, lines: list[str]) -> float:
+    """What a plain script does: connect, enable, send the lines, save, disconnect."""
+    from netmiko import ConnectHandler
+
+    t0 = time.monotonic()
+    conn = ConnectHandler(**netmiko_params(d, password))
+    try:
+        conn.enable()
+        conn.send_config_set(lines, read_timeout=60)
+        if d.vendor == "cisco_ios":
+            conn.save_config()
+    finally:
+        conn.disconnect()
+    return time.monotonic() - t0
+
+
+def run_nornir(
+    daemons: list[Daemon], password: str, lines: dict[str, list[str]], workers: int, tmp: Path
+) -> tuple[float, float]:
+    """Nornir's threaded runner with nornir-netmiko tasks; (wall, slowest host)."""
+    import yaml
+    from nornir import InitNornir
+    from nornir.core.task import Result, Task
+    from nornir_netmiko.tasks import netmiko_save_config, netmiko_send_config
+
+    hosts = {}
+    for d in daemons:
+        params = netmiko_params(d, password)
+        hosts[d.name] = {
+            "hostname": "127.0.0.1",
+            "port": d.port,
+            "username": "admin",
+            "password": password,
+            "platform": d.vendor,
+            "data": {"lines": lines[d.name]},
+            "connection_options": {
+                "netmiko": {
+                    "extras": {
+                        k: v
+                        for k, v in params.items()
+                        if k not in ("device_type", "host", "port", "username", "password")
+                    }
+                }
+            },
+        }
+    inv = tmp / "nornir"
+    inv.mkdir(exist_ok=True)
+    (inv / "hosts.yaml").write_text(yaml.safe_dump(hosts))
+    (inv / "groups.yaml").write_text("{}\n")
+    (inv / "defaults.yaml").write_text("{}\n")
+    nr = InitNornir(
+        runner={"plugin": "threaded", "options": {"num_workers": workers}},
+        inventory={
+            "plugin": "SimpleInventory",
+            "options": {
+                "host_file": str(inv / "hosts.yaml"),
+                "group_file": str(inv / "groups.yaml"),
+                "defaults_file": str(inv / "defaults.yaml"),
+            },
+        },
+        logging={"enabled": False},
+    )
+    took: dict[str, float] = {}
+
+    def push(task: Task) -> Result:
+        t0 = time.monotonic()
+        ios = task.host.platform == "cisco_ios"
+        task.run(
+            netmiko_send_config, config_commands=task.host["lines"], enable=ios, read_timeout=60
+        )
+        if ios:
+            task.run(netmiko_save_config)
+        task.host.close_connections()
+        took[task.host.name] = time.monotonic() - t0
+        return Result(host=task.host)
+
+    t0 = time.monotonic()
+    result = nr.run(task=push)
+    wall = time.monotonic() - t0
+    if result.failed:
+        raise RuntimeError(f"nornir: failed hosts {sorted(result.failed_hosts)}")
+    return wall, max(took.values())
+
+
+def converged(targets: list[SwitchTarget], workers: int) -> None:
+    res = change_all(targets, MANAGED, None, dry_run=True, workers=workers)
+    left = [r.name for r in res if r.status != "unchanged"]
+    if left:
+        raise RuntimeError(f"not converged after the run: {left}: {res[0]}")
+
+
+def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    t0 = time.monotonic()
+    out = fn()
+    return time.monotonic() - t0, out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--switches", type=int, default=48)
+    ap.add_argument("--workers", type=int, default=16)
+    ap.add_argument(
+        "--ros-every", type=int, default=4, help="every Nth switch is RouterOS (0: none)"
+    )
+    ap.add_argument("--json", action="store_true", help="print figures as JSON too")
+    args = ap.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-switches-"))
+    password = secrets.token_urlsafe(12)
+    (tmp / "password").write_text(password + "\n")
+    daemons: list[Daemon] = []
+    for i in range(args.switches):
+        ros = args.ros_every and i % args.ros_every == args.ros_every - 1
+        vendor = "mikrotik_routeros" if ros else "cisco_ios"
+        name = f"sw{i:02d}"
+        state = tmp / name
+        state.mkdir()
+        cfg = {
+            "name": name,  # already the intended name: the delta has no prompt change
+            "vendor": vendor,
+            "bridge": "nobr",
+            "ports": {p: f"p{j}" for j, p in enumerate(IOS_PORTS if not ros else ROS_PORTS)},
+            "listen": "127.0.0.1",
+            "port": _free_port(),
+            "username": "admin",
+            "password_file": str(tmp / "password"),
+            "state_dir": str(state),
+            "host_key": str(state / "key"),
+        }
+        (state / "switchd.json").write_text(json.dumps(cfg))
+        daemons.append(Daemon(name, vendor, cfg["port"], state, state / "switchd.json"))
+    by_name = {d.name: d for d in daemons}
+    targets = [
+        SwitchTarget(d.name, intent(d.vendor, i), "127.0.0.1", "admin", password, d.port)
+        for i, d in enumerate(daemons)
+    ]
+    figures: dict[str, float] = {}
+    try:
+        t_start, _ = timed(lambda: reset(daemons))
+        n_ros = sum(d.vendor == "mikrotik_routeros" for d in daemons)
+        print(
+            f"{len(daemons)} switchd daemons ({len(daemons) - n_ros} IOS, {n_ros} RouterOS) "
+            f"started in {t_start:.1f} s; {os.cpu_count()} CPUs"
+        )
+        plan = change_all(targets, MANAGED, None, dry_run=True, workers=args.workers)
+        lines = {r.name: r.lines for r in plan}
+        sizes = [len(v) for v in lines.values()]
+        print(f"delta per switch: {min(sizes)}-{max(sizes)} lines, {sum(sizes)} in all")
+
+        # (a) the engine: read, diff, backup, push, verify, save
+        wall, res = timed(
+            lambda: change_all(targets, MANAGED, tmp / "backups", workers=args.workers)
+        )
+        bad = [r for r in res if r.status != "changed"]
+        if bad:
+            raise RuntimeError(f"engine: {bad[0]}")
+        figures["engine"] = wall
+        figures["engine_slowest"] = max(r.seconds for r in res)
+        figures["engine_median"] = statistics.median(r.seconds for r in res)
+        converged(targets, args.workers)
+        figures["engine_noop"], _ = timed(
+            lambda: change_all(targets, MANAGED, None, workers=args.workers)
+        )
+
+        # (b) serial netmiko loop, same lines
+        reset(daemons)
+        wall, per = timed(lambda: [push_one(by_name[n], password, ls) for n, ls in lines.items()])
+        figures["serial"] = wall
+        figures["serial_slowest"] = max(per)
+        converged(targets, args.workers)
+
+        # (c) Nornir + nornir-netmiko, same lines, same concurrency
+        reset(daemons)
+        wall, slowest = run_nornir(daemons, password, lines, args.workers, tmp)
+        figures["nornir"] = wall
+        figures["nornir_slowest"] = slowest
+        converged(targets, args.workers)
+    finally:
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(stop, daemons))
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    n = len(daemons)
+    print(f"\npush to {n} switches (workers={args.workers})        wall s   slowest switch s")
+    print(f"  (a) dcctl engine (read+diff+push+verify+save) {figures['engine']:7.1f}   "
+          f"{figures['engine_slowest']:7.1f}  (median {figures['engine_median']:.1f})")  # fmt: skip
+    print(f"  (b) serial netmiko loop (push+save)           {figures['serial']:7.1f}   "
+          f"{figures['serial_slowest']:7.1f}")  # fmt: skip
+    print(f"  (c) nornir + nornir-netmiko (push+save)       {figures['nornir']:7.1f}   "
+          f"{figures['nornir_slowest']:7.1f}")  # fmt: skip
+    print(f"  engine second run, nothing to push            {figures['engine_noop']:7.1f}")
+    print(
+        f"ratios: serial/engine {figures['serial'] / figures['engine']:.1f}x, "
+        f"nornir/engine {figures['nornir'] / figures['engine']:.2f}x"
+    )
+    if args.json:
+        print(json.dumps({k: round(v, 2) for k, v in figures.items()}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

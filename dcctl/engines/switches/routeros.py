@@ -1,0 +1,604 @@
+"""MikroTik RouterOS: the delta is computed on parsed bridge tables, not on text.
+
+Why not hier-config: RouterOS has no hierarchical config; `/export` is a list of
+`add`/`set` commands whose order and item numbers are not stable, and a bridge
+VLAN entry may hold several VLAN ids. So the running `/export terse` is parsed
+into three tables dcctl cares about (identity, bridge ports keyed by interface,
+bridge VLAN entries keyed by bridge + vlan-ids), a *target* state is composed
+from it and the intent, and the commands are the difference between the two.
+The same difference function turns a running config back into a backup, so a
+rollback is exactly as precise as a change.
+
+Ownership in `partial` mode mirrors IOS: a port in the intent is owned whole
+(its bridge-port entry and its membership in every VLAN), a VLAN in the managed
+set is owned whole (its entry exists only if the intent wants it), and anything
+else (another port, a VLAN outside the managed range) is left exactly as found.
+`full` mode owns every bridge port and VLAN entry.
+
+The intended config is produced from the intent dict here, not from the
+RouterOS template: the template uses `add` (not idempotent) and its text cannot
+express "set this one property", which remediation needs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from dcctl.render.switch import UnsafeValue, _check
+
+BRIDGE = "bridge1"
+BRIDGE_MENU = "/interface bridge"
+PORT_MENU = "/interface bridge port"
+VLAN_MENU = "/interface bridge vlan"
+IDENTITY_MENU = "/system identity"
+#: Values RouterOS omits from `/export` because they are the default.
+PORT_DEFAULTS: dict[str, str] = {
+    "comment": "",
+    "disabled": "no",
+    "frame-types": "admit-all",
+    "ingress-filtering": "yes",
+    "pvid": "1",
+}
+BRIDGE_DEFAULTS: dict[str, str] = {"comment": "", "disabled": "no", "vlan-filtering": "no"}
+#: Without vlan-filtering a bridge ignores its VLAN table and forwards everything.
+WANT_BRIDGE = {"vlan-filtering": "yes", "disabled": "no"}
+#: Bridge-port properties an intent decides; others (ingress-filtering, hw, ...)
+#: keep whatever the device has.
+MANAGED_PORT_KEYS = ("bridge", "comment", "disabled", "frame-types", "pvid")
+#: Texts RouterOS prints when a command fails; any of them aborts a push.
+ERROR_PATTERN = (
+    r"(failure:|syntax error|bad command name|expected end of command|"
+    r"input does not match|invalid value|value of \S+ out of range|no such item|"
+    r"ambiguous value)"
+)
+_BARE = re.compile(r"^[A-Za-z0-9_.:/+@-]+$")
+_COMMANDS = {"add", "set", "remove", "enable", "disable"}
+
+
+# --------------------------------------------------------------------------
+# Parsed state
+
+
+@dataclass(frozen=True)
+class BridgeVlan:
+    """One `/interface bridge vlan` entry; `ids_text` is the device's spelling."""
+
+    bridge: str
+    vlan_ids: frozenset[int]
+    tagged: frozenset[str] = frozenset()
+    untagged: frozenset[str] = frozenset()
+    comment: str = ""
+    disabled: bool = False
+    ids_text: str = ""
+
+    @property
+    def key(self) -> tuple[str, frozenset[int]]:
+        return (self.bridge, self.vlan_ids)
+
+    def same(self, other: BridgeVlan) -> bool:
+        return (self.tagged, self.untagged, self.comment, self.disabled) == (
+            other.tagged,
+            other.untagged,
+            other.comment,
+            other.disabled,
+        )
+
+
+@dataclass
+class RosState:
+    """The part of a RouterOS config the switch engine reads and writes."""
+
+    identity: str | None = None
+    bridges: dict[str, dict[str, str]] = field(default_factory=dict)  # name -> props
+    ports: dict[str, dict[str, str]] = field(default_factory=dict)  # interface -> props
+    vlans: list[BridgeVlan] = field(default_factory=list)
+
+    def normalized(self) -> dict[str, Any]:
+        """Order-free form for comparisons (tests, verify, rollback checks)."""
+        return {
+            "identity": self.identity,
+            "bridges": {
+                k: dict(sorted({**BRIDGE_DEFAULTS, **v}.items()))
+                for k, v in sorted(self.bridges.items())
+            },
+            "ports": {k: dict(sorted(_full(v).items())) for k, v in sorted(self.ports.items())},
+            "vlans": sorted(
+                (
+                    v.bridge,
+                    tuple(sorted(v.vlan_ids)),
+                    tuple(sorted(v.tagged)),
+                    tuple(sorted(v.untagged)),
+                    v.comment,
+                    v.disabled,
+                )
+                for v in self.vlans
+            ),
+        }
+
+
+# --------------------------------------------------------------------------
+# Parsing `/export` (terse or sectioned, with continuation lines)
+
+
+def _tokens(line: str) -> list[str]:
+    """Split on blanks, keeping "quoted strings" (with escapes) and [ ... ] whole."""
+    out: list[str] = []
+    i, n = 0, len(line)
+    while i < n:
+        if line[i].isspace():
+            i += 1
+            continue
+        start, depth = i, 0
+        while i < n:
+            ch = line[i]
+            if ch == '"':
+                i += 1
+                while i < n and line[i] != '"':
+                    i += 2 if line[i] == "\\" else 1
+            elif ch == "[":
+                depth += 1
+            elif ch == "]":
+                depth -= 1
+            elif depth <= 0 and ch.isspace():
+                break
+            i += 1
+        out.append(line[start:i])
+    return out
+
+
+_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "_": " ", "a": "\a", "b": "\b", "f": "\f", "v": "\v"}
+
+
+def unquote(raw: str) -> str:
+    """RouterOS value -> text: strips quotes, resolves backslash escapes."""
+    if not (len(raw) >= 2 and raw[0] == raw[-1] == '"'):
+        return raw
+    body, out, i = raw[1:-1], [], 0
+    while i < len(body):
+        ch = body[i]
+        if ch == "\\" and i + 1 < len(body):
+            nxt = body[i + 1]
+            if re.fullmatch(r"[0-9A-Fa-f]{2}", body[i + 1 : i + 3]):
+                out.append(chr(int(body[i + 1 : i + 3], 16)))
+                i += 3
+                continue
+            out.append(_ESCAPES.get(nxt, nxt))
+            i += 2
+            continue
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+def parse_vlan_ids(text: str) -> frozenset[int]:
+    out: set[int] = set()
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        lo, _, hi = part.partition("-")
+        out.update(range(int(lo), int(hi or lo) + 1))
+    return frozenset(out)
+
+
+def _logical_lines(text: str) -> list[str]:
+    lines: list[str] = []
+    buf = ""
+    for raw in text.splitlines():
+        if raw.endswith("\\"):
+            buf += raw[:-1].strip() + " "
+            continue
+        lines.append((buf + raw.strip()).strip())
+        buf = ""
+    if buf:
+        lines.append(buf.strip())
+    return lines
+
+
+def parse_export(text: str) -> RosState:
+    """Identity, bridge ports and bridge VLANs from `/export [terse]` output."""
+    state = RosState()
+    menu = ""
+    for line in _logical_lines(text):
+        if not line or line.startswith("#"):
+            continue
+        toks = _tokens(line)
+        words: list[str] = []
+        if toks[0].startswith("/"):
+            words = [w for w in toks[0][1:].split("/") if w]
+            toks = toks[1:]
+            while toks and "=" not in toks[0] and toks[0] not in _COMMANDS:
+                words.append(toks.pop(0))
+            menu = "/" + " ".join(words)
+        if not toks or toks[0] not in ("add", "set"):
+            continue
+        props = {}
+        for t in toks[1:]:
+            key, eq, value = t.partition("=")
+            if eq:
+                props[key] = unquote(value)
+        if menu == IDENTITY_MENU and "name" in props:
+            state.identity = props["name"]
+        elif menu == BRIDGE_MENU and toks[0] == "add" and "name" in props:
+            state.bridges[props.pop("name")] = props
+        elif menu == PORT_MENU and toks[0] == "add" and "interface" in props:
+            iface = props.pop("interface")
+            state.ports[iface] = props  # as exported: defaults omitted
+        elif menu == VLAN_MENU and toks[0] == "add" and "vlan-ids" in props:
+            state.vlans.append(
+                BridgeVlan(
+                    bridge=props.get("bridge", ""),
+                    vlan_ids=parse_vlan_ids(props["vlan-ids"]),
+                    tagged=_names(props.get("tagged", "")),
+                    untagged=_names(props.get("untagged", "")),
+                    comment=props.get("comment", ""),
+                    disabled=props.get("disabled", "no") in ("yes", "true"),
+                    ids_text=props["vlan-ids"],
+                )
+            )
+    return state
+
+
+def _full(props: dict[str, str]) -> dict[str, str]:
+    return {**PORT_DEFAULTS, **props}
+
+
+def _names(text: str) -> frozenset[str]:
+    return frozenset(p for p in text.split(",") if p)
+
+
+def clean_export(text: str) -> str:
+    """Drop the timestamp header so two backups of one config are byte-equal."""
+    keep = [
+        line.rstrip()
+        for line in text.splitlines()
+        if line.strip() and not (line.startswith("#") and " by RouterOS" in line)
+    ]
+    return "\n".join(keep) + "\n"
+
+
+# --------------------------------------------------------------------------
+# Desired state from the intent
+
+
+def desired_state(name: str, intent: dict[str, Any]) -> RosState:
+    """Intent -> RosState: one bridge port per intent port, one VLAN entry per VLAN.
+
+    Access ports are untagged in their VLAN via pvid (listed in `untagged` as the
+    template does); trunks keep pvid 1, like an IOS trunk's native VLAN 1.
+    """
+    _check(name, "name")
+    _check(intent, name)
+    state = RosState(identity=name, bridges={BRIDGE: dict(WANT_BRIDGE)})
+    tagged: dict[int, set[str]] = defaultdict(set)
+    untagged: dict[int, set[str]] = defaultdict(set)
+    for port, p in intent["ports"].items():
+        access = p["mode"] == "access"
+        state.ports[port] = {
+            "bridge": BRIDGE,
+            "pvid": str(p["vlan"] if access else 1),
+            "comment": p.get("description") or "",
+        }
+        if access:
+            untagged[int(p["vlan"])].add(port)
+        else:
+            for vid in p["trunk_vlans"]:
+                tagged[int(vid)].add(port)
+    for vid_text, vname in intent["vlans"].items():
+        vid = int(vid_text)
+        state.vlans.append(
+            BridgeVlan(
+                BRIDGE,
+                frozenset({vid}),
+                frozenset(tagged[vid]),
+                frozenset(untagged[vid]),
+                vname,
+                ids_text=str(vid),
+            )
+        )
+    return state
+
+
+def render_state(state: RosState) -> str:
+    """A RosState as `/export terse` lines (what `intended()` shows and parses back)."""
+    lines = [f"{BRIDGE_MENU} add {_bridge_args(b, p)}" for b, p in sorted(state.bridges.items())]
+    for iface in sorted(state.ports):
+        lines.append(f"{PORT_MENU} add {_port_args(iface, state.ports[iface])}")
+    for v in sorted(state.vlans, key=lambda v: (v.bridge, sorted(v.vlan_ids))):
+        lines.append(f"{VLAN_MENU} add {_vlan_args(v)}")
+    if state.identity is not None:
+        lines.append(f"{IDENTITY_MENU} set name={quote(state.identity)}")
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------
+# Target composition and the difference
+
+
+def target_state(
+    running: RosState, want: RosState, managed_vlans: set[int], full: bool
+) -> RosState:
+    """What the device should hold after the change: `want` inside dcctl's scope,
+    everything outside it exactly as running has it."""
+    owned = set(want.ports)
+    wanted_ids = {v for e in want.vlans for v in e.vlan_ids}
+    in_scope = managed_vlans | wanted_ids
+    target = RosState(identity=want.identity if want.identity is not None else running.identity)
+    target.bridges = {k: dict(v) for k, v in running.bridges.items()}
+    for name, props in want.bridges.items():
+        target.bridges[name] = {**target.bridges.get(name, {}), **props}
+    for iface, props in running.ports.items():
+        if iface not in owned and not full:
+            target.ports[iface] = props
+    for iface, props in want.ports.items():
+        wanted = _full(props)
+        target.ports[iface] = {
+            **running.ports.get(iface, {}),
+            **{k: wanted[k] for k in MANAGED_PORT_KEYS if k in wanted},
+        }
+    kept_t: dict[int, set[str]] = defaultdict(set)
+    kept_u: dict[int, set[str]] = defaultdict(set)
+    for e in running.vlans:
+        if full:
+            continue
+        others_t, others_u = e.tagged - owned, e.untagged - owned
+        scoped = {v for v in e.vlan_ids if v in in_scope} if e.bridge == BRIDGE else set()
+        rest = e.vlan_ids - scoped
+        if rest:  # not ours (or partly): keep, without our ports in it
+            target.vlans.append(
+                replace(
+                    e,
+                    vlan_ids=frozenset(rest),
+                    ids_text=e.ids_text if not scoped else _fmt_ids(rest),
+                    tagged=others_t,
+                    untagged=others_u,
+                )
+            )
+        for vid in scoped:  # other ports' membership in our VLANs survives
+            kept_t[vid] |= others_t
+            kept_u[vid] |= others_u
+    for w in want.vlans:
+        (vid,) = w.vlan_ids
+        target.vlans.append(
+            replace(w, tagged=w.tagged | kept_t[vid], untagged=w.untagged | kept_u[vid])
+        )
+    return target
+
+
+def diff_commands(cur: RosState, tgt: RosState) -> list[str]:
+    """RouterOS commands turning `cur` into `tgt`.
+
+    Order avoids transient refusals: a missing bridge is added first; VLAN
+    entries that go away are removed before new ones are added (RouterOS refuses
+    overlapping vlan-ids on one bridge); ports are moved with `set` (an interface
+    can be in only one bridge). Bridge settings change last, so vlan-filtering is
+    switched on only once the VLAN table is complete (MikroTik's own advice, it
+    keeps management reachable), and a bridge is removed only after its members.
+    """
+    out: list[str] = []
+    if tgt.identity is not None and tgt.identity != cur.identity:
+        out.append(f"{IDENTITY_MENU} set name={quote(tgt.identity)}")
+    for name, props in tgt.bridges.items():
+        if name not in cur.bridges:
+            out.append(f"{BRIDGE_MENU} add {_bridge_args(name, props)}")
+    tgt_keys = {v.key: v for v in tgt.vlans}
+    cur_keys = {v.key: v for v in cur.vlans}
+    for v in cur.vlans:
+        if v.key not in tgt_keys:
+            out.append(f"{VLAN_MENU} remove {_vlan_find(v)}")
+    for iface in cur.ports:
+        if iface not in tgt.ports:
+            out.append(f"{PORT_MENU} remove [find interface={quote(iface)}]")
+    for iface, want in tgt.ports.items():
+        have = cur.ports.get(iface)
+        if have is None:
+            out.append(f"{PORT_MENU} add {_port_args(iface, want)}")
+            continue
+        have = _full(have)
+        changed = {k: v for k, v in _full(want).items() if have.get(k) != v}
+        if changed:
+            args = " ".join(_kv(k, v) for k, v in sorted(changed.items()))
+            out.append(f"{PORT_MENU} set [find interface={quote(iface)}] {args}")
+    for v in tgt.vlans:
+        have_v = cur_keys.get(v.key)
+        if have_v is None:
+            out.append(f"{VLAN_MENU} add {_vlan_args(v)}")
+        elif not v.same(have_v):
+            args = []
+            if v.tagged != have_v.tagged:
+                args.append(f"tagged={_list(v.tagged)}")
+            if v.untagged != have_v.untagged:
+                args.append(f"untagged={_list(v.untagged)}")
+            if v.comment != have_v.comment:
+                args.append(f"comment={_comment(v.comment)}")
+            if v.disabled != have_v.disabled:
+                args.append(f"disabled={'yes' if v.disabled else 'no'}")
+            out.append(f"{VLAN_MENU} set {_vlan_find(have_v)} " + " ".join(args))
+    for name, props in tgt.bridges.items():
+        if name in cur.bridges:
+            have = {**BRIDGE_DEFAULTS, **cur.bridges[name]}
+            changed = {k: v for k, v in {**BRIDGE_DEFAULTS, **props}.items() if have.get(k) != v}
+            if changed:
+                args = " ".join(_kv(k, v) for k, v in sorted(changed.items()))
+                out.append(f"{BRIDGE_MENU} set [find name={quote(name)}] {args}")
+    for name in cur.bridges:
+        if name not in tgt.bridges:
+            out.append(f"{BRIDGE_MENU} remove [find name={quote(name)}]")
+    return out
+
+
+def remediation(running: str, intended: str, managed_vlans: set[int], full: bool) -> list[str]:
+    cur = parse_export(running)
+    return diff_commands(cur, target_state(cur, parse_export(intended), managed_vlans, full))
+
+
+def verify_state(state: RosState, intent: dict[str, Any]) -> list[str]:
+    """Does the parsed device state forward what the intent says? Mismatches as text."""
+    problems: list[str] = []
+    bridge = {**BRIDGE_DEFAULTS, **state.bridges.get(BRIDGE, {"disabled": "missing"})}
+    if bridge["disabled"] != "no" or bridge["vlan-filtering"] != "yes":
+        problems.append(f"{BRIDGE}: must exist, be enabled and have vlan-filtering=yes")
+    live = [v for v in state.vlans if v.bridge == BRIDGE and not v.disabled]
+    for vid_text, name in intent["vlans"].items():
+        entry = next((v for v in live if int(vid_text) in v.vlan_ids), None)
+        if entry is None:
+            problems.append(f"vlan {vid_text}: no bridge vlan entry on {BRIDGE}")
+        elif entry.comment != name:
+            problems.append(f"vlan {vid_text}: expected comment {name}, device has {entry.comment}")
+    for port, want in intent["ports"].items():
+        props = _full(state.ports[port]) if port in state.ports else None
+        if props is None or props.get("bridge") != BRIDGE or props.get("disabled") == "yes":
+            problems.append(f"{port}: not an enabled port of {BRIDGE}")
+            continue
+        tagged = {vid for v in live if port in v.tagged for vid in v.vlan_ids}
+        frames = props.get("frame-types", "admit-all")
+        if want["mode"] == "access":
+            if props.get("pvid") != str(want["vlan"]) or tagged or "vlan-tagged" in frames:
+                problems.append(
+                    f"{port}: expected access vlan {want['vlan']}, device has pvid "
+                    f"{props.get('pvid')} tagged {sorted(tagged)} {frames}"
+                )
+        elif tagged != {int(v) for v in want["trunk_vlans"]} or "only-untagged" in frames:
+            problems.append(
+                f"{port}: expected trunk {sorted(want['trunk_vlans'])}, device has "
+                f"{sorted(tagged)} {frames}"
+            )
+        if props.get("comment", "") != (want.get("description") or ""):
+            problems.append(f"{port}: comment is {props.get('comment')!r}")
+    return problems
+
+
+# --------------------------------------------------------------------------
+# Formatting
+
+
+def quote(value: str) -> str:
+    """A value as RouterOS reads it back unchanged: bare if plain, else "escaped"."""
+    if _BARE.fullmatch(value):
+        return value
+    return _comment(value)
+
+
+def _comment(value: str) -> str:
+    """Always quoted; `?` is escaped too, the console would open help on it."""
+    out = []
+    for ch in value:
+        if ch in '\\"$?':
+            out.append("\\" + ch)
+        elif ch in "\n\r\t":
+            out.append({"\n": "\\n", "\r": "\\r", "\t": "\\t"}[ch])
+        elif not (" " <= ch <= "~"):
+            raise UnsafeValue(f"{value!r}: character {ch!r} cannot be sent to a RouterOS console")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def _kv(key: str, value: str) -> str:
+    return f"{key}={_comment(value) if key == 'comment' else quote(value)}"
+
+
+def _list(names: frozenset[str]) -> str:
+    return ",".join(quote(n) for n in sorted(names)) if names else '""'
+
+
+def _ids(text: str) -> str:
+    if not re.fullmatch(r"[0-9,-]+", text):
+        raise UnsafeValue(f"vlan-ids {text!r} is not a VLAN list")
+    return text
+
+
+def _fmt_ids(ids: frozenset[int] | set[int]) -> str:
+    return ",".join(str(v) for v in sorted(ids))
+
+
+def _vlan_find(v: BridgeVlan) -> str:
+    ids = _ids(v.ids_text or _fmt_ids(v.vlan_ids))
+    return f"[find bridge={quote(v.bridge)} vlan-ids={ids}]"
+
+
+def _vlan_args(v: BridgeVlan) -> str:
+    args = [f"bridge={quote(v.bridge)}", f"vlan-ids={_ids(v.ids_text or _fmt_ids(v.vlan_ids))}"]
+    if v.tagged:
+        args.append(f"tagged={_list(v.tagged)}")
+    if v.untagged:
+        args.append(f"untagged={_list(v.untagged)}")
+    if v.comment:
+        args.append(f"comment={_comment(v.comment)}")
+    if v.disabled:
+        args.append("disabled=yes")
+    return " ".join(args)
+
+
+def _bridge_args(name: str, props: dict[str, str]) -> str:
+    args = [f"name={quote(name)}"]
+    args += [_kv(k, v) for k, v in sorted(props.items()) if v != BRIDGE_DEFAULTS.get(k)]
+    return " ".join(args)
+
+
+def _port_args(iface: str, props: dict[str, str]) -> str:
+    args = [f"bridge={quote(props.get('bridge', BRIDGE))}", f"interface={quote(iface)}"]
+    for k in sorted(props):
+        if k != "bridge" and props[k] != PORT_DEFAULTS.get(k):
+            args.append(_kv(k, props[k]))
+    return " ".join(args)
+
+
+# --------------------------------------------------------------------------
+# The driver
+
+
+class RouterOsDriver:
+    """netmiko `mikrotik_routeros` device handling for the switch engine."""
+
+    device_type = "mikrotik_routeros"
+
+    def intended(self, name: str, intent: dict[str, Any]) -> str:
+        return render_state(desired_state(name, intent))
+
+    def read_running(self, conn: Any) -> str:
+        return clean_export(conn.send_command("/export terse", read_timeout=60))
+
+    def remediation(
+        self, running: str, intended: str, managed_vlans: set[int], full: bool
+    ) -> list[str]:
+        return remediation(running, intended, managed_vlans, full)
+
+    def restore(self, running: str, backup: str) -> list[str]:
+        """Commands that bring identity, bridge ports and bridge VLANs back to `backup`."""
+        return diff_commands(parse_export(running), parse_export(backup))
+
+    def push(self, conn: Any, lines: list[str]) -> str:
+        """Send lines; an identity change goes alone, because it changes the prompt
+        netmiko waits for, and the prompt is re-learnt right after it."""
+        out = []
+        batch: list[str] = []
+        for line in [*lines, None]:
+            if line is not None and not line.startswith(f"{IDENTITY_MENU} set"):
+                batch.append(line)
+                continue
+            if batch:
+                out.append(
+                    conn.send_config_set(
+                        batch, error_pattern=ERROR_PATTERN, read_timeout=60, cmd_verify=True
+                    )
+                )
+                batch = []
+            if line is not None:
+                reply = conn.send_command(
+                    line, expect_string=r"\]\s*>", read_timeout=60, cmd_verify=True
+                )
+                if re.search(ERROR_PATTERN, reply):
+                    raise RuntimeError(f"{line}: {reply.strip()}")
+                conn.set_base_prompt()
+                out.append(reply)
+        return "\n".join(out)
+
+    def verify(self, conn: Any, intent: dict[str, Any]) -> list[str]:
+        return verify_state(parse_export(self.read_running(conn)), intent)
+
+    def save(self, conn: Any) -> None:
+        """Nothing to do: RouterOS persists every change as it is made."""

@@ -1,0 +1,243 @@
+"""`dcctl apply --target lab` on the example regency, with the real Pulumi engine.
+
+The CLI is run as a person or pipeline runs it (a subprocess), against a lab
+built for this test: VMs come up reachable by SSH on their IPAM addresses, a
+killed apply is repaired by the next one, concurrent applies are refused,
+changes and removals converge, destroy cleans up, and no lab secret leaks.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from dcctl.engines.pulumi.labvm import live_limits
+from dcctl.engines.pulumi.toolchain import engine_bin_dir
+from dcctl.lab.integration import lab_ssh_key
+from tests.lab.conftest import EXAMPLE, Lab
+
+pytestmark = [pytest.mark.lab, pytest.mark.timeout(900)]
+
+
+def _env(lab: Lab) -> dict[str, str]:
+    bin_dir = engine_bin_dir()
+    if bin_dir is None or shutil.which("podman") is None:
+        pytest.skip("needs the Pulumi engine (scripts/install-pulumi) and podman")
+    return {
+        **os.environ,
+        "DCCTL_LAB_ID": lab.plan.lab_id,
+        "NO_COLOR": "1",
+        "DCCTL_PASSPHRASE": "lab-test-passphrase",
+        "PATH": f"{bin_dir}:{Path(sys.executable).parent}:{os.environ['PATH']}",
+    }
+
+
+def _apply(repo: Path, env: dict[str, str], *extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dcctl.cli",
+            "apply",
+            str(repo),
+            "--target",
+            "lab",
+            "--auto-approve",
+            *extra,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def _containers(lab: Lab) -> set[str]:
+    out = subprocess.run(
+        ["podman", "ps", "-a", "--format", "{{.Names}}"], capture_output=True, text=True, timeout=60
+    ).stdout.split()
+    return {n for n in out if n.startswith(f"dl{lab.plan.lab_id}-vm-")}
+
+
+def _ssh_hostname(lab: Lab, address: str) -> str:
+    key, _ = lab_ssh_key(lab.plan.state_dir)
+    p = subprocess.run(
+        [
+            "ssh",
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+            "-o",
+            "ConnectTimeout=5",
+            "-i",
+            str(key),
+            f"dcctl@{address}",
+            "hostname",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    return p.stdout.strip()
+
+
+def test_apply_example_in_lab(built_lab: Lab, tmp_path: Path) -> None:
+    lab = built_lab
+    env = _env(lab)
+    repo = tmp_path / "spec"
+    shutil.copytree(EXAMPLE, repo, ignore=shutil.ignore_patterns("state"))
+    logs: list[str] = []
+    try:
+        # 1. An apply killed midway (SIGKILL to the whole process group, engine included).
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "dcctl.cli",
+                "apply",
+                str(repo),
+                "--target",
+                "lab",
+                "--auto-approve",
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        assert proc.stdout is not None
+        deadline = time.monotonic() + 300
+        seen = 0
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            logs.append(line)
+            seen += "create " in line
+            if seen >= 3:
+                break
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        assert seen >= 3, "".join(logs)
+
+        # 2. The next apply converges without manual repair; a concurrent one is refused.
+        first = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "dcctl.cli",
+                "apply",
+                str(repo),
+                "--target",
+                "lab",
+                "--auto-approve",
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        lock = repo / "state" / "apply.lock"
+        while str(first.pid) not in (lock.read_text() if lock.exists() else ""):
+            assert first.poll() is None, first.communicate()[0]
+            time.sleep(0.1)
+        second = _apply(repo, env)
+        assert second.returncode == 1
+        assert "another dcctl up holds" in second.stderr and f"pid {first.pid}" in second.stderr
+        out, _ = first.communicate(timeout=600)
+        logs.append(out)
+        assert first.returncode == 0, out
+        assert "apply done" in out
+
+        vms = {
+            f"{code}/{vm.name}": lab_address(lab, code, vm.name)
+            for code, opd in lab.spec.opds.items()
+            for vm in opd.vms
+        }
+        assert len(_containers(lab)) == len(vms) == 19
+        for key, address in vms.items():
+            assert _ssh_hostname(lab, address) == key.replace("/", "-"), key
+
+        # 3. Idempotent: nothing to do the second time.
+        again = _apply(repo, env)
+        logs.append(again.stdout + again.stderr)
+        assert again.returncode == 0
+        assert "vms: no changes" in again.stdout and "switches: 8 unchanged" in again.stdout
+
+        # 4. A memory change is an in-place update; removing a VM deletes it.
+        f = repo / "opd" / "bapenda.yaml"
+        f.write_text(
+            f.read_text().replace("memory_gb: 4, disk_gb: 150", "memory_gb: 6, disk_gb: 150")
+        )
+        d = repo / "opd" / "disdik.yaml"
+        d.write_text(
+            d.read_text().replace(
+                "  - {name: dapodik-sync, vcpu: 1, memory_gb: 2, disk_gb: 40}\n", ""
+            )
+        )
+        before = _containers(lab)
+        changed = _apply(repo, env)
+        logs.append(changed.stdout + changed.stderr)
+        assert changed.returncode == 0, changed.stdout + changed.stderr
+        assert "bapenda: 1 update" in changed.stdout and "disdik: 1 delete" in changed.stdout
+        assert _containers(lab) == before - {f"dl{lab.plan.lab_id}-vm-disdik-dapodik-sync"}
+        memory_mib, _cpus = live_limits(f"dl{lab.plan.lab_id}-vm-bapenda-sismiop")
+        assert memory_mib == 6 * 64  # the lab scales 1 GB to 64 MiB
+
+        # 5. Destroy removes every VM.
+        gone = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "dcctl.cli",
+                "destroy",
+                str(repo),
+                "--target",
+                "lab",
+                "--auto-approve",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        logs.append(gone.stdout + gone.stderr)
+        assert gone.returncode == 0 and _containers(lab) == set()
+    finally:
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "dcctl.cli",
+                "destroy",
+                str(repo),
+                "--target",
+                "lab",
+                "--auto-approve",
+            ],
+            env=env,
+            capture_output=True,
+            timeout=600,
+        )
+
+    # 6. No lab secret in the spec repo's state, the audit log or any output.
+    secrets = [p.read_text().strip() for p in (lab.plan.state_dir / "secrets").glob("*")]
+    assert secrets
+    state_text = "".join(
+        p.read_text(errors="replace") for p in (repo / "state").rglob("*") if p.is_file()
+    )
+    for secret in secrets:
+        assert secret not in state_text and secret not in "".join(logs)
+
+
+def lab_address(lab: Lab, code: str, vm: str) -> str:
+    return lab.spec.allocation.addresses[f"{code}/servers/{vm}"]

@@ -1,0 +1,637 @@
+"""The switch engine against real switchd SSH daemons (`--no-ovs`) on loopback.
+
+Why real daemons instead of mocks: the engine's risks are in the conversation
+with the device (prompts that change with the hostname, errors in the middle
+of a push, a session cut after N commands) and in parsing what it prints. The
+lab daemons speak IOS and RouterOS over SSH exactly as netmiko expects, keep
+their port state in memory with `--no-ovs`, and need neither root nor OVS.
+
+Every test gets fresh daemons with factory-default configs (hostname `Switch`,
+identity `MikroTik`) for three switches of the example regency: two Cisco IOS
+access switches and one MikroTik RouterOS access switch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("netmiko")
+pytest.importorskip("asyncssh")
+
+from dcctl.engines.switches import cli as swcli
+from dcctl.engines.switches.engine import (
+    DRIVERS,
+    Driver,
+    SwitchResult,
+    SwitchTarget,
+    change_all,
+    netmiko_connect,
+)
+from dcctl.engines.switches.ios import remediation as ios_remediation
+from dcctl.engines.switches.routeros import RouterOsDriver, parse_export, verify_state
+from dcctl.plan.desired import desired_state
+from dcctl.spec import load_spec
+from dcctl.spec.loader import Spec
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLE = REPO / "examples" / "wonosobo"
+SWITCHES = ("sw-dinkes", "sw-disdukcapil", "sw-dishub")
+FACTORY_NAME = {"cisco_ios": "Switch", "mikrotik_routeros": "MikroTik"}
+
+pytestmark = pytest.mark.timeout(180)
+
+
+# --------------------------------------------------------------------------
+# Daemons
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Daemon:
+    """One `python -m dcctl.lab.switchd --no-ovs` process on 127.0.0.1."""
+
+    name: str  # the spec's switch name (the device starts with a factory name)
+    vendor: str
+    port: int
+    state_dir: Path
+    password: str
+    proc: subprocess.Popen[bytes]
+
+    def faults(self, **knobs: Any) -> None:
+        path = self.state_dir / "faults.json"
+        if knobs:
+            path.write_text(json.dumps(knobs))
+        else:
+            path.unlink(missing_ok=True)
+
+    def netmiko(self) -> Any:
+        from netmiko import ConnectHandler
+
+        conn = ConnectHandler(
+            device_type=self.vendor,
+            host="127.0.0.1",
+            port=self.port,
+            username="admin",
+            password=self.password,
+            secret=self.password,
+            conn_timeout=10,
+            auth_timeout=10,
+            banner_timeout=10,
+        )
+        if self.vendor == "cisco_ios":
+            conn.enable()
+        return conn
+
+    def running(self) -> str:
+        """The running config as the engine reads it (same cleaning)."""
+        conn = self.netmiko()
+        try:
+            return DRIVERS[self.vendor].read_running(conn)
+        finally:
+            conn.disconnect()
+
+    def configure(self, lines: list[str]) -> str:
+        conn = self.netmiko()
+        try:
+            out: str = conn.send_config_set(lines, read_timeout=20)
+            return out
+        finally:
+            conn.disconnect()
+
+    def sessions(self) -> int:
+        """SSH sessions opened so far, from the daemon's log."""
+        log = self.state_dir / "switchd.log"
+        text = log.read_text(encoding="utf-8") if log.exists() else ""
+        return sum(1 for line in text.splitlines() if re.search(r"session \d+ opened", line))
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+
+
+def start_daemon(
+    root: Path, name: str, vendor: str, ports: list[str], password: str, factory: str
+) -> Daemon:
+    """Start one daemon and wait (bounded) until it accepts TCP connections."""
+    state = root / name
+    state.mkdir(parents=True)
+    pw = root / "password"
+    if not pw.exists():
+        pw.write_text(password + "\n")
+        os.chmod(pw, 0o600)
+    port = _free_port()
+    cfg = {
+        "name": factory,
+        "vendor": vendor,
+        "bridge": "nobr",
+        "ports": {p: f"p{i}" for i, p in enumerate(ports)},
+        "listen": "127.0.0.1",
+        "port": port,
+        "username": "admin",
+        "password_file": str(pw),
+        "state_dir": str(state),
+        "host_key": str(state / "ssh_host_ed25519_key"),
+    }
+    (state / "switchd.json").write_text(json.dumps(cfg))
+    err = open(state / "stderr.txt", "wb")  # noqa: SIM115 - handed to the child
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dcctl.lab.switchd", "--config", str(state / "switchd.json"),
+         "--no-ovs"],
+        stdout=err, stderr=err, cwd=REPO, start_new_session=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )  # fmt: skip
+    err.close()
+    d = Daemon(name, vendor, port, state, password, proc)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{name} exited: {(state / 'stderr.txt').read_text()[-2000:]}")
+        if (state / "switchd.pid").exists():
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
+                return d
+        time.sleep(0.05)
+    d.stop()
+    raise RuntimeError(f"{name} did not listen on 127.0.0.1:{port}")
+
+
+@pytest.fixture(scope="module")
+def spec() -> Spec:
+    return load_spec(EXAMPLE)
+
+
+@pytest.fixture
+def intents(spec: Spec) -> dict[str, dict[str, Any]]:
+    """Fresh (mutable) intents of the example regency's switches."""
+    out: dict[str, dict[str, Any]] = desired_state(spec)["switches"]
+    return out
+
+
+@pytest.fixture
+def daemons(tmp_path: Path, spec: Spec) -> Iterator[dict[str, Daemon]]:
+    password = "t-" + secrets.token_urlsafe(12)
+    sws = {s.name: s for s in spec.site.switches}
+    started: dict[str, Daemon] = {}
+    try:
+        with ThreadPoolExecutor(len(SWITCHES)) as pool:
+            futs = {
+                n: pool.submit(
+                    start_daemon,
+                    tmp_path / "switches",
+                    n,
+                    sws[n].vendor,
+                    sws[n].port_names(),
+                    password,
+                    FACTORY_NAME[sws[n].vendor],
+                )
+                for n in SWITCHES
+            }
+            for n, fut in futs.items():
+                with contextlib.suppress(Exception):
+                    started[n] = fut.result(60)
+        missing = set(SWITCHES) - set(started)
+        if missing:
+            raise RuntimeError(f"daemons did not start: {sorted(missing)}")
+        yield started
+    finally:
+        for d in started.values():
+            d.stop()
+
+
+def targets(daemons: dict[str, Daemon], intents: dict[str, dict[str, Any]]) -> list[SwitchTarget]:
+    return [
+        SwitchTarget(n, intents[n], "127.0.0.1", "admin", d.password, d.port)
+        for n, d in daemons.items()
+    ]
+
+
+def run(
+    daemons: dict[str, Daemon],
+    intents: dict[str, dict[str, Any]],
+    spec: Spec,
+    backup_dir: Path | None,
+    dry_run: bool = False,
+    connect: Callable[[SwitchTarget, Driver], Any] = netmiko_connect,
+) -> dict[str, SwitchResult]:
+    res = change_all(
+        targets(daemons, intents),
+        swcli.managed_vlans(spec),
+        backup_dir,
+        dry_run=dry_run,
+        connect=connect,
+        retries=0,
+    )
+    return {r.name: r for r in res}
+
+
+def same_config(vendor: str, a: str, b: str) -> bool:
+    """Equal as parsed structures (order-free for RouterOS, hier-config for IOS)."""
+    if vendor == "mikrotik_routeros":
+        return parse_export(a).normalized() == parse_export(b).normalized()
+    return ios_remediation(a, b, set(), True) == [] and ios_remediation(b, a, set(), True) == []
+
+
+# --------------------------------------------------------------------------
+# Converging
+
+
+def test_first_run_changes_second_pushes_nothing(
+    daemons: dict[str, Daemon], intents: dict[str, Any], spec: Spec, tmp_path: Path
+) -> None:
+    before = {n: d.running() for n, d in daemons.items()}
+    res = run(daemons, intents, spec, tmp_path / "backups")
+    assert {n: r.status for n, r in res.items()} == dict.fromkeys(SWITCHES, "changed"), res
+    for n, d in daemons.items():
+        backup = (tmp_path / "backups" / f"{n}.cfg").read_text()
+        assert res[n].backup == str(tmp_path / "backups" / f"{n}.cfg")
+        assert same_config(d.vendor, backup, before[n]), "backup = config before the change"
+        conn = d.netmiko()
+        try:
+            assert DRIVERS[d.vendor].verify(conn, intents[n]) == []
+        finally:
+            conn.disconnect()
+    ios = daemons["sw-dinkes"]
+    startup = (ios.state_dir / "startup-config.txt").read_text()
+    assert "hostname sw-dinkes" in startup, "IOS change is saved to startup-config"
+    assert " description LAN dinkes kantor-dinkes" in startup
+    assert "/system identity set name=sw-dishub" in daemons["sw-dishub"].running()
+
+    again = run(daemons, intents, spec, tmp_path / "backups")
+    assert {n: (r.status, r.lines) for n, r in again.items()} == dict.fromkeys(
+        SWITCHES, ("unchanged", [])
+    )
+
+
+def test_drift_is_found_by_a_dry_run_and_undone_by_apply(
+    daemons: dict[str, Daemon], intents: dict[str, Any], spec: Spec, tmp_path: Path
+) -> None:
+    assert all(r.ok for r in run(daemons, intents, spec, tmp_path / "b").values())
+    ios, ros = daemons["sw-dinkes"], daemons["sw-dishub"]
+    ios.configure(["interface GigabitEthernet1/0/1", "switchport access vlan 103"])
+    ros.configure(["/interface bridge port set [find interface=ether1] pvid=108"])
+    drifted = {n: d.running() for n, d in daemons.items()}
+
+    plan = run(daemons, intents, spec, None, dry_run=True)
+    assert plan["sw-dinkes"].status == "planned"
+    assert "switchport access vlan 104" in plan["sw-dinkes"].lines
+    assert plan["sw-dishub"].status == "planned"
+    assert plan["sw-dishub"].lines == [
+        "/interface bridge port set [find interface=ether1] pvid=109"
+    ]
+    assert plan["sw-disdukcapil"].status == "unchanged"
+    assert {n: d.running() for n, d in daemons.items()} == drifted, "a dry run changes nothing"
+
+    fixed = run(daemons, intents, spec, tmp_path / "b")
+    assert fixed["sw-dinkes"].status == fixed["sw-dishub"].status == "changed"
+    assert fixed["sw-disdukcapil"].status == "unchanged"
+    assert all(r.status == "unchanged" for r in run(daemons, intents, spec, None, True).values())
+
+
+UNMANAGED = {
+    # VLAN 950 is outside the managed range (100-899 + MGMT 99); Gi1/0/5 / ether8 are
+    # not in the intent. VLAN 130 is in the managed range but unused on the switch.
+    "cisco_ios": [
+        "vlan 950", "name PRINTERS", "exit", "vlan 130", "name STALE", "exit",
+        "interface GigabitEthernet1/0/5", "description printer", "switchport access vlan 950",
+        "switchport mode access",
+    ],
+    "mikrotik_routeros": [
+        '/interface bridge port add bridge=bridge1 interface=ether8 pvid=950 comment="printer"',
+        "/interface bridge vlan add bridge=bridge1 vlan-ids=950 untagged=ether8 tagged=sfp1",
+        "/interface bridge vlan add bridge=bridge1 vlan-ids=130 tagged=sfp1 comment=STALE",
+    ],
+}  # fmt: skip
+
+
+def test_partial_mode_leaves_unmanaged_lines_alone(
+    daemons: dict[str, Daemon], intents: dict[str, Any], spec: Spec
+) -> None:
+    for n in ("sw-dinkes", "sw-dishub"):
+        daemons[n].configure(UNMANAGED[daemons[n].vendor])
+    res = run(daemons, intents, spec, None)
+    assert all(r.status == "changed" for r in res.values()), res
+    ios = daemons["sw-dinkes"].running()
+    assert "vlan 950\n name PRINTERS\n" in ios
+    assert (
+        "interface GigabitEthernet1/0/5\n description printer\n switchport access vlan 950" in ios
+    )
+    assert "vlan 130" not in ios, "a managed VLAN the intent does not use is removed"
+    ros = parse_export(daemons["sw-dishub"].running())
+    assert ros.ports["ether8"] == {"bridge": "bridge1", "comment": "printer", "pvid": "950"}
+    v950 = next(v for v in ros.vlans if 950 in v.vlan_ids)
+    assert (v950.untagged, v950.tagged) == ({"ether8"}, frozenset()), "sfp1 is ours: removed"
+    assert not any(130 in v.vlan_ids for v in ros.vlans)
+    assert all(r.status == "unchanged" for r in run(daemons, intents, spec, None).values())
+
+
+def test_full_mode_clears_and_shuts_ports_outside_the_intent(
+    daemons: dict[str, Daemon], intents: dict[str, Any], spec: Spec
+) -> None:
+    for n in ("sw-dinkes", "sw-dishub"):
+        daemons[n].configure(UNMANAGED[daemons[n].vendor])
+        intents[n]["managed"] = "full"
+    res = run(daemons, intents, spec, None)
+    assert all(r.status == "changed" for r in res.values()), res
+    assert "no interface GigabitEthernet1/0/5" not in res["sw-dinkes"].lines
+    ios = daemons["sw-dinkes"].running()
+    assert "vlan 950" not in ios
+    assert "interface GigabitEthernet1/0/5\n shutdown\n" in ios
+    assert "interface GigabitEthernet1/0/4\n shutdown\n" in ios
+    ros = parse_export(daemons["sw-dishub"].running())
+    assert "ether8" not in ros.ports
+    assert {v for e in ros.vlans for v in e.vlan_ids} == {
+        int(v) for v in intents["sw-dishub"]["vlans"]
+    }
+    assert all(r.status == "unchanged" for r in run(daemons, intents, spec, None).values())
+
+
+# --------------------------------------------------------------------------
+# Faults: every failure after the push started ends with the backup restored
+
+
+def clearing_faults_on_reconnect(daemons: dict[str, Daemon]) -> Callable[..., Any]:
+    """A connector under which a dropped link comes back clean for the rollback."""
+    seen: set[str] = set()
+
+    def connect(t: SwitchTarget, drv: Driver) -> Any:
+        if t.name in seen:
+            daemons[t.name].faults()
+        seen.add(t.name)
+        return netmiko_connect(t, drv)
+
+    return connect
+
+
+FAULTS = {
+    ("cisco_ios", "drop_after"): {"drop_after": 9},  # 3 login + show run + conf t + 4 lines
+    ("mikrotik_routeros", "drop_after"): {"drop_after": 4},  # export + 3 lines
+    ("cisco_ios", "reject"): {"reject": [r"^switchport access vlan 103$"]},
+    ("mikrotik_routeros", "reject"): {"reject": [r"^/interface bridge vlan add .*vlan-ids=109"]},
+}
+
+
+@pytest.mark.parametrize(("vendor", "fault"), sorted(FAULTS))
+def test_fault_mid_push_rolls_back_to_the_backup(
+    daemons: dict[str, Daemon],
+    intents: dict[str, Any],
+    spec: Spec,
+    tmp_path: Path,
+    vendor: str,
+    fault: str,
+) -> None:
+    victim = "sw-dinkes" if vendor == "cisco_ios" else "sw-dishub"
+    d = daemons[victim]
+    d.configure(UNMANAGED[vendor])  # something to get back to besides the factory state
+    before = d.running()
+    d.faults(**FAULTS[(vendor, fault)])
+    try:
+        res = run(
+            daemons, intents, spec, tmp_path / "b", connect=clearing_faults_on_reconnect(daemons)
+        )
+    finally:
+        d.faults()
+    r = res[victim]
+    assert r.status == "rolled_back", r
+    assert r.error, "the cause is reported"
+    if fault == "reject":
+        assert "ConfigInvalidException" in r.error
+    backup = (tmp_path / "b" / f"{victim}.cfg").read_text()
+    assert same_config(vendor, backup, before)
+    assert same_config(vendor, d.running(), backup), "running config is the backup again"
+    assert not (d.state_dir / "startup-config.txt").exists() or vendor != "cisco_ios"
+    others = {n: x.status for n, x in res.items() if n != victim}
+    assert set(others.values()) == {"changed"}, others
+
+
+def test_unsafe_description_never_reaches_a_switch(
+    daemons: dict[str, Daemon], intents: dict[str, Any], spec: Spec
+) -> None:
+    evil = ["x\n end\nreload", "a; /system reset-configuration", "x [find]", "{{ 7*7 }}"]
+    victims = ("sw-dinkes", "sw-dishub")
+    before = {n: daemons[n].running() for n in victims}
+    sessions = {n: daemons[n].sessions() for n in victims}
+    for text in evil:
+        for n in victims:
+            port = next(iter(intents[n]["ports"]))
+            intents[n]["ports"][port]["description"] = text
+        res = run(daemons, intents, spec, None)
+        for n in victims:
+            assert res[n].status == "failed" and "UnsafeValue" in (res[n].error or ""), res[n]
+            assert res[n].lines == []
+        assert res["sw-disdukcapil"].ok
+    for n in victims:
+        assert daemons[n].sessions() == sessions[n], "the engine never even logged in"
+        assert daemons[n].running() == before[n]
+
+
+# --------------------------------------------------------------------------
+# CLI entry points: credentials, backups under state/switches, no secret printed
+
+
+def test_plan_apply_and_backup_through_the_cli_functions(
+    daemons: dict[str, Daemon],
+    spec_repo: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    repo_spec = load_spec(spec_repo)
+    password = next(iter(daemons.values())).password
+    monkeypatch.setenv("WSB_SWITCH_PASSWORD", password)
+    real = swcli.switch_targets
+    closed = _free_port()
+
+    def on_loopback(spec: Spec, target: str, names: list[str] | None = None) -> Any:
+        got, failed = real(spec, target, names)
+        for t in got:
+            assert t.host == {s.name: s.mgmt_address for s in spec.site.switches}[t.name]
+            # switches without a daemon get a port nobody listens on: refused at once
+            t.host, t.port = "127.0.0.1", daemons[t.name].port if t.name in daemons else closed
+        return got, failed
+
+    monkeypatch.setattr(swcli, "switch_targets", on_loopback)
+    names = list(SWITCHES)
+    seen: list[str] = []
+    plan = swcli.plan_switches(repo_spec, "prod", lambda r: seen.append(r.name), names=names)
+    assert sorted(seen) == sorted(names)
+    assert {r.status for r in plan} == {"planned"}
+    applied = swcli.apply_switches(repo_spec, "prod", names=names)
+    assert {r.status for r in applied} == {"changed"}
+    backups = repo_spec.state_dir / "switches"
+    assert sorted(p.name for p in backups.glob("*.cfg")) == sorted(f"{n}.cfg" for n in names)
+    assert "hostname Switch" in (backups / "sw-dinkes.cfg").read_text()
+    saved = swcli.backup_switches(repo_spec, "prod", names=["sw-dishub"])
+    assert saved[0].status == "backed_up"
+    assert "identity set name=sw-dishub" in (backups / "sw-dishub.cfg").read_text()
+
+    from typer.testing import CliRunner
+
+    runner = CliRunner()
+    out = runner.invoke(
+        swcli.switch_app,
+        ["diff", "--all", "--spec", str(spec_repo), "--target", "prod", "--output", "json"],
+    )
+    assert out.exit_code == 1, "switches outside the three daemons cannot be reached"
+    data = json.loads(out.stdout)
+    status = {s["name"]: s["status"] for s in data["switches"]}
+    assert {status[n] for n in names} == {"unchanged"}
+    assert password not in out.output
+    out = runner.invoke(
+        swcli.switch_app, ["push", "sw-dinkes", "--spec", str(spec_repo), "--target", "prod"]
+    )
+    assert out.exit_code == 0, out.output
+    assert "unchanged" in out.output and password not in out.output
+    out = runner.invoke(swcli.switch_app, ["push", "--spec", str(spec_repo)])
+    assert out.exit_code == 1 and "NAME or --all" in out.output
+
+
+def test_credential_references(spec_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    s = load_spec(spec_repo)
+    monkeypatch.setenv("SW_PW", "from-env")
+    assert swcli.resolve_credential(s, "env:SW_PW", "prod") == "from-env"
+    (spec_repo / "pw.txt").write_text("from-file\n")
+    assert swcli.resolve_credential(s, "file:pw.txt", "prod") == "from-file"
+    monkeypatch.delenv("SW_PW")
+    with pytest.raises(swcli.CredentialError, match="SW_PW is not set"):
+        swcli.resolve_credential(s, "env:SW_PW", "prod")
+    with pytest.raises(swcli.CredentialError):
+        swcli.resolve_credential(s, "lab:switches", "prod")
+    monkeypatch.setenv("DCCTL_LAB_ROOT", str(spec_repo / "labroot"))
+    with pytest.raises(swcli.CredentialError, match="lab"):
+        swcli.resolve_credential(s, "env:WSB_SWITCH_PASSWORD", "lab")
+    monkeypatch.delenv("WSB_SWITCH_PASSWORD", raising=False)
+    targets_, failed = swcli.switch_targets(s, "prod", ["sw-core"])
+    assert targets_ == [] and "WSB_SWITCH_PASSWORD" in (failed[0].error or "")
+    with pytest.raises(KeyError):
+        swcli.switch_targets(s, "prod", ["sw-nope"])
+    assert swcli.managed_vlans(s) == set(range(100, 900)) | {99}
+
+
+# --------------------------------------------------------------------------
+# RouterOS remediation, without a device
+
+
+EXPORT = """# 2026-01-01 10:00:00 by RouterOS 7.16.2
+/interface bridge add name=bridge1 vlan-filtering=yes
+/interface bridge port add bridge=bridge1 comment="say \\"hi\\" \\$x" interface=ether8 pvid=950
+/interface bridge port add bridge=bridge1 frame-types=admit-only-vlan-tagged \\
+    ingress-filtering=no interface=ether1 pvid=109
+/interface bridge vlan add bridge=bridge1 tagged=sfp1,ether8 vlan-ids=950
+/interface bridge vlan add bridge=bridge1 comment=X tagged=sfp1,ether8 vlan-ids=108-109
+/system identity set name=MikroTik
+"""
+
+
+def test_routeros_parse_and_partial_target(intents: dict[str, Any]) -> None:
+    cur = parse_export(EXPORT)
+    assert cur.identity == "MikroTik"
+    assert cur.ports["ether8"]["comment"] == 'say "hi" $x'
+    assert cur.ports["ether1"]["ingress-filtering"] == "no"
+    assert [sorted(v.vlan_ids) for v in cur.vlans] == [[950], [108, 109]]
+    drv = RouterOsDriver()
+    want = drv.intended("sw-dishub", intents["sw-dishub"])
+    lines = drv.remediation(EXPORT, want, set(range(100, 900)) | {99}, False)
+    assert lines[0] == "/system identity set name=sw-dishub"
+    # the multi-VLAN entry is ours: replaced by one entry per VLAN, keeping ether8
+    assert "/interface bridge vlan remove [find bridge=bridge1 vlan-ids=108-109]" in lines
+    assert (
+        "/interface bridge vlan add bridge=bridge1 vlan-ids=108 tagged=ether8,sfp1 "
+        'untagged=ether5,ether6,ether7 comment="DISHUB-CCTV"'
+    ) in lines
+    # VLAN 950 is not ours, but sfp1 (in the intent) is: only sfp1 leaves it
+    assert "/interface bridge vlan set [find bridge=bridge1 vlan-ids=950] tagged=ether8" in lines
+    # ether1 is ours: frame-types back to default; ingress-filtering is not managed
+    assert (
+        '/interface bridge port set [find interface=ether1] comment="LAN dishub '
+        'terminal-mendolo" frame-types=admit-all'
+    ) in lines
+    assert not any("ether8" in line and "port" in line for line in lines)
+    # replayed on the emulator's RouterOS model: converges, and the restore goes back
+    from dcctl.lab.switchd.routeros import VENDOR, RosSession
+
+    ports = ["sfp1", *(f"ether{i}" for i in range(1, 9))]
+    cfg, warnings = VENDOR.boot("MikroTik", ports, EXPORT)
+    assert warnings == []
+    session = RosSession(None, "admin", cfg)
+
+    def replay(cmds: list[str]) -> str:
+        for cmd in cmds:
+            assert session.handle(cmd).output == "", cmd
+        return "\n".join(cfg.export_lines(terse=True))
+
+    changed = replay(lines)
+    assert drv.remediation(changed, want, set(range(100, 900)) | {99}, False) == []
+    restored = replay(drv.restore(changed, EXPORT))
+    assert parse_export(restored).normalized() == cur.normalized()
+
+
+@pytest.mark.parametrize(
+    ("export", "first", "last"),
+    [
+        # vlan-filtering off: the VLAN table is built first, filtering switched on last
+        (
+            "/interface bridge add name=bridge1\n"
+            "/interface bridge port add bridge=bridge1 interface=ether1\n"
+            "/system identity set name=MikroTik\n",
+            "/system identity set name=sw-dishub",
+            "/interface bridge set [find name=bridge1] vlan-filtering=yes",
+        ),
+        # a defconf-style bridge under another name: bridge1 is created, ether1 moved
+        (
+            "/interface bridge add name=bridge comment=defconf\n"
+            "/interface bridge port add bridge=bridge interface=ether1 comment=defconf\n"
+            "/interface bridge port add bridge=bridge interface=ether8 comment=defconf\n"
+            "/system identity set name=MikroTik\n",
+            "/interface bridge add name=bridge1 vlan-filtering=yes",
+            "/interface bridge vlan add bridge=bridge1 vlan-ids=109 tagged=sfp1 untagged=ether1 "
+            'comment="DISHUB-LAN"',
+        ),
+    ],
+)
+def test_routeros_bridge_is_created_or_filtering_enabled(
+    intents: dict[str, Any], export: str, first: str, last: str
+) -> None:
+    from dcctl.lab.switchd.routeros import VENDOR, RosSession
+
+    drv = RouterOsDriver()
+    want = drv.intended("sw-dishub", intents["sw-dishub"])
+    managed = set(range(100, 900)) | {99}
+    lines = drv.remediation(export, want, managed, False)
+    assert first in lines[:2] and lines[-1] == last
+    cfg, warnings = VENDOR.boot("sw-dishub", ["sfp1", *(f"ether{i}" for i in range(1, 9))], export)
+    assert warnings == []
+    session = RosSession(None, "admin", cfg)
+    for cmd in lines:
+        assert session.handle(cmd).output == "", cmd
+    changed = "\n".join(cfg.export_lines(terse=True))
+    assert drv.remediation(changed, want, managed, False) == []
+    assert verify_state(parse_export(changed), intents["sw-dishub"]) == []
+    if "defconf" in export:
+        assert parse_export(changed).ports["ether8"]["bridge"] == "bridge", "not ours: kept"
+    for cmd in drv.restore(changed, export):
+        assert session.handle(cmd).output == "", cmd
+    restored = "\n".join(cfg.export_lines(terse=True))
+    assert parse_export(restored).normalized() == parse_export(export).normalized()
