@@ -38,6 +38,14 @@ class Output(StrEnum):
     markdown = "markdown"
 
 
+class Target(StrEnum):
+    lab = "lab"
+    prod = "prod"
+
+
+TargetOpt = Annotated[Target, typer.Option("--target", "-t", help="lab (rehearsal) or prod")]
+
+
 SpecPath = Annotated[
     Path, typer.Argument(help="Spec repo directory (or one spec file)", show_default=True)
 ]
@@ -173,8 +181,16 @@ def plan(
         bool, typer.Option("--detailed-exitcode", help="Exit 2 when changes are pending")
     ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show every field")] = False,
+    target: Annotated[
+        Target | None,
+        typer.Option("--target", "-t", help="Also ask the engines: switch deltas, Pulumi preview"),
+    ] = None,
 ) -> None:
-    """Show what an apply would change in every layer, against the last apply."""
+    """Show what an apply would change in every layer, against the last apply.
+
+    Without --target this works offline (spec vs last applied snapshot); with it,
+    the switches are read and the Pulumi preview runs, so drift shows up too.
+    """
     from dcctl.plan.desired import desired_state
     from dcctl.plan.diff import diff_states, read_snapshot
     from dcctl.plan.render import render_markdown, render_text
@@ -182,6 +198,7 @@ def plan(
     spec = _load(path, output == Output.json)
     desired = desired_state(spec)
     changes = diff_states(read_snapshot(spec.state_dir), desired)
+    engines = _engine_preview(spec, target) if target is not None else None
     if output == Output.json:
         emit_json(
             {
@@ -189,22 +206,77 @@ def plan(
                 "lock_up_to_date": not spec.lock_changed,
                 "changes": [c.to_dict() for c in changes],
                 "summary": _count(changes),
+                **({"engines": engines.to_dict()} if engines else {}),
             }
         )
     elif output == Output.markdown:
         sys.stdout.write(render_markdown(spec, changes))
+        if engines:
+            sys.stdout.write(_engines_markdown(engines))
     else:
         render_text(console(), spec, changes, verbose)
-    if detailed_exitcode and changes:
+        if engines:
+            _engines_text(engines, verbose)
+    if engines is not None and not engines.ok:
+        raise typer.Exit(1)
+    if detailed_exitcode and (changes or (engines and _engine_changes(engines))):
         raise typer.Exit(2)
 
 
-class Target(StrEnum):
-    lab = "lab"
-    prod = "prod"
+def _engine_preview(spec: Any, target: Target) -> Any:
+    from dcctl.engines.lock import LockedError
+    from dcctl.engines.orchestrate import run as orchestrate
+
+    try:
+        return orchestrate(spec, "preview", target.value)
+    except LockedError as exc:
+        err_console().print(f"error: {escape(str(exc))}")
+        raise typer.Exit(1) from None
 
 
-TargetOpt = Annotated[Target, typer.Option("--target", "-t", help="lab (rehearsal) or prod")]
+def _engine_changes(report: Any) -> bool:
+    vms = report.layers.get("vms", {}).get("changes", {})
+    sws = report.layers.get("switches", {}).get("changes", {})
+    return any(v for k, v in vms.items() if k != "same") or bool(sws.get("planned"))
+
+
+def _engines_text(report: Any, verbose: bool) -> None:
+    con = console()
+    con.print(f"\n[bold]engines ({report.target})[/bold]")
+    for sw in report.layers.get("switches", {}).get("switches", []):
+        if sw["status"] == "planned":
+            con.print(f"  switch {sw['name']}: {len(sw['lines'])} lines to push")
+            for line in sw["lines"] if verbose else sw["lines"][:10]:
+                con.print(f"      {escape(line)}")
+        elif sw["status"] not in ("unchanged",):
+            con.print(f"  switch {sw['name']}: {sw['status']} {escape(sw.get('error') or '')}")
+    vms = report.layers.get("vms", {})
+    for opd, c in sorted(vms.get("per_opd", {}).items()):
+        con.print(f"  pulumi {opd}: " + ", ".join(f"{v} {k}" for k, v in sorted(c.items())))
+    if verbose:
+        for step in vms.get("steps", []):
+            con.print(f"      {step['op']} {step['type']} {escape(step['name'])}")
+    for err in report.errors:
+        err_console().print(f"[red]error[/red] {escape(err)}")
+
+
+def _engines_markdown(report: Any) -> str:
+    lines = ["", f"#### engines ({report.target})", ""]
+    for sw in report.layers.get("switches", {}).get("switches", []):
+        if sw["status"] == "planned":
+            lines += [
+                f"<details><summary>switch {sw['name']}: {len(sw['lines'])} lines</summary>",
+                "",
+                "```",
+                *sw["lines"],
+                "```",
+                "</details>",
+                "",
+            ]
+    for opd, c in sorted(report.layers.get("vms", {}).get("per_opd", {}).items()):
+        lines.append(f"- pulumi `{opd}`: " + ", ".join(f"{v} {k}" for k, v in sorted(c.items())))
+    lines += [f"- **error**: {e}" for e in report.errors]
+    return "\n".join(lines) + "\n"
 
 
 def _engine_run(path: Path, action: str, target: Target, output: Output, verb: str) -> None:

@@ -60,7 +60,9 @@ def diff_states(old: dict[str, dict[str, Any]], new: dict[str, dict[str, Any]]) 
     for layer in new.keys() | old.keys():
         before, after = old.get(layer, {}), new.get(layer, {})
         for key in sorted(after.keys() - before.keys()):
-            changes.append(Change(layer, key, "create"))
+            # A reviewer wants to see what is being created, not just its name.
+            created = {f: (None, v) for f, v in _flatten(after[key]).items()}
+            changes.append(Change(layer, key, "create", created))
         for key in sorted(before.keys() - after.keys()):
             changes.append(Change(layer, key, "delete"))
         for key in sorted(after.keys() & before.keys()):

@@ -11,6 +11,7 @@ from rich.markup import escape
 from dcctl.plan.diff import Change
 from dcctl.spec.loader import Spec
 
+_MD_FIELDS = 8
 _SYMBOL = {"create": ("+", "green"), "update": ("~", "yellow"), "delete": ("-", "red")}
 
 
@@ -54,7 +55,13 @@ def render_markdown(spec: Spec, changes: list[Change]) -> str:
         lines += [f"#### {layer}", "", "| | resource | details |", "|---|---|---|"]
         for c in items:
             sym = _SYMBOL[c.action][0]
-            details = "; ".join(f"`{f}`: {_md(o)} → {_md(v)}" for f, (o, v) in c.fields.items())
+            if c.action == "create":
+                shown = list(c.fields.items())[:_MD_FIELDS]
+                details = "; ".join(f"`{f}`: {_md(v)}" for f, (_o, v) in shown)
+                if len(c.fields) > _MD_FIELDS:
+                    details += f"; ... {len(c.fields) - _MD_FIELDS} more"
+            else:
+                details = "; ".join(f"`{f}`: {_md(o)} → {_md(v)}" for f, (o, v) in c.fields.items())
             lines.append(f"| {sym} | `{c.key}` | {details} |")
         lines.append("")
     return "\n".join(lines) + "\n"

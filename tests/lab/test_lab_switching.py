@@ -123,3 +123,34 @@ def test_same_opd_reaches_across_fiber_other_opd_cannot(built_lab: Lab, tmp_path
     assert {r.name for r in fixed if r.status == "changed"} == {"sw-dist-kota"}
     assert _ping(labkesda.netns, target_ip)
     assert (tmp_path / "backups" / "sw-dist-kota.cfg").read_text().count("interface ") >= 4
+
+
+def test_saved_config_survives_lab_down_and_up(built_lab: Lab, tmp_path: Path) -> None:
+    """Like NVRAM: what the engine saved comes back after a rebuild; unsaved edits do not."""
+    from dcctl.lab import runner
+
+    lab = built_lab
+    kantor = _building(lab, "dinkes", "kantor-dinkes")
+    labkesda = _building(lab, "dinkes", "labkesda")
+    target_ip = kantor.address.split("/")[0]
+    change_all(_targets(lab), _managed(lab), tmp_path / "backups")  # applied and saved
+    assert _ping(labkesda.netns, target_ip)
+    kota = next(t for t in _targets(lab) if t.name == "sw-dist-kota")
+    vlan = lab.spec.allocation.vlans["dinkes/lan"]
+    with ConnectHandler(
+        device_type="cisco_ios",
+        host=kota.host,
+        username=kota.username,
+        password=kota.password,
+        secret=kota.password,
+    ) as conn:
+        conn.enable()
+        conn.send_config_set(
+            ["interface GigabitEthernet1/0/1", f"switchport trunk allowed vlan remove {vlan}"]
+        )  # not saved
+    assert not _ping(labkesda.netns, target_ip)
+    runner.down(lab.plan.lab_id, lab.plan.state_dir)
+    runner.up(lab.plan, wait=60)
+    assert _ping(labkesda.netns, target_ip), "the saved startup-config was not restored"
+    again = change_all(_targets(lab), _managed(lab), None, dry_run=True)
+    assert {r.status for r in again} == {"unchanged"}, [r.to_dict() for r in again]
