@@ -173,6 +173,28 @@ def test_apply_example_in_lab(built_lab: Lab, tmp_path: Path) -> None:
         assert again.returncode == 0
         assert "vms: no changes" in again.stdout and "switches: 8 unchanged" in again.stdout
 
+        # 3b. Out of band: someone changes a VM's memory by hand. Drift reports it
+        # (changing nothing); the next apply puts it back.
+        vm = f"dl{lab.plan.lab_id}-vm-setda-jdih"
+        subprocess.run(
+            ["podman", "--runtime", "runc", "update", "--memory", "300m", vm],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+        drift = subprocess.run(
+            [sys.executable, "-m", "dcctl.cli", "drift", str(repo), "--target", "lab"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert drift.returncode == 0 and "setda: 1 drift" in drift.stdout, drift.stdout
+        assert live_limits(vm)[0] == 300
+        fixed = _apply(repo, env)
+        assert fixed.returncode == 0 and "setda: 1 update" in fixed.stdout, fixed.stdout
+        assert live_limits(vm)[0] == 2 * 64
+
         # 4. A memory change is an in-place update; removing a VM deletes it.
         f = repo / "opd" / "bapenda.yaml"
         f.write_text(

@@ -105,24 +105,41 @@ def _opd_of(urn: str) -> str:
 
 
 def _collector(result: StackResult, on_step: Callable[[str, str], None] | None) -> Callable:
-    def on_event(event: Any) -> None:
-        meta = getattr(event, "resource_pre_event", None)
-        meta = meta.metadata if meta is not None else None
-        if meta is None:
-            return
-        op = str(getattr(meta.op, "value", meta.op))
-        if meta.type.startswith("pulumi:") or meta.type == "dcctl:regency:Opd":
-            return
-        if op in ("same", "read"):
-            result.changes["same"] += 1
-            return
+    def record(op: str, meta: Any) -> None:
         result.changes[op] += 1
         opd = _opd_of(meta.urn)
         result.per_opd.setdefault(opd, Counter())[op] += 1
         name = meta.urn.rsplit("::", 1)[-1]
-        result.steps.append({"op": op, "type": meta.type, "name": name})
+        result.steps.append(
+            {"op": op, "type": meta.type, "name": name, "fields": ",".join(meta.diffs or [])}
+        )
         if on_step:
             on_step(op, name)
+
+    refreshing: set[str] = set()
+
+    def on_event(event: Any) -> None:
+        outputs = getattr(event, "res_outputs_event", None)
+        pre = getattr(event, "resource_pre_event", None)
+        meta = (outputs or pre).metadata if (outputs or pre) is not None else None
+        if meta is None or meta.type.startswith("pulumi:") or meta.type == "dcctl:regency:Opd":
+            return
+        op = str(getattr(meta.op, "value", meta.op))
+        if pre is not None and op == "refresh":
+            refreshing.add(meta.urn)
+            return
+        if outputs is not None:
+            # The outcome of a refresh step: anything but "same" means the real
+            # resource differs from the state, i.e. an out-of-band change.
+            if meta.urn in refreshing:
+                refreshing.discard(meta.urn)
+                if op in ("update", "delete"):
+                    record("drift", meta)
+            return
+        if op in ("same", "read"):
+            result.changes["same"] += 1
+            return
+        record(op, meta)
 
     return on_event
 
@@ -162,7 +179,8 @@ def run(
         if action == "preview":
             stack.preview(**quiet)
         elif action == "up":
-            stack.up(**quiet)
+            # Refresh first, so out-of-band changes are put back, not just reported.
+            stack.up(refresh=True, **quiet)
             result.outputs = {k: v.value for k, v in stack.outputs().items() if not v.secret}
         elif action == "destroy":
             stack.destroy(**quiet)
