@@ -9,17 +9,11 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import get_args
 
-SECTORS = [
-    "agriculture",
-    "population",
-    "education",
-    "health",
-    "finance",
-    "governance",
-    "village_government",
-    "other",
-]
+from dcctl.spec.types import Sector
+
+SECTORS = list(get_args(Sector))
 
 
 def generate(

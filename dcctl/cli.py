@@ -323,6 +323,16 @@ def _engine_run(path: Path, action: str, target: Target, output: Output, verb: s
         raise typer.Exit(1)
 
 
+def _confirm(auto_approve: bool, verb: str, question: str) -> None:
+    """Ask a person; refuse (never hang) when nobody is there to answer."""
+    if auto_approve:
+        return
+    if not sys.stdin.isatty():
+        err_console().print(f"error: not a terminal; pass --auto-approve to {verb}")
+        raise typer.Exit(1)
+    typer.confirm(question, abort=True)
+
+
 @app.command()
 def apply(
     path: SpecPath = Path("."),
@@ -332,12 +342,8 @@ def apply(
     ] = False,
     output: OutputOpt = Output.text,
 ) -> None:
-    """Make the estate match the spec (VMs and networks first, then later layers)."""
-    if not auto_approve:
-        if not sys.stdin.isatty():
-            err_console().print("error: not a terminal; pass --auto-approve to apply")
-            raise typer.Exit(1)
-        typer.confirm(f"Apply {path} to {target.value}?", abort=True)
+    """Make the estate match the spec: switches first, then VMs and networks."""
+    _confirm(auto_approve, "apply", f"Apply {path} to {target.value}?")
     _engine_run(path, "up", target, output, "apply")
 
 
@@ -349,11 +355,7 @@ def destroy(
     output: OutputOpt = Output.text,
 ) -> None:
     """Remove every VM and network dcctl created on the target."""
-    if not auto_approve:
-        if not sys.stdin.isatty():
-            err_console().print("error: not a terminal; pass --auto-approve to destroy")
-            raise typer.Exit(1)
-        typer.confirm(f"DESTROY everything of {path} on {target.value}?", abort=True)
+    _confirm(auto_approve, "destroy", f"DESTROY everything of {path} on {target.value}?")
     _engine_run(path, "destroy", target, output, "destroy")
 
 
@@ -408,11 +410,31 @@ def _count(changes: list[Any]) -> dict[str, int]:
     return out
 
 
-_mount_subcommands()
+# Commands defined in this module; anything else (or --help) may be a sub-app.
+_CORE = {
+    "validate",
+    "schema",
+    "lock",
+    "show",
+    "plan",
+    "apply",
+    "destroy",
+    "drift",
+    "doctor",
+    "report",
+}
 
 
 def run() -> None:
-    """Entry point that turns unexpected failures into one clear line, not a traceback."""
+    """Entry point that turns unexpected failures into one clear line, not a traceback.
+
+    Sub-apps (lab, ticket, switch) pull in netmiko, hier-config and ruamel; they are
+    mounted only when the command line may need them, which keeps `dcctl validate`
+    and `dcctl plan` fast enough for a pre-commit hook.
+    """
+    words = [a for a in sys.argv[1:] if not a.startswith("-")]
+    if not words or words[0] not in _CORE:
+        _mount_subcommands()
     try:
         app()
     except KeyboardInterrupt:

@@ -67,4 +67,3 @@ def lab_site_inputs(spec: Spec) -> dict[str, Any]:
         "lab_ssh_keys": [pub],
         "lab_dns": [],  # no resolver runs in the lab
     }
-

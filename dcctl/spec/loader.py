@@ -211,19 +211,7 @@ def load_spec(root: Path | str) -> Spec:
     errors.extend(check_spec(site, opds, sources))
     try:
         lock = Lock.read(root if root.is_dir() else root.parent)
-    except (ValueError, OSError) as exc:
-        errors.append(
-            SpecError(
-                "dcctl.lock.yaml",
-                None,
-                None,
-                "",
-                f"unreadable lock file: {exc}",
-                "restore it from Git, or delete it to re-allocate",
-            )
-        )
-        lock = Lock()
-    except Exception as exc:  # yaml errors in a hand-edited lock
+    except Exception as exc:  # OSError, or YAML/type errors in a hand-edited lock
         errors.append(
             SpecError(
                 "dcctl.lock.yaml",

@@ -131,3 +131,19 @@ def test_real_process_no_traceback_and_no_color(tmp_path: Path) -> None:
 def test_committed_schema_is_current(cli: CliRunner) -> None:
     committed = json.loads((EXAMPLE.parent / "dcctl.schema.json").read_text())
     assert committed == json.loads(cli.invoke(app, ["schema"]).output), "run dcctl schema --out"
+
+
+def test_top_level_help_lists_sub_apps() -> None:
+    p = subprocess.run(
+        [sys.executable, "-m", "dcctl.cli", "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert p.returncode == 0
+    for sub in ("lab", "ticket", "switch", "validate", "plan"):
+        assert sub in p.stdout
+    p = subprocess.run(
+        [sys.executable, "-m", "dcctl.cli", "lab", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert p.returncode == 0 and "status" in p.stdout
