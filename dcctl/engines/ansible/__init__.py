@@ -1,0 +1,1 @@
+"""Ansible engine: configures inside the VMs Pulumi created (hosts, VPN, CCTV, monitoring)."""

@@ -1,0 +1,127 @@
+"""Run a playbook through ansible-runner and summarise the result per host.
+
+Why ansible-runner rather than shelling out to ansible-playbook: it gives
+structured events (per-host progress for the CLI) and final ``stats`` without
+parsing text, and isolates each run in its own private data dir. A host
+failing or being unreachable is *data* in the result, never an exception, so
+one dead VM does not hide what happened on the other eighteen.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import ansible_runner
+
+__all__ = ["HostResult", "PlaybookResult", "run_playbook", "static_inventory"]
+
+PLAYBOOKS = Path(__file__).resolve().parents[3] / "playbooks"
+
+_STATS = ("ok", "changed", "failures", "dark", "skipped", "rescued", "ignored")
+
+
+@dataclass
+class HostResult:
+    """Task counts for one host, as Ansible's play recap reports them."""
+
+    ok: int = 0
+    changed: int = 0
+    failed: int = 0
+    unreachable: int = 0
+    skipped: int = 0
+
+
+@dataclass
+class PlaybookResult:
+    """The outcome of one run: runner status/rc and a :class:`HostResult` per host."""
+
+    status: str
+    rc: int
+    hosts: dict[str, HostResult] = field(default_factory=dict)
+
+
+def static_inventory(inventory: Mapping[str, Any]) -> dict[str, Any]:
+    """Script-shape (``--list``) inventory -> the YAML/JSON *file* shape ansible-runner writes.
+
+    Why: ansible-runner dumps a dict inventory to a file read by the ``yaml``
+    inventory plugin, which wants ``{"all": {"children": {g: {"hosts": {h: vars}}}}}``
+    rather than the ``_meta.hostvars`` shape a script prints.
+    """
+    hostvars = inventory.get("_meta", {}).get("hostvars", {})
+    children: dict[str, Any] = {}
+    for group, body in inventory.items():
+        if group in ("_meta", "all", "ungrouped") or not isinstance(body, Mapping):
+            continue
+        children[group] = {"hosts": {h: None for h in body.get("hosts", [])}}
+    return {"all": {"hosts": {h: dict(v) for h, v in hostvars.items()}, "children": children}}
+
+
+def _summarise(stats: Mapping[str, Any] | None, hosts: list[str]) -> dict[str, HostResult]:
+    result = {h: HostResult() for h in hosts}
+    for key, per_host in (stats or {}).items():
+        if key not in _STATS or not isinstance(per_host, Mapping):
+            continue
+        attr = {"failures": "failed", "dark": "unreachable"}.get(key, key)
+        if attr not in ("ok", "changed", "failed", "unreachable", "skipped"):
+            continue
+        for host, count in per_host.items():
+            setattr(result.setdefault(host, HostResult()), attr, int(count))
+    return result
+
+
+def run_playbook(
+    playbook: str | Path,
+    inventory: Mapping[str, Any],
+    *,
+    extravars: Mapping[str, Any] | None = None,
+    check: bool = False,
+    ssh_key: str | Path | None = None,
+    limit: str | None = None,
+    on_event: Callable[[dict[str, Any]], None] | None = None,
+) -> PlaybookResult:
+    """Run ``playbook`` (relative names resolve under ``playbooks/``) against ``inventory``.
+
+    ``check`` runs with ``--check --diff`` (plan mode). The SSH key comes from
+    ``ssh_key`` or ``ANSIBLE_PRIVATE_KEY_FILE``. Never raises on host failures.
+    """
+    path = Path(playbook)
+    if not path.is_absolute():
+        path = PLAYBOOKS / path
+    cmdline = ["--check", "--diff"] if check else []
+    key = ssh_key or os.environ.get("ANSIBLE_PRIVATE_KEY_FILE")
+    if key:
+        cmdline += ["--private-key", str(key)]
+    # The venv's ansible-playbook even when the venv is not on PATH (pytest, cron).
+    venv_bin = Path(sys.executable).parent
+    envvars = {
+        "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}",
+        "ANSIBLE_HOST_KEY_CHECKING": "False",
+        "ANSIBLE_ROLES_PATH": str(path.parent / "roles"),
+        "ANSIBLE_RETRY_FILES_ENABLED": "False",
+    }
+
+    def handler(event: dict[str, Any]) -> bool:
+        if on_event is not None:
+            on_event(event)
+        return True
+
+    hosts = sorted(inventory.get("_meta", {}).get("hostvars", {}))
+    with tempfile.TemporaryDirectory(prefix="dcctl-ansible-") as tmp:
+        r = ansible_runner.run(
+            private_data_dir=tmp,
+            playbook=str(path),
+            inventory=static_inventory(inventory),
+            extravars=dict(extravars or {}),
+            envvars=envvars,
+            cmdline=" ".join(cmdline) or None,
+            limit=limit,
+            quiet=True,
+            event_handler=handler,
+        )
+        return PlaybookResult(status=r.status, rc=int(r.rc), hosts=_summarise(r.stats, hosts))
