@@ -39,24 +39,18 @@ def _env(lab: Lab) -> dict[str, str]:
     }
 
 
-def _apply(repo: Path, env: dict[str, str], *extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "dcctl.cli",
-            "apply",
-            str(repo),
-            "--target",
-            "lab",
-            "--auto-approve",
-            *extra,
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+def _dcctl(verb: str, repo: Path, *extra: str) -> list[str]:
+    """The command line a pipeline runs against the lab."""
+    flags = ["--auto-approve"] if verb in ("apply", "destroy") else []
+    return [sys.executable, "-m", "dcctl.cli", verb, str(repo), "--target", "lab", *flags, *extra]
+
+
+def _run(verb: str, repo: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(_dcctl(verb, repo), env=env, capture_output=True, text=True, timeout=600)
+
+
+def _apply(repo: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return _run("apply", repo, env)
 
 
 def _containers(lab: Lab) -> set[str]:
@@ -100,16 +94,7 @@ def test_apply_example_in_lab(built_lab: Lab, tmp_path: Path) -> None:
     try:
         # 1. An apply killed midway (SIGKILL to the whole process group, engine included).
         proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "dcctl.cli",
-                "apply",
-                str(repo),
-                "--target",
-                "lab",
-                "--auto-approve",
-            ],
+            _dcctl("apply", repo),
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -131,16 +116,7 @@ def test_apply_example_in_lab(built_lab: Lab, tmp_path: Path) -> None:
 
         # 2. The next apply converges without manual repair; a concurrent one is refused.
         first = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "dcctl.cli",
-                "apply",
-                str(repo),
-                "--target",
-                "lab",
-                "--auto-approve",
-            ],
+            _dcctl("apply", repo),
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -182,13 +158,7 @@ def test_apply_example_in_lab(built_lab: Lab, tmp_path: Path) -> None:
             capture_output=True,
             timeout=60,
         )
-        drift = subprocess.run(
-            [sys.executable, "-m", "dcctl.cli", "drift", str(repo), "--target", "lab"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        drift = _run("drift", repo, env)
         assert drift.returncode == 0 and "setda: 1 drift" in drift.stdout, drift.stdout
         assert live_limits(vm)[0] == 300
         fixed = _apply(repo, env)
@@ -216,40 +186,11 @@ def test_apply_example_in_lab(built_lab: Lab, tmp_path: Path) -> None:
         assert memory_mib == 6 * 64  # the lab scales 1 GB to 64 MiB
 
         # 5. Destroy removes every VM.
-        gone = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "dcctl.cli",
-                "destroy",
-                str(repo),
-                "--target",
-                "lab",
-                "--auto-approve",
-            ],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
+        gone = _run("destroy", repo, env)
         logs.append(gone.stdout + gone.stderr)
         assert gone.returncode == 0 and _containers(lab) == set()
     finally:
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "dcctl.cli",
-                "destroy",
-                str(repo),
-                "--target",
-                "lab",
-                "--auto-approve",
-            ],
-            env=env,
-            capture_output=True,
-            timeout=600,
-        )
+        _run("destroy", repo, env)
 
     # 6. No lab secret in the spec repo's state, the audit log or any output.
     secrets = [p.read_text().strip() for p in (lab.plan.state_dir / "secrets").glob("*")]

@@ -50,6 +50,23 @@ def _ping(netns: str, address: str) -> bool:
     return p.returncode == 0
 
 
+def _prune_dinkes_lan_off_setda_fiber(lab: Lab) -> None:
+    """Someone edits sw-dist-kota by hand (no `write memory`)."""
+    kota = next(t for t in _targets(lab) if t.name == "sw-dist-kota")
+    vlan = lab.spec.allocation.vlans["dinkes/lan"]
+    with ConnectHandler(
+        device_type="cisco_ios",
+        host=kota.host,
+        username=kota.username,
+        password=kota.password,
+        secret=kota.password,
+    ) as conn:
+        conn.enable()
+        conn.send_config_set(
+            ["interface GigabitEthernet1/0/1", f"switchport trunk allowed vlan remove {vlan}"]
+        )
+
+
 def _building(lab: Lab, opd: str, name: str):
     return next(b for b in lab.plan.buildings if b.opd == opd and b.name == name)
 
@@ -101,19 +118,7 @@ def test_same_opd_reaches_across_fiber_other_opd_cannot(built_lab: Lab, tmp_path
 
     # Out of band: someone prunes Dinkes' LAN VLAN off the Setda fiber. Packets stop,
     # a dry run finds the drift, an apply puts it back.
-    kota = next(t for t in _targets(lab) if t.name == "sw-dist-kota")
-    vlan = lab.spec.allocation.vlans["dinkes/lan"]
-    with ConnectHandler(
-        device_type="cisco_ios",
-        host=kota.host,
-        username=kota.username,
-        password=kota.password,
-        secret=kota.password,
-    ) as conn:
-        conn.enable()
-        conn.send_config_set(
-            ["interface GigabitEthernet1/0/1", f"switchport trunk allowed vlan remove {vlan}"]
-        )
+    _prune_dinkes_lan_off_setda_fiber(lab)  # out of band, not saved
     assert not _ping(labkesda.netns, target_ip)
     drift = change_all(_targets(lab), _managed(lab), None, dry_run=True)
     planned = {r.name: r.lines for r in drift if r.status == "planned"}
@@ -135,19 +140,7 @@ def test_saved_config_survives_lab_down_and_up(built_lab: Lab, tmp_path: Path) -
     target_ip = kantor.address.split("/")[0]
     change_all(_targets(lab), _managed(lab), tmp_path / "backups")  # applied and saved
     assert _ping(labkesda.netns, target_ip)
-    kota = next(t for t in _targets(lab) if t.name == "sw-dist-kota")
-    vlan = lab.spec.allocation.vlans["dinkes/lan"]
-    with ConnectHandler(
-        device_type="cisco_ios",
-        host=kota.host,
-        username=kota.username,
-        password=kota.password,
-        secret=kota.password,
-    ) as conn:
-        conn.enable()
-        conn.send_config_set(
-            ["interface GigabitEthernet1/0/1", f"switchport trunk allowed vlan remove {vlan}"]
-        )  # not saved
+    _prune_dinkes_lan_off_setda_fiber(lab)  # out of band, not saved
     assert not _ping(labkesda.netns, target_ip)
     runner.down(lab.plan.lab_id, lab.plan.state_dir)
     runner.up(lab.plan, wait=60)
