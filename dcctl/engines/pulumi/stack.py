@@ -11,7 +11,6 @@ first use) - never from the repo. DCCTL_PULUMI_BACKEND selects another backend
 from __future__ import annotations
 
 import os
-import secrets
 import sys
 from collections import Counter
 from collections.abc import Callable
@@ -19,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dcctl.engines.credentials import passphrase
 from dcctl.engines.pulumi.toolchain import ensure_on_path
 
 PROJECT = "dcctl-regency"
@@ -42,20 +42,6 @@ class StackResult:
             "per_opd": {k: dict(v) for k, v in self.per_opd.items()},
             "steps": self.steps,
         }
-
-
-def passphrase() -> str:
-    if os.environ.get("DCCTL_PASSPHRASE"):
-        return os.environ["DCCTL_PASSPHRASE"]
-    path = Path(
-        os.environ.get("DCCTL_PASSPHRASE_FILE", Path.home() / ".config" / "dcctl" / "passphrase")
-    )
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_urlsafe(32) + "\n")
-    return path.read_text().strip()
 
 
 def _stack(state_dir: Path, target: str, program: Callable[[], None]) -> Any:

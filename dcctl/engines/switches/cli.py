@@ -23,6 +23,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from dcctl.engines.credentials import CredentialError, resolve_credential
 from dcctl.engines.switches.engine import (
     Connector,
     SwitchResult,
@@ -43,43 +44,6 @@ DEFAULT_USERNAME = "admin"
 WORKERS = 16
 
 OnDone = Callable[[SwitchResult], None]
-
-
-class CredentialError(LookupError):
-    """A credential reference that cannot be resolved (the message never has the secret)."""
-
-
-# --------------------------------------------------------------------------
-# Library functions
-
-
-def resolve_credential(spec: Spec, ref: str, target: str) -> str:
-    """The secret behind a reference: lab store for the lab, else env: / file:."""
-    if target == "lab":
-        try:
-            from dcctl.lab.secrets import lab_secret
-            from dcctl.lab.topology import lab_state_dir, resolve_lab_id
-        except ImportError as exc:
-            raise CredentialError(f"{ref}: the lab is not available ({exc})") from None
-        try:
-            return lab_secret(lab_state_dir(resolve_lab_id(spec.site.name)), ref)
-        except (LookupError, ValueError) as exc:
-            raise CredentialError(str(exc)) from None
-    kind, _, rest = ref.partition(":")
-    if kind == "env":
-        value = os.environ.get(rest)
-        if not value:
-            raise CredentialError(f"{ref}: environment variable {rest} is not set")
-        return value
-    if kind == "file":
-        path = Path(rest).expanduser()
-        if not path.is_absolute():
-            path = spec.root / path
-        try:
-            return path.read_text(encoding="utf-8").rstrip("\r\n")
-        except OSError as exc:
-            raise CredentialError(f"{ref}: cannot read {path}: {exc.strerror}") from None
-    raise CredentialError(f"{ref}: {kind}: references only resolve with --target lab")
 
 
 def managed_vlans(spec: Spec) -> set[int]:
