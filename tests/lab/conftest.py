@@ -8,6 +8,7 @@ even when a test fails half-way, so a failed run never leaves debris behind.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import random
 import shutil
@@ -62,6 +63,14 @@ def built_lab() -> Iterator[Lab]:
     reason = lab_skip_reason()
     if reason:
         pytest.skip(reason)
+    # Labs of one spec share addresses (routes from the root namespace to the lab's
+    # management and WAN networks), so test sessions on one machine take turns.
+    with open("/run/dcctl-lab-tests.lock", "w") as turn:
+        fcntl.flock(turn, fcntl.LOCK_EX)
+        yield from _built_lab()
+
+
+def _built_lab() -> Iterator[Lab]:
     spec = load_spec(EXAMPLE)
     plan = build_plan(spec, unique_lab_id())
     try:
