@@ -111,3 +111,35 @@ def test_inline_program_with_dynamic_provider(engine_bin: Path, tmp_path: Path) 
     assert stack.export_stack().deployment.get("resources") in (None, [])
 
     stack.workspace.remove_stack("check")
+
+
+def test_interrupted_backend_write_is_repaired(
+    engine_bin: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A SIGKILL between the blob library's truncate and write of a ``.attrs`` sidecar.
+
+    The engine itself then refuses every command ("failed to load checkpoint:
+    EOF"); dcctl's run repairs the backend under its lock and converges.
+    """
+    from dcctl.engines.pulumi import stack
+
+    monkeypatch.setenv("DCCTL_PASSPHRASE", "repair-test")
+    monkeypatch.delenv("DCCTL_PULUMI_BACKEND", raising=False)
+    state = tmp_path / "state"
+    first = stack.run(state, "repair", _program, "up")
+    assert first.changes["create"] == 1 and not first.repairs
+    attrs = sorted((state / "pulumi" / ".pulumi" / "stacks").rglob("repair.json.attrs"))
+    assert attrs, "the file backend writes a metadata sidecar beside the checkpoint"
+    attrs[0].write_bytes(b"")  # what the kill leaves behind
+
+    # The failure mode is real: the engine cannot read the stack any more.
+    with pytest.raises(stack.EngineError, match="failed to load checkpoint: EOF"):
+        stack._stack(state, "repair", _program)
+
+    steps: list[tuple[str, str]] = []
+    again = stack.run(state, "repair", _program, "up", lambda op, n: steps.append((op, n)))
+    assert again.repairs == [f"removed the truncated metadata file {attrs[0].relative_to(state)}"]
+    assert ("repaired", again.repairs[0]) in steps
+    assert again.changes["same"] >= 1 and not again.changes["create"]
+    gone = stack.run(state, "repair", _program, "destroy")
+    assert gone.changes["delete"] == 1

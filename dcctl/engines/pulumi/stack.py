@@ -10,6 +10,7 @@ first use) - never from the repo. DCCTL_PULUMI_BACKEND selects another backend
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections import Counter
@@ -35,12 +36,14 @@ class StackResult:
     per_opd: dict[str, Counter[str]] = field(default_factory=dict)
     outputs: dict[str, Any] = field(default_factory=dict)
     steps: list[dict[str, str]] = field(default_factory=list)
+    repairs: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "changes": dict(self.changes),
             "per_opd": {k: dict(v) for k, v in self.per_opd.items()},
             "steps": self.steps,
+            **({"repairs": self.repairs} if self.repairs else {}),
         }
 
 
@@ -146,6 +149,51 @@ def _clear_stale_locks(state_dir: Path, target: str) -> None:
         lock.unlink(missing_ok=True)
 
 
+def repair_file_backend(state_dir: Path) -> list[str]:
+    """Undo what a killed engine leaves half-written in the file backend; returns what it did.
+
+    Why: the backend's blob library writes each object atomically (temp file and
+    rename) but its ``.attrs`` sidecar in place (truncate, then write). A SIGKILL
+    between the two leaves an empty sidecar, and every later command fails with
+    "failed to load checkpoint: EOF". The sidecar only holds optional metadata
+    (content type, MD5), so an unreadable one is removed; orphaned temp files are
+    removed; a checkpoint that is not valid JSON (a write lost on power failure)
+    is replaced by the backup the engine keeps beside it. Callers hold dcctl's
+    apply lock, so no engine is writing here. A team backend is not ours to touch.
+    """
+    if os.environ.get("DCCTL_PULUMI_BACKEND"):
+        return []
+    root = state_dir / "pulumi" / ".pulumi"
+    done: list[str] = []
+    if not root.is_dir():
+        return done
+    for path in sorted(root.rglob("*")):
+        if not path.is_file():
+            continue
+        rel = path.relative_to(state_dir)
+        if path.name.endswith(".tmp"):
+            path.unlink(missing_ok=True)
+            done.append(f"removed the temp file {rel} of an interrupted write")
+        elif path.name.endswith(".attrs") and not _is_json(path):
+            path.unlink(missing_ok=True)
+            done.append(f"removed the truncated metadata file {rel}")
+        elif path.suffix == ".json" and "stacks" in path.parts and not _is_json(path):
+            backup = path.with_name(path.name + ".bak")
+            if _is_json(backup):
+                os.replace(backup, path)
+                path.with_name(path.name + ".attrs").unlink(missing_ok=True)
+                done.append(f"restored {rel} from its backup")
+    return done
+
+
+def _is_json(path: Path) -> bool:
+    try:
+        json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return False
+    return True
+
+
 def run(
     state_dir: Path,
     target: str,
@@ -156,9 +204,13 @@ def run(
     """preview | up | destroy | refresh, with per-resource progress callbacks."""
     from pulumi import automation as auto
 
+    result = StackResult()
+    result.repairs = repair_file_backend(state_dir)
+    for note in result.repairs:
+        if on_step:
+            on_step("repaired", note)
     stack = _stack(state_dir, target, program)
     _clear_stale_locks(state_dir, target)
-    result = StackResult()
     handler = _collector(result, on_step)
     quiet = {"on_output": lambda _line: None, "on_event": handler}
     try:
