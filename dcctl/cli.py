@@ -57,10 +57,12 @@ def _mount_subcommands() -> None:
     from dcctl.engines.switches.cli import switch_app
     from dcctl.lab.cli import lab_app
     from dcctl.tickets.cli import ticket_app
+    from dcctl.vpn.cli import vpn_app
 
     app.add_typer(lab_app, name="lab", help="The lab: a replica of the physical estate")
     app.add_typer(ticket_app, name="ticket", help="OPD request tickets to reviewed spec changes")
     app.add_typer(switch_app, name="switch", help="One switch at a time: backup, diff, push")
+    app.add_typer(vpn_app, name="vpn", help="Office VPN: keys, rotation, MikroTik configs")
 
 
 def _version(value: bool) -> None:
@@ -428,7 +430,7 @@ _CORE = {
 def run() -> None:
     """Entry point that turns unexpected failures into one clear line, not a traceback.
 
-    Sub-apps (lab, ticket, switch) pull in netmiko, hier-config and ruamel; they are
+    Sub-apps (lab, ticket, switch, vpn) pull in netmiko, hier-config and ruamel; they are
     mounted only when the command line may need them, which keeps `dcctl validate`
     and `dcctl plan` fast enough for a pre-commit hook.
     """

@@ -1,0 +1,1 @@
+"""Remote offices over WireGuard: keys, hub and office role variables, MikroTik configs."""

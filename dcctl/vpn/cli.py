@@ -1,0 +1,201 @@
+"""`dcctl vpn show|rotate|render`: the office VPN keys and MikroTik configs.
+
+Why commands of their own: a key rotation is a deliberate, reviewable act (one
+office's key is suspected leaked, a router was replaced), separate from apply;
+the next `dcctl apply` pushes the new keys to the hub and Linux offices. MikroTik
+offices are not reachable by dcctl, so their config is rendered for a technician,
+with the private key masked unless exported to a 0600 file outside the repo.
+Nothing here prints a private key.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from dcctl.output import console, emit_json, err_console, print_spec_errors
+from dcctl.spec.errors import SpecErrors
+
+if TYPE_CHECKING:
+    from dcctl.spec.loader import Spec
+    from dcctl.vpn.ansible import Peer
+
+vpn_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
+
+
+class Target(StrEnum):
+    lab = "lab"
+    prod = "prod"
+
+
+class Output(StrEnum):
+    text = "text"
+    json = "json"
+
+
+SpecArg = Annotated[Path, typer.Argument(help="Spec repo directory")]
+OfficeArg = Annotated[str, typer.Argument(help="Office as OPD/NAME (or NAME if unique)")]
+TargetOpt = Annotated[Target, typer.Option("--target", "-t", help="lab (rehearsal keys) or prod")]
+OutputOpt = Annotated[Output, typer.Option("--output", "-o", help="text or json")]
+
+
+def _load(path: Path, as_json: bool = False) -> Spec:
+    from dcctl.spec import load_spec
+
+    try:
+        spec = load_spec(path)
+    except SpecErrors as exc:
+        print_spec_errors(exc, as_json)
+        raise typer.Exit(1) from None
+    if spec.site.vpn is None:
+        err_console().print("error: the Site has no vpn hub")
+        raise typer.Exit(1)
+    return spec
+
+
+def _fail(message: str) -> typer.Exit:
+    err_console().print(f"error: {escape(message)}")
+    return typer.Exit(1)
+
+
+def _peers(spec: Spec, target: Target) -> tuple[list[Peer], str]:
+    from dcctl.vpn.ansible import open_keystore, peers
+    from dcctl.vpn.keystore import HUB, KeystoreError
+
+    try:
+        store = open_keystore(spec, spec.state_dir, target.value)
+        return peers(spec, store), store.public_key(HUB)
+    except KeystoreError as exc:
+        raise _fail(str(exc)) from None
+
+
+def _find(all_peers: list[Peer], ref: str) -> Peer:
+    exact = [p for p in all_peers if p.key == ref]
+    named = [p for p in all_peers if p.name == ref]
+    if exact or len(named) == 1:
+        return (exact or named)[0]
+    known = ", ".join(p.key for p in all_peers)
+    why = "is ambiguous" if named else "is not an office of the spec"
+    raise _fail(f"{ref!r} {why}; known: {known}")
+
+
+@vpn_app.command("show")
+def show(
+    path: SpecArg = Path("."), target: TargetOpt = Target.lab, output: OutputOpt = Output.text
+) -> None:
+    """The hub and every office peer: addresses, allowed networks, public keys only."""
+    from dcctl.vpn.ansible import hub_facts
+    from dcctl.vpn.keystore import KeyStore, keystore_path
+
+    spec = _load(path, output == Output.json)
+    all_peers, hub_pub = _peers(spec, target)
+    hub = hub_facts(spec)
+    store = KeyStore(keystore_path(spec.state_dir, target.value))
+    if output == Output.json:
+        emit_json(
+            {
+                "target": target.value,
+                "hub": {
+                    "vm": hub["vm"],
+                    "endpoint": hub["endpoint"],
+                    "address": hub["cidr"],
+                    "public_key": hub_pub,
+                },
+                "peers": [
+                    {
+                        "office": p.key,
+                        "opd": p.opd,
+                        "router": p.router,
+                        "wan_address": p.wan_address,
+                        "tunnel_address": p.tunnel_address,
+                        "lan_prefix": p.lan_prefix,
+                        "allowed_networks": list(p.allowed_networks),
+                        "public_key": p.public_key,
+                        "key_created": store.created(p.key),
+                    }
+                    for p in all_peers
+                ],
+            }
+        )
+        return
+    out = console()
+    out.print(
+        f"hub {escape(str(hub['vm']))} {escape(str(hub['endpoint']))} "
+        f"tunnel {escape(str(hub['cidr']))} key {escape(hub_pub)}"
+    )
+    table = Table(title=f"VPN peers ({target.value})", title_justify="left")
+    for col in ("office", "router", "tunnel", "LAN", "reaches", "public key"):
+        table.add_column(col, overflow="fold")
+    for p in all_peers:
+        table.add_row(
+            escape(p.key),
+            p.router,
+            p.tunnel_address,
+            p.lan_prefix,
+            ", ".join(p.allowed_networks),
+            escape(p.public_key),
+        )
+    out.print(table)
+
+
+@vpn_app.command("rotate")
+def rotate(path: SpecArg, office: OfficeArg, target: TargetOpt = Target.lab) -> None:
+    """Replace one office's key pair; the next apply (or render) uses the new keys."""
+    from dcctl.vpn.ansible import open_keystore
+    from dcctl.vpn.keystore import KeystoreError
+
+    spec = _load(path)
+    all_peers, _hub = _peers(spec, target)
+    peer = _find(all_peers, office)
+    try:
+        store = open_keystore(spec, spec.state_dir, target.value)
+        old = store.public_key(peer.key)
+        new = store.rotate(peer.key)
+    except KeystoreError as exc:
+        raise _fail(str(exc)) from None
+    out = console()
+    out.print(f"rotated {escape(peer.key)} ({target.value}): {escape(old)} -> {escape(new)}")
+    if peer.router == "mikrotik":
+        out.print(f"next: `dcctl vpn render {path} {peer.key} --export FILE` for the router,")
+        out.print("      then `dcctl apply` so the hub knows the new public key")
+    else:
+        out.print("next: `dcctl apply` pushes the new keys to the hub and the office router")
+
+
+@vpn_app.command("render")
+def render_cmd(
+    path: SpecArg,
+    office: OfficeArg,
+    target: TargetOpt = Target.lab,
+    export: Annotated[
+        Path | None,
+        typer.Option(
+            "--export",
+            help="Write the config WITH its private key to this file (0600, outside the repo)",
+        ),
+    ] = None,
+) -> None:
+    """The RouterOS v7 WireGuard config of a MikroTik office (private key masked)."""
+    from dcctl.vpn import routeros
+    from dcctl.vpn.ansible import hub_facts, open_keystore
+    from dcctl.vpn.keystore import KeystoreError
+
+    spec = _load(path)
+    all_peers, hub_pub = _peers(spec, target)
+    peer = _find(all_peers, office)
+    hub = hub_facts(spec)
+    try:
+        if export is None:
+            console().print(escape(routeros.render(hub, hub_pub, peer)), end="", soft_wrap=True)
+            return
+        store = open_keystore(spec, spec.state_dir, target.value)
+        text = routeros.render(hub, hub_pub, peer, store.pair(peer.key).private)
+        dest = routeros.export(text, export, spec.root)
+    except (routeros.RenderError, KeystoreError) as exc:
+        raise _fail(str(exc)) from None
+    console().print(f"wrote {escape(str(dest))} (0600; holds the private key of {peer.key})")

@@ -1,0 +1,283 @@
+"""The encrypted store of WireGuard key pairs: one for the hub, one per remote office.
+
+Why dcctl generates and keeps the keys itself (rather than letting each router
+make its own): the hub's peer list and every MikroTik export need the public
+keys before any device is touched, a rotation must be a reviewed, repeatable
+step (`dcctl vpn rotate`), and a lost VM must come back with the same identity.
+
+Why this file format: the store lives in the spec repo's state dir, which may be
+committed or backed up with the repo, so private keys are sealed with AES-256-GCM
+under a key derived by scrypt from the secrets passphrase
+(:func:`dcctl.engines.credentials.passphrase`, never kept in the repo). Public
+keys stay readable in plain (``dcctl vpn show`` and plan output need them without
+the passphrase) but are bound to the ciphertext as associated data, so swapping a
+public key in the file is detected. Writes are atomic (temp file + rename), 0600,
+under an advisory lock, so two dcctl runs never lose each other's rotation.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import datetime as dt
+import fcntl
+import json
+import os
+import re
+import secrets
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
+__all__ = [
+    "HUB",
+    "KeyPair",
+    "KeyStore",
+    "KeystoreError",
+    "is_wg_key",
+    "keystore_path",
+    "public_of",
+]
+
+#: Name of the hub's key pair; offices are named by their desired-state key "opd/office".
+HUB = "hub"
+FILE_NAME = "keys.enc"
+VERSION = 1
+_SCRYPT = {"n": 2**15, "r": 8, "p": 1}
+_KEY_RE = re.compile(r"^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$")
+
+
+class KeystoreError(RuntimeError):
+    """The keystore cannot be read or written (wrong passphrase, tampered, unknown name)."""
+
+
+def is_wg_key(text: str) -> bool:
+    """Whether ``text`` is a WireGuard key: base64 of exactly 32 bytes (44 characters)."""
+    if not isinstance(text, str) or not _KEY_RE.match(text):
+        return False
+    try:
+        return len(base64.b64decode(text, validate=True)) == 32
+    except (binascii.Error, ValueError):
+        return False
+
+
+def public_of(private_b64: str) -> str:
+    """The public key of a base64 X25519 private key (what ``wg pubkey`` prints)."""
+    raw = base64.b64decode(private_b64, validate=True)
+    pub = X25519PrivateKey.from_private_bytes(raw).public_key()
+    return base64.b64encode(
+        pub.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    ).decode()
+
+
+def _generate() -> tuple[str, str]:
+    key = X25519PrivateKey.generate()
+    raw = key.private_bytes(
+        serialization.Encoding.Raw,
+        serialization.PrivateFormat.Raw,
+        serialization.NoEncryption(),
+    )
+    private = base64.b64encode(raw).decode()
+    return private, public_of(private)
+
+
+def keystore_path(state_dir: Path, target: str = "prod") -> Path:
+    """``state/vpn/keys.enc`` for production; a lab rehearsal keeps its own keys."""
+    base = Path(state_dir) / "vpn"
+    return base / FILE_NAME if target == "prod" else base / target / FILE_NAME
+
+
+@dataclass(frozen=True)
+class KeyPair:
+    """One peer's keys; ``repr`` never shows the private half."""
+
+    name: str
+    public: str
+    private: str = field(repr=False)
+    created: str = ""
+
+
+class KeyStore:
+    """Read, extend and rotate the key pairs in one ``keys.enc`` file.
+
+    The passphrase is asked for lazily: listing public keys never needs it.
+    """
+
+    def __init__(self, path: Path, passphrase: str | None = None) -> None:
+        self.path = Path(path)
+        self._passphrase = passphrase
+        self._doc: dict[str, Any] = {}
+        self._private: dict[str, str] | None = None
+        self._aes: AESGCM | None = None
+        self._aes_salt = ""
+        self._load_public()
+
+    # -- reading -------------------------------------------------------------
+
+    def _load_public(self) -> None:
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            self._doc = {
+                "version": VERSION,
+                "kdf": {"name": "scrypt", "salt": _b64(secrets.token_bytes(16)), **_SCRYPT},
+                "public": {},
+                "created": {},
+                "nonce": "",
+                "ciphertext": "",
+            }
+            self._private = {}
+            return
+        try:
+            doc = json.loads(text)
+            if doc.get("version") != VERSION or not isinstance(doc.get("public"), dict):
+                raise ValueError("unknown format")
+        except ValueError as exc:
+            raise KeystoreError(f"{self.path}: not a dcctl keystore ({exc})") from None
+        self._doc = doc
+
+    def _cipher(self) -> AESGCM:
+        if self._aes is None:
+            if self._passphrase is None:
+                from dcctl.engines.credentials import passphrase
+
+                self._passphrase = passphrase()
+            kdf = self._doc["kdf"]
+            key = Scrypt(
+                salt=base64.b64decode(kdf["salt"]),
+                length=32,
+                n=int(kdf["n"]),
+                r=int(kdf["r"]),
+                p=int(kdf["p"]),
+            ).derive(self._passphrase.encode())
+            self._aes = AESGCM(key)
+            self._aes_salt = str(kdf["salt"])
+        return self._aes
+
+    def _aad(self) -> bytes:
+        return json.dumps(
+            {"public": self._doc["public"], "created": self._doc.get("created", {})},
+            sort_keys=True,
+        ).encode()
+
+    def _privates(self) -> dict[str, str]:
+        if self._private is None:
+            aes = self._cipher()
+            try:
+                plain = aes.decrypt(
+                    base64.b64decode(self._doc["nonce"]),
+                    base64.b64decode(self._doc["ciphertext"]),
+                    self._aad(),
+                )
+            except (InvalidTag, binascii.Error, KeyError, ValueError):
+                raise KeystoreError(
+                    f"{self.path}: cannot decrypt (wrong passphrase, or the file was altered)"
+                ) from None
+            self._private = json.loads(plain)
+        return self._private
+
+    # -- queries ---------------------------------------------------------------
+
+    def names(self) -> list[str]:
+        return sorted(self._doc["public"])
+
+    def public_key(self, name: str) -> str:
+        try:
+            return str(self._doc["public"][name])
+        except KeyError:
+            raise KeystoreError(f"no key pair for {name!r} in {self.path}") from None
+
+    def created(self, name: str) -> str:
+        return str(self._doc.get("created", {}).get(name, ""))
+
+    def pair(self, name: str) -> KeyPair:
+        """The full key pair (decrypts); callers must keep ``private`` out of logs."""
+        public = self.public_key(name)
+        private = self._privates().get(name)
+        if private is None or public_of(private) != public:
+            raise KeystoreError(f"{self.path}: private key of {name!r} does not match")
+        return KeyPair(name, public, private, self.created(name))
+
+    # -- changes -----------------------------------------------------------------
+
+    def ensure(self, names: Iterable[str]) -> list[str]:
+        """Generate a key pair for every name that has none yet; returns the new names."""
+        wanted = sorted(set(names))
+        if not [n for n in wanted if n not in self._doc["public"]]:
+            return []
+        with self._locked():
+            missing = [n for n in wanted if n not in self._doc["public"]]
+            for name in missing:
+                self._set(name)
+            if missing:
+                self._write()
+            return missing
+
+    def rotate(self, name: str) -> str:
+        """Replace ``name``'s key pair; returns the new public key (the old one is gone)."""
+        with self._locked():
+            if name not in self._doc["public"]:
+                raise KeystoreError(f"no key pair for {name!r}; known: {', '.join(self.names())}")
+            self._set(name)
+            self._write()
+            return self.public_key(name)
+
+    def _set(self, name: str) -> None:
+        privates = self._privates()
+        private, public = _generate()
+        privates[name] = private
+        self._doc["public"][name] = public
+        self._doc.setdefault("created", {})[name] = (
+            dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+        )
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Hold the store's lock and work on the latest file (another run may have written)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        lock = self.path.with_name(self.path.name + ".lock")
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            if self.path.exists():
+                self._private = None
+                self._load_public()
+                if self._aes_salt != self._doc["kdf"]["salt"]:
+                    self._aes = None
+                self._privates()
+            yield
+        finally:
+            os.close(fd)
+
+    def _write(self) -> None:
+        privates = self._privates()
+        nonce = secrets.token_bytes(12)
+        self._doc["nonce"] = _b64(nonce)
+        ct = self._cipher().encrypt(
+            nonce, json.dumps(privates, sort_keys=True).encode(), self._aad()
+        )
+        self._doc["ciphertext"] = _b64(ct)
+        text = json.dumps(self._doc, indent=2, sort_keys=True) + "\n"
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
