@@ -239,7 +239,12 @@ def _engine_preview(spec: Any, target: Target) -> Any:
 def _engine_changes(report: Any) -> bool:
     vms = report.layers.get("vms", {}).get("changes", {})
     sws = report.layers.get("switches", {}).get("changes", {})
-    return any(v for k, v in vms.items() if k != "same") or bool(sws.get("planned"))
+    hosts = report.layers.get("hosts", {}).get("changes", {})
+    return (
+        any(v for k, v in vms.items() if k != "same")
+        or bool(sws.get("planned"))
+        or bool(hosts.get("changed"))
+    )
 
 
 def _engines_text(report: Any, verbose: bool) -> None:
@@ -258,6 +263,15 @@ def _engines_text(report: Any, verbose: bool) -> None:
     if verbose:
         for step in vms.get("steps", []):
             con.print(f"      {step['op']} {step['type']} {escape(step['name'])}")
+    hosts = report.layers.get("hosts", {})
+    for host, counts in sorted(hosts.get("hosts", {}).items()):
+        if counts.get("changed"):
+            con.print(f"  host {host}: {counts['changed']} tasks would change")
+    if verbose:
+        for t in hosts.get("tasks", []):
+            con.print(f"      {escape(t['host'])}: {escape(t['task'])}")
+    if hosts.get("unreachable"):
+        con.print(f"  hosts not reachable yet: {', '.join(hosts['unreachable'])}")
     for err in report.errors:
         err_console().print(f"[red]error[/red] {escape(err)}")
 
@@ -277,6 +291,9 @@ def _engines_markdown(report: Any) -> str:
             ]
     for opd, c in sorted(report.layers.get("vms", {}).get("per_opd", {}).items()):
         lines.append(f"- pulumi `{opd}`: " + ", ".join(f"{v} {k}" for k, v in sorted(c.items())))
+    for host, counts in sorted(report.layers.get("hosts", {}).get("hosts", {}).items()):
+        if counts.get("changed"):
+            lines.append(f"- ansible `{host}`: {counts['changed']} tasks would change")
     lines += [f"- **error**: {e}" for e in report.errors]
     return "\n".join(lines) + "\n"
 

@@ -1,9 +1,10 @@
 """Apply, destroy and drift across layers, under one lock, with an audit trail.
 
-The order is the data flow: IPAM lock -> VMs and networks (Pulumi) -> switches
-and hosts (later layers) -> snapshot. The snapshot and the IPAM lock are only
-written after the engines succeeded, so a failed or interrupted apply is simply
-re-run: every engine converges from whatever state it finds.
+The order is the data flow: IPAM lock -> switches (the fabric carries the VLANs)
+-> VMs and networks (Pulumi) -> hosts (Ansible, with Pulumi's addresses) -> snapshot.
+The snapshot and the IPAM lock are only written after the engines succeeded, so a
+failed or interrupted apply is simply re-run: every engine converges from whatever
+state it finds.
 """
 
 from __future__ import annotations
@@ -113,6 +114,40 @@ def _switch_layer(
         report.errors += [f"switch {r.name}: {r.status}: {r.error}" for r in failed]
 
 
+def _hosts_layer(
+    spec: Spec,
+    action: str,
+    target: str,
+    vm_outputs: dict[str, Any] | None,
+    report: RunReport,
+    on_step: Step | None,
+) -> None:
+    """Hosts after VMs: Ansible needs the machines Pulumi made (check mode for plan/drift)."""
+    from dcctl.engines.ansible.layer import run_hosts
+
+    check = action != "up"
+    try:
+        hosts = run_hosts(spec, target, vm_outputs, check=check, on_step=on_step)
+    except Exception as exc:  # a missing credential or key: the layer fails, reported
+        report.ok = False
+        report.errors.append(f"hosts: {exc}")
+        return
+    layer = hosts.to_dict()
+    if check:
+        # A plan before the first apply finds no VMs to log in to: that is pending
+        # work, not an error (the apply reports a host that is still unreachable).
+        layer["unreachable"] = sorted(
+            h for h, c in hosts.hosts.items() if c.get("unreachable") and not c.get("failed")
+        )
+        failures = {h: m for h, m in hosts.failures.items() if h not in layer["unreachable"]}
+    else:
+        failures = hosts.failures
+    report.layers["hosts"] = layer
+    if failures:
+        report.ok = False
+        report.errors += [f"host {h}: {m}" for h, m in sorted(failures.items())]
+
+
 def run(spec: Spec, action: str, target: str, on_step: Step | None = None) -> RunReport:
     from dcctl.engines.pulumi import stack
 
@@ -121,14 +156,18 @@ def run(spec: Spec, action: str, target: str, on_step: Step | None = None) -> Ru
     with apply_lock(spec.state_dir, action):
         if action in ("up", "drift", "preview"):
             _switch_layer(spec, action, target, report, on_step)
+        vm_outputs: dict[str, Any] | None = None
         try:
             res = stack.run(
                 spec.state_dir, stack.TARGET_STACK[target], _program(spec, target), action, on_step
             )
             report.layers["vms"] = res.to_dict()
+            vm_outputs = res.outputs.get("vms")
         except Exception as exc:  # engine errors are reported, never tracebacks
             report.ok = False
             report.errors.append(f"vms: {exc}")
+        if action in ("up", "preview", "drift") and "vms" in report.layers:
+            _hosts_layer(spec, action, target, vm_outputs, report, on_step)
         if action == "up" and report.ok:
             spec.allocation.lock().write(spec.root)
             write_snapshot(spec.state_dir, desired_state(spec))

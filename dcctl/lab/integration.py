@@ -56,9 +56,10 @@ def lab_site_inputs(spec: Spec) -> dict[str, Any]:
     _key, pub = lab_ssh_key(plan.state_dir)
     from dcctl.plan.desired import desired_state
 
-    # 64 MiB per production GB: twenty VMs fit one lab machine, and a memory change
-    # in the spec is still a real (in-place) change of the lab VM.
-    memory = {k: max(64, vm["memory_gb"] * 64) for k, vm in desired_state(spec)["vms"].items()}
+    # 64 MiB per production GB (at least 128 MiB, what systemd, sshd and an Ansible
+    # module run need): twenty VMs fit one lab machine, and a memory change in the
+    # spec is still a real (in-place) change of the lab VM.
+    memory = {k: max(128, vm["memory_gb"] * 64) for k, vm in desired_state(spec)["vms"].items()}
     return {
         "lab_memory_mb": memory,
         "lab_id": lab_prefix(plan.lab_id),

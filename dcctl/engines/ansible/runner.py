@@ -44,6 +44,8 @@ class PlaybookResult:
     status: str
     rc: int
     hosts: dict[str, HostResult] = field(default_factory=dict)
+    #: Why the playbook did not run at all (empty when it ran).
+    errors: list[str] = field(default_factory=list)
 
 
 def static_inventory(inventory: Mapping[str, Any]) -> dict[str, Any]:
@@ -104,6 +106,13 @@ def run_playbook(
         "ANSIBLE_HOST_KEY_CHECKING": "False",
         "ANSIBLE_ROLES_PATH": str(path.parent / "roles"),
         "ANSIBLE_RETRY_FILES_ENABLED": "False",
+        "ANSIBLE_NOCOLOR": "1",
+        # Speed: every host at once (the estate is tens of hosts, not thousands), one
+        # SSH round trip per task, and no interpreter discovery on Debian hosts.
+        "ANSIBLE_FORKS": str(max(8, len(inventory.get("_meta", {}).get("hostvars", {})))),
+        "ANSIBLE_PIPELINING": "True",
+        "ANSIBLE_PYTHON_INTERPRETER": "/usr/bin/python3",
+        "ANSIBLE_SSH_ARGS": "-o ControlMaster=auto -o ControlPersist=120s -o ServerAliveInterval=10",
     }
 
     def handler(event: dict[str, Any]) -> bool:
@@ -124,4 +133,12 @@ def run_playbook(
             quiet=True,
             event_handler=handler,
         )
-        return PlaybookResult(status=r.status, rc=int(r.rc), hosts=_summarise(r.stats, hosts))
+        errors: list[str] = []
+        if r.status != "successful" and not r.stats:
+            # The playbook never ran (syntax error, missing role): Ansible's own
+            # ERROR lines say why. Task output is not read here (no_log applies there).
+            text = r.stdout.read() if hasattr(r.stdout, "read") else ""
+            errors = [ln.strip() for ln in text.splitlines() if "ERROR" in ln][:5]
+        return PlaybookResult(
+            status=r.status, rc=int(r.rc), hosts=_summarise(r.stats, hosts), errors=errors
+        )

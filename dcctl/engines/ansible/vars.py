@@ -36,6 +36,7 @@ Provider = Callable[[Spec, Path, str], RoleVars]
 
 #: "module:function" per domain, imported lazily (validate/plan must stay fast).
 PROVIDERS: dict[str, str] = {
+    "baseline": "dcctl.engines.ansible.baseline:role_vars",
     "vpn": "dcctl.vpn.ansible:role_vars",
     "monitoring": "dcctl.monitoring.ansible:role_vars",
     "cctv": "dcctl.cctv.ansible:role_vars",

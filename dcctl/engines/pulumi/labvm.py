@@ -492,8 +492,9 @@ class LabVmProvider(ResourceProvider):
             "--cpus", str(props["cpus"]),
             # Debian 12's podman refuses its default ulimits on the lab machines.
             "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096",
-            # ping as root needs raw sockets, as on a VM.
-            "--cap-add", "NET_RAW",
+            # ping as root needs raw sockets; nftables and WireGuard (wireguard-go
+            # on a TUN device) need the network admin capability, as on a VM.
+            "--cap-add", "NET_RAW", "--cap-add", "NET_ADMIN", "--device", "/dev/net/tun",
             "--label", f"{LABEL}=vm",
             "--label", f"{LABEL}.netns={props['netns']}",
             "--label", f"{LABEL}.port={props['port']}",
