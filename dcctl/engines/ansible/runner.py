@@ -112,7 +112,9 @@ def run_playbook(
         "ANSIBLE_FORKS": str(max(8, len(inventory.get("_meta", {}).get("hostvars", {})))),
         "ANSIBLE_PIPELINING": "True",
         "ANSIBLE_PYTHON_INTERPRETER": "/usr/bin/python3",
-        "ANSIBLE_SSH_ARGS": "-o ControlMaster=auto -o ControlPersist=120s -o ServerAliveInterval=10",
+        "ANSIBLE_SSH_ARGS": (
+            "-o ControlMaster=auto -o ControlPersist=120s -o ServerAliveInterval=10"
+        ),
     }
 
     def handler(event: dict[str, Any]) -> bool:
