@@ -41,6 +41,7 @@ from dcctl.lab.topology import (
     OfficePlan,
     SwitchPlan,
     VethEnd,
+    VpnGatewayPlan,
     lab_prefix,
     switchd_config,
 )
@@ -53,6 +54,13 @@ FAULTS_DIR = "faults"
 DAEMON_PID = "daemon.pid"
 SWITCHD_PID = "switchd.pid"
 NVRAM_KEEP = ("ssh_host_ed25519_key", "ssh_host_ed25519_key.pub", "switchd.json")
+PODMAN_RUNTIME = os.environ.get("DCCTL_LAB_PODMAN_RUNTIME", "runc")
+OFFICE_LABEL = "dcctl.lab"
+OFFICE_USER = "dcctl"  # the sudo user Ansible logs in as, like on every lab VM
+VPN_DNAT_COMMENT = "dcctl-lab-vpn"
+#: wireguard-go needs an inotify instance; each systemd container holds several, and
+#: the kernel's default of 128 per user runs out with a dozen lab containers.
+INOTIFY_INSTANCES = 1024
 
 #: command -> Debian package that provides it
 TOOLS: dict[str, str] = {
@@ -563,6 +571,53 @@ class _Up:
         for kind, name in pending:
             self.warn(f"{kind} {name} started but does not answer after {timeout:.0f}s")
 
+    # -- VPN -------------------------------------------------------------------------
+
+    def vpn_gateway(self) -> None:
+        """DNAT the hub's public UDP port to the vpn-hub VM (what the edge router does)."""
+        v = self.plan.vpn
+        if v is None:
+            return
+        if net.which("iptables") is None:
+            raise LabError("the VPN port forward needs iptables", apt_hint(["iptables"]))
+        if _ensure_dnat(v):
+            self.change("VPN port forwards set")
+
+    def office_routers(self) -> None:
+        """A lab-image container in each Linux office router namespace, reachable by SSH."""
+        offices = self.plan.office_containers()
+        if not offices:
+            return
+        _raise_inotify_limit()
+        if net.which("podman") is None:
+            self.warn("podman is not installed: Linux office routers have no SSH host")
+            return
+        todo = []
+        for office in offices:
+            assert office.container is not None
+            info = _container(office.container)
+            if info is not None:
+                state = info.get("State") or {}
+                pid = int(state.get("Pid") or 0)
+                if state.get("Running") and pid and net.pid_in_netns(pid, office.router_netns):
+                    continue
+                _podman("rm", "--force", "--ignore", "--time", "0", office.container, check=False)
+                self.change("office router containers replaced (namespace re-created)")
+            todo.append(office)
+        if not todo:
+            return
+        from dcctl.lab.integration import LabNotReady, lab_image, lab_ssh_key
+
+        try:
+            image = lab_image()
+        except LabNotReady as exc:
+            raise LabError(str(exc), "run scripts/build-lab-image as root") from None
+        _key, pub = lab_ssh_key(self.plan.state_dir)
+        errors = [e for e in _parallel(lambda o: _start_office_router(o, image, pub), todo) if e]
+        for e in errors:
+            self.warn(e)
+        self.change("office router containers started", len(todo) - len(errors))
+
     def lab_json(self) -> None:
         plan = self.plan
         doc = {
@@ -575,6 +630,98 @@ class _Up:
             "plan": plan.to_dict(),
         }
         _write_if_changed(plan.state_dir / LAB_JSON, json.dumps(doc, indent=2) + "\n")
+
+
+def _podman(*args: str, input_text: str | None = None, check: bool = True,
+            timeout: float = 120) -> subprocess.CompletedProcess[str]:  # fmt: skip
+    return net.run(
+        ["podman", "--runtime", PODMAN_RUNTIME, *args],
+        input=input_text,
+        check=check,
+        timeout=timeout,
+    )
+
+
+def _container(name: str) -> dict[str, Any] | None:
+    proc = _podman("container", "inspect", name, check=False, timeout=60)
+    if proc.returncode != 0:
+        return None
+    found = json.loads(proc.stdout or "[]")
+    return found[0] if found else None
+
+
+def _raise_inotify_limit() -> None:
+    path = Path("/proc/sys/fs/inotify/max_user_instances")
+    with contextlib.suppress(OSError, ValueError):
+        if int(path.read_text()) < INOTIFY_INSTANCES:
+            path.write_text(f"{INOTIFY_INSTANCES}\n")
+
+
+def _ensure_dnat(v: VpnGatewayPlan) -> bool:
+    """One DNAT rule (ours, by comment) in the gateway namespace; True if it changed."""
+    ipt = ["ip", "netns", "exec", v.netns, "iptables", "-w", "5", "-t", "nat"]
+    rule = [
+        "PREROUTING", "-d", f"{v.public_address}/32", "-p", "udp", "-m", "udp",
+        "--dport", str(v.port), "-m", "comment", "--comment", VPN_DNAT_COMMENT,
+        "-j", "DNAT", "--to-destination", v.hub_address,
+    ]  # fmt: skip
+    want = "-A " + " ".join(rule)
+    listed = net.run([*ipt, "-S", "PREROUTING"]).stdout.splitlines()
+    ours = [line for line in listed if VPN_DNAT_COMMENT in line]
+    if ours == [want]:
+        return False
+    for line in ours:  # a stale rule (the hub VM moved): remove it
+        net.run([*ipt, "-D", *line.split()[1:]], check=False)
+    net.run([*ipt, "-A", *rule])
+    return True
+
+
+def _start_office_router(office: OfficePlan, image: str, pub: str) -> str | None:
+    """Run the router container and give it the lab's SSH key; returns an error or None."""
+    name = office.container
+    assert name is not None
+    try:
+        _podman(
+            "run", "--detach", "--systemd=always", "--name", name, "--hostname", name,
+            "--add-host", f"{name}:127.0.1.1", "--dns", "none",
+            "--network", f"ns:/var/run/netns/{office.router_netns}",
+            "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096",
+            # WireGuard in userspace (wireguard-go) needs the tun device and NET_ADMIN.
+            "--cap-add", "NET_ADMIN", "--cap-add", "NET_RAW", "--device", "/dev/net/tun",
+            "--label", f"{OFFICE_LABEL}=office-router",
+            "--label", f"{OFFICE_LABEL}.netns={office.router_netns}",
+            image, "/sbin/init",
+        )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            up = _podman("exec", name, "systemctl", "is-system-running", check=False).stdout
+            if up.strip() in ("running", "degraded"):
+                break
+            time.sleep(0.5)
+        home = f"/home/{OFFICE_USER}"
+        if _podman("exec", name, "id", "-u", OFFICE_USER, check=False).returncode != 0:
+            _podman("exec", name, "useradd", "--create-home", "--shell", "/bin/bash",
+                    "--groups", "sudo", OFFICE_USER)  # fmt: skip
+        _podman("exec", name, "install", "-d", "-m", "0700", "-o", OFFICE_USER,
+                "-g", OFFICE_USER, f"{home}/.ssh")  # fmt: skip
+        for path, text, mode, owner in (
+            (f"{home}/.ssh/authorized_keys", pub + "\n", "0600", OFFICE_USER),
+            ("/etc/sudoers.d/90-dcctl-admin", f"{OFFICE_USER} ALL=(ALL) NOPASSWD:ALL\n", "0440",
+             "root"),
+        ):  # fmt: skip
+            _podman("exec", "-i", name, "tee", path, input_text=text)
+            _podman("exec", name, "chmod", mode, path)
+            _podman("exec", name, "chown", f"{owner}:{owner}", path)
+        while time.monotonic() < deadline:
+            ans = net.tcp_probe(
+                office.router_netns, office.wan_address.split("/")[0], 22, timeout=1.0
+            )
+            if (ans or "").startswith("SSH-"):
+                return None
+            time.sleep(0.5)
+        return f"office router {office.key}: sshd does not answer in {name}"
+    except NetError as exc:
+        return f"office router {office.key}: {exc}"
 
 
 def start_camera(plan: LabPlan, cam: CameraPlan, password_file: Path) -> int:
@@ -622,6 +769,10 @@ def up(plan: LabPlan, reporter: Reporter | None = None, wait: float = 30.0) -> R
     u.switch_daemons()
     r.step("cameras")
     u.cameras(pw)
+    r.step("VPN port forward on the gateway")
+    u.vpn_gateway()
+    r.step("office routers")
+    u.office_routers()
     if u.started:
         r.step(f"waiting for {len(u.started)} devices to answer")
         u.wait_ready(wait)
@@ -682,7 +833,8 @@ def _remove_lab_vms(prefix: str) -> int:
         )
     except (OSError, subprocess.SubprocessError):
         return 0
-    names = [n for n in out.stdout.split() if n.startswith(prefix + "-vm-")]
+    # Lab VMs, and the Linux office router containers (<prefix>-or-...).
+    names = [n for n in out.stdout.split() if n.startswith((prefix + "-vm-", prefix + "-or-"))]
     if names:
         subprocess.run(
             ["podman", "--runtime", "runc", "rm", "-f", "-t", "0", *names],

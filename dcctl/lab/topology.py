@@ -218,10 +218,31 @@ class OfficePlan:
     lan_prefix: str
     router_lan: str  # CIDR
     host_address: str  # CIDR
+    # Linux office routers are hosts Ansible logs into: a lab-image container run in
+    # the router namespace (None for MikroTik offices, configured by a rendered script).
+    container: str | None = None
 
     @property
     def key(self) -> str:
         return f"{self.opd}/{self.name}"
+
+
+@dataclass(frozen=True)
+class VpnGatewayPlan:
+    """What the regency's edge router does for the VPN hub VM (port forward + routes).
+
+    The gateway holds the hub's public address; offices dial it, and the edge
+    forwards that UDP port to the hub VM's IPAM address. Office LANs and the
+    tunnel pool are routed via the hub VM, so replies from OPD servers find it.
+    """
+
+    netns: str
+    table: str  # nftables table (ip family) in the gateway namespace
+    public_address: str
+    port: int
+    hub_address: str  # the vpn-hub VM's IPAM address
+    ifname: str  # the gateway's interface on the hub VM's network
+    routed: tuple[str, ...]  # prefixes routed via the hub VM
 
 
 @dataclass(frozen=True)
@@ -270,6 +291,7 @@ class LabPlan:
     gateway_networks: list[GatewayNetwork] = field(default_factory=list)
     mgmt: MgmtPlan | None = None
     wan: WanPlan | None = None
+    vpn: VpnGatewayPlan | None = None
     gateway_netns: str = ""
     credential_refs: tuple[str, ...] = ()
 
@@ -296,6 +318,10 @@ class LabPlan:
 
     def office(self, ref: str) -> OfficePlan:
         return _find(self.offices, ref, "office")
+
+    def office_containers(self) -> list[OfficePlan]:
+        """Offices whose router is a container Ansible can SSH into (Linux routers)."""
+        return [o for o in self.offices if o.container]
 
     # -- state files -------------------------------------------------------
 
@@ -581,9 +607,19 @@ def build_plan(spec: Spec, lab_id: str | None = None, state_dir: Path | None = N
                 ),
             ]
             plan.routes.append(Route(hns, "default", f"{p}o{m}h", via=_host(olan, 1)))
+            container = None
             if hub_ip:
                 plan.routes.append(Route(rns, f"{hub_ip}/32", f"{p}o{m}w"))
                 plan.routes.append(Route(gw_ns, f"{off.wan_address}/32", f"{p}wg"))
+                if off.router == "linux":
+                    # dcctl reaches a Linux office router over the WAN, as in production:
+                    # the host routes its WAN address via the gateway, and the router
+                    # answers the management network via the gateway's WAN address.
+                    container = f"{p}-or-{code}-{off.name}"
+                    plan.routes.append(Route(rns, mg.prefix, f"{p}o{m}w", via=hub_ip))
+                    plan.routes.append(
+                        Route(None, f"{off.wan_address}/32", f"{p}mr", via=mg.gateway)
+                    )
             plan.offices.append(
                 OfficePlan(
                     code,
@@ -597,6 +633,7 @@ def build_plan(spec: Spec, lab_id: str | None = None, state_dir: Path | None = N
                     olan,
                     router_lan,
                     host,
+                    container,
                 )
             )
 
@@ -635,6 +672,8 @@ def build_plan(spec: Spec, lab_id: str | None = None, state_dir: Path | None = N
                 )
             )
 
+    plan.vpn = _vpn_gateway(spec, plan, hub_ip)
+
     # -- unplugged ports: present (no carrier) so the switch knows all its ports
     for sw in site.switches:
         for name in sw.port_names():
@@ -669,6 +708,30 @@ def build_plan(spec: Spec, lab_id: str | None = None, state_dir: Path | None = N
     plan.credential_refs = tuple(sorted(refs))
     _check(plan)
     return plan
+
+
+def _vpn_gateway(spec: Spec, plan: LabPlan, hub_ip: str | None) -> VpnGatewayPlan | None:
+    """Port forward and routes on the gateway for the VPN hub VM, if the spec has one."""
+    vpn, alloc = spec.site.vpn, spec.allocation
+    if vpn is None or hub_ip is None:
+        return None
+    code, _, vm = vpn.vm.partition("/")
+    addr = alloc.addresses.get(f"{code}/servers/{vm}")
+    net = next((g for g in plan.gateway_networks if g.key == f"{code}/servers"), None)
+    if addr is None or net is None:
+        raise LabPlanError(f"vpn.vm {vpn.vm} has no address on {code}/servers")
+    routed = [o.lan_prefix for o in plan.offices]
+    routed.append(alloc.prefixes.get("vpn/tunnel", vpn.tunnel_pool))
+    plan.routes += [Route(plan.gateway_netns, r, net.ifname, via=addr) for r in routed]
+    return VpnGatewayPlan(
+        netns=plan.gateway_netns,
+        table=f"{plan.prefix}_vpn",
+        public_address=hub_ip,
+        port=int(vpn.listen_port),
+        hub_address=addr,
+        ifname=net.ifname,
+        routed=tuple(routed),
+    )
 
 
 def _check(plan: LabPlan) -> None:

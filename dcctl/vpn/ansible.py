@@ -29,6 +29,7 @@ __all__ = [
     "OFFICE_GROUP",
     "OFFICE_INTERFACE",
     "Peer",
+    "build_role_vars",
     "office_host",
     "peers",
     "role_vars",
@@ -122,9 +123,12 @@ def role_vars(spec: Spec, state_dir: Path, target: str) -> RoleVars:
     """Variables of the ``vpn_hub`` and ``vpn_office`` roles (see the module docstring)."""
     if spec.site.vpn is None:
         return RoleVars()
-    hub = hub_facts(spec)
     store = open_keystore(spec, state_dir, target)
-    all_peers = peers(spec, store)
+    return build_role_vars(hub_facts(spec), peers(spec, store), store)
+
+
+def build_role_vars(hub: dict[str, Any], all_peers: list[Peer], store: KeyStore) -> RoleVars:
+    """The RoleVars of a hub and its peers; split out so a lab test can use its own addresses."""
     hub_pub = store.public_key(HUB)
     public: dict[str, Any] = {
         "vpn_hub_interface": HUB_INTERFACE,

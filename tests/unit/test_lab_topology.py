@@ -185,6 +185,8 @@ def test_management_and_root_routes(spec: Spec, plan: LabPlan) -> None:
     wanted = {site.ipam.server_pool, site.ipam.cctv_pool, site.ipam.lan_pool}
     if site.vpn:
         wanted.add(site.vpn.tunnel_pool)
+        # Linux office routers are SSH hosts reached over their WAN address.
+        wanted |= {o.wan_address.replace("/24", "/32") for o in plan.office_containers()}
     assert {r.dst for r in root_routes} == wanted
     assert all(r.via == mg.gateway and r.dev == mg.root_ifname for r in root_routes)
     gw_addrs = {a for e in plan.ends() if e.netns == plan.gateway_netns for a in e.addresses}
@@ -308,3 +310,69 @@ def test_bad_lab_id_on_the_cli() -> None:
     result = CliRunner().invoke(lab_app, ["down", str(EXAMPLE), "--lab-id", "TOO-LONG"])
     assert result.exit_code == 1
     assert "3 characters" in result.output
+
+
+# --------------------------------------------------------------------------
+# VPN: office routers as SSH hosts, the gateway's port forward and routes
+
+
+def test_linux_office_routers_are_containers_reachable_over_the_wan(
+    spec: Spec, plan: LabPlan
+) -> None:
+    mg = spec.site.management
+    routes = {(r.netns, r.dst): r for r in plan.routes}
+    for code, opd in spec.opds.items():
+        for off in opd.offices:
+            o = plan.office(f"{code}/{off.name}")
+            if off.router != "linux":
+                assert o.container is None
+                assert (o.router_netns, mg.prefix) not in routes
+                continue
+            assert o.container == f"{plan.prefix}-or-{code}-{off.name}"
+            back = routes[(o.router_netns, mg.prefix)]
+            assert back.via == "203.0.113.10" and back.dev == o.wan_ifname
+            there = routes[(None, f"{off.wan_address}/32")]
+            assert there.via == mg.gateway and there.dev == plan.mgmt.root_ifname  # type: ignore[union-attr]
+            assert routes[(plan.gateway_netns, f"{off.wan_address}/32")].dev == f"{plan.prefix}wg"
+    names = [o.container for o in plan.office_containers()]
+    assert len(names) == len(set(names)) == 3
+
+
+def test_gateway_forwards_the_hub_port_and_routes_offices_via_the_hub_vm(
+    spec: Spec, plan: LabPlan
+) -> None:
+    from dcctl.plan.desired import desired_state
+
+    v = plan.vpn
+    assert v is not None and spec.site.vpn is not None
+    state = desired_state(spec)
+    hub_vm = state["vms"][spec.site.vpn.vm]
+    assert v.hub_address == hub_vm["address"].split("/")[0]
+    assert v.public_address == "203.0.113.10" and v.port == spec.site.vpn.listen_port
+    gw_if = next(g for g in plan.gateway_networks if g.key == "kominfo/servers")
+    assert v.ifname == gw_if.ifname and v.netns == plan.gateway_netns
+    assert v.table.startswith(plan.prefix)
+    routed = {
+        r.dst: r for r in plan.routes if r.netns == plan.gateway_netns and r.via == v.hub_address
+    }
+    wanted = {p["lan_prefix"] for p in state["vpn"].values()} | {spec.site.vpn.tunnel_pool}
+    assert set(routed) == wanted == set(v.routed)
+    assert all(r.dev == gw_if.ifname for r in routed.values())
+
+
+def test_lab_down_finds_office_router_containers_by_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
+    import subprocess
+
+    calls: list[list[str]] = []
+
+    def fake_run(argv: list[str], **_kw: object) -> subprocess.CompletedProcess[str]:
+        calls.append(list(argv))
+        out = "dlt01-vm-kominfo-nvr dlt01-or-dinkes-pkm-kertek dlt02-or-x other\n"
+        return subprocess.CompletedProcess(argv, 0, out, "")
+
+    monkeypatch.setattr(net, "which", lambda cmd: "/usr/bin/" + cmd)
+    monkeypatch.setattr(runner.subprocess, "run", fake_run)
+    assert runner._remove_lab_vms("dlt01") == 2
+    rm = calls[-1]
+    assert "dlt01-or-dinkes-pkm-kertek" in rm and "dlt01-vm-kominfo-nvr" in rm
+    assert "dlt02-or-x" not in rm
