@@ -52,6 +52,26 @@ SpecPath = Annotated[
 OutputOpt = Annotated[Output, typer.Option("--output", "-o", help="text, json or markdown")]
 
 
+class Layer(StrEnum):
+    switches = "switches"
+    vms = "vms"
+    hosts = "hosts"
+
+
+LayerOpt = Annotated[
+    list[Layer] | None,
+    typer.Option(
+        "--layer",
+        "-l",
+        help="Only these engine layers (repeatable): switches, vms, hosts. Default: all",
+    ),
+]
+
+
+def _layers(chosen: list[Layer] | None) -> list[str] | None:
+    return [layer.value for layer in chosen] if chosen else None
+
+
 def _mount_subcommands() -> None:
     """Domain sub-apps live with their domain; the CLI only mounts them."""
     from dcctl.engines.switches.cli import switch_app
@@ -185,13 +205,19 @@ def plan(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show every field")] = False,
     target: Annotated[
         Target | None,
-        typer.Option("--target", "-t", help="Also ask the engines: switch deltas, Pulumi preview"),
+        typer.Option(
+            "--target",
+            "-t",
+            help="Also ask the engines: switch deltas, Pulumi preview, Ansible check mode",
+        ),
     ] = None,
+    layer: LayerOpt = None,
 ) -> None:
     """Show what an apply would change in every layer, against the last apply.
 
     Without --target this works offline (spec vs last applied snapshot); with it,
-    the switches are read and the Pulumi preview runs, so drift shows up too.
+    the switches are read, the Pulumi preview runs and the playbooks run in
+    check+diff mode, so drift shows up too.
     """
     from dcctl.plan.desired import desired_state
     from dcctl.plan.diff import diff_states, read_snapshot
@@ -200,7 +226,7 @@ def plan(
     spec = _load(path, output == Output.json)
     desired = desired_state(spec)
     changes = diff_states(read_snapshot(spec.state_dir), desired)
-    engines = _engine_preview(spec, target) if target is not None else None
+    engines = _engine_preview(spec, target, _layers(layer)) if target is not None else None
     if output == Output.json:
         emit_json(
             {
@@ -225,12 +251,12 @@ def plan(
         raise typer.Exit(2)
 
 
-def _engine_preview(spec: Any, target: Target) -> Any:
+def _engine_preview(spec: Any, target: Target, layers: list[str] | None = None) -> Any:
     from dcctl.engines.lock import LockedError
     from dcctl.engines.orchestrate import run as orchestrate
 
     try:
-        return orchestrate(spec, "preview", target.value)
+        return orchestrate(spec, "preview", target.value, layers=layers)
     except LockedError as exc:
         err_console().print(f"error: {escape(str(exc))}")
         raise typer.Exit(1) from None
@@ -298,7 +324,14 @@ def _engines_markdown(report: Any) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _engine_run(path: Path, action: str, target: Target, output: Output, verb: str) -> None:
+def _engine_run(
+    path: Path,
+    action: str,
+    target: Target,
+    output: Output,
+    verb: str,
+    layers: list[str] | None = None,
+) -> None:
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from dcctl.engines.lock import LockedError
@@ -322,7 +355,7 @@ def _engine_run(path: Path, action: str, target: Target, output: Output, verb: s
                 con.print(f"  {op:>8} {escape(name)}")
 
         try:
-            report = orchestrate(spec, action, target.value, on_step)
+            report = orchestrate(spec, action, target.value, on_step, layers=layers)
         except LockedError as exc:
             con.print(f"error: {escape(str(exc))}")
             raise typer.Exit(1) from None
@@ -360,10 +393,11 @@ def apply(
         bool, typer.Option("--auto-approve", help="Do not ask; for the merge pipeline")
     ] = False,
     output: OutputOpt = Output.text,
+    layer: LayerOpt = None,
 ) -> None:
-    """Make the estate match the spec: switches first, then VMs and networks."""
+    """Make the estate match the spec: switches, then VMs and networks, then hosts."""
     _confirm(auto_approve, "apply", f"Apply {path} to {target.value}?")
-    _engine_run(path, "up", target, output, "apply")
+    _engine_run(path, "up", target, output, "apply", _layers(layer))
 
 
 @app.command()
@@ -380,10 +414,13 @@ def destroy(
 
 @app.command()
 def drift(
-    path: SpecPath = Path("."), target: TargetOpt = Target.lab, output: OutputOpt = Output.text
+    path: SpecPath = Path("."),
+    target: TargetOpt = Target.lab,
+    output: OutputOpt = Output.text,
+    layer: LayerOpt = None,
 ) -> None:
     """Refresh from the real estate and report out-of-band changes (changes nothing)."""
-    _engine_run(path, "drift", target, output, "drift")
+    _engine_run(path, "drift", target, output, "drift", _layers(layer))
 
 
 @app.command()

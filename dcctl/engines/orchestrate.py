@@ -13,7 +13,7 @@ import getpass
 import json
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -148,29 +148,55 @@ def _hosts_layer(
         report.errors += [f"host {h}: {m}" for h, m in sorted(failures.items())]
 
 
-def run(spec: Spec, action: str, target: str, on_step: Step | None = None) -> RunReport:
+#: The layers an apply runs, in order; ``--layer`` picks a subset.
+ENGINE_LAYERS = ("switches", "vms", "hosts")
+
+
+def run(
+    spec: Spec,
+    action: str,
+    target: str,
+    on_step: Step | None = None,
+    layers: Collection[str] | None = None,
+) -> RunReport:
+    """Run ``action`` (up | preview | drift | destroy) over ``layers`` (default: all)."""
     from dcctl.engines.pulumi import stack
 
+    chosen = set(layers or ENGINE_LAYERS)
+    unknown = chosen - set(ENGINE_LAYERS)
+    if unknown:
+        raise ValueError(f"unknown layer(s) {sorted(unknown)}; choose from {ENGINE_LAYERS}")
     report = RunReport(action, target)
     start = time.monotonic()
     with apply_lock(spec.state_dir, action):
-        if action in ("up", "drift", "preview"):
+        if action in ("up", "drift", "preview") and "switches" in chosen:
             _switch_layer(spec, action, target, report, on_step)
         vm_outputs: dict[str, Any] | None = None
-        try:
-            res = stack.run(
-                spec.state_dir, stack.TARGET_STACK[target], _program(spec, target), action, on_step
-            )
-            report.layers["vms"] = res.to_dict()
-            vm_outputs = res.outputs.get("vms")
-        except Exception as exc:  # engine errors are reported, never tracebacks
-            report.ok = False
-            report.errors.append(f"vms: {exc}")
-        if action in ("up", "preview", "drift") and "vms" in report.layers:
+        # destroy removes the VMs whatever layers were named: hosts go with them.
+        if "vms" in chosen or action == "destroy":
+            try:
+                res = stack.run(
+                    spec.state_dir,
+                    stack.TARGET_STACK[target],
+                    _program(spec, target),
+                    action,
+                    on_step,
+                )
+                report.layers["vms"] = res.to_dict()
+                vm_outputs = res.outputs.get("vms")
+            except Exception as exc:  # engine errors are reported, never tracebacks
+                report.ok = False
+                report.errors.append(f"vms: {exc}")
+        vms_failed = any(e.startswith("vms:") for e in report.errors)
+        if action in ("up", "preview", "drift") and "hosts" in chosen and not vms_failed:
+            # A failed switch does not stop the hosts (its own error is reported);
+            # failed VMs do: there would be nothing sound to log in to.
             _hosts_layer(spec, action, target, vm_outputs, report, on_step)
         if action == "up" and report.ok:
             spec.allocation.lock().write(spec.root)
-            write_snapshot(spec.state_dir, desired_state(spec))
+            # The snapshot is "what was last applied": only a whole apply writes it.
+            if chosen == set(ENGINE_LAYERS):
+                write_snapshot(spec.state_dir, desired_state(spec))
         report.seconds = time.monotonic() - start
         if action in ("up", "destroy"):
             audit(spec, report)

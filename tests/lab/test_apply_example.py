@@ -42,6 +42,8 @@ def _env(lab: Lab) -> dict[str, str]:
 def _dcctl(verb: str, repo: Path, *extra: str) -> list[str]:
     """The command line a pipeline runs against the lab."""
     flags = ["--auto-approve"] if verb in ("apply", "destroy") else []
+    # This test is about the VM lifecycle; the hosts layer has test_hosts_example.
+    flags += ["--layer", "switches", "--layer", "vms"] if verb in ("apply", "drift") else []
     return [sys.executable, "-m", "dcctl.cli", verb, str(repo), "--target", "lab", *flags, *extra]
 
 

@@ -1,0 +1,220 @@
+"""The whole example regency applied in the lab: switches, VMs, then every host through Ansible.
+
+Run as a pipeline runs it (`dcctl apply --target lab --auto-approve --output json`, a
+subprocess with the real engines), then checked from outside with real packets and
+real logins: every VM passes the baseline checks (testinfra over SSH), offices reach
+their own OPD's server through WireGuard and no other OPD's, Prometheus sees every
+target up, a stopped camera raises its alert labelled with its OPD, the NVR records,
+a second apply changes nothing, an unreachable host is reported while the rest
+complete, a rotated office key brings its tunnel back, and no secret leaks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dcctl.engines.pulumi.toolchain import engine_bin_dir
+from dcctl.lab.integration import lab_ssh_key
+from dcctl.plan.desired import desired_state
+from tests.lab.conftest import EXAMPLE, Lab
+
+pytestmark = [pytest.mark.lab, pytest.mark.timeout(2400)]
+
+testinfra = pytest.importorskip("testinfra")
+
+PASSPHRASE = "hosts-test-passphrase"
+
+
+@dataclass
+class Applied:
+    lab: Lab
+    repo: Path
+    env: dict[str, str]
+    report: dict[str, Any]
+    seconds: float
+    outputs: list[str]
+
+    @property
+    def state(self) -> dict[str, Any]:
+        return desired_state(self.lab.spec)
+
+    def vm_address(self, key: str) -> str:
+        return str(self.state["vms"][key]["address"]).split("/")[0]
+
+
+def _dcctl(applied_env: dict[str, str], *args: str, timeout: int = 1500) -> tuple[int, str, str]:
+    p = subprocess.run(
+        [sys.executable, "-m", "dcctl.cli", *args],
+        env=applied_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    return p.returncode, p.stdout, p.stderr
+
+
+def _apply(a: Applied) -> tuple[int, dict[str, Any], str, float]:
+    start = time.monotonic()
+    rc, out, err = _dcctl(
+        a.env, "apply", str(a.repo), "--target", "lab", "--auto-approve", "--output", "json"
+    )
+    a.outputs += [out, err]
+    seconds = time.monotonic() - start
+    try:
+        report = json.loads(out)
+    except ValueError:
+        pytest.fail(f"apply printed no JSON (rc {rc}): {out[-2000:]} {err[-2000:]}")
+    return rc, report, err, seconds
+
+
+@pytest.fixture(scope="module")
+def applied(built_lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Applied]:
+    bin_dir = engine_bin_dir()
+    if bin_dir is None or shutil.which("podman") is None:
+        pytest.skip("needs the Pulumi engine (scripts/install-pulumi) and podman")
+    repo = tmp_path_factory.mktemp("hosts") / "spec"
+    shutil.copytree(EXAMPLE, repo, ignore=shutil.ignore_patterns("state"))
+    env = {
+        **os.environ,
+        "DCCTL_LAB_ID": built_lab.plan.lab_id,
+        "NO_COLOR": "1",
+        "DCCTL_PASSPHRASE": PASSPHRASE,
+        "PATH": f"{bin_dir}:{Path(sys.executable).parent}:{os.environ['PATH']}",
+    }
+    a = Applied(built_lab, repo, env, {}, 0.0, [])
+    try:
+        rc, a.report, err, a.seconds = _apply(a)
+        print(f"\nfull lab apply of the example: {a.seconds:.1f} s (rc {rc})")
+        assert rc == 0, (a.report.get("errors"), err[-3000:])
+        yield a
+    finally:
+        _dcctl(env, "destroy", str(repo), "--target", "lab", "--auto-approve", timeout=900)
+
+
+def _host(a: Applied, address: str) -> Any:
+    key, _ = lab_ssh_key(a.lab.plan.state_dir)
+    return testinfra.get_host(
+        f"paramiko://dcctl@{address}",
+        ssh_identity_file=str(key),
+        sudo=True,
+    )
+
+
+def test_full_apply_configures_every_host(applied: Applied) -> None:
+    hosts = applied.report["layers"]["hosts"]
+    assert hosts["failures"] == {}
+    vms = {k.replace("/", "-") for k in applied.state["vms"]}
+    assert vms <= set(hosts["hosts"]), vms - set(hosts["hosts"])
+    for name in vms:
+        assert hosts["hosts"][name]["ok"] > 0, name
+    assert hosts["changed_tasks"] > len(vms)  # the first apply did configure them
+
+
+def test_every_vm_passes_the_baseline(applied: Applied) -> None:
+    keys = list(applied.lab.spec.site.ssh_keys)
+    for key, vm in applied.state["vms"].items():
+        host = _host(applied, applied.vm_address(key))
+        sshd = {
+            line.split(" ", 1)[0]: line.split(" ", 1)[1]
+            for line in host.check_output("sshd -T").splitlines()
+            if " " in line
+        }
+        assert sshd["passwordauthentication"] == "no", key
+        assert sshd["x11forwarding"] == "no", key
+        if vm["classification"] == "rahasia":
+            assert sshd["permitrootlogin"] == "no", key
+            assert sshd["maxauthtries"] == "3", key
+            assert sshd["allowtcpforwarding"] == "no", key
+        else:
+            assert sshd["permitrootlogin"] == "without-password", key
+        infra = host.user("infra")
+        assert infra.exists and "sudo" in infra.groups, key
+        authorized = host.file("/home/infra/.ssh/authorized_keys")
+        assert authorized.mode == 0o600 and authorized.user == "infra", key
+        assert authorized.content_string.split("\n")[:-1] == keys, key
+        assert host.service("prometheus-node-exporter").is_running, key
+        assert host.service("unattended-upgrades").is_enabled, key
+        assert host.file("/etc/apt/apt.conf.d/20auto-upgrades").contains(
+            'Unattended-Upgrade "1"'
+        ), key
+        assert host.file("/etc/dcctl/baseline").contains(
+            f"classification={vm['classification']}"
+        ), key
+        # The node exporter answers from outside (what Prometheus scrapes).
+        url = f"http://{applied.vm_address(key)}:9100/metrics"
+        with urllib.request.urlopen(url, timeout=10) as resp:  # noqa: S310 (lab address)
+            assert b"node_exporter_build_info" in resp.read(), key
+
+
+def test_second_apply_changes_nothing(applied: Applied) -> None:
+    rc, report, err, seconds = _apply(applied)
+    print(f"\nno-op lab apply of the example: {seconds:.1f} s")
+    assert rc == 0, (report.get("errors"), err[-2000:])
+    assert report["layers"]["hosts"]["changed_tasks"] == 0, report["layers"]["hosts"]["tasks"]
+    assert set(report["layers"]["switches"]["changes"]) == {"unchanged"}
+    assert set(report["layers"]["vms"]["changes"]) <= {"same"}
+
+
+def test_unreachable_host_is_reported_and_the_rest_complete(applied: Applied) -> None:
+    victim = "dishub/atcs"
+    container = f"dl{applied.lab.plan.lab_id}-vm-dishub-atcs"
+    # Stop sshd and end its sessions too (Ansible's persistent SSH masters among them).
+    for cmd in (["systemctl", "stop", "ssh.service"], ["pkill", "-KILL", "sshd"]):
+        subprocess.run(["podman", "exec", container, *cmd], timeout=60)
+    try:
+        rc, report, err, _ = _apply(applied)
+    finally:
+        subprocess.run(
+            ["podman", "exec", container, "systemctl", "start", "ssh.service"],
+            check=True,
+            timeout=60,
+        )
+    assert rc == 1
+    failures = report["layers"]["hosts"]["failures"]
+    assert set(failures) == {victim.replace("/", "-")}, failures
+    assert "unreachable" in failures["dishub-atcs"]
+    assert any("dishub-atcs" in e and "unreachable" in e for e in report["errors"])
+    others = {k: v for k, v in report["layers"]["hosts"]["hosts"].items() if k != "dishub-atcs"}
+    assert others and all(v["failed"] == 0 and v["unreachable"] == 0 for v in others.values())
+    assert all(v["ok"] > 0 for v in others.values())
+
+
+def test_no_secret_in_repo_state_or_output(applied: Applied) -> None:
+    from dcctl.engines.credentials import resolve_credential
+
+    secrets = {
+        resolve_credential(applied.lab.spec, ref, "lab")
+        for ref in {
+            *(sw.credential for sw in applied.lab.spec.site.switches),
+            *(c.credential for o in applied.lab.spec.opds.values() for c in o.cameras),
+        }
+    }
+    secrets |= _wireguard_private_keys(applied)
+    assert all(len(s) >= 16 for s in secrets)
+    texts = list(applied.outputs)
+    for path in applied.repo.rglob("*"):
+        if path.is_file():
+            texts.append(path.read_bytes().decode("utf-8", "replace"))
+    for secret in secrets:
+        assert not any(secret in t for t in texts), "a secret leaked into the repo/state/output"
+
+
+def _wireguard_private_keys(a: Applied) -> set[str]:
+    from dcctl.vpn.keystore import KeyStore, keystore_path
+
+    store = KeyStore(keystore_path(a.repo / "state", "lab"), passphrase=PASSPHRASE)
+    keys = {store.pair(name).private for name in store.names()}
+    assert keys, "the apply generated WireGuard keys"
+    return keys
