@@ -1,0 +1,1 @@
+"""CCTV recording: what the NVR VM records, where, for how long, and how much disk that takes."""
