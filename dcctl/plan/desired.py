@@ -81,6 +81,12 @@ def desired_state(spec: Spec) -> dict[str, dict[str, Any]]:
                 "retention_days": cam.retention_days,
                 "storage_gb": round(cam.storage_gb(), 1),
             }
+    if spec.site.cctv is not None and state["cctv"]:
+        from dcctl.cctv.storage import required_gb
+
+        nvr = state["vms"].get(spec.site.cctv.nvr_vm)
+        if nvr is not None:
+            nvr["recording_disk_gb"] = required_gb(state["cctv"].values())
     state["switches"] = {k: v.to_dict() for k, v in switch_intents(spec).items()}
     state["monitoring"] = _monitoring_targets(spec, state)
     return state

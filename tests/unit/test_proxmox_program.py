@@ -204,7 +204,7 @@ def test_every_vm_matches_the_desired_state(
         assert got["poolId"] == want["opd"]
         assert got["cpu"]["cores"] == want["vcpu"]
         assert got["memory"]["dedicated"] == want["memory_gb"] * 1024  # MiB
-        (disk,) = got["disks"]
+        disk = got["disks"][0]
         assert (disk["size"], disk["datastoreId"]) == (want["disk_gb"], "local-lvm")
         assert disk["importFrom"].startswith("local:import/debian-12")
         (nic,) = got["networkDevices"]
@@ -372,3 +372,17 @@ def test_hand_run_stack_entry_point_builds_the_same_program(state: dict[str, Any
         pulumi.runtime.set_all_config({})
     assert dep.outputs["vms"]["dinkes/simpus"]["address"] == "10.20.3.11"
     assert len(dep.of(VM)) == len(state["vms"])
+
+
+def test_nvr_gets_a_recording_disk_sized_from_the_cameras(
+    dep: Deployment, state: dict[str, Any]
+) -> None:
+    from dcctl.cctv.storage import required_gb
+
+    raw = sum(c["storage_gb"] for c in state["cctv"].values())
+    disks = dep.of(VM)["kominfo-nvr"].inputs["disks"]
+    rec = next(d for d in disks if d["interface"] == "scsi1")
+    assert rec["size"] == required_gb(state["cctv"].values()) > raw
+    assert rec["backup"] is False and rec["serial"] == "dcctl-cctv"
+    others = {n: v for n, v in dep.of(VM).items() if n != "kominfo-nvr"}
+    assert others and all(len(v.inputs["disks"]) == 1 for v in others.values())

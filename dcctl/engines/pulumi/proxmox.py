@@ -250,7 +250,8 @@ class OpdComponent(pulumi.ComponentResource):
                         "size": vm["disk_gb"],
                         "discard": "on",
                         "iothread": True,
-                    }
+                    },
+                    *_recording_disk(site, vm),
                 ],
                 network_devices=[
                     {
@@ -429,3 +430,26 @@ def build(
     )
 
     return {key: comp.outputs[key] for comp in components.values() for key in comp.outputs}
+
+
+def _recording_disk(site: Mapping[str, Any], vm: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The NVR's recording disk, sized from the cameras (bitrate x retention + headroom).
+
+    Not in vzdump backups (recordings are kept by retention, not restored), and with
+    a stable serial so the role finds it as /dev/disk/by-id/...-dcctl-cctv.
+    """
+    size = vm.get("recording_disk_gb")
+    if not size:
+        return []
+    return [
+        {
+            "interface": "scsi1",
+            "datastore_id": site["datastore"],
+            "size": size,
+            "file_format": "raw",
+            "discard": "on",
+            "iothread": True,
+            "backup": False,
+            "serial": "dcctl-cctv",
+        }
+    ]
