@@ -60,6 +60,7 @@ def settings(spec: Spec) -> Settings:
         opds=checked_opds(opds),
         self_opd=label_value(mon.vm.partition("/")[0], "monitoring VM OPD"),
         self_name=label_value(mon.vm, "monitoring VM"),
+        vpn_hub=label_value(spec.site.vpn.vm, "VPN hub VM") if spec.site.vpn else None,
     )
 
 

@@ -89,6 +89,8 @@ class Settings:
     #: OPD code and desired key of the monitoring VM (labels of the self-scrapes).
     self_opd: str = "kominfo"
     self_name: str = "kominfo/monitor"
+    #: Desired key of the VPN hub VM ("kominfo/vpn-gw"), whose textfile has the handshakes.
+    vpn_hub: str | None = None
 
     @property
     def scrape_timeout_s(self) -> int:
@@ -138,6 +140,12 @@ def prometheus_config(targets: Iterable[Target], s: Settings) -> dict[str, Any]:
             "job_name": job,
             "static_configs": [_static(t.address, t.labels) for t in members],
         }
+        if job == "node":
+            # Handshake series come only through the hub's own job below, so a VM
+            # whose admin writes a textfile cannot mask another OPD's tunnel alert.
+            config["metric_relabel_configs"] = [
+                {"source_labels": ["__name__"], "regex": "wireguard_.*", "action": "drop"}
+            ]
         module = members[0].module
         if any(t.module != module for t in members):
             raise UnsafeValue(f"monitoring: job {job} mixes probe modules")
@@ -154,6 +162,21 @@ def prometheus_config(targets: Iterable[Target], s: Settings) -> dict[str, Any]:
                 ],
             }
         jobs.append(config)
+    hub = next((t for t in targets if t.kind == "node" and t.name == s.vpn_hub), None)
+    if hub is not None:
+        # The hub's textfile labels each series with the office's OPD; honor_labels
+        # keeps that `opd` instead of the hub's own, and only wireguard_* is kept.
+        jobs.append(
+            {
+                "job_name": "vpn-handshakes",
+                "honor_labels": True,
+                "params": {"collect[]": ["textfile"]},
+                "static_configs": [_static(hub.address, {**hub.labels, "kind": "vpn-hub"})],
+                "metric_relabel_configs": [
+                    {"source_labels": ["__name__"], "regex": "wireguard_.*", "action": "keep"}
+                ],
+            }
+        )
     return {
         "global": {
             "scrape_interval": f"{s.scrape_interval_s}s",

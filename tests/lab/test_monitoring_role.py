@@ -395,9 +395,10 @@ def test_monitoring_role(monlab: MonLab, tmp_path: Path) -> None:
         ("prometheus", "kominfo/monitor", "kominfo"),
         ("alertmanager", "kominfo/monitor", "kominfo"),
         ("blackbox", "kominfo/monitor", "kominfo"),
+        ("vpn-hub", "kominfo/hub", "kominfo"),
     ):
         assert by_name[(kind, name)]["opd"] == opd, (kind, name)
-    assert len(targets) == 8, sorted(by_name)
+    assert len(targets) == 9, sorted(by_name)
 
     def probes_ok(res: list[dict[str, Any]]) -> bool:
         return len(res) == 3 and all(r["value"][1] == "1" for r in res)
@@ -459,4 +460,3 @@ def test_monitoring_role(monlab: MonLab, tmp_path: Path) -> None:
     # Nothing else is down (the handshake alert needs a real office, which this lab lacks).
     other = _http_json(f"http://{MON}:9093/api/v2/alerts?active=true")
     assert {a["labels"]["alertname"] for a in other} <= {"CameraDown", "VpnHandshakeStale"}
-    print("\n" + "\n".join(log))
