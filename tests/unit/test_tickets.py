@@ -243,7 +243,15 @@ def test_kamera_baru_adds_two_cameras(repo: Path, tmp_path: Path) -> None:
     ]
     # The dinkes CCTV VLAN now has to reach the Kertek distribution switch.
     assert ("switches", "sw-dist-selatan", "update") in changes
-    assert not [c for c in changes if c[0] in ("vms", "vpn", "networks")]
+    # More cameras need a bigger recording disk on the NVR, and nothing else.
+    assert [c for c in changes if c[0] in ("vms", "vpn", "networks")] == [
+        ("vms", "kominfo/nvr", "update")
+    ]
+    before = desired_state(load_spec(checkout(repo, "main", tmp_path / "b2")))["vms"]
+    after = desired_state(load_spec(checkout(repo, branch, tmp_path / "a2")))["vms"]
+    nvr_before, nvr_after = before["kominfo/nvr"], after["kominfo/nvr"]
+    assert nvr_after["recording_disk_gb"] > nvr_before["recording_disk_gb"]
+    assert {k for k in nvr_after if nvr_after[k] != nvr_before[k]} == {"recording_disk_gb"}
 
 
 def test_hapus_removes_exactly_the_item(repo: Path, tmp_path: Path) -> None:
