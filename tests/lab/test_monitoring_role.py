@@ -434,7 +434,17 @@ def test_monitoring_role(monlab: MonLab, tmp_path: Path) -> None:
     for unit, pid in pids.items():
         assert monlab.exec(f"{P}-mon", "systemctl", "show", "-p", "MainPID", "--value", unit) == pid
 
-    # 5. Stop the camera: CameraDown, labelled with its OPD, within the configured time.
+    # 5. A rules file promtool rejects never replaces the live one.
+    live = monlab.exec(f"{P}-mon", "sha256sum", "/etc/prometheus/dcctl.rules.yml")
+    broken = json.loads(json.dumps(rv.public))
+    broken["monitoring_rules"]["groups"][0]["rules"][0]["expr"] = "up{job= == 0"
+    bad = run_playbook(playbook, inventory, extravars=broken, ssh_key=monlab.key)
+    log.append(f"{time.monotonic() - t0:6.1f} s  broken rules: {bad.hosts['kominfo-monitor']}")
+    assert bad.hosts["kominfo-monitor"].failed == 1 and bad.hosts["kominfo-hub"].failed == 0
+    assert monlab.exec(f"{P}-mon", "sha256sum", "/etc/prometheus/dcctl.rules.yml") == live
+    assert all_up() is not None
+
+    # 6. Stop the camera: CameraDown, labelled with its OPD, within the configured time.
     assert monlab.camera is not None
     monlab.camera.terminate()
     monlab.camera.wait(timeout=10)

@@ -69,9 +69,12 @@ def match(office: dict[str, str], peers: dict[str, Peer]) -> Peer | None:
     best: tuple[int, Peer] | None = None
     for peer in peers.values():
         for net in peer.allowed:
-            if addr.version == net.version and addr in net:
-                if best is None or net.prefixlen > best[0]:
-                    best = (net.prefixlen, peer)
+            if (
+                addr.version == net.version
+                and addr in net
+                and (best is None or net.prefixlen > best[0])
+            ):
+                best = (net.prefixlen, peer)
     return best[1] if best else None
 
 

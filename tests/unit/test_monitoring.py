@@ -1,0 +1,293 @@
+"""Monitoring role vars of the example: every target with its OPD, rules, routes, hostility."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from dcctl.engines.ansible.vars import PROVIDERS, collect
+from dcctl.monitoring.ansible import role_vars
+from dcctl.monitoring.config import assert_no_template_syntax
+from dcctl.monitoring.targets import UnsafeValue, address, build_targets, label_value, text
+from dcctl.plan.desired import desired_state
+from dcctl.spec.loader import Spec, load_spec
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "wonosobo"
+WG_EXPORTER = ROOT / "playbooks" / "roles" / "wg_exporter" / "files" / "wg_exporter.py"
+
+
+@pytest.fixture(scope="module")
+def spec() -> Spec:
+    return load_spec(EXAMPLE)
+
+
+@pytest.fixture(scope="module")
+def public(spec: Spec) -> dict[str, Any]:
+    rv = role_vars(spec, Path("/nonexistent"), "lab")
+    assert not rv.secret and not rv.hosts and not rv.groups
+    return rv.public
+
+
+def _static_targets(config: dict[str, Any], job: str) -> dict[str, dict[str, str]]:
+    """``name`` label -> labels plus the scraped/probed address, for one job."""
+    (scrape,) = [j for j in config["scrape_configs"] if j["job_name"] == job]
+    out = {}
+    for sc in scrape["static_configs"]:
+        (target,) = sc["targets"]
+        out[sc["labels"]["name"]] = {**sc["labels"], "address": target}
+    return out
+
+
+def test_every_vm_camera_switch_and_office_is_a_target(spec: Spec, public: dict[str, Any]) -> None:
+    config = public["monitoring_prometheus_config"]
+    state = desired_state(spec)
+    nodes = _static_targets(config, "node")
+    assert set(nodes) == set(state["vms"]) and len(nodes) == 19
+    for key, vm in state["vms"].items():
+        assert nodes[key]["opd"] == vm["opd"] and nodes[key]["kind"] == "node"
+        assert nodes[key]["address"] == vm["address"].split("/")[0] + ":9100"
+    cameras = _static_targets(config, "camera")
+    assert set(cameras) == set(state["cctv"]) and len(cameras) == 6
+    for key, cam in state["cctv"].items():
+        assert cameras[key]["opd"] == cam["opd"]
+        assert cameras[key]["address"] == f"{cam['address']}:554"
+    switches = _static_targets(config, "switch")
+    assert set(switches) == {sw.name for sw in spec.site.switches}
+    for sw in spec.site.switches:
+        assert switches[sw.name]["address"] == f"{sw.mgmt_address}:22"
+        assert switches[sw.name]["opd"] == "kominfo"
+    offices = _static_targets(config, "vpn")
+    assert set(offices) == set(state["vpn"]) and len(offices) == 5
+    for key, peer in state["vpn"].items():
+        assert offices[key] == {
+            "opd": peer["opd"],
+            "kind": "vpn",
+            "name": key,
+            "address": peer["tunnel_address"],
+        }
+    # The self-scrapes and the hub's handshake job exist, labelled with Diskominfo.
+    jobs = {j["job_name"]: j for j in config["scrape_configs"]}
+    for job in ("prometheus", "alertmanager", "blackbox", "vpn-handshakes"):
+        assert jobs[job]["static_configs"][0]["labels"]["opd"] == "kominfo"
+    assert jobs["vpn-handshakes"]["honor_labels"] is True
+    assert jobs["vpn-handshakes"]["static_configs"][0]["labels"]["name"] == "kominfo/vpn-gw"
+
+
+def test_probes_use_the_local_blackbox_exporter(public: dict[str, Any]) -> None:
+    jobs = {j["job_name"]: j for j in public["monitoring_prometheus_config"]["scrape_configs"]}
+    modules = public["monitoring_blackbox_config"]["modules"]
+    for job, module in (("camera", "tcp_connect"), ("switch", "tcp_connect"), ("vpn", "icmp")):
+        assert jobs[job]["params"] == {"module": [module]} and module in modules
+        assert jobs[job]["metrics_path"] == "/probe"
+        assert jobs[job]["relabel_configs"][-1]["replacement"] == "127.0.0.1:9115"
+    assert modules["icmp"]["prober"] == "icmp" and modules["tcp_connect"]["prober"] == "tcp"
+    # The exporter listens on loopback only: it would probe anything for anyone.
+    assert "--web.listen-address=127.0.0.1:9115" in public["monitoring_blackbox_args"]
+    # Intervals come from the spec; the timeout never exceeds the interval.
+    glob = public["monitoring_prometheus_config"]["global"]
+    assert glob["scrape_interval"] == glob["evaluation_interval"] == "15s"
+    assert int(glob["scrape_timeout"][:-1]) <= 15
+
+
+def test_every_rule_carries_its_targets_opd(spec: Spec, public: dict[str, Any]) -> None:
+    state = desired_state(spec)
+    groups = public["monitoring_rules"]["groups"]
+    rules = [r for g in groups for r in g["rules"]]
+    assert all(r["labels"]["opd"] for r in rules)
+    by_alert: dict[str, dict[str, dict[str, Any]]] = {}
+    for r in rules:
+        by_alert.setdefault(r["alert"], {})[r["labels"].get("name", "")] = r
+    assert set(by_alert["InstanceDown"]) == set(state["vms"])
+    assert set(by_alert["CameraDown"]) == set(state["cctv"])
+    assert set(by_alert["SwitchUnreachable"]) == {s.name for s in spec.site.switches}
+    assert set(by_alert["VpnTunnelDown"]) == set(state["vpn"])
+    assert set(by_alert["VpnHandshakeStale"]) == set(state["vpn"])
+    for key, cam in state["cctv"].items():
+        rule = by_alert["CameraDown"][key]
+        assert rule["labels"]["opd"] == cam["opd"]
+        assert rule["for"] == f"{spec.site.monitoring.camera_down_after_s}s"  # type: ignore[union-attr]
+        assert rule["expr"] == f'probe_success{{job="camera",name="{key}"}} == 0'
+        opd_name = spec.opds[cam["opd"]].name
+        assert opd_name in rule["annotations"]["summary"] and key in rule["annotations"]["summary"]
+    for key, vm in state["vms"].items():
+        assert by_alert["InstanceDown"][key]["labels"]["opd"] == vm["opd"]
+        assert by_alert["InstanceDown"][key]["expr"].startswith('up{job="node",')
+    for key, peer in state["vpn"].items():
+        stale = by_alert["VpnHandshakeStale"][key]
+        code, _, office = key.partition("/")
+        assert stale["labels"]["opd"] == peer["opd"] == code
+        assert f'{{opd="{code}",office="{office}"}}' in stale["expr"]
+        assert "absent(" in stale["expr"]
+
+
+def test_routes_per_opd_to_its_first_contact(spec: Spec, public: dict[str, Any]) -> None:
+    am = public["monitoring_alertmanager_config"]
+    receivers = {r["name"]: r for r in am["receivers"]}
+    assert am["route"]["receiver"] == "noc"
+    noc = spec.site.monitoring.alert_email  # type: ignore[union-attr]
+    assert receivers["noc"]["email_configs"][0]["to"] == noc
+    routes = am["route"]["routes"]
+    assert routes[-1] == {"receiver": "noc"}  # the NOC sees everything
+    per_opd = {r["matchers"][0]: r for r in routes[:-1]}
+    assert len(per_opd) == len(spec.opds)
+    for code, opd in spec.opds.items():
+        route = per_opd[f'opd="{code}"']
+        assert route["continue"] is True
+        email = next(c.email for c in opd.contacts if c.email)
+        assert receivers[route["receiver"]]["email_configs"][0]["to"] == email
+    assert am["global"]["smtp_from"] == f"alertmanager@{spec.site.domain}"
+
+
+def test_registered_and_merges_with_other_domains(spec: Spec, tmp_path: Path) -> None:
+    assert PROVIDERS["monitoring"] == "dcctl.monitoring.ansible:role_vars"
+    merged = collect(spec, tmp_path, "lab", {"monitoring": PROVIDERS["monitoring"]})
+    assert all(k.startswith(("monitoring_", "wg_exporter_")) for k in merged.public)
+    offices = merged.public["wg_exporter_offices"]
+    assert {f"{o['opd']}/{o['office']}" for o in offices} == set(desired_state(spec)["vpn"])
+
+
+def test_desired_monitoring_layer_unchanged(spec: Spec) -> None:
+    """The targets come from the plan's monitoring layer; its keys stay what plans show."""
+    layer = desired_state(spec)["monitoring"]
+    assert {t.key for t in build_targets(spec)} == set(layer)
+    assert layer["node/dinkes/simpus"]["job"] == "node"
+
+
+@pytest.mark.parametrize(
+    "value",
+    ['x"} or vector(1) #', "a\nb", "{{ lookup('env','HOME') }}", "Dinkes", "", "a b", "$x"],
+)
+def test_hostile_label_values_are_rejected(value: str) -> None:
+    with pytest.raises(UnsafeValue):
+        label_value(value, "test")
+
+
+@pytest.mark.parametrize(
+    "value", ["10.0.0.1:22\nfoo", "10.0.0.1:0", "host:22", "10.0.0.1:22:1", "010.0.0.1:22"]
+)
+def test_hostile_addresses_are_rejected(value: str) -> None:
+    with pytest.raises(UnsafeValue):
+        address(value, "test", port=True)
+
+
+def test_hostile_text_and_templates_are_rejected() -> None:
+    for value in ("{{ 7*7 }}", "{% for %}", "a\nb", 'say "hi"', "${x}"):
+        with pytest.raises(UnsafeValue):
+            text(value, "test")
+    with pytest.raises(UnsafeValue):
+        assert_no_template_syntax({"a": [{"b": "x {{ $labels.opd }}"}]})
+    assert_no_template_syntax({"expr": 'up{job="node"} == 0'})  # single braces are fine
+
+
+def _tampered(spec: Spec, **changes: Any) -> Spec:
+    """The spec with a model changed *without* validation (what a bug elsewhere could do)."""
+    from dataclasses import replace
+
+    opds = dict(spec.opds)
+    for code, update in changes.items():
+        opds[code] = opds[code].model_copy(update=update)
+    return replace(spec, opds=opds)
+
+
+def test_unvalidated_hostile_spec_values_never_reach_a_file(spec: Spec) -> None:
+    dinkes = spec.opds["dinkes"]
+    evil_name = _tampered(spec, dinkes={"name": "Dinkes {{ lookup('pipe', 'id') }}"})
+    with pytest.raises(UnsafeValue):
+        role_vars(evil_name, Path("/x"), "lab")
+    contact = dinkes.contacts[0].model_copy(update={"email": "a@b.c\nsmtp_smarthost: evil:25"})
+    evil_mail = _tampered(spec, dinkes={"contacts": [contact]})
+    with pytest.raises(UnsafeValue):
+        role_vars(evil_mail, Path("/x"), "lab")
+    cam = dinkes.cameras[0].model_copy(update={"location": 'Loket"} or vector(1)'})
+    evil_cam = _tampered(spec, dinkes={"cameras": [cam, *dinkes.cameras[1:]]})
+    with pytest.raises(UnsafeValue):
+        role_vars(evil_cam, Path("/x"), "lab")
+
+
+def test_documents_dump_and_load_back_unchanged(public: dict[str, Any]) -> None:
+    """What to_nice_yaml writes reads back as the same data (no string was pasted in)."""
+    for key in (
+        "monitoring_prometheus_config",
+        "monitoring_rules",
+        "monitoring_blackbox_config",
+        "monitoring_alertmanager_config",
+    ):
+        text_ = yaml.safe_dump(public[key], sort_keys=False, allow_unicode=True)
+        assert yaml.safe_load(text_) == public[key]
+    assert_no_template_syntax(public)
+
+
+@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool not installed here")
+def test_promtool_accepts_the_example(public: dict[str, Any], tmp_path: Path) -> None:
+    rules = tmp_path / "rules.yml"
+    rules.write_text(yaml.safe_dump(public["monitoring_rules"]))
+    out = subprocess.run(["promtool", "check", "rules", str(rules)], capture_output=True)
+    assert out.returncode == 0, out.stderr
+
+
+# --- the hub's handshake exporter (a standalone script shipped by the wg_exporter role) ---
+
+
+def _wg_module() -> Any:
+    spec = importlib.util.spec_from_file_location("wg_exporter", WG_EXPORTER)
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # its dataclasses look their module up
+    spec.loader.exec_module(mod)
+    return mod
+
+
+HANDSHAKES = "wg0\tKEYA=\t1700000000\nwg0\tKEYB=\t0\nwg0\tKEYC=\t1700000100\n"
+ALLOWED = (
+    "wg0\tKEYA=\t10.99.0.2/32 10.64.1.0/24\n"
+    "wg0\tKEYB=\t10.99.0.3/32\n"
+    "wg0\tKEYC=\t10.99.0.0/24\n"  # a broad peer must not steal the /32 offices
+)
+
+
+def test_wg_exporter_maps_peers_to_offices_by_tunnel_address() -> None:
+    wg = _wg_module()
+    peers = wg.parse(HANDSHAKES, ALLOWED)
+    offices = [
+        {"office": "pkm-garung", "opd": "dinkes", "tunnel_address": "10.99.0.2"},
+        {"office": "pkm-kertek", "opd": "dinkes", "tunnel_address": "10.99.0.3"},
+        {"office": "upt-x", "opd": "disdik", "tunnel_address": "10.99.0.9", "public_key": "KEYQ="},
+    ]
+    out = wg.render(offices, peers, up=True)
+    series = dict(re.findall(r"^(wireguard_latest_handshake_seconds\{.*\}) (\d+)$", out, re.M))
+    assert series == {
+        'wireguard_latest_handshake_seconds{interface="wg0",office="pkm-garung",opd="dinkes"}': (
+            "1700000000"
+        ),
+        'wireguard_latest_handshake_seconds{interface="wg0",office="pkm-kertek",opd="dinkes"}': "0",
+        # Unknown key, address only inside KEYC's broad range: mapped to it.
+        'wireguard_latest_handshake_seconds{interface="wg0",office="upt-x",opd="disdik"}': (
+            "1700000100"
+        ),
+    }
+    assert "wireguard_unmapped_peers 0" in out and "wireguard_exporter_up 1" in out
+    # A given public key wins over the address.
+    offices[0]["public_key"] = "KEYC="
+    assert 'office="pkm-garung",opd="dinkes"} 1700000100' in wg.render(offices, peers, up=True)
+
+
+def test_wg_exporter_writes_zeros_when_wg_fails(tmp_path: Path) -> None:
+    wg = _wg_module()
+    offices = tmp_path / "offices.json"
+    offices.write_text('[{"office": "pkm-a", "opd": "dinkes", "tunnel_address": "10.99.0.2"}]')
+    output = tmp_path / "wireguard.prom"
+    assert (
+        wg.main(["--offices", str(offices), "--output", str(output), "--wg", "/nonexistent"]) == 0
+    )
+    text_ = output.read_text()
+    assert 'office="pkm-a",opd="dinkes"} 0' in text_ and "wireguard_exporter_up 0" in text_
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
