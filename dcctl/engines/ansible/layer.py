@@ -10,16 +10,23 @@ host failing or unreachable is a per-host result; the others complete.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import yaml
 
 from dcctl.engines.ansible.inventory import build_inventory
 from dcctl.engines.ansible.vars import RoleVars, collect
 from dcctl.spec.loader import Spec
 
 __all__ = ["HostsReport", "inventory_for", "run_hosts"]
+
+if TYPE_CHECKING:
+    from dcctl.engines.ansible.runner import PlaybookResult
 
 Step = Callable[[str, str], None]
 PLAYBOOK = "site.yml"
@@ -127,27 +134,59 @@ def run_hosts(
                 on_step("failed", f"host {host}: {report.failures[host]}")
 
     extravars = {**role_vars.public, **role_vars.secret, "dcctl_target": target}
-    result = run_playbook(
-        PLAYBOOK,
-        inventory,
-        extravars=extravars,
-        check=check,
-        ssh_key=ssh_key(spec, target),
-        limit=limit,
-        on_event=on_event,
-    )
-    report.status = result.status
-    for name, h in result.hosts.items():
-        report.hosts[name] = {
-            "ok": h.ok,
-            "changed": h.changed,
-            "failed": h.failed,
-            "unreachable": h.unreachable,
-            "skipped": h.skipped,
-        }
-        if (h.failed or h.unreachable) and name not in report.failures:
-            report.failures[name] = "unreachable" if h.unreachable else "failed"
-    if result.status != "successful" and not report.failures:
-        why = "; ".join(result.errors) or f"ansible-runner ended {result.status} (rc {result.rc})"
-        report.failures["(playbook)"] = why
+    key = ssh_key(spec, target)
+
+    def run_play(index: int, play: dict[str, Any], tmp: Path) -> PlaybookResult:
+        path = tmp / f"play-{index}.yml"
+        path.write_text(yaml.safe_dump([play], sort_keys=False), encoding="utf-8")
+        return run_playbook(
+            path,
+            inventory,
+            extravars=extravars,
+            check=check,
+            ssh_key=key,
+            limit=limit,
+            on_event=on_event,
+        )
+
+    plays = _plays()
+    results: list[PlaybookResult] = []
+    with tempfile.TemporaryDirectory(prefix="dcctl-plays-") as tmp:
+        # Baseline first on every host, then the service plays side by side: they
+        # target different hosts, and one play whose hosts all fail (Ansible then
+        # ends the whole playbook) must not keep the other services from running.
+        results.append(run_play(0, plays[0], Path(tmp)))
+        with ThreadPoolExecutor(max_workers=max(1, len(plays) - 1)) as pool:
+            futures = [pool.submit(run_play, i, p, Path(tmp)) for i, p in enumerate(plays[1:], 1)]
+            results += [f.result() for f in futures]
+    statuses = {r.status for r in results}
+    report.status = "successful" if statuses == {"successful"} else "failed"
+    merged: dict[str, dict[str, int]] = {}
+    for r in results:
+        for name, h in r.hosts.items():
+            counts = merged.setdefault(name, dict.fromkeys(_COUNTS, 0))
+            for attr in _COUNTS:
+                counts[attr] += getattr(h, attr)
+    report.hosts = merged
+    for name, counts in merged.items():
+        if (counts["failed"] or counts["unreachable"]) and name not in report.failures:
+            report.failures[name] = "unreachable" if counts["unreachable"] else "failed"
+    for r in results:
+        if r.errors:  # that play never ran (syntax error, missing role)
+            report.failures.setdefault("(playbook)", "; ".join(r.errors))
+    if report.status != "successful" and not report.failures:
+        report.failures["(playbook)"] = f"ansible-runner ended {sorted(statuses)}"
     return report
+
+
+_COUNTS = ("ok", "changed", "failed", "unreachable", "skipped")
+
+
+def _plays() -> list[dict[str, Any]]:
+    """The plays of playbooks/site.yml (the file plain ``ansible-playbook`` runs too)."""
+    from dcctl.engines.ansible.runner import PLAYBOOKS
+
+    plays = yaml.safe_load((PLAYBOOKS / PLAYBOOK).read_text(encoding="utf-8"))
+    if not isinstance(plays, list) or not plays:
+        raise ValueError(f"{PLAYBOOKS / PLAYBOOK}: expected a list of plays")
+    return plays

@@ -104,7 +104,10 @@ def run_playbook(
     envvars = {
         "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}",
         "ANSIBLE_HOST_KEY_CHECKING": "False",
-        "ANSIBLE_ROLES_PATH": str(path.parent / "roles"),
+        # The playbook's own roles first, then dcctl's (a one-play file in a temp dir).
+        "ANSIBLE_ROLES_PATH": os.pathsep.join(
+            dict.fromkeys([str(path.parent / "roles"), str(PLAYBOOKS / "roles")])
+        ),
         "ANSIBLE_RETRY_FILES_ENABLED": "False",
         "ANSIBLE_NOCOLOR": "1",
         # Speed: every host at once (the estate is tens of hosts, not thousands), one
