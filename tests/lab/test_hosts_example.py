@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -154,8 +155,113 @@ def test_every_vm_passes_the_baseline(applied: Applied) -> None:
         ), key
         # The node exporter answers from outside (what Prometheus scrapes).
         url = f"http://{applied.vm_address(key)}:9100/metrics"
-        with urllib.request.urlopen(url, timeout=10) as resp:  # noqa: S310 (lab address)
+        with urllib.request.urlopen(url, timeout=10) as resp:
             assert b"node_exporter_build_info" in resp.read(), key
+
+
+def _get_json(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=10) as resp:
+        return json.loads(resp.read())
+
+
+def _wait(what: str, check: Any, timeout: float, every: float = 2.0) -> Any:
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            last = check()
+        except OSError as exc:  # the service may still be starting
+            last = exc
+        if last and not isinstance(last, Exception):
+            return last
+        time.sleep(every)
+    pytest.fail(f"{what} not reached within {timeout:.0f} s (last: {last!r})")
+
+
+def test_prometheus_sees_every_target_up(applied: Applied) -> None:
+    monitor = applied.vm_address(applied.lab.spec.site.monitoring.vm)
+    expected = len(applied.state["monitoring"])
+
+    def all_up() -> list[dict[str, Any]] | None:
+        targets = _get_json(f"http://{monitor}:9090/api/v1/targets")["data"]["activeTargets"]
+        probed = [t for t in targets if t["labels"].get("job") in ("node", "camera", "switch")]
+        if len(probed) < expected - len(applied.state["vpn"]):
+            return None
+        return targets if all(t["health"] == "up" for t in targets) else None
+
+    targets = _wait("every Prometheus target up", all_up, 180)
+    by_job: dict[str, int] = {}
+    for t in targets:
+        by_job[t["labels"].get("job", "")] = by_job.get(t["labels"].get("job", ""), 0) + 1
+        assert t["labels"].get("opd") or t["labels"]["job"] in (
+            "prometheus",
+            "alertmanager",
+            "blackbox",
+            "vpn-handshakes",
+        ), t["labels"]
+    assert by_job["node"] == len(applied.state["vms"])
+    assert by_job["camera"] == len(applied.state["cctv"])
+    assert by_job["switch"] == len(applied.lab.spec.site.switches)
+
+    # The probes themselves succeed: every camera's RTSP port and switch's SSH answers.
+    query = "probe_success{job=~'camera|switch'}"
+    result = _get_json(f"http://{monitor}:9090/api/v1/query?query={urllib.parse.quote(query)}")[
+        "data"
+    ]["result"]
+    assert len(result) == len(applied.state["cctv"]) + len(applied.lab.spec.site.switches)
+    assert all(r["value"][1] == "1" for r in result), result
+
+
+def test_stopped_camera_raises_its_alert_with_its_opd(applied: Applied) -> None:
+    monitor = applied.vm_address(applied.lab.spec.site.monitoring.vm)
+    camera = "dinkes/loket-dinkes"
+    window = applied.lab.spec.site.monitoring.camera_down_after_s
+    rc, out, err = _dcctl(
+        applied.env, "lab", "fault", "camera", camera, "stop", str(applied.repo), timeout=120
+    )
+    assert rc == 0, out + err
+    started = time.monotonic()
+    try:
+
+        def firing() -> list[dict[str, Any]]:
+            alerts = _get_json(f"http://{monitor}:9093/api/v2/alerts?active=true")
+            return [
+                a
+                for a in alerts
+                if a["labels"].get("alertname") == "CameraDown"
+                and a["labels"].get("opd") == "dinkes"
+                and a["status"]["state"] == "active"
+            ]
+
+        alerts = _wait("CameraDown for dinkes in Alertmanager", firing, window + 120, every=3)
+        took = time.monotonic() - started
+        print(f"\nCameraDown reached Alertmanager {took:.1f} s after the camera stopped")
+        assert took <= window + 90
+        assert "loket-dinkes" in json.dumps(alerts[0]["labels"]) + json.dumps(
+            alerts[0]["annotations"]
+        )
+    finally:
+        _dcctl(applied.env, "lab", "fault", "camera", camera, "start", str(applied.repo))
+
+
+def test_nvr_records_every_camera(applied: Applied) -> None:
+    nvr = _host(applied, applied.vm_address(applied.lab.spec.site.cctv.nvr_vm))
+
+    def sizes() -> dict[str, int]:
+        out = nvr.check_output("du -sb /srv/cctv/*/* | sort -k2")
+        return {line.split()[1]: int(line.split()[0]) for line in out.splitlines()}
+
+    first = sizes()
+    assert set(first) == {f"/srv/cctv/{k}" for k in applied.state["cctv"]}
+    time.sleep(8)
+    second = sizes()
+    assert all(second[k] > first[k] for k in first), (first, second)
+    segment = nvr.check_output("ls -1 /srv/cctv/dishub/terminal | head -n 1")
+    codec = nvr.check_output(
+        "ffprobe -v error -select_streams v:0 -show_entries stream=codec_name "
+        f"-of csv=p=0 /srv/cctv/dishub/terminal/{segment}"
+    )
+    assert codec.strip() == "h264"
 
 
 def test_second_apply_changes_nothing(applied: Applied) -> None:
@@ -174,7 +280,7 @@ def test_unreachable_host_is_reported_and_the_rest_complete(applied: Applied) ->
     for cmd in (["systemctl", "stop", "ssh.service"], ["pkill", "-KILL", "sshd"]):
         subprocess.run(["podman", "exec", container, *cmd], timeout=60)
     try:
-        rc, report, err, _ = _apply(applied)
+        rc, report, _err, _ = _apply(applied)
     finally:
         subprocess.run(
             ["podman", "exec", container, "systemctl", "start", "ssh.service"],
