@@ -407,3 +407,34 @@ def test_tunnel_isolation_idempotence_rotation_and_no_key_leak(scratch: Scratch)
         )
         assert found.returncode == 1, found.stdout
     assert len(scratch.events) > 50  # the grep looked at a real run's output
+
+
+def test_lab_office_routers_answer_ssh_over_the_wan(built_lab: Any) -> None:
+    """`dcctl lab up`: Linux office routers are SSH hosts on their WAN address, as in prod,
+    and the gateway forwards the hub's public WireGuard port to the vpn-hub VM."""
+    from dcctl.lab import net
+    from dcctl.lab.integration import lab_ssh_key
+
+    plan = built_lab.plan
+    assert plan.mgmt is not None and plan.vpn is not None
+    key, _pub = lab_ssh_key(plan.state_dir)
+    routes = net.routes(None)
+    offices = plan.office_containers()
+    assert offices
+    for office in offices:
+        wan = office.wan_address.split("/")[0]
+        if routes.get(f"{wan}/32", {}).get("dev") != plan.mgmt.root_ifname:
+            pytest.skip("another lab of this spec holds the routes to the office WAN addresses")
+        out = subprocess.run(
+            ["ssh", "-i", str(key), "-o", "StrictHostKeyChecking=no",
+             "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes",
+             "-o", "ConnectTimeout=10", f"dcctl@{wan}", "sudo", "-n", "ip", "-br", "addr"],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert out.returncode == 0, (office.key, out.stderr[-300:])
+        assert office.wan_address in out.stdout and office.router_lan in out.stdout
+    nat = sh("ip", "netns", "exec", plan.vpn.netns, "iptables", "-t", "nat", "-S", "PREROUTING")
+    assert f"--to-destination {plan.vpn.hub_address}" in nat.stdout
+    gw_routes = net.routes(plan.vpn.netns)
+    for prefix in plan.vpn.routed:
+        assert gw_routes[prefix]["gateway"] == plan.vpn.hub_address
