@@ -264,6 +264,96 @@ def test_nvr_records_every_camera(applied: Applied) -> None:
     assert codec.strip() == "h264"
 
 
+def _ping(netns: str, address: str) -> bool:
+    p = subprocess.run(
+        ["ip", "netns", "exec", netns, "ping", "-c", "2", "-W", "2", "-q", address],
+        capture_output=True,
+        timeout=30,
+    )
+    return p.returncode == 0
+
+
+def _linux_offices(a: Applied) -> list[Any]:
+    offices = [o for o in a.lab.plan.offices if o.router == "linux"]
+    assert offices, "the example has Linux office routers"
+    return offices
+
+
+def _a_server_of(a: Applied, opd: str) -> str:
+    key = sorted(k for k in a.state["vms"] if k.startswith(f"{opd}/"))[0]
+    return a.vm_address(key)
+
+
+def test_offices_reach_only_their_own_opd_through_wireguard(applied: Applied) -> None:
+    opds_with_vms = sorted({v["opd"] for v in applied.state["vms"].values()})
+    for office in _linux_offices(applied):
+        own = _a_server_of(applied, office.opd)
+        other = _a_server_of(applied, next(o for o in opds_with_vms if o != office.opd))
+        assert _wait(
+            f"{office.opd}/{office.name} -> its own OPD's server {own}",
+            lambda o=office, addr=own: _ping(o.host_netns, addr),
+            60,
+        )
+        assert not _ping(office.host_netns, other), f"{office.name} reached {other}"
+    # Even an office that routes another OPD's network into its tunnel by hand is
+    # stopped at the hub (AllowedIPs plus the hub's firewall).
+    office = _linux_offices(applied)[0]
+    other_opd = next(o for o in opds_with_vms if o != office.opd)
+    other_net = applied.state["networks"][f"{other_opd}/servers"]["prefix"]
+    hub_pub = _hub_public_key(applied)
+    router = office.container
+    own_nets = applied.state["vpn"][f"{office.opd}/{office.name}"]["allowed_networks"]
+    try:
+        forced = ",".join([*own_nets, other_net])
+        for cmd in (
+            ["wg", "set", "wg-dc", "peer", hub_pub, "allowed-ips", forced],
+            ["ip", "route", "replace", other_net, "dev", "wg-dc"],
+        ):
+            subprocess.run(["podman", "exec", router, *cmd], check=True, timeout=30)
+        assert not _ping(office.host_netns, _a_server_of(applied, other_opd))
+    finally:
+        subprocess.run(
+            ["podman", "exec", router, "systemctl", "restart", "wg-quick@wg-dc"], timeout=60
+        )
+
+
+def _hub_public_key(a: Applied) -> str:
+    from dcctl.vpn.keystore import HUB, KeyStore, keystore_path
+
+    return KeyStore(keystore_path(a.repo / "state", "lab"), passphrase=PASSPHRASE).public_key(HUB)
+
+
+def test_rotated_office_key_brings_its_tunnel_back(applied: Applied) -> None:
+    office = _linux_offices(applied)[0]
+    ref = f"{office.opd}/{office.name}"
+    hub = f"dl{applied.lab.plan.lab_id}-vm-{applied.lab.spec.site.vpn.vm.replace('/', '-')}"
+    rc, out, err = _dcctl(applied.env, "vpn", "rotate", str(applied.repo), ref, "--target", "lab")
+    assert rc == 0, out + err
+    rotated_at = time.time()
+    rc, report, err, _ = _apply(applied)
+    assert rc == 0, (report.get("errors"), err[-2000:])
+    changed = {t["host"] for t in report["layers"]["hosts"]["tasks"]}
+    assert {"kominfo-vpn-gw", f"office-{office.opd}-{office.name}"} <= changed, changed
+    own = _a_server_of(applied, office.opd)
+    assert _wait(f"{ref} back through its tunnel", lambda: _ping(office.host_netns, own), 90)
+
+    def handshake_after_rotation() -> bool:
+        out = subprocess.run(
+            ["podman", "exec", hub, "wg", "show", "wg-hub", "latest-handshakes"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        ).stdout
+        from dcctl.vpn.keystore import KeyStore, keystore_path
+
+        store = KeyStore(keystore_path(applied.repo / "state", "lab"), passphrase=PASSPHRASE)
+        new_pub = store.public_key(ref)
+        stamps = dict(line.split("\t") for line in out.strip().splitlines() if "\t" in line)
+        return int(stamps.get(new_pub, "0")) >= int(rotated_at) - 1
+
+    assert _wait("a handshake with the new key", handshake_after_rotation, 90)
+
+
 def test_second_apply_changes_nothing(applied: Applied) -> None:
     rc, report, err, seconds = _apply(applied)
     print(f"\nno-op lab apply of the example: {seconds:.1f} s")
