@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import getpass
 import json
+import os
 import subprocess
 import time
+import traceback
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -131,6 +133,8 @@ def _hosts_layer(
     except Exception as exc:  # a missing credential or key: the layer fails, reported
         report.ok = False
         report.errors.append(f"hosts: {exc}")
+        if os.environ.get("DCCTL_DEBUG"):
+            report.errors.append(traceback.format_exc())
         return
     layer = hosts.to_dict()
     if check:

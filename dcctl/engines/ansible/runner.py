@@ -121,8 +121,12 @@ def run_playbook(
     }
 
     def handler(event: dict[str, Any]) -> bool:
+        # A progress callback must never abort the run it reports on.
         if on_event is not None:
-            on_event(event)
+            try:
+                on_event(event)
+            except Exception as exc:
+                print(f"dcctl: progress callback failed: {exc!r}", file=sys.stderr)
         return True
 
     hosts = sorted(inventory.get("_meta", {}).get("hostvars", {}))
@@ -145,5 +149,8 @@ def run_playbook(
             text = r.stdout.read() if hasattr(r.stdout, "read") else ""
             errors = [ln.strip() for ln in text.splitlines() if "ERROR" in ln][:5]
         return PlaybookResult(
-            status=r.status, rc=int(r.rc), hosts=_summarise(r.stats, hosts), errors=errors
+            status=r.status,
+            rc=-1 if r.rc is None else int(r.rc),
+            hosts=_summarise(r.stats, hosts),
+            errors=errors,
         )
