@@ -38,7 +38,13 @@ def configure(no_color: bool) -> None:
 
 
 def emit_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+    """Indented for a person at a terminal; one compact line for a pipeline.
+
+    Why: Python's C encoder only runs without indentation; the pure-Python
+    indented encoder was most of `plan -o json`'s time on a large regency.
+    """
+    indent = 2 if sys.stdout.isatty() else None
+    sys.stdout.write(json.dumps(data, indent=indent, sort_keys=False, default=str) + "\n")
 
 
 def print_spec_errors(exc: SpecErrors, as_json: bool) -> None:
