@@ -143,14 +143,18 @@ def run_playbook(
             event_handler=handler,
         )
         errors: list[str] = []
-        if r.status != "successful" and not r.stats:
-            # The playbook never ran (syntax error, missing role): Ansible's own
-            # ERROR lines say why. Task output is not read here (no_log applies there).
+        summary = _summarise(r.stats, hosts)
+        blamed = any(h.failed or h.unreachable for h in summary.values())
+        if r.status != "successful" and not blamed:
+            # Failed with no host to blame (syntax error, missing role, a crash):
+            # Ansible's own error lines say why. no_log tasks print nothing secret.
             text = r.stdout.read() if hasattr(r.stdout, "read") else ""
-            errors = [ln.strip() for ln in text.splitlines() if "ERROR" in ln][:5]
+            marks = ("ERROR", "fatal:", "FAILED!", "Traceback", "exception")
+            errors = [ln.strip() for ln in text.splitlines() if any(m in ln for m in marks)][:5]
+            errors = errors or [f"ansible-playbook exited {r.rc} ({r.status})"]
         return PlaybookResult(
             status=r.status,
             rc=-1 if r.rc is None else int(r.rc),
-            hosts=_summarise(r.stats, hosts),
+            hosts=summary,
             errors=errors,
         )
