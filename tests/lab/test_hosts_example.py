@@ -396,10 +396,10 @@ def test_unreachable_host_is_reported_and_the_rest_complete(applied: Applied) ->
 
 
 def test_no_secret_in_repo_state_or_output(applied: Applied) -> None:
-    from dcctl.engines.credentials import resolve_credential
+    from dcctl.lab.secrets import lab_secret
 
     secrets = {
-        resolve_credential(applied.lab.spec, ref, "lab")
+        lab_secret(applied.lab.plan.state_dir, ref)
         for ref in {
             *(sw.credential for sw in applied.lab.spec.site.switches),
             *(c.credential for o in applied.lab.spec.opds.values() for c in o.cameras),

@@ -187,6 +187,19 @@ def _rtsp_options(host: str, port: int = 554) -> str:
         return s.recv(1024).decode(errors="replace").splitlines()[0]
 
 
+def _camera_ready(host: str, timeout: float) -> bool:
+    """Wait for the camera: GStreamer takes a moment to listen on a busy machine."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if _rtsp_options(host).startswith("RTSP/1.0 200"):
+                return True
+        except OSError:
+            pass
+        time.sleep(0.5)
+    return False
+
+
 @dataclass
 class MonLab:
     key: Path
@@ -355,7 +368,7 @@ def test_monitoring_role(monlab: MonLab, tmp_path: Path) -> None:
     assert inventory["role_vpn_hub"]["hosts"] == ["kominfo-hub"]
     playbook = _playbook(tmp_path / "monitoring.yml")
 
-    assert _rtsp_options(CAM).startswith("RTSP/1.0 200"), "the lab camera is not serving RTSP"
+    assert _camera_ready(CAM, 30), "the lab camera is not serving RTSP"
     log.append(f"{time.monotonic() - t0:6.1f} s  lab ready")
 
     def run(check: bool = False) -> Any:
