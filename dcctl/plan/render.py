@@ -16,26 +16,32 @@ _SYMBOL = {"create": ("+", "green"), "update": ("~", "yellow"), "delete": ("-", 
 
 
 def render_text(con: Console, spec: Spec, changes: list[Change], verbose: bool) -> None:
+    """One print of the whole plan: rich's per-call cost dominated large plans."""
+    out: list[str] = []
     if spec.lock_changed:
-        con.print("IPAM: new allocations pending; `dcctl lock` records them in dcctl.lock.yaml")
+        out.append("IPAM: new allocations pending; `dcctl lock` records them in dcctl.lock.yaml")
     if not changes:
-        con.print(f"No changes. {spec.site.name} matches the last apply.")
+        out.append(f"No changes. {spec.site.name} matches the last apply.")
+        con.print("\n".join(out))
         return
     layer = None
     for c in changes:
         if c.layer != layer:
             layer = c.layer
-            con.print(f"\n[bold]{layer}[/bold]")
+            out.append(f"\n[bold]{layer}[/bold]")
         sym, color = _SYMBOL[c.action]
-        con.print(f"  [{color}]{sym} {escape(c.key)}[/{color}]")
+        out.append(f"  [{color}]{sym} {escape(c.key)}[/{color}]")
         if c.action == "update":
             shown = list(c.fields.items()) if verbose else list(c.fields.items())[:6]
             for f, (old, new) in shown:
-                con.print(f"      {escape(f)}: {escape(repr(old))} -> {escape(repr(new))}")
+                out.append(f"      {escape(f)}: {escape(repr(old))} -> {escape(repr(new))}")
             if len(c.fields) > len(shown):
-                con.print(f"      ... {len(c.fields) - len(shown)} more (use -v)")
+                out.append(f"      ... {len(c.fields) - len(shown)} more (use -v)")
     n = Counter(c.action for c in changes)
-    con.print(f"\nPlan: {n['create']} to create, {n['update']} to update, {n['delete']} to delete.")
+    out.append(
+        f"\nPlan: {n['create']} to create, {n['update']} to update, {n['delete']} to delete."
+    )
+    con.print("\n".join(out), highlight=False, soft_wrap=True)
 
 
 def render_markdown(spec: Spec, changes: list[Change]) -> str:
