@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -139,26 +138,31 @@ def run_hosts(
     def run_play(index: int, play: dict[str, Any], tmp: Path) -> PlaybookResult:
         path = tmp / f"play-{index}.yml"
         path.write_text(yaml.safe_dump([play], sort_keys=False), encoding="utf-8")
-        return run_playbook(
-            path,
-            inventory,
-            extravars=extravars,
-            check=check,
-            ssh_key=key,
-            limit=limit,
-            on_event=on_event,
-        )
+        for attempt in (1, 2):
+            result = run_playbook(
+                path,
+                inventory,
+                extravars=extravars,
+                check=check,
+                ssh_key=key,
+                limit=limit,
+                on_event=on_event,
+            )
+            # A runner that died without Ansible's play recap (exit code lost, no
+            # stats) blames no host: the play is idempotent, so it runs once more.
+            crashed = result.rc == -1 and not any(
+                h.ok or h.failed or h.unreachable for h in result.hosts.values()
+            )
+            if not crashed or attempt == 2:
+                return result
+        return result
 
     plays = _plays()
     results: list[PlaybookResult] = []
     with tempfile.TemporaryDirectory(prefix="dcctl-plays-") as tmp:
-        # Baseline first on every host, then the service plays side by side: they
-        # target different hosts, and one play whose hosts all fail (Ansible then
-        # ends the whole playbook) must not keep the other services from running.
-        results.append(run_play(0, plays[0], Path(tmp)))
-        with ThreadPoolExecutor(max_workers=max(1, len(plays) - 1)) as pool:
-            futures = [pool.submit(run_play, i, p, Path(tmp)) for i, p in enumerate(plays[1:], 1)]
-            results += [f.result() for f in futures]
+        # One run per play, in order: a play whose hosts all fail makes Ansible end
+        # the whole playbook, which must not keep the other services from running.
+        results += [run_play(i, p, Path(tmp)) for i, p in enumerate(plays)]
     statuses = {r.status for r in results}
     report.status = "successful" if statuses == {"successful"} else "failed"
     merged: dict[str, dict[str, int]] = {}
