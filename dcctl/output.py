@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from enum import StrEnum
 from typing import Any
 
 from rich.console import Console
@@ -56,3 +57,17 @@ def print_spec_errors(exc: SpecErrors, as_json: bool) -> None:
         con.print(f"[red]error[/red] {escape(str(e))}")
     n = len(exc.errors)
     con.print(f"[red]{n} error{'s' if n != 1 else ''}[/red]; nothing was changed.")
+
+
+class Target(StrEnum):
+    """Where an engine acts: the rehearsal lab or the production estate."""
+
+    lab = "lab"
+    prod = "prod"
+
+
+class Output(StrEnum):
+    """Output of the sub-commands: for a person, or for a pipeline."""
+
+    text = "text"
+    json = "json"

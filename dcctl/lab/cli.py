@@ -22,7 +22,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from dcctl.output import console, emit_json, err_console, print_spec_errors
+from dcctl.output import Output, console, emit_json, err_console, print_spec_errors
 from dcctl.spec.errors import SpecErrors
 
 T = TypeVar("T")
@@ -43,11 +43,6 @@ fault_app = typer.Typer(
     rich_markup_mode=None,
 )
 lab_app.add_typer(fault_app, name="fault")
-
-
-class Output(StrEnum):
-    text = "text"
-    json = "json"
 
 
 SpecPath = Annotated[Path, typer.Argument(help="Spec repo directory (or one spec file)")]

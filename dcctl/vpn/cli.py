@@ -10,7 +10,6 @@ Nothing here prints a private key.
 
 from __future__ import annotations
 
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -18,7 +17,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from dcctl.output import console, emit_json, err_console, print_spec_errors
+from dcctl.output import Output, Target, console, emit_json, err_console, print_spec_errors
 from dcctl.spec.errors import SpecErrors
 
 if TYPE_CHECKING:
@@ -26,16 +25,6 @@ if TYPE_CHECKING:
     from dcctl.vpn.ansible import Peer
 
 vpn_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
-
-
-class Target(StrEnum):
-    lab = "lab"
-    prod = "prod"
-
-
-class Output(StrEnum):
-    text = "text"
-    json = "json"
 
 
 SpecArg = Annotated[Path, typer.Argument(help="Spec repo directory")]

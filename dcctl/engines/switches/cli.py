@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -33,7 +32,7 @@ from dcctl.engines.switches.engine import (
     netmiko_connect,
     run_all,
 )
-from dcctl.output import console, emit_json, err_console, print_spec_errors
+from dcctl.output import Output, Target, console, emit_json, err_console, print_spec_errors
 from dcctl.spec.errors import SpecErrors
 
 if TYPE_CHECKING:
@@ -153,16 +152,6 @@ switch_app = typer.Typer(
     add_completion=False,
     rich_markup_mode=None,
 )
-
-
-class Target(StrEnum):
-    lab = "lab"
-    prod = "prod"
-
-
-class Output(StrEnum):
-    text = "text"
-    json = "json"
 
 
 NameArg = Annotated[str | None, typer.Argument(help="Switch name from the spec")]
