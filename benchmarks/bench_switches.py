@@ -11,7 +11,11 @@ restarted from factory default before every run so each run pushes the same
 lines. Each run ends with a dry run of the engine that must find nothing left
 to do, so all three approaches are known to have reached the same state.
 
-    .venv/bin/python benchmarks/bench_switches.py [--switches 48] [--workers 16]
+The baselines push with netmiko's default `send_config_set` (each line's echo
+awaited before the next is typed); the engine pastes the delta in chunks and
+checks every echo and reply afterwards (dcctl/engines/switches/session.py).
+
+    .venv/bin/python benchmarks/bench_switches.py [--switches 48] [--workers 64]
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import argparse
 import contextlib
 import json
 import os
+import resource
 import secrets
 import shutil
 import signal
@@ -38,7 +43,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from dcctl.engines.switches.engine import SwitchTarget, change_all  # noqa: E402
+from dcctl.engines.switches.engine import DEFAULT_WORKERS, SwitchTarget, change_all  # noqa: E402
 from dcctl.engines.switches.engine import netmiko_params as engine_params  # noqa: E402
 
 IOS_PORTS = [f"GigabitEthernet1/0/{i}" for i in range(1, 13)] + ["TenGigabitEthernet1/1/1"]
@@ -225,6 +230,24 @@ def converged(targets: list[SwitchTarget], workers: int) -> None:
         raise RuntimeError(f"not converged after the run: {left}: {res[0]}")
 
 
+def cpu_seconds(daemons: list[Daemon]) -> tuple[float, float]:
+    """CPU time (user + system) of this process and of all switch daemons so far.
+
+    Both sides share the machine's cores, so a tool that makes the switches
+    work harder is slower even if its own code is lean.
+    """
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    tick = os.sysconf("SC_CLK_TCK")
+    theirs = 0.0
+    for d in daemons:
+        if d.proc is None:
+            continue
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{d.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            theirs += (int(fields[11]) + int(fields[12])) / tick
+    return own.ru_utime + own.ru_stime, theirs
+
+
 def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     t0 = time.monotonic()
     out = fn()
@@ -234,10 +257,13 @@ def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--switches", type=int, default=48)
-    ap.add_argument("--workers", type=int, default=16)
+    ap.add_argument(
+        "--workers", type=int, default=DEFAULT_WORKERS, help="pool size of the engine and Nornir"
+    )
     ap.add_argument(
         "--ros-every", type=int, default=4, help="every Nth switch is RouterOS (0: none)"
     )
+    ap.add_argument("--repeat", type=int, default=3, help="engine and Nornir runs (median)")
     ap.add_argument("--json", action="store_true", help="print figures as JSON too")
     args = ap.parse_args()
 
@@ -283,33 +309,47 @@ def main() -> int:
         sizes = [len(v) for v in lines.values()]
         print(f"delta per switch: {min(sizes)}-{max(sizes)} lines, {sum(sizes)} in all")
 
-        # (a) the engine: read, diff, backup, push, verify, save
-        wall, res = timed(
-            lambda: change_all(targets, MANAGED, tmp / "backups", workers=args.workers)
-        )
-        bad = [r for r in res if r.status != "changed"]
-        if bad:
-            raise RuntimeError(f"engine: {bad[0]}")
-        figures["engine"] = wall
-        figures["engine_slowest"] = max(r.seconds for r in res)
-        figures["engine_median"] = statistics.median(r.seconds for r in res)
-        converged(targets, args.workers)
-        figures["engine_noop"], _ = timed(
-            lambda: change_all(targets, MANAGED, None, workers=args.workers)
-        )
+        # (a) the engine and (c) Nornir, alternating, so load drift hits both alike
+        runs: dict[str, list[float]] = {}
 
-        # (b) serial netmiko loop, same lines
+        def note(key: str, value: float) -> None:
+            runs.setdefault(key, []).append(value)
+
+        for _ in range(args.repeat):
+            reset(daemons)
+            cpu0 = cpu_seconds(daemons)
+            wall, res = timed(
+                lambda: change_all(targets, MANAGED, tmp / "backups", workers=args.workers)
+            )
+            cpu1 = cpu_seconds(daemons)
+            bad = [r for r in res if r.status != "changed"]
+            if bad:
+                raise RuntimeError(f"engine: {bad[0]}")
+            note("engine", wall)
+            note("engine_slowest", max(r.seconds for r in res))
+            note("engine_median", statistics.median(r.seconds for r in res))
+            note("engine_cpu_client", cpu1[0] - cpu0[0])
+            note("engine_cpu_switches", cpu1[1] - cpu0[1])
+            converged(targets, args.workers)
+            noop, _ = timed(lambda: change_all(targets, MANAGED, None, workers=args.workers))
+            note("engine_noop", noop)
+
+            reset(daemons)
+            cpu0 = cpu_seconds(daemons)
+            wall, slowest = run_nornir(daemons, password, lines, args.workers, tmp)
+            cpu1 = cpu_seconds(daemons)
+            note("nornir", wall)
+            note("nornir_slowest", slowest)
+            note("nornir_cpu_client", cpu1[0] - cpu0[0])
+            note("nornir_cpu_switches", cpu1[1] - cpu0[1])
+            converged(targets, args.workers)
+        figures.update({k: statistics.median(v) for k, v in runs.items()})
+
+        # (b) serial netmiko loop, same lines (once: it is slow and has no contention)
         reset(daemons)
         wall, per = timed(lambda: [push_one(by_name[n], password, ls) for n, ls in lines.items()])
         figures["serial"] = wall
         figures["serial_slowest"] = max(per)
-        converged(targets, args.workers)
-
-        # (c) Nornir + nornir-netmiko, same lines, same concurrency
-        reset(daemons)
-        wall, slowest = run_nornir(daemons, password, lines, args.workers, tmp)
-        figures["nornir"] = wall
-        figures["nornir_slowest"] = slowest
         converged(targets, args.workers)
     finally:
         with ThreadPoolExecutor(8) as pool:
@@ -317,7 +357,8 @@ def main() -> int:
         shutil.rmtree(tmp, ignore_errors=True)
 
     n = len(daemons)
-    print(f"\npush to {n} switches (workers={args.workers})        wall s   slowest switch s")
+    print(f"\npush to {n} switches (workers={args.workers}, median of {args.repeat} runs)")
+    print("                                                wall s   slowest switch s")
     print(f"  (a) dcctl engine (read+diff+push+verify+save) {figures['engine']:7.1f}   "
           f"{figures['engine_slowest']:7.1f}  (median {figures['engine_median']:.1f})")  # fmt: skip
     print(f"  (b) serial netmiko loop (push+save)           {figures['serial']:7.1f}   "
@@ -326,8 +367,15 @@ def main() -> int:
           f"{figures['nornir_slowest']:7.1f}")  # fmt: skip
     print(f"  engine second run, nothing to push            {figures['engine_noop']:7.1f}")
     print(
+        f"CPU s (this process / switch daemons): engine {figures['engine_cpu_client']:.1f} / "
+        f"{figures['engine_cpu_switches']:.1f}, nornir {figures['nornir_cpu_client']:.1f} / "
+        f"{figures['nornir_cpu_switches']:.1f}"
+    )
+    print(
         f"ratios: serial/engine {figures['serial'] / figures['engine']:.1f}x, "
-        f"nornir/engine {figures['nornir'] / figures['engine']:.2f}x"
+        f"engine/nornir {figures['engine'] / figures['nornir']:.2f}x (target <= 1.10), "
+        f"engine/slowest switch {figures['engine'] / figures['engine_slowest']:.2f}x "
+        f"(target <= 1.50)"
     )
     if args.json:
         print(json.dumps({k: round(v, 2) for k, v in figures.items()}))

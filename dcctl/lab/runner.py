@@ -678,6 +678,8 @@ def _ensure_dnat(v: VpnGatewayPlan) -> bool:
 
 def _start_office_router(office: OfficePlan, image: str, pub: str) -> str | None:
     """Run the router container and give it the lab's SSH key; returns an error or None."""
+    from dcctl.engines.pulumi.labvm import LabVmError, install_login  # imports pulumi: lazily
+
     name = office.container
     assert name is not None
     try:
@@ -698,20 +700,7 @@ def _start_office_router(office: OfficePlan, image: str, pub: str) -> str | None
             if up.strip() in ("running", "degraded"):
                 break
             time.sleep(0.5)
-        home = f"/home/{OFFICE_USER}"
-        if _podman("exec", name, "id", "-u", OFFICE_USER, check=False).returncode != 0:
-            _podman("exec", name, "useradd", "--create-home", "--shell", "/bin/bash",
-                    "--groups", "sudo", OFFICE_USER)  # fmt: skip
-        _podman("exec", name, "install", "-d", "-m", "0700", "-o", OFFICE_USER,
-                "-g", OFFICE_USER, f"{home}/.ssh")  # fmt: skip
-        for path, text, mode, owner in (
-            (f"{home}/.ssh/authorized_keys", pub + "\n", "0600", OFFICE_USER),
-            ("/etc/sudoers.d/90-dcctl-admin", f"{OFFICE_USER} ALL=(ALL) NOPASSWD:ALL\n", "0440",
-             "root"),
-        ):  # fmt: skip
-            _podman("exec", "-i", name, "tee", path, input_text=text)
-            _podman("exec", name, "chmod", mode, path)
-            _podman("exec", name, "chown", f"{owner}:{owner}", path)
+        install_login(name, pub, OFFICE_USER, root_keys=False)
         while time.monotonic() < deadline:
             ans = net.tcp_probe(
                 office.router_netns, office.wan_address.split("/")[0], 22, timeout=1.0
@@ -720,7 +709,7 @@ def _start_office_router(office: OfficePlan, image: str, pub: str) -> str | None
                 return None
             time.sleep(0.5)
         return f"office router {office.key}: sshd does not answer in {name}"
-    except NetError as exc:
+    except (NetError, LabVmError) as exc:
         return f"office router {office.key}: {exc}"
 
 

@@ -9,10 +9,12 @@ even when a test fails half-way, so a failed run never leaves debris behind.
 from __future__ import annotations
 
 import fcntl
+import importlib.util
 import os
 import random
 import shutil
 import string
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,13 +28,41 @@ from dcctl.spec import Spec, load_spec
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "wonosobo"
 
 
-def lab_skip_reason() -> str | None:
-    if os.geteuid() != 0:
-        return "lab tests need root (network namespaces, Open vSwitch)"
-    for cmd in ("ip", "ovs-vsctl", "ethtool"):
-        if net.which(cmd) is None:
-            return f"lab tests need {cmd} ({runner.TOOLS.get(cmd, cmd)})"
+#: Debian packages of the tools lab tests call, for the skip message.
+PACKAGES = {
+    **runner.TOOLS,
+    "podman": "podman",
+    "runc": "runc",
+    "ssh": "openssh-client",
+    "ping": "iputils-ping",
+}
+
+
+def needs(*tools: str, ovs: bool = False, modules: tuple[str, ...] = ()) -> str | None:
+    """Why a lab test cannot run on this machine, or None.
+
+    Only what a test cannot provide itself is a reason to skip: root, a tool,
+    a Python package. A stopped Open vSwitch is started (as `dcctl lab up`
+    does), so whether a test runs never depends on which test ran before it.
+    """
+    if sys.platform != "linux" or os.geteuid() != 0:
+        return "lab tests need root on Linux (network namespaces, veth, Open vSwitch, podman)"
+    for tool in tools:
+        if net.which(tool) is None:
+            return f"{tool} missing (apt-get install {PACKAGES.get(tool, tool)})"
+    for mod in modules:
+        if importlib.util.find_spec(mod) is None:
+            return f"python package {mod} missing (scripts/setup)"
+    if ovs:
+        try:
+            net.ensure_ovs()
+        except net.NetError as exc:
+            return f"Open vSwitch does not start: {exc}"
     return None
+
+
+def lab_skip_reason() -> str | None:
+    return needs("ip", "ovs-vsctl", "ethtool", ovs=True)
 
 
 def unique_lab_id() -> str:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -32,6 +31,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.lab.conftest import needs
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(900)]
 
@@ -44,15 +45,9 @@ SEGMENT_S = 6  # short, so the test sees segments roll over
 
 
 def _skip_reason() -> str | None:
-    if os.geteuid() != 0:
-        return "needs root (network namespaces, veth, podman)"
-    for tool in ("podman", "runc", "ip", "ssh", "ssh-keygen"):
-        if shutil.which(tool) is None and not Path("/usr/sbin", tool).exists():
-            return f"{tool} missing"
-    try:
-        import ansible_runner  # noqa: F401
-    except ImportError:
-        return "ansible-runner not installed (pip install -e .[engines])"
+    reason = needs("podman", "runc", "ip", "ssh", "ssh-keygen", modules=("ansible_runner",))
+    if reason:
+        return reason
     from dcctl.lab.runner import gst_problem
 
     problem = gst_problem()

@@ -22,7 +22,6 @@ import contextlib
 import json
 import os
 import secrets
-import shutil
 import subprocess
 import sys
 import time
@@ -34,6 +33,7 @@ from typing import Any
 import pytest
 
 from dcctl.engines.pulumi import toolchain
+from tests.lab.conftest import needs
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(900)]
 
@@ -45,30 +45,10 @@ VM1, VM2 = "dinkes/simpus", "bappeda/web"
 
 
 def _skip_reason() -> str | None:
-    if sys.platform != "linux" or os.geteuid() != 0:
-        return "needs root on Linux (network namespaces, veth, Open vSwitch, podman)"
-    for tool, pkg in (
-        ("podman", "podman"),
-        ("runc", "runc"),
-        ("ovs-vsctl", "openvswitch-switch"),
-        ("ip", "iproute2"),
-        ("ethtool", "ethtool"),
-        ("ssh", "openssh-client"),
-        ("ssh-keygen", "openssh-client"),
-    ):
-        if shutil.which(tool) is None and not Path("/usr/sbin", tool).exists():
-            return f"{tool} missing (apt-get install {pkg})"
-    try:
-        ok = subprocess.run(
-            ["ovs-vsctl", "--timeout=5", "show"], capture_output=True, timeout=10
-        ).returncode
-    except subprocess.TimeoutExpired:
-        ok = 1
-    if ok != 0:
-        return "Open vSwitch is not running (/usr/share/openvswitch/scripts/ovs-ctl start)"
-    if toolchain.engine_bin_dir() is None:
+    reason = needs("podman", "runc", "ovs-vsctl", "ip", "ethtool", "ssh", "ssh-keygen", ovs=True)
+    if reason is None and toolchain.engine_bin_dir() is None:
         return f"Pulumi engine v{toolchain.sdk_version()} not installed; run scripts/install-pulumi"
-    return None
+    return reason
 
 
 def sh(*argv: str, check: bool = True, timeout: float = 30) -> subprocess.CompletedProcess[str]:

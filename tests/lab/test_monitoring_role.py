@@ -28,10 +28,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import socket
 import subprocess
-import sys
 import time
 import urllib.parse
 import urllib.request
@@ -41,6 +39,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.lab.conftest import needs
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(900)]
 
@@ -124,18 +124,13 @@ cameras:
 
 
 def _skip_reason() -> str | None:
-    if sys.platform != "linux" or os.geteuid() != 0:
-        return "needs root on Linux (network namespaces, veth, podman)"
-    for tool in ("podman", "runc", "ip", "ssh", "ssh-keygen"):
-        if shutil.which(tool) is None and not Path("/usr/sbin", tool).exists():
-            return f"{tool} missing"
-    probe = subprocess.run(
-        ["/usr/bin/python3", "-c", "import gi; gi.require_version('GstRtspServer', '1.0')"],
-        capture_output=True,
-    )
-    if probe.returncode != 0:
-        return "the lab camera needs python3-gi and gir1.2-gst-rtsp-server-1.0"
-    return None
+    reason = needs("podman", "runc", "ip", "ssh", "ssh-keygen")
+    if reason:
+        return reason
+    from dcctl.lab.runner import gst_problem
+
+    problem = gst_problem()
+    return f"the lab camera needs GStreamer's RTSP server: {problem}" if problem else None
 
 
 def sh(*argv: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess[str]:

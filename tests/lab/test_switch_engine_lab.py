@@ -24,7 +24,6 @@ import ipaddress
 import json
 import os
 import secrets
-import shutil
 import signal
 import socket
 import subprocess
@@ -37,6 +36,8 @@ from typing import Any
 
 import pytest
 
+from tests.lab.conftest import needs
+
 REPO = Path(__file__).resolve().parents[2]
 PASSWORD = "lab-" + secrets.token_hex(8)
 HOSTS = {"A": "10.78.0.1", "B": "10.78.0.2", "C": "10.78.0.3", "D": "10.78.0.4", "E": "10.78.0.5"}
@@ -46,25 +47,10 @@ pytestmark = [pytest.mark.lab, pytest.mark.timeout(300)]
 
 
 def _skip_reason() -> str | None:
-    if sys.platform != "linux" or os.geteuid() != 0:
-        return "needs root on Linux (network namespaces, veth, Open vSwitch)"
-    for tool in ("ovs-vsctl", "ip", "ping"):
-        if shutil.which(tool) is None:
-            return f"{tool} missing"
-    try:
-        ok = subprocess.run(
-            ["ovs-vsctl", "--timeout=5", "show"], capture_output=True, timeout=10
-        ).returncode
-    except subprocess.TimeoutExpired:
-        ok = 1
-    if ok != 0:
-        return "Open vSwitch is not running"
-    for mod in ("netmiko", "asyncssh", "hier_config", "ntc_templates"):
-        try:
-            __import__(mod)
-        except ImportError:
-            return f"python package {mod} missing"
-    return None
+    return needs(
+        "ovs-vsctl", "ip", "ping", ovs=True,
+        modules=("netmiko", "asyncssh", "hier_config", "ntc_templates"),
+    )  # fmt: skip
 
 
 def sh(*argv: str, check: bool = True, timeout: float = 20) -> subprocess.CompletedProcess[str]:

@@ -19,7 +19,6 @@ import ipaddress
 import json
 import os
 import secrets
-import shutil
 import signal
 import socket
 import subprocess
@@ -32,6 +31,8 @@ from typing import Any
 
 import pytest
 
+from tests.lab.conftest import needs
+
 REPO = Path(__file__).resolve().parents[2]
 PASSWORD = "lab-" + secrets.token_hex(6)
 HOSTS = {"A": "10.77.0.1", "B": "10.77.0.2", "C": "10.77.0.3", "D": "10.77.0.4", "E": "10.77.0.5"}
@@ -40,30 +41,7 @@ pytestmark = [pytest.mark.lab, pytest.mark.timeout(300)]
 
 
 def _skip_reason() -> str | None:
-    if sys.platform != "linux" or os.geteuid() != 0:
-        return "needs root on Linux (network namespaces, veth, Open vSwitch)"
-    for tool, pkg in (
-        ("ovs-vsctl", "openvswitch-switch"),
-        ("ovs-ofctl", "openvswitch-switch"),
-        ("ip", "iproute2"),
-        ("ping", "iputils-ping"),
-    ):
-        if shutil.which(tool) is None:
-            return f"{tool} missing (apt-get install {pkg})"
-    try:
-        ok = subprocess.run(
-            ["ovs-vsctl", "--timeout=5", "show"], capture_output=True, timeout=10
-        ).returncode
-    except subprocess.TimeoutExpired:
-        ok = 1
-    if ok != 0:
-        return "Open vSwitch is not running (/usr/share/openvswitch/scripts/ovs-ctl start)"
-    for mod in ("netmiko", "asyncssh"):
-        try:
-            __import__(mod)
-        except ImportError:
-            return f"python package {mod} missing"
-    return None
+    return needs("ovs-vsctl", "ovs-ofctl", "ip", "ping", ovs=True, modules=("netmiko", "asyncssh"))
 
 
 def sh(*argv: str, check: bool = True, timeout: float = 20) -> subprocess.CompletedProcess[str]:

@@ -34,6 +34,7 @@ import pytest
 from dcctl.engines.ansible.runner import PlaybookResult, run_playbook
 from dcctl.vpn.ansible import HUB_INTERFACE, OFFICE_INTERFACE, Peer, build_role_vars
 from dcctl.vpn.keystore import HUB, KeyStore, keystore_path
+from tests.lab.conftest import needs
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(900)]
 
@@ -92,12 +93,7 @@ def lab_image() -> str | None:
 
 
 def skip_reason() -> str | None:
-    if os.geteuid() != 0:
-        return "needs root (namespaces, podman)"
-    for tool in ("ip", "podman", "ssh-keygen"):
-        if shutil.which(tool) is None:
-            return f"needs {tool}"
-    return None
+    return needs("ip", "podman", "ssh-keygen")
 
 
 def ensure_inotify(minimum: int = 1024) -> None:

@@ -635,3 +635,37 @@ def test_routeros_bridge_is_created_or_filtering_enabled(
         assert session.handle(cmd).output == "", cmd
     restored = "\n".join(cfg.export_lines(terse=True))
     assert parse_export(restored).normalized() == parse_export(export).normalized()
+
+
+@pytest.mark.parametrize("vendor", ["cisco_ios", "mikrotik_routeros"])
+def test_paste_stops_at_the_chunk_holding_a_rejected_line(
+    daemons: dict[str, Daemon], vendor: str
+) -> None:
+    """Lines go in chunks; the chunk with the error runs, the ones after it never do."""
+    from netmiko.exceptions import ConfigInvalidException
+
+    from dcctl.engines.switches import ios, routeros
+    from dcctl.engines.switches.session import paste
+
+    d = daemons["sw-dinkes" if vendor == "cisco_ios" else "sw-dishub"]
+    if vendor == "cisco_ios":
+        mod: Any = ios
+        lines = ["configure terminal", "vlan 901", "exit", "vlan 9999", "vlan 902", "exit",
+                 "vlan 903", "exit", "end"]  # fmt: skip
+        present = lambda v: f"vlan {v}\n" in d.running()  # noqa: E731
+    else:
+        mod = routeros
+        lines = ["/interface bridge vlan add bridge=bridge1 vlan-ids=901",
+                 "/interface bridge vlan add bridge=bridge1 vlan-ids=99999",
+                 "/interface bridge vlan add bridge=bridge1 vlan-ids=902",
+                 "/interface bridge vlan add bridge=bridge1 vlan-ids=903"]  # fmt: skip
+        present = lambda v: any(v in e.vlan_ids for e in parse_export(d.running()).vlans)  # noqa: E731
+    conn = d.netmiko()
+    try:
+        conn.send_command("show version" if vendor == "cisco_ios" else "/system identity print")
+        with pytest.raises(ConfigInvalidException, match="9999"):
+            paste(conn, lines, mod._PROMPT, mod._ERROR, read_timeout=20, chunk=3)
+    finally:
+        conn.disconnect()
+    assert present(901) and present(902), "the chunks up to the error ran"
+    assert not present(903), "the chunk after the error was never typed"

@@ -74,6 +74,7 @@ __all__ = [
     "LabVm",
     "LabVmError",
     "LabVmProvider",
+    "install_login",
     "live_limits",
 ]
 
@@ -165,6 +166,35 @@ def _run(
 
 def _podman(*args: str, **kw: Any) -> subprocess.CompletedProcess[str]:
     return _run(["podman", "--runtime", PODMAN_RUNTIME, *args], **kw)
+
+
+def _write_file(name: str, path: str, content: str, mode: str, owner: str = "root") -> None:
+    _podman("exec", "-i", name, "tee", path, input_text=content)
+    _podman("exec", name, "chmod", mode, path)
+    _podman("exec", name, "chown", f"{owner}:{owner}", path)
+
+
+def install_login(name: str, keys: str, admin_user: str | None, root_keys: bool = True) -> None:
+    """What cloud-init's ``user_account`` does in production, done with podman exec.
+
+    Also how the lab's Linux office routers get their login, so a lab machine
+    is reached the same way whether Pulumi or the lab builder started it.
+    """
+    content = keys.strip() + "\n"
+    if root_keys:
+        _podman("exec", name, "install", "-d", "-m", "0700", "/root/.ssh")
+        _write_file(name, "/root/.ssh/authorized_keys", content, "0600")
+    if admin_user:
+        home = f"/home/{admin_user}"
+        if _podman("exec", name, "id", "-u", admin_user, check=False).returncode != 0:
+            _podman("exec", name, "useradd", "--create-home", "--shell", "/bin/bash",
+                    "--groups", "sudo", admin_user)  # fmt: skip
+        _podman("exec", name, "install", "-d", "-m", "0700", "-o", admin_user,
+                "-g", admin_user, f"{home}/.ssh")  # fmt: skip
+        _write_file(name, f"{home}/.ssh/authorized_keys", content, "0600", admin_user)
+        _write_file(
+            name, "/etc/sudoers.d/90-dcctl-admin", f"{admin_user} ALL=(ALL) NOPASSWD:ALL\n", "0440"
+        )
 
 
 def _number(value: Any) -> float | None:
@@ -421,7 +451,7 @@ class LabVmProvider(ResourceProvider):
             info = _inspect(name)
             if info is None:
                 raise LabVmError(f"container {name} vanished right after podman run")
-            self._install_keys(name, props["ssh_pubkey"], props.get("admin_user"))
+            install_login(name, props["ssh_pubkey"], props.get("admin_user"))
             self._wait_for_sshd(name, netns)
             self._announce(netns, props["gateway"])
         except BaseException:
@@ -503,33 +533,6 @@ class LabVmProvider(ResourceProvider):
         ]  # fmt: skip
 
     @staticmethod
-    def _write(name: str, path: str, content: str, mode: str, owner: str = "root") -> None:
-        _podman("exec", "-i", name, "tee", path, input_text=content)
-        _podman("exec", name, "chmod", mode, path)
-        _podman("exec", name, "chown", f"{owner}:{owner}", path)
-
-    @classmethod
-    def _install_keys(cls, name: str, keys: str, admin_user: str | None) -> None:
-        """What cloud-init's ``user_account`` does in production, done with podman exec."""
-        content = keys.strip() + "\n"
-        _podman("exec", name, "install", "-d", "-m", "0700", "/root/.ssh")
-        cls._write(name, "/root/.ssh/authorized_keys", content, "0600")
-        if admin_user:
-            home = f"/home/{admin_user}"
-            if _podman("exec", name, "id", "-u", admin_user, check=False).returncode != 0:
-                _podman("exec", name, "useradd", "--create-home", "--shell", "/bin/bash",
-                        "--groups", "sudo", admin_user)  # fmt: skip
-            _podman("exec", name, "install", "-d", "-m", "0700", "-o", admin_user,
-                    "-g", admin_user, f"{home}/.ssh")  # fmt: skip
-            cls._write(name, f"{home}/.ssh/authorized_keys", content, "0600", admin_user)
-            cls._write(
-                name,
-                "/etc/sudoers.d/90-dcctl-admin",
-                f"{admin_user} ALL=(ALL) NOPASSWD:ALL\n",
-                "0440",
-            )
-
-    @staticmethod
     def _wait_for_sshd(name: str, netns: str) -> None:
         deadline = time.monotonic() + _SSH_WAIT_S
         while True:
@@ -569,7 +572,7 @@ class LabVmProvider(ResourceProvider):
             _podman("update", "--memory", mem, "--memory-swap", mem,
                     "--cpus", str(news["cpus"]), name)  # fmt: skip
         if olds.get("ssh_pubkey") != news["ssh_pubkey"]:
-            self._install_keys(name, news["ssh_pubkey"], news.get("admin_user"))
+            install_login(name, news["ssh_pubkey"], news.get("admin_user"))
         outs = {p: news.get(p) for p in INPUTS}
         outs["container_id"] = olds.get("container_id") or id_
         return UpdateResult(outs=outs)

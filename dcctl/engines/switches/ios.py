@@ -19,12 +19,16 @@ from hier_config import (
     get_hconfig_driver,
 )
 from hier_config.models import IdempotentCommandsRule
-from ntc_templates.parse import parse_output
 
+from dcctl.engines.switches.ntc import parse_show
+from dcctl.engines.switches.session import paste
 from dcctl.render.switch import render_switch
 
 PLATFORM = Platform.CISCO_IOS
 ERROR_PATTERN = r"% ?(Invalid input|Incomplete command|Ambiguous command|Unknown)"
+_ERROR = re.compile(ERROR_PATTERN, re.M)
+#: Any IOS prompt, exec or config mode, whatever the hostname (a push may change it).
+_PROMPT = re.compile(r"[A-Za-z0-9][\w.-]*(?:\([\w-]+\))?[#>]")
 
 
 def _driver() -> Any:
@@ -115,16 +119,14 @@ def verify(show_vlan: str, show_switchport: str, intent: dict[str, Any]) -> list
     problems: list[str] = []
     vlans = {
         int(r["vlan_id"]): r["vlan_name"]
-        for r in parse_output(platform="cisco_ios", command="show vlan brief", data=show_vlan)
+        for r in parse_show("cisco_ios", "show vlan brief", show_vlan)
     }
     for vid, name in intent["vlans"].items():
         if vlans.get(int(vid)) != name:
             problems.append(f"vlan {vid}: expected name {name}, device has {vlans.get(int(vid))}")
     ports = {
         _long(r["interface"]): r
-        for r in parse_output(
-            platform="cisco_ios", command="show interfaces switchport", data=show_switchport
-        )
+        for r in parse_show("cisco_ios", "show interfaces switchport", show_switchport)
     }
     for port, want in intent["ports"].items():
         got = ports.get(port)
@@ -212,15 +214,13 @@ class IosDriver:
         return remediation(running, backup, set(), True)
 
     def push(self, conn: Any, lines: list[str]) -> str:
-        """Send the lines in one config session; stop at the first IOS error.
+        """Paste the lines into one config session; stop at the first IOS error.
 
         A new hostname changes the prompt netmiko matches output against, so the
         prompt is re-learnt after such a push (else every later `show` would
         carry the prompt in its output and break the ntc-templates parse).
         """
-        out: str = conn.send_config_set(
-            lines, error_pattern=ERROR_PATTERN, read_timeout=60, cmd_verify=True
-        )
+        out = paste(conn, ["configure terminal", *lines, "end"], _PROMPT, _ERROR)
         if any(line.startswith("hostname ") for line in lines):
             conn.set_base_prompt()
         return out

@@ -27,6 +27,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from dcctl.engines.switches.session import paste
 from dcctl.render.switch import UnsafeValue, _check
 
 BRIDGE = "bridge1"
@@ -54,6 +55,9 @@ ERROR_PATTERN = (
     r"input does not match|invalid value|value of \S+ out of range|no such item|"
     r"ambiguous value)"
 )
+_ERROR = re.compile(ERROR_PATTERN)
+#: Any RouterOS prompt (`[user@identity] /menu> `), whatever the identity.
+_PROMPT = re.compile(r"\[[^\]\r\n]*\]\s*(?:/[\w/-]*)?\s*>")
 _BARE = re.compile(r"^[A-Za-z0-9_.:/+@-]+$")
 _COMMANDS = {"add", "set", "remove", "enable", "disable"}
 
@@ -572,30 +576,11 @@ class RouterOsDriver:
         return diff_commands(parse_export(running), parse_export(backup))
 
     def push(self, conn: Any, lines: list[str]) -> str:
-        """Send lines; an identity change goes alone, because it changes the prompt
-        netmiko waits for, and the prompt is re-learnt right after it."""
-        out = []
-        batch: list[str] = []
-        for line in [*lines, None]:
-            if line is not None and not line.startswith(f"{IDENTITY_MENU} set"):
-                batch.append(line)
-                continue
-            if batch:
-                out.append(
-                    conn.send_config_set(
-                        batch, error_pattern=ERROR_PATTERN, read_timeout=60, cmd_verify=True
-                    )
-                )
-                batch = []
-            if line is not None:
-                reply = conn.send_command(
-                    line, expect_string=r"\]\s*>", read_timeout=60, cmd_verify=True
-                )
-                if re.search(ERROR_PATTERN, reply):
-                    raise RuntimeError(f"{line}: {reply.strip()}")
-                conn.set_base_prompt()
-                out.append(reply)
-        return "\n".join(out)
+        """Paste the lines; an identity change alters the prompt, so it is re-learnt."""
+        out = paste(conn, lines, _PROMPT, _ERROR)
+        if any(line.startswith(f"{IDENTITY_MENU} set") for line in lines):
+            conn.set_base_prompt()
+        return out
 
     def verify(self, conn: Any, intent: dict[str, Any]) -> list[str]:
         return verify_state(parse_export(self.read_running(conn)), intent)

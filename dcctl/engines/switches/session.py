@@ -1,0 +1,111 @@
+"""Sending a block of config lines in a few writes, still checked line by line.
+
+netmiko's `send_config_set(cmd_verify=True)` waits for each line's echo and
+prompt before typing the next one: one round trip, two fresh regexes and a
+polling loop per line. On a 40-line delta that was most of a switch's time
+and of the engine's CPU. `paste` writes a chunk of lines at once, then reads
+the session back and walks it line by line: every line's echo must appear in
+order (the same guarantee as cmd_verify) and each line's own output is checked
+for the vendor's error pattern, so an error is pinned on the line that caused
+it. A chunk with an error stops the push; lines already in that chunk have
+run, which is why the engine restores the backup after any push error.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+from netmiko.exceptions import ConfigInvalidException, ReadException, ReadTimeout
+
+#: Lines per write; small enough for a device's input buffer, big enough that
+#: a typical delta needs one or two round trips.
+PASTE_LINES = 40
+
+
+def paste(
+    conn: Any,
+    lines: list[str],
+    prompt: re.Pattern[str],
+    error: re.Pattern[str],
+    read_timeout: float = 60.0,
+    chunk: int = PASTE_LINES,
+) -> str:
+    """Type `lines` into the session; raise ConfigInvalidException at the first error.
+
+    `prompt` matches any prompt of the device (a hostname change inside the
+    block changes it). Returns the session text that came back.
+    """
+    out: list[str] = []
+    for start in range(0, len(lines), chunk):
+        part = lines[start : start + chunk]
+        conn.write_channel("".join(conn.normalize_cmd(line) for line in part))
+        replies = read_replies(conn, part, prompt, read_timeout)
+        for cmd, reply in zip(part, replies, strict=True):
+            out.append(f"{cmd}\n{reply}")
+            found = error.search(reply)
+            if found:
+                raise ConfigInvalidException(
+                    f"Invalid input detected at command: {cmd}, matched error: {found.group(0)}"
+                )
+    return "\n".join(out)
+
+
+def _is_echo(line: str, cmd: str, prompt: re.Pattern[str], first: bool) -> bool:
+    """Is `line` the device echoing `cmd`?
+
+    The device prints its prompt, then echoes the next typed line, so every
+    echo but the first comes after a prompt on the same line; the first one's
+    prompt was already read with the previous command's reply. Requiring the
+    prompt keeps a reply that happens to quote a later command from being
+    taken for that command's echo.
+    """
+    text = line.strip()
+    m = prompt.match(text)
+    if m:
+        text = text[m.end() :].strip()
+    elif not first:
+        return False
+    return text == cmd.strip()
+
+
+def read_replies(
+    conn: Any, cmds: list[str], prompt: re.Pattern[str], read_timeout: float
+) -> list[str]:
+    """Each command's output, once every echo and a final prompt have come back."""
+    replies: list[list[str]] = [[] for _ in cmds]
+    seen = -1  # index of the last command whose echo was read
+    tail = ""
+    deadline = time.monotonic() + read_timeout
+    while True:
+        data = conn.read_channel()
+        if data:
+            *complete, tail = (tail + data).split("\n")
+            for raw in complete:
+                line = raw.rstrip("\r")
+                if seen + 1 < len(cmds) and _is_echo(line, cmds[seen + 1], prompt, seen < 0):
+                    seen += 1
+                elif seen >= 0:
+                    replies[seen].append(line)
+            if seen == len(cmds) - 1 and prompt.fullmatch(tail.strip()):
+                return ["\n".join(r) for r in replies]
+            continue
+        if _closed(conn):
+            raise ReadException(f"session closed by the device after {seen + 1} lines")
+        if time.monotonic() > deadline:
+            raise ReadTimeout(
+                f"no echo and prompt for {cmds[seen + 1] if seen + 1 < len(cmds) else 'prompt'}"
+                f" within {read_timeout:.0f} s ({seen + 1}/{len(cmds)} lines confirmed)"
+            )
+        time.sleep(0.005)
+
+
+def _closed(conn: Any) -> bool:
+    chan = getattr(conn, "remote_conn", None)
+    if chan is None:
+        return False
+    if getattr(chan, "closed", False):
+        return True
+    transport = getattr(chan, "get_transport", lambda: None)()
+    return transport is not None and not transport.is_active()
