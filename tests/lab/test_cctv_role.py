@@ -32,7 +32,7 @@ from typing import Any
 
 import pytest
 
-from tests.lab.conftest import needs
+from tests.lab.conftest import needs, start_host
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(900)]
 
@@ -150,41 +150,8 @@ def write_spec(nvr: Nvr, cameras: list[tuple[str, str, int]]) -> Any:
 def _start_container(tag: str, netns: str, key: Path) -> str:
     image = sh(str(REPO / "scripts" / "build-lab-image"), timeout=1500).strip().splitlines()[-1]
     name = f"{tag}-nvr"
-    sh(
-        "podman", "--runtime", "runc", "run", "-d", "--name", name, "--hostname", name,
-        "--systemd=always", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024",
-        "--cap-add", "NET_ADMIN", "--cap-add", "NET_RAW", "--device", "/dev/net/tun",
-        "--network", f"ns:/var/run/netns/{netns}", "--dns", "none", image, "/sbin/init",
-        timeout=120,
-    )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        state = sh("podman", "exec", name, "systemctl", "is-system-running", check=False)
-        if state.strip() in ("running", "degraded"):
-            break
-        time.sleep(1)
-    # What cloud-init's user_account does on a production VM: the dcctl admin user.
-    pub = key.with_suffix(".pub").read_text()
-    sh("podman", "exec", name, "useradd", "--create-home", "--shell", "/bin/bash",
-       "--groups", "sudo", "dcctl")  # fmt: skip
-    sh("podman", "exec", name, "install", "-d", "-m", "0700", "-o", "dcctl", "-g", "dcctl",
-       "/home/dcctl/.ssh")  # fmt: skip
-    sh("podman", "exec", "-i", name, "tee", "/home/dcctl/.ssh/authorized_keys", input=pub)
-    sh("podman", "exec", name, "chown", "dcctl:dcctl", "/home/dcctl/.ssh/authorized_keys")
-    sh("podman", "exec", name, "chmod", "0600", "/home/dcctl/.ssh/authorized_keys")
-    sh("podman", "exec", "-i", name, "tee", "/etc/sudoers.d/90-dcctl",
-       input="dcctl ALL=(ALL) NOPASSWD:ALL\n")  # fmt: skip
-    sh("podman", "exec", name, "chmod", "0440", "/etc/sudoers.d/90-dcctl")
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        ok = subprocess.run(
-            ["ip", "netns", "exec", netns, "ss", "-Hltn", "sport", "=", ":22"],
-            capture_output=True, text=True, check=False,
-        ).stdout.strip()  # fmt: skip
-        if ok:
-            return name
-        time.sleep(0.5)
-    raise RuntimeError(f"sshd of {name} never listened")
+    start_host(name, netns, image, key.with_suffix(".pub").read_text())
+    return name
 
 
 def _wire(tag: str) -> tuple[str, str]:

@@ -40,7 +40,7 @@ from typing import Any
 
 import pytest
 
-from tests.lab.conftest import needs
+from tests.lab.conftest import needs, start_host
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(900)]
 
@@ -205,24 +205,6 @@ class MonLab:
         return sh("podman", "exec", container, *argv, timeout=timeout).stdout.strip()
 
 
-def _container(name: str, ns: str, image: str, pubkey: str) -> None:
-    sh("podman", "--runtime", "runc", "run", "-d", "--name", name, "--hostname", name,
-       "--systemd=always", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024",
-       "--cap-add", "NET_ADMIN", "--cap-add", "NET_RAW", "--device", "/dev/net/tun",
-       "--network", f"ns:/var/run/netns/{ns}", image, "/sbin/init", timeout=120)  # fmt: skip
-    deadline = time.monotonic() + 60
-    while True:
-        state = sh("podman", "exec", name, "systemctl", "is-system-running", check=False)
-        if state.stdout.strip() in ("running", "degraded"):
-            break
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{name} did not boot: {state.stdout.strip()}")
-        time.sleep(1)
-    sh("podman", "exec", name, "sh", "-c",
-       f"install -d -m 0700 /root/.ssh && printf '%s\\n' '{pubkey}' >/root/.ssh/authorized_keys"
-       " && chmod 0600 /root/.ssh/authorized_keys")  # fmt: skip
-
-
 def build_lab(tmp_path: Path) -> MonLab:
     """Namespaces, bridge, two booted containers and the running camera (see the docstring)."""
     built = sh(str(REPO / "scripts" / "build-lab-image"), timeout=1500)
@@ -242,8 +224,8 @@ def build_lab(tmp_path: Path) -> MonLab:
     _port(MON_NS, [MON])
     _port(HUB_NS, [HUB, SWITCH_MGMT])
     _port(CAM_NS, [CAM, OFFICE_TUNNEL])
-    _container(f"{P}-mon", MON_NS, image, pubkey)
-    _container(f"{P}-hub", HUB_NS, image, pubkey)
+    start_host(f"{P}-mon", MON_NS, image, pubkey, user=None)
+    start_host(f"{P}-hub", HUB_NS, image, pubkey, user=None)
     # Stand-ins for what other roles do: node exporter on every VM (baseline) and a
     # WireGuard interface with the office's peer on the hub (vpn_hub). The hub's
     # private key is made and kept inside the container.

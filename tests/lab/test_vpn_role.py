@@ -25,6 +25,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,7 @@ import pytest
 from dcctl.engines.ansible.runner import PlaybookResult, run_playbook
 from dcctl.vpn.ansible import HUB_INTERFACE, OFFICE_INTERFACE, Peer, build_role_vars
 from dcctl.vpn.keystore import HUB, KeyStore, keystore_path
-from tests.lab.conftest import needs
+from tests.lab.conftest import needs, start_host
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(900)]
 
@@ -164,15 +165,9 @@ def wire(ssh_pub: str, image: str) -> None:
     ns_ip(f"{P}-h1", "route", "add", "default", "via", "172.31.10.129")
     for ns in (f"{P}-hub", f"{P}-o1"):
         sh("ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv4.ip_forward=1")
-    for ns in (f"{P}-hub", f"{P}-o1", f"{P}-o2"):
-        name = ns
-        sh("podman", "--runtime", "runc", "run", "-d", "--name", name, "--hostname", name,
-           "--add-host", f"{name}:127.0.1.1", "--dns", "none", "--systemd=always",
-           "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096",
-           "--cap-add", "NET_ADMIN", "--cap-add", "NET_RAW", "--device", "/dev/net/tun",
-           "--network", f"ns:/var/run/netns/{ns}", image, "/sbin/init", timeout=120)  # fmt: skip
-    for ns in (f"{P}-hub", f"{P}-o1", f"{P}-o2"):
-        install_user(ns, ssh_pub)
+    with ThreadPoolExecutor(3) as pool:  # boots overlap
+        list(pool.map(lambda ns: start_host(ns, ns, image, ssh_pub),
+                      (f"{P}-hub", f"{P}-o1", f"{P}-o2")))  # fmt: skip
     for addr in wan.values():
         wait_ssh(addr)
 
@@ -187,25 +182,6 @@ def pexec(name: str, *argv: str, stdin: str | None = None, check: bool = True) -
         check=check,
     )
     return out.stdout
-
-
-def install_user(name: str, pub: str) -> None:
-    """What cloud-init does on a VM (and the lab does for office routers): user dcctl, sudo."""
-    for _ in range(60):
-        if pexec(name, "systemctl", "is-system-running", check=False).strip() in (
-            "running",
-            "degraded",
-        ):
-            break
-        time.sleep(0.5)
-    if subprocess.run(["podman", "exec", name, "id", "dcctl"], capture_output=True).returncode:
-        pexec(name, "useradd", "--create-home", "--shell", "/bin/bash", "--groups", "sudo", "dcctl")
-    pexec(name, "install", "-d", "-m", "0700", "-o", "dcctl", "-g", "dcctl", "/home/dcctl/.ssh")
-    pexec(name, "tee", "/home/dcctl/.ssh/authorized_keys", stdin=pub + "\n")
-    pexec(name, "chown", "dcctl:dcctl", "/home/dcctl/.ssh/authorized_keys")
-    pexec(name, "chmod", "0600", "/home/dcctl/.ssh/authorized_keys")
-    pexec(name, "tee", "/etc/sudoers.d/90-dcctl", stdin="dcctl ALL=(ALL) NOPASSWD:ALL\n")
-    pexec(name, "chmod", "0440", "/etc/sudoers.d/90-dcctl")
 
 
 def wait_ssh(addr: str, timeout: float = 60) -> None:
