@@ -92,3 +92,50 @@ def test_a_reply_quoting_the_next_command_is_not_taken_for_its_echo() -> None:
     text = "show x\nexit\nSwitch#exit\nSwitch#"
     replies = read_replies(Channel([text]), ["show x", "exit"], PROMPT, 5)
     assert replies == ["exit", ""]
+
+
+SHOW_VLAN = """
+VLAN Name                             Status    Ports
+---- -------------------------------- --------- -------------------------------
+1    default                          active    Gi1/0/3, Gi1/0/4
+110  DINKES-SRV                       active    Gi1/0/1
+120  DUKCAPIL-SRV                     active    Gi1/0/2
+"""
+SHOW_SWITCHPORT = """Name: Gi1/0/1
+Switchport: Enabled
+Administrative Mode: static access
+Operational Mode: static access
+Administrative Trunking Encapsulation: dot1q
+Negotiation of Trunking: Off
+Access Mode VLAN: 110 (DINKES-SRV)
+Trunking Native Mode VLAN: 1 (default)
+Trunking VLANs Enabled: ALL
+Pruning VLANs Enabled: 2-1001
+
+Name: Te1/1/1
+Switchport: Enabled
+Administrative Mode: trunk
+Operational Mode: trunk
+Administrative Trunking Encapsulation: dot1q
+Negotiation of Trunking: Off
+Access Mode VLAN: 1 (default)
+Trunking Native Mode VLAN: 1 (default)
+Trunking VLANs Enabled: 110,120
+Pruning VLANs Enabled: 2-1001
+"""
+
+
+@pytest.mark.parametrize(
+    ("command", "text"),
+    [("show vlan brief", SHOW_VLAN), ("show interfaces switchport", SHOW_SWITCHPORT)],
+)
+def test_cached_templates_parse_exactly_like_ntc_templates(command: str, text: str) -> None:
+    from ntc_templates.parse import parse_output
+
+    from dcctl.engines.switches.ntc import parse_show
+
+    want = parse_output(platform="cisco_ios", command=command, data=text)
+    assert len(want) >= 2
+    first = parse_show("cisco_ios", command, text)
+    again = parse_show("cisco_ios", command, text)  # the compiled template is reset between uses
+    assert first == want and again == want
