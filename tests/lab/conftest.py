@@ -9,6 +9,7 @@ even when a test fails half-way, so a failed run never leaves debris behind.
 from __future__ import annotations
 
 import fcntl
+import functools
 import importlib.util
 import os
 import random
@@ -26,7 +27,8 @@ from dcctl.lab import net, runner
 from dcctl.lab.topology import LabPlan, build_plan, lab_prefix, state_root
 from dcctl.spec import Spec, load_spec
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "wonosobo"
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLE = REPO / "examples" / "wonosobo"
 
 
 #: Debian packages of the tools lab tests call, for the skip message.
@@ -111,6 +113,20 @@ def _built_lab() -> Iterator[Lab]:
     finally:
         runner.down(plan.lab_id, plan.state_dir)
         shutil.rmtree(plan.state_dir, ignore_errors=True)
+
+
+@functools.cache
+def lab_image() -> str:
+    """The lab's golden image tag, built once (then cached by recipe hash) by the project's script.
+
+    A failing build fails the test: a lab test skipped because its image cannot
+    be built would hide exactly the breakage it is there to find.
+    """
+    proc = net.run([str(REPO / "scripts" / "build-lab-image")], timeout=1500)
+    lines = proc.stdout.strip().splitlines()
+    if not lines:
+        raise RuntimeError("scripts/build-lab-image printed no image tag")
+    return lines[-1]
 
 
 def start_host(

@@ -32,7 +32,7 @@ from typing import Any
 
 import pytest
 
-from tests.lab.conftest import needs, start_host
+from tests.lab.conftest import lab_image, needs, start_host
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(900)]
 
@@ -148,9 +148,8 @@ def write_spec(nvr: Nvr, cameras: list[tuple[str, str, int]]) -> Any:
 
 
 def _start_container(tag: str, netns: str, key: Path) -> str:
-    image = sh(str(REPO / "scripts" / "build-lab-image"), timeout=1500).strip().splitlines()[-1]
     name = f"{tag}-nvr"
-    start_host(name, netns, image, key.with_suffix(".pub").read_text())
+    start_host(name, netns, lab_image(), key.with_suffix(".pub").read_text())
     return name
 
 

@@ -33,7 +33,7 @@ from typing import Any
 import pytest
 
 from dcctl.engines.pulumi import toolchain
-from tests.lab.conftest import needs
+from tests.lab.conftest import lab_image, needs
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(900)]
 
@@ -111,8 +111,7 @@ def vmlab(tmp_path: Path) -> Iterator[VmLab]:
     if reason:
         pytest.skip(reason)
     started = time.monotonic()
-    built = sh(str(REPO / "scripts" / "build-lab-image"), timeout=1500)
-    image = built.stdout.strip().splitlines()[-1]
+    image = lab_image()
     image_s = time.monotonic() - started
 
     lab_id = "t" + secrets.token_hex(2)  # 5 characters: ports are t1a2bn<6 hex>

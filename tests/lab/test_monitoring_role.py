@@ -40,7 +40,7 @@ from typing import Any
 
 import pytest
 
-from tests.lab.conftest import needs, start_host
+from tests.lab.conftest import lab_image, needs, start_host
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(900)]
 
@@ -207,8 +207,7 @@ class MonLab:
 
 def build_lab(tmp_path: Path) -> MonLab:
     """Namespaces, bridge, two booted containers and the running camera (see the docstring)."""
-    built = sh(str(REPO / "scripts" / "build-lab-image"), timeout=1500)
-    image = built.stdout.strip().splitlines()[-1]
+    image = lab_image()
     key = tmp_path / "id_ed25519"
     sh("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "hmon-lab", "-f", str(key))
     pubkey = key.with_suffix(".pub").read_text().strip()
@@ -460,3 +459,33 @@ def test_monitoring_role(monlab: MonLab, tmp_path: Path) -> None:
     # Nothing else is down (the handshake alert needs a real office, which this lab lacks).
     other = _http_json(f"http://{MON}:9093/api/v2/alerts?active=true")
     assert {a["labels"]["alertname"] for a in other} <= {"CameraDown", "VpnHandshakeStale"}
+
+
+def test_promtool_and_amtool_accept_the_example_regency(tmp_path: Path) -> None:
+    """The example's rules and Alertmanager config, checked by the tools of the image.
+
+    The role checks every file the same way before it is used; this catches a
+    generator change without booting a host (promtool is not on the test machine).
+    """
+    import yaml
+
+    from dcctl.engines.pulumi.labvm import PODMAN_RUNTIME
+    from dcctl.monitoring.ansible import role_vars
+    from dcctl.spec import load_spec
+    from tests.lab.conftest import EXAMPLE
+
+    reason = needs("podman", "runc")
+    if reason:
+        pytest.skip(reason)
+    public = role_vars(load_spec(EXAMPLE), Path("/nonexistent"), "lab").public
+    (tmp_path / "rules.yml").write_text(yaml.safe_dump(public["monitoring_rules"]))
+    (tmp_path / "alertmanager.yml").write_text(
+        yaml.safe_dump(public["monitoring_alertmanager_config"])
+    )
+    out = sh("podman", "--runtime", PODMAN_RUNTIME, "run", "--rm", "--network", "none",
+             "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024",
+             "-v", f"{tmp_path}:/check:ro", lab_image(), "sh", "-c",
+             "promtool check rules /check/rules.yml && amtool check-config /check/alertmanager.yml",
+             check=False, timeout=120)  # fmt: skip
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "SUCCESS" in out.stdout and "rules found" in out.stdout

@@ -35,7 +35,7 @@ import pytest
 from dcctl.engines.ansible.runner import PlaybookResult, run_playbook
 from dcctl.vpn.ansible import HUB_INTERFACE, OFFICE_INTERFACE, Peer, build_role_vars
 from dcctl.vpn.keystore import HUB, KeyStore, keystore_path
-from tests.lab.conftest import needs, start_host
+from tests.lab.conftest import lab_image, needs, start_host
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(900)]
 
@@ -82,15 +82,6 @@ PLAYBOOK = f"""---
 
 def sh(*argv: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run(argv, capture_output=True, text=True, check=check, timeout=timeout)
-
-
-def lab_image() -> str | None:
-    try:
-        out = sh(str(REPO / "scripts" / "build-lab-image"), timeout=900)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    lines = out.stdout.strip().splitlines()
-    return lines[-1] if lines else None
 
 
 def skip_reason() -> str | None:
@@ -258,8 +249,6 @@ def scratch() -> Iterator[Scratch]:
     if reason:
         pytest.skip(reason)
     image = lab_image()
-    if image is None:
-        pytest.skip("the lab image cannot be built (scripts/build-lab-image)")
     cleanup()
     ensure_inotify()
     tmp = Path(tempfile.mkdtemp(prefix="hvpn-"))
