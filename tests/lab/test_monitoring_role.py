@@ -40,7 +40,7 @@ from typing import Any
 
 import pytest
 
-from tests.lab.conftest import lab_image, needs, start_host
+from tests.lab.conftest import EXAMPLE, lab_image, needs, start_host
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(900)]
 
@@ -472,7 +472,6 @@ def test_promtool_and_amtool_accept_the_example_regency(tmp_path: Path) -> None:
     from dcctl.engines.pulumi.labvm import PODMAN_RUNTIME
     from dcctl.monitoring.ansible import role_vars
     from dcctl.spec import load_spec
-    from tests.lab.conftest import EXAMPLE
 
     reason = needs("podman", "runc")
     if reason:

@@ -80,6 +80,15 @@ def test_a_reply_that_does_not_finish_times_out_naming_the_missing_line() -> Non
         read_replies(chan, ["configure terminal", "vlan 110", "name X"], PROMPT, 0.3)
 
 
+def test_a_device_that_keeps_talking_without_a_prompt_times_out() -> None:
+    class Chatty(Channel):
+        def read_channel(self) -> str:
+            return "%LINK-3-UPDOWN: flapping\n"
+
+    with pytest.raises(ReadTimeout, match="vlan 110"):
+        read_replies(Chatty([]), ["vlan 110"], PROMPT, 0.3)
+
+
 def test_a_closed_session_is_reported_at_once() -> None:
     chan = Channel(["configure terminal\nSwitch(config)#"], closed_after=True)
     with pytest.raises(ReadException, match="closed by the device after 1 lines"):

@@ -138,8 +138,9 @@ def run_hosts(
     def run_play(index: int, play: dict[str, Any], tmp: Path) -> PlaybookResult:
         path = tmp / f"play-{index}.yml"
         path.write_text(yaml.safe_dump([play], sort_keys=False), encoding="utf-8")
-        for attempt in (1, 2):
-            result = run_playbook(
+
+        def once() -> PlaybookResult:
+            return run_playbook(
                 path,
                 inventory,
                 extravars=extravars,
@@ -148,13 +149,14 @@ def run_hosts(
                 limit=limit,
                 on_event=on_event,
             )
-            # A runner that died without Ansible's play recap (exit code lost, no
-            # stats) blames no host: the play is idempotent, so it runs once more.
-            crashed = result.rc == -1 and not any(
-                h.ok or h.failed or h.unreachable for h in result.hosts.values()
-            )
-            if not crashed or attempt == 2:
-                return result
+
+        result = once()
+        # A runner that died without Ansible's play recap (exit code lost, no
+        # stats) blames no host: the play is idempotent, so it runs once more.
+        if result.rc == -1 and not any(
+            h.ok or h.failed or h.unreachable for h in result.hosts.values()
+        ):
+            result = once()
         return result
 
     plays = _plays()

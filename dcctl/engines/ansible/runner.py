@@ -147,8 +147,8 @@ def run_playbook(
         blamed = any(h.failed or h.unreachable for h in summary.values())
         status = r.status
         if r.rc is None and r.stats and not blamed:
-            # The process's exit code was lost (pexpect, with several runs at once),
-            # but Ansible's own play recap is complete and blames no host.
+            # The process's exit code was lost (ansible-runner's pexpect child), but
+            # Ansible's own play recap is complete and blames no host.
             status = "successful"
         if status != "successful" and not blamed:
             # Failed with no host to blame (syntax error, missing role, a crash):

@@ -90,15 +90,15 @@ def read_replies(
                     replies[seen].append(line)
             if seen == len(cmds) - 1 and prompt.fullmatch(tail.strip()):
                 return ["\n".join(r) for r in replies]
-            continue
-        if _closed(conn):
+        elif _closed(conn):
             raise ReadException(f"session closed by the device after {seen + 1} lines")
-        if time.monotonic() > deadline:
+        else:
+            time.sleep(0.005)
+        if time.monotonic() > deadline:  # also when a device keeps talking without a prompt
             raise ReadTimeout(
                 f"no echo and prompt for {cmds[seen + 1] if seen + 1 < len(cmds) else 'prompt'}"
                 f" within {read_timeout:.0f} s ({seen + 1}/{len(cmds)} lines confirmed)"
             )
-        time.sleep(0.005)
 
 
 def _closed(conn: Any) -> bool:
