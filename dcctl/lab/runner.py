@@ -36,6 +36,8 @@ from dcctl.lab.net import NetError
 from dcctl.lab.secrets import ensure_secrets, secret_path
 from dcctl.lab.topology import (
     CAMERA_USER,
+    IF_PREFIX,
+    LAB_ID_RE,
     CameraPlan,
     LabPlan,
     OfficePlan,
@@ -455,10 +457,7 @@ class _Up:
                 if cur is None:
                     route_lines[None].append(f"route add {r.dst}{via} dev {r.dev}")
                 elif cur.get("dev") != r.dev:
-                    self.warn(
-                        f"root route {r.dst} already goes via {cur.get('dev')} (another lab?); "
-                        f"not routed via {r.dev}"
-                    )
+                    self.warn(f"root route {r.dst} not routed via {r.dev}: {_route_owner(cur)}")
                 continue
             if cur is None or cur.get("dev") != r.dev or cur.get("gateway") != r.via:
                 route_lines[r.netns].append(f"route replace {r.dst}{via} dev {r.dev}")
@@ -788,6 +787,23 @@ def _lab_pids(lab_id: str, state_dir: Path) -> set[int]:
             pids.update(net.netns_pids(ns))
     pids.update(net.pids_with(str(state_dir) + "/"))
     return pids
+
+
+def _route_owner(route: dict[str, Any]) -> str:
+    """Who holds a root route the lab wants, said so the user can act on it.
+
+    Labs of one spec share their management and WAN addresses, so a second lab
+    of it (or one left behind by a killed run) keeps the routes: name that lab
+    and the command that frees them.
+    """
+    dev = str(route.get("dev", "?"))
+    lab_id = dev[len(IF_PREFIX) : len(IF_PREFIX) + 3]
+    if dev.startswith(IF_PREFIX) and LAB_ID_RE.match(lab_id):
+        return (
+            f"it already goes via {dev} of another lab, {lab_id!r} (if stale: "
+            f"dcctl lab down --lab-id {lab_id})"
+        )
+    return f"it already goes via {dev}"
 
 
 def _one_end_per_pair(prefix: str) -> list[str]:

@@ -100,12 +100,38 @@ def built_lab() -> Iterator[Lab]:
     # management and WAN networks), so test sessions on one machine take turns.
     with open("/run/dcctl-lab-tests.lock", "w") as turn:
         fcntl.flock(turn, fcntl.LOCK_EX)
+        for lab_id in sweep_stale_test_labs():
+            print(f"\nremoved lab {lab_id}, left behind by a killed test run")
         yield from _built_lab()
+
+
+#: Marks a lab's state dir as made by this suite, with the pid of the run that made it.
+TEST_OWNER = "pytest-owner"
+
+
+def sweep_stale_test_labs() -> list[str]:
+    """Take down the example labs of test runs that died before their finalizer ran.
+
+    A run killed outright (SIGKILL, a session cut) leaves its lab's namespaces,
+    routes and containers in the kernel; the next run's lab would then find the
+    management routes held by the dead one and its switches unreachable. Only
+    labs this suite marked are touched, and only with the turn lock held: a
+    marked lab present then belongs to a run that no longer holds the lock.
+    """
+    swept = []
+    for marker in sorted(state_root().glob(f"*/{TEST_OWNER}")):
+        state_dir = marker.parent
+        runner.down(state_dir.name, state_dir)
+        shutil.rmtree(state_dir, ignore_errors=True)
+        swept.append(state_dir.name)
+    return swept
 
 
 def _built_lab() -> Iterator[Lab]:
     spec = load_spec(EXAMPLE)
     plan = build_plan(spec, unique_lab_id())
+    plan.state_dir.mkdir(parents=True, exist_ok=True)
+    (plan.state_dir / TEST_OWNER).write_text(f"{os.getpid()}\n")
     try:
         result = runner.up(plan, wait=60)
         print(f"\nlab {plan.lab_id}: first up took {result.elapsed:.1f}s: {result.changes}")

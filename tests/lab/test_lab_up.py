@@ -93,7 +93,7 @@ def ping_eventually(netns: str, address: str, tries: int = 5) -> bool:
 def tolerable(warning: str) -> bool:
     """Warnings a shared machine may cause: switchd not written yet, or another lab of
     the same spec already holding the root-namespace routes to its pools."""
-    return "not installed yet" in warning or "another lab?" in warning
+    return "not installed yet" in warning or "of another lab" in warning
 
 
 def other_lab_owns_root_routes(plan: LabPlan) -> bool:

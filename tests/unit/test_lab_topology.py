@@ -376,3 +376,15 @@ def test_lab_down_finds_office_router_containers_by_prefix(monkeypatch: pytest.M
     rm = calls[-1]
     assert "dlt01-or-dinkes-pkm-kertek" in rm and "dlt01-vm-kominfo-nvr" in rm
     assert "dlt02-or-x" not in rm
+
+
+def test_a_held_root_route_names_the_lab_holding_it_and_how_to_free_it() -> None:
+    """Two labs of one spec share root routes; the warning must say whose they are."""
+    plan = build_plan(load_spec(EXAMPLE), "abc")
+    mgmt = next(r for r in plan.routes if r.netns is None)
+    other = lab_prefix("x7q") + mgmt.dev[len(lab_prefix("abc")) :]
+    said = runner._route_owner({"dst": mgmt.dst, "dev": other})
+    assert f"via {other} of another lab, 'x7q'" in said
+    assert "dcctl lab down --lab-id x7q" in said
+    # a route of something that is no lab: no lab id is made up
+    assert runner._route_owner({"dst": mgmt.dst, "dev": "eth0"}) == "it already goes via eth0"
