@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import ipaddress
 import json
 import os
 import shutil
@@ -457,7 +458,10 @@ class _Up:
                 if cur is None:
                     route_lines[None].append(f"route add {r.dst}{via} dev {r.dev}")
                 elif cur.get("dev") != r.dev:
-                    self.warn(f"root route {r.dst} not routed via {r.dev}: {_route_owner(cur)}")
+                    self.warn(
+                        f"root route {r.dst} already goes via {cur.get('dev')}; "
+                        f"not routed via {r.dev}"
+                    )
                 continue
             if cur is None or cur.get("dev") != r.dev or cur.get("gateway") != r.via:
                 route_lines[r.netns].append(f"route replace {r.dst}{via} dev {r.dev}")
@@ -727,11 +731,39 @@ def start_camera(plan: LabPlan, cam: CameraPlan, password_file: Path) -> int:
     return pid
 
 
+def address_holder(plan: LabPlan) -> tuple[str, str, str] | None:
+    """(lab id, prefix, interface) of another lab that holds this lab's root routes.
+
+    Labs of one spec share their management and WAN addresses, and the root
+    namespace (where dcctl connects from) can route them to one lab only. A
+    second lab of the spec would come up with its switches unreachable, which
+    looks like a broken switch, not a busy machine; so `up` refuses instead.
+    """
+    have = net.routes(None)
+    wanted = [r.dst for r in plan.routes if r.netns is None]
+    if plan.mgmt is not None:
+        wanted.insert(0, str(ipaddress.ip_network(plan.mgmt.prefix)))
+    for dst in wanted:
+        dev = str(have.get(dst, {}).get("dev", ""))
+        other = dev[len(IF_PREFIX) : len(IF_PREFIX) + 3]
+        if dev.startswith(IF_PREFIX) and LAB_ID_RE.match(other) and other != plan.lab_id:
+            return other, dst, dev
+    return None
+
+
 def up(plan: LabPlan, reporter: Reporter | None = None, wait: float = 30.0) -> Result:
     """Build (or repair) the lab; idempotent. Raises LabError / NetError."""
     r = reporter or Quiet()
     t0 = time.monotonic()
     preflight()
+    held = address_holder(plan)
+    if held:
+        other, dst, dev = held
+        raise LabError(
+            f"lab {other!r} is up with the same addresses (the route to {dst} goes via its "
+            f"{dev}); one lab of a spec at a time: nothing was built",
+            hint=f"take it down first: dcctl lab down --lab-id {other} (its saved configs stay)",
+        )
     u = _Up(plan, r)
     r.step("Open vSwitch")
     if net.ensure_ovs():
@@ -787,23 +819,6 @@ def _lab_pids(lab_id: str, state_dir: Path) -> set[int]:
             pids.update(net.netns_pids(ns))
     pids.update(net.pids_with(str(state_dir) + "/"))
     return pids
-
-
-def _route_owner(route: dict[str, Any]) -> str:
-    """Who holds a root route the lab wants, said so the user can act on it.
-
-    Labs of one spec share their management and WAN addresses, so a second lab
-    of it (or one left behind by a killed run) keeps the routes: name that lab
-    and the command that frees them.
-    """
-    dev = str(route.get("dev", "?"))
-    lab_id = dev[len(IF_PREFIX) : len(IF_PREFIX) + 3]
-    if dev.startswith(IF_PREFIX) and LAB_ID_RE.match(lab_id):
-        return (
-            f"it already goes via {dev} of another lab, {lab_id!r} (if stale: "
-            f"dcctl lab down --lab-id {lab_id})"
-        )
-    return f"it already goes via {dev}"
 
 
 def _one_end_per_pair(prefix: str) -> list[str]:

@@ -378,13 +378,21 @@ def test_lab_down_finds_office_router_containers_by_prefix(monkeypatch: pytest.M
     assert "dlt02-or-x" not in rm
 
 
-def test_a_held_root_route_names_the_lab_holding_it_and_how_to_free_it() -> None:
-    """Two labs of one spec share root routes; the warning must say whose they are."""
+def test_a_lab_whose_addresses_another_lab_holds_names_that_lab(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two labs of one spec share root routes: `up` must see whose they are (or that
+    they are its own, or no lab's) before it builds anything."""
     plan = build_plan(load_spec(EXAMPLE), "abc")
-    mgmt = next(r for r in plan.routes if r.netns is None)
-    other = lab_prefix("x7q") + mgmt.dev[len(lab_prefix("abc")) :]
-    said = runner._route_owner({"dst": mgmt.dst, "dev": other})
-    assert f"via {other} of another lab, 'x7q'" in said
-    assert "dcctl lab down --lab-id x7q" in said
-    # a route of something that is no lab: no lab id is made up
-    assert runner._route_owner({"dst": mgmt.dst, "dev": "eth0"}) == "it already goes via eth0"
+    assert plan.mgmt is not None
+    mgmt_net = str(ipaddress.ip_network(plan.mgmt.prefix))
+    held: dict[str, dict[str, str]] = {}
+    monkeypatch.setattr(net, "routes", lambda netns: held if netns is None else {})
+    assert runner.address_holder(plan) is None  # nothing there yet
+    held[mgmt_net] = {"dev": plan.mgmt.root_ifname}  # its own, from an earlier up
+    assert runner.address_holder(plan) is None
+    held[plan.mgmt.root_routes[-1]] = {"dev": lab_prefix("x7q") + "mr"}
+    assert runner.address_holder(plan) == ("x7q", plan.mgmt.root_routes[-1], "dlx7qmr")
+    held.clear()
+    held[mgmt_net] = {"dev": "eth0"}  # the machine's own network, not a lab
+    assert runner.address_holder(plan) is None
