@@ -34,6 +34,7 @@ from typing import Any, Protocol
 
 from dcctl.lab import net
 from dcctl.lab.net import NetError
+from dcctl.lab.podman import container_names, install_login, machine_args, podman
 from dcctl.lab.secrets import ensure_secrets, secret_path
 from dcctl.lab.topology import (
     CAMERA_USER,
@@ -57,7 +58,6 @@ FAULTS_DIR = "faults"
 DAEMON_PID = "daemon.pid"
 SWITCHD_PID = "switchd.pid"
 NVRAM_KEEP = ("ssh_host_ed25519_key", "ssh_host_ed25519_key.pub", "switchd.json")
-PODMAN_RUNTIME = os.environ.get("DCCTL_LAB_PODMAN_RUNTIME", "runc")
 OFFICE_LABEL = "dcctl.lab"
 OFFICE_USER = "dcctl"  # the sudo user Ansible logs in as, like on every lab VM
 VPN_DNAT_COMMENT = "dcctl-lab-vpn"
@@ -604,7 +604,7 @@ class _Up:
                 pid = int(state.get("Pid") or 0)
                 if state.get("Running") and pid and net.pid_in_netns(pid, office.router_netns):
                     continue
-                _podman("rm", "--force", "--ignore", "--time", "0", office.container, check=False)
+                podman("rm", "--force", "--ignore", "--time", "0", office.container, check=False)
                 self.change("office router containers replaced (namespace re-created)")
             todo.append(office)
         if not todo:
@@ -635,18 +635,8 @@ class _Up:
         _write_if_changed(plan.state_dir / LAB_JSON, json.dumps(doc, indent=2) + "\n")
 
 
-def _podman(*args: str, input_text: str | None = None, check: bool = True,
-            timeout: float = 120) -> subprocess.CompletedProcess[str]:  # fmt: skip
-    return net.run(
-        ["podman", "--runtime", PODMAN_RUNTIME, *args],
-        input=input_text,
-        check=check,
-        timeout=timeout,
-    )
-
-
 def _container(name: str) -> dict[str, Any] | None:
-    proc = _podman("container", "inspect", name, check=False, timeout=60)
+    proc = podman("container", "inspect", name, check=False, timeout=60)
     if proc.returncode != 0:
         return None
     found = json.loads(proc.stdout or "[]")
@@ -681,25 +671,14 @@ def _ensure_dnat(v: VpnGatewayPlan) -> bool:
 
 def _start_office_router(office: OfficePlan, image: str, pub: str) -> str | None:
     """Run the router container and give it the lab's SSH key; returns an error or None."""
-    from dcctl.engines.pulumi.labvm import LabVmError, install_login  # imports pulumi: lazily
-
     name = office.container
     assert name is not None
+    labels = {OFFICE_LABEL: "office-router", f"{OFFICE_LABEL}.netns": office.router_netns}
     try:
-        _podman(
-            "run", "--detach", "--systemd=always", "--name", name, "--hostname", name,
-            "--add-host", f"{name}:127.0.1.1", "--dns", "none",
-            "--network", f"ns:/var/run/netns/{office.router_netns}",
-            "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096",
-            # WireGuard in userspace (wireguard-go) needs the tun device and NET_ADMIN.
-            "--cap-add", "NET_ADMIN", "--cap-add", "NET_RAW", "--device", "/dev/net/tun",
-            "--label", f"{OFFICE_LABEL}=office-router",
-            "--label", f"{OFFICE_LABEL}.netns={office.router_netns}",
-            image, "/sbin/init",
-        )  # fmt: skip
+        podman(*machine_args(name, office.router_netns, image, labels=labels))
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            up = _podman("exec", name, "systemctl", "is-system-running", check=False).stdout
+            up = podman("exec", name, "systemctl", "is-system-running", check=False).stdout
             if up.strip() in ("running", "degraded"):
                 break
             time.sleep(0.5)
@@ -712,7 +691,7 @@ def _start_office_router(office: OfficePlan, image: str, pub: str) -> str | None
                 return None
             time.sleep(0.5)
         return f"office router {office.key}: sshd does not answer in {name}"
-    except (NetError, LabVmError) as exc:
+    except NetError as exc:
         return f"office router {office.key}: {exc}"
 
 
@@ -845,22 +824,12 @@ def _remove_lab_vms(prefix: str) -> int:
     if not net.which("podman"):
         return 0
     try:
-        out = subprocess.run(
-            ["podman", "ps", "-a", "--format", "{{.Names}}"],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-    except (OSError, subprocess.SubprocessError):
+        # Lab VMs, and the Linux office router containers (<prefix>-or-...).
+        names = [n for n in container_names() if n.startswith((prefix + "-vm-", prefix + "-or-"))]
+        if names:
+            podman("rm", "-f", "-t", "0", *names, check=False)
+    except NetError:  # best effort, like the rest of `down`
         return 0
-    # Lab VMs, and the Linux office router containers (<prefix>-or-...).
-    names = [n for n in out.stdout.split() if n.startswith((prefix + "-vm-", prefix + "-or-"))]
-    if names:
-        subprocess.run(
-            ["podman", "--runtime", "runc", "rm", "-f", "-t", "0", *names],
-            capture_output=True,
-            timeout=120,
-        )
     return len(names)
 
 

@@ -166,32 +166,23 @@ def start_host(
 ) -> None:
     """A scratch Debian host for a role test: the lab image under systemd in `netns`.
 
-    Started with the same podman flags as the lab's VMs and office routers and
-    given its login by the same code (`labvm.install_login`: `user` with sudo,
-    or root's keys when `user` is None), so a role test meets the host the way
-    the hosts layer meets a lab VM. Returns once sshd listens.
+    Started and given its login by the code that starts lab VMs and office
+    routers (`dcctl.lab.podman`: `user` with sudo, or root's keys when `user` is
+    None), so a role test meets the host the way the hosts layer meets a lab VM.
+    Returns once sshd listens.
     """
-    from dcctl.engines.pulumi.labvm import PODMAN_RUNTIME, install_login
+    from dcctl.lab.podman import install_login, machine_args, podman
 
-    podman = ["podman", "--runtime", PODMAN_RUNTIME]
-    net.run(
-        [*podman, "run", "--detach", "--systemd=always", "--name", name, "--hostname", name,
-         "--add-host", f"{name}:127.0.1.1", "--dns", "none",
-         "--network", f"ns:/var/run/netns/{netns}",
-         "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096",
-         "--cap-add", "NET_ADMIN", "--cap-add", "NET_RAW", "--device", "/dev/net/tun",
-         image, "/sbin/init"],
-        timeout=120,
-    )  # fmt: skip
+    podman(*machine_args(name, netns, image))
     install_login(name, pubkey, user, root_keys=user is None)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:  # booted (units can be managed), then sshd
-        state = net.run([*podman, "exec", name, "systemctl", "is-system-running"], check=False)
+        state = podman("exec", name, "systemctl", "is-system-running", check=False)
         listening = net.run(
             ["ip", "netns", "exec", netns, "ss", "-Hltn", "sport", "=", ":22"], check=False
         ).stdout.strip()
         if state.stdout.strip() in ("running", "degraded") and listening:
             return
         time.sleep(0.5)
-    logs = net.run([*podman, "logs", "--tail", "20", name], check=False).stdout
+    logs = podman("logs", "--tail", "20", name, check=False).stdout
     raise RuntimeError(f"sshd of {name} did not listen within {timeout:.0f} s: {logs.strip()}")

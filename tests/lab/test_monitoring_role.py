@@ -469,7 +469,7 @@ def test_promtool_and_amtool_accept_the_example_regency(tmp_path: Path) -> None:
     """
     import yaml
 
-    from dcctl.engines.pulumi.labvm import PODMAN_RUNTIME
+    from dcctl.lab.podman import RUNTIME
     from dcctl.monitoring.ansible import role_vars
     from dcctl.spec import load_spec
 
@@ -481,7 +481,7 @@ def test_promtool_and_amtool_accept_the_example_regency(tmp_path: Path) -> None:
     (tmp_path / "alertmanager.yml").write_text(
         yaml.safe_dump(public["monitoring_alertmanager_config"])
     )
-    out = sh("podman", "--runtime", PODMAN_RUNTIME, "run", "--rm", "--network", "none",
+    out = sh("podman", "--runtime", RUNTIME, "run", "--rm", "--network", "none",
              "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024",
              "-v", f"{tmp_path}:/check:ro", lab_image(), "sh", "-c",
              "promtool check rules /check/rules.yml && amtool check-config /check/alertmanager.yml",

@@ -67,6 +67,8 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
+from dcctl.lab import podman
+
 __all__ = [
     "INPUTS",
     "REPLACE_ON",
@@ -74,7 +76,6 @@ __all__ = [
     "LabVm",
     "LabVmError",
     "LabVmProvider",
-    "install_login",
     "live_limits",
 ]
 
@@ -95,9 +96,6 @@ REPLACE_ON: tuple[str, ...] = (
 UPDATE_IN_PLACE: tuple[str, ...] = ("memory_mb", "cpus", "ssh_pubkey")
 INPUTS: tuple[str, ...] = REPLACE_ON + UPDATE_IN_PLACE
 
-NETNS_DIR = Path("/var/run/netns")
-# crun fails on the lab machines' cgroup layout; runc works. Overridable for other hosts.
-PODMAN_RUNTIME = os.environ.get("DCCTL_LAB_PODMAN_RUNTIME", "runc")
 LABEL = "dcctl.lab"
 
 _TIMEOUT_S = 60.0
@@ -165,36 +163,7 @@ def _run(
 
 
 def _podman(*args: str, **kw: Any) -> subprocess.CompletedProcess[str]:
-    return _run(["podman", "--runtime", PODMAN_RUNTIME, *args], **kw)
-
-
-def _write_file(name: str, path: str, content: str, mode: str, owner: str = "root") -> None:
-    _podman("exec", "-i", name, "tee", path, input_text=content)
-    _podman("exec", name, "chmod", mode, path)
-    _podman("exec", name, "chown", f"{owner}:{owner}", path)
-
-
-def install_login(name: str, keys: str, admin_user: str | None, root_keys: bool = True) -> None:
-    """What cloud-init's ``user_account`` does in production, done with podman exec.
-
-    Also how the lab's Linux office routers get their login, so a lab machine
-    is reached the same way whether Pulumi or the lab builder started it.
-    """
-    content = keys.strip() + "\n"
-    if root_keys:
-        _podman("exec", name, "install", "-d", "-m", "0700", "/root/.ssh")
-        _write_file(name, "/root/.ssh/authorized_keys", content, "0600")
-    if admin_user:
-        home = f"/home/{admin_user}"
-        if _podman("exec", name, "id", "-u", admin_user, check=False).returncode != 0:
-            _podman("exec", name, "useradd", "--create-home", "--shell", "/bin/bash",
-                    "--groups", "sudo", admin_user)  # fmt: skip
-        _podman("exec", name, "install", "-d", "-m", "0700", "-o", admin_user,
-                "-g", admin_user, f"{home}/.ssh")  # fmt: skip
-        _write_file(name, f"{home}/.ssh/authorized_keys", content, "0600", admin_user)
-        _write_file(
-            name, "/etc/sudoers.d/90-dcctl-admin", f"{admin_user} ALL=(ALL) NOPASSWD:ALL\n", "0440"
-        )
+    return _run(["podman", "--runtime", podman.RUNTIME, *args], **kw)
 
 
 def _number(value: Any) -> float | None:
@@ -296,7 +265,7 @@ def live_limits(ref: str) -> tuple[int | None, float | None]:
 
 
 def _netns_exists(netns: str) -> bool:
-    return (NETNS_DIR / netns).exists()
+    return (Path(podman.NETNS_DIR) / netns).exists()
 
 
 def _link_exists(ifname: str) -> bool:
@@ -451,7 +420,7 @@ class LabVmProvider(ResourceProvider):
             info = _inspect(name)
             if info is None:
                 raise LabVmError(f"container {name} vanished right after podman run")
-            install_login(name, props["ssh_pubkey"], props.get("admin_user"))
+            podman.install_login(name, props["ssh_pubkey"], props.get("admin_user"), run=_podman)
             self._wait_for_sshd(name, netns)
             self._announce(netns, props["gateway"])
         except BaseException:
@@ -506,31 +475,20 @@ class LabVmProvider(ResourceProvider):
     @staticmethod
     def _run_args(props: Mapping[str, Any]) -> list[str]:
         mem = f"{int(props['memory_mb'])}m"
-        servers = list(props.get("dns") or [])
-        # No servers: the image's empty resolv.conf (lookups fail fast, as on a VM
-        # without DNS) instead of podman copying the lab machine's resolver.
-        dns = [a for s in servers for a in ("--dns", s)] if servers else ["--dns", "none"]
-        return [
-            "run", "--detach", "--systemd=always",
-            "--name", props["name"],
-            "--hostname", props["hostname"],
-            # Debian's convention; without it sudo & co. look the hostname up in DNS.
-            "--add-host", f"{props['hostname']}:127.0.1.1",
-            *dns,
-            "--network", f"ns:{NETNS_DIR / props['netns']}",
-            "--memory", mem, "--memory-swap", mem,
-            "--cpus", str(props["cpus"]),
-            # Debian 12's podman refuses its default ulimits on the lab machines.
-            "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096",
-            # ping as root needs raw sockets; nftables and WireGuard (wireguard-go
-            # on a TUN device) need the network admin capability, as on a VM.
-            "--cap-add", "NET_RAW", "--cap-add", "NET_ADMIN", "--device", "/dev/net/tun",
-            "--label", f"{LABEL}=vm",
-            "--label", f"{LABEL}.netns={props['netns']}",
-            "--label", f"{LABEL}.port={props['port']}",
-            "--label", f"{LABEL}.bridge={props['bridge']}",
-            props["image"], "/sbin/init",
-        ]  # fmt: skip
+        return podman.machine_args(
+            props["name"],
+            props["netns"],
+            props["image"],
+            hostname=props["hostname"],
+            dns=props.get("dns") or [],
+            labels={
+                LABEL: "vm",
+                f"{LABEL}.netns": props["netns"],
+                f"{LABEL}.port": props["port"],
+                f"{LABEL}.bridge": props["bridge"],
+            },
+            extra=["--memory", mem, "--memory-swap", mem, "--cpus", str(props["cpus"])],
+        )
 
     @staticmethod
     def _wait_for_sshd(name: str, netns: str) -> None:
@@ -572,7 +530,7 @@ class LabVmProvider(ResourceProvider):
             _podman("update", "--memory", mem, "--memory-swap", mem,
                     "--cpus", str(news["cpus"]), name)  # fmt: skip
         if olds.get("ssh_pubkey") != news["ssh_pubkey"]:
-            install_login(name, news["ssh_pubkey"], news.get("admin_user"))
+            podman.install_login(name, news["ssh_pubkey"], news.get("admin_user"), run=_podman)
         outs = {p: news.get(p) for p in INPUTS}
         outs["container_id"] = olds.get("container_id") or id_
         return UpdateResult(outs=outs)

@@ -1,0 +1,105 @@
+"""The lab's machines as podman containers: lab VMs, office routers, role-test hosts.
+
+Why one module: a lab VM (started by the LabVm Pulumi provider), a Linux office
+router (started by `lab up`) and a role test's scratch host must be the same
+kind of machine, booted and logged into the same way, or a role that works on
+one would not be rehearsed on the others. So the `podman run` arguments of a
+machine, the OCI runtime and the login cloud-init gives a VM in production are
+written here once. Nothing here imports Pulumi, so `lab up` stays light.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable, Iterable, Mapping
+
+from dcctl.lab import net
+
+#: crun fails on the lab machines' cgroup layout; runc works. Overridable for other hosts.
+RUNTIME = os.environ.get("DCCTL_LAB_PODMAN_RUNTIME", "runc")
+#: Where `ip netns add` keeps the namespaces machines join.
+NETNS_DIR = "/var/run/netns"
+
+#: Runs one podman command: (*args, input_text=..., check=...) -> CompletedProcess.
+Podman = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def podman(
+    *args: str, input_text: str | None = None, check: bool = True, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """One podman command with the lab's runtime; raises NetError on failure."""
+    return net.run(
+        ["podman", "--runtime", RUNTIME, *args], input=input_text, check=check, timeout=timeout
+    )
+
+
+def machine_args(
+    name: str,
+    netns: str,
+    image: str,
+    *,
+    hostname: str | None = None,
+    dns: Iterable[str] = (),
+    labels: Mapping[str, str] | None = None,
+    extra: Iterable[str] = (),
+) -> list[str]:
+    """`podman run` arguments of a lab machine: the image's systemd, in `netns`, like a VM."""
+    host = hostname or name
+    servers = list(dns)
+    # No servers: the image's empty resolv.conf (lookups fail fast, as on a VM
+    # without DNS) instead of podman copying the lab machine's resolver.
+    dns_args = [a for s in servers for a in ("--dns", s)] if servers else ["--dns", "none"]
+    label_args = [a for k, v in (labels or {}).items() for a in ("--label", f"{k}={v}")]
+    return [
+        "run", "--detach", "--systemd=always", "--name", name, "--hostname", host,
+        # Debian's convention; without it sudo & co. look the hostname up in DNS.
+        "--add-host", f"{host}:127.0.1.1",
+        *dns_args,
+        "--network", f"ns:{NETNS_DIR}/{netns}",
+        *extra,
+        # Debian 12's podman refuses its default ulimits on the lab machines.
+        "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096",
+        # ping as root needs raw sockets; nftables and WireGuard (wireguard-go on a
+        # TUN device) need the network admin capability, as on a VM.
+        "--cap-add", "NET_RAW", "--cap-add", "NET_ADMIN", "--device", "/dev/net/tun",
+        *label_args,
+        image, "/sbin/init",
+    ]  # fmt: skip
+
+
+def install_login(
+    name: str,
+    keys: str,
+    admin_user: str | None,
+    root_keys: bool = True,
+    run: Podman = podman,
+) -> None:
+    """What cloud-init's ``user_account`` does in production, done with podman exec.
+
+    `run` lets the LabVm provider raise its own error type from the same steps.
+    """
+    content = keys.strip() + "\n"
+
+    def write(path: str, text: str, mode: str, owner: str = "root") -> None:
+        run("exec", "-i", name, "tee", path, input_text=text)
+        run("exec", name, "chmod", mode, path)
+        run("exec", name, "chown", f"{owner}:{owner}", path)
+
+    if root_keys:
+        run("exec", name, "install", "-d", "-m", "0700", "/root/.ssh")
+        write("/root/.ssh/authorized_keys", content, "0600")
+    if admin_user:
+        home = f"/home/{admin_user}"
+        if run("exec", name, "id", "-u", admin_user, check=False).returncode != 0:
+            run("exec", name, "useradd", "--create-home", "--shell", "/bin/bash",
+                "--groups", "sudo", admin_user)  # fmt: skip
+        run("exec", name, "install", "-d", "-m", "0700", "-o", admin_user,
+            "-g", admin_user, f"{home}/.ssh")  # fmt: skip
+        write(f"{home}/.ssh/authorized_keys", content, "0600", admin_user)
+        write("/etc/sudoers.d/90-dcctl-admin", f"{admin_user} ALL=(ALL) NOPASSWD:ALL\n", "0440")
+
+
+def container_names() -> list[str]:
+    """Names of every container podman knows (running or not)."""
+    return podman("ps", "-a", "--format", "{{.Names}}", timeout=60).stdout.split()
