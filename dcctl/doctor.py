@@ -72,4 +72,15 @@ def checks() -> list[dict[str, Any]]:
     add(
         "root (for the lab)", os.geteuid() == 0, f"uid {os.geteuid()}", "run the lab as root", False
     )
+    from dcctl.lab import host
+
+    # Host settings the lab depends on (and the ones it does not): shown, never changed here.
+    for row in host.report():
+        add(
+            f"host {row['setting']}",
+            row["status"] == "ok",
+            f"{row['value']}; lab needs {row['lab needs']}: {row['why']}",
+            "dcctl lab up raises it (lab down restores it)",
+            False,
+        )
     return rows

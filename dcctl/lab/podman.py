@@ -6,13 +6,23 @@ kind of machine, booted and logged into the same way, or a role that works on
 one would not be rehearsed on the others. So the `podman run` arguments of a
 machine, the OCI runtime and the login cloud-init gives a VM in production are
 written here once. Nothing here imports Pulumi, so `lab up` stays light.
+
+A lab machine must be able to do to its own network stack what a VM's root can
+(the roles set `net.ipv4.ip_forward` and friends exactly as in production), but
+podman mounts `/proc/sys` read-only and runc refuses a mount inside `/proc`. So
+a machine is started in steps (:func:`start_machine`): `podman create`, `podman
+init` (namespaces and mounts exist, nothing runs yet), then `/proc/sys/net` is
+re-mounted writable inside the container's mount namespace (what LXC's
+`proc:mixed` does) and forwarding is turned off as on a freshly booted VM, and
+only then `podman start`. Net sysctls are per network namespace, so the machine
+changes only its own; everything else under `/proc/sys` stays read-only.
 """
 
 from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from dcctl.lab import net
 
@@ -23,6 +33,12 @@ NETNS_DIR = "/var/run/netns"
 
 #: Runs one podman command: (*args, input_text=..., check=...) -> CompletedProcess.
 Podman = Callable[..., subprocess.CompletedProcess[str]]
+#: Runs one host command (an argument list); raises its caller's error type on failure.
+HostRun = Callable[..., subprocess.CompletedProcess[str]]
+
+#: What a freshly booted Debian VM has, whatever the host's settings are: a new
+#: network namespace copies the host's IPv4 settings (devconf_inherit_init_net=0).
+VM_SYSCTLS = {"net.ipv4.ip_forward": "0"}
 
 
 def podman(
@@ -44,7 +60,10 @@ def machine_args(
     labels: Mapping[str, str] | None = None,
     extra: Iterable[str] = (),
 ) -> list[str]:
-    """`podman run` arguments of a lab machine: the image's systemd, in `netns`, like a VM."""
+    """`podman create` arguments of a lab machine: the image's systemd, in `netns`, like a VM.
+
+    Start it with :func:`start_machine`, never with `podman run`.
+    """
     host = hostname or name
     servers = list(dns)
     # No servers: the image's empty resolv.conf (lookups fail fast, as on a VM
@@ -52,7 +71,7 @@ def machine_args(
     dns_args = [a for s in servers for a in ("--dns", s)] if servers else ["--dns", "none"]
     label_args = [a for k, v in (labels or {}).items() for a in ("--label", f"{k}={v}")]
     return [
-        "run", "--detach", "--systemd=always", "--name", name, "--hostname", host,
+        "create", "--systemd=always", "--name", name, "--hostname", host,
         # Debian's convention; without it sudo & co. look the hostname up in DNS.
         "--add-host", f"{host}:127.0.1.1",
         *dns_args,
@@ -66,6 +85,34 @@ def machine_args(
         *label_args,
         image, "/sbin/init",
     ]  # fmt: skip
+
+
+def start_machine(
+    name: str,
+    netns: str,
+    create_args: Sequence[str],
+    run: Podman = podman,
+    host_run: HostRun = net.run,
+) -> None:
+    """Create, init, open the machine's own net sysctls, then boot it (see the module doc).
+
+    `run`/`host_run` let the LabVm provider raise its own error type from the same steps.
+    """
+    run(*create_args)
+    run("init", name)
+    pid = run("inspect", "--format", "{{.State.Pid}}", name).stdout.strip()
+    if not pid.isdigit() or int(pid) <= 1:
+        raise net.NetError(f"podman init {name} gave no process (pid {pid!r})")
+    # A bind of the container's own /proc/sys/net onto itself, made writable; the
+    # flags podman gives /proc/sys (nosuid, nodev, noexec) are kept.
+    remount = (
+        "mount --bind /proc/sys/net /proc/sys/net && "
+        "mount -o remount,bind,rw,nosuid,nodev,noexec /proc/sys/net"
+    )
+    host_run(["nsenter", "--target", pid, "--mount", "--", "sh", "-c", remount])
+    for key, value in VM_SYSCTLS.items():
+        host_run(["ip", "netns", "exec", netns, "sysctl", "-qw", f"{key}={value}"])
+    run("start", name)
 
 
 def install_login(

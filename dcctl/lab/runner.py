@@ -32,9 +32,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from dcctl.lab import net
+from dcctl.lab import host, net
 from dcctl.lab.net import NetError
-from dcctl.lab.podman import container_names, install_login, machine_args, podman
+from dcctl.lab.podman import (
+    container_names,
+    install_login,
+    machine_args,
+    podman,
+    start_machine,
+)
 from dcctl.lab.secrets import ensure_secrets, secret_path
 from dcctl.lab.topology import (
     CAMERA_USER,
@@ -61,9 +67,6 @@ NVRAM_KEEP = ("ssh_host_ed25519_key", "ssh_host_ed25519_key.pub", "switchd.json"
 OFFICE_LABEL = "dcctl.lab"
 OFFICE_USER = "dcctl"  # the sudo user Ansible logs in as, like on every lab VM
 VPN_DNAT_COMMENT = "dcctl-lab-vpn"
-#: wireguard-go needs an inotify instance; each systemd container holds several, and
-#: the kernel's default of 128 per user runs out with a dozen lab containers.
-INOTIFY_INSTANCES = 1024
 
 #: command -> Debian package that provides it
 TOOLS: dict[str, str] = {
@@ -591,7 +594,6 @@ class _Up:
         offices = self.plan.office_containers()
         if not offices:
             return
-        _raise_inotify_limit()
         if net.which("podman") is None:
             self.warn("podman is not installed: Linux office routers have no SSH host")
             return
@@ -643,13 +645,6 @@ def _container(name: str) -> dict[str, Any] | None:
     return found[0] if found else None
 
 
-def _raise_inotify_limit() -> None:
-    path = Path("/proc/sys/fs/inotify/max_user_instances")
-    with contextlib.suppress(OSError, ValueError):
-        if int(path.read_text()) < INOTIFY_INSTANCES:
-            path.write_text(f"{INOTIFY_INSTANCES}\n")
-
-
 def _ensure_dnat(v: VpnGatewayPlan) -> bool:
     """One DNAT rule (ours, by comment) in the gateway namespace; True if it changed."""
     ipt = ["ip", "netns", "exec", v.netns, "iptables", "-w", "5", "-t", "nat"]
@@ -675,7 +670,9 @@ def _start_office_router(office: OfficePlan, image: str, pub: str) -> str | None
     assert name is not None
     labels = {OFFICE_LABEL: "office-router", f"{OFFICE_LABEL}.netns": office.router_netns}
     try:
-        podman(*machine_args(name, office.router_netns, image, labels=labels))
+        start_machine(
+            name, office.router_netns, machine_args(name, office.router_netns, image, labels=labels)
+        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             up = podman("exec", name, "systemctl", "is-system-running", check=False).stdout
@@ -744,6 +741,9 @@ def up(plan: LabPlan, reporter: Reporter | None = None, wait: float = 30.0) -> R
             hint=f"take it down first: dcctl lab down --lab-id {other} (its saved configs stay)",
         )
     u = _Up(plan, r)
+    r.step("host settings")
+    for change in host.acquire(plan.lab_id):
+        u.change(f"host setting {change} (lab down restores it)")
     r.step("Open vSwitch")
     if net.ensure_ovs():
         u.change("Open vSwitch started")
@@ -870,6 +870,8 @@ def down(lab_id: str, state_dir: Path, reporter: Reporter | None = None) -> Resu
         net.ip_batch(None, (f"link del {n}" for n in leftovers), force=True)
         res.changes.append(f"deleted {len(leftovers)} interfaces")
     shutil.rmtree(state_dir / FAULTS_DIR, ignore_errors=True)
+    r.step("host settings")
+    res.changes += [f"host setting {x}" for x in host.release(lab_id)]
     left = [n for n in net.links(None) if n.startswith(p)]
     left += [ns for ns in net.netns_list() if ns.startswith(p + "-")]
     if left:

@@ -590,8 +590,6 @@ def build_plan(spec: Spec, lab_id: str | None = None, state_dir: Path | None = N
             wan_cidr = f"{off.wan_address}/{WAN_PREFIX_LEN}"
             router_lan = _cidr(_host(olan, 1), olan)
             host = _cidr(_host(olan, OFFICE_HOST), olan)
-            plan.namespaces += [Namespace(rns, "office-router", forward=True)]
-            plan.namespaces += [Namespace(hns, "office-host")]
             plan.veths += [
                 Veth(
                     "wan",
@@ -620,6 +618,11 @@ def build_plan(spec: Spec, lab_id: str | None = None, state_dir: Path | None = N
                     plan.routes.append(
                         Route(None, f"{off.wan_address}/32", f"{p}mr", via=mg.gateway)
                     )
+            # An emulated router (MikroTik) is the namespace itself, so the lab turns
+            # its forwarding on; a Linux router is a lab machine whose role does that,
+            # as in production (its namespace starts with forwarding off, like a VM).
+            plan.namespaces += [Namespace(rns, "office-router", forward=container is None)]
+            plan.namespaces += [Namespace(hns, "office-host")]
             plan.offices.append(
                 OfficePlan(
                     code,

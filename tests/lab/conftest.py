@@ -8,6 +8,7 @@ even when a test fails half-way, so a failed run never leaves debris behind.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import functools
 import importlib.util
@@ -88,21 +89,81 @@ def unique_lab_id() -> str:
 class Lab:
     spec: Spec
     plan: LabPlan
-    first_up: runner.Result
+    #: What `runner.up` returned (None when the lab was built through the CLI).
+    first_up: runner.Result | None
+
+
+#: A fresh machine's values of the host settings the lab touches (kernel defaults).
+FRESH_HOST = {"net.ipv4.ip_forward": "0", "fs.inotify.max_user_instances": "128"}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fresh_host_settings() -> Iterator[None]:
+    """Lab tests run on a host at fresh-machine defaults, then get the host back as it was.
+
+    Why: a lab that silently depends on a host setting an engineer changed by hand
+    (forwarding on, a raised inotify limit) passes here and fails at a user's. The
+    lab itself must set, report and undo what it needs (`dcctl.lab.host`). A setting
+    a lab that is up holds (an engineer's own lab) is left alone.
+    """
+    if sys.platform != "linux" or os.geteuid() != 0:
+        yield
+        return
+    from dcctl.lab import host
+
+    saved = {key: host.current(key) for key in FRESH_HOST}
+    held = host.held()
+    for key, value in FRESH_HOST.items():
+        if saved[key] is not None and key not in held:
+            host.write(key, value)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is not None and key not in held:
+                host.write(key, value)
 
 
 @pytest.fixture(scope="module")
 def built_lab() -> Iterator[Lab]:
+    """The example's lab built in-process (`runner.up`), taken down afterwards."""
+    with example_lab_turn() as (spec, plan):
+        result = runner.up(plan, wait=60)
+        print(f"\nlab {plan.lab_id}: first up took {result.elapsed:.1f}s: {result.changes}")
+        yield Lab(spec, plan, result)
+
+
+@contextlib.contextmanager
+def example_lab_turn() -> Iterator[tuple[Spec, LabPlan]]:
+    """This session's turn for a lab of the example: a free lab id, marked, always taken down.
+
+    Labs of one spec share addresses (routes from the root namespace to the lab's
+    management and WAN networks), so test sessions on one machine take turns, and
+    the labs of killed runs are swept first. The caller builds the lab (in-process
+    or through the CLI); whatever it built is removed on the way out.
+    """
     reason = lab_skip_reason()
     if reason:
         pytest.skip(reason)
-    # Labs of one spec share addresses (routes from the root namespace to the lab's
-    # management and WAN networks), so test sessions on one machine take turns.
     with open("/run/dcctl-lab-tests.lock", "w") as turn:
         fcntl.flock(turn, fcntl.LOCK_EX)
         for lab_id in sweep_stale_test_labs():
             print(f"\nremoved lab {lab_id}, left behind by a killed test run")
-        yield from _built_lab()
+        spec = load_spec(EXAMPLE)
+        plan = build_plan(spec, unique_lab_id())
+        held = runner.address_holder(plan)
+        if held:  # an engineer's own lab of the example (the demo's): not ours to take down
+            pytest.skip(
+                f"lab {held[0]!r} of the example is up and holds its addresses; "
+                f"the example's lab tests need it down: dcctl lab down --lab-id {held[0]}"
+            )
+        plan.state_dir.mkdir(parents=True, exist_ok=True)
+        (plan.state_dir / TEST_OWNER).write_text(f"{os.getpid()}\n")
+        try:
+            yield spec, plan
+        finally:
+            runner.down(plan.lab_id, plan.state_dir)
+            shutil.rmtree(plan.state_dir, ignore_errors=True)
 
 
 #: Marks a lab's state dir as made by this suite, with the pid of the run that made it.
@@ -125,26 +186,6 @@ def sweep_stale_test_labs() -> list[str]:
         shutil.rmtree(state_dir, ignore_errors=True)
         swept.append(state_dir.name)
     return swept
-
-
-def _built_lab() -> Iterator[Lab]:
-    spec = load_spec(EXAMPLE)
-    plan = build_plan(spec, unique_lab_id())
-    held = runner.address_holder(plan)
-    if held:  # an engineer's own lab of the example (the demo's): not ours to take down
-        pytest.skip(
-            f"lab {held[0]!r} of the example is up and holds its addresses; "
-            f"the example's lab tests need it down: dcctl lab down --lab-id {held[0]}"
-        )
-    plan.state_dir.mkdir(parents=True, exist_ok=True)
-    (plan.state_dir / TEST_OWNER).write_text(f"{os.getpid()}\n")
-    try:
-        result = runner.up(plan, wait=60)
-        print(f"\nlab {plan.lab_id}: first up took {result.elapsed:.1f}s: {result.changes}")
-        yield Lab(spec, plan, result)
-    finally:
-        runner.down(plan.lab_id, plan.state_dir)
-        shutil.rmtree(plan.state_dir, ignore_errors=True)
 
 
 @functools.cache
@@ -171,9 +212,9 @@ def start_host(
     None), so a role test meets the host the way the hosts layer meets a lab VM.
     Returns once sshd listens.
     """
-    from dcctl.lab.podman import install_login, machine_args, podman
+    from dcctl.lab.podman import install_login, machine_args, podman, start_machine
 
-    podman(*machine_args(name, netns, image))
+    start_machine(name, netns, machine_args(name, netns, image))
     install_login(name, pubkey, user, root_keys=user is None)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:  # booted (units can be managed), then sshd

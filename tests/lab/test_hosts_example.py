@@ -1,12 +1,15 @@
-"""The whole example regency applied in the lab: switches, VMs, then every host through Ansible.
+"""The README's demo, step by step, then the whole example regency checked from outside.
 
-Run as a pipeline runs it (`dcctl apply --target lab --auto-approve --output json`, a
-subprocess with the real engines), then checked from outside with real packets and
+The module's lab is built the way `scripts/demo` builds it, on a host at fresh-machine
+settings (see `fresh_host_settings`): `dcctl validate`, `dcctl plan`, `dcctl lab up`,
+`dcctl apply --target lab --auto-approve`, the same apply again with zero changes
+(here five times in a row: a pipeline applies on every merge), `dcctl lab status`,
+and last `dcctl lab down`, each asserted. In between, checked with real packets and
 real logins: every VM passes the baseline checks (testinfra over SSH), offices reach
 their own OPD's server through WireGuard and no other OPD's, Prometheus sees every
 target up, a stopped camera raises its alert labelled with its OPD, the NVR records,
-a second apply changes nothing, an unreachable host is reported while the rest
-complete, a rotated office key brings its tunnel back, and no secret leaks.
+an unreachable host is reported while the rest complete, a rotated office key brings
+its tunnel back, and no secret leaks.
 """
 
 from __future__ import annotations
@@ -20,16 +23,17 @@ import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from dcctl.engines.pulumi.toolchain import engine_bin_dir
+from dcctl.lab import host
 from dcctl.lab.integration import lab_ssh_key
 from dcctl.plan.desired import desired_state
-from tests.lab.conftest import EXAMPLE, Lab
+from tests.lab.conftest import EXAMPLE, FRESH_HOST, Lab, example_lab_turn
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(2400)]
 
@@ -46,6 +50,10 @@ class Applied:
     report: dict[str, Any]
     seconds: float
     outputs: list[str]
+    #: The demo's steps that built this module's lab: name -> (rc, stdout, stderr).
+    steps: dict[str, tuple[int, str, str]] = field(default_factory=dict)
+    down: bool = False
+    inotify_before: int = 0
 
     @property
     def state(self) -> dict[str, Any]:
@@ -80,28 +88,89 @@ def _apply(a: Applied) -> tuple[int, dict[str, Any], str, float]:
     return rc, report, err, seconds
 
 
+def _last_audit(a: Applied) -> dict[str, Any]:
+    """The report of the last apply, as the audit log recorded it."""
+    lines = (a.repo / "state" / "audit.log").read_text().splitlines()
+    return dict(json.loads(lines[-1]))
+
+
 @pytest.fixture(scope="module")
-def applied(built_lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Applied]:
+def applied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Applied]:
+    """The demo's first steps, exactly as `scripts/demo` runs them, on a copy of the example."""
     bin_dir = engine_bin_dir()
     if bin_dir is None or shutil.which("podman") is None:
         pytest.skip("needs the Pulumi engine (scripts/install-pulumi) and podman")
-    repo = tmp_path_factory.mktemp("hosts") / "spec"
-    shutil.copytree(EXAMPLE, repo, ignore=shutil.ignore_patterns("state"))
-    env = {
-        **os.environ,
-        "DCCTL_LAB_ID": built_lab.plan.lab_id,
-        "NO_COLOR": "1",
-        "DCCTL_PASSPHRASE": PASSPHRASE,
-        "PATH": f"{bin_dir}:{Path(sys.executable).parent}:{os.environ['PATH']}",
-    }
-    a = Applied(built_lab, repo, env, {}, 0.0, [])
-    try:
-        rc, a.report, err, a.seconds = _apply(a)
-        print(f"\nfull lab apply of the example: {a.seconds:.1f} s (rc {rc})")
-        assert rc == 0, (a.report.get("errors"), err[-3000:])
-        yield a
-    finally:
-        _dcctl(env, "destroy", str(repo), "--target", "lab", "--auto-approve", timeout=900)
+    with example_lab_turn() as (spec, plan):
+        repo = tmp_path_factory.mktemp("hosts") / "spec"
+        shutil.copytree(EXAMPLE, repo, ignore=shutil.ignore_patterns("state"))
+        env = {
+            **os.environ,
+            "DCCTL_LAB_ID": plan.lab_id,
+            "NO_COLOR": "1",
+            "DCCTL_PASSPHRASE": PASSPHRASE,
+            "PATH": f"{bin_dir}:{Path(sys.executable).parent}:{os.environ['PATH']}",
+        }
+        a = Applied(Lab(spec, plan, None), repo, env, {}, 0.0, [])
+        a.inotify_before = int(host.current("fs.inotify.max_user_instances") or 0)
+        try:
+            for name, args in (
+                ("validate", ["validate", str(repo)]),
+                ("plan", ["plan", str(repo)]),
+                ("lab up", ["lab", "up", str(repo)]),
+            ):
+                a.steps[name] = _dcctl(env, *args)
+                a.outputs += a.steps[name][1:]
+                if a.steps[name][0] != 0:
+                    pytest.fail(f"demo step {name!r} failed: {a.steps[name]}")
+            start = time.monotonic()
+            a.steps["apply"] = _dcctl(env, *DEMO_APPLY, str(repo), *DEMO_APPLY_FLAGS)
+            a.seconds = time.monotonic() - start
+            a.outputs += a.steps["apply"][1:]
+            print(f"\nfull lab apply of the example: {a.seconds:.1f} s")
+            a.report = _last_audit(a)
+            yield a
+        finally:
+            if not a.down:
+                _dcctl(env, "destroy", str(repo), "--target", "lab", "--auto-approve", timeout=900)
+
+
+DEMO_APPLY = ("apply",)
+DEMO_APPLY_FLAGS = ("--target", "lab", "--auto-approve")
+
+
+def test_demo_validates_plans_builds_the_lab_and_applies(applied: Applied) -> None:
+    rc, out, err = applied.steps["validate"]
+    n = len(applied.lab.spec.opds)
+    assert rc == 0 and out.startswith(f"OK {applied.lab.spec.site.name}: {n} OPDs"), out + err
+    rc, out, err = applied.steps["plan"]
+    assert rc == 0 and "create" in out, out[-2000:] + err
+    rc, out, err = applied.steps["lab up"]
+    assert rc == 0 and f"lab {applied.lab.plan.lab_id} up" in out, out + err
+    # On a host at the fresh default, lab up raises the inotify limit and says so.
+    if applied.inotify_before < 1024:
+        assert f"fs.inotify.max_user_instances {applied.inotify_before} -> 1024" in out, out
+    rc, out, err = applied.steps["apply"]
+    assert rc == 0, (out[-3000:], err[-3000:])
+    assert "apply done" in out
+    switches = len(applied.lab.spec.site.switches)
+    assert f"switches: {switches} changed" in out
+    assert f"vms: {len(applied.state['vms'])} create" in out
+
+
+def test_demo_second_apply_and_four_more_change_nothing(applied: Applied) -> None:
+    """The demo's "apply again: expect no changes", then four more: all exit 0, all no-ops."""
+    switches = len(applied.lab.spec.site.switches)
+    for i in range(5):
+        start = time.monotonic()
+        rc, out, err = _dcctl(applied.env, *DEMO_APPLY, str(applied.repo), *DEMO_APPLY_FLAGS)
+        applied.outputs += [out, err]
+        print(f"\nno-op lab apply {i + 1} of the example: {time.monotonic() - start:.1f} s")
+        assert rc == 0, (i, out[-3000:], err[-3000:])
+        for line in (f"switches: {switches} unchanged", "vms: no changes", "hosts: no changes"):
+            assert line in out, (i, line, out[-3000:])
+        report = _last_audit(applied)
+        assert report["ok"] and report["errors"] == [], (i, report["errors"])
+        assert report["layers"]["hosts"]["changed_tasks"] == 0, report["layers"]["hosts"]["tasks"]
 
 
 def _host(a: Applied, address: str) -> Any:
@@ -362,15 +431,6 @@ def test_rotated_office_key_brings_its_tunnel_back(applied: Applied) -> None:
     assert _wait("a handshake with the new key", handshake_after_rotation, 90)
 
 
-def test_second_apply_changes_nothing(applied: Applied) -> None:
-    rc, report, err, seconds = _apply(applied)
-    print(f"\nno-op lab apply of the example: {seconds:.1f} s")
-    assert rc == 0, (report.get("errors"), err[-2000:])
-    assert report["layers"]["hosts"]["changed_tasks"] == 0, report["layers"]["hosts"]["tasks"]
-    assert set(report["layers"]["switches"]["changes"]) == {"unchanged"}
-    assert set(report["layers"]["vms"]["changes"]) <= {"same"}
-
-
 def test_unreachable_host_is_reported_and_the_rest_complete(applied: Applied) -> None:
     victim = "dishub/atcs"
     container = f"dl{applied.lab.plan.lab_id}-vm-dishub-atcs"
@@ -422,3 +482,26 @@ def _wireguard_private_keys(a: Applied) -> set[str]:
     keys = {store.pair(name).private for name in store.names()}
     assert keys, "the apply generated WireGuard keys"
     return keys
+
+
+def test_demo_ends_with_lab_status_then_lab_down(applied: Applied) -> None:
+    """The demo's last steps: status says all up; `lab down` removes the lab and undoes the host."""
+    from dcctl.lab import net
+
+    rc, out, err = _dcctl(applied.env, "lab", "status", str(applied.repo))
+    assert rc == 0 and "all up" in out, out[-3000:] + err
+    lab_id = applied.lab.plan.lab_id
+    held_by_others = {k for k, who in host.holders().items() if set(who) - {lab_id}}
+    rc, out, err = _dcctl(applied.env, "lab", "down", str(applied.repo))
+    applied.down = rc == 0
+    assert rc == 0, out + err
+    prefix = applied.lab.plan.prefix
+    assert not [n for n in net.netns_list() if n.startswith(prefix + "-")]
+    assert not [n for n in net.links(None) if n.startswith(prefix)]
+    names = subprocess.run(
+        ["podman", "ps", "-a", "--format", "{{.Names}}"], capture_output=True, text=True
+    ).stdout.split()
+    assert not [n for n in names if n.startswith(prefix + "-")], names
+    key = "fs.inotify.max_user_instances"
+    if key not in held_by_others:  # no other lab holds it: back to the fresh value
+        assert host.current(key) == FRESH_HOST[key]

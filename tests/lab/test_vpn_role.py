@@ -33,6 +33,7 @@ from typing import Any
 import pytest
 
 from dcctl.engines.ansible.runner import PlaybookResult, run_playbook
+from dcctl.lab import host
 from dcctl.vpn.ansible import HUB_INTERFACE, OFFICE_INTERFACE, Peer, build_role_vars
 from dcctl.vpn.keystore import HUB, KeyStore, keystore_path
 from tests.lab.conftest import lab_image, needs, start_host
@@ -86,17 +87,6 @@ def sh(*argv: str, check: bool = True, timeout: float = 60) -> subprocess.Comple
 
 def skip_reason() -> str | None:
     return needs("ip", "podman", "ssh-keygen")
-
-
-def ensure_inotify(minimum: int = 1024) -> None:
-    """wireguard-go needs an inotify instance; every systemd container holds several.
-
-    The default per-user limit (128) is used up by a dozen lab containers, after
-    which wireguard-go fails to start ("too many open files"). Raised, never lowered.
-    """
-    path = Path("/proc/sys/fs/inotify/max_user_instances")
-    if int(path.read_text()) < minimum:
-        path.write_text(f"{minimum}\n")
 
 
 def cleanup() -> None:
@@ -250,7 +240,8 @@ def scratch() -> Iterator[Scratch]:
         pytest.skip(reason)
     image = lab_image()
     cleanup()
-    ensure_inotify()
+    # What `lab up` does for its machines (wireguard-go needs inotify instances).
+    host.acquire(P)
     tmp = Path(tempfile.mkdtemp(prefix="hvpn-"))
     old = os.environ.get("DCCTL_PASSPHRASE")
     os.environ["DCCTL_PASSPHRASE"] = base64.b64encode(os.urandom(18)).decode()
@@ -264,6 +255,7 @@ def scratch() -> Iterator[Scratch]:
         yield Scratch(tmp, key, state, store, [])
     finally:
         cleanup()
+        host.release(P)
         shutil.rmtree(tmp, ignore_errors=True)
         if old is None:
             os.environ.pop("DCCTL_PASSPHRASE", None)

@@ -139,25 +139,15 @@ def run_hosts(
         path = tmp / f"play-{index}.yml"
         path.write_text(yaml.safe_dump([play], sort_keys=False), encoding="utf-8")
 
-        def once() -> PlaybookResult:
-            return run_playbook(
-                path,
-                inventory,
-                extravars=extravars,
-                check=check,
-                ssh_key=key,
-                limit=limit,
-                on_event=on_event,
-            )
-
-        result = once()
-        # A runner that died without Ansible's play recap (exit code lost, no
-        # stats) blames no host: the play is idempotent, so it runs once more.
-        if result.rc == -1 and not any(
-            h.ok or h.failed or h.unreachable for h in result.hosts.values()
-        ):
-            result = once()
-        return result
+        return run_playbook(
+            path,
+            inventory,
+            extravars=extravars,
+            check=check,
+            ssh_key=key,
+            limit=limit,
+            on_event=on_event,
+        )
 
     plays = _plays()
     results: list[PlaybookResult] = []

@@ -9,7 +9,11 @@ one dead VM does not hide what happened on the other eighteen.
 
 from __future__ import annotations
 
+import codecs
+import contextlib
 import os
+import signal
+import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Mapping
@@ -18,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import ansible_runner
+import ansible_runner.interface
+from ansible_runner.utils import OutputEventFilter
 
 __all__ = ["HostResult", "PlaybookResult", "run_playbook", "static_inventory"]
 
@@ -131,7 +137,7 @@ def run_playbook(
 
     hosts = sorted(inventory.get("_meta", {}).get("hostvars", {}))
     with tempfile.TemporaryDirectory(prefix="dcctl-ansible-") as tmp:
-        r = ansible_runner.run(
+        runner = ansible_runner.interface.init_runner(
             private_data_dir=tmp,
             playbook=str(path),
             inventory=static_inventory(inventory),
@@ -142,24 +148,86 @@ def run_playbook(
             quiet=True,
             event_handler=handler,
         )
-        errors: list[str] = []
-        summary = _summarise(r.stats, hosts)
+        rc, crash = _execute(runner)
+        summary = _summarise(runner.stats, hosts)
         blamed = any(h.failed or h.unreachable for h in summary.values())
-        status = r.status
-        if r.rc is None and r.stats and not blamed:
-            # The process's exit code was lost (ansible-runner's pexpect child), but
-            # Ansible's own play recap is complete and blames no host.
-            status = "successful"
-        if status != "successful" and not blamed:
-            # Failed with no host to blame (syntax error, missing role, a crash):
-            # Ansible's own error lines say why. no_log tasks print nothing secret.
-            text = r.stdout.read() if hasattr(r.stdout, "read") else ""
+        status = "successful" if rc == 0 else "failed"
+        errors: list[str] = []
+        if crash:
+            errors = [crash]
+        elif status != "successful" and not blamed:
+            # Failed with no host to blame (syntax error, missing role): Ansible's own
+            # error lines say why. no_log tasks print nothing secret.
+            text = _read(Path(runner.config.artifact_dir) / "stdout")
             marks = ("ERROR", "fatal:", "FAILED!", "Traceback", "exception")
             errors = [ln.strip() for ln in text.splitlines() if any(m in ln for m in marks)][:5]
-            errors = errors or [f"ansible-playbook exited {r.rc} ({r.status})"]
-        return PlaybookResult(
-            status=status,
-            rc=-1 if r.rc is None else int(r.rc),
-            hosts=summary,
-            errors=errors,
-        )
+            errors = errors or [f"ansible-playbook exited {rc} with no host to blame"]
+        return PlaybookResult(status=status, rc=rc, hosts=summary, errors=errors)
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+def _execute(runner: Any) -> tuple[int, str | None]:
+    """Run the prepared ansible-playbook as a plain child; (exit code, crash or None).
+
+    Why not ``Runner.run()``: its default (pexpect) mode runs the playbook on a pty
+    and takes the exit code from pexpect's wait status, which is None whenever the
+    child's end is not a plain exit (a signal), and its events from the pty
+    stream. Here the child is a ``subprocess.Popen`` with a pipe: the event stream
+    is the same (ansible-runner's callback plugin writes it to stdout, its
+    ``OutputEventFilter`` decodes it live into ``job_events/`` and our handler), and
+    the exit code is the kernel's wait status, read by the one process that owns
+    the child. A signal is reported as a crash naming it. The child gets its own
+    session (no terminal, nothing to prompt on), as under ansible-runner; Ctrl-C
+    here is passed on to it and waited for, so Ansible stops cleanly.
+    """
+    cfg = runner.config
+    artifacts = Path(cfg.artifact_dir)
+    (artifacts / "job_events").mkdir(parents=True, exist_ok=True)
+    runner.status_callback("starting")
+    with (artifacts / "stdout").open("w", encoding="utf-8") as raw:
+        stream = OutputEventFilter(raw, runner.event_callback, suppress_ansible_output=True)
+        try:
+            proc = subprocess.Popen(
+                list(cfg.command),
+                cwd=cfg.cwd,
+                env={k: str(v) for k, v in cfg.env.items()},
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            runner.status_callback("failed")
+            return 127, f"ansible-playbook did not start: {exc}"
+        runner.status_callback("running")
+        assert proc.stdout is not None
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        try:
+            while chunk := proc.stdout.read1(65536):
+                stream.write(decoder.decode(chunk))
+            stream.write(decoder.decode(b"", final=True))
+            rc = proc.wait()
+        except BaseException:
+            # Interrupted: let Ansible stop its workers and print its recap, then go on.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGINT)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=30)
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+            raise
+        finally:
+            stream.close()
+            proc.stdout.close()
+    runner.rc = rc
+    runner.status_callback("successful" if rc == 0 else "failed")
+    if rc < 0:
+        return rc, f"ansible-playbook was killed by {signal.Signals(-rc).name}"
+    return rc, None

@@ -416,10 +416,10 @@ class LabVmProvider(ResourceProvider):
         self._clear_leftovers(name, netns, port)
         try:
             self._wire(props)
-            _podman(*self._run_args(props), timeout=120)
+            podman.start_machine(name, netns, self._run_args(props), run=_podman, host_run=_run)
             info = _inspect(name)
             if info is None:
-                raise LabVmError(f"container {name} vanished right after podman run")
+                raise LabVmError(f"container {name} vanished right after podman start")
             podman.install_login(name, props["ssh_pubkey"], props.get("admin_user"), run=_podman)
             self._wait_for_sshd(name, netns)
             self._announce(netns, props["gateway"])
