@@ -231,6 +231,15 @@ def test_cameras_buildings_offices_follow_the_allocation(spec: Spec, plan: LabPl
 def test_forwarding_only_where_routing_happens(plan: LabPlan) -> None:
     fwd = {n.role for n in plan.namespaces if n.forward}
     assert fwd == {"gw", "office-router"}
+    # A Linux office router is a lab machine: its role turns forwarding on, as in
+    # production, so the lab must not do it for it; an emulated (MikroTik) one is
+    # the namespace itself.
+    by_name = {n.name: n for n in plan.namespaces}
+    linux = [o for o in plan.offices if o.container]
+    emulated = [o for o in plan.offices if not o.container]
+    assert linux and emulated
+    assert not any(by_name[o.router_netns].forward for o in linux)
+    assert all(by_name[o.router_netns].forward for o in emulated)
 
 
 def test_switchd_config_is_accepted_by_the_daemon(plan: LabPlan, tmp_path: Path) -> None:
