@@ -21,6 +21,7 @@ import importlib.util
 import ipaddress
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -305,10 +306,26 @@ class _Up:
 
     # -- stale objects ---------------------------------------------------------
 
+    def _lab_vm_part(self, name: str) -> bool:
+        """A lab VM's namespace or port: Pulumi's (LabVm) to manage, never stale to `up`.
+
+        A repeat `lab up` (the demo run twice) must leave the VMs running; `lab down`
+        sweeps them by prefix, and `apply` refreshes them.
+        """
+        p = self.p
+        return (
+            name.startswith(p + "-vm-")
+            or re.fullmatch(rf"{re.escape(p)}n[0-9a-f]{{6}}", name) is not None
+        )
+
     def remove_stale(self) -> None:
         plan, p = self.plan, self.p
         want_ns = {n.name for n in plan.namespaces}
-        stale_ns = [n for n in net.netns_list() if n.startswith(p + "-") and n not in want_ns]
+        stale_ns = [
+            n
+            for n in net.netns_list()
+            if n.startswith(p + "-") and n not in want_ns and not self._lab_vm_part(n)
+        ]
         if stale_ns:
             pids = [pid for ns in stale_ns for pid in net.netns_pids(ns)]
             net.stop_pids(pids)
@@ -322,13 +339,17 @@ class _Up:
             if br.startswith(p) and br not in want_br:
                 args += ["--", "--if-exists", "del-br", br]
         for port, br in sorted(ovs.ports.items()):
-            if br in want_br and want_ports.get(port) != br:
+            if br in want_br and want_ports.get(port) != br and not self._lab_vm_part(port):
                 args += ["--", "--if-exists", "del-port", br, port]
         if args:
             net.vsctl(args)
             self.change("stale OVS bridges/ports removed", len(args) // 4)
         want_root = {e.ifname for e in plan.ends() if e.netns is None} | want_br
-        stale_links = [n for n in net.links(None) if n.startswith(p) and n not in want_root]
+        stale_links = [
+            n
+            for n in net.links(None)
+            if n.startswith(p) and n not in want_root and not self._lab_vm_part(n)
+        ]
         if stale_links:
             net.ip_batch(None, (f"link del {n}" for n in stale_links), force=True)
             self.change("stale interfaces removed", len(stale_links))
