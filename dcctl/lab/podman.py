@@ -20,7 +20,9 @@ changes only its own; everything else under `/proc/sys` stays read-only.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 import subprocess
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
@@ -39,6 +41,27 @@ HostRun = Callable[..., subprocess.CompletedProcess[str]]
 #: What a freshly booted Debian VM has, whatever the host's settings are: a new
 #: network namespace copies the host's IPv4 settings (devconf_inherit_init_net=0).
 VM_SYSCTLS = {"net.ipv4.ip_forward": "0"}
+
+
+def vm_container(prefix: str, slug: str) -> str:
+    """Container (and namespace) name of a lab VM: ``<prefix>-vm-<slug>``."""
+    return f"{prefix}-vm-{slug}"[:63].rstrip("-")
+
+
+def vm_port(prefix: str, key: str) -> str:
+    """OVS port of lab VM `key`: ``<prefix>n<6 hex>`` (Linux names fit 15 characters)."""
+    return f"{prefix}n{hashlib.sha256(key.encode()).hexdigest()[:6]}"
+
+
+def is_vm_part(prefix: str, name: str) -> bool:
+    """Whether `name` is a lab VM's container, namespace or port (the LabVm provider's).
+
+    The lab builder leaves these to Pulumi: a repeat `lab up` must not take the
+    VMs away; `lab down` sweeps them with everything else of the prefix.
+    """
+    return name.startswith(f"{prefix}-vm-") or (
+        re.fullmatch(rf"{re.escape(prefix)}n[0-9a-f]{{6}}", name) is not None
+    )
 
 
 def podman(
@@ -111,7 +134,7 @@ def start_machine(
     )
     host_run(["nsenter", "--target", pid, "--mount", "--", "sh", "-c", remount])
     for key, value in VM_SYSCTLS.items():
-        host_run(["ip", "netns", "exec", netns, "sysctl", "-qw", f"{key}={value}"])
+        net.sysctl_set(netns, key, value)
     run("start", name)
 
 

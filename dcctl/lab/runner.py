@@ -21,7 +21,6 @@ import importlib.util
 import ipaddress
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -38,6 +37,7 @@ from dcctl.lab.net import NetError
 from dcctl.lab.podman import (
     container_names,
     install_login,
+    is_vm_part,
     machine_args,
     podman,
     start_machine,
@@ -306,25 +306,13 @@ class _Up:
 
     # -- stale objects ---------------------------------------------------------
 
-    def _lab_vm_part(self, name: str) -> bool:
-        """A lab VM's namespace or port: Pulumi's (LabVm) to manage, never stale to `up`.
-
-        A repeat `lab up` (the demo run twice) must leave the VMs running; `lab down`
-        sweeps them by prefix, and `apply` refreshes them.
-        """
-        p = self.p
-        return (
-            name.startswith(p + "-vm-")
-            or re.fullmatch(rf"{re.escape(p)}n[0-9a-f]{{6}}", name) is not None
-        )
-
     def remove_stale(self) -> None:
         plan, p = self.plan, self.p
         want_ns = {n.name for n in plan.namespaces}
         stale_ns = [
             n
             for n in net.netns_list()
-            if n.startswith(p + "-") and n not in want_ns and not self._lab_vm_part(n)
+            if n.startswith(p + "-") and n not in want_ns and not is_vm_part(p, n)
         ]
         if stale_ns:
             pids = [pid for ns in stale_ns for pid in net.netns_pids(ns)]
@@ -339,7 +327,7 @@ class _Up:
             if br.startswith(p) and br not in want_br:
                 args += ["--", "--if-exists", "del-br", br]
         for port, br in sorted(ovs.ports.items()):
-            if br in want_br and want_ports.get(port) != br and not self._lab_vm_part(port):
+            if br in want_br and want_ports.get(port) != br and not is_vm_part(p, port):
                 args += ["--", "--if-exists", "del-port", br, port]
         if args:
             net.vsctl(args)
@@ -348,7 +336,7 @@ class _Up:
         stale_links = [
             n
             for n in net.links(None)
-            if n.startswith(p) and n not in want_root and not self._lab_vm_part(n)
+            if n.startswith(p) and n not in want_root and not is_vm_part(p, n)
         ]
         if stale_links:
             net.ip_batch(None, (f"link del {n}" for n in stale_links), force=True)

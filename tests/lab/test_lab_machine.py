@@ -21,10 +21,6 @@ from tests.lab.conftest import lab_image, needs
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(300)]
 
 
-def _sysctl(netns: str | None, key: str) -> str:
-    return net.sysctl_get(netns, key)
-
-
 def test_lab_machine_sets_its_own_net_sysctls_and_nothing_else() -> None:
     reason = needs("podman", "runc", "ip")
     if reason:
@@ -44,8 +40,8 @@ def test_lab_machine_sets_its_own_net_sysctls_and_nothing_else() -> None:
         assert inside("cat", "/proc/sys/net/ipv4/ip_forward").stdout.strip() == "0"
         ok = inside("sysctl", "-w", "net.ipv4.ip_forward=1", "net.ipv4.conf.all.rp_filter=2")
         assert ok.returncode == 0, ok.stderr
-        assert _sysctl(netns, "net.ipv4.ip_forward") == "1"
-        assert _sysctl(netns, "net.ipv4.conf.all.rp_filter") == "2"
+        assert net.sysctl_get(netns, "net.ipv4.ip_forward") == "1"
+        assert net.sysctl_get(netns, "net.ipv4.conf.all.rp_filter") == "2"
         denied = inside("sysctl", "-w", "vm.swappiness=1")
         assert denied.returncode != 0 and "denied" in (denied.stderr + denied.stdout).lower()
         mounts = inside("cat", "/proc/self/mountinfo").stdout.splitlines()

@@ -45,7 +45,6 @@ Site keys read here (besides the production ones ``ssh_keys`` and ``admin_user``
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -55,6 +54,7 @@ import pulumi
 
 from dcctl.engines.pulumi.labvm import LabVm
 from dcctl.engines.pulumi.program import assert_exposure_allowed
+from dcctl.lab import podman
 
 __all__ = [
     "DEFAULT_CPUS",
@@ -94,12 +94,11 @@ def lab_names(lab_id: str, key: str) -> LabNames:
     if not _LAB_ID.match(lab_id):
         raise ValueError(f"lab_id {lab_id!r}: 1-8 lowercase letters/digits")
     slug = _slug(key.replace("/", "-"))
-    digest = hashlib.sha256(key.encode()).hexdigest()[:6]
-    container = f"{lab_id}-vm-{slug}"[:63].rstrip("-")
+    container = podman.vm_container(lab_id, slug)
     return LabNames(
         container=container,
         netns=container,
-        port=f"{lab_id}n{digest}",
+        port=podman.vm_port(lab_id, key),
         hostname=slug[:63].rstrip("-"),
     )
 
