@@ -362,8 +362,15 @@ def test_ios_backend_failure_does_not_break_the_cli(tmp_path: Path) -> None:
 
 
 def test_ios_hier_config_round_trip(ios: Cli) -> None:
-    hier_config = pytest.importorskip("hier_config")
-    from hier_config import Platform, WorkflowRemediation, get_hconfig
+    """hier-config reads the emulator's running-config as it reads a real IOS switch's.
+
+    Round trip: the remediation hier-config computes from the emulator's output is
+    exactly the delta to the intent; pasted back it leaves nothing to remediate in
+    either direction; the rollback hier-config computed beforehand restores the
+    original running-config line for line.
+    """
+    pytest.importorskip("hier_config")
+    from hier_config import HConfig, Platform, WorkflowRemediation, get_hconfig
 
     ios("conf t", "vlan 110", "name DINKES-SRV", "interface Gi1/0/1", "sw acc vlan 110")
     ios("sw mode acc", "interface Te1/1/1", "sw mode trunk", "sw trunk allowed vlan 110", "end")
@@ -387,23 +394,65 @@ def test_ios_hier_config_round_trip(ios: Cli) -> None:
         ]
     )
 
-    def remediation() -> list[str]:
-        running = get_hconfig(Platform.CISCO_IOS, ios("show running-config"))
-        wanted = get_hconfig(Platform.CISCO_IOS, intended)
-        rem = WorkflowRemediation(running, wanted).remediation_config
-        return [c.cisco_style_text() for c in rem.all_children_sorted()]
+    def body() -> str:
+        """The running-config without the banner and its byte count."""
+        return ios("show running-config").split("\n", 3)[3]
 
-    lines = remediation()
-    assert "  no switchport access vlan 110" in lines
-    assert hier_config is not None
-    ios("conf t")
-    outputs = ios(*lines)
-    assert "%" not in outputs
-    ios("end")
-    assert remediation() == []
+    def workflow() -> WorkflowRemediation:
+        running = get_hconfig(Platform.CISCO_IOS, ios("show running-config"))
+        return WorkflowRemediation(running, get_hconfig(Platform.CISCO_IOS, intended))
+
+    def lines(config: HConfig) -> list[str]:
+        return [c.cisco_style_text() for c in config.all_children_sorted()]
+
+    def paste(commands: list[str]) -> None:
+        ios("conf t")
+        assert "%" not in ios(*commands)
+        ios("end")
+
+    original = body()
+    parsed = get_hconfig(Platform.CISCO_IOS, ios("show running-config"))
+    assert lines(parsed) == [
+        "hostname sw-core",
+        "vlan 110",
+        "  name DINKES-SRV",
+        "interface GigabitEthernet1/0/1",
+        "  switchport access vlan 110",
+        "  switchport mode access",
+        "interface GigabitEthernet1/0/2",
+        "interface GigabitEthernet1/0/3",
+        "interface TenGigabitEthernet1/1/1",
+        "  switchport trunk allowed vlan 110",
+        "  switchport mode trunk",
+    ], "the banner, '!' separators and 'end' are not read as configuration"
+    first = workflow()
+    remediation, rollback = lines(first.remediation_config), lines(first.rollback_config)
+    assert remediation == [
+        "vlan 120",
+        "  name BAPPEDA",
+        "interface GigabitEthernet1/0/1",
+        "  no switchport access vlan 110",
+        "  description hostA",
+        "  switchport access vlan 120",
+        "interface GigabitEthernet1/0/2",
+        "  shutdown",
+        "interface TenGigabitEthernet1/1/1",
+        "  no switchport trunk allowed vlan 110",
+        "  switchport trunk allowed vlan 110,120",
+    ]
+
+    paste(remediation)
+    done = workflow()
+    assert lines(done.remediation_config) == [] and lines(done.rollback_config) == []
     assert ios.port("p1") == PortSettings.access(120)
     assert ios.port("p4") == PortSettings.trunk({110, 120}, None)
     assert ios.port("p2").admin_up is False
+
+    paste(rollback)
+    assert body() == original
+    assert ios.port("p1") == PortSettings.access(110)
+    assert ios.port("p4") == PortSettings.trunk({110}, None)
+    assert ios.port("p2").admin_up is True
 
 
 def test_ios_ntc_templates_parse_show_outputs(ios: Cli) -> None:
