@@ -11,8 +11,10 @@ from __future__ import annotations
 import base64
 import ipaddress
 import json
+import logging
 import os
 import stat
+import traceback
 from dataclasses import replace
 from pathlib import Path
 
@@ -218,6 +220,32 @@ def test_mikrotik_render_masks_the_key(spec: Spec, tmp_path: Path) -> None:
     assert f'private-key="{private}"' in revealed and routeros.MASK not in revealed
 
 
+# How many consecutive characters of a private key count as leaked: a 6-character run
+# of a random base64 key turns up by chance in an error message about once in 10^4 runs.
+LEAK_RUN = 6
+
+PRIVATE = "<the office's own private key>"  # placeholder a parameter fills in at run time
+
+
+def leaked_runs(secret: str, text: str, run: int = LEAK_RUN) -> list[str]:
+    """Every ``run``-character piece of ``secret`` that occurs in ``text``.
+
+    Any leaked substring longer than ``run`` contains such a piece, so an empty
+    result means no part of the key longer than a few characters is in ``text``.
+    """
+    return sorted(
+        {secret[i : i + run] for i in range(len(secret) - run + 1)}
+        & {text[i : i + run] for i in range(len(text) - run + 1)}
+    )
+
+
+def test_leaked_runs_finds_any_piece_of_the_key() -> None:
+    key = base64.b64encode(bytes(range(32))).decode()
+    assert leaked_runs(key, f"bad key {key!r}") != []
+    assert leaked_runs(key, "starts with " + key[10:17]) == sorted([key[10:16], key[11:17]])
+    assert leaked_runs(key, "office private key is not a WireGuard key") == []
+
+
 @pytest.mark.parametrize(
     ("field", "value"),
     [
@@ -229,19 +257,48 @@ def test_mikrotik_render_masks_the_key(spec: Spec, tmp_path: Path) -> None:
         ("allowed_networks", ("10.20.3.0/24;/ip firewall filter remove 0",)),
         ("allowed_networks", ("10.20.3.1/24",)),  # not a network address
         ("public_key", "not-a-key"),
+        ("private_key", PRIVATE + '" ; /system reboot'),  # the key itself, made hostile
+        ("private_key", PRIVATE[:-1]),  # truncated: most of the key, not a key
     ],
 )
 def test_mikrotik_render_rejects_hostile_strings(
-    spec: Spec, tmp_path: Path, field: str, value: object
+    spec: Spec,
+    tmp_path: Path,
+    field: str,
+    value: object,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    hub, hub_pub, peer, _store = _mikrotik(spec, tmp_path)
+    """Refused, and no piece of the office's private key is in the error, logs or output.
+
+    The render is asked for the revealed script (the private key given, as on
+    ``--export``), so the key is in reach of every message the refusal could build.
+    """
+    caplog.set_level(logging.DEBUG)
+    hub, hub_pub, peer, store = _mikrotik(spec, tmp_path)
+    private = store.pair(peer.key).private
+    key = private
     if field == "public_key":
         hub_pub = str(value)
+    elif field == "private_key":
+        key = str(value).replace(PRIVATE, private).replace(PRIVATE[:-1], private[:-1])
+        assert leaked_runs(private, key), "the hostile value carries the key"
     else:
         peer = replace(peer, **{field: value})
     with pytest.raises(routeros.RenderError) as err:
-        routeros.render(hub, hub_pub, peer)
-    assert "private" not in str(err.value).lower() or "key" in str(err.value)
+        routeros.render(hub, hub_pub, peer, key)
+    out = capsys.readouterr()
+    told = {
+        "message": str(err.value),
+        "repr": repr(err.value),
+        "traceback": "".join(traceback.format_exception(err.value)),
+        "logs": caplog.text,
+        "stdout": out.out,
+        "stderr": out.err,
+    }
+    assert told["message"], "the refusal says what is wrong"
+    leaks = {where: leaked_runs(private, text) for where, text in told.items()}
+    assert not any(leaks.values()), leaks
 
 
 def test_mikrotik_render_rejects_hostile_hub_and_private_key(spec: Spec, tmp_path: Path) -> None:
