@@ -7,13 +7,13 @@ that bypasses spec validation cannot smuggle a line into a device config.
 
 from __future__ import annotations
 
-import re
 from functools import cache
 from typing import Any
 
 import jinja2
 
-_SAFE = re.compile(r"^[\w .,()/&'+:@-]*$")
+from dcctl.spec.types import is_safe_text
+from dcctl.spec.vlanlist import format_vlan_list
 
 
 class UnsafeValue(ValueError):
@@ -21,7 +21,7 @@ class UnsafeValue(ValueError):
 
 
 def _check(value: Any, where: str) -> None:
-    if isinstance(value, str) and not _SAFE.fullmatch(value):
+    if isinstance(value, str) and not is_safe_text(value):
         raise UnsafeValue(f"{where}: {value!r} contains characters not allowed in a device config")
     if isinstance(value, dict):
         for k, v in value.items():
@@ -45,17 +45,8 @@ def _env() -> jinja2.Environment:
 
 
 def vlan_ranges(vlans: list[int]) -> str:
-    """110,111,112,120 -> '110-112,120' (how IOS prints allowed lists)."""
-    out: list[str] = []
-    vs = sorted(set(vlans))
-    i = 0
-    while i < len(vs):
-        j = i
-        while j + 1 < len(vs) and vs[j + 1] == vs[j] + 1:
-            j += 1
-        out.append(f"{vs[i]}-{vs[j]}" if j > i + 1 else ",".join(str(v) for v in vs[i : j + 1]))
-        i = j + 1
-    return ",".join(out)
+    """110,111,112,120 -> '110-112,120' (how IOS prints allowed lists: runs of three)."""
+    return format_vlan_list(vlans, min_range=3)
 
 
 def render_switch(name: str, intent: dict[str, Any]) -> str:

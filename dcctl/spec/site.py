@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from dcctl.spec.interfaces import canonical_port
 from dcctl.spec.types import (
     CredentialRef,
     Document,
@@ -28,35 +29,7 @@ from dcctl.spec.types import (
 
 Vendor = Literal["cisco_ios", "mikrotik_routeros"]
 
-_IOS_ABBREV = {
-    "gi": "GigabitEthernet",
-    "te": "TenGigabitEthernet",
-    "fa": "FastEthernet",
-    "tw": "TwentyFiveGigE",
-    "fo": "FortyGigabitEthernet",
-    "eth": "Ethernet",
-}
 _RANGE_RE = re.compile(r"^(?P<base>.*?)(?P<lo>[0-9]+)-(?P<hi>[0-9]+)$")
-
-
-def canonical_port(vendor: str, name: str) -> str:
-    """Expand IOS abbreviations so `Gi1/0/1` and `GigabitEthernet1/0/1` are one port.
-
-    The switch itself prints full names in `show running-config`, and hier-config
-    compares text, so the full form is what every later layer uses.
-    """
-    if vendor != "cisco_ios":
-        return name
-    m = re.match(r"^([A-Za-z]+)(.*)$", name)
-    if not m:
-        return name
-    word, rest = m.group(1), m.group(2)
-    for short, full in _IOS_ABBREV.items():
-        if word.lower() == full.lower() or (
-            word.lower().startswith(short) and full.lower().startswith(word.lower())
-        ):
-            return full + rest
-    return name
 
 
 def expand_ports(vendor: str, specs: list[str]) -> list[str]:

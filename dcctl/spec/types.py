@@ -29,11 +29,15 @@ Classification = Literal["publik", "terbatas", "rahasia"]
 CLASSIFICATION_RANK: dict[str, int] = {"publik": 0, "terbatas": 1, "rahasia": 2}
 
 _NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$|^[a-z]$")
-# Free text (descriptions, locations, names of people) reaches IOS descriptions,
-# RouterOS comments and Prometheus labels. A whitelist is the only safe choice:
-# it excludes newlines and control characters, `;` `$` `[` `]` `"` `\` (RouterOS
-# script syntax), `{` `}` `%` (Jinja2), `?` (IOS inline help) and `!` / `#` (comments).
-_TEXT_RE = re.compile(r"^[\w .,()/&'+:@-]*$")
+#: The safe-text rule, in one home. Free text (descriptions, locations, names of
+#: people) reaches IOS descriptions, RouterOS comments, Prometheus annotations and
+#: YAML. A whitelist is the only safe choice: it excludes newlines and control
+#: characters, `;` `$` `[` `]` `"` `\` (RouterOS script syntax), `{` `}` `%`
+#: (Jinja2), `?` (IOS inline help) and `!` / `#` (comments). The renderers re-check
+#: their inputs with :func:`is_safe_text` as defence in depth.
+SAFE_TEXT_CHARS = r"\w .,()/&'+:@-"
+_TEXT_RE = re.compile(f"^[{SAFE_TEXT_CHARS}]*$")
+_TEXT_CHAR_RE = re.compile(f"[{SAFE_TEXT_CHARS}]")
 _PORT_RE = re.compile(r"^[A-Za-z][A-Za-z0-9-]*[0-9]+(?:/[0-9]+)*$")
 _CRED_RE = re.compile(r"^(env|file|lab):[A-Za-z0-9_./-]{1,128}$")
 _RTSP_RE = re.compile(r"^/[A-Za-z0-9_./-]{0,127}$")
@@ -53,9 +57,16 @@ def _name(v: str) -> str:
     return v
 
 
+def is_safe_text(value: str, max_length: int | None = None) -> bool:
+    """Whether ``value`` is safe text (and at most ``max_length`` characters, if given)."""
+    if max_length is not None and len(value) > max_length:
+        return False
+    return bool(_TEXT_RE.fullmatch(value))
+
+
 def _text(v: str) -> str:
-    if not _TEXT_RE.fullmatch(v):
-        bad = sorted({c for c in v if not re.fullmatch(r"[\w .,()/&'+:@-]", c)})
+    if not is_safe_text(v):
+        bad = sorted({c for c in v if not _TEXT_CHAR_RE.fullmatch(c)})
         shown = ", ".join(repr(c) for c in bad)
         raise ValueError(
             f"contains characters not allowed in free text ({shown}); allowed are letters, "

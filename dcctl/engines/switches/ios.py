@@ -23,6 +23,8 @@ from hier_config.models import IdempotentCommandsRule
 from dcctl.engines.switches.ntc import parse_show
 from dcctl.engines.switches.session import paste
 from dcctl.render.switch import render_switch
+from dcctl.spec.interfaces import ios_long, is_physical
+from dcctl.spec.vlanlist import VLAN_MAX, VLAN_MIN, parse_vlan_list
 
 PLATFORM = Platform.CISCO_IOS
 ERROR_PATTERN = r"% ?(Invalid input|Incomplete command|Ambiguous command|Unknown)"
@@ -77,8 +79,10 @@ def intended_config(name: str, intent: dict[str, Any]) -> str:
     return render_switch(name, intent)
 
 
-#: Interfaces that exist in hardware: `no interface X` is refused on them.
-_PHYSICAL = re.compile(r"^interface \S*(Ethernet|GigE)\d\S*$")
+def _physical(line: str) -> bool:
+    """Whether a config line opens a hardware port: `no interface X` is refused on them."""
+    word, _, name = line.partition(" ")
+    return word == "interface" and is_physical("cisco_ios", name)
 
 
 def remediation(running: str, intended: str, managed_vlans: set[int], full: bool) -> list[str]:
@@ -98,7 +102,7 @@ def remediation(running: str, intended: str, managed_vlans: set[int], full: bool
     if full:
         wanted = {c.text for c in target.children}
         for child in current.children:
-            if _PHYSICAL.match(child.text) and child.text not in wanted:
+            if _physical(child.text) and child.text not in wanted:
                 target.add_child(child.text).add_child("shutdown")
     return _with_exits(WorkflowRemediation(current, target).remediation_config)
 
@@ -125,7 +129,7 @@ def verify(show_vlan: str, show_switchport: str, intent: dict[str, Any]) -> list
         if vlans.get(int(vid)) != name:
             problems.append(f"vlan {vid}: expected name {name}, device has {vlans.get(int(vid))}")
     ports = {
-        _long(r["interface"]): r
+        ios_long(r["interface"]): r
         for r in parse_show("cisco_ios", "show interfaces switchport", show_switchport)
     }
     for port, want in intent["ports"].items():
@@ -141,7 +145,12 @@ def verify(show_vlan: str, show_switchport: str, intent: dict[str, Any]) -> list
                     f"{got.get('access_vlan')}"
                 )
         else:
-            allowed = _expand(got.get("trunking_vlans") or [])
+            raw = got.get("trunking_vlans") or []
+            try:
+                allowed = _expand(raw)
+            except ValueError:
+                problems.append(f"{port}: device reports trunk VLANs {raw!r}, not a VLAN list")
+                continue
             if "trunk" not in mode or allowed != set(want["trunk_vlans"]):
                 problems.append(
                     f"{port}: expected trunk {sorted(want['trunk_vlans'])}, device has {mode} "
@@ -150,33 +159,18 @@ def verify(show_vlan: str, show_switchport: str, intent: dict[str, Any]) -> list
     return problems
 
 
-_SHORT = {"Gi": "GigabitEthernet", "Te": "TenGigabitEthernet", "Fa": "FastEthernet"}
-
-
-def _long(name: str) -> str:
-    for short, full in _SHORT.items():
-        if name.startswith(short) and not name.startswith(full):
-            return full + name[len(short) :]
-    return name
-
-
 def _expand(items: list[str] | str) -> set[int]:
+    """The VLANs of a parsed `Trunking VLANs Enabled` value (`ALL`, `NONE` or a list).
+
+    ntc-templates splits a long list over several items; ValueError if it is not one.
+    """
     if isinstance(items, str):
         items = [items]
-    out: set[int] = set()
-    for item in items:
-        for part in item.split(","):
-            part = part.strip()
-            if not part or part.upper() in ("NONE",):
-                continue
-            if part.upper() == "ALL":
-                return set(range(1, 4095))
-            if "-" in part:
-                lo, hi = part.split("-")
-                out.update(range(int(lo), int(hi) + 1))
-            elif part.isdigit():
-                out.add(int(part))
-    return out
+    parts = [p.strip() for item in items for p in item.split(",") if p.strip()]
+    if any(p.upper() == "ALL" for p in parts):
+        return set(range(VLAN_MIN, VLAN_MAX + 1))
+    ids = [p for p in parts if p.upper() != "NONE"]
+    return parse_vlan_list(",".join(ids)) if ids else set()
 
 
 _NOISE = ("Building configuration", "Current configuration", "Last configuration change", "end")

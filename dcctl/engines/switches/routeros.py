@@ -29,6 +29,7 @@ from typing import Any
 
 from dcctl.engines.switches.session import paste
 from dcctl.render.switch import UnsafeValue, _check
+from dcctl.spec.vlanlist import format_vlan_list, is_vlan_list, parse_vlan_list
 
 BRIDGE = "bridge1"
 BRIDGE_MENU = "/interface bridge"
@@ -177,17 +178,6 @@ def unquote(raw: str) -> str:
     return "".join(out)
 
 
-def parse_vlan_ids(text: str) -> frozenset[int]:
-    out: set[int] = set()
-    for part in text.split(","):
-        part = part.strip()
-        if not part:
-            continue
-        lo, _, hi = part.partition("-")
-        out.update(range(int(lo), int(hi or lo) + 1))
-    return frozenset(out)
-
-
 def _logical_lines(text: str) -> list[str]:
     lines: list[str] = []
     buf = ""
@@ -235,7 +225,7 @@ def parse_export(text: str) -> RosState:
             state.vlans.append(
                 BridgeVlan(
                     bridge=props.get("bridge", ""),
-                    vlan_ids=parse_vlan_ids(props["vlan-ids"]),
+                    vlan_ids=frozenset(parse_vlan_list(props["vlan-ids"])),
                     tagged=_names(props.get("tagged", "")),
                     untagged=_names(props.get("untagged", "")),
                     comment=props.get("comment", ""),
@@ -510,13 +500,14 @@ def _list(names: frozenset[str]) -> str:
 
 
 def _ids(text: str) -> str:
-    if not re.fullmatch(r"[0-9,-]+", text):
+    if not is_vlan_list(text):
         raise UnsafeValue(f"vlan-ids {text!r} is not a VLAN list")
     return text
 
 
 def _fmt_ids(ids: frozenset[int] | set[int]) -> str:
-    return ",".join(str(v) for v in sorted(ids))
+    """Every ID listed, no runs: the text a later `[find vlan-ids=...]` must repeat."""
+    return format_vlan_list(ids, min_range=None)
 
 
 def _vlan_find(v: BridgeVlan) -> str:

@@ -29,9 +29,10 @@ from dcctl.lab.switchd.state import (
     ALL_VLANS,
     PortSettings,
     Reply,
-    format_vlan_list,
-    parse_vlan_list,
 )
+from dcctl.spec.interfaces import ios_short as short_ifname
+from dcctl.spec.interfaces import ios_type, split_ifname
+from dcctl.spec.vlanlist import format_vlan_list, parse_vlan_list
 
 if TYPE_CHECKING:
     from dcctl.lab.switchd.state import Switch
@@ -46,19 +47,6 @@ RESERVED_VLANS = {
 }
 NVRAM_BYTES = 524288
 
-_SHORT = {
-    "GigabitEthernet": "Gi",
-    "TenGigabitEthernet": "Te",
-    "FastEthernet": "Fa",
-    "TwoGigabitEthernet": "Tw",
-    "FiveGigabitEthernet": "Fi",
-    "TwentyFiveGigE": "Twe",
-    "FortyGigabitEthernet": "Fo",
-    "HundredGigE": "Hu",
-    "AppGigabitEthernet": "Ap",
-    "Ethernet": "Et",
-    "Port-channel": "Po",
-}
 _MEDIA = {
     "FastEthernet": ("10/100BaseTX", "a-100"),
     "GigabitEthernet": ("10/100/1000BaseTX", "a-1000"),
@@ -69,17 +57,6 @@ _MEDIA = {
     "FortyGigabitEthernet": ("QSFP-40G-SR4", "40G"),
     "HundredGigE": ("QSFP-100G-SR4", "100G"),
 }
-_IF_RE = re.compile(r"^([A-Za-z][A-Za-z-]*?)(\d[\d/.:]*)$")
-
-
-def split_ifname(name: str) -> tuple[str, str]:
-    m = _IF_RE.match(name)
-    return (m[1], m[2]) if m else (name, "")
-
-
-def short_ifname(name: str) -> str:
-    typ, num = split_ifname(name)
-    return _SHORT.get(typ, typ[:2]) + num
 
 
 def vlan_default_name(vid: int) -> str:
@@ -296,13 +273,19 @@ def m_iface(s: IosSession, _l: str, toks: list[Token], i: int) -> tuple[Any, int
             num, used = toks[i + 1].text, 2
         else:
             return None
-    cands = []
-    for name in s.config.interfaces:
-        full, n = split_ifname(name)
-        if n == num and (full.lower().startswith(typ) or _SHORT.get(full, "").lower() == typ):
-            cands.append((full.lower() == typ, name))
-    exact = [name for is_exact, name in cands if is_exact]
-    names = exact or [name for _, name in cands]
+    # IOS resolves the type word first (its abbreviations pin `Tw` to
+    # TwoGigabitEthernet though it also starts TwentyFiveGigE), then the port.
+    known = ios_type(typ)
+    names = [
+        name
+        for name in s.config.interfaces
+        if split_ifname(name)[1] == num
+        and (
+            split_ifname(name)[0] == known.name
+            if known is not None
+            else split_ifname(name)[0].lower().startswith(typ)
+        )
+    ]
     return (names[0], used) if len(names) == 1 else None
 
 

@@ -33,9 +33,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from dcctl.lab.switchd.state import (
     PortSettings,
     Reply,
-    format_vlan_list,
-    parse_vlan_list,
 )
+from dcctl.spec.vlanlist import format_vlan_list, parse_vlan_list
 
 if TYPE_CHECKING:
     from dcctl.lab.switchd.state import Switch

@@ -30,6 +30,12 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+# The VLAN-list notation is shared with the engines and the renderer, not
+# re-implemented here: it is CLI syntax (pinned by unit tests), not behaviour
+# the emulator must judge independently. Re-exported for older imports.
+from dcctl.spec.vlanlist import format_vlan_list as format_vlan_list
+from dcctl.spec.vlanlist import parse_vlan_list as parse_vlan_list
+
 log = logging.getLogger("dcctl.lab.switchd")
 
 #: 802.1Q reserves VID 4095; no vendor config can use it, so ports that must
@@ -298,44 +304,6 @@ class Faults:
 
     def rejects(self, command: str) -> bool:
         return any(p.search(command.strip()) for p in self.reject)
-
-
-# --------------------------------------------------------------------------
-# VLAN list helpers shared by the dialects
-
-
-def parse_vlan_list(text: str, lo: int = 1, hi: int = 4094) -> set[int]:
-    """`10,20-22` -> {10, 20, 21, 22}; ValueError on anything else."""
-    out: set[int] = set()
-    if not text:
-        raise ValueError("empty VLAN list")
-    for part in text.split(","):
-        m = re.fullmatch(r"(\d{1,4})(?:-(\d{1,4}))?", part)
-        if not m:
-            raise ValueError(f"bad VLAN list item {part!r}")
-        a = int(m[1])
-        b = int(m[2]) if m[2] else a
-        if not (lo <= a <= b <= hi):
-            raise ValueError(f"VLAN {part!r} out of range {lo}-{hi}")
-        out.update(range(a, b + 1))
-    return out
-
-
-def format_vlan_list(vlans: Iterable[int], min_range: int = 3) -> str:
-    """{1,2,3,10,11} -> `1-3,10,11` (runs shorter than min_range are listed)."""
-    ids = sorted(set(vlans))
-    parts: list[str] = []
-    i = 0
-    while i < len(ids):
-        j = i
-        while j + 1 < len(ids) and ids[j + 1] == ids[j] + 1:
-            j += 1
-        if j - i + 1 >= min_range:
-            parts.append(f"{ids[i]}-{ids[j]}")
-        else:
-            parts.extend(str(v) for v in ids[i : j + 1])
-        i = j + 1
-    return ",".join(parts)
 
 
 def first_control_char(line: str) -> int | None:
