@@ -16,6 +16,10 @@ from rich.console import Console
 from rich.markup import escape
 
 from dcctl.spec.errors import SpecErrors
+from dcctl.targets import TargetName
+
+#: The --target choices (their one home is dcctl.targets).
+Target = TargetName
 
 _state: dict[str, Console] = {}
 
@@ -57,13 +61,6 @@ def print_spec_errors(exc: SpecErrors, as_json: bool) -> None:
         con.print(f"[red]error[/red] {escape(str(e))}")
     n = len(exc.errors)
     con.print(f"[red]{n} error{'s' if n != 1 else ''}[/red]; nothing was changed.")
-
-
-class Target(StrEnum):
-    """Where an engine acts: the rehearsal lab or the production estate."""
-
-    lab = "lab"
-    prod = "prod"
 
 
 class Output(StrEnum):

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import pulumi
 
-from dcctl.engines.pulumi.program import regency_program, site_inputs
+from dcctl import targets
+from dcctl.engines.orchestrate import program_for
 from dcctl.plan.desired import desired_state
 from dcctl.spec import load_spec
 
 config = pulumi.Config("dcctl")
 spec = load_spec(config.require("spec"))
-target = config.get("target") or spec.site.hypervisors.type
-regency_program(desired_state(spec), site_inputs(spec), target)
+# `dcctl:target` is a dcctl target name (prod, lab), as `dcctl apply --target` takes it;
+# the target picks the hypervisor, exactly as dcctl does.
+target = targets.get(config.get("target") or "prod")
+program_for(spec, target, desired_state(spec))()

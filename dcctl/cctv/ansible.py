@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from dcctl import targets
 from dcctl.cctv.storage import HEADROOM, recording_bytes_per_s, required_gb
 from dcctl.engines.ansible.vars import RoleVars
 from dcctl.engines.credentials import resolve_credential
@@ -73,7 +74,7 @@ def role_vars(spec: Spec, state_dir: Path, target: str) -> RoleVars:
     """Recorders, storage and secrets of the ``cctv_recorder`` role for ``target``."""
     del state_dir  # nothing of CCTV is kept in dcctl's state; the spec says it all
     cameras = desired_state(spec)["cctv"]
-    lab = target == "lab"
+    lab = targets.get(target).rehearsal
     users = {
         f"{code}/{cam.name}": getattr(cam, "username", None) or DEFAULT_CAMERA_USER
         for code, opd in spec.opds.items()

@@ -20,10 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dcctl import targets
 from dcctl.engines.lock import apply_lock
 from dcctl.plan.desired import desired_state
 from dcctl.plan.diff import write_snapshot
 from dcctl.spec.loader import Spec
+from dcctl.targets import Target
 
 Step = Callable[[str, str], None]
 
@@ -48,17 +50,13 @@ class RunReport:
         }
 
 
-def _program(spec: Spec, target: str) -> Callable[[], None]:
+def program_for(spec: Spec, target: Target, state: dict[str, Any]) -> Callable[[], None]:
+    """The Pulumi program of `spec` on `target` (also what ``stacks/__main__.py`` runs)."""
     from dcctl.engines.pulumi.program import regency_program, site_inputs
 
-    state = desired_state(spec)
-    site = site_inputs(spec)
-    if target == "lab":
-        from dcctl.lab.integration import lab_site_inputs
-
-        site.update(lab_site_inputs(spec))
-    hv_target = "lab" if target == "lab" else "proxmox"
-    return lambda: regency_program(state, site, hv_target)
+    site = {**site_inputs(spec), **target.site_inputs(spec)}
+    hypervisor = target.hypervisor(spec)
+    return lambda: regency_program(state, site, hypervisor)
 
 
 def _git_commit(root: Path) -> str | None:
@@ -88,7 +86,7 @@ def audit(spec: Spec, report: RunReport) -> None:
 
 
 def _switch_layer(
-    spec: Spec, action: str, target: str, report: RunReport, on_step: Step | None
+    spec: Spec, action: str, target: Target, report: RunReport, on_step: Step | None
 ) -> None:
     """Switches before VMs: the fabric must carry the VLANs the VMs are placed on."""
     from dcctl.engines.switches.cli import apply_switches, plan_switches
@@ -119,7 +117,7 @@ def _switch_layer(
 def _hosts_layer(
     spec: Spec,
     action: str,
-    target: str,
+    target: Target,
     vm_outputs: dict[str, Any] | None,
     report: RunReport,
     on_step: Step | None,
@@ -159,19 +157,22 @@ ENGINE_LAYERS = ("switches", "vms", "hosts")
 def run(
     spec: Spec,
     action: str,
-    target: str,
+    target: Target | str,
     on_step: Step | None = None,
     layers: Collection[str] | None = None,
 ) -> RunReport:
     """Run ``action`` (up | preview | drift | destroy) over ``layers`` (default: all)."""
     from dcctl.engines.pulumi import stack
 
+    target = targets.get(target)
     chosen = set(layers or ENGINE_LAYERS)
     unknown = chosen - set(ENGINE_LAYERS)
     if unknown:
         raise ValueError(f"unknown layer(s) {sorted(unknown)}; choose from {ENGINE_LAYERS}")
-    report = RunReport(action, target)
+    report = RunReport(action, target.name)
     start = time.monotonic()
+    # Computed once: every layer plans from the same desired state.
+    state = desired_state(spec)
     with apply_lock(spec.state_dir, action):
         if action in ("up", "drift", "preview") and "switches" in chosen:
             _switch_layer(spec, action, target, report, on_step)
@@ -181,8 +182,8 @@ def run(
             try:
                 res = stack.run(
                     spec.state_dir,
-                    stack.TARGET_STACK[target],
-                    _program(spec, target),
+                    target.stack,
+                    program_for(spec, target, state),
                     action,
                     on_step,
                 )
@@ -200,7 +201,7 @@ def run(
             spec.allocation.lock().write(spec.root)
             # The snapshot is "what was last applied": only a whole apply writes it.
             if chosen == set(ENGINE_LAYERS):
-                write_snapshot(spec.state_dir, desired_state(spec))
+                write_snapshot(spec.state_dir, state)
         report.seconds = time.monotonic() - start
         if action in ("up", "destroy"):
             audit(spec, report)

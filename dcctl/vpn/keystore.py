@@ -37,6 +37,9 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
+from dcctl import targets
+from dcctl.targets import Target
+
 __all__ = [
     "HUB",
     "KeyPair",
@@ -89,10 +92,9 @@ def _generate() -> tuple[str, str]:
     return private, public_of(private)
 
 
-def keystore_path(state_dir: Path, target: str = "prod") -> Path:
+def keystore_path(state_dir: Path, target: Target | str = "prod") -> Path:
     """``state/vpn/keys.enc`` for production; a lab rehearsal keeps its own keys."""
-    base = Path(state_dir) / "vpn"
-    return base / FILE_NAME if target == "prod" else base / target / FILE_NAME
+    return targets.get(target).state_path(Path(state_dir) / "vpn") / FILE_NAME
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from dcctl import targets
 from dcctl.engines.ansible.vars import RoleVars
 from dcctl.spec.loader import Spec
 
@@ -28,6 +29,6 @@ def role_vars(spec: Spec, _state_dir: Path, target: str) -> RoleVars:
             ],
             "baseline_domain": site.domain,
             "baseline_dns": list(site.dns),
-            "baseline_lab": target == "lab",
+            "baseline_lab": targets.get(target).rehearsal,
         }
     )

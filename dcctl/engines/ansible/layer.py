@@ -9,7 +9,6 @@ host failing or unreachable is a per-host result; the others complete.
 
 from __future__ import annotations
 
-import os
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -18,9 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from dcctl import targets
 from dcctl.engines.ansible.inventory import build_inventory
 from dcctl.engines.ansible.vars import RoleVars, collect
 from dcctl.spec.loader import Spec
+from dcctl.targets import Target
 
 __all__ = ["HostsReport", "inventory_for", "run_hosts"]
 
@@ -67,14 +68,9 @@ class HostsReport:
         }
 
 
-def ssh_key(spec: Spec, target: str) -> Path | None:
-    """The key Ansible logs in with: the lab's own key, else ANSIBLE_PRIVATE_KEY_FILE."""
-    if target == "lab":
-        from dcctl.lab.integration import lab_plan, lab_ssh_key
-
-        return lab_ssh_key(lab_plan(spec).state_dir)[0]
-    key = os.environ.get("ANSIBLE_PRIVATE_KEY_FILE")
-    return Path(key) if key else None
+def ssh_key(spec: Spec, target: Target | str) -> Path | None:
+    """The key Ansible logs in with, as the target says (the lab's own key, or the agent's)."""
+    return targets.get(target).ssh_key(spec)
 
 
 def inventory_for(
@@ -97,7 +93,7 @@ def inventory_for(
 
 def run_hosts(
     spec: Spec,
-    target: str,
+    target: Target | str,
     vm_outputs: Mapping[str, Mapping[str, Any]] | None,
     *,
     check: bool = False,
@@ -107,6 +103,7 @@ def run_hosts(
     """Run site.yml on every host; ``check`` is the plan (``--check --diff``)."""
     from dcctl.engines.ansible.runner import run_playbook
 
+    target = targets.get(target)
     role_vars = collect(spec, spec.state_dir, target)
     inventory = inventory_for(spec, vm_outputs, role_vars)
     report = HostsReport()
@@ -132,7 +129,7 @@ def run_hosts(
             if on_step:
                 on_step("failed", f"host {host}: {report.failures[host]}")
 
-    extravars = {**role_vars.public, **role_vars.secret, "dcctl_target": target}
+    extravars = {**role_vars.public, **role_vars.secret, "dcctl_target": target.name}
     key = ssh_key(spec, target)
 
     def run_play(index: int, play: dict[str, Any], tmp: Path) -> PlaybookResult:

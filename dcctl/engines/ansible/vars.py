@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dcctl import targets
 from dcctl.spec.loader import Spec
 
 __all__ = ["PROVIDERS", "RoleVars", "collect"]
@@ -59,6 +60,7 @@ def collect(
 ) -> RoleVars:
     """Merge every domain's :class:`RoleVars` (a key defined twice is a bug, so it raises)."""
     merged = RoleVars()
+    target = targets.get(target)
     for name, ref in (providers or PROVIDERS).items():
         provider = _load(ref)
         if provider is None:

@@ -448,6 +448,11 @@ class LabVmProvider(ResourceProvider):
             if labels.get(LABEL) != "vm":
                 raise LabVmError(f"a container named {name} exists and is not a dcctl lab VM")
             pulumi.log.warn(f"removing leftover lab VM container {name}")
+        else:
+            # A `podman create` killed midway can leave the name taken in container
+            # storage while podman's database has no such container: the next create
+            # would fail "name already in use". Names are this VM's (lab id), so ours.
+            _podman("rm", "--storage", "--force", "--ignore", name, check=False)
         if info is not None or _netns_exists(netns) or _link_exists(port):
             _teardown(container=name if info is not None else None, netns=netns, port=port)
 

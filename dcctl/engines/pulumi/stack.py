@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
-from collections import Counter
-from collections.abc import Callable
+from collections import Counter, deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,8 @@ from dcctl.engines.credentials import passphrase
 from dcctl.engines.pulumi.toolchain import ensure_on_path
 
 PROJECT = "dcctl-regency"
-TARGET_STACK = {"lab": "lab", "prod": "proxmox"}
+#: Terminal colour codes the engine may put in its diagnostics.
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 class EngineError(RuntimeError):
@@ -37,6 +39,8 @@ class StackResult:
     outputs: dict[str, Any] = field(default_factory=dict)
     steps: list[dict[str, str]] = field(default_factory=list)
     repairs: list[str] = field(default_factory=list)
+    #: The engine's error diagnostics ("resource X: ..."), the cause when an update fails.
+    errors: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -108,6 +112,14 @@ def _collector(result: StackResult, on_step: Callable[[str, str], None] | None) 
     refreshing: set[str] = set()
 
     def on_event(event: Any) -> None:
+        diag = getattr(event, "diagnostic_event", None)
+        if diag is not None and str(getattr(diag, "severity", "")).startswith("error"):
+            where = (diag.urn or "").rsplit("::", 1)[-1]
+            message = _ANSI.sub("", diag.message or "")
+            text = " ".join(ln.strip() for ln in message.splitlines() if ln.strip())
+            if text:
+                result.errors.append(f"{where}: {text}" if where else text)
+            return
         outputs = getattr(event, "res_outputs_event", None)
         pre = getattr(event, "resource_pre_event", None)
         meta = (outputs or pre).metadata if (outputs or pre) is not None else None
@@ -212,7 +224,8 @@ def run(
     stack = _stack(state_dir, target, program)
     _clear_stale_locks(state_dir, target)
     handler = _collector(result, on_step)
-    quiet = {"on_output": lambda _line: None, "on_event": handler}
+    tail: deque[str] = deque(maxlen=30)
+    quiet = {"on_output": tail.append, "on_event": handler}
     try:
         if action == "preview":
             stack.preview(**quiet)
@@ -232,5 +245,21 @@ def run(
             "check that no other apply is running, then `pulumi cancel` on that backend)"
         ) from None
     except auto.errors.CommandError as exc:
-        raise EngineError(_clean(exc)) from None
+        raise EngineError(_failure(exc, result.errors, tail)) from None
     return result
+
+
+def _failure(exc: BaseException, errors: list[str], tail: Sequence[str]) -> str:
+    """Why an update failed, in the engine's words.
+
+    The Automation API's exception often carries only "code: 255" and an empty
+    stderr: the cause is in the error diagnostics (per resource), else in the
+    last lines the engine printed. A bare exception name tells nobody anything.
+    """
+    if errors:
+        return "; ".join(dict.fromkeys(errors))[:1500]
+    text = _clean(exc)
+    if text != type(exc).__name__:
+        return text
+    lines = [ln.strip() for ln in tail if ln.strip()]
+    return " ".join(lines)[-1500:] or f"{type(exc).__name__} (the engine printed nothing)"

@@ -22,6 +22,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from dcctl import targets
 from dcctl.engines.credentials import CredentialError, resolve_credential
 from dcctl.engines.switches.engine import (
     Connector,
@@ -51,10 +52,9 @@ def managed_vlans(spec: Spec) -> set[int]:
     return set(range(int(lo), int(hi) + 1)) | {int(spec.site.management.vlan)}
 
 
-def backup_dir(spec: Spec, target: str) -> Path:
+def backup_dir(spec: Spec, target: targets.Target | str) -> Path:
     """`state/switches/<name>.cfg` for production; lab rehearsals keep their own."""
-    base = spec.state_dir / "switches"
-    return base if target == "prod" else base / target
+    return targets.get(target).state_path(spec.state_dir / "switches")
 
 
 def switch_targets(
