@@ -85,9 +85,9 @@ def _fail(message: str, hint: str | None = None) -> typer.Exit:
 
 
 def _guard(fn: Callable[[], T]) -> T:
+    from dcctl.lab.base import LabError
     from dcctl.lab.net import NetError
-    from dcctl.lab.runner import LabError
-    from dcctl.lab.topology import LabPlanError
+    from dcctl.lab.plan import LabPlanError
 
     try:
         return fn()

@@ -21,7 +21,8 @@ from dcctl.spec.ipam import (
     VlanRequest,
     allocate,
 )
-from dcctl.spec.site import Site, canonical_port
+from dcctl.spec.ports import PortClaimError, PortClaims
+from dcctl.spec.site import Site
 from dcctl.spec.source import SourceDoc
 from dcctl.spec.tenancy import Opd
 
@@ -48,8 +49,7 @@ def check_spec(site: Site, opds: dict[str, Opd], sources: dict[str, SourceDoc]) 
     errors: list[SpecError] = []
     sd = sources["site"]
     sw_by_name = {s.name: s for s in site.switches}
-    ports: dict[str, set[str]] = {s.name: set(s.port_names()) for s in site.switches}
-    port_user: dict[tuple[str, str], str] = {}
+    claims = PortClaims(site.switches)
 
     for field in ("switches", "links"):
         for i, name in _dupes(getattr(site, field), "name"):
@@ -83,32 +83,10 @@ def check_spec(site: Site, opds: dict[str, Opd], sources: dict[str, SourceDoc]) 
             errors.append(sd.error(("switches", i, "ports"), "a port is listed twice"))
 
     def use_port(ref: str, who: str, doc: SourceDoc, path: tuple[Any, ...]) -> None:
-        sw_name, _, port = ref.partition(":")
-        sw = sw_by_name.get(sw_name)
-        if sw is None:
-            errors.append(doc.error(path, f"unknown switch {sw_name!r}", _choices(sw_by_name)))
-            return
-        canon = canonical_port(sw.vendor, port)
-        if canon not in ports[sw_name]:
-            errors.append(
-                doc.error(
-                    path,
-                    f"switch {sw_name} has no port {port!r}",
-                    "declare it in the switch's ports",
-                )
-            )
-            return
-        key = (sw_name, canon)
-        if key in port_user:
-            errors.append(
-                doc.error(
-                    path,
-                    f"port {sw_name}:{canon} is already used by {port_user[key]}",
-                    "each switch port connects one thing",
-                )
-            )
-            return
-        port_user[key] = who
+        try:
+            claims.claim(ref, who)
+        except PortClaimError as exc:
+            errors.append(doc.error(path, str(exc), exc.hint or _choices(sw_by_name)))
 
     for i, node in enumerate(site.hypervisors.nodes):
         use_port(

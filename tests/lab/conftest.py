@@ -25,7 +25,8 @@ from pathlib import Path
 import pytest
 
 from dcctl.lab import net, runner
-from dcctl.lab.topology import LabPlan, build_plan, lab_prefix, state_root
+from dcctl.lab.plan import LabPlan
+from dcctl.lab.topology import build_plan, lab_prefix, state_root
 from dcctl.spec import Spec, load_spec
 
 REPO = Path(__file__).resolve().parents[2]

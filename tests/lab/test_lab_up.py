@@ -25,15 +25,9 @@ from typer.testing import CliRunner
 
 from dcctl.lab import net, runner
 from dcctl.lab.cli import lab_app
+from dcctl.lab.plan import CAMERA_USER, BuildingPlan, CameraPlan, LabPlan
 from dcctl.lab.secrets import lab_secret
-from dcctl.lab.topology import (
-    CAMERA_USER,
-    BuildingPlan,
-    CameraPlan,
-    LabPlan,
-    lab_prefix,
-    lab_state_dir,
-)
+from dcctl.lab.topology import lab_prefix, lab_state_dir
 from dcctl.spec import Spec
 from tests.lab.conftest import unique_lab_id
 

@@ -148,7 +148,7 @@ def test_collected_with_the_other_domains(spec: Spec, password: str, tmp_path: P
 
 
 def test_default_user_is_the_lab_cameras_user() -> None:
-    from dcctl.lab.topology import CAMERA_USER
+    from dcctl.lab.plan import CAMERA_USER
 
     assert DEFAULT_CAMERA_USER == CAMERA_USER
 

@@ -21,19 +21,17 @@ from typer.testing import CliRunner
 
 from dcctl.lab import net, runner
 from dcctl.lab.cli import lab_app
+from dcctl.lab.plan import LabPlan, LabPlanError, switchd_config
 from dcctl.lab.secrets import LabSecretError, ensure_secrets, lab_secret
 from dcctl.lab.topology import (
     IFNAME_MAX,
-    LabPlan,
-    LabPlanError,
     build_plan,
     default_lab_id,
     lab_prefix,
     resolve_lab_id,
-    switchd_config,
 )
 from dcctl.spec import Spec, load_spec
-from dcctl.spec.site import canonical_port
+from dcctl.spec.ports import PortClaims
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "wonosobo"
 
@@ -49,9 +47,7 @@ def plan(spec: Spec, tmp_path: Path) -> LabPlan:
 
 
 def _canon(spec: Spec, ref: str) -> tuple[str, str]:
-    sw, _, port = ref.partition(":")
-    vendor = next(s.vendor for s in spec.site.switches if s.name == sw)
-    return sw, canonical_port(vendor, port)
+    return PortClaims(spec.site.switches).resolve(ref)
 
 
 def _used_ports(spec: Spec) -> set[tuple[str, str]]:
@@ -380,7 +376,7 @@ def test_lab_down_finds_office_router_containers_by_prefix(monkeypatch: pytest.M
         return subprocess.CompletedProcess(argv, 0, out, "")
 
     monkeypatch.setattr(net, "which", lambda cmd: "/usr/bin/" + cmd)
-    monkeypatch.setattr(runner.subprocess, "run", fake_run)
+    monkeypatch.setattr(subprocess, "run", fake_run)
     assert runner._remove_lab_vms("dlt01") == 2
     rm = calls[-1]
     assert "dlt01-or-dinkes-pkm-kertek" in rm and "dlt01-vm-kominfo-nvr" in rm
