@@ -45,7 +45,7 @@ RECORDING_ROOT = "/srv/cctv"
 #: day is 288 files per camera. 60 s in the lab so tests see segments roll over.
 SEGMENT_SECONDS = {"prod": 300, "lab": 60}
 #: The RTSP user when the spec names none (Camera has no ``username`` field yet);
-#: the lab cameras are started with the same user (dcctl.lab.topology.CAMERA_USER).
+#: the lab cameras are started with the same user (dcctl.lab.plan.CAMERA_USER).
 DEFAULT_CAMERA_USER = "admin"
 
 _ID_RE = re.compile(r"^[a-z][a-z0-9-]*_[a-z][a-z0-9-]*$")

@@ -22,6 +22,7 @@ from typing import Any
 from dcctl.engines.ansible.vars import RoleVars
 from dcctl.plan.desired import desired_state
 from dcctl.spec.loader import Spec
+from dcctl.spec.site import ADMIN_USER
 from dcctl.vpn.keystore import HUB, KeyStore, keystore_path
 
 __all__ = [
@@ -40,7 +41,6 @@ HUB_INTERFACE = "wg-hub"
 OFFICE_INTERFACE = "wg-dc"
 OFFICE_GROUP = "vpn_office"
 KEEPALIVE_S = 25
-ADMIN_USER = "dcctl"  # the sudo user dcctl logs in as everywhere (lab and prod)
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import pulumi
 
+from dcctl.spec.site import ADMIN_USER
+
 if TYPE_CHECKING:
     from dcctl.spec.loader import Spec
 
@@ -40,9 +42,6 @@ __all__ = [
     "site_inputs",
 ]
 
-# The account cloud-init creates on every VM with the infra team's SSH keys;
-# the Ansible inventory logs in as this user.
-ADMIN_USER = "dcctl"
 
 # target name -> module exposing ``build(state, site)``. A new target (the lab's
 # dynamic provider) is one more line here plus its module.
