@@ -17,6 +17,7 @@ from dcctl.monitoring.config import assert_no_template_syntax
 from dcctl.monitoring.targets import UnsafeValue, address, build_targets, label_value, text
 from dcctl.plan.desired import desired_state
 from dcctl.spec.loader import Spec, load_spec
+from dcctl.vpn.ansible import OFFICE_GROUP
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "wonosobo"
@@ -145,12 +146,62 @@ def test_routes_per_opd_to_its_first_contact(spec: Spec, public: dict[str, Any])
     assert am["global"]["smtp_from"] == f"alertmanager@{spec.site.domain}"
 
 
-def test_registered_and_merges_with_other_domains(spec: Spec, tmp_path: Path) -> None:
+#: A further domain for the merge test: its own office router, joining the VPN's group.
+_EXTRA_DOMAIN = f"""
+from dcctl.engines.ansible.vars import RoleVars
+
+
+def role_vars(spec, state_dir, target):
+    return RoleVars(
+        public={{"extra_domain_enabled": True}},
+        hosts={{"office-extra-site": {{"ansible_host": "192.0.2.7"}}}},
+        groups={{"{OFFICE_GROUP}": ["office-extra-site"], "extra_sensors": ["office-extra-site"]}},
+    )
+"""
+
+
+def test_registered_and_merges_with_other_domains(
+    spec: Spec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """collect() joins monitoring's variables with the other domains', losing nothing.
+
+    The VPN hub is the host both domains configure (site.yml runs ``vpn_hub`` from
+    the VPN provider and ``wg_exporter`` from the monitoring provider on
+    ``role_vpn_hub``), so the merge must keep both providers' variables, and the
+    exporter's offices must be the hub's peers. A third domain adding a host to
+    the VPN's office group shows that groups from two providers are unioned.
+    """
     assert PROVIDERS["monitoring"] == "dcctl.monitoring.ansible:role_vars"
-    merged = collect(spec, tmp_path, "lab", {"monitoring": PROVIDERS["monitoring"]})
-    assert all(k.startswith(("monitoring_", "wg_exporter_")) for k in merged.public)
-    offices = merged.public["wg_exporter_offices"]
-    assert {f"{o['opd']}/{o['office']}" for o in offices} == set(desired_state(spec)["vpn"])
+    (tmp_path / "dcctl_test_extra_domain.py").write_text(_EXTRA_DOMAIN)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    refs = {
+        "vpn": PROVIDERS["vpn"],
+        "monitoring": PROVIDERS["monitoring"],
+        "extra": "dcctl_test_extra_domain:role_vars",
+    }
+    alone = {name: collect(spec, tmp_path, "lab", {name: ref}) for name, ref in refs.items()}
+    mon, vpn, extra = alone["monitoring"], alone["vpn"], alone["extra"]
+    assert mon.public and vpn.public and vpn.secret and vpn.groups[OFFICE_GROUP]
+
+    merged = collect(spec, tmp_path, "lab", refs)
+
+    # Every provider's variables arrive unchanged, side by side.
+    assert set(mon.public).isdisjoint(vpn.public)
+    assert merged.public == {**vpn.public, **mon.public, **extra.public}
+    assert merged.secret == vpn.secret and not mon.secret
+    assert merged.hosts == {**vpn.hosts, **extra.hosts}
+    # Groups of the same name from two providers are unioned, not replaced.
+    assert sorted(merged.groups[OFFICE_GROUP]) == sorted(
+        [*vpn.groups[OFFICE_GROUP], "office-extra-site"]
+    )
+    assert merged.groups["extra_sensors"] == ["office-extra-site"]
+    # The hub's two roles agree: wg_exporter maps exactly the peers vpn_hub configures.
+    exported = {
+        f"{o['opd']}/{o['office']}": o["tunnel_address"]
+        for o in merged.public["wg_exporter_offices"]
+    }
+    peers = {p["name"]: p["tunnel_address"] for p in merged.public["vpn_hub_peers"]}
+    assert exported == peers and set(peers) == set(desired_state(spec)["vpn"])
 
 
 def test_desired_monitoring_layer_unchanged(spec: Spec) -> None:
