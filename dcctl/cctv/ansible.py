@@ -25,7 +25,7 @@ from urllib.parse import quote
 
 from dcctl import targets
 from dcctl.cctv.storage import HEADROOM, recording_bytes_per_s, required_gb
-from dcctl.engines.ansible.vars import RoleVars
+from dcctl.engines.ansible.vars import RoleVars, role_default
 from dcctl.engines.credentials import resolve_credential
 from dcctl.plan.desired import desired_state
 from dcctl.spec.loader import Spec
@@ -38,12 +38,17 @@ __all__ = [
     "role_vars",
 ]
 
-#: Where recordings live on the NVR: <root>/<opd>/<camera>/<YYYYmmdd-HHMMSS>.mkv.
-RECORDING_ROOT = "/srv/cctv"
-#: Segment length per target. 5 minutes in production: a crash loses at most the
-#: segment being written's unflushed tail, retention deletes in 5-minute steps, and a
-#: day is 288 files per camera. 60 s in the lab so tests see segments roll over.
-SEGMENT_SECONDS = {"prod": 300, "lab": 60}
+#: Where recordings live on the NVR: <root>/<opd>/<camera>/<YYYYmmdd-HHMMSS>.mkv
+#: (the role's default; its argument spec is the one home of the value).
+RECORDING_ROOT: str = role_default("cctv_recorder", "cctv_recorder_root")
+#: Segment length per target. 5 minutes in production (the role's default): a crash
+#: loses at most the segment being written's unflushed tail, retention deletes in
+#: 5-minute steps, and a day is 288 files per camera. 60 s in the lab so tests see
+#: segments roll over.
+SEGMENT_SECONDS: dict[str, int] = {
+    "prod": role_default("cctv_recorder", "cctv_recorder_segment_seconds"),
+    "lab": 60,
+}
 #: The RTSP user when the spec names none (Camera has no ``username`` field yet);
 #: the lab cameras are started with the same user (dcctl.lab.plan.CAMERA_USER).
 DEFAULT_CAMERA_USER = "admin"

@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from dcctl.lab.topology import build_plan, lab_prefix, resolve_lab_id
+from dcctl.paths import repo_root
 from dcctl.spec.loader import Spec
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = repo_root()
 
 
 class LabNotReady(RuntimeError):

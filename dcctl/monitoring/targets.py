@@ -21,6 +21,7 @@ import netaddr
 
 from dcctl.plan.desired import desired_state
 from dcctl.spec.loader import Spec
+from dcctl.spec.types import is_safe_text
 
 __all__ = [
     "KINDS",
@@ -44,8 +45,8 @@ KINDS: dict[str, tuple[Kind, str | None]] = {
 
 # Label values: OPD codes, VM/camera/office keys, switch names. Deliberately narrow.
 _LABEL_RE = re.compile(r"^[a-z0-9][a-z0-9._/-]{0,126}$")
-# Free text for annotations: what the spec's Text type allows, never braces/quotes/$.
-_TEXT_RE = re.compile(r"^[\w .,()/&'+:@-]{0,240}$")
+# Free text for annotations: the spec's safe-text rule (never braces/quotes/$), capped.
+_TEXT_MAX = 240
 
 
 class UnsafeValue(ValueError):
@@ -61,7 +62,7 @@ def label_value(value: str, what: str) -> str:
 
 def text(value: str, what: str) -> str:
     """``value`` if it is plain text safe in an annotation (no template syntax)."""
-    if not isinstance(value, str) or not _TEXT_RE.fullmatch(value):
+    if not isinstance(value, str) or not is_safe_text(value, _TEXT_MAX):
         raise UnsafeValue(f"monitoring: {what} {value!r} is not plain text")
     return value
 

@@ -29,6 +29,11 @@ from dcctl.spec.types import (
 
 Vendor = Literal["cisco_ios", "mikrotik_routeros"]
 
+#: The one admin account dcctl manages machines as, lab and prod alike: cloud-init
+#: creates it on every VM with the infra team's keys, the lab creates it on office
+#: routers, and the Ansible inventories log in as it. One home, so they cannot drift.
+ADMIN_USER = "dcctl"
+
 _RANGE_RE = re.compile(r"^(?P<base>.*?)(?P<lo>[0-9]+)-(?P<hi>[0-9]+)$")
 
 

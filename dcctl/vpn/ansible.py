@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dcctl.engines.ansible.vars import RoleVars
+from dcctl.engines.ansible.vars import RoleVars, role_default
 from dcctl.plan.desired import desired_state
 from dcctl.spec.loader import Spec
 from dcctl.spec.site import ADMIN_USER
@@ -37,10 +37,12 @@ __all__ = [
 ]
 
 #: WireGuard interface names: unique per host (wireguard-go's UAPI socket is per name).
-HUB_INTERFACE = "wg-hub"
-OFFICE_INTERFACE = "wg-dc"
+#: They and the keepalive are the roles' defaults (their argument specs are the one
+#: home of the values); a MikroTik office gets the same (dcctl.vpn.routeros).
+HUB_INTERFACE: str = role_default("vpn_hub", "vpn_hub_interface")
+OFFICE_INTERFACE: str = role_default("vpn_office", "vpn_office_interface")
 OFFICE_GROUP = "vpn_office"
-KEEPALIVE_S = 25
+KEEPALIVE_S: int = role_default("vpn_office", "vpn_office_keepalive")
 
 
 @dataclass(frozen=True)

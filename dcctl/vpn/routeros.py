@@ -20,6 +20,7 @@ from typing import Any
 
 import jinja2
 
+from dcctl.paths import repo_root
 from dcctl.vpn.ansible import KEEPALIVE_S, OFFICE_INTERFACE, Peer, office_allowed_ips
 from dcctl.vpn.keystore import is_wg_key
 
@@ -180,7 +181,7 @@ def export(text: str, dest: Path, spec_root: Path) -> Path:
     parent = dest.parent if dest.parent.exists() else None
     if parent is None:
         raise RenderError(f"directory {dest.parent} does not exist")
-    roots = [Path(spec_root), Path(__file__).resolve().parents[2]]
+    roots = [Path(spec_root), repo_root()]
     git = _git_root(parent)
     if git is not None:
         roots.append(git)

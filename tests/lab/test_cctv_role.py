@@ -263,7 +263,7 @@ def apply(nvr: Nvr, spec: Any, *, check: bool = False, **overrides: Any) -> Run:
         "cctv_recorder_sandbox": False,
         "cctv_recorder_segment_seconds": SEGMENT_S,
         "cctv_recorder_retention_every": "10s",
-        "dcctl_install_packages": False,
+        "cctv_recorder_install_packages": False,
         **overrides,
     }
     inventory = {

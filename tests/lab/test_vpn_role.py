@@ -70,14 +70,14 @@ PLAYBOOK = f"""---
   roles:
     - role: {ROLES / "vpn_hub"}
       vars:
-        dcctl_install_packages: false
+        vpn_hub_install_packages: false
 - name: WireGuard offices
   hosts: vpn_office
   become: true
   roles:
     - role: {ROLES / "vpn_office"}
       vars:
-        dcctl_install_packages: false
+        vpn_office_install_packages: false
 """
 
 

@@ -189,17 +189,6 @@ def test_spec_refuses_hostile_camera_fields(field: str, value: str) -> None:
         Camera(**{**good, field: value})
 
 
-def test_role_declares_every_variable_role_vars_gives(spec: Spec, password: str) -> None:
-    """A renamed variable on either side would silently fall back to a default."""
-    rv = role_vars(spec, spec.state_dir, "prod")
-    specs = yaml.safe_load((ROLE / "meta" / "argument_specs.yml").read_text())
-    options = specs["argument_specs"]["main"]["options"]
-    assert set(rv.public) | set(rv.secret) <= set(options)
-    fields = set(options["cctv_recorder_cameras"]["options"])
-    for r in rv.public["cctv_recorder_cameras"]:
-        assert set(r) == fields
-
-
 def test_every_task_using_the_secret_has_no_log() -> None:
     """``cctv_recorder_urls`` may only be read by tasks that never print their result."""
     for path in (ROLE / "tasks").glob("*.yml"):

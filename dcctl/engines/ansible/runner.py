@@ -25,9 +25,11 @@ import ansible_runner
 import ansible_runner.interface
 from ansible_runner.utils import OutputEventFilter
 
+from dcctl.paths import playbooks_dir
+
 __all__ = ["HostResult", "PlaybookResult", "run_playbook", "static_inventory"]
 
-PLAYBOOKS = Path(__file__).resolve().parents[3] / "playbooks"
+PLAYBOOKS = playbooks_dir()
 
 _STATS = ("ok", "changed", "failures", "dark", "skipped", "rescued", "ignored")
 

@@ -6,20 +6,43 @@ next to its own models and tests; this module only collects them. The split
 matters: ``public`` values may appear in plan output and logs, ``secret`` values
 (WireGuard private keys, camera passwords) are handed to ansible-runner only,
 and every task that touches them runs with ``no_log: true``.
+
+Why the role argument specs are read here: each role's ``meta/argument_specs.yml``
+is the one home of its variables, their types and their defaults. ansible-core
+validates a role's inputs against it but does not apply its ``default:`` values
+as variables, so ``defaults/main.yml`` is rendered from the spec
+(:func:`render_defaults`; ``python -m dcctl.engines.ansible.vars`` rewrites every
+role's, a unit test fails while one differs) and Python constants that name a
+role default (the WireGuard interface names, the recording root) read it with
+:func:`role_default` instead of repeating the value.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
+import sys
+import textwrap
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from dcctl import targets
 from dcctl.spec.loader import Spec
 
-__all__ = ["PROVIDERS", "RoleVars", "collect"]
+__all__ = [
+    "PROVIDERS",
+    "RoleVars",
+    "collect",
+    "render_defaults",
+    "role_default",
+    "role_defaults",
+    "role_options",
+    "roles_dir",
+]
 
 
 @dataclass
@@ -78,3 +101,68 @@ def collect(
         for group, members in part.groups.items():
             merged.groups.setdefault(group, []).extend(members)
     return merged
+
+
+def roles_dir() -> Path:
+    """``playbooks/roles``, wherever the runner finds the playbooks (imported late: fast CLI)."""
+    from dcctl.engines.ansible.runner import PLAYBOOKS
+
+    return PLAYBOOKS / "roles"
+
+
+@functools.cache
+def role_options(role: str) -> dict[str, dict[str, Any]]:
+    """The ``main`` entry point's options of ``role``'s argument spec (name -> option)."""
+    path = roles_dir() / role / "meta" / "argument_specs.yml"
+    specs = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return dict(specs["argument_specs"]["main"].get("options") or {})
+
+
+def role_defaults(role: str) -> dict[str, Any]:
+    """Every option of ``role`` that has a ``default:``, with it, in the spec's order."""
+    return {name: opt["default"] for name, opt in role_options(role).items() if "default" in opt}
+
+
+def role_default(role: str, name: str) -> Any:
+    """The default of one option (KeyError when the spec gives it none: a bug, not a fallback)."""
+    return role_defaults(role)[name]
+
+
+class _IndentedDumper(yaml.SafeDumper):
+    """Indents list items under their key, as ansible-lint's yamllint rules want."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        super().increase_indent(flow, False)
+
+
+def render_defaults(role: str) -> str:
+    """The text of ``defaults/main.yml``: the spec's defaults, each under its description."""
+    lines = [
+        "---",
+        "# Rendered from meta/argument_specs.yml by `python -m dcctl.engines.ansible.vars`:",
+        "# edit the spec, not this file (ansible-core validates against the spec but",
+        "# applies only these defaults).",
+    ]
+    options = role_options(role)
+    for name, value in role_defaults(role).items():
+        desc = options[name].get("description") or ""
+        text = " ".join(desc) if isinstance(desc, list) else str(desc)
+        lines += textwrap.wrap(text, 98, initial_indent="# ", subsequent_indent="# ")
+        dumped = yaml.dump(
+            {name: value}, Dumper=_IndentedDumper, default_flow_style=False, sort_keys=False
+        )
+        lines.append(dumped.rstrip("\n"))
+    return "\n".join(lines) + "\n"
+
+
+def _write_defaults() -> None:
+    """Rewrite every role's ``defaults/main.yml`` from its argument spec."""
+    for spec in sorted(roles_dir().glob("*/meta/argument_specs.yml")):
+        role = spec.parent.parent
+        (role / "defaults").mkdir(exist_ok=True)
+        (role / "defaults" / "main.yml").write_text(render_defaults(role.name), encoding="utf-8")
+        print(f"wrote {role.name}/defaults/main.yml", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    _write_defaults()
