@@ -65,6 +65,7 @@ def state_files(run: UpRun) -> dict[str, Path]:
 
 
 def switch_daemons(run: UpRun) -> None:
+    """Start missing switch daemons; restart those whose ports or config changed."""
     plan = run.plan
     if not run.res.switchd:
         run.warn("switch daemon (dcctl.lab.switchd) not installed yet: switches not started")
@@ -96,6 +97,8 @@ def switch_daemons(run: UpRun) -> None:
 
 
 def cameras(run: UpRun, pw: dict[str, Path]) -> None:
+    """Start missing cameras (not the ones faulted on purpose); GStreamer is checked only
+    when one must start, so a lab without cameras needs no GStreamer."""
     plan = run.plan
     todo = []
     for cam in plan.cameras:
@@ -122,6 +125,7 @@ def cameras(run: UpRun, pw: dict[str, Path]) -> None:
 
 
 def start_camera(plan: LabPlan, cam: CameraPlan, password_file: Path) -> int:
+    """Run the RTSP camera in its namespace with the system python (it has GStreamer)."""
     pid_file = plan.camera_pid_path(cam)
     argv = [
         "ip", "netns", "exec", cam.netns,

@@ -61,6 +61,7 @@ def remove_stale(run: UpRun) -> None:
 
 
 def namespaces(run: UpRun) -> None:
+    """Add the missing namespaces in one `ip -batch` (existing ones keep their processes)."""
     have = set(net.netns_list())
     missing = [n.name for n in run.plan.namespaces if n.name not in have]
     if missing:
@@ -69,6 +70,7 @@ def namespaces(run: UpRun) -> None:
 
 
 def ovs_bridges(run: UpRun) -> net.OvsState:
+    """Add missing bridges (userspace datapath: no kernel module); the OVS state after."""
     ovs = net.ovs_state()
     args: list[str] = []
     for br in run.plan.ovs_bridges:
@@ -92,6 +94,7 @@ def observe(plan: LabPlan) -> Seen:
 
 
 def veths(run: UpRun, seen: Seen) -> None:
+    """Create missing pairs; `seen` learns them, so `configure` sets them up in the same run."""
     lines: list[str] = []
     for v in run.plan.veths:
         a_ok = v.a.ifname in seen.get(v.a.netns, {})
@@ -126,6 +129,8 @@ def _kept_port_settings(ovs: net.OvsState, port: str) -> list[str]:
 
 
 def ovs_ports(run: UpRun, ovs: net.OvsState) -> None:
+    """Attach veth ends to their bridges; a new port gets the plan's tag, a re-attached
+    one keeps what the switch daemon configured (the switch's running config)."""
     args: list[str] = []
     added = 0
     for end in run.plan.ends():
@@ -233,6 +238,7 @@ def configure(run: UpRun, seen: Seen) -> None:
 
 
 def sysctls(run: UpRun) -> None:
+    """Forwarding on in the namespaces that route (gateway, emulated office routers)."""
     for ns in run.plan.namespaces:
         if ns.forward and net.sysctl_get(ns.name, "net.ipv4.ip_forward") != "1":
             net.sysctl_set(ns.name, "net.ipv4.ip_forward", "1")
@@ -240,5 +246,7 @@ def sysctls(run: UpRun) -> None:
 
 
 def offloads(run: UpRun) -> None:
+    """TX checksum offload off on new ends that carry an IP stack (`tx_off`): OVS's
+    userspace datapath does not complete the checksums, so TCP across it would break."""
     ends = [e for e in run.plan.ends() if e.tx_off and e.ifname in run.created_ifs]
     parallel(lambda e: net.disable_tx_offload(e.netns, e.ifname), ends)

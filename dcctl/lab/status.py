@@ -80,6 +80,7 @@ def _kernel_items(plan: LabPlan) -> tuple[list[Item], Seen]:
 
 
 def _root_routes_item(plan: LabPlan) -> list[Item]:
+    """Whether the root namespace routes the lab's pools via the lab (dcctl connects from it)."""
     if plan.mgmt is None:
         return []
     root_routes = net.routes(None)
@@ -146,6 +147,7 @@ def _site_items(plan: LabPlan, seen: Seen) -> list[Item]:
 
 
 def status(plan: LabPlan) -> Status:
+    """Every item of the plan, probed (devices in parallel, each with a short timeout)."""
     require_root()
     items, seen = _kernel_items(plan)
     items += _root_routes_item(plan)
