@@ -4,24 +4,43 @@ Why: the resource graph is the contract with Proxmox. These tests pin it to the
 example regency's desired state (pools, VNets, VMs with their VLAN, address and
 tags, firewall only where exposure is public, backups) and prove the
 classification guard refuses a public ``rahasia`` VM before anything is created.
+
+Pulumi's mocks accept any inputs: a misspelt nested key, a wrong nested type or a
+disk without its required ``interface`` is registered as is, and only the real
+provider would refuse it, mid-apply. So the mocks here check every registered
+resource against the SDK's own input types (the ``...Args`` classes: their keys,
+required keys and value types), and a test checks that the program passes the
+SDK's args objects, never plain dicts, for every nested input.
 """
 
 from __future__ import annotations
 
+import collections.abc
 import copy
+import hashlib
+import inspect
+import json
 import runpy
 import threading
+import typing
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
+import pulumi_proxmoxve as proxmoxve
 import pytest
+from pulumi import _types as pulumi_types
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockMonitor
 
 from dcctl.engines.pulumi import program, proxmox
-from dcctl.engines.pulumi.program import ExposurePolicyError, regency_program, site_inputs
+from dcctl.engines.pulumi.program import (
+    ExposurePolicyError,
+    ProgramInputError,
+    regency_program,
+    site_inputs,
+)
 from dcctl.plan.desired import desired_state
 from dcctl.spec import load_spec
 from tests.conftest import EXAMPLE
@@ -38,6 +57,100 @@ JOB = "proxmoxve:backup/job:Job"
 IMAGE = "proxmoxve:download/file:File"
 PROVIDER = "pulumi:providers:proxmoxve"
 
+# Every resource type the program registers -> the SDK's input type of its inputs.
+# A type missing here fails the mocks' input check (add it, do not skip it).
+ARGS: dict[str, type] = {
+    VM: proxmoxve.VmLegacyArgs,
+    POOL: proxmoxve.PoolLegacyArgs,
+    VNET: proxmoxve.sdn.VnetArgs,
+    SUBNET: proxmoxve.sdn.SubnetArgs,
+    ZONE: proxmoxve.sdn.zone.VlanArgs,
+    APPLIER: proxmoxve.sdn.ApplierArgs,
+    RULES: proxmoxve.firewall.RulesLegacyArgs,
+    FW_OPTIONS: proxmoxve.firewall.OptionsLegacyArgs,
+    JOB: proxmoxve.backup.JobArgs,
+    IMAGE: proxmoxve.download.FileArgs,
+    PROVIDER: proxmoxve.ProviderArgs,
+}
+
+
+class BadInputs(AssertionError):
+    """Registered inputs that the SDK's input types do not allow."""
+
+
+def input_errors(cls: type, value: Any, path: str = "") -> list[str]:
+    """Why ``value`` (wire form: Pulumi names, numbers as floats) is not a valid ``cls``.
+
+    ``cls`` is an SDK input type (``VmLegacyDiskArgs``): every key must be one of its
+    inputs, every required one (no default in its ``__init__``) present, and every
+    value of its declared type, recursively.
+    """
+    at = f"{path}: " if path else ""
+    if not isinstance(value, dict):
+        return [f"{at}expected {cls.__name__}, got {type(value).__name__} {value!r}"]
+    names = pulumi_types.input_type_py_to_pulumi_names(cls)
+    types = pulumi_types.input_type_types(cls)
+    required = {
+        names[p.name]
+        for p in inspect.signature(cls.__init__).parameters.values()
+        if p.kind is p.KEYWORD_ONLY and p.default is p.empty
+    }
+    errors = [
+        f"{path}.{k}: required by {cls.__name__}, missing".lstrip(".")
+        for k in sorted(required - value.keys())
+    ]
+    for key, item in sorted(value.items()):
+        where = f"{path}.{key}".lstrip(".")
+        if key not in types:
+            errors.append(f"{where}: not an input of {cls.__name__}")
+        else:
+            errors += _value_errors(types[key], item, where)
+    return errors
+
+
+def _value_errors(hint: Any, value: Any, path: str) -> list[str]:
+    hint = pulumi_types.unwrap_type(hint)
+    if isinstance(value, dict) and value.get(rpc._special_sig_key) == rpc._special_secret_sig:
+        value = value["value"]  # a secret: check what it wraps
+    if pulumi_types.is_input_type(hint):
+        return input_errors(hint, value, path)
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (list, collections.abc.Sequence):
+        if not isinstance(value, list):
+            return [f"{path}: expected a list, got {type(value).__name__} {value!r}"]
+        return [e for i, v in enumerate(value) for e in _value_errors(args[0], v, f"{path}[{i}]")]
+    if origin in (dict, collections.abc.Mapping):
+        if not isinstance(value, dict):
+            return [f"{path}: expected a map, got {type(value).__name__} {value!r}"]
+        return [e for k, v in value.items() for e in _value_errors(args[1], v, f"{path}.{k}")]
+    ok = {
+        str: lambda v: isinstance(v, str),
+        bool: lambda v: isinstance(v, bool),
+        # The wire has one number type: an int arrives as an integral float.
+        int: lambda v: isinstance(v, int | float) and not isinstance(v, bool) and v == int(v),
+        float: lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+    }.get(hint)
+    if ok is None:
+        return [f"{path}: the mocks cannot check values of type {hint!r}"]
+    if ok(value):
+        return []
+    return [f"{path}: expected {hint.__name__}, got {type(value).__name__} {value!r}"]
+
+
+def resource_input_errors(typ: str, inputs: dict[str, Any]) -> list[str]:
+    """What is wrong with one registered custom resource's inputs (empty: nothing)."""
+    cls = ARGS.get(typ)
+    if cls is None:
+        return [f"no SDK input type known for {typ} (add it to ARGS)"]
+    if typ.startswith("pulumi:providers:"):
+        # Provider inputs travel JSON-encoded, except strings.
+        types = pulumi_types.input_type_types(cls)
+        inputs = {
+            k: json.loads(v) if isinstance(v, str) and types.get(k) not in (str, None) else v
+            for k, v in inputs.items()
+        }
+    return input_errors(cls, inputs)
+
 
 @dataclass
 class Registered:
@@ -52,6 +165,8 @@ class Registered:
 class Deployment:
     resources: list[Registered] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
+    checked: int = 0  # custom resources whose inputs were checked against the SDK's types
+    bad_inputs: list[str] = field(default_factory=list)
 
     def of(self, typ: str) -> dict[str, Registered]:
         return {r.name: r for r in self.resources if r.typ == typ}
@@ -59,13 +174,26 @@ class Deployment:
     def by_urn(self, urn: str) -> Registered:
         return next(r for r in self.resources if r.urn == urn)
 
+    def graph(self) -> tuple[list[tuple[str, str, str, str, str]], str]:
+        """Everything registered and exported, in an order-free, comparable form."""
+        rows = sorted(
+            (r.typ, r.name, r.urn, r.parent, json.dumps(r.inputs, sort_keys=True))
+            for r in self.resources
+        )
+        return rows, json.dumps(self.outputs, sort_keys=True)
+
+
+def fake_vm_id(name: str) -> int:
+    """A Proxmox VM ID from the resource name: stable whatever the registration order."""
+    return 100_000 + int(hashlib.sha256(name.encode()).hexdigest(), 16) % 900_000
+
 
 class RecordingMocks(pulumi.runtime.Mocks):
-    """Records every new_resource call; fakes the IDs Proxmox would assign."""
+    """Records every new_resource call, checks its inputs, fakes the IDs Proxmox assigns."""
 
     def __init__(self, deployment: Deployment) -> None:
         self.deployment = deployment
-        self.next_vm_id = 100
+        self.vm_ids: dict[int, str] = {}
         self.lock = threading.Lock()
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
@@ -73,11 +201,17 @@ class RecordingMocks(pulumi.runtime.Mocks):
         rid = f"{args.name}-id"
         with self.lock:
             if args.typ == VM:
-                self.next_vm_id += 1
-                outputs["vmId"] = self.next_vm_id
+                vm_id = fake_vm_id(args.name)
+                assert self.vm_ids.setdefault(vm_id, args.name) == args.name, "fake VM ID clash"
+                outputs["vmId"] = vm_id
             elif args.typ == IMAGE:
                 i = args.inputs
                 rid = f"{i['datastoreId']}:{i['contentType']}/{i['fileName']}"
+            if args.custom:
+                self.deployment.checked += 1
+                self.deployment.bad_inputs += [
+                    f"{args.name}: {e}" for e in resource_input_errors(args.typ, args.inputs)
+                ]
             self.deployment.resources.append(Registered(args.typ, args.name, dict(args.inputs)))
         return rid, outputs
 
@@ -107,7 +241,10 @@ def deploy(state: dict[str, Any], site: dict[str, Any]) -> Deployment:
     return run_under_mocks(lambda: regency_program(state, site, "proxmox"))
 
 
-def run_under_mocks(program_body: Callable[[], None], dep: Deployment | None = None) -> Deployment:
+def run_under_mocks(
+    program_body: Callable[[], None], dep: Deployment | None = None, *, check: bool = True
+) -> Deployment:
+    """Run ``program_body`` under fresh mocks; raise :class:`BadInputs` unless ``check`` is off."""
     dep = Deployment() if dep is None else dep
     mocks = RecordingMocks(dep)
     pulumi.runtime.settings.ROOT.set(None)  # a fresh root Stack per run
@@ -127,6 +264,8 @@ def run_under_mocks(program_body: Callable[[], None], dep: Deployment | None = N
         return pulumi.Output.from_input(root.outputs).apply(dep.outputs.update)
 
     run()
+    if check and dep.bad_inputs:
+        raise BadInputs("; ".join(dep.bad_inputs))
     return dep
 
 
@@ -363,15 +502,19 @@ def test_unknown_target_is_refused(state: dict[str, Any], site: dict[str, Any]) 
         program.regency_program(state, site, "vsphere")
 
 
-def test_hand_run_stack_entry_point_builds_the_same_program(state: dict[str, Any]) -> None:
+def test_hand_run_stack_entry_point_builds_the_same_program(
+    state: dict[str, Any], site: dict[str, Any]
+) -> None:
     main = EXAMPLE.parent.parent / "stacks" / "__main__.py"
     pulumi.runtime.set_all_config({"dcctl:spec": str(EXAMPLE)})
     try:
-        dep = run_under_mocks(lambda: runpy.run_path(str(main)) and None)
+        hand = run_under_mocks(lambda: runpy.run_path(str(main)) and None)
     finally:
         pulumi.runtime.set_all_config({})
-    assert dep.outputs["vms"]["dinkes/simpus"]["address"] == "10.20.3.11"
-    assert len(dep.of(VM)) == len(state["vms"])
+    inline = deploy(state, site)  # what dcctl runs through the Automation API
+    assert len(hand.of(VM)) == len(state["vms"]) > 0
+    # The same resources (type, name, URN, parent, every input) and the same exports.
+    assert hand.graph() == inline.graph()
 
 
 def test_nvr_gets_a_recording_disk_sized_from_the_cameras(
@@ -386,3 +529,161 @@ def test_nvr_gets_a_recording_disk_sized_from_the_cameras(
     assert rec["backup"] is False and rec["serial"] == "dcctl-cctv"
     others = {n: v for n, v in dep.of(VM).items() if n != "kominfo-nvr"}
     assert others and all(len(v.inputs["disks"]) == 1 for v in others.values())
+
+
+def test_every_registered_resource_is_checked_against_the_sdk_input_types(
+    state: dict[str, Any], site: dict[str, Any]
+) -> None:
+    site["backup_storage"] = "pbs"  # every resource type, backup jobs too
+    dep = deploy(state, site)
+    custom = [r for r in dep.resources if r.typ != proxmox.OPD_TYPE]
+    assert {r.typ for r in custom} == set(ARGS)  # every type the program uses is known
+    assert dep.checked == len(custom) > 0
+    assert dep.bad_inputs == []
+
+
+def _untyped(hint: Any, value: Any, path: str) -> list[str]:
+    hint = pulumi_types.unwrap_type(hint)
+    if pulumi_types.is_input_type(hint):
+        if not isinstance(value, hint):
+            return [f"{path}: a {type(value).__name__}, not the SDK's {hint.__name__}"]
+        names = pulumi_types.input_type_py_to_pulumi_names(hint)
+        types = pulumi_types.input_type_types(hint)
+        return [
+            e
+            for py, v in vars(value).items()
+            if v is not None and py in names
+            for e in _untyped(types[names[py]], v, f"{path}.{py}".lstrip("."))
+        ]
+    if typing.get_origin(hint) in (list, collections.abc.Sequence) and isinstance(value, list):
+        (item,) = typing.get_args(hint)
+        return [e for i, v in enumerate(value) for e in _untyped(item, v, f"{path}[{i}]")]
+    return []
+
+
+def test_nested_inputs_are_the_sdks_args_objects(
+    state: dict[str, Any], site: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A plain dict would let a misspelt or missing key through to the provider."""
+    built: list[tuple[str, str, Any]] = []
+    real = pulumi.CustomResource.__init__
+
+    def spy(
+        self: pulumi.CustomResource, t: str, name: str, props: Any = None, *a: Any, **kw: Any
+    ) -> None:
+        built.append((t, name, props))
+        real(self, t, name, props, *a, **kw)
+
+    monkeypatch.setattr(pulumi.CustomResource, "__init__", spy)
+    site["backup_storage"] = "pbs"  # every resource type, backup jobs too
+    deploy(state, site)
+    assert {t for t, _, _ in built} == set(ARGS)
+    untyped = [f"{name}: {e}" for t, name, props in built for e in _untyped(ARGS[t], props, "")]
+    assert untyped == []
+    # The check looks inside: the VMs' nested inputs are there to be checked.
+    vm = next(props for t, name, props in built if name == "kominfo-nvr")
+    assert isinstance(vm.disks[1], proxmoxve.VmLegacyDiskArgs)
+    assert isinstance(
+        vm.initialization.ip_configs[0].ipv4, proxmoxve.VmLegacyInitializationIpConfigIpv4Args
+    )
+
+
+def test_sdk_args_objects_refuse_a_misspelt_or_missing_key_but_not_a_wrong_type() -> None:
+    """Why both halves exist: the args classes refuse bad keys, the mocks' check bad types."""
+    with pytest.raises(TypeError, match="unexpected keyword argument 'bogus'"):
+        proxmoxve.VmLegacyAgentArgs(enabled=True, bogus=True)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="missing 1 required keyword-only argument: 'interface'"):
+        proxmoxve.VmLegacyDiskArgs(size=32)  # type: ignore[call-arg]
+    proxmoxve.VmLegacyCpuArgs(cores="two")  # type: ignore[arg-type]  # accepted as is
+    assert input_errors(proxmoxve.VmLegacyCpuArgs, {"cores": "two"}) == [
+        "cores: expected int, got str 'two'"
+    ]
+
+
+def _tamper(monkeypatch: pytest.MonkeyPatch, vm: str, **bad: Any) -> None:
+    """Make the program pass ``bad`` (plain data, as the program once did) to one VM."""
+    real = proxmoxve.VmLegacy
+
+    def tampered(resource_name: str, **kwargs: Any) -> proxmoxve.VmLegacy:
+        if resource_name == vm:
+            kwargs.update(bad)
+        return real(resource_name, **kwargs)
+
+    monkeypatch.setattr(proxmoxve, "VmLegacy", tampered)
+
+
+@pytest.mark.parametrize(
+    ("bad", "registered", "error"),
+    [
+        pytest.param(
+            {"agent": {"enabled": True, "bogus": True}},
+            lambda vm: vm["agent"]["bogus"] is True,
+            r"^dinkes-simpus: agent\.bogus: not an input of VmLegacyAgentArgs$",
+            id="misspelt-nested-key",
+        ),
+        pytest.param(
+            {"cpu": {"cores": "two", "type": "x86-64-v2-AES"}},
+            lambda vm: vm["cpu"]["cores"] == "two",
+            r"^dinkes-simpus: cpu\.cores: expected int, got str 'two'$",
+            id="wrong-nested-type",
+        ),
+        pytest.param(
+            {"disks": [{"datastore_id": "local-lvm", "size": 32}]},
+            lambda vm: "interface" not in vm["disks"][0],
+            r"^dinkes-simpus: disks\[0\]\.interface: required by VmLegacyDiskArgs, missing$",
+            id="disk-without-interface",
+        ),
+    ],
+)
+def test_mocks_refuse_a_bad_nested_input(
+    state: dict[str, Any],
+    site: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    bad: dict[str, Any],
+    registered: Callable[[dict[str, Any]], bool],
+    error: str,
+) -> None:
+    _tamper(monkeypatch, "dinkes-simpus", **bad)
+    # Pulumi's mocks alone register it silently (as these tests did before the check):
+    unchecked = run_under_mocks(lambda: regency_program(state, site, "proxmox"), check=False)
+    assert registered(unchecked.of(VM)["dinkes-simpus"].inputs)
+    with pytest.raises(BadInputs, match=error):
+        deploy(state, site)
+
+
+@pytest.mark.parametrize(
+    ("doctor", "error"),
+    [
+        pytest.param(
+            lambda st, si: st["vms"]["dinkes/simpus"].update(vcpu="two"),
+            r"dinkes/simpus\.vcpu: expected int, got str 'two'",
+            id="vcpu-two",
+        ),
+        pytest.param(
+            lambda st, si: st["vms"]["dinkes/simpus"]["backup"].update(retention_days="14"),
+            r"dinkes/simpus\.backup\.retention_days: expected int, got str '14'",
+            id="nested-in-the-state",
+        ),
+        pytest.param(
+            lambda st, si: st["vms"]["dinkes/simpus"].pop("vlan"),
+            r"dinkes/simpus\.vlan is missing",
+            id="missing-field",
+        ),
+        pytest.param(
+            lambda st, si: si["nodes"][0].update(bridge=0),
+            r"site\.nodes\[0\]\.bridge: expected str, got int 0",
+            id="site-field",
+        ),
+    ],
+)
+def test_mistyped_program_input_is_refused_before_any_resource(
+    state: dict[str, Any],
+    site: dict[str, Any],
+    doctor: Callable[[dict[str, Any], dict[str, Any]], object],
+    error: str,
+) -> None:
+    doctor(state, site)
+    dep = Deployment()
+    with pytest.raises(ProgramInputError, match=error):
+        run_under_mocks(lambda: regency_program(state, site, "proxmox"), dep)
+    assert dep.resources == []

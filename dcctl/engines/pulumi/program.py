@@ -15,14 +15,24 @@ Why it is shaped this way:
 * Classification rules are enforced here too, before any target runs, as
   defense in depth behind the spec checks: a ``rahasia`` VM is never exposed to
   the public, even if the state says so.
+* A target turns the plain data into typed records (:class:`DesiredVm`,
+  :class:`DesiredNetwork`, its own site record) with :func:`from_plain` before it
+  registers anything: plain data may come from JSON or a doctored test, and a
+  missing field or a wrong type (``vcpu: "two"``) is then one error naming the VM
+  and field, instead of a resource that fails half-way through an apply.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import re
+import reprlib
+import types
+import typing
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 import pulumi
 
@@ -34,10 +44,15 @@ if TYPE_CHECKING:
 __all__ = [
     "ADMIN_USER",
     "TARGETS",
+    "BackupPolicy",
+    "DesiredNetwork",
+    "DesiredVm",
     "ExposurePolicyError",
     "Hypervisor",
+    "ProgramInputError",
     "assert_exposure_allowed",
     "check_exposure",
+    "from_plain",
     "regency_program",
     "site_inputs",
 ]
@@ -68,9 +83,101 @@ class ExposurePolicyError(ValueError):
     """A VM's classification forbids the exposure its state asks for."""
 
 
-def assert_exposure_allowed(key: str, vm: Mapping[str, Any]) -> None:
+class ProgramInputError(ValueError):
+    """Plain program input (state or site) lacks a field or has one of the wrong type."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class BackupPolicy:
+    """A VM's backup policy (``none``, ``hourly``, ``daily`` or ``weekly``)."""
+
+    schedule: str
+    retention_days: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class DesiredVm:
+    """One entry of the ``vms`` layer of ``desired_state``: what every target builds from."""
+
+    opd: str
+    sector: str
+    classification: str
+    role: str
+    vcpu: int
+    memory_gb: int
+    disk_gb: int
+    image: str
+    exposure: str
+    backup: BackupPolicy
+    node: str
+    vlan: int
+    address: str  # with prefix length, "10.20.3.11/24"
+    gateway: str
+    dns: tuple[str, ...]
+    recording_disk_gb: int | None = None  # the NVR's recording disk, sized from the cameras
+
+
+@dataclass(frozen=True, kw_only=True)
+class DesiredNetwork:
+    """One entry of the ``networks`` layer of ``desired_state``: an OPD's VLAN and subnet."""
+
+    opd: str
+    vlan: int
+    name: str
+    prefix: str
+    gateway: str
+
+
+R = TypeVar("R")
+
+
+def from_plain(cls: type[R], where: str, data: Any) -> R:
+    """Build the record dataclass ``cls`` from plain data, checking every field's type.
+
+    Keys ``cls`` does not name are ignored (the state and site carry facts for other
+    layers and targets); a missing field or a value of the wrong type raises
+    :class:`ProgramInputError` naming ``where`` and the field. Handles the shapes
+    records use: str, int, bool, nested records, ``X | None`` and ``tuple[X, ...]``.
+    """
+    if not isinstance(data, Mapping):
+        raise ProgramInputError(f"{where}: expected a mapping, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+        if f.name in data:
+            values[f.name] = _typed(hints[f.name], f"{where}.{f.name}", data[f.name])
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            raise ProgramInputError(f"{where}.{f.name} is missing")
+    return cls(**values)
+
+
+def _typed(hint: Any, where: str, value: Any) -> Any:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        (inner,) = (a for a in args if a is not type(None))  # records use only X | None
+        return _typed(inner, where, value)
+    if origin is tuple:  # tuple[X, ...]
+        if isinstance(value, list | tuple):
+            return tuple(_typed(args[0], f"{where}[{i}]", v) for i, v in enumerate(value))
+    elif dataclasses.is_dataclass(hint):
+        return from_plain(hint, where, value)  # type: ignore[arg-type]
+    elif isinstance(value, hint) and not (isinstance(value, bool) and hint is not bool):
+        return value
+    want = "a list" if origin is tuple else hint.__name__
+    raise ProgramInputError(
+        f"{where}: expected {want}, got {type(value).__name__} {reprlib.repr(value)}"
+    )
+
+
+def assert_exposure_allowed(key: str, vm: Mapping[str, Any] | DesiredVm) -> None:
     """Raise unless the VM's exposure is allowed by its classification."""
-    if vm.get("exposure") == "public" and vm.get("classification") == "rahasia":
+    if isinstance(vm, DesiredVm):
+        exposure, classification = vm.exposure, vm.classification
+    else:
+        exposure, classification = vm.get("exposure"), vm.get("classification")
+    if exposure == "public" and classification == "rahasia":
         raise ExposurePolicyError(
             f"{key}: a 'rahasia' VM can never have exposure 'public'; "
             "refusing to create any resource"

@@ -22,6 +22,14 @@ Why it looks like this:
 * The API token is read from the environment variable (or file) the site's
   credential reference names, at program run time, and passed to the provider
   as a secret; it is never exported, logged or put in an error message.
+* Typed all the way down: :func:`build` turns the plain state and site into
+  records (:class:`~dcctl.engines.pulumi.program.DesiredVm`, :class:`Site`), each
+  :class:`OpdComponent` takes an :class:`OpdArgs`, and every nested resource input
+  is the SDK's own args class (``VmLegacyDiskArgs``, ``VmLegacyCpuArgs``, ...), never
+  a plain dict. A dict with a misspelt key (``agent={"bogus": ...}``) or without a
+  required one (a disk without ``interface``) is registered as is and only the real
+  provider would refuse it, mid-apply; the args classes refuse it when the program
+  runs, so the mock tests see it too.
 """
 
 from __future__ import annotations
@@ -33,6 +41,7 @@ import os
 import re
 import zlib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,9 +50,26 @@ import pulumi_proxmoxve as proxmoxve
 from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.settings import get_monitor
 
-from dcctl.engines.pulumi.program import assert_exposure_allowed
+from dcctl.engines.pulumi.program import (
+    DesiredNetwork,
+    DesiredVm,
+    assert_exposure_allowed,
+    check_exposure,
+    from_plain,
+)
 
-__all__ = ["IMAGES", "OPD_TYPE", "CredentialError", "OpdComponent", "api_token", "build"]
+__all__ = [
+    "IMAGES",
+    "OPD_TYPE",
+    "CredentialError",
+    "Node",
+    "OpdArgs",
+    "OpdComponent",
+    "Site",
+    "VpnHub",
+    "api_token",
+    "build",
+]
 
 OPD_TYPE = "dcctl:regency:Opd"
 
@@ -69,6 +95,56 @@ IMAGES: dict[str, tuple[str, str]] = {
 
 # Backup schedule -> Proxmox calendar event; {m} staggers OPDs over the hour.
 _SCHEDULES = {"hourly": "*:{m:02d}", "daily": "01:{m:02d}", "weekly": "sun 02:{m:02d}"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Node:
+    """A Proxmox VE node and the bridge its VMs' NICs attach to."""
+
+    name: str
+    bridge: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class VpnHub:
+    """The VM that terminates the offices' WireGuard tunnels, and its UDP port."""
+
+    vm: str
+    port: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class Site:
+    """The facts of :func:`~dcctl.engines.pulumi.program.site_inputs` this target uses."""
+
+    endpoint: str
+    credential: str  # a reference (env:VAR, file:path), never the token
+    insecure: bool = False
+    datastore: str
+    image_datastore: str
+    backup_storage: str | None = None
+    nodes: tuple[Node, ...]
+    ssh_keys: tuple[str, ...]
+    admin_user: str
+    domain: str
+    vlan_zone: str
+    internal_prefixes: tuple[str, ...] = ()
+    vpn_hub: VpnHub | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class OpdArgs:
+    """What one :class:`OpdComponent` is built from (the SDK's ``name, args, opts`` style).
+
+    ``networks`` and ``vms`` are the OPD's own; ``zone`` and ``images`` are the
+    site-wide resources its VNets and disks hang off.
+    """
+
+    networks: Mapping[str, DesiredNetwork]
+    vms: Mapping[str, DesiredVm]
+    site: Site
+    zone: proxmoxve.sdn.zone.Vlan
+    images: Mapping[tuple[str, str], proxmoxve.download.File]
 
 
 class CredentialError(RuntimeError):
@@ -123,57 +199,105 @@ def _prune(schedule: str, days: int) -> dict[str, str]:
     return {"keep-daily": str(days)}
 
 
-def _public_rules(key: str, vm: Mapping[str, Any], site: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _public_rules(
+    key: str, vm: DesiredVm, site: Site
+) -> list[proxmoxve.firewall.RulesLegacyRuleArgs]:
     assert_exposure_allowed(key, vm)  # second line of defense, right where exposure is made
-    rules: list[dict[str, Any]] = [
-        {
-            "type": "in",
-            "action": "ACCEPT",
-            "proto": "tcp",
-            "dport": "80,443",
-            "comment": "dcctl: exposure public (HTTP/HTTPS from anywhere)",
-        }
-    ]
-    hub = site.get("vpn_hub")
-    if hub and hub["vm"] == key:
-        rules.append(
-            {
-                "type": "in",
-                "action": "ACCEPT",
-                "proto": "udp",
-                "dport": str(hub["port"]),
-                "comment": "dcctl: WireGuard from remote offices",
-            }
+    rules = [
+        proxmoxve.firewall.RulesLegacyRuleArgs(
+            type="in",
+            action="ACCEPT",
+            proto="tcp",
+            dport="80,443",
+            comment="dcctl: exposure public (HTTP/HTTPS from anywhere)",
         )
-    if site.get("internal_prefixes"):
+    ]
+    hub = site.vpn_hub
+    if hub and hub.vm == key:
         rules.append(
-            {
-                "type": "in",
-                "action": "ACCEPT",
-                "source": ",".join(site["internal_prefixes"]),
-                "comment": "dcctl: data-center internal networks (Ansible, monitoring)",
-            }
+            proxmoxve.firewall.RulesLegacyRuleArgs(
+                type="in",
+                action="ACCEPT",
+                proto="udp",
+                dport=str(hub.port),
+                comment="dcctl: WireGuard from remote offices",
+            )
+        )
+    if site.internal_prefixes:
+        rules.append(
+            proxmoxve.firewall.RulesLegacyRuleArgs(
+                type="in",
+                action="ACCEPT",
+                source=",".join(site.internal_prefixes),
+                comment="dcctl: data-center internal networks (Ansible, monitoring)",
+            )
         )
     return rules
+
+
+def _disks(
+    vm: DesiredVm, site: Site, image: proxmoxve.download.File
+) -> list[proxmoxve.VmLegacyDiskArgs]:
+    """The system disk, imported from the node's cloud image, and the NVR's recording disk.
+
+    The recording disk is sized from the cameras (bitrate x retention + headroom),
+    is not in vzdump backups (recordings are kept by retention, not restored), and
+    has a stable serial so the role finds it as /dev/disk/by-id/...-dcctl-cctv.
+    """
+    disks = [
+        proxmoxve.VmLegacyDiskArgs(
+            interface="scsi0",
+            datastore_id=site.datastore,
+            import_from=image.id,
+            size=vm.disk_gb,
+            discard="on",
+            iothread=True,
+        )
+    ]
+    if vm.recording_disk_gb:
+        disks.append(
+            proxmoxve.VmLegacyDiskArgs(
+                interface="scsi1",
+                datastore_id=site.datastore,
+                size=vm.recording_disk_gb,
+                file_format="raw",
+                discard="on",
+                iothread=True,
+                backup=False,
+                serial="dcctl-cctv",
+            )
+        )
+    return disks
+
+
+def _initialization(vm: DesiredVm, site: Site) -> proxmoxve.VmLegacyInitializationArgs:
+    """Cloud-init: static address, DNS, and the admin account with the infra team's keys."""
+    return proxmoxve.VmLegacyInitializationArgs(
+        datastore_id=site.datastore,
+        dns=proxmoxve.VmLegacyInitializationDnsArgs(domain=site.domain, servers=list(vm.dns)),
+        ip_configs=[
+            proxmoxve.VmLegacyInitializationIpConfigArgs(
+                ipv4=proxmoxve.VmLegacyInitializationIpConfigIpv4Args(
+                    address=vm.address, gateway=vm.gateway
+                )
+            )
+        ],
+        user_account=proxmoxve.VmLegacyInitializationUserAccountArgs(
+            username=site.admin_user, keys=list(site.ssh_keys)
+        ),
+    )
 
 
 class OpdComponent(pulumi.ComponentResource):
     """Everything one OPD owns on the hypervisors."""
 
     def __init__(
-        self,
-        code: str,
-        *,
-        networks: Mapping[str, Mapping[str, Any]],
-        vms: Mapping[str, Mapping[str, Any]],
-        site: Mapping[str, Any],
-        zone: proxmoxve.sdn.zone.Vlan,
-        images: Mapping[tuple[str, str], proxmoxve.download.File],
-        opts: pulumi.ResourceOptions | None = None,
+        self, code: str, args: OpdArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(OPD_TYPE, code, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        bridges = {n["name"]: n["bridge"] for n in site["nodes"]}
+        site = args.site
+        bridges = {n.name: n.bridge for n in site.nodes}
 
         self.pool = proxmoxve.PoolLegacy(
             f"{code}-pool", pool_id=code, comment=f"OPD {code} (managed by dcctl)", opts=child
@@ -181,22 +305,22 @@ class OpdComponent(pulumi.ComponentResource):
 
         self.vnets: dict[str, proxmoxve.sdn.Vnet] = {}
         self.subnets: dict[str, proxmoxve.sdn.Subnet] = {}
-        for key, net in sorted(networks.items()):
+        for key, net in sorted(args.networks.items()):
             short = key.split("/", 1)[1]
             vnet = proxmoxve.sdn.Vnet(
                 f"{code}-{short}",
-                resource_id=_vnet_id(net["vlan"]),
-                zone=zone.resource_id,
-                tag=net["vlan"],
-                alias=net["name"],
+                resource_id=_vnet_id(net.vlan),
+                zone=args.zone.resource_id,
+                tag=net.vlan,
+                alias=net.name,
                 opts=child,
             )
             self.vnets[key] = vnet
             self.subnets[key] = proxmoxve.sdn.Subnet(
                 f"{code}-{short}-subnet",
                 vnet=vnet.resource_id,
-                cidr=net["prefix"],
-                gateway=net["gateway"],
+                cidr=net.prefix,
+                gateway=net.gateway,
                 snat=False,
                 opts=child,
             )
@@ -204,17 +328,17 @@ class OpdComponent(pulumi.ComponentResource):
         self.vms: dict[str, proxmoxve.VmLegacy] = {}
         self.outputs: dict[str, pulumi.Output[dict[str, Any]]] = {}
         backup_groups: dict[tuple[str, int], list[proxmoxve.VmLegacy]] = {}
-        for key, vm in sorted(vms.items()):
+        for key, vm in sorted(args.vms.items()):
             name = key.replace("/", "-")
-            public = vm["exposure"] == "public"
-            backup = vm["backup"]
+            public = vm.exposure == "public"
+            backup = vm.backup
             tags = {
                 "dcctl",
-                _tag("opd", vm["opd"]),
-                _tag("sector", vm["sector"]),
-                _tag("class", vm["classification"]),
-                _tag("role", vm["role"]),
-                _tag("backup", f"{backup['schedule']}-{backup['retention_days']}d"),
+                _tag("opd", vm.opd),
+                _tag("sector", vm.sector),
+                _tag("class", vm.classification),
+                _tag("role", vm.role),
+                _tag("backup", f"{backup.schedule}-{backup.retention_days}d"),
             }
             if public:
                 tags.add("exposure-public")
@@ -223,11 +347,11 @@ class OpdComponent(pulumi.ComponentResource):
                 # The VM name is also the guest's hostname (Proxmox's cloud-init
                 # sets hostname = name and fqdn = name.<dns domain>).
                 name=name,
-                node_name=vm["node"],
+                node_name=vm.node,
                 pool_id=self.pool.pool_id,
                 description=(
-                    f"{key}: {vm['role']} VM of OPD {vm['opd']} ({vm['sector']}, "
-                    f"{vm['classification']}, exposure {vm['exposure']}). Managed by dcctl: "
+                    f"{key}: {vm.role} VM of OPD {vm.opd} ({vm.sector}, "
+                    f"{vm.classification}, exposure {vm.exposure}). Managed by dcctl: "
                     "changes made in Proxmox are reverted on the next apply."
                 ),
                 tags=sorted(tags),
@@ -237,40 +361,26 @@ class OpdComponent(pulumi.ComponentResource):
                 migrate=True,
                 # The agent channel is on; Ansible installs qemu-guest-agent. Do not
                 # block apply waiting for it: addresses are static and known.
-                agent={"enabled": True, "trim": True, "wait_for_ip": {"disabled": True}},
-                operating_system={"type": "l26"},
-                cpu={"cores": vm["vcpu"], "type": "x86-64-v2-AES"},
-                memory={"dedicated": vm["memory_gb"] * 1024},
+                agent=proxmoxve.VmLegacyAgentArgs(
+                    enabled=True,
+                    trim=True,
+                    wait_for_ip=proxmoxve.VmLegacyAgentWaitForIpArgs(disabled=True),
+                ),
+                operating_system=proxmoxve.VmLegacyOperatingSystemArgs(type="l26"),
+                cpu=proxmoxve.VmLegacyCpuArgs(cores=vm.vcpu, type="x86-64-v2-AES"),
+                memory=proxmoxve.VmLegacyMemoryArgs(dedicated=vm.memory_gb * 1024),
                 scsi_hardware="virtio-scsi-single",
-                disks=[
-                    {
-                        "interface": "scsi0",
-                        "datastore_id": site["datastore"],
-                        "import_from": images[(vm["node"], vm["image"])].id,
-                        "size": vm["disk_gb"],
-                        "discard": "on",
-                        "iothread": True,
-                    },
-                    *_recording_disk(site, vm),
-                ],
+                disks=_disks(vm, site, args.images[(vm.node, vm.image)]),
                 network_devices=[
-                    {
-                        "bridge": bridges[vm["node"]],
-                        "vlan_id": vm["vlan"],
-                        "model": "virtio",
+                    proxmoxve.VmLegacyNetworkDeviceArgs(
+                        bridge=bridges[vm.node],
+                        vlan_id=vm.vlan,
+                        model="virtio",
                         # The VM firewall filters only public VMs (see below).
-                        "firewall": public,
-                    }
+                        firewall=public,
+                    )
                 ],
-                initialization={
-                    "datastore_id": site["datastore"],
-                    "dns": {"domain": site["domain"], "servers": list(vm["dns"])},
-                    "ip_configs": [{"ipv4": {"address": vm["address"], "gateway": vm["gateway"]}}],
-                    "user_account": {
-                        "username": site["admin_user"],
-                        "keys": list(site["ssh_keys"]),
-                    },
-                },
+                initialization=_initialization(vm, site),
                 opts=child,
             )
             self.vms[key] = machine
@@ -296,16 +406,16 @@ class OpdComponent(pulumi.ComponentResource):
                     opts=child,
                 )
 
-            if backup["schedule"] != "none" and site.get("backup_storage"):
-                backup_groups.setdefault((backup["schedule"], backup["retention_days"]), []).append(
+            if backup.schedule != "none" and site.backup_storage:
+                backup_groups.setdefault((backup.schedule, backup.retention_days), []).append(
                     machine
                 )
             self.outputs[key] = pulumi.Output.from_input(
                 {
                     "name": name,
-                    "address": vm["address"].split("/")[0],
+                    "address": vm.address.split("/")[0],
                     "node": machine.node_name,
-                    "vlan": vm["vlan"],
+                    "vlan": vm.vlan,
                     "vm_id": machine.vm_id,
                 }
             )
@@ -319,7 +429,7 @@ class OpdComponent(pulumi.ComponentResource):
                 resource_id=job_id,
                 schedule=_SCHEDULES[schedule].format(m=minute),
                 vmids=[m.vm_id.apply(str) for m in members],
-                storage=site["backup_storage"],
+                storage=site.backup_storage,
                 mode="snapshot",
                 compress="zstd",
                 enabled=True,
@@ -341,18 +451,20 @@ def build(
     state: Mapping[str, Any], site: Mapping[str, Any]
 ) -> dict[str, pulumi.Output[dict[str, Any]]]:
     """Create the whole regency on Proxmox VE; return the inventory facts per VM."""
-    networks: Mapping[str, Mapping[str, Any]] = state.get("networks", {})
-    vms: Mapping[str, Mapping[str, Any]] = state.get("vms", {})
+    raw_networks: Mapping[str, Mapping[str, Any]] = state.get("networks", {})
+    raw_vms: Mapping[str, Mapping[str, Any]] = state.get("vms", {})
     # Validate everything before registering a single resource.
-    for key in sorted(vms):
-        assert_exposure_allowed(key, vms[key])
-    nodes = {n["name"]: n for n in site["nodes"]}
-    for key, vm in sorted(vms.items()):
-        if vm["node"] not in nodes:
-            raise ValueError(f"{key}: node {vm['node']!r} is not a hypervisor node of the site")
-        if vm["image"] not in IMAGES:
-            raise ValueError(f"{key}: no cloud image known for {vm['image']!r}")
-    bridges = {n["bridge"] for n in nodes.values()}
+    check_exposure(raw_vms)
+    conf = from_plain(Site, "site", site)
+    networks = {k: from_plain(DesiredNetwork, k, n) for k, n in sorted(raw_networks.items())}
+    vms = {k: from_plain(DesiredVm, k, v) for k, v in sorted(raw_vms.items())}
+    nodes = {n.name: n for n in conf.nodes}
+    for key, vm in vms.items():
+        if vm.node not in nodes:
+            raise ValueError(f"{key}: node {vm.node!r} is not a hypervisor node of the site")
+        if vm.image not in IMAGES:
+            raise ValueError(f"{key}: no cloud image known for {vm.image!r}")
+    bridges = {n.bridge for n in nodes.values()}
     if len(bridges) != 1:
         raise ValueError(
             "an SDN VLAN zone has one bridge on every node; nodes use " + ", ".join(sorted(bridges))
@@ -360,27 +472,27 @@ def build(
 
     provider = proxmoxve.Provider(
         "proxmox",
-        endpoint=site["endpoint"],
-        api_token=api_token(site["credential"]),
-        insecure=bool(site.get("insecure", False)),
+        endpoint=conf.endpoint,
+        api_token=api_token(conf.credential),
+        insecure=conf.insecure,
     )
     opts = pulumi.ResourceOptions(provider=provider)
 
     zone = proxmoxve.sdn.zone.Vlan(
         "sdn-zone",
-        resource_id=site["vlan_zone"],
+        resource_id=conf.vlan_zone,
         bridge=bridges.pop(),
         nodes=sorted(nodes),
         opts=opts,
     )
 
     images: dict[tuple[str, str], proxmoxve.download.File] = {}
-    for node, image in sorted({(vm["node"], vm["image"]) for vm in vms.values()}):
+    for node, image in sorted({(vm.node, vm.image) for vm in vms.values()}):
         url, file_name = IMAGES[image]
         images[(node, image)] = proxmoxve.download.File(
             f"image-{image}-{node}",
             node_name=node,
-            datastore_id=site["image_datastore"],
+            datastore_id=conf.image_datastore,
             content_type="import",
             url=url,
             file_name=file_name,
@@ -389,9 +501,7 @@ def build(
             opts=opts,
         )
 
-    if not site.get("backup_storage") and any(
-        vm["backup"]["schedule"] != "none" for vm in vms.values()
-    ):
+    if not conf.backup_storage and any(vm.backup.schedule != "none" for vm in vms.values()):
         # vzdump needs a target storage and the spec names none yet; guessing
         # ("local" is the nodes' root disk) could fill a hypervisor's root file
         # system. The policy stays visible as a backup-<schedule>-<days>d VM tag.
@@ -400,24 +510,29 @@ def build(
             "each VM's backup policy is only recorded as a tag"
         )
 
-    opds = sorted({n["opd"] for n in networks.values()} | {v["opd"] for v in vms.values()})
+    opds = sorted({n.opd for n in networks.values()} | {v.opd for v in vms.values()})
     components = {
         code: OpdComponent(
             code,
-            networks={k: n for k, n in networks.items() if n["opd"] == code},
-            vms={k: v for k, v in vms.items() if v["opd"] == code},
-            site=site,
-            zone=zone,
-            images=images,
+            OpdArgs(
+                networks={k: n for k, n in networks.items() if n.opd == code},
+                vms={k: v for k, v in vms.items() if v.opd == code},
+                site=conf,
+                zone=zone,
+                images=images,
+            ),
             opts=pulumi.ResourceOptions(providers=[provider]),
         )
         for code in opds
     }
 
     # SDN edits stay pending in Proxmox until applied. The applier is replaced
-    # (and so re-applies) whenever the zone, a VNet or a subnet changes.
+    # (and so re-applies) whenever the zone, a VNet or a subnet changes. The digest
+    # is of the plain input, as it always was, so existing stacks see no change.
     sdn_digest = hashlib.sha256(
-        json.dumps({"zone": site["vlan_zone"], "networks": dict(networks)}, sort_keys=True).encode()
+        json.dumps(
+            {"zone": conf.vlan_zone, "networks": dict(raw_networks)}, sort_keys=True
+        ).encode()
     ).hexdigest()[:16]
     sdn_objects: list[pulumi.Resource] = [zone]
     for comp in components.values():
@@ -430,26 +545,3 @@ def build(
     )
 
     return {key: comp.outputs[key] for comp in components.values() for key in comp.outputs}
-
-
-def _recording_disk(site: Mapping[str, Any], vm: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The NVR's recording disk, sized from the cameras (bitrate x retention + headroom).
-
-    Not in vzdump backups (recordings are kept by retention, not restored), and with
-    a stable serial so the role finds it as /dev/disk/by-id/...-dcctl-cctv.
-    """
-    size = vm.get("recording_disk_gb")
-    if not size:
-        return []
-    return [
-        {
-            "interface": "scsi1",
-            "datastore_id": site["datastore"],
-            "size": size,
-            "file_format": "raw",
-            "discard": "on",
-            "iothread": True,
-            "backup": False,
-            "serial": "dcctl-cctv",
-        }
-    ]
