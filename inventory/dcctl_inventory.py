@@ -2,9 +2,18 @@
 """Dynamic inventory script: ``ansible-playbook -i inventory/dcctl_inventory.py``.
 
 Why a script: plain Ansible tooling (ansible-playbook, ansible-lint, ad-hoc
-``ansible``) then sees exactly the inventory dcctl's engine builds. The spec is
-read from ``DCCTL_SPEC`` (default ``examples/wonosobo``), Pulumi's ``vms`` output
-optionally from the JSON file ``DCCTL_OUTPUTS``.
+``ansible``) then sees exactly the inventory dcctl's hosts layer builds: the VMs
+(spec plus Pulumi outputs) joined with the hosts and groups the domains' role-var
+providers add, such as the Linux office routers of the VPN (group ``vpn_office``).
+It is built by the hosts layer's own :func:`inventory_for` over
+:func:`~dcctl.engines.ansible.vars.collect`, so the two cannot drift apart.
+
+The spec is read from ``DCCTL_SPEC`` (default ``examples/wonosobo``), Pulumi's
+``vms`` output optionally from the JSON file ``DCCTL_OUTPUTS``. The providers are
+asked for production (``DCCTL_TARGET``, default ``prod``), as ``dcctl apply``
+would: they need that target's credentials and the secrets passphrase, and may
+create the VPN keystore under the spec's ``state/``. Only hosts and groups are
+printed; the providers' variables, secret or not, stay in this process.
 """
 
 from __future__ import annotations
@@ -17,7 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from dcctl.engines.ansible.inventory import build_inventory
+from dcctl.engines.ansible.layer import inventory_for
+from dcctl.engines.ansible.vars import collect
 from dcctl.spec.loader import load_spec
 
 
@@ -30,7 +40,8 @@ def main() -> int:
     spec = load_spec(os.environ.get("DCCTL_SPEC", "examples/wonosobo"))
     outputs_file = os.environ.get("DCCTL_OUTPUTS")
     outputs = json.loads(Path(outputs_file).read_text()) if outputs_file else None
-    inventory = build_inventory(spec, outputs)
+    role_vars = collect(spec, spec.state_dir, os.environ.get("DCCTL_TARGET", "prod"))
+    inventory = inventory_for(spec, outputs, role_vars)
     if args.host:
         print(json.dumps(inventory["_meta"]["hostvars"].get(args.host, {})))
     else:

@@ -1,9 +1,15 @@
-"""The Ansible inventory joins spec and Pulumi outputs; ansible itself must accept it."""
+"""The Ansible inventory joins spec, Pulumi outputs and the domains' hosts; ansible accepts it.
+
+The inventory script must print the inventory the hosts layer runs site.yml with,
+office routers included: a script that printed only the VMs would let plain
+``ansible-playbook -i inventory/dcctl_inventory.py`` skip every Linux office router.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -11,8 +17,12 @@ from pathlib import Path
 import pytest
 
 from dcctl.engines.ansible.inventory import build_inventory
+from dcctl.engines.ansible.layer import inventory_for
+from dcctl.engines.ansible.vars import collect
 from dcctl.plan.desired import desired_state
-from dcctl.spec.loader import load_spec
+from dcctl.spec.loader import Spec, load_spec
+from dcctl.vpn.ansible import OFFICE_GROUP, office_host
+from dcctl.vpn.keystore import KeyStore, keystore_path
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "inventory" / "dcctl_inventory.py"
@@ -24,8 +34,49 @@ def spec():  # type: ignore[no-untyped-def]
     return load_spec(EXAMPLE)
 
 
-def _env() -> dict[str, str]:
-    return {**os.environ, "DCCTL_SPEC": str(EXAMPLE)}
+#: What the providers need for production (the script's target): the secrets
+#: passphrase of the VPN keystore and the example's camera credential.
+PROD_SECRETS = ("DCCTL_PASSPHRASE", "WSB_CAMERA_PASSWORD")
+
+
+@pytest.fixture
+def script_spec(spec_repo: Path, monkeypatch: pytest.MonkeyPatch) -> Spec:
+    """A private copy of the example (the providers create its VPN keystore), with
+    random production secrets set here and inherited by the script, so the test
+    computes the expected inventory with the same keys the script reads."""
+    monkeypatch.setenv("DCCTL_SPEC", str(spec_repo))
+    for name in PROD_SECRETS:
+        monkeypatch.setenv(name, "t-" + secrets.token_urlsafe(16))
+    for name in ("DCCTL_TARGET", "DCCTL_OUTPUTS"):
+        monkeypatch.delenv(name, raising=False)
+    return load_spec(spec_repo)
+
+
+def _script(*args: str) -> str:
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), *args], check=True, capture_output=True, text=True
+    ).stdout
+
+
+def _hosts_layer_inventory(spec: Spec) -> dict:  # type: ignore[type-arg]
+    """What the hosts layer runs site.yml with on production, before Pulumi outputs."""
+    return inventory_for(spec, None, collect(spec, spec.state_dir, "prod"))
+
+
+def _assert_vms_and_office_routers(inv: dict, spec: Spec) -> None:  # type: ignore[type-arg]
+    """Every VM and every Linux office router, the routers in the office group."""
+    offices = {
+        office_host(key): o
+        for key, o in desired_state(spec)["vpn"].items()
+        if o["router"] == "linux"
+    }
+    assert offices, "the example has Linux office routers"
+    hostvars = inv["_meta"]["hostvars"]
+    assert set(hostvars) == set(build_inventory(spec, None)["_meta"]["hostvars"]) | set(offices)
+    assert sorted(inv[OFFICE_GROUP]["hosts"]) == sorted(offices)
+    for host, office in offices.items():
+        assert hostvars[host]["ansible_host"] == office["wan_address"]
+        assert hostvars[host]["vpn_office_address"] == f"{office['tunnel_address']}/32"
 
 
 def test_hosts_groups_and_addresses(spec) -> None:  # type: ignore[no-untyped-def]
@@ -57,30 +108,25 @@ def test_outputs_override_addresses(spec) -> None:  # type: ignore[no-untyped-de
     assert hv["ansible_host"] == "198.18.77.5" and hv["vlan"] == 7
 
 
-def test_script_list_and_host(spec) -> None:  # type: ignore[no-untyped-def]
-    out = subprocess.run(
-        [sys.executable, str(SCRIPT), "--list"],
-        env=_env(),
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    assert json.loads(out) == build_inventory(spec, None)
-    host = subprocess.run(
-        [sys.executable, str(SCRIPT), "--host", "dinkes-simpus"],
-        env=_env(),
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    assert json.loads(host)["opd"] == "dinkes"
+def test_script_list_and_host(script_spec: Spec) -> None:
+    """The script prints the hosts layer's inventory, office routers included, no secret."""
+    listed = json.loads(out := _script("--list"))
+    assert listed == _hosts_layer_inventory(script_spec)
+    _assert_vms_and_office_routers(listed, script_spec)
+    assert json.loads(_script("--host", "dinkes-simpus"))["opd"] == "dinkes"
+    office = sorted(listed[OFFICE_GROUP]["hosts"])[0]
+    assert json.loads(_script("--host", office)) == listed["_meta"]["hostvars"][office]
+    store = KeyStore(keystore_path(script_spec.state_dir, "prod"))
+    hidden = [os.environ[n] for n in PROD_SECRETS] + [store.pair(n).private for n in store.names()]
+    assert len(hidden) > len(PROD_SECRETS)
+    assert [h for h in hidden if h in out] == []
 
 
-def test_ansible_inventory_accepts_script(spec) -> None:  # type: ignore[no-untyped-def]
+def test_ansible_inventory_accepts_script(script_spec: Spec) -> None:
     exe = Path(sys.executable).parent / "ansible-inventory"
     if not exe.exists():
         pytest.skip("ansible-inventory not installed")
-    env = {**_env(), "PATH": f"{exe.parent}:{os.environ.get('PATH', '')}"}
+    env = {**os.environ, "PATH": f"{exe.parent}:{os.environ.get('PATH', '')}"}
     out = subprocess.run(
         [str(exe), "-i", str(SCRIPT), "--list"],
         env=env,
@@ -90,7 +136,7 @@ def test_ansible_inventory_accepts_script(spec) -> None:  # type: ignore[no-unty
         cwd=ROOT,
     ).stdout
     seen = json.loads(out)
-    assert set(seen["_meta"]["hostvars"]) == set(build_inventory(spec, None)["_meta"]["hostvars"])
+    _assert_vms_and_office_routers(seen, script_spec)
     assert "dinkes-simpus" in seen["class_rahasia"]["hosts"]
 
 
