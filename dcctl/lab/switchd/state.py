@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 # The VLAN-list notation is shared with the engines and the renderer, not
 # re-implemented here: it is CLI syntax (pinned by unit tests), not behaviour
 # the emulator must judge independently. Re-exported for older imports.
+from dcctl.spec.vlanlist import VLAN_MAX, VLAN_MIN
 from dcctl.spec.vlanlist import format_vlan_list as format_vlan_list
 from dcctl.spec.vlanlist import parse_vlan_list as parse_vlan_list
 
@@ -41,7 +42,7 @@ log = logging.getLogger("dcctl.lab.switchd")
 #: 802.1Q reserves VID 4095; no vendor config can use it, so ports that must
 #: carry nothing are parked there (and also set to OpenFlow no-forward).
 PARK_VLAN = 4095
-ALL_VLANS: frozenset[int] = frozenset(range(1, 4095))
+ALL_VLANS: frozenset[int] = frozenset(range(VLAN_MIN, VLAN_MAX + 1))
 
 #: vendor name in the daemon config -> module that defines `VENDOR`.
 VENDOR_MODULES: dict[str, str] = {
