@@ -51,7 +51,8 @@ class IfType:
 
 #: Cisco IOS / IOS-XE interface types dcctl manages. ``short`` is what the
 #: ``show interfaces status`` family prints (ntc-templates cisco_ios fixtures:
-#: ``Tw1/0/48``, ``Twe1/0/17``, ``Fi1/0/1``, ``Hu1/1/1``, ``Ap1/0/1``).
+#: ``Tw1/0/48``, ``Twe1/0/17``, ``Fi1/0/1``, ``Hu1/1/1``; netutils' interface map
+#: agrees on ``Tw``/``Twe``; ``Ap1/0/1`` from a public Catalyst 9300 capture).
 IOS_TYPES: Final[tuple[IfType, ...]] = (
     IfType("FastEthernet", "Fa"),
     IfType("GigabitEthernet", "Gi"),

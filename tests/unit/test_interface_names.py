@@ -10,7 +10,11 @@ The expected names come from public captures, not memory:
   (``..._vlans_07.raw``: ``HundredGigE2/0/0``), ``show power inline``
   (``..._whitespace.raw``: ``Fi1/0/1`` powering IP phones, a multigig copper port);
 - networktocode/netutils, netutils/constants.py: ``BASE_INTERFACES`` maps ``Tw`` to
-  TwoGigabitEthernet and ``Twe`` to TwentyFiveGigE.
+  TwoGigabitEthernet and ``Twe`` to TwentyFiveGigE (it maps ``Fi`` to FiftyGigabitEthernet,
+  a router type dcctl does not manage; on Catalyst access switches ``Fi`` is the 5G
+  copper port, as the PoE capture above shows);
+- ``Ap1/0/1`` (AppGigabitEthernet) from a public Catalyst 9300 ``show interfaces
+  description`` capture found by code search.
 """
 
 from __future__ import annotations
