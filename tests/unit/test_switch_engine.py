@@ -18,11 +18,7 @@ import json
 import os
 import re
 import secrets
-import signal
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -48,6 +44,7 @@ from dcctl.engines.switches.routeros import RouterOsDriver, parse_export, verify
 from dcctl.plan.desired import desired_state
 from dcctl.spec import load_spec
 from dcctl.spec.loader import Spec
+from tests.helpers import free_port, start_switchd, stop_process, write_switchd_config
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "wonosobo"
@@ -59,12 +56,6 @@ pytestmark = pytest.mark.timeout(180)
 
 # --------------------------------------------------------------------------
 # Daemons
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -126,13 +117,7 @@ class Daemon:
         return sum(1 for line in text.splitlines() if re.search(r"session \d+ opened", line))
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+        stop_process(self.proc)
 
 
 def start_daemon(
@@ -145,39 +130,20 @@ def start_daemon(
     if not pw.exists():
         pw.write_text(password + "\n")
         os.chmod(pw, 0o600)
-    port = _free_port()
-    cfg = {
-        "name": factory,
-        "vendor": vendor,
-        "bridge": "nobr",
-        "ports": {p: f"p{i}" for i, p in enumerate(ports)},
-        "listen": "127.0.0.1",
-        "port": port,
-        "username": "admin",
-        "password_file": str(pw),
-        "state_dir": str(state),
-        "host_key": str(state / "ssh_host_ed25519_key"),
-    }
-    (state / "switchd.json").write_text(json.dumps(cfg))
-    err = open(state / "stderr.txt", "wb")  # noqa: SIM115 - handed to the child
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "dcctl.lab.switchd", "--config", str(state / "switchd.json"),
-         "--no-ovs"],
-        stdout=err, stderr=err, cwd=REPO, start_new_session=True,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-    )  # fmt: skip
-    err.close()
-    d = Daemon(name, vendor, port, state, password, proc)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{name} exited: {(state / 'stderr.txt').read_text()[-2000:]}")
-        if (state / "switchd.pid").exists():
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
-                return d
-        time.sleep(0.05)
-    d.stop()
-    raise RuntimeError(f"{name} did not listen on 127.0.0.1:{port}")
+    port = free_port()
+    config = write_switchd_config(
+        state / "switchd.json",
+        name=factory,
+        vendor=vendor,
+        bridge="nobr",
+        ports={p: f"p{i}" for i, p in enumerate(ports)},
+        listen="127.0.0.1",
+        port=port,
+        password_file=pw,
+        state_dir=state,
+    )
+    proc = start_switchd(name, config, state, "127.0.0.1", port, no_ovs=True)
+    return Daemon(name, vendor, port, state, password, proc)
 
 
 @pytest.fixture(scope="module")
@@ -471,7 +437,7 @@ def test_plan_apply_and_backup_through_the_cli_functions(
     password = next(iter(daemons.values())).password
     monkeypatch.setenv("WSB_SWITCH_PASSWORD", password)
     real = swcli.switch_targets
-    closed = _free_port()
+    closed = free_port()
 
     def on_loopback(spec: Spec, target: str, names: list[str] | None = None) -> Any:
         got, failed = real(spec, target, names)

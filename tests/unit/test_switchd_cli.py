@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,6 +28,7 @@ from dcctl.lab.switchd.state import (
     load_vendor,
     parse_vlan_list,
 )
+from tests.helpers import free_port
 
 IOS_PORTS = {
     "GigabitEthernet1/0/1": "p1",
@@ -622,12 +622,6 @@ def test_ros_path_then_command_and_slash_form(ros: Cli) -> None:
 # The real SSH server on loopback, with netmiko, in-memory OVS
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def daemon(tmp_path: Path) -> Iterator[tuple[SwitchdConfig, MemoryBackend]]:
     pytest.importorskip("asyncssh")
@@ -640,7 +634,7 @@ def daemon(tmp_path: Path) -> Iterator[tuple[SwitchdConfig, MemoryBackend]]:
         bridge="nobr",
         ports=IOS_PORTS,
         listen="127.0.0.1",
-        port=_free_port(),
+        port=free_port(),
         password_file=tmp_path / "pw",
         state_dir=tmp_path / "state",
         host_key=tmp_path / "state" / "key",

@@ -1,0 +1,151 @@
+"""Helpers shared by unit and lab tests: a poller, a free port, lab switch daemons.
+
+Why one module: these were copied into three or four test files each, and the
+copies had started to differ (which exceptions a poll retries, how long a daemon
+gets to listen, whether a dead daemon's stderr is shown). Plain functions, not
+fixtures, because the callers use them inside their own fixtures and classes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+REPO = Path(__file__).resolve().parent.parent
+
+T = TypeVar("T")
+
+
+def wait_for(
+    what: str,
+    probe: Callable[[], T],
+    timeout: float,
+    *,
+    interval: float = 1.0,
+    ok: Callable[[T], object] = bool,
+    retry_on: tuple[type[BaseException], ...] = (),
+) -> T:
+    """Poll ``probe()`` until ``ok(result)`` holds and return that result.
+
+    An exception in ``retry_on`` (a service still starting) counts as a miss; any
+    other propagates at once. On timeout the test fails with ``what`` and the last
+    result or exception, which is what one needs to see to tell slow from broken.
+    """
+    deadline = time.monotonic() + timeout
+    last: object = None
+    while True:
+        try:
+            value = probe()
+        except retry_on as exc:
+            last = exc
+        else:
+            if ok(value):
+                return value
+            last = value
+        if time.monotonic() >= deadline:
+            raise AssertionError(
+                f"timed out after {timeout:g} s waiting for {what}; last: {last!r}"
+            )
+        time.sleep(interval)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nobody listens on right now (the kernel's pick for an ephemeral bind)."""
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def write_switchd_config(
+    path: Path,
+    *,
+    name: str,
+    vendor: str,
+    bridge: str,
+    ports: Mapping[str, str],
+    listen: str,
+    port: int,
+    password_file: Path,
+    state_dir: Path,
+) -> Path:
+    """The JSON config of one ``python -m dcctl.lab.switchd`` (user ``admin``)."""
+    cfg = {
+        "name": name,
+        "vendor": vendor,
+        "bridge": bridge,
+        "ports": dict(ports),
+        "listen": listen,
+        "port": port,
+        "username": "admin",
+        "password_file": str(password_file),
+        "state_dir": str(state_dir),
+        "host_key": str(state_dir / "ssh_host_ed25519_key"),
+    }
+    path.write_text(json.dumps(cfg, indent=1))
+    return path
+
+
+def start_switchd(
+    name: str,
+    config: Path,
+    state_dir: Path,
+    host: str,
+    port: int,
+    *,
+    netns: str | None = None,
+    no_ovs: bool = False,
+    timeout: float = 30,
+) -> subprocess.Popen[bytes]:
+    """Start a lab switch daemon and return once it accepts TCP connections on host:port.
+
+    The daemon runs in ``netns`` when given (lab tests) and in its own session,
+    with stdout/stderr appended to ``state_dir/stderr.txt``; a daemon that exits
+    or never listens raises RuntimeError with the tail of that file.
+    """
+    (state_dir / "switchd.pid").unlink(missing_ok=True)
+    argv = [sys.executable, "-m", "dcctl.lab.switchd", "--config", str(config)]
+    if no_ovs:
+        argv.append("--no-ovs")
+    if netns is not None:
+        argv = ["ip", "netns", "exec", netns, *argv]
+    errors = state_dir / "stderr.txt"
+    with open(errors, "ab") as out:  # the child keeps its own descriptor
+        proc = subprocess.Popen(
+            argv,
+            stdout=out,
+            stderr=out,
+            cwd=REPO,
+            start_new_session=True,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+        )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{name} exited: {errors.read_text()[-2000:]}")
+        if (state_dir / "switchd.pid").exists():
+            with contextlib.suppress(OSError), socket.create_connection((host, port), 1):
+                return proc
+        time.sleep(0.05)
+    stop_process(proc)
+    raise RuntimeError(f"{name} did not listen on {host}:{port}: {errors.read_text()[-2000:]}")
+
+
+def stop_process(proc: subprocess.Popen[Any] | None, sig: signal.Signals = signal.SIGTERM) -> None:
+    """Send ``sig``, give the process 10 s, then kill it; a finished process is left alone."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(sig)
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
