@@ -31,6 +31,7 @@ from typing import Any
 import yaml
 
 from dcctl import targets
+from dcctl.paths import playbooks_dir
 from dcctl.spec.loader import Spec
 
 __all__ = [
@@ -104,10 +105,8 @@ def collect(
 
 
 def roles_dir() -> Path:
-    """``playbooks/roles``, wherever the runner finds the playbooks (imported late: fast CLI)."""
-    from dcctl.engines.ansible.runner import PLAYBOOKS
-
-    return PLAYBOOKS / "roles"
+    """``playbooks/roles``, wherever this install keeps its playbooks (checkout or wheel)."""
+    return playbooks_dir() / "roles"
 
 
 @functools.cache
