@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from dcctl.engines.pulumi.labvm import live_limits
+from dcctl.engines.pulumi.stack import engine_processes
 from dcctl.engines.pulumi.toolchain import engine_bin_dir
 from dcctl.lab.integration import lab_ssh_key
 from tests.lab.conftest import EXAMPLE, Lab
@@ -134,6 +135,9 @@ def test_apply_example_in_lab(built_lab: Lab, tmp_path: Path) -> None:
         out, _ = first.communicate(timeout=600)
         logs.append(out)
         assert first.returncode == 0, out
+        # The killed apply's providers (own process groups, so they survive the kill)
+        # were stopped before this apply built anything, and nothing lingers after it.
+        assert engine_processes(repo / "state") == [], out
         assert "apply done" in out
 
         vms = {

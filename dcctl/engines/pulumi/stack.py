@@ -10,10 +10,13 @@ first use) - never from the repo. DCCTL_PULUMI_BACKEND selects another backend
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import signal
 import sys
+import time
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -59,12 +62,12 @@ def _stack(state_dir: Path, target: str, program: Callable[[], None]) -> Any:
     backend_dir = state_dir / "pulumi"
     backend_dir.mkdir(parents=True, exist_ok=True)
     backend = os.environ.get("DCCTL_PULUMI_BACKEND", f"file://{backend_dir.resolve()}")
-    home = state_dir / ".pulumi-home"
+    home = _home(state_dir)
     env = {
         "PULUMI_BACKEND_URL": backend,
         "PULUMI_CONFIG_PASSPHRASE": passphrase(),
         "PULUMI_SKIP_UPDATE_CHECK": "true",
-        "PULUMI_HOME": str(home.resolve()),
+        "PULUMI_HOME": str(home),
         "PULUMI_PYTHON_CMD": sys.executable,
         "PULUMI_DIY_BACKEND_NO_LEGACY_WARNING": "true",
     }
@@ -161,6 +164,63 @@ def _clear_stale_locks(state_dir: Path, target: str) -> None:
         lock.unlink(missing_ok=True)
 
 
+def _home(state_dir: Path) -> Path:
+    return (state_dir / ".pulumi-home").resolve()
+
+
+def engine_processes(state_dir: Path) -> list[int]:
+    """Pids (not ours) whose environment has this state's PULUMI_HOME: its engine and providers."""
+    marker = b"PULUMI_HOME=" + os.fsencode(_home(state_dir))
+    pids: list[int] = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+        except OSError:  # gone, or not ours to read
+            continue
+        if marker in environ.split(b"\0"):
+            pids.append(int(entry.name))
+    return pids
+
+
+def stop_leftover_engines(state_dir: Path, wait_s: float = 10.0) -> list[str]:
+    """Kill what an interrupted apply of this state left running; returns what it did.
+
+    Why: the Pulumi engine starts each provider in its own process group, so
+    killing an apply's process group (a CI runner cancelling a job, a kill -9)
+    leaves the lab VM provider running. That orphan finishes or rolls back its
+    half-done create *while the next apply runs* and removes the namespace the
+    next apply just made for the same VM. Callers hold dcctl's apply lock, so
+    any process with this stack's PULUMI_HOME belongs to an apply that is gone.
+    SIGKILL, not SIGTERM: the orphan's own clean-up is exactly what must not run;
+    the next apply's create clears what it left.
+    """
+    killed = engine_processes(state_dir)
+    for pid in killed:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+    alive = list(killed)
+    deadline = time.monotonic() + wait_s
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.05)
+        alive = [p for p in alive if not _is_gone(p)]
+    if alive:
+        raise EngineError(
+            f"processes {alive} of an interrupted apply (Pulumi engine or provider) did not "
+            "stop on SIGKILL; nothing was applied"
+        )
+    return [f"stopped {len(killed)} engine process(es) of an interrupted apply"] if killed else []
+
+
+def _is_gone(pid: int) -> bool:
+    """Exited (a zombie waiting for its parent counts: it runs nothing any more)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return True
+
+
 def repair_file_backend(state_dir: Path) -> list[str]:
     """Undo what a killed engine leaves half-written in the file backend; returns what it did.
 
@@ -217,7 +277,7 @@ def run(
     from pulumi import automation as auto
 
     result = StackResult()
-    result.repairs = repair_file_backend(state_dir)
+    result.repairs = stop_leftover_engines(state_dir) + repair_file_backend(state_dir)
     for note in result.repairs:
         if on_step:
             on_step("repaired", note)
