@@ -31,9 +31,9 @@ from dcctl.lab.base import (
 from dcctl.lab.plan import CAMERA_USER, CameraPlan, LabPlan, switchd_config
 from dcctl.lab.preflight import GST_PACKAGES, SYSTEM_PYTHON, apt_hint, gst_problem
 from dcctl.lab.secrets import ensure_secrets
+from dcctl.paths import repo_root
 
 CAMERA_SCRIPT = Path(__file__).with_name("camera.py")
-REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 def _host_key(path: Path, comment: str) -> bool:
@@ -71,7 +71,7 @@ def switch_daemons(run: UpRun) -> None:
         run.warn("switch daemon (dcctl.lab.switchd) not installed yet: switches not started")
         return
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT), *filter(None, [env.get("PYTHONPATH")])])
+    env["PYTHONPATH"] = os.pathsep.join([str(repo_root()), *filter(None, [env.get("PYTHONPATH")])])
     for sw in plan.switches:
         pid = switch_pid(plan, sw)
         if pid is not None and not net.pid_in_netns(pid, sw.netns):
