@@ -19,6 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from dcctl import __version__
+from dcctl.engines.layer import WAITING
 from dcctl.output import configure, console, emit_json, err_console, print_spec_errors
 from dcctl.spec.errors import SpecErrors
 
@@ -263,63 +264,65 @@ def _engine_preview(spec: Any, target: Target, layers: list[str] | None = None) 
 
 
 def _engine_changes(report: Any) -> bool:
-    vms = report.layers.get("vms", {}).get("changes", {})
-    sws = report.layers.get("switches", {}).get("changes", {})
-    hosts = report.layers.get("hosts", {}).get("changes", {})
-    return (
-        any(v for k, v in vms.items() if k != "same")
-        or bool(sws.get("planned"))
-        or bool(hosts.get("changed"))
-    )
+    return bool(report.has_changes)
+
+
+def _pending(report: Any, layer: str) -> list[Any]:
+    result = report.layers.get(layer)
+    return [i for i in result.items if i.status.pending] if result is not None else []
 
 
 def _engines_text(report: Any, verbose: bool) -> None:
+    """What each layer would do, from the layers' typed results."""
     con = console()
     con.print(f"\n[bold]engines ({report.target})[/bold]")
-    for sw in report.layers.get("switches", {}).get("switches", []):
-        if sw["status"] == "planned":
-            con.print(f"  switch {sw['name']}: {len(sw['lines'])} lines to push")
-            for line in sw["lines"] if verbose else sw["lines"][:10]:
+    switches = report.layers.get("switches")
+    for sw in switches.items if switches is not None else []:
+        if sw.status.pending:
+            con.print(f"  switch {sw.name}: {len(sw.lines)} lines to push")
+            for line in sw.lines if verbose else sw.lines[:10]:
                 con.print(f"      {escape(line)}")
-        elif sw["status"] not in ("unchanged",):
-            con.print(f"  switch {sw['name']}: {sw['status']} {escape(sw.get('error') or '')}")
-    vms = report.layers.get("vms", {})
-    for opd, c in sorted(vms.get("per_opd", {}).items()):
-        con.print(f"  pulumi {opd}: " + ", ".join(f"{v} {k}" for k, v in sorted(c.items())))
-    if verbose:
-        for step in vms.get("steps", []):
-            con.print(f"      {step['op']} {step['type']} {escape(step['name'])}")
-    hosts = report.layers.get("hosts", {})
-    for host, counts in sorted(hosts.get("hosts", {}).items()):
-        if counts.get("changed"):
-            con.print(f"  host {host}: {counts['changed']} tasks would change")
-    if verbose:
-        for t in hosts.get("tasks", []):
-            con.print(f"      {escape(t['host'])}: {escape(t['task'])}")
-    if hosts.get("unreachable"):
-        con.print(f"  hosts not reachable yet: {', '.join(hosts['unreachable'])}")
+        elif sw.status.value != "same":
+            con.print(f"  switch {sw.name}: {sw.status.value} {escape(sw.error or '')}")
+    vms = report.layers.get("vms")
+    if vms is not None:
+        for opd, c in sorted(vms.by_opd().items()):
+            con.print(f"  pulumi {opd}: " + ", ".join(f"{v} {k}" for k, v in sorted(c.items())))
+        if verbose:
+            for item in _pending(report, "vms"):
+                con.print(f"      {item.action} {escape(item.name)} {escape(','.join(item.lines))}")
+    waiting = []
+    for host in _pending(report, "hosts"):
+        if host.action == WAITING:
+            waiting.append(host.name)
+            continue
+        con.print(f"  host {host.name}: {host.action} would change")
+        for task in host.lines if verbose else ():
+            con.print(f"      {escape(host.name)}: {escape(task)}")
+    if waiting:
+        con.print(f"  hosts not reachable yet: {', '.join(waiting)}")
     for err in report.errors:
         err_console().print(f"[red]error[/red] {escape(err)}")
 
 
 def _engines_markdown(report: Any) -> str:
     lines = ["", f"#### engines ({report.target})", ""]
-    for sw in report.layers.get("switches", {}).get("switches", []):
-        if sw["status"] == "planned":
-            lines += [
-                f"<details><summary>switch {sw['name']}: {len(sw['lines'])} lines</summary>",
-                "",
-                "```",
-                *sw["lines"],
-                "```",
-                "</details>",
-                "",
-            ]
-    for opd, c in sorted(report.layers.get("vms", {}).get("per_opd", {}).items()):
+    for sw in _pending(report, "switches"):
+        lines += [
+            f"<details><summary>switch {sw.name}: {len(sw.lines)} lines</summary>",
+            "",
+            "```",
+            *sw.lines,
+            "```",
+            "</details>",
+            "",
+        ]
+    vms = report.layers.get("vms")
+    for opd, c in sorted(vms.by_opd().items()) if vms is not None else []:
         lines.append(f"- pulumi `{opd}`: " + ", ".join(f"{v} {k}" for k, v in sorted(c.items())))
-    for host, counts in sorted(report.layers.get("hosts", {}).get("hosts", {}).items()):
-        if counts.get("changed"):
-            lines.append(f"- ansible `{host}`: {counts['changed']} tasks would change")
+    for host in _pending(report, "hosts"):
+        if host.action != WAITING:
+            lines.append(f"- ansible `{host.name}`: {host.action} would change")
     lines += [f"- **error**: {e}" for e in report.errors]
     return "\n".join(lines) + "\n"
 
@@ -362,11 +365,11 @@ def _engine_run(
     if output == Output.json:
         emit_json(report.to_dict())
     else:
-        for layer, data in report.layers.items():
-            changes = {k: v for k, v in data.get("changes", {}).items() if k != "same"}
+        for name, result in report.layers.items():
+            changes = {k: v for k, v in result.changes.items() if k != "same"}
             text = ", ".join(f"{v} {k}" for k, v in sorted(changes.items())) or "no changes"
-            console().print(f"{layer}: {text}")
-            for opd, c in sorted(data.get("per_opd", {}).items()):
+            console().print(f"{name}: {text}")
+            for opd, c in sorted(result.by_opd().items()):
                 console().print(f"  {opd}: " + ", ".join(f"{v} {k}" for k, v in sorted(c.items())))
         for err in report.errors:
             con.print(f"[red]error[/red] {escape(err)}")

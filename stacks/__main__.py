@@ -10,7 +10,7 @@ from __future__ import annotations
 import pulumi
 
 from dcctl import targets
-from dcctl.engines.orchestrate import program_for
+from dcctl.engines.pulumi.layer import program_for
 from dcctl.plan.desired import desired_state
 from dcctl.spec import load_spec
 

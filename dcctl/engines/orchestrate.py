@@ -11,52 +11,58 @@ from __future__ import annotations
 
 import getpass
 import json
-import os
 import subprocess
 import time
-import traceback
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from dcctl import targets
+from dcctl.engines.ansible.layer import HostLayer
+from dcctl.engines.layer import Context, Layer, LayerResult, Step
 from dcctl.engines.lock import apply_lock
+from dcctl.engines.pulumi.layer import VmLayer
+from dcctl.engines.switches.layer import SwitchLayer
 from dcctl.plan.desired import desired_state
 from dcctl.plan.diff import write_snapshot
 from dcctl.spec.loader import Spec
 from dcctl.targets import Target
 
-Step = Callable[[str, str], None]
-
 
 @dataclass
 class RunReport:
+    """One run over the layers: each layer's typed result, in the order they ran."""
+
     action: str
     target: str
-    ok: bool = True
-    layers: dict[str, Any] = field(default_factory=dict)
-    errors: list[str] = field(default_factory=list)
+    layers: dict[str, LayerResult] = field(default_factory=dict)
     seconds: float = 0.0
+
+    def add(self, result: LayerResult) -> None:
+        self.layers[result.layer] = result
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.layers.values())
+
+    @property
+    def errors(self) -> list[str]:
+        return [e for r in self.layers.values() for e in r.errors]
+
+    @property
+    def has_changes(self) -> bool:
+        return any(r.has_changes for r in self.layers.values())
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "action": self.action,
             "target": self.target,
             "ok": self.ok,
-            "layers": self.layers,
+            "layers": {name: r.to_dict() for name, r in self.layers.items()},
             "errors": self.errors,
             "seconds": round(self.seconds, 1),
         }
-
-
-def program_for(spec: Spec, target: Target, state: dict[str, Any]) -> Callable[[], None]:
-    """The Pulumi program of `spec` on `target` (also what ``stacks/__main__.py`` runs)."""
-    from dcctl.engines.pulumi.program import regency_program, site_inputs
-
-    site = {**site_inputs(spec), **target.site_inputs(spec)}
-    hypervisor = target.hypervisor(spec)
-    return lambda: regency_program(state, site, hypervisor)
 
 
 def _git_commit(root: Path) -> str | None:
@@ -85,73 +91,13 @@ def audit(spec: Spec, report: RunReport) -> None:
         fh.write(json.dumps(entry, sort_keys=True) + "\n")
 
 
-def _switch_layer(
-    spec: Spec, action: str, target: Target, report: RunReport, on_step: Step | None
-) -> None:
-    """Switches before VMs: the fabric must carry the VLANs the VMs are placed on."""
-    from dcctl.engines.switches.cli import apply_switches, plan_switches
-
-    def done(res: Any) -> None:
-        if on_step:
-            on_step(res.status, f"switch {res.name}" + (f": {res.error}" if res.error else ""))
-
-    try:
-        if action == "up":
-            results = apply_switches(spec, target, done)
-        else:
-            results = plan_switches(spec, target)
-    except Exception as exc:  # e.g. missing credentials: the whole layer fails, reported
-        report.ok = False
-        report.errors.append(f"switches: {exc}")
-        return
-    changes: dict[str, int] = {}
-    for r in results:
-        changes[r.status] = changes.get(r.status, 0) + 1
-    report.layers["switches"] = {"changes": changes, "switches": [r.to_dict() for r in results]}
-    failed = [r for r in results if not r.ok]
-    if failed:
-        report.ok = False
-        report.errors += [f"switch {r.name}: {r.status}: {r.error}" for r in failed]
-
-
-def _hosts_layer(
-    spec: Spec,
-    action: str,
-    target: Target,
-    vm_outputs: dict[str, Any] | None,
-    report: RunReport,
-    on_step: Step | None,
-) -> None:
-    """Hosts after VMs: Ansible needs the machines Pulumi made (check mode for plan/drift)."""
-    from dcctl.engines.ansible.layer import run_hosts
-
-    check = action != "up"
-    try:
-        hosts = run_hosts(spec, target, vm_outputs, check=check, on_step=on_step)
-    except Exception as exc:  # a missing credential or key: the layer fails, reported
-        report.ok = False
-        report.errors.append(f"hosts: {exc}")
-        if os.environ.get("DCCTL_DEBUG"):
-            report.errors.append(traceback.format_exc())
-        return
-    layer = hosts.to_dict()
-    if check:
-        # A plan before the first apply finds no VMs to log in to: that is pending
-        # work, not an error (the apply reports a host that is still unreachable).
-        layer["unreachable"] = sorted(
-            h for h, c in hosts.hosts.items() if c.get("unreachable") and not c.get("failed")
-        )
-        failures = {h: m for h, m in hosts.failures.items() if h not in layer["unreachable"]}
-    else:
-        failures = hosts.failures
-    report.layers["hosts"] = layer
-    if failures:
-        report.ok = False
-        report.errors += [f"host {h}: {m}" for h, m in sorted(failures.items())]
-
-
-#: The layers an apply runs, in order; ``--layer`` picks a subset.
-ENGINE_LAYERS = ("switches", "vms", "hosts")
+#: The layers, in data-flow order: the fabric carries the VLANs the VMs are placed on,
+#: and the hosts layer logs in to the VMs the VM layer made.
+VMS = VmLayer()
+LAYERS: tuple[Layer, ...] = (SwitchLayer(), VMS, HostLayer())
+#: ``--layer`` choices.
+ENGINE_LAYERS = tuple(layer.name for layer in LAYERS)
+_METHOD = {"up": "apply", "preview": "plan", "drift": "drift"}
 
 
 def run(
@@ -162,46 +108,34 @@ def run(
     layers: Collection[str] | None = None,
 ) -> RunReport:
     """Run ``action`` (up | preview | drift | destroy) over ``layers`` (default: all)."""
-    from dcctl.engines.pulumi import stack
-
     target = targets.get(target)
     chosen = set(layers or ENGINE_LAYERS)
     unknown = chosen - set(ENGINE_LAYERS)
     if unknown:
         raise ValueError(f"unknown layer(s) {sorted(unknown)}; choose from {ENGINE_LAYERS}")
+    if action not in (*_METHOD, "destroy"):
+        raise ValueError(f"unknown action {action!r}")
     report = RunReport(action, target.name)
     start = time.monotonic()
-    # Computed once: every layer plans from the same desired state.
-    state = desired_state(spec)
     with apply_lock(spec.state_dir, action):
-        if action in ("up", "drift", "preview") and "switches" in chosen:
-            _switch_layer(spec, action, target, report, on_step)
-        vm_outputs: dict[str, Any] | None = None
-        # destroy removes the VMs whatever layers were named: hosts go with them.
-        if "vms" in chosen or action == "destroy":
-            try:
-                res = stack.run(
-                    spec.state_dir,
-                    target.stack,
-                    program_for(spec, target, state),
-                    action,
-                    on_step,
-                )
-                report.layers["vms"] = res.to_dict()
-                vm_outputs = res.outputs.get("vms")
-            except Exception as exc:  # engine errors are reported, never tracebacks
-                report.ok = False
-                report.errors.append(f"vms: {exc}")
-        vms_failed = any(e.startswith("vms:") for e in report.errors)
-        if action in ("up", "preview", "drift") and "hosts" in chosen and not vms_failed:
-            # A failed switch does not stop the hosts (its own error is reported);
-            # failed VMs do: there would be nothing sound to log in to.
-            _hosts_layer(spec, action, target, vm_outputs, report, on_step)
+        # Computed once: every layer works from the same desired state.
+        ctx = Context(spec, target, desired_state(spec), on_step)
+        if action == "destroy":
+            # destroy removes the VMs whatever layers were named: hosts go with them.
+            report.add(VMS.destroy(ctx))
+        for layer in LAYERS if action != "destroy" else ():
+            if layer.name not in chosen:
+                continue
+            if any(ctx.earlier[n].errors for n in layer.needs if n in ctx.earlier):
+                continue
+            result: LayerResult = getattr(layer, _METHOD[action])(ctx)
+            ctx.earlier[layer.name] = result
+            report.add(result)
         if action == "up" and report.ok:
             spec.allocation.lock().write(spec.root)
             # The snapshot is "what was last applied": only a whole apply writes it.
             if chosen == set(ENGINE_LAYERS):
-                write_snapshot(spec.state_dir, state)
+                write_snapshot(spec.state_dir, ctx.state)
         report.seconds = time.monotonic() - start
         if action in ("up", "destroy"):
             audit(spec, report)

@@ -31,6 +31,7 @@ pytest.importorskip("netmiko")
 pytest.importorskip("asyncssh")
 
 from dcctl.engines.switches import cli as swcli
+from dcctl.engines.switches import layer as swlayer
 from dcctl.engines.switches.engine import (
     DRIVERS,
     Driver,
@@ -206,7 +207,7 @@ def run(
 ) -> dict[str, SwitchResult]:
     res = change_all(
         targets(daemons, intents),
-        swcli.managed_vlans(spec),
+        swlayer.managed_vlans(spec),
         backup_dir,
         dry_run=dry_run,
         connect=connect,
@@ -436,29 +437,31 @@ def test_plan_apply_and_backup_through_the_cli_functions(
     repo_spec = load_spec(spec_repo)
     password = next(iter(daemons.values())).password
     monkeypatch.setenv("WSB_SWITCH_PASSWORD", password)
-    real = swcli.switch_targets
+    real = swlayer.switch_targets
     closed = free_port()
 
-    def on_loopback(spec: Spec, target: str, names: list[str] | None = None) -> Any:
-        got, failed = real(spec, target, names)
+    def on_loopback(
+        spec: Spec, target: str, names: list[str] | None = None, state: Any = None
+    ) -> Any:
+        got, failed = real(spec, target, names, state)
         for t in got:
             assert t.host == {s.name: s.mgmt_address for s in spec.site.switches}[t.name]
             # switches without a daemon get a port nobody listens on: refused at once
             t.host, t.port = "127.0.0.1", daemons[t.name].port if t.name in daemons else closed
         return got, failed
 
-    monkeypatch.setattr(swcli, "switch_targets", on_loopback)
+    monkeypatch.setattr(swlayer, "switch_targets", on_loopback)
     names = list(SWITCHES)
     seen: list[str] = []
-    plan = swcli.plan_switches(repo_spec, "prod", lambda r: seen.append(r.name), names=names)
+    plan = swlayer.plan_switches(repo_spec, "prod", lambda r: seen.append(r.name), names=names)
     assert sorted(seen) == sorted(names)
     assert {r.status for r in plan} == {"planned"}
-    applied = swcli.apply_switches(repo_spec, "prod", names=names)
+    applied = swlayer.apply_switches(repo_spec, "prod", names=names)
     assert {r.status for r in applied} == {"changed"}
     backups = repo_spec.state_dir / "switches"
     assert sorted(p.name for p in backups.glob("*.cfg")) == sorted(f"{n}.cfg" for n in names)
     assert "hostname Switch" in (backups / "sw-dinkes.cfg").read_text()
-    saved = swcli.backup_switches(repo_spec, "prod", names=["sw-dishub"])
+    saved = swlayer.backup_switches(repo_spec, "prod", names=["sw-dishub"])
     assert saved[0].status == "backed_up"
     assert "identity set name=sw-dishub" in (backups / "sw-dishub.cfg").read_text()
 
@@ -486,23 +489,23 @@ def test_plan_apply_and_backup_through_the_cli_functions(
 def test_credential_references(spec_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     s = load_spec(spec_repo)
     monkeypatch.setenv("SW_PW", "from-env")
-    assert swcli.resolve_credential(s, "env:SW_PW", "prod") == "from-env"
+    assert swlayer.resolve_credential(s, "env:SW_PW", "prod") == "from-env"
     (spec_repo / "pw.txt").write_text("from-file\n")
-    assert swcli.resolve_credential(s, "file:pw.txt", "prod") == "from-file"
+    assert swlayer.resolve_credential(s, "file:pw.txt", "prod") == "from-file"
     monkeypatch.delenv("SW_PW")
-    with pytest.raises(swcli.CredentialError, match="SW_PW is not set"):
-        swcli.resolve_credential(s, "env:SW_PW", "prod")
-    with pytest.raises(swcli.CredentialError):
-        swcli.resolve_credential(s, "lab:switches", "prod")
+    with pytest.raises(swlayer.CredentialError, match="SW_PW is not set"):
+        swlayer.resolve_credential(s, "env:SW_PW", "prod")
+    with pytest.raises(swlayer.CredentialError):
+        swlayer.resolve_credential(s, "lab:switches", "prod")
     monkeypatch.setenv("DCCTL_LAB_ROOT", str(spec_repo / "labroot"))
-    with pytest.raises(swcli.CredentialError, match="lab"):
-        swcli.resolve_credential(s, "env:WSB_SWITCH_PASSWORD", "lab")
+    with pytest.raises(swlayer.CredentialError, match="lab"):
+        swlayer.resolve_credential(s, "env:WSB_SWITCH_PASSWORD", "lab")
     monkeypatch.delenv("WSB_SWITCH_PASSWORD", raising=False)
-    targets_, failed = swcli.switch_targets(s, "prod", ["sw-core"])
+    targets_, failed = swlayer.switch_targets(s, "prod", ["sw-core"])
     assert targets_ == [] and "WSB_SWITCH_PASSWORD" in (failed[0].error or "")
     with pytest.raises(KeyError):
-        swcli.switch_targets(s, "prod", ["sw-nope"])
-    assert swcli.managed_vlans(s) == set(range(100, 900)) | {99}
+        swlayer.switch_targets(s, "prod", ["sw-nope"])
+    assert swlayer.managed_vlans(s) == set(range(100, 900)) | {99}
 
 
 # --------------------------------------------------------------------------

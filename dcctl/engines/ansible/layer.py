@@ -9,7 +9,9 @@ host failing or unreachable is a per-host result; the others complete.
 
 from __future__ import annotations
 
+import os
 import tempfile
+import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,10 +22,11 @@ import yaml
 from dcctl import targets
 from dcctl.engines.ansible.inventory import build_inventory
 from dcctl.engines.ansible.vars import RoleVars, collect
+from dcctl.engines.layer import WAITING, Context, Item, LayerResult, Status
 from dcctl.spec.loader import Spec
 from dcctl.targets import Target
 
-__all__ = ["HostsReport", "inventory_for", "run_hosts"]
+__all__ = ["HostLayer", "HostsReport", "inventory_for", "run_hosts"]
 
 if TYPE_CHECKING:
     from dcctl.engines.ansible.runner import PlaybookResult
@@ -183,3 +186,68 @@ def _plays() -> list[dict[str, Any]]:
     if not isinstance(plays, list) or not plays:
         raise ValueError(f"{PLAYBOOKS / PLAYBOOK}: expected a list of plays")
     return plays
+
+
+def layer_result(hosts: HostsReport, check: bool) -> LayerResult:
+    """A hosts run as the contract's result; the JSON keeps the hosts report's keys.
+
+    In a plan (check mode) a host that cannot be reached yet and did not fail is
+    pending work, not an error: before the first apply there is no VM to log in
+    to, and the apply reports a host that is still unreachable.
+    """
+    detail = hosts.to_dict()
+    out = LayerResult("hosts", changes=detail.pop("changes"), detail=detail)
+    pending = Status.planned if check else Status.changed
+    waiting: list[str] = []
+    if check:
+        waiting = sorted(
+            h for h, c in hosts.hosts.items() if c.get("unreachable") and not c.get("failed")
+        )
+        out.detail["unreachable"] = waiting
+    tasks: dict[str, list[str]] = {}
+    for t in hosts.changed_tasks:
+        tasks.setdefault(t["host"], []).append(t["task"])
+    for name in sorted(set(hosts.hosts) | set(hosts.failures)):
+        counts = hosts.hosts.get(name, {})
+        lines = tuple(tasks.get(name, ()))
+        if name in waiting:
+            out.items.append(Item(name, Status.planned, WAITING))
+        elif name in hosts.failures:
+            status = Status.unreachable if counts.get("unreachable") else Status.failed
+            out.items.append(Item(name, status, lines=lines, error=hosts.failures[name]))
+            out.errors.append(f"host {name}: {hosts.failures[name]}")
+        elif counts.get("changed"):
+            out.items.append(Item(name, pending, f"{counts['changed']} tasks", lines=lines))
+        else:
+            out.items.append(Item(name, Status.same))
+    return out
+
+
+class HostLayer:
+    """Hosts after VMs: Ansible needs the machines Pulumi made (check mode for plan/drift)."""
+
+    name = "hosts"
+    #: Failed VMs stop the hosts: there would be nothing sound to log in to. A failed
+    #: switch does not (its own error is reported).
+    needs: tuple[str, ...] = ("vms",)
+
+    def _run(self, ctx: Context, check: bool) -> LayerResult:
+        vms = ctx.earlier.get("vms")
+        vm_outputs = vms.outputs.get("vms") if vms is not None else None
+        try:
+            hosts = run_hosts(ctx.spec, ctx.target, vm_outputs, check=check, on_step=ctx.on_step)
+        except Exception as exc:  # a missing credential or key: the layer fails, reported
+            broken = LayerResult.broken(self.name, str(exc))
+            if os.environ.get("DCCTL_DEBUG"):
+                broken.errors.append(traceback.format_exc())
+            return broken
+        return layer_result(hosts, check)
+
+    def plan(self, ctx: Context) -> LayerResult:
+        return self._run(ctx, check=True)
+
+    def apply(self, ctx: Context) -> LayerResult:
+        return self._run(ctx, check=False)
+
+    def drift(self, ctx: Context) -> LayerResult:
+        return self._run(ctx, check=True)

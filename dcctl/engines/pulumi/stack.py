@@ -107,7 +107,13 @@ def _collector(result: StackResult, on_step: Callable[[str, str], None] | None) 
         result.per_opd.setdefault(opd, Counter())[op] += 1
         name = meta.urn.rsplit("::", 1)[-1]
         result.steps.append(
-            {"op": op, "type": meta.type, "name": name, "fields": ",".join(meta.diffs or [])}
+            {
+                "op": op,
+                "type": meta.type,
+                "name": name,
+                "opd": opd,
+                "fields": ",".join(meta.diffs or []),
+            }
         )
         if on_step:
             on_step(op, name)

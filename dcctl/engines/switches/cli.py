@@ -1,19 +1,14 @@
-"""`dcctl switch backup|diff|push`, and the entry points `dcctl plan/apply` call.
+"""`dcctl switch backup|diff|push`: one switch (or all) without running every layer.
 
 Why a separate command group: switch changes are the riskiest layer (a wrong
 trunk cuts a whole building off), so operators need to look at one switch's
 delta, take a backup, or push a single switch without running every layer.
-`plan_switches` / `apply_switches` are the same operations for all switches,
-for the orchestrator.
-
-Credentials come from the switch's credential reference in the spec, resolved
-at run time (`env:VAR`, `file:path`; for `--target lab` the lab's own secret
-store). Secrets are never printed, logged or put into results.
+The commands only parse and render; the work is the switch layer's
+(:mod:`dcctl.engines.switches.layer`), the same code `dcctl apply` runs.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -22,125 +17,17 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from dcctl import targets
-from dcctl.engines.credentials import CredentialError, resolve_credential
-from dcctl.engines.switches.engine import (
-    Connector,
-    SwitchResult,
-    SwitchTarget,
-    backup_switch,
-    change_all,
-    netmiko_connect,
-    run_all,
+from dcctl.engines.switches.engine import SwitchResult
+from dcctl.engines.switches.layer import (
+    apply_switches,
+    backup_switches,
+    plan_switches,
 )
 from dcctl.output import Output, Target, console, emit_json, err_console, print_spec_errors
 from dcctl.spec.errors import SpecErrors
 
 if TYPE_CHECKING:
     from dcctl.spec.loader import Spec
-
-#: Login name on the switches; the spec only holds the password's reference.
-DEFAULT_USERNAME = "admin"
-WORKERS = 16
-
-OnDone = Callable[[SwitchResult], None]
-
-
-def managed_vlans(spec: Spec) -> set[int]:
-    """VLANs dcctl owns on every switch: the IPAM range, plus the management VLAN."""
-    lo, hi = spec.site.ipam.vlan_range
-    return set(range(int(lo), int(hi) + 1)) | {int(spec.site.management.vlan)}
-
-
-def backup_dir(spec: Spec, target: targets.Target | str) -> Path:
-    """`state/switches/<name>.cfg` for production; lab rehearsals keep their own."""
-    return targets.get(target).state_path(spec.state_dir / "switches")
-
-
-def switch_targets(
-    spec: Spec, target: str, names: list[str] | None = None
-) -> tuple[list[SwitchTarget], list[SwitchResult]]:
-    """Targets to connect to, and failed results for switches without credentials."""
-    from dcctl.plan.desired import desired_state
-
-    intents = desired_state(spec)["switches"]
-    known = {s.name: s for s in spec.site.switches}
-    unknown = sorted(set(names or ()) - set(known))
-    if unknown:
-        raise KeyError(f"unknown switch {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-    user = os.environ.get("DCCTL_SWITCH_USERNAME") or DEFAULT_USERNAME
-    targets: list[SwitchTarget] = []
-    failed: list[SwitchResult] = []
-    for name in names or list(known):
-        sw = known[name]
-        try:
-            password = resolve_credential(spec, sw.credential, target)
-        except CredentialError as exc:
-            failed.append(SwitchResult(name, "failed", error=f"credential: {exc}"))
-            continue
-        targets.append(SwitchTarget(name, intents[name], sw.mgmt_address, user, password))
-    return targets, failed
-
-
-def plan_switches(
-    spec: Spec,
-    target: str,
-    on_done: OnDone | None = None,
-    names: list[str] | None = None,
-    connect: Connector = netmiko_connect,
-) -> list[SwitchResult]:
-    """Dry run: read every switch and report the lines an apply would push."""
-    targets, failed = switch_targets(spec, target, names)
-    for res in failed:
-        if on_done:
-            on_done(res)
-    res = change_all(targets, managed_vlans(spec), None, True, WORKERS, on_done, connect=connect)
-    return sorted(res + failed, key=lambda r: r.name)
-
-
-def apply_switches(
-    spec: Spec,
-    target: str,
-    on_done: OnDone | None = None,
-    names: list[str] | None = None,
-    connect: Connector = netmiko_connect,
-) -> list[SwitchResult]:
-    """Push each switch's delta (backup, verify, save; rollback on failure).
-
-    The caller holds the apply lock (`dcctl apply` does; `dcctl switch push` takes it).
-    """
-    targets, failed = switch_targets(spec, target, names)
-    for res in failed:
-        if on_done:
-            on_done(res)
-    res = change_all(
-        targets,
-        managed_vlans(spec),
-        backup_dir(spec, target),
-        False,
-        WORKERS,
-        on_done,
-        connect=connect,
-    )
-    return sorted(res + failed, key=lambda r: r.name)
-
-
-def backup_switches(
-    spec: Spec,
-    target: str,
-    on_done: OnDone | None = None,
-    names: list[str] | None = None,
-    connect: Connector = netmiko_connect,
-) -> list[SwitchResult]:
-    """Save every (named) switch's running config under `backup_dir`, change nothing."""
-    targets, failed = switch_targets(spec, target, names)
-    for res in failed:
-        if on_done:
-            on_done(res)
-    dest = backup_dir(spec, target)
-    res = run_all(targets, lambda t: backup_switch(t, dest, connect), WORKERS, on_done)
-    return sorted(res + failed, key=lambda r: r.name)
-
 
 # --------------------------------------------------------------------------
 # Commands

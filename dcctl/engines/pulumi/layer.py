@@ -1,0 +1,75 @@
+"""The VM layer: every VM and network of the desired state, through the Pulumi engine.
+
+Why a layer: the orchestrator and the CLI see the Pulumi stack's outcome as the
+layer contract's result (one item per resource that changes), and the hosts
+layer receives the VMs' addresses through :attr:`LayerResult.outputs`. The
+target decides the hypervisor and the stack, so ``stacks/__main__.py`` builds
+exactly the program ``dcctl apply`` does (:func:`program_for`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from dcctl.engines.layer import Context, Item, LayerResult, Status
+
+if TYPE_CHECKING:
+    from dcctl.engines.pulumi.stack import StackResult
+    from dcctl.spec.loader import Spec
+    from dcctl.targets import Target
+
+__all__ = ["VmLayer", "program_for"]
+
+
+def program_for(spec: Spec, target: Target, state: dict[str, Any]) -> Callable[[], None]:
+    """The Pulumi program of `spec` on `target` (also what ``stacks/__main__.py`` runs)."""
+    from dcctl.engines.pulumi.program import regency_program, site_inputs
+
+    site = {**site_inputs(spec), **target.site_inputs(spec)}
+    hypervisor = target.hypervisor(spec)
+    return lambda: regency_program(state, site, hypervisor)
+
+
+def layer_result(res: StackResult, status: Status) -> LayerResult:
+    """A stack run as the contract's result; the JSON keeps the stack's own keys."""
+    detail = res.to_dict()
+    out = LayerResult("vms", changes=detail.pop("changes"), detail=detail)
+    for step in res.steps:
+        fields = tuple(f for f in step["fields"].split(",") if f)
+        out.items.append(Item(step["name"], status, step["op"], step["opd"], fields))
+    vms = res.outputs.get("vms")
+    if vms is not None:
+        out.outputs["vms"] = vms
+    return out
+
+
+class VmLayer:
+    """VMs after switches (their VLANs must exist), before hosts (which log in to them)."""
+
+    name = "vms"
+    needs: tuple[str, ...] = ()
+
+    def _run(self, ctx: Context, action: str, status: Status) -> LayerResult:
+        from dcctl.engines.pulumi import stack
+
+        try:
+            program = program_for(ctx.spec, ctx.target, ctx.state)
+            res = stack.run(ctx.spec.state_dir, ctx.target.stack, program, action, ctx.on_step)
+        except Exception as exc:  # engine errors are reported, never tracebacks
+            return LayerResult.broken(self.name, str(exc))
+        return layer_result(res, status)
+
+    def plan(self, ctx: Context) -> LayerResult:
+        return self._run(ctx, "preview", Status.planned)
+
+    def apply(self, ctx: Context) -> LayerResult:
+        return self._run(ctx, "up", Status.changed)
+
+    def drift(self, ctx: Context) -> LayerResult:
+        # A drifted resource is work for the next apply (it puts the resource back).
+        return self._run(ctx, "drift", Status.planned)
+
+    def destroy(self, ctx: Context) -> LayerResult:
+        """Remove every VM and network of the stack (the hosts go with them)."""
+        return self._run(ctx, "destroy", Status.changed)

@@ -1,0 +1,171 @@
+"""`orchestrate.run` on its own: layer order, what a failure skips, snapshot and audit.
+
+The layers are stand-ins that record what they were asked (the engines have
+their own tests); everything else is real: the spec, the apply lock, the
+snapshot and audit files, the target object.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dcctl.engines import orchestrate
+from dcctl.engines.layer import Context, Item, LayerResult, Status
+from dcctl.plan import desired
+from dcctl.plan.diff import SNAPSHOT
+from dcctl.spec import load_spec
+from dcctl.spec.loader import Spec
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "wonosobo"
+
+
+@dataclass
+class FakeLayer:
+    """Records each call; returns a result with one item, or an error if told to."""
+
+    name: str
+    needs: tuple[str, ...] = ()
+    fail: bool = False
+    calls: list[tuple[str, Context]] = field(default_factory=list)
+    log: list[str] = field(default_factory=list)
+    #: The layers whose results this layer saw, per call.
+    saw: list[list[str]] = field(default_factory=list)
+
+    def _result(self, method: str, ctx: Context) -> LayerResult:
+        self.calls.append((method, ctx))
+        self.saw.append(list(ctx.earlier))
+        self.log.append(f"{self.name}.{method}")
+        if self.fail:
+            return LayerResult.broken(self.name, "boom")
+        status = Status.changed if method in ("apply", "destroy") else Status.planned
+        return LayerResult(self.name, items=[Item(f"{self.name}-1", status, "create")])
+
+    def plan(self, ctx: Context) -> LayerResult:
+        return self._result("plan", ctx)
+
+    def apply(self, ctx: Context) -> LayerResult:
+        return self._result("apply", ctx)
+
+    def drift(self, ctx: Context) -> LayerResult:
+        return self._result("drift", ctx)
+
+    def destroy(self, ctx: Context) -> LayerResult:
+        return self._result("destroy", ctx)
+
+
+@pytest.fixture
+def spec(tmp_path: Path) -> Spec:
+    repo = tmp_path / "spec"
+    shutil.copytree(EXAMPLE, repo, ignore=shutil.ignore_patterns("state"))
+    return load_spec(repo)
+
+
+@pytest.fixture
+def layers(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, FakeLayer]]:
+    log: list[str] = []
+    fakes = {
+        "switches": FakeLayer("switches", log=log),
+        "vms": FakeLayer("vms", log=log),
+        "hosts": FakeLayer("hosts", needs=("vms",), log=log),
+    }
+    monkeypatch.setattr(orchestrate, "LAYERS", tuple(fakes.values()))
+    monkeypatch.setattr(orchestrate, "VMS", fakes["vms"])
+    yield fakes
+
+
+def _audit(spec: Spec) -> list[dict[str, Any]]:
+    path = spec.state_dir / "audit.log"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+@pytest.mark.parametrize(
+    ("action", "method"), [("up", "apply"), ("preview", "plan"), ("drift", "drift")]
+)
+def test_layers_run_in_data_flow_order_from_one_desired_state(
+    spec: Spec,
+    layers: dict[str, FakeLayer],
+    monkeypatch: pytest.MonkeyPatch,
+    action: str,
+    method: str,
+) -> None:
+    computed: list[dict[str, Any]] = []
+    real = desired.desired_state
+
+    def counting(s: Spec) -> dict[str, Any]:
+        computed.append(real(s))
+        return computed[-1]
+
+    monkeypatch.setattr(orchestrate, "desired_state", counting)
+    report = orchestrate.run(spec, action, "lab")
+    assert layers["vms"].log == [f"switches.{method}", f"vms.{method}", f"hosts.{method}"]
+    assert len(computed) == 1
+    contexts = [ctx for fake in layers.values() for _m, ctx in fake.calls]
+    assert all(ctx.state is computed[0] for ctx in contexts)
+    assert {ctx.target.name for ctx in contexts} == {"lab"}
+    # Each layer sees the results of the layers before it, nothing after.
+    assert [f.saw for f in layers.values()] == [[[]], [["switches"]], [["switches", "vms"]]]
+    assert report.ok and report.has_changes
+    assert list(report.to_dict()["layers"]) == ["switches", "vms", "hosts"]
+
+
+def test_failed_vms_skip_hosts_but_a_failed_switch_does_not(
+    spec: Spec, layers: dict[str, FakeLayer]
+) -> None:
+    layers["vms"].fail = True
+    report = orchestrate.run(spec, "up", "lab")
+    assert layers["vms"].log == ["switches.apply", "vms.apply"]
+    assert not report.ok and report.errors == ["vms: boom"]
+    assert not (spec.state_dir / SNAPSHOT).exists()
+
+    layers["vms"].fail, layers["switches"].fail = False, True
+    layers["vms"].log.clear()
+    report = orchestrate.run(spec, "up", "lab")
+    assert layers["vms"].log == ["switches.apply", "vms.apply", "hosts.apply"]
+    assert report.errors == ["switches: boom"]
+    assert not (spec.state_dir / SNAPSHOT).exists(), "a failed apply wrote the snapshot"
+
+
+def test_snapshot_only_after_a_whole_successful_apply(
+    spec: Spec, layers: dict[str, FakeLayer]
+) -> None:
+    snapshot = spec.state_dir / SNAPSHOT
+    orchestrate.run(spec, "up", "lab", layers=["switches", "vms"])
+    assert not snapshot.exists(), "a partial apply is not 'what was last applied'"
+    orchestrate.run(spec, "preview", "lab")
+    assert not snapshot.exists(), "a plan wrote the snapshot"
+    orchestrate.run(spec, "up", "lab")
+    assert json.loads(snapshot.read_text()) == json.loads(
+        json.dumps(desired.desired_state(spec), default=str)
+    )
+
+
+def test_destroy_removes_the_vms_whatever_layers_are_named_and_is_audited(
+    spec: Spec, layers: dict[str, FakeLayer]
+) -> None:
+    report = orchestrate.run(spec, "destroy", "prod", layers=["hosts"])
+    assert layers["vms"].log == ["vms.destroy"]
+    assert layers["vms"].calls[0][1].target.name == "prod"
+    entries = _audit(spec)
+    assert [(e["action"], e["target"], e["ok"]) for e in entries] == [("destroy", "prod", True)]
+    assert report.to_dict()["layers"]["vms"] == {"changes": {}}
+    orchestrate.run(spec, "preview", "prod")
+    assert len(_audit(spec)) == 1, "a plan was written to the audit log"
+
+
+def test_unknown_layer_action_or_target_is_refused_before_anything_runs(
+    spec: Spec, layers: dict[str, FakeLayer]
+) -> None:
+    with pytest.raises(ValueError, match="unknown layer"):
+        orchestrate.run(spec, "up", "lab", layers=["switchs"])
+    with pytest.raises(ValueError, match="unknown action"):
+        orchestrate.run(spec, "upp", "lab")
+    with pytest.raises(ValueError, match="unknown target"):
+        orchestrate.run(spec, "up", "staging")
+    assert layers["vms"].log == []
