@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from dcctl import plugins
 from dcctl.spec.interfaces import canonical_port
 from dcctl.spec.types import (
     CredentialRef,
@@ -27,6 +28,8 @@ from dcctl.spec.types import (
     VlanId,
 )
 
+#: The choices come from the plugin registry: a hypervisor module is its type.
+HypervisorType = Literal[plugins.hypervisors()]  # type: ignore[valid-type]
 Vendor = Literal["cisco_ios", "mikrotik_routeros"]
 
 #: The one admin account dcctl manages machines as, lab and prod alike: cloud-init
@@ -59,7 +62,7 @@ class HypervisorNode(Strict):
 
 
 class Hypervisors(Strict):
-    type: Literal["proxmox", "lab"] = Field(description="proxmox in production, lab for rehearsal")
+    type: HypervisorType = Field(description="proxmox in production, lab for rehearsal")
     endpoint: str = Field(
         "https://pve.invalid:8006",
         pattern=r"^https://[a-z0-9.-]+(:[0-9]{1,5})?/?$",

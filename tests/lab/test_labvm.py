@@ -175,7 +175,7 @@ def _container(name: str) -> dict[str, Any] | None:
 
 
 def test_lab_vms_lifecycle(vmlab: VmLab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from dcctl.engines.pulumi.lab import lab_names
+    from dcctl.engines.pulumi.hypervisors.lab import lab_names
     from dcctl.engines.pulumi.labvm import live_limits
     from dcctl.engines.pulumi.program import regency_program
 
@@ -368,7 +368,7 @@ def test_diff_updates_limits_in_place_and_replaces_the_rest() -> None:
 
 
 def test_lab_names_and_scaling() -> None:
-    from dcctl.engines.pulumi.lab import lab_cpus, lab_memory_mb, lab_names
+    from dcctl.engines.pulumi.hypervisors.lab import lab_cpus, lab_memory_mb, lab_names
 
     a, b = lab_names("dlwsb", "dinkes/simpus"), lab_names("dlwsb", "dinkes/simpeg")
     assert a == lab_names("dlwsb", "dinkes/simpus")  # deterministic

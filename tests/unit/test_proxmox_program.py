@@ -34,7 +34,8 @@ from pulumi import _types as pulumi_types
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockMonitor
 
-from dcctl.engines.pulumi import program, proxmox
+from dcctl.engines.pulumi import program
+from dcctl.engines.pulumi.hypervisors import proxmox
 from dcctl.engines.pulumi.program import (
     ExposurePolicyError,
     ProgramInputError,
@@ -497,8 +498,8 @@ def test_token_secret_wrapping(monkeypatch: pytest.MonkeyPatch) -> None:
     check()
 
 
-def test_unknown_target_is_refused(state: dict[str, Any], site: dict[str, Any]) -> None:
-    with pytest.raises(ValueError, match="unknown target 'vsphere'"):
+def test_unknown_hypervisor_is_refused(state: dict[str, Any], site: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match="unknown hypervisor 'vsphere'; known: lab, proxmox"):
         program.regency_program(state, site, "vsphere")
 
 

@@ -30,7 +30,7 @@ from typing import Any
 
 import yaml
 
-from dcctl import targets
+from dcctl import plugins, targets
 from dcctl.paths import playbooks_dir
 from dcctl.spec.loader import Spec
 
@@ -59,13 +59,9 @@ class RoleVars:
 
 Provider = Callable[[Spec, Path, str], RoleVars]
 
-#: "module:function" per domain, imported lazily (validate/plan must stay fast).
-PROVIDERS: dict[str, str] = {
-    "baseline": "dcctl.engines.ansible.baseline:role_vars",
-    "vpn": "dcctl.vpn.ansible:role_vars",
-    "monitoring": "dcctl.monitoring.ansible:role_vars",
-    "cctv": "dcctl.cctv.ansible:role_vars",
-}
+#: "module:function" per domain (``dcctl/<domain>/ansible.py``, found by
+#: :mod:`dcctl.plugins`), imported lazily (validate/plan must stay fast).
+PROVIDERS: dict[str, str] = plugins.role_var_providers()
 
 
 def _load(ref: str) -> Provider | None:

@@ -7,11 +7,11 @@ Why it is shaped this way:
   object, so the Automation API can run it inline, a hand-run stack can load it
   from JSON, and unit tests can feed it doctored state (a ``rahasia`` VM marked
   public) that the spec validator would never let through.
-* Which hypervisor the resources land on is a *target* (``proxmox`` in
-  production, ``lab`` for rehearsal). Each target is a module with a
-  :class:`Hypervisor`-shaped ``build(state, site)`` registered in ``TARGETS``;
-  it is imported only when chosen, so the lab target never needs the Proxmox SDK
-  and vice versa.
+* Which hypervisor the resources land on is chosen by the target (``proxmox``
+  in production, ``lab`` for rehearsal). Each hypervisor is a module under
+  ``hypervisors/`` with a :class:`Hypervisor`-shaped ``build(state, site)``,
+  found by :mod:`dcctl.plugins`; it is imported only when chosen, so the lab
+  never needs the Proxmox SDK and vice versa.
 * Classification rules are enforced here too, before any target runs, as
   defense in depth behind the spec checks: a ``rahasia`` VM is never exposed to
   the public, even if the state says so.
@@ -25,7 +25,6 @@ Why it is shaped this way:
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import re
 import reprlib
 import types
@@ -36,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 import pulumi
 
+from dcctl import plugins
 from dcctl.spec.site import ADMIN_USER
 
 if TYPE_CHECKING:
@@ -43,7 +43,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ADMIN_USER",
-    "TARGETS",
     "BackupPolicy",
     "DesiredNetwork",
     "DesiredVm",
@@ -56,14 +55,6 @@ __all__ = [
     "regency_program",
     "site_inputs",
 ]
-
-
-# target name -> module exposing ``build(state, site)``. A new target (the lab's
-# dynamic provider) is one more line here plus its module.
-TARGETS: dict[str, str] = {
-    "proxmox": "dcctl.engines.pulumi.proxmox",
-    "lab": "dcctl.engines.pulumi.lab",
-}
 
 
 class Hypervisor(Protocol):
@@ -233,13 +224,8 @@ def site_inputs(spec: Spec) -> dict[str, Any]:
     }
 
 
-def _hypervisor(target: str) -> Hypervisor:
-    try:
-        module = TARGETS[target]
-    except KeyError:
-        known = ", ".join(sorted(TARGETS))
-        raise ValueError(f"unknown target {target!r}; known targets: {known}") from None
-    return cast(Hypervisor, importlib.import_module(module))
+def _hypervisor(name: str) -> Hypervisor:
+    return cast(Hypervisor, plugins.hypervisor(name))
 
 
 def regency_program(state: dict[str, Any], site: dict[str, Any], target: str) -> None:

@@ -2,7 +2,7 @@
 
 Why it looks like this:
 
-* Same shape as the production target (``dcctl.engines.pulumi.proxmox``): one
+* Same shape as the production target (``dcctl.engines.pulumi.hypervisors.proxmox``): one
   ``dcctl:regency:Opd`` component per OPD owning that OPD's VMs, the same resource
   names (``<opd>-<vm>``) and the same per-VM outputs (``name``, ``address`` without
   prefix length, ``node``, ``vlan``), so a lab plan reads like a production plan and

@@ -1,0 +1,90 @@
+"""The one registry of what dcctl can drive: switch vendors, hypervisors, role variables.
+
+Why discovery by place, not a table: a new switch vendor, hypervisor or
+Ansible-managed service should be files in the right folder, found here, never
+also a line in a list somewhere else (the spec's choices, the engines' tables
+and the contract tests all ask this module). Nothing is imported to list the
+names, so `dcctl validate` stays fast; a plugin's module is imported when used.
+
+- Switch vendor ``V``: ``dcctl/vendors/V/`` with ``driver.py`` (``DRIVER``, the
+  engine's :class:`~dcctl.engines.switches.engine.Driver`), ``templates/switch.j2``
+  (the intended configuration) and ``lab.py`` (the lab emulator's dialect,
+  ``VENDOR``).
+- Hypervisor ``H`` (the spec's ``hypervisors.type``): the module
+  ``dcctl/engines/pulumi/hypervisors/H.py`` with ``build(state, site)``.
+- Role variables of a domain ``D``: ``dcctl/D/ansible.py`` with ``role_vars(spec,
+  state_dir, target)``; the hosts engine's own ``baseline`` comes first.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from pathlib import Path
+from types import ModuleType
+
+__all__ = [
+    "hypervisor",
+    "hypervisors",
+    "role_var_providers",
+    "vendor_dir",
+    "vendor_driver",
+    "vendor_lab",
+    "vendors",
+]
+
+_ROOT = Path(__file__).resolve().parent
+_VENDORS = _ROOT / "vendors"
+_HYPERVISORS = _ROOT / "engines" / "pulumi" / "hypervisors"
+#: The hosts engine's own provider: the baseline every host gets, before any domain's.
+_BASELINE = "dcctl.engines.ansible.baseline:role_vars"
+
+
+def vendors() -> tuple[str, ...]:
+    """Every switch vendor (the spec's ``vendor`` choices), sorted."""
+    return tuple(
+        sorted(d.name for d in _VENDORS.iterdir() if d.is_dir() and (d / "driver.py").is_file())
+    )
+
+
+def vendor_dir(vendor: str) -> Path:
+    """The vendor's folder (driver, lab dialect, ``templates/``); KeyError if unknown."""
+    if vendor not in vendors():
+        raise KeyError(f"unknown switch vendor {vendor!r}; known: {', '.join(vendors())}")
+    return _VENDORS / vendor
+
+
+def _vendor_module(vendor: str, part: str) -> ModuleType:
+    vendor_dir(vendor)
+    return importlib.import_module(f"dcctl.vendors.{vendor}.{part}")
+
+
+def vendor_driver(vendor: str) -> object:
+    """The engine driver of `vendor` (its module's ``DRIVER``)."""
+    return _vendor_module(vendor, "driver").DRIVER
+
+
+def vendor_lab(vendor: str) -> ModuleType:
+    """The lab emulator's dialect module of `vendor`."""
+    return _vendor_module(vendor, "lab")
+
+
+def hypervisors() -> tuple[str, ...]:
+    """Every hypervisor type (the spec's ``hypervisors.type`` choices), sorted."""
+    return tuple(sorted(m.name for m in pkgutil.iter_modules([str(_HYPERVISORS)])))
+
+
+def hypervisor(name: str) -> ModuleType:
+    """The hypervisor driver module `name`; ValueError if there is none."""
+    if name not in hypervisors():
+        raise ValueError(f"unknown hypervisor {name!r}; known: {', '.join(hypervisors())}")
+    return importlib.import_module(f"dcctl.engines.pulumi.hypervisors.{name}")
+
+
+def role_var_providers() -> dict[str, str]:
+    """``{domain: "module:function"}`` of every domain with Ansible role variables."""
+    found = {"baseline": _BASELINE}
+    for d in sorted(_ROOT.iterdir()):
+        if d.is_dir() and (d / "__init__.py").is_file() and (d / "ansible.py").is_file():
+            found[d.name] = f"dcctl.{d.name}.ansible:role_vars"
+    return found
