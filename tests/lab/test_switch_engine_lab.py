@@ -21,14 +21,9 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
-import json
 import os
 import secrets
-import signal
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +31,7 @@ from typing import Any
 
 import pytest
 
+from tests.helpers import start_switchd, stop_process, write_switchd_config
 from tests.lab.conftest import needs
 
 REPO = Path(__file__).resolve().parents[2]
@@ -127,51 +123,23 @@ class Lab:
         """Write the daemon config and start it in the management namespace."""
         state = self.root / name
         state.mkdir(parents=True)
-        cfg = {
-            "name": "Switch" if vendor == "cisco_ios" else "MikroTik",  # factory names
-            "vendor": vendor,
-            "bridge": bridge,
-            "ports": ports,
-            "listen": ip,
-            "port": 22,
-            "username": "admin",
-            "password_file": str(self.root / "password"),
-            "state_dir": str(state),
-            "host_key": str(state / "ssh_host_ed25519_key"),
-        }
-        path = self.root / f"{name}.json"
-        path.write_text(json.dumps(cfg, indent=1))
-        out = open(state / "stderr.txt", "ab")  # noqa: SIM115 - lives with the process
-        proc = subprocess.Popen(
-            ["ip", "netns", "exec", self.mgmt_ns, sys.executable, "-m", "dcctl.lab.switchd",
-             "--config", str(path)],
-            stdout=out, stderr=out, cwd=REPO, start_new_session=True,
-            env={**os.environ, "PYTHONPATH": str(REPO)},
-        )  # fmt: skip
-        out.close()
-        self.procs[name] = proc
+        path = write_switchd_config(
+            self.root / f"{name}.json",
+            name="Switch" if vendor == "cisco_ios" else "MikroTik",  # factory names
+            vendor=vendor,
+            bridge=bridge,
+            ports=ports,
+            listen=ip,
+            port=22,
+            password_file=self.root / "password",
+            state_dir=state,
+        )
+        self.procs[name] = start_switchd(name, path, state, ip, 22, netns=self.mgmt_ns)
         self.ips[name] = ip
         self.cleanups.append(lambda: self.stop(name))
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"{name} exited: {(state / 'stderr.txt').read_text()[-2000:]}")
-            if (state / "switchd.pid").exists():
-                with contextlib.suppress(OSError), socket.create_connection((ip, 22), 1):
-                    return
-            time.sleep(0.1)
-        raise RuntimeError(f"{name} did not start listening on {ip}:22")
 
     def stop(self, name: str) -> None:
-        proc = self.procs.pop(name, None)
-        if proc is None or proc.poll() is not None:
-            return
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
+        stop_process(self.procs.pop(name, None))
 
     def ping(self, src: str, dst: str, tries: int = 3) -> bool:
         for _ in range(tries):

@@ -20,9 +20,7 @@ import json
 import os
 import secrets
 import signal
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -31,6 +29,7 @@ from typing import Any
 
 import pytest
 
+from tests.helpers import start_switchd, stop_process, write_switchd_config
 from tests.lab.conftest import needs
 
 REPO = Path(__file__).resolve().parents[2]
@@ -169,57 +168,30 @@ class Lab:
     ) -> SwitchProc:
         state = self.root / name
         state.mkdir(parents=True)
-        cfg = {
-            "name": name,
-            "vendor": vendor,
-            "bridge": bridge,
-            "ports": ports,
-            "listen": ip,
-            "port": 22,
-            "username": "admin",
-            "password_file": str(self.root / "password"),
-            "state_dir": str(state),
-            "host_key": str(state / "ssh_host_ed25519_key"),
-        }
-        path = self.root / f"{name}.json"
-        path.write_text(json.dumps(cfg, indent=1))
+        path = write_switchd_config(
+            self.root / f"{name}.json",
+            name=name,
+            vendor=vendor,
+            bridge=bridge,
+            ports=ports,
+            listen=ip,
+            port=22,
+            password_file=self.root / "password",
+            state_dir=state,
+        )
         sw = SwitchProc(name, vendor, bridge, ports, ip, path, state)
         self.switches[name] = sw
         self.cleanups.append(lambda: self.stop(sw, signal.SIGKILL))
         return sw
 
     def start(self, sw: SwitchProc) -> None:
-        (sw.state_dir / "switchd.pid").unlink(missing_ok=True)
-        env = {**os.environ, "PYTHONPATH": str(REPO)}
-        out = open(sw.state_dir / "stderr.txt", "ab")  # noqa: SIM115 - lives with the process
-        sw.proc = subprocess.Popen(
-            ["ip", "netns", "exec", self.mgmt_ns, sys.executable, "-m", "dcctl.lab.switchd",
-             "--config", str(sw.config_path)],
-            stdout=out, stderr=out, env=env, cwd=REPO, start_new_session=True,
-        )  # fmt: skip
-        out.close()
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if sw.proc.poll() is not None:
-                raise RuntimeError(
-                    f"{sw.name} exited: {(sw.state_dir / 'stderr.txt').read_text()[-2000:]}"
-                )
-            if (sw.state_dir / "switchd.pid").exists():
-                with contextlib.suppress(OSError), socket.create_connection((sw.ip, 22), 1):
-                    return
-            time.sleep(0.1)
-        raise RuntimeError(f"{sw.name} did not start listening on {sw.ip}:22")
+        sw.proc = start_switchd(
+            sw.name, sw.config_path, sw.state_dir, sw.ip, 22, netns=self.mgmt_ns
+        )
 
     def stop(self, sw: SwitchProc, sig: signal.Signals = signal.SIGTERM) -> None:
         proc, sw.proc = sw.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.send_signal(sig)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
+        stop_process(proc, sig)
 
     # -- probes ----------------------------------------------------------------
 
