@@ -12,6 +12,7 @@ from typing import Any
 
 import jinja2
 
+from dcctl import plugins
 from dcctl.spec.types import is_safe_text
 from dcctl.spec.vlanlist import format_vlan_list
 
@@ -35,7 +36,13 @@ def _check(value: Any, where: str) -> None:
 @cache
 def _env() -> jinja2.Environment:
     return jinja2.Environment(
-        loader=jinja2.PackageLoader("dcctl.render", "templates"),
+        # Each vendor's templates live in its folder (dcctl/vendors/<vendor>/templates).
+        loader=jinja2.PrefixLoader(
+            {
+                v: jinja2.FileSystemLoader(plugins.vendor_dir(v) / "templates")
+                for v in plugins.vendors()
+            }
+        ),
         undefined=jinja2.StrictUndefined,
         autoescape=False,
         trim_blocks=True,

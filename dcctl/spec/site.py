@@ -30,7 +30,8 @@ from dcctl.spec.types import (
 
 #: The choices come from the plugin registry: a hypervisor module is its type.
 HypervisorType = Literal[plugins.hypervisors()]  # type: ignore[valid-type]
-Vendor = Literal["cisco_ios", "mikrotik_routeros"]
+#: Switch vendors: a folder under dcctl/vendors/ is a vendor (dcctl.plugins).
+Vendor = Literal[plugins.vendors()]  # type: ignore[valid-type]
 
 #: The one admin account dcctl manages machines as, lab and prod alike: cloud-init
 #: creates it on every VM with the infra team's keys, the lab creates it on office

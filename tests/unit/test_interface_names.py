@@ -23,20 +23,15 @@ from pathlib import Path
 
 import pytest
 
-from dcctl.engines.switches import ios as ios_engine
-from dcctl.lab.switchd import ios as ios_emulator
 from dcctl.lab.switchd.state import Faults, MemoryBackend, Switch, load_vendor
 from dcctl.spec import interfaces
-from dcctl.spec.interfaces import (
-    IOS_TYPES,
-    canonical_port,
-    ios_long,
-    ios_short,
-    ios_type,
-    is_physical,
-)
+from dcctl.spec.interfaces import canonical_port, is_physical
 from dcctl.spec.site import canonical_port as site_canonical_port
 from dcctl.spec.site import expand_ports
+from dcctl.vendors.cisco_ios import driver as ios_engine
+from dcctl.vendors.cisco_ios import interfaces as ios_interfaces
+from dcctl.vendors.cisco_ios import lab as ios_emulator
+from dcctl.vendors.cisco_ios.interfaces import IOS_TYPES, ios_long, ios_short, ios_type
 
 # (as `show interfaces status` & co print it, as `show running-config` prints it)
 IOS_CAPTURED = [
@@ -138,7 +133,7 @@ def test_engine_reads_every_abbreviation_the_device_prints() -> None:
 
 
 def test_emulator_prints_and_parses_with_the_same_table() -> None:
-    assert ios_emulator.short_ifname is interfaces.ios_short
+    assert ios_emulator.short_ifname is ios_interfaces.ios_short
     assert ios_emulator.split_ifname is interfaces.split_ifname
 
 

@@ -19,12 +19,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
-import dcctl.engines.switches.routeros as ros_engine
-import dcctl.lab.switchd.ios as ios_emulator
-import dcctl.lab.switchd.routeros as ros_emulator
 import dcctl.lab.switchd.state as switchd_state
+import dcctl.vendors.cisco_ios.lab as ios_emulator
+import dcctl.vendors.mikrotik_routeros.driver as ros_engine
+import dcctl.vendors.mikrotik_routeros.lab as ros_emulator
 from dcctl.engines.ansible.runner import PLAYBOOKS
-from dcctl.engines.switches.ios import _expand
 from dcctl.monitoring.targets import UnsafeValue as MonitoringUnsafe
 from dcctl.monitoring.targets import text as monitoring_text
 from dcctl.paths import playbooks_dir, repo_root
@@ -32,6 +31,7 @@ from dcctl.render.switch import UnsafeValue, _check, vlan_ranges
 from dcctl.spec import vlanlist
 from dcctl.spec.site import ADMIN_USER
 from dcctl.spec.types import SAFE_TEXT_CHARS, Text, is_safe_text
+from dcctl.vendors.cisco_ios.driver import _expand
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "dcctl"

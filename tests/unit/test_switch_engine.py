@@ -33,18 +33,18 @@ pytest.importorskip("asyncssh")
 from dcctl.engines.switches import cli as swcli
 from dcctl.engines.switches import layer as swlayer
 from dcctl.engines.switches.engine import (
-    DRIVERS,
     Driver,
     SwitchResult,
     SwitchTarget,
     change_all,
+    driver_for,
     netmiko_connect,
 )
-from dcctl.engines.switches.ios import remediation as ios_remediation
-from dcctl.engines.switches.routeros import RouterOsDriver, parse_export, verify_state
 from dcctl.plan.desired import desired_state
 from dcctl.spec import load_spec
 from dcctl.spec.loader import Spec
+from dcctl.vendors.cisco_ios.driver import remediation as ios_remediation
+from dcctl.vendors.mikrotik_routeros.driver import RouterOsDriver, parse_export, verify_state
 from tests.helpers import free_port, start_switchd, stop_process, write_switchd_config
 
 REPO = Path(__file__).resolve().parents[2]
@@ -99,7 +99,7 @@ class Daemon:
         """The running config as the engine reads it (same cleaning)."""
         conn = self.netmiko()
         try:
-            return DRIVERS[self.vendor].read_running(conn)
+            return driver_for(self.vendor).read_running(conn)
         finally:
             conn.disconnect()
 
@@ -239,7 +239,7 @@ def test_first_run_changes_second_pushes_nothing(
         assert same_config(d.vendor, backup, before[n]), "backup = config before the change"
         conn = d.netmiko()
         try:
-            assert DRIVERS[d.vendor].verify(conn, intents[n]) == []
+            assert driver_for(d.vendor).verify(conn, intents[n]) == []
         finally:
             conn.disconnect()
     ios = daemons["sw-dinkes"]
@@ -548,7 +548,7 @@ def test_routeros_parse_and_partial_target(intents: dict[str, Any]) -> None:
     ) in lines
     assert not any("ether8" in line and "port" in line for line in lines)
     # replayed on the emulator's RouterOS model: converges, and the restore goes back
-    from dcctl.lab.switchd.routeros import VENDOR, RosSession
+    from dcctl.vendors.mikrotik_routeros.lab import VENDOR, RosSession
 
     ports = ["sfp1", *(f"ether{i}" for i in range(1, 9))]
     cfg, warnings = VENDOR.boot("MikroTik", ports, EXPORT)
@@ -592,7 +592,7 @@ def test_routeros_parse_and_partial_target(intents: dict[str, Any]) -> None:
 def test_routeros_bridge_is_created_or_filtering_enabled(
     intents: dict[str, Any], export: str, first: str, last: str
 ) -> None:
-    from dcctl.lab.switchd.routeros import VENDOR, RosSession
+    from dcctl.vendors.mikrotik_routeros.lab import VENDOR, RosSession
 
     drv = RouterOsDriver()
     want = drv.intended("sw-dishub", intents["sw-dishub"])
@@ -622,8 +622,9 @@ def test_paste_stops_at_the_chunk_holding_a_rejected_line(
     """Lines go in chunks; the chunk with the error runs, the ones after it never do."""
     from netmiko.exceptions import ConfigInvalidException
 
-    from dcctl.engines.switches import ios, routeros
     from dcctl.engines.switches.session import paste
+    from dcctl.vendors.cisco_ios import driver as ios
+    from dcctl.vendors.mikrotik_routeros import driver as routeros
 
     d = daemons["sw-dinkes" if vendor == "cisco_ios" else "sw-dishub"]
     if vendor == "cisco_ios":

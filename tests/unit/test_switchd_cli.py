@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from dcctl.lab.switchd.ios import short_ifname
 from dcctl.lab.switchd.ovs import Ovs
 from dcctl.lab.switchd.state import (
     Faults,
@@ -28,6 +27,7 @@ from dcctl.lab.switchd.state import (
     load_vendor,
     parse_vlan_list,
 )
+from dcctl.vendors.cisco_ios.lab import short_ifname
 from tests.helpers import free_port
 
 IOS_PORTS = {

@@ -15,10 +15,9 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
-from dcctl.engines.switches.ios import IosDriver
-from dcctl.engines.switches.routeros import RouterOsDriver
+from dcctl import plugins
 
 
 class Driver(Protocol):
@@ -37,10 +36,9 @@ class Driver(Protocol):
     def save(self, conn: Any) -> None: ...
 
 
-DRIVERS: dict[str, Driver] = {
-    "cisco_ios": IosDriver(),
-    "mikrotik_routeros": RouterOsDriver(),
-}
+def driver_for(vendor: str) -> Driver:
+    """The vendor's driver (``dcctl/vendors/<vendor>/driver.py``, found by the registry)."""
+    return cast(Driver, plugins.vendor_driver(vendor))
 
 
 @dataclass
@@ -163,7 +161,7 @@ def change_switch(
         return SwitchResult(t.name, status, lines, error, took, saved[0] if saved else None)
 
     try:
-        drv = DRIVERS[t.intent["vendor"]]
+        drv = driver_for(t.intent["vendor"])
         intended = drv.intended(t.name, t.intent)
     except Exception as exc:
         return result("failed", [], f"render: {_short(exc)}")
@@ -241,7 +239,7 @@ def backup_switch(
     """Save the running config to `backup_dir/<name>.cfg` without changing anything."""
     start = time.monotonic()
     try:
-        drv = DRIVERS[t.intent["vendor"]]
+        drv = driver_for(t.intent["vendor"])
         conn = _connect(t, drv, connect, retries)
     except Exception as exc:
         return SwitchResult(t.name, "failed", error=f"connect: {_short(exc)}")

@@ -9,13 +9,13 @@ rehearsing switch automation against it. Nothing here speaks SSH, so unit tests
 drive a `Switch` directly with a fake backend.
 
 Vendors plug in through three small protocols (`Vendor`, `VendorConfig`,
-`CliSession`); a third vendor is one more module listed in `VENDOR_MODULES`.
+`CliSession`); a vendor's dialect is its folder's `lab.py` (dcctl/vendors/, found by
+dcctl.plugins).
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib
 import ipaddress
 import json
 import logging
@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 # The VLAN-list notation is shared with the engines and the renderer, not
 # re-implemented here: it is CLI syntax (pinned by unit tests), not behaviour
 # the emulator must judge independently. Re-exported for older imports.
+from dcctl import plugins
 from dcctl.spec.vlanlist import VLAN_MAX, VLAN_MIN
 from dcctl.spec.vlanlist import format_vlan_list as format_vlan_list
 from dcctl.spec.vlanlist import parse_vlan_list as parse_vlan_list
@@ -44,11 +45,6 @@ log = logging.getLogger("dcctl.lab.switchd")
 PARK_VLAN = 4095
 ALL_VLANS: frozenset[int] = frozenset(range(VLAN_MIN, VLAN_MAX + 1))
 
-#: vendor name in the daemon config -> module that defines `VENDOR`.
-VENDOR_MODULES: dict[str, str] = {
-    "cisco_ios": "dcctl.lab.switchd.ios",
-    "mikrotik_routeros": "dcctl.lab.switchd.routeros",
-}
 
 STARTUP_FILE = "startup-config.txt"
 FAULTS_FILE = "faults.json"
@@ -169,9 +165,9 @@ class Vendor(Protocol):
 
 def load_vendor(name: str) -> Vendor:
     try:
-        module = importlib.import_module(VENDOR_MODULES[name])
+        module = plugins.vendor_lab(name)
     except KeyError:
-        raise ValueError(f"unknown vendor {name!r}; known: {sorted(VENDOR_MODULES)}") from None
+        raise ValueError(f"unknown vendor {name!r}; known: {list(plugins.vendors())}") from None
     vendor: Vendor = module.VENDOR
     return vendor
 
@@ -206,8 +202,8 @@ class SwitchdConfig(BaseModel):
     @field_validator("vendor")
     @classmethod
     def _vendor(cls, v: str) -> str:
-        if v not in VENDOR_MODULES:
-            raise ValueError(f"must be one of {sorted(VENDOR_MODULES)}")
+        if v not in plugins.vendors():
+            raise ValueError(f"must be one of {list(plugins.vendors())}")
         return v
 
     @field_validator("bridge")

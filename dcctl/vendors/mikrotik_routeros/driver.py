@@ -578,3 +578,7 @@ class RouterOsDriver:
 
     def save(self, conn: Any) -> None:
         """Nothing to do: RouterOS persists every change as it is made."""
+
+
+#: What :func:`dcctl.plugins.vendor_driver` hands the switch engine.
+DRIVER = RouterOsDriver()

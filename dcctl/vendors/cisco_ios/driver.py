@@ -23,8 +23,9 @@ from hier_config.models import IdempotentCommandsRule
 from dcctl.engines.switches.ntc import parse_show
 from dcctl.engines.switches.session import paste
 from dcctl.render.switch import render_switch
-from dcctl.spec.interfaces import ios_long, is_physical
+from dcctl.spec.interfaces import is_physical
 from dcctl.spec.vlanlist import VLAN_MAX, VLAN_MIN, parse_vlan_list
+from dcctl.vendors.cisco_ios.interfaces import ios_long
 
 PLATFORM = Platform.CISCO_IOS
 ERROR_PATTERN = r"% ?(Invalid input|Incomplete command|Ambiguous command|Unknown)"
@@ -228,3 +229,7 @@ class IosDriver:
 
     def save(self, conn: Any) -> None:
         conn.save_config()
+
+
+#: What :func:`dcctl.plugins.vendor_driver` hands the switch engine.
+DRIVER = IosDriver()

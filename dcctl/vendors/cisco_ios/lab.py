@@ -30,9 +30,10 @@ from dcctl.lab.switchd.state import (
     PortSettings,
     Reply,
 )
-from dcctl.spec.interfaces import ios_short as short_ifname
-from dcctl.spec.interfaces import ios_type, split_ifname
+from dcctl.spec.interfaces import split_ifname
 from dcctl.spec.vlanlist import format_vlan_list, parse_vlan_list
+from dcctl.vendors.cisco_ios.interfaces import ios_short as short_ifname
+from dcctl.vendors.cisco_ios.interfaces import ios_type
 
 if TYPE_CHECKING:
     from dcctl.lab.switchd.state import Switch

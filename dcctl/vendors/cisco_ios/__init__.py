@@ -1,0 +1,1 @@
+"""Cisco IOS / IOS-XE access and distribution switches (netmiko ``cisco_ios``)."""

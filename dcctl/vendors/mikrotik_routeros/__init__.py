@@ -1,0 +1,1 @@
+"""MikroTik RouterOS v7 switches and routers (netmiko ``mikrotik_routeros``)."""
