@@ -35,11 +35,13 @@ import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.helpers import wait_for
 from tests.lab.conftest import EXAMPLE, lab_image, needs, start_host
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(900)]
@@ -235,8 +237,8 @@ def build_lab(tmp_path: Path) -> MonLab:
              "-E", "WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1",
              "wireguard-go", "-f", "wg0")  # fmt: skip
     # Only talk to wg0 once its UAPI socket listens: `wg` unlinks a socket that refuses.
-    _wait("wg0's UAPI socket on the hub", 20,
-          lambda: lab.exec(f"{P}-hub", "ss", "-xlH"),
+    _wait("wg0's UAPI socket on the hub",
+          lambda: lab.exec(f"{P}-hub", "ss", "-xlH"), 20,
           ok=lambda out: "wireguard/wg0.sock" in out)  # fmt: skip
     lab.exec(f"{P}-hub", "sh", "-c",
              "umask 077 && wg genkey >/root/wg0.key && "
@@ -297,20 +299,8 @@ def _playbook(path: Path) -> Path:
     return path
 
 
-def _wait(what: str, timeout: float, probe: Any, interval: float = 1.0, ok: Any = bool) -> Any:
-    """Poll ``probe()`` until ``ok(result)``; the last result is in the failure message."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = probe()
-        except (OSError, ValueError, KeyError) as exc:
-            last = exc
-        else:
-            if ok(last):
-                return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}; last: {last!r}")
+#: A probe of a service still starting fails with these (refused, half a reply, no key yet).
+_wait = partial(wait_for, retry_on=(OSError, ValueError, KeyError))
 
 
 def _query(expr: str) -> list[dict[str, Any]]:
@@ -372,7 +362,7 @@ def test_monitoring_role(monlab: MonLab, tmp_path: Path) -> None:
         targets = active["activeTargets"]
         return targets if targets and all(t["health"] == "up" for t in targets) else None
 
-    targets = _wait("all Prometheus targets up", 90, all_up)
+    targets = _wait("all Prometheus targets up", all_up, 90)
     log.append(f"{time.monotonic() - t0:6.1f} s  {len(targets)} targets up")
     by_name = {(t["labels"]["kind"], t["labels"]["name"]): t["labels"] for t in targets}
     for kind, name, opd in (
@@ -392,12 +382,12 @@ def test_monitoring_role(monlab: MonLab, tmp_path: Path) -> None:
     def probes_ok(res: list[dict[str, Any]]) -> bool:
         return len(res) == 3 and all(r["value"][1] == "1" for r in res)
 
-    probes = _wait("camera, switch and tunnel probes succeeding", 60,
-                   lambda: _query("probe_success"), ok=probes_ok)  # fmt: skip
+    probes = _wait("camera, switch and tunnel probes succeeding",
+                   lambda: _query("probe_success"), 60, ok=probes_ok)  # fmt: skip
     assert {r["metric"]["kind"] for r in probes} == {"camera", "switch", "vpn"}
     # The hub's textfile: the office's peer found through its tunnel address.
-    hs = _wait("the office's handshake series", 60,
-               lambda: _query("wireguard_latest_handshake_seconds"))  # fmt: skip
+    hs = _wait("the office's handshake series",
+               lambda: _query("wireguard_latest_handshake_seconds"), 60)  # fmt: skip
     assert [(h["metric"]["office"], h["metric"]["opd"], h["metric"]["interface"]) for h in hs] == [
         ("pkm-lab", "dinkes", "wg0")
     ]
@@ -448,7 +438,7 @@ def test_monitoring_role(monlab: MonLab, tmp_path: Path) -> None:
 
     # Budget: the `for` time, plus up to one scrape and one evaluation to notice.
     budget = CAMERA_DOWN_S + 2 * SCRAPE_S + 5
-    alert = _wait("CameraDown in Alertmanager", budget + 30, camera_alert, interval=0.5)
+    alert = _wait("CameraDown in Alertmanager", camera_alert, budget + 30, interval=0.5)
     took = time.monotonic() - stopped
     log.append(f"{time.monotonic() - t0:6.1f} s  CameraDown in Alertmanager {took:.1f} s after "
                f"the camera stopped (for: {CAMERA_DOWN_S} s, scrape {SCRAPE_S} s)")  # fmt: skip
