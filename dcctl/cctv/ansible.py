@@ -33,6 +33,7 @@ from dcctl.spec.loader import Spec
 __all__ = [
     "DEFAULT_CAMERA_USER",
     "RECORDING_ROOT",
+    "REHEARSAL_SEGMENT_SECONDS",
     "SEGMENT_SECONDS",
     "recorder_id",
     "role_vars",
@@ -41,14 +42,12 @@ __all__ = [
 #: Where recordings live on the NVR: <root>/<opd>/<camera>/<YYYYmmdd-HHMMSS>.mkv
 #: (the role's default; its argument spec is the one home of the value).
 RECORDING_ROOT: str = role_default("cctv_recorder", "cctv_recorder_root")
-#: Segment length per target. 5 minutes in production (the role's default): a crash
-#: loses at most the segment being written's unflushed tail, retention deletes in
-#: 5-minute steps, and a day is 288 files per camera. 60 s in the lab so tests see
-#: segments roll over.
-SEGMENT_SECONDS: dict[str, int] = {
-    "prod": role_default("cctv_recorder", "cctv_recorder_segment_seconds"),
-    "lab": 60,
-}
+#: Segment length: 5 minutes in production (the role's default): a crash loses at
+#: most the segment being written's unflushed tail, retention deletes in 5-minute
+#: steps, and a day is 288 files per camera.
+SEGMENT_SECONDS: int = role_default("cctv_recorder", "cctv_recorder_segment_seconds")
+#: In a rehearsal 60 s, so tests see segments roll over.
+REHEARSAL_SEGMENT_SECONDS = 60
 #: The RTSP user when the spec names none (Camera has no ``username`` field yet);
 #: the lab cameras are started with the same user (dcctl.lab.plan.CAMERA_USER).
 DEFAULT_CAMERA_USER = "admin"
@@ -119,7 +118,7 @@ def role_vars(spec: Spec, state_dir: Path, target: str) -> RoleVars:
         "cctv_recorder_root": RECORDING_ROOT,
         "cctv_recorder_opds": sorted({r["opd"] for r in recorders}),
         "cctv_recorder_cameras": recorders,
-        "cctv_recorder_segment_seconds": SEGMENT_SECONDS["lab" if lab else "prod"],
+        "cctv_recorder_segment_seconds": REHEARSAL_SEGMENT_SECONDS if lab else SEGMENT_SECONDS,
         "cctv_recorder_required_gb": required_gb(cameras.values()),
         "cctv_recorder_headroom": HEADROOM,
         "cctv_recorder_bytes_per_s": round(recording_bytes_per_s(cameras.values())),

@@ -19,9 +19,10 @@ from dcctl.lab.net import NetError
 from dcctl.lab.plan import OfficePlan, VpnGatewayPlan
 from dcctl.lab.podman import install_login, machine_args, podman, start_machine
 from dcctl.lab.preflight import apt_hint
+from dcctl.spec.site import ADMIN_USER
 
 OFFICE_LABEL = "dcctl.lab"
-OFFICE_USER = "dcctl"  # the sudo user Ansible logs in as, like on every lab VM
+OFFICE_USER = ADMIN_USER  # the sudo user Ansible logs in as, like on every lab VM
 VPN_DNAT_COMMENT = "dcctl-lab-vpn"
 
 
