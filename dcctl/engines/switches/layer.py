@@ -88,6 +88,25 @@ def switch_targets(
     return reachable, failed
 
 
+Work = Callable[[list[SwitchTarget]], list[SwitchResult]]
+
+
+def _over_switches(
+    spec: Spec,
+    target: targets.Target | str,
+    on_done: OnDone | None,
+    names: list[str] | None,
+    state: dict[str, Any] | None,
+    work: Work,
+) -> list[SwitchResult]:
+    """`work` on every switch with credentials; the others fail (reported first), sorted."""
+    reachable, failed = switch_targets(spec, target, names, state)
+    for res in failed:
+        if on_done:
+            on_done(res)
+    return sorted(work(reachable) + failed, key=lambda r: r.name)
+
+
 def plan_switches(
     spec: Spec,
     target: targets.Target | str,
@@ -97,12 +116,11 @@ def plan_switches(
     state: dict[str, Any] | None = None,
 ) -> list[SwitchResult]:
     """Dry run: read every switch and report the lines an apply would push."""
-    reachable, failed = switch_targets(spec, target, names, state)
-    for res in failed:
-        if on_done:
-            on_done(res)
-    res = change_all(reachable, managed_vlans(spec), None, True, WORKERS, on_done, connect=connect)
-    return sorted(res + failed, key=lambda r: r.name)
+    vlans = managed_vlans(spec)
+    return _over_switches(
+        spec, target, on_done, names, state,
+        lambda ts: change_all(ts, vlans, None, True, WORKERS, on_done, connect=connect),
+    )  # fmt: skip
 
 
 def apply_switches(
@@ -117,20 +135,11 @@ def apply_switches(
 
     The caller holds the apply lock (`dcctl apply` does; `dcctl switch push` takes it).
     """
-    reachable, failed = switch_targets(spec, target, names, state)
-    for res in failed:
-        if on_done:
-            on_done(res)
-    res = change_all(
-        reachable,
-        managed_vlans(spec),
-        backup_dir(spec, target),
-        False,
-        WORKERS,
-        on_done,
-        connect=connect,
-    )
-    return sorted(res + failed, key=lambda r: r.name)
+    vlans, dest = managed_vlans(spec), backup_dir(spec, target)
+    return _over_switches(
+        spec, target, on_done, names, state,
+        lambda ts: change_all(ts, vlans, dest, False, WORKERS, on_done, connect=connect),
+    )  # fmt: skip
 
 
 def backup_switches(
@@ -142,13 +151,11 @@ def backup_switches(
     state: dict[str, Any] | None = None,
 ) -> list[SwitchResult]:
     """Save every (named) switch's running config under `backup_dir`, change nothing."""
-    reachable, failed = switch_targets(spec, target, names, state)
-    for res in failed:
-        if on_done:
-            on_done(res)
     dest = backup_dir(spec, target)
-    res = run_all(reachable, lambda t: backup_switch(t, dest, connect), WORKERS, on_done)
-    return sorted(res + failed, key=lambda r: r.name)
+    return _over_switches(
+        spec, target, on_done, names, state,
+        lambda ts: run_all(ts, lambda t: backup_switch(t, dest, connect), WORKERS, on_done),
+    )  # fmt: skip
 
 
 #: The engine's switch outcome as the layer contract's status.
