@@ -32,6 +32,7 @@ from typing import Any
 
 import pytest
 
+from tests.helpers import wait_for
 from tests.lab.conftest import lab_image, needs, start_host
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(900)]
@@ -320,16 +321,6 @@ def _segments(nvr: Nvr, cam: str) -> dict[str, int]:
     return {n: int(s) for n, s in (line.split() for line in out.splitlines())}
 
 
-def _wait(pred: Any, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = pred()
-        if value:
-            return value
-        time.sleep(1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
 CAMS = [("gate", CAM_IPS[0], 7), ("lobby", CAM_IPS[1], 30)]
 
 
@@ -376,7 +367,7 @@ def test_first_apply_records_every_camera(nvr: Nvr, first_apply: Run) -> None:
 
 def test_recordings_grow_and_are_h264(nvr: Nvr, first_apply: Run) -> None:
     assert first_apply.rc == 0
-    first = _wait(lambda: _segments(nvr, "gate"), 30, "a first segment")
+    first = wait_for("a first segment", lambda: _segments(nvr, "gate"), 30)
     t0, size0 = time.monotonic(), sum(first.values())
     time.sleep(SEGMENT_S * 2 + 2)
     later = _segments(nvr, "gate")
@@ -393,7 +384,7 @@ def test_recordings_grow_and_are_h264(nvr: Nvr, first_apply: Run) -> None:
     assert video and video[0]["codec_name"] == "h264"
     assert (video[0]["width"], video[0]["height"]) == (320, 240)
     assert float(probe["format"]["duration"]) > 1
-    assert _wait(lambda: _segments(nvr, "lobby"), 30, "lobby segments")
+    assert wait_for("lobby segments", lambda: _segments(nvr, "lobby"), 30)
 
 
 def test_retention_timer_deletes_backdated_segments_only(nvr: Nvr, first_apply: Run) -> None:
@@ -407,7 +398,7 @@ def test_retention_timer_deletes_backdated_segments_only(nvr: Nvr, first_apply: 
         nvr.run("cp", "/etc/hostname", path)
     nvr.run("touch", "-d", "8 days ago", old)  # gate keeps 7 days
     nvr.run("touch", "-d", "8 days ago", keep)  # lobby keeps 30 days
-    _wait(lambda: not nvr.exists(old), 40, "the retention timer to delete the backdated segment")
+    wait_for("the retention timer to delete the backdated segment", lambda: not nvr.exists(old), 40)
     assert nvr.exists(keep)
     assert _segments(nvr, "gate"), "current recordings must survive retention"
     journal = nvr.run("journalctl", "-u", "dcctl-cctv-retention.service", "--no-pager")
