@@ -214,19 +214,26 @@ def plan(
     ] = None,
     layer: LayerOpt = None,
 ) -> None:
-    """Show what an apply would change in every layer, against the last apply.
+    """Show what an apply would change in every layer, against the target's last apply.
 
-    Without --target this works offline (spec vs last applied snapshot); with it,
-    the switches are read, the Pulumi preview runs and the playbooks run in
-    check+diff mode, so drift shows up too.
+    Without --target this is the production plan, offline: the spec against
+    production's last applied snapshot (a lab rehearsal never changes it). With
+    --target the diff is against that target's snapshot, and the engines are
+    asked too: the switches are read, the Pulumi preview runs and the playbooks
+    run in check+diff mode, so drift shows up too.
     """
     from dcctl.plan.desired import desired_state
-    from dcctl.plan.diff import diff_states, read_snapshot
+    from dcctl.plan.diff import SnapshotError, diff_states, read_snapshot
     from dcctl.plan.render import render_markdown, render_text
 
     spec = _load(path, output == Output.json)
     desired = desired_state(spec)
-    changes = diff_states(read_snapshot(spec.state_dir), desired)
+    try:
+        last = read_snapshot(spec.state_dir, target.value if target is not None else "prod")
+    except SnapshotError as exc:
+        err_console().print(f"error: {escape(str(exc))}")
+        raise typer.Exit(1) from None
+    changes = diff_states(last, desired)
     engines = _engine_preview(spec, target, _layers(layer)) if target is not None else None
     if output == Output.json:
         emit_json(
@@ -438,6 +445,41 @@ def report(
     report_command(path, output.value, html)
 
 
+snapshot_app = typer.Typer(
+    name="snapshot",
+    help="The last-applied snapshots plans compare against (one per target).",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+app.add_typer(snapshot_app, name="snapshot")
+
+
+@snapshot_app.command("adopt")
+def snapshot_adopt(
+    path: SpecPath = Path("."),
+    target: Annotated[
+        Target, typer.Option("--target", "-t", help="Whose last apply the old snapshot records")
+    ] = ...,  # type: ignore[assignment]
+) -> None:
+    """Give an untargeted state/snapshot.json (from an older dcctl) to one target.
+
+    dcctl cannot tell whether an old snapshot recorded a production apply or a
+    lab rehearsal; the engineer who knows says so here, once.
+    """
+    from dcctl.engines.lock import LockedError, apply_lock
+    from dcctl.plan.diff import SnapshotError, adopt_snapshot
+
+    spec = _load(path, False)
+    try:
+        with apply_lock(spec.state_dir, "snapshot adopt"):
+            written = adopt_snapshot(spec.state_dir, target.value)
+    except (SnapshotError, LockedError) as exc:
+        err_console().print(f"error: {escape(str(exc))}")
+        raise typer.Exit(1) from None
+    console().print(f"{escape(str(written))} is now {target.value}'s last-applied snapshot")
+
+
 @app.command()
 def doctor(output: OutputOpt = Output.text) -> None:
     """Report which engines and system tools are present, and how to fix what is missing."""
@@ -481,6 +523,7 @@ _CORE = {
     "drift",
     "doctor",
     "report",
+    "snapshot",
 }
 
 

@@ -135,7 +135,7 @@ def run(
             spec.allocation.lock().write(spec.root)
             # The snapshot is "what was last applied": only a whole apply writes it.
             if chosen == set(ENGINE_LAYERS):
-                write_snapshot(spec.state_dir, ctx.state)
+                write_snapshot(spec.state_dir, ctx.state, target)
         report.seconds = time.monotonic() - start
         if action in ("up", "destroy"):
             audit(spec, report)

@@ -1,7 +1,12 @@
 """Diff desired state against the last applied snapshot, per layer and resource.
 
 The snapshot is the desired state as it was when an apply last succeeded,
-kept as JSON in the spec repo's state directory (reviewable in Git).
+kept as JSON in the spec repo's state directory (reviewable in Git). Each
+target has its own (production: ``state/snapshot.json``; the lab:
+``state/lab/snapshot.json``), and the file names its target: a lab rehearsal
+must never make the production plan say "no changes". A snapshot from before
+snapshots had a target is not guessed at: :class:`SnapshotError` says how to
+adopt it (``dcctl snapshot adopt``).
 """
 
 from __future__ import annotations
@@ -11,6 +16,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from dcctl import targets
+from dcctl.targets import Target
 
 SNAPSHOT = "snapshot.json"
 
@@ -31,19 +39,67 @@ class Change:
         }
 
 
-def read_snapshot(state_dir: Path) -> dict[str, dict[str, Any]]:
-    path = state_dir / SNAPSHOT
+class SnapshotError(ValueError):
+    """A snapshot that cannot be used as "last applied" (the message says what to do)."""
+
+
+def snapshot_path(state_dir: Path, target: Target | str) -> Path:
+    """Where `target` keeps its last-applied snapshot."""
+    return targets.get(target).state_path(Path(state_dir)) / SNAPSHOT
+
+
+def read_snapshot(state_dir: Path, target: Target | str = "prod") -> dict[str, dict[str, Any]]:
+    """What `target` last applied ({} before its first apply); SnapshotError if unusable."""
+    name = targets.get(target).name
+    path = snapshot_path(state_dir, target)
     if not path.exists():
         return {}
-    return json.loads(path.read_text())
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise SnapshotError(f"{path}: not a readable snapshot ({exc})") from None
+    if not isinstance(data, dict) or "target" not in data:
+        raise SnapshotError(
+            f"{path} has no target (written before snapshots had one; it may be a lab "
+            "rehearsal). If it records the last production apply, run "
+            f"`dcctl snapshot adopt {Path(state_dir).parent} --target prod`; if it was a "
+            "rehearsal, delete it (the next lab apply writes state/lab/snapshot.json)"
+        )
+    if data["target"] != name:
+        raise SnapshotError(f"{path} is the {data['target']} target's snapshot, not {name}'s")
+    state: dict[str, dict[str, Any]] = data.get("state") or {}
+    return state
 
 
-def write_snapshot(state_dir: Path, state: dict[str, dict[str, Any]]) -> None:
-    """Write atomically so an interrupted apply never leaves half a snapshot."""
-    state_dir.mkdir(parents=True, exist_ok=True)
-    tmp = state_dir / (SNAPSHOT + ".tmp")
-    tmp.write_text(json.dumps(state, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, state_dir / SNAPSHOT)
+def write_snapshot(
+    state_dir: Path, state: dict[str, dict[str, Any]], target: Target | str = "prod"
+) -> Path:
+    """Write `target`'s snapshot atomically, so an interrupted apply never leaves half one."""
+    path = snapshot_path(state_dir, target)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(SNAPSHOT + ".tmp")
+    body = {"target": targets.get(target).name, "state": state}
+    tmp.write_text(json.dumps(body, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+def adopt_snapshot(state_dir: Path, target: Target | str) -> Path:
+    """Give an untargeted (old) ``state/snapshot.json`` to `target`, as an operator decided."""
+    old = Path(state_dir) / SNAPSHOT
+    try:
+        data = json.loads(old.read_text())
+    except (OSError, ValueError) as exc:
+        raise SnapshotError(f"{old}: nothing to adopt ({exc})") from None
+    if not isinstance(data, dict) or "target" in data:
+        raise SnapshotError(f"{old} already names its target; nothing to adopt")
+    dest = snapshot_path(state_dir, target)
+    if dest != old and dest.exists():
+        raise SnapshotError(f"{dest} exists; {targets.get(target).name} has its own snapshot")
+    written = write_snapshot(state_dir, data, target)
+    if written != old:
+        old.unlink()
+    return written
 
 
 def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:

@@ -42,6 +42,36 @@ def test_plan_lists_creations_and_detailed_exitcode(cli: CliRunner, spec_repo: P
     assert data["summary"]["create"] == len(data["changes"])
 
 
+def test_a_lab_apply_leaves_the_production_plan_showing_every_change(
+    cli: CliRunner, spec_repo: Path
+) -> None:
+    spec = load_spec(spec_repo)
+    write_snapshot(spec.state_dir, desired_state(spec), "lab")  # what a lab apply writes
+    before = cli.invoke(app, ["plan", str(spec_repo), "-o", "json"]).output
+    r = cli.invoke(app, ["plan", str(spec_repo), "--detailed-exitcode"])
+    assert r.exit_code == 2, r.output
+    assert "+ dinkes/simpus" in r.output and "No changes" not in r.output
+    summary = json.loads(before)["summary"]
+    assert summary["create"] > 0 and summary["update"] == summary["delete"] == 0
+
+
+def test_untargeted_old_snapshot_is_refused_until_adopted(cli: CliRunner, spec_repo: Path) -> None:
+    spec = load_spec(spec_repo)
+    old = spec.state_dir / "snapshot.json"
+    old.parent.mkdir(parents=True, exist_ok=True)
+    old.write_text(json.dumps(desired_state(spec), default=str))  # the pre-target format
+    r = cli.invoke(app, ["plan", str(spec_repo), "--detailed-exitcode"])
+    assert r.exit_code == 1 and "no target" in r.output and "snapshot adopt" in r.output
+    assert "Traceback" not in r.output
+    r = cli.invoke(app, ["snapshot", "adopt", str(spec_repo), "--target", "prod"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(old.read_text())["target"] == "prod"
+    r = cli.invoke(app, ["plan", str(spec_repo), "--detailed-exitcode"])
+    assert r.exit_code == 0 and "No changes" in r.output
+    r = cli.invoke(app, ["snapshot", "adopt", str(spec_repo), "--target", "prod"])
+    assert r.exit_code == 1 and "already names its target" in r.output
+
+
 def test_plan_against_snapshot_shows_only_the_delta(cli: CliRunner, spec_repo: Path) -> None:
     spec = load_spec(spec_repo)
     write_snapshot(spec.state_dir, desired_state(spec))

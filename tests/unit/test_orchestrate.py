@@ -19,7 +19,7 @@ import pytest
 from dcctl.engines import orchestrate
 from dcctl.engines.layer import Context, Item, LayerResult, Status
 from dcctl.plan import desired
-from dcctl.plan.diff import SNAPSHOT
+from dcctl.plan.diff import read_snapshot, snapshot_path
 from dcctl.spec import load_spec
 from dcctl.spec.loader import Spec
 
@@ -122,28 +122,34 @@ def test_failed_vms_skip_hosts_but_a_failed_switch_does_not(
     report = orchestrate.run(spec, "up", "lab")
     assert layers["vms"].log == ["switches.apply", "vms.apply"]
     assert not report.ok and report.errors == ["vms: boom"]
-    assert not (spec.state_dir / SNAPSHOT).exists()
+    assert not snapshot_path(spec.state_dir, "lab").exists()
 
     layers["vms"].fail, layers["switches"].fail = False, True
     layers["vms"].log.clear()
     report = orchestrate.run(spec, "up", "lab")
     assert layers["vms"].log == ["switches.apply", "vms.apply", "hosts.apply"]
     assert report.errors == ["switches: boom"]
-    assert not (spec.state_dir / SNAPSHOT).exists(), "a failed apply wrote the snapshot"
+    assert not snapshot_path(spec.state_dir, "lab").exists(), "a failed apply wrote it"
 
 
-def test_snapshot_only_after_a_whole_successful_apply(
+def test_snapshot_only_after_a_whole_successful_apply_and_only_the_targets(
     spec: Spec, layers: dict[str, FakeLayer]
 ) -> None:
-    snapshot = spec.state_dir / SNAPSHOT
+    snapshot = snapshot_path(spec.state_dir, "lab")
     orchestrate.run(spec, "up", "lab", layers=["switches", "vms"])
     assert not snapshot.exists(), "a partial apply is not 'what was last applied'"
     orchestrate.run(spec, "preview", "lab")
     assert not snapshot.exists(), "a plan wrote the snapshot"
     orchestrate.run(spec, "up", "lab")
-    assert json.loads(snapshot.read_text()) == json.loads(
-        json.dumps(desired.desired_state(spec), default=str)
-    )
+    expected = json.loads(json.dumps(desired.desired_state(spec), default=str))
+    assert json.loads(snapshot.read_text()) == {"target": "lab", "state": expected}
+    assert read_snapshot(spec.state_dir, "lab") == expected
+    # A rehearsal never becomes production's "last applied".
+    assert not snapshot_path(spec.state_dir, "prod").exists()
+    assert read_snapshot(spec.state_dir, "prod") == {}
+    orchestrate.run(spec, "up", "prod")
+    assert read_snapshot(spec.state_dir, "prod") == expected
+    assert snapshot_path(spec.state_dir, "prod") == spec.state_dir / "snapshot.json"
 
 
 def test_destroy_removes_the_vms_whatever_layers_are_named_and_is_audited(
