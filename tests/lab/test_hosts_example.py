@@ -24,6 +24,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ from dcctl.engines.pulumi.toolchain import engine_bin_dir
 from dcctl.lab import host
 from dcctl.lab.integration import lab_ssh_key
 from dcctl.plan.desired import desired_state
+from tests.helpers import wait_for
 from tests.lab.conftest import EXAMPLE, FRESH_HOST, Lab, example_lab_turn
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(2400)]
@@ -243,18 +245,8 @@ def _get_json(url: str) -> Any:
         return json.loads(resp.read())
 
 
-def _wait(what: str, check: Any, timeout: float, every: float = 2.0) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-        except OSError as exc:  # the service may still be starting
-            last = exc
-        if last and not isinstance(last, Exception):
-            return last
-        time.sleep(every)
-    pytest.fail(f"{what} not reached within {timeout:.0f} s (last: {last!r})")
+#: Polls every 2 s; a service still starting refuses (OSError) and is polled again.
+_wait = partial(wait_for, interval=2.0, retry_on=(OSError,))
 
 
 def test_prometheus_sees_every_target_up(applied: Applied) -> None:
@@ -312,7 +304,7 @@ def test_stopped_camera_raises_its_alert_with_its_opd(applied: Applied) -> None:
                 and a["status"]["state"] == "active"
             ]
 
-        alerts = _wait("CameraDown for dinkes in Alertmanager", firing, window + 120, every=3)
+        alerts = _wait("CameraDown for dinkes in Alertmanager", firing, window + 120, interval=3)
         took = time.monotonic() - started
         print(f"\nCameraDown reached Alertmanager {took:.1f} s after the camera stopped")
         assert took <= window + 90
@@ -340,7 +332,7 @@ def test_nvr_records_every_camera(applied: Applied) -> None:
         grown.update(k for k in first if now[k] > first[k])
         return grown == set(first)
 
-    _wait("every camera's recording growing", all_grew, 120, every=4)
+    _wait("every camera's recording growing", all_grew, 120, interval=4)
     segment = nvr.check_output("ls -1 /srv/cctv/dishub/terminal | head -n 1")
     codec = nvr.check_output(
         "ffprobe -v error -select_streams v:0 -show_entries stream=codec_name "
