@@ -26,7 +26,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -368,7 +368,8 @@ def test_diff_updates_limits_in_place_and_replaces_the_rest() -> None:
 
 
 def test_lab_names_and_scaling() -> None:
-    from dcctl.engines.pulumi.hypervisors.lab import lab_cpus, lab_memory_mb, lab_names
+    from dcctl.engines.pulumi.hypervisors.lab import LabSite, lab_cpus, lab_memory_mb, lab_names
+    from dcctl.engines.pulumi.program import DesiredVm, from_plain
 
     a, b = lab_names("dlwsb", "dinkes/simpus"), lab_names("dlwsb", "dinkes/simpeg")
     assert a == lab_names("dlwsb", "dinkes/simpus")  # deterministic
@@ -378,12 +379,13 @@ def test_lab_names_and_scaling() -> None:
         lab_names("Not-An-Id", "x/y")
     with pytest.raises(ValueError):
         lab_names("waytoolong", "x/y")  # the port name would not fit 15 characters
-    vm = {"memory_gb": 8, "vcpu": 4}
-    assert lab_memory_mb("o/v", vm, {}) == 256
-    assert lab_memory_mb("o/v", vm, {"lab_memory_mb": 512}) == 512
-    assert lab_memory_mb("o/v", {"memory_gb": 1}, {"lab_memory_mb": 4096}) == 1024
-    assert lab_memory_mb("o/v", vm, {"lab_memory_mb": {"o/v": 300}}) == 300
-    assert lab_cpus(vm, {}) == 1 and lab_cpus(vm, {"lab_cpus": 2}) == 2
+    vm = from_plain(DesiredVm, "o/v", {**_state()["vms"][VM1], "memory_gb": 8, "vcpu": 4})
+    site = LabSite(lab_id="dlwsb", lab_image="img")
+    assert lab_memory_mb("o/v", vm, site) == 256
+    assert lab_memory_mb("o/v", vm, replace(site, lab_memory_mb=512)) == 512
+    assert lab_memory_mb("o/v", replace(vm, memory_gb=1), replace(site, lab_memory_mb=4096)) == 1024
+    assert lab_memory_mb("o/v", vm, replace(site, lab_memory_mb={"o/v": 300})) == 300
+    assert lab_cpus(vm, site) == 1 and lab_cpus(vm, replace(site, lab_cpus=2)) == 2
 
 
 def test_failed_create_leaves_nothing_behind(vmlab: VmLab) -> None:

@@ -128,7 +128,9 @@ def from_plain(cls: type[R], where: str, data: Any) -> R:
     Keys ``cls`` does not name are ignored (the state and site carry facts for other
     layers and targets); a missing field or a value of the wrong type raises
     :class:`ProgramInputError` naming ``where`` and the field. Handles the shapes
-    records use: str, int, bool, nested records, ``X | None`` and ``tuple[X, ...]``.
+    records use: str, int, float (an int is a float, as in typing), bool, nested
+    records, ``tuple[X, ...]``, ``Mapping[str, X]`` (read into a dict) and unions
+    (``X | None``, ``int | Mapping[str, int]``).
     """
     if not isinstance(data, Mapping):
         raise ProgramInputError(f"{where}: expected a mapping, got {type(data).__name__}")
@@ -147,19 +149,73 @@ def _typed(hint: Any, where: str, value: Any) -> Any:
     if origin in (typing.Union, types.UnionType):
         if value is None and type(None) in args:
             return None
-        (inner,) = (a for a in args if a is not type(None))  # records use only X | None
-        return _typed(inner, where, value)
+        options = [a for a in args if a is not type(None)]
+        return _one_of(options, where, value)
     if origin is tuple:  # tuple[X, ...]
         if isinstance(value, list | tuple):
             return tuple(_typed(args[0], f"{where}[{i}]", v) for i, v in enumerate(value))
+    elif origin in (dict, Mapping):  # Mapping[str, X]
+        if isinstance(value, Mapping):
+            return {
+                _typed(args[0], f"{where} key", k): _typed(args[1], f"{where}[{k!r}]", v)
+                for k, v in value.items()
+            }
     elif dataclasses.is_dataclass(hint):
         return from_plain(hint, where, value)  # type: ignore[arg-type]
-    elif isinstance(value, hint) and not (isinstance(value, bool) and hint is not bool):
+    elif _is_scalar(hint, value):
         return value
-    want = "a list" if origin is tuple else hint.__name__
+    raise ProgramInputError(
+        f"{where}: expected {_want(hint)}, got {type(value).__name__} {reprlib.repr(value)}"
+    )
+
+
+def _one_of(options: list[Any], where: str, value: Any) -> Any:
+    """``value`` as the first union member it fits.
+
+    Only the members of the value's own shape (a mapping, a list or a scalar) are
+    tried. A mapping or list fits one member at most, and that member's error is the
+    one raised, so a wrong item inside a mapping is named by its key
+    (``site.lab_memory_mb['x/y']``); a wrong scalar is told every member.
+    """
+    if len(options) == 1:
+        return _typed(options[0], where, value)
+    fitting = [o for o in options if _shape(o) == _shape(type(value))]
+    if len(fitting) == 1 and _shape(fitting[0]) != "scalar":
+        return _typed(fitting[0], where, value)
+    for option in fitting:
+        try:
+            return _typed(option, where, value)
+        except ProgramInputError:
+            continue
+    want = " or ".join(_want(o) for o in options)
     raise ProgramInputError(
         f"{where}: expected {want}, got {type(value).__name__} {reprlib.repr(value)}"
     )
+
+
+def _shape(hint: Any) -> str:
+    """``mapping``, ``list`` or ``scalar``: what a value of ``hint`` looks like in plain data."""
+    origin = typing.get_origin(hint) or hint
+    if dataclasses.is_dataclass(hint) or (isinstance(origin, type) and issubclass(origin, Mapping)):
+        return "mapping"
+    if isinstance(origin, type) and issubclass(origin, list | tuple):
+        return "list"
+    return "scalar"
+
+
+def _is_scalar(hint: Any, value: Any) -> bool:
+    if isinstance(value, bool) and hint is not bool:  # True is an int to Python, not here
+        return False
+    if hint is float:  # typing's numeric tower: an int is a float
+        return isinstance(value, int | float)
+    return isinstance(value, hint)
+
+
+def _want(hint: Any) -> str:
+    shape = _shape(hint)
+    if shape == "scalar":
+        return str(hint.__name__)
+    return "a list" if shape == "list" else "a mapping"
 
 
 def assert_exposure_allowed(key: str, vm: Mapping[str, Any] | DesiredVm) -> None:

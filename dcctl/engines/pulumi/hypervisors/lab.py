@@ -25,7 +25,17 @@ Why it looks like this:
   ports too, and the ``-vm-`` / ``n`` markers keep them apart from the builder's own
   names (``-gw``, ``-b-...``, ``v<vlan>``, ``h<n>``, ...).
 
-Site keys read here (besides the production ones ``ssh_keys`` and ``admin_user``):
+* Typed like production: :func:`build` turns the plain state and site into records
+  (:class:`~dcctl.engines.pulumi.program.DesiredVm`, :class:`LabSite`) with
+  :func:`~dcctl.engines.pulumi.program.from_plain` and each :class:`LabOpd` takes a
+  :class:`LabOpdArgs`, so a missing field or a wrong type (``lab_ssh_keys`` given as
+  one string, which used to be read character by character) is one error naming the
+  key before any container is made. Every lab key starts with ``lab_``, so a ``lab_``
+  key this target does not know is a misspelling (``lab_cpu``) and refused too,
+  instead of being ignored and the default silently used.
+
+Site keys read here (besides the production ones ``ssh_keys`` and ``admin_user``,
+both optional here):
 
 ``lab_id``        short id, 1-8 of ``[a-z0-9]`` (e.g. ``"dlwsb"``). With the lab builder
                   (``dcctl.lab.topology``) pass its interface prefix,
@@ -45,6 +55,7 @@ Site keys read here (besides the production ones ``ssh_keys`` and ``admin_user``
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -53,7 +64,13 @@ from typing import Any
 import pulumi
 
 from dcctl.engines.pulumi.labvm import LabVm
-from dcctl.engines.pulumi.program import assert_exposure_allowed
+from dcctl.engines.pulumi.program import (
+    DesiredNetwork,
+    DesiredVm,
+    ProgramInputError,
+    check_exposure,
+    from_plain,
+)
 from dcctl.lab import podman
 
 __all__ = [
@@ -62,10 +79,13 @@ __all__ = [
     "OPD_TYPE",
     "LabNames",
     "LabOpd",
+    "LabOpdArgs",
+    "LabSite",
     "build",
     "lab_cpus",
     "lab_memory_mb",
     "lab_names",
+    "lab_site",
 ]
 
 OPD_TYPE = "dcctl:regency:Opd"  # same component type as production (proxmox.OPD_TYPE)
@@ -83,6 +103,49 @@ class LabNames:
     netns: str  # named network namespace (/var/run/netns/<netns>)
     port: str  # host end of the veth = OVS port, <= 15 characters
     hostname: str  # the guest's hostname, as in production (<opd>-<vm>)
+
+
+@dataclass(frozen=True, kw_only=True)
+class LabSite:
+    """The site facts this target reads (each key's meaning: the module docstring)."""
+
+    lab_id: str
+    lab_image: str
+    lab_bridges: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    lab_ssh_keys: tuple[str, ...] = ()
+    ssh_keys: tuple[str, ...] = ()
+    admin_user: str | None = None
+    lab_dns: tuple[str, ...] | None = None  # None: each VM's own dns
+    lab_memory_mb: int | Mapping[str, int] = DEFAULT_MEMORY_MB
+    lab_cpus: float = DEFAULT_CPUS
+
+
+@dataclass(frozen=True, kw_only=True)
+class LabOpdArgs:
+    """What one :class:`LabOpd` is built from: the OPD's own VMs and the lab site."""
+
+    vms: Mapping[str, DesiredVm]
+    site: LabSite
+
+
+# Required keys whose empty value is as useless as a missing one, and how to get them.
+_NEEDED = {"lab_id": "", "lab_image": " (run scripts/build-lab-image)"}
+
+
+def lab_site(site: Mapping[str, Any]) -> LabSite:
+    """The :class:`LabSite` in the plain ``site``; refuse a bad, missing or unknown lab key."""
+    known = {f.name for f in dataclasses.fields(LabSite)}
+    unknown = sorted(k for k in site if k.startswith("lab_") and k not in known)
+    if unknown:
+        raise ProgramInputError(
+            f"site.{unknown[0]}: not a key of the lab target (its keys: "
+            f"{', '.join(sorted(k for k in known if k.startswith('lab_')))})"
+        )
+    for need, hint in _NEEDED.items():
+        if site.get(need, "") == "":
+            what = "empty" if need in site else "missing"
+            raise ProgramInputError(f"site.{need} is {what}; the lab target needs it{hint}")
+    return from_plain(LabSite, "site", site)
 
 
 def _slug(text: str) -> str:
@@ -103,27 +166,26 @@ def lab_names(lab_id: str, key: str) -> LabNames:
     )
 
 
-def lab_memory_mb(key: str, vm: Mapping[str, Any], site: Mapping[str, Any]) -> int:
+def lab_memory_mb(key: str, vm: DesiredVm, site: LabSite) -> int:
     """Memory of VM ``key`` in the lab (see the module docstring for why it is scaled)."""
-    setting = site.get("lab_memory_mb")
+    setting = site.lab_memory_mb
     if isinstance(setting, Mapping):
         if key in setting:
-            return int(setting[key])
+            return setting[key]
         cap = DEFAULT_MEMORY_MB
     else:
-        cap = int(setting) if setting is not None else DEFAULT_MEMORY_MB
-    return min(int(vm["memory_gb"]) * 1024, cap)
+        cap = setting
+    return min(vm.memory_gb * 1024, cap)
 
 
-def lab_cpus(vm: Mapping[str, Any], site: Mapping[str, Any]) -> int | float:
+def lab_cpus(vm: DesiredVm, site: LabSite) -> float:
     """CPU quota of a VM in the lab: its vCPUs, capped (see the module docstring)."""
-    cap = site.get("lab_cpus", DEFAULT_CPUS)
-    return min(vm["vcpu"], cap)
+    return min(vm.vcpu, site.lab_cpus)
 
 
-def _keys(site: Mapping[str, Any]) -> str:
+def _keys(site: LabSite) -> str:
     keys: list[str] = []
-    for k in [*site.get("lab_ssh_keys", []), *site.get("ssh_keys", [])]:
+    for k in [*site.lab_ssh_keys, *site.ssh_keys]:
         k = k.strip()
         if k and k not in keys:
             keys.append(k)
@@ -136,46 +198,42 @@ class LabOpd(pulumi.ComponentResource):
     """Everything one OPD owns in the lab: its VMs."""
 
     def __init__(
-        self,
-        code: str,
-        *,
-        vms: Mapping[str, Mapping[str, Any]],
-        site: Mapping[str, Any],
-        opts: pulumi.ResourceOptions | None = None,
+        self, code: str, args: LabOpdArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(OPD_TYPE, code, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        keys = _keys(site) if vms else ""
+        site = args.site
+        keys = _keys(site) if args.vms else ""
         self.vms: dict[str, LabVm] = {}
         self.outputs: dict[str, pulumi.Output[dict[str, Any]]] = {}
-        for key, vm in sorted(vms.items()):
-            names = lab_names(site["lab_id"], key)
+        for key, vm in sorted(args.vms.items()):
+            names = lab_names(site.lab_id, key)
             name = key.replace("/", "-")  # the production resource name
             machine = LabVm(
                 name,
                 name=names.container,
                 netns=names.netns,
-                bridge=site["lab_bridges"][vm["node"]],
+                bridge=site.lab_bridges[vm.node],
                 port=names.port,
-                vlan=vm["vlan"],
-                address=vm["address"],
-                gateway=vm["gateway"],
+                vlan=vm.vlan,
+                address=vm.address,
+                gateway=vm.gateway,
                 memory_mb=lab_memory_mb(key, vm, site),
                 cpus=lab_cpus(vm, site),
-                image=site["lab_image"],
+                image=site.lab_image,
                 ssh_pubkey=keys,
                 hostname=names.hostname,
-                admin_user=site.get("admin_user"),
-                dns=list(site.get("lab_dns", vm.get("dns", []))),
+                admin_user=site.admin_user,
+                dns=list(vm.dns if site.lab_dns is None else site.lab_dns),
                 opts=child,
             )
             self.vms[key] = machine
             self.outputs[key] = pulumi.Output.from_input(
                 {
                     "name": name,
-                    "address": vm["address"].split("/")[0],
-                    "node": vm["node"],
-                    "vlan": vm["vlan"],
+                    "address": vm.address.split("/")[0],
+                    "node": vm.node,
+                    "vlan": vm.vlan,
                     "container_id": machine.container_id,
                     "netns": names.netns,
                 }
@@ -183,26 +241,19 @@ class LabOpd(pulumi.ComponentResource):
         self.register_outputs({"vms": self.outputs})
 
 
-def _validate(vms: Mapping[str, Mapping[str, Any]], site: Mapping[str, Any]) -> None:
-    """Check everything before registering a single resource (all or nothing)."""
-    for key in sorted(vms):
-        assert_exposure_allowed(key, vms[key])
-    for need in ("lab_id", "lab_image"):
-        if not site.get(need):
-            hint = " (run scripts/build-lab-image)" if need == "lab_image" else ""
-            raise ValueError(f"the lab target needs site[{need!r}]{hint}")
+def _validate(vms: Mapping[str, DesiredVm], site: LabSite) -> None:
+    """Check what the records cannot say, before registering a single resource."""
     if vms:
         _keys(site)
-    bridges: Mapping[str, str] = site.get("lab_bridges") or {}
     ports: dict[str, str] = {}
     containers: dict[str, str] = {}
     for key, vm in sorted(vms.items()):
-        if vm["node"] not in bridges:
+        if vm.node not in site.lab_bridges:
             raise ValueError(
-                f"{key}: node {vm['node']!r} has no lab bridge (site lab_bridges: "
-                f"{', '.join(sorted(bridges)) or 'empty'})"
+                f"{key}: node {vm.node!r} has no lab bridge (site lab_bridges: "
+                f"{', '.join(sorted(site.lab_bridges)) or 'empty'})"
             )
-        names = lab_names(site["lab_id"], key)
+        names = lab_names(site.lab_id, key)
         for seen, value in ((ports, names.port), (containers, names.container)):
             if value in seen:
                 raise ValueError(f"{key} and {seen[value]} map to the same lab name {value}")
@@ -213,12 +264,19 @@ def build(
     state: Mapping[str, Any], site: Mapping[str, Any]
 ) -> dict[str, pulumi.Output[dict[str, Any]]]:
     """Create the whole regency as lab containers; return the inventory facts per VM."""
-    networks: Mapping[str, Mapping[str, Any]] = state.get("networks", {})
-    vms: Mapping[str, Mapping[str, Any]] = state.get("vms", {})
-    _validate(vms, site)
-    opds = sorted({n["opd"] for n in networks.values()} | {v["opd"] for v in vms.values()})
+    raw_networks: Mapping[str, Mapping[str, Any]] = state.get("networks", {})
+    raw_vms: Mapping[str, Mapping[str, Any]] = state.get("vms", {})
+    # Validate everything before registering a single resource (all or nothing).
+    check_exposure(raw_vms)
+    conf = lab_site(site)
+    networks = {k: from_plain(DesiredNetwork, k, n) for k, n in sorted(raw_networks.items())}
+    vms = {k: from_plain(DesiredVm, k, v) for k, v in sorted(raw_vms.items())}
+    _validate(vms, conf)
+    opds = sorted({n.opd for n in networks.values()} | {v.opd for v in vms.values()})
     components = {
-        code: LabOpd(code, vms={k: v for k, v in vms.items() if v["opd"] == code}, site=site)
+        code: LabOpd(
+            code, LabOpdArgs(vms={k: v for k, v in vms.items() if v.opd == code}, site=conf)
+        )
         for code in opds
     }
     return {key: comp.outputs[key] for comp in components.values() for key in comp.outputs}
