@@ -29,6 +29,7 @@ from dcctl.plan.desired import desired_state
 from dcctl.spec.cctv import Camera
 from dcctl.spec.loader import Spec, load_spec
 from tests.conftest import EXAMPLE, ROOT
+from tests.specs import total
 
 ROLE = ROOT / "playbooks" / "roles" / "cctv_recorder"
 HOSTILE = "p@ss:w/rd %{{ lookup('pipe','id') }}\n$(reboot);'\"#?&=" + "\u00e9"
@@ -53,7 +54,8 @@ def test_one_recorder_per_camera_of_the_example(spec: Spec, password: str) -> No
     rv = role_vars(spec, spec.state_dir, "prod")
     cams = _cameras(spec)
     recorders = rv.public["cctv_recorder_cameras"]
-    assert len(cams) == 6
+    # at least two, so that the distinct-id check below is not vacuous
+    assert len(cams) == total(spec, "cameras") >= 2
     assert sorted(r["key"] for r in recorders) == sorted(cams)
     assert len({r["id"] for r in recorders}) == len(recorders)
     state = desired_state(spec)["cctv"]

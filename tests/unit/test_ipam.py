@@ -100,7 +100,17 @@ def test_adding_a_vm_keeps_addresses_and_placement(spec_repo: Path, cli: CliRunn
 
 def test_pins_are_honoured(spec_repo: Path) -> None:
     spec = load_spec(spec_repo)
-    assert spec.allocation.vlans["disdukcapil/servers"] == 140
+    pins = 0
+    for code, opd in spec.opds.items():
+        for net in ("servers", "cctv", "lan"):
+            pin = getattr(opd.network, net)
+            if pin is not None and pin.vlan is not None:
+                assert spec.allocation.vlans[f"{code}/{net}"] == pin.vlan
+                pins += 1
+            if pin is not None and pin.prefix is not None:
+                assert spec.allocation.prefixes[f"{code}/{net}"] == pin.prefix
+                pins += 1
+    assert pins, "the example pins at least one network"
 
 
 def test_new_pin_conflicting_with_locked_value_is_an_error(spec_repo: Path, cli: CliRunner) -> None:

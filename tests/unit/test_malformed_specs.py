@@ -550,7 +550,8 @@ def test_generated_hostile_descriptions(spec_repo: Path, text: str) -> None:
         with pytest.raises(SpecErrors) as exc:
             load_spec(spec_repo)
         err = exc.value.errors[0]
-        assert err.file == "opd/bapenda.yaml" and err.line == 13
+        line = next(i for i, t in enumerate(original.splitlines(), 1) if "Pajak bumi" in t)
+        assert err.file == "opd/bapenda.yaml" and err.line == line
         assert err.path == "vms[0].description"
     finally:
         f.write_text(original)

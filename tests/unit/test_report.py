@@ -1,4 +1,8 @@
-"""Consolidation report: numbers match the example regency; the HTML page is safe and offline."""
+"""Consolidation report: numbers match a spec the test builds; the HTML page is safe and offline.
+
+The numbers are checked on a spec built here (``tests.specs``), so every expected value
+follows from the OPDs below, not from whatever the demo regency holds today.
+"""
 
 from __future__ import annotations
 
@@ -17,15 +21,43 @@ from dcctl.report.consolidation import (
     report_command,
 )
 from dcctl.spec import load_spec
-from tests.conftest import EXAMPLE
+from tests.specs import OpdSpec, VmSpec, build_spec
+
+#: "dinkes": three VMs (4/8/200, 4/8/500, 1/2/20), one camera, two offices, 3 servers
+#: still in its migrating room. "arsip": nothing but a closed room (its 4 servers are
+#: gone). "dc": hosts the service VMs (tests.specs.SERVICE_VMS: 4 vCPU, 130 GB) and
+#: runs 2 legacy servers.
+OPDS = [
+    OpdSpec(
+        "dinkes",
+        vms=[
+            VmSpec("simpus", vcpu=4, memory_gb=8, disk_gb=200),
+            VmSpec("simpus-db", vcpu=4, memory_gb=8, disk_gb=500),
+            VmSpec("info-sehat", vcpu=1, memory_gb=2, disk_gb=20),
+        ],
+        cameras=1,
+        offices=2,
+        classification="rahasia",
+        server_room=("migrating", 3),
+        quota={"vcpu": 16, "memory_gb": 32, "disk_gb": 1500, "vms": 6, "cameras": 10},
+    ),
+    OpdSpec("arsip", server_room=("closed", 4)),
+    OpdSpec("dc", server_room=("running", 2)),
+]
 
 
 @pytest.fixture(scope="module")
-def data() -> dict:
-    return report(load_spec(EXAMPLE))
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two hypervisor nodes of 64 threads each; the OPDs above."""
+    return build_spec(tmp_path_factory.mktemp("report"), opds=OPDS, nodes=2, services="dc")
 
 
-def test_dinkes_numbers_match_the_example(data: dict) -> None:
+@pytest.fixture(scope="module")
+def data(built: Path) -> dict:
+    return report(load_spec(built))
+
+
+def test_dinkes_numbers_match_the_spec(data: dict) -> None:
     d = data["opds"]["dinkes"]
     # simpus (4/8/200), simpus-db (4/8/500), info-sehat (1/2/20)
     assert (d["vms"], d["vcpu"], d["memory_gb"], d["disk_gb"]) == (3, 9, 18, 720)
@@ -45,13 +77,15 @@ def test_dinkes_numbers_match_the_example(data: dict) -> None:
 def test_totals_add_up(data: dict) -> None:
     t = data["totals"]
     opds = data["opds"].values()
-    assert t["opds"] == 12 and t["vms"] == 19 and t["cameras"] == 6 and t["offices"] == 5
-    assert t["disk_gb"] == sum(o["disk_gb"] for o in opds) == 8550
-    assert t["server_rooms"] == {"running": 3, "migrating": 3, "closed": 6}
-    # rsud 6 + dinkes 3 + bapenda 2 + bpkad 2 + disdukcapil 2 + disdik 1; closed rooms count 0
-    assert t["legacy_servers"] == 16
-    assert t["consolidated_pct"] == 50.0
-    assert t["vm_capacity_gb"] == 16000 and t["site_vcpu"] == 128
+    # dinkes 3 VMs + dc's 3 service VMs; one camera and two offices, all dinkes'
+    assert t["opds"] == 3 and t["vms"] == 6 and t["cameras"] == 1 and t["offices"] == 2
+    # dinkes 720 + dc's services 10 + 20 + 100
+    assert t["disk_gb"] == sum(o["disk_gb"] for o in opds) == 850
+    assert t["server_rooms"] == {"running": 1, "migrating": 1, "closed": 1}
+    # dinkes 3 + dc 2; arsip's room is closed, so its 4 servers count 0
+    assert t["legacy_servers"] == 5
+    assert t["consolidated_pct"] == 33.3  # one closed room of three
+    assert t["vm_capacity_gb"] == 1_000_000 and t["site_vcpu"] == 128  # 2 nodes x 64
     assert t["recording_gb"] == pytest.approx(sum(o["recording_gb"] for o in opds), abs=0.2)
 
 
@@ -59,8 +93,8 @@ def test_report_is_json_ready(data: dict) -> None:
     assert json.loads(json.dumps(data)) == data
 
 
-def test_html_is_one_self_contained_page_with_an_svg_per_chart() -> None:
-    spec = load_spec(EXAMPLE)
+def test_html_is_one_self_contained_page_with_an_svg_per_chart(built: Path) -> None:
+    spec = load_spec(built)
     html = render_html(spec)
     n = len(charts(report(spec)))
     assert n >= 5
@@ -68,11 +102,11 @@ def test_html_is_one_self_contained_page_with_an_svg_per_chart() -> None:
     assert html.startswith("<!DOCTYPE html>") and html.rstrip().endswith("</html>")
     # nothing is fetched: no URL, no script, no external stylesheet, font or image
     assert not re.search(r"https?:|//[a-z]|<script|<link|<img|src=|href=|url\(|@import", html, re.I)
-    assert "Dinas Kesehatan" in html and "720 / 1500" in html
+    assert "OPD dinkes" in html and "720 / 1500" in html
 
 
-def test_html_escapes_hostile_names() -> None:
-    spec = load_spec(EXAMPLE)
+def test_html_escapes_hostile_names(built: Path) -> None:
+    spec = load_spec(built)
     data = copy.deepcopy(report(spec))
     evil = '<script>alert("x")</script>'
     data["opds"]["dinkes"]["name"] = evil
@@ -88,25 +122,27 @@ def test_html_escapes_hostile_names() -> None:
 
 def test_over_quota_is_flagged(data: dict) -> None:
     over = copy.deepcopy(data)
-    over["opds"]["bapenda"]["vcpu"] = 9  # quota 6
+    over["opds"]["dinkes"]["vcpu"] = 17  # quota 16
     vcpu_chart = charts(over)[0]
-    row = next(r for r in vcpu_chart["rows"] if r["label"] == "bapenda")
+    row = next(r for r in vcpu_chart["rows"] if r["label"] == "dinkes")
     assert row["over"] and row["used_w"] > row["limit_w"]
     assert 'class="used over"' in render_report_html(over)
 
 
-def test_report_command_outputs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_report_command_outputs(
+    built: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "laporan.html"
-    report_command(EXAMPLE, "json", out)
+    report_command(built, "json", out)
     data = json.loads(capsys.readouterr().out)
     assert data["opds"]["dinkes"]["disk_gb"] == 720
     assert out.read_text().count("<svg") >= 5
-    report_command(EXAMPLE, "markdown", None)
+    report_command(built, "markdown", None)
     md = capsys.readouterr().out
-    assert "| dinkes | Dinas Kesehatan | rahasia | 3/6 | 9/16 | 18/32 | 720/1500 |" in md
-    report_command(EXAMPLE, "text", None)
+    assert "| dinkes | OPD dinkes | rahasia | 3/6 | 9/16 | 18/32 | 720/1500 |" in md
+    report_command(built, "text", None)
     text = capsys.readouterr().out
-    assert "dinkes" in text and "6 of 12 legacy server rooms closed" in text
+    assert "dinkes" in text and "1 of 3 legacy server rooms closed" in text
 
 
 def test_report_command_on_a_broken_spec_exits_1(tmp_path: Path) -> None:

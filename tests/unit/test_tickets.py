@@ -308,10 +308,12 @@ def test_cli_render_text_and_json(repo: Path) -> None:
 
 
 def test_cli_refusal_is_one_clear_reason_without_traceback(repo: Path, tmp_path: Path) -> None:
-    t = base_ticket(vcpu=12)
+    dinkes = load_spec(repo).opds["dinkes"]
+    used, limit = sum(v.vcpu for v in dinkes.vms), dinkes.quota.vcpu
+    t = base_ticket(vcpu=limit - used + 1)  # one vCPU over dinkes' quota
     r = CliRunner().invoke(ticket_app, ["render", str(write_ticket(tmp_path, t)), "-r", str(repo)])
     assert r.exit_code == 1
-    assert "permintaan.vcpu: quota exceeded: vcpu 21 > 16" in r.output
+    assert f"permintaan.vcpu: quota exceeded: vcpu {limit + 1} > {limit}" in r.output
     assert "Traceback" not in r.output and "Nothing was changed" in r.output
 
 

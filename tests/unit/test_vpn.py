@@ -124,8 +124,9 @@ def test_role_vars_hub_peers_and_allowed_ips(spec: Spec, tmp_path: Path) -> None
     offices = state["vpn"]
     hub = rv.public
     assert hub["vpn_hub_address"] == f"{spec.allocation.addresses['vpn/hub']}/24"
-    assert hub["vpn_hub_address"] == "10.99.0.1/24"
-    assert hub["vpn_hub_listen_port"] == 51820
+    pool = ipaddress.ip_network(spec.site.vpn.tunnel_pool)  # type: ignore[union-attr]
+    assert hub["vpn_hub_address"] == f"{pool[1]}/{pool.prefixlen}"  # the pool's first host
+    assert hub["vpn_hub_listen_port"] == spec.site.vpn.listen_port  # type: ignore[union-attr]
     assert [p["name"] for p in hub["vpn_hub_peers"]] == sorted(offices)
     store = KeyStore(keystore_path(tmp_path, "lab"))
     for p in hub["vpn_hub_peers"]:
@@ -162,7 +163,7 @@ def test_role_vars_linux_offices_are_hosts_mikrotik_are_not(spec: Spec, tmp_path
             continue
         assert host["ansible_host"] == o["wan_address"] and host["ansible_user"] == "dcctl"
         assert host["vpn_office_address"] == f"{o['tunnel_address']}/32"
-        assert host["vpn_office_hub_endpoint"] == "203.0.113.10:51820"
+        assert host["vpn_office_hub_endpoint"] == spec.site.vpn.endpoint  # type: ignore[union-attr]
         assert host["vpn_office_hub_public_key"] == rv.public["vpn_hub_public_key"]
         assert host["vpn_office_allowed_ips"] == [f"{hub_addr}/32", *o["allowed_networks"]]
     # Secrets only in secret; the public part and hosts could be printed in a plan.
@@ -207,10 +208,13 @@ def test_mikrotik_render_masks_the_key(spec: Spec, tmp_path: Path) -> None:
     assert private not in text and routeros.MASK in text
     lines = [line for line in text.splitlines() if line and not line.startswith("#")]
     assert lines[0] == "/interface wireguard"
-    assert lines[1].startswith("add name=wg-dc listen-port=51820 private-key=")
+    vpn = spec.site.vpn
+    assert vpn is not None
+    assert lines[1].startswith(f"add name=wg-dc listen-port={vpn.listen_port} private-key=")
     peer_line = next(line for line in lines if "public-key=" in line)
     assert f'public-key="{hub_pub}"' in peer_line
-    assert "endpoint-address=203.0.113.10 endpoint-port=51820" in peer_line
+    host, _, port = vpn.endpoint.rpartition(":")
+    assert f"endpoint-address={host} endpoint-port={port}" in peer_line
     allowed = peer_line.split("allowed-address=")[1].split()[0].split(",")
     assert allowed == [f"{hub['address']}/32", *peer.allowed_networks]
     assert f"add address={peer.tunnel_address}/24 interface=wg-dc" in text

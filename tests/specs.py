@@ -1,0 +1,243 @@
+"""Build a small, valid spec repo from Python, so a test states the numbers it checks.
+
+Why: tests that load the demo regency (examples/wonosobo) and assert its counts break
+whenever the demo is edited, and "== 19" says nothing about why 19 is right. A test
+that builds its own spec with ``build_spec`` sets every count itself, so its expected
+values follow from the test's own lines.
+
+The builder reuses the example's Site document as a template (pools, DNS, keys,
+management network), replaces the switches, links and hypervisor nodes with what the
+test asks for, and hands out switch ports in order: hypervisor uplinks and the star of
+links on the first switch, then each OPD's cameras and LAN ports on its switch. The
+result goes through ``load_spec`` exactly like a hand-written repo.
+
+Example::
+
+    root = build_spec(
+        tmp_path,
+        switches=["cisco_ios", "mikrotik_routeros"],
+        opds=[OpdSpec("dinkes", vms=[VmSpec("simpus", disk_gb=200)], cameras=2, offices=1)],
+        services="dinkes",
+    )
+    spec = load_spec(root)
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from dcctl.spec.loader import Spec
+from dcctl.spec.site import expand_ports
+from dcctl.spec.types import API_VERSION
+from tests.conftest import EXAMPLE
+
+#: Ports each generated switch offers, by vendor: enough for a uplinks, links and a
+#: few OPDs. Written in the spec's range syntax; ``expand_ports`` gives the names.
+VENDOR_PORTS: dict[str, str] = {"cisco_ios": "Gi1/0/1-48", "mikrotik_routeros": "ether1-48"}
+
+#: The VMs ``services=`` adds to its OPD: the VPN hub, monitoring and the NVR the Site
+#: points at. A test counting VMs adds ``len(SERVICE_VMS)`` for that OPD.
+SERVICE_VMS: dict[str, dict[str, Any]] = {
+    "vpn-gw": {"role": "vpn-hub", "vcpu": 1, "memory_gb": 1, "disk_gb": 10},
+    "monitor": {"role": "monitoring", "vcpu": 1, "memory_gb": 2, "disk_gb": 20},
+    "nvr": {"role": "nvr", "vcpu": 2, "memory_gb": 2, "disk_gb": 100},
+}
+
+CAMERA_CREDENTIAL = "env:WSB_CAMERA_PASSWORD"
+SWITCH_CREDENTIAL = "env:WSB_SWITCH_PASSWORD"
+
+
+@dataclass
+class VmSpec:
+    """One VM; ``extra`` passes any other Vm field (exposure, backup, node, ...)."""
+
+    name: str
+    vcpu: int = 1
+    memory_gb: int = 1
+    disk_gb: int = 10
+    role: str = "app"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def doc(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "role": self.role,
+            "vcpu": self.vcpu,
+            "memory_gb": self.memory_gb,
+            "disk_gb": self.disk_gb,
+            **self.extra,
+        }
+
+
+@dataclass
+class OpdSpec:
+    """One OPD: its VMs, how many cameras, remote offices and building LAN ports.
+
+    ``switch`` is the index into the site's switches that its cameras and LAN ports
+    plug into (default: the last switch). ``quota`` overrides the generous default;
+    ``server_room`` is (status, legacy servers).
+    """
+
+    code: str
+    vms: Sequence[VmSpec] = ()
+    cameras: int = 0
+    offices: int = 0
+    office_router: str = "linux"
+    lan_ports: int = 0
+    switch: int = -1
+    classification: str = "terbatas"
+    server_room: tuple[str, int] = ("running", 0)
+    quota: dict[str, int] | None = None
+    camera_kbps: int = 1024
+    camera_days: int = 30
+
+
+def _example_site() -> dict[str, Any]:
+    return yaml.safe_load((EXAMPLE / "site.yaml").read_text())
+
+
+class _Ports:
+    """Hands out each switch's ports in order, so no port is claimed twice."""
+
+    def __init__(self, switches: list[dict[str, Any]]) -> None:
+        self._free = {sw["name"]: expand_ports(sw["vendor"], sw["ports"])[::-1] for sw in switches}
+
+    def take(self, switch: str) -> str:
+        try:
+            return f"{switch}:{self._free[switch].pop()}"
+        except IndexError:
+            raise ValueError(f"{switch} has no free port left; raise VENDOR_PORTS") from None
+
+
+def site_doc(
+    switches: Sequence[str],
+    opds: Sequence[OpdSpec],
+    *,
+    nodes: int = 1,
+    services: str | None = None,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The Site and OPD documents (as dicts) for ``build_spec``; see the module docstring."""
+    if not switches:
+        raise ValueError("a spec needs at least one switch (hypervisor uplinks plug into it)")
+    site = _example_site()
+    sws: list[dict[str, Any]] = []
+    for i, vendor in enumerate(switches):
+        sws.append(
+            {
+                "name": f"sw{i + 1}",
+                "vendor": vendor,
+                "role": "core" if i == 0 else "access",
+                "location": f"Rak {i + 1}",
+                "mgmt_address": f"10.255.0.{11 + i}",
+                "credential": SWITCH_CREDENTIAL,
+                "ports": [VENDOR_PORTS[vendor]],
+            }
+        )
+    ports = _Ports(sws)
+    core = sws[0]["name"]
+    site["switches"] = sws
+    site["hypervisors"]["nodes"] = [
+        {"name": f"pve{n + 1}", "uplink": ports.take(core), "vcpu": 64, "memory_gb": 256}
+        for n in range(nodes)
+    ]
+    site["links"] = [
+        {"name": f"fo-{core}-{sw['name']}", "a": ports.take(core), "b": ports.take(sw["name"])}
+        for sw in sws[1:]
+    ]
+    site["storage"] = {"vm_capacity_gb": 1_000_000, "recording_capacity_gb": 1_000_000}
+    for key in ("vpn", "monitoring", "cctv"):
+        site.pop(key, None)
+    if services is not None:
+        site["vpn"] = {**_example_site()["vpn"], "vm": f"{services}/vpn-gw"}
+        site["monitoring"] = {**_example_site()["monitoring"], "vm": f"{services}/monitor"}
+        site["cctv"] = {"nvr_vm": f"{services}/nvr"}
+    docs = []
+    wan = 0
+    for o in opds:
+        sw = sws[o.switch]["name"]
+        vms = [v.doc() for v in o.vms]
+        if o.code == services:
+            vms += [{"name": name, **copy.deepcopy(body)} for name, body in SERVICE_VMS.items()]
+        cams = [
+            {
+                "name": f"cam{c + 1}",
+                "location": f"{o.code} camera {c + 1}",
+                "port": ports.take(sw),
+                "credential": CAMERA_CREDENTIAL,
+                "bitrate_kbps": o.camera_kbps,
+                "retention_days": o.camera_days,
+            }
+            for c in range(o.cameras)
+        ]
+        offices = []
+        for k in range(o.offices):
+            wan += 1
+            offices.append(
+                {
+                    "name": f"office{k + 1}",
+                    "location": f"{o.code} office {k + 1}",
+                    "router": o.office_router,
+                    "wan_address": f"198.51.100.{wan}",
+                }
+            )
+        doc: dict[str, Any] = {
+            "apiVersion": API_VERSION,
+            "kind": "Opd",
+            "code": o.code,
+            "name": f"OPD {o.code}",
+            "sector": "governance",
+            "classification": o.classification,
+            "contacts": [{"name": "Admin", "role": "Operator"}],
+            "quota": o.quota
+            or {"vcpu": 64, "memory_gb": 256, "disk_gb": 100_000, "vms": 50, "cameras": 50},
+            "server_room": {"status": o.server_room[0], "servers": o.server_room[1]},
+            "vms": vms,
+            "offices": offices,
+            "cameras": cams,
+        }
+        if o.lan_ports:
+            lan = [ports.take(sw).split(":", 1)[1] for _ in range(o.lan_ports)]
+            doc["buildings"] = [
+                {"name": "kantor", "location": f"{o.code} kantor", "switch": sw, "lan_ports": lan}
+            ]
+        docs.append(doc)
+    return site, docs
+
+
+def build_spec(
+    root: Path,
+    *,
+    switches: Sequence[str] = ("cisco_ios",),
+    opds: Sequence[OpdSpec] = (),
+    nodes: int = 1,
+    services: str | None = None,
+) -> Path:
+    """Write a spec repo under ``root / "spec"`` and return its path.
+
+    ``switches`` lists one vendor per switch (named sw1, sw2, ...; sw1 is the core the
+    hypervisor nodes and every link end on). ``services`` names the OPD that hosts the
+    VPN hub, monitoring and NVR (adding ``SERVICE_VMS`` to it); without it the Site has
+    none, so OPDs with cameras or offices need it. No lock is written: IPAM allocates.
+    """
+    site, docs = site_doc(switches, opds, nodes=nodes, services=services)
+    dest = root / "spec"
+    (dest / "opd").mkdir(parents=True)
+    (dest / "site.yaml").write_text(yaml.safe_dump(site, sort_keys=False))
+    for doc in docs:
+        (dest / "opd" / f"{doc['code']}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    return dest
+
+
+def total(spec: Spec, what: str) -> int:
+    """How many ``what`` (vms, cameras, offices, buildings) all OPDs of ``spec`` list.
+
+    Counted from the documents themselves, not from ``desired_state``, so a test that
+    compares a layer's output with it also catches an item that every layer dropped.
+    """
+    return sum(len(getattr(opd, what)) for opd in spec.opds.values())
