@@ -46,117 +46,170 @@ def _vm_ref(ref: str, opds: dict[str, Opd]) -> bool:
 
 
 def check_spec(site: Site, opds: dict[str, Opd], sources: dict[str, SourceDoc]) -> list[SpecError]:
-    errors: list[SpecError] = []
-    sd = sources["site"]
-    sw_by_name = {s.name: s for s in site.switches}
-    claims = PortClaims(site.switches)
+    """Every cross-document rule, each error with its file, line and field.
 
-    for field in ("switches", "links"):
-        for i, name in _dupes(getattr(site, field), "name"):
-            errors.append(sd.error((field, i, "name"), f"duplicate name {name!r}"))
-    for i, name in _dupes(site.hypervisors.nodes, "name"):
-        errors.append(sd.error(("hypervisors", "nodes", i, "name"), f"duplicate node {name!r}"))
-
-    mgmt = netaddr.IPNetwork(site.management.prefix)
-    if netaddr.IPAddress(site.management.gateway) not in mgmt:
-        errors.append(sd.error(("management", "gateway"), f"gateway is outside {mgmt}"))
-    seen_mgmt: dict[str, str] = {}
-    for i, sw in enumerate(site.switches):
-        if netaddr.IPAddress(sw.mgmt_address) not in mgmt:
-            errors.append(
-                sd.error(
-                    ("switches", i, "mgmt_address"),
-                    f"{sw.mgmt_address} is outside the management network {mgmt}",
-                )
-            )
-        if sw.mgmt_address in seen_mgmt or sw.mgmt_address == site.management.gateway:
-            errors.append(
-                sd.error(
-                    ("switches", i, "mgmt_address"),
-                    f"{sw.mgmt_address} is already used by "
-                    f"{seen_mgmt.get(sw.mgmt_address, 'the gateway')}",
-                )
-            )
-        seen_mgmt[sw.mgmt_address] = sw.name
-        names = sw.port_names()
-        if len(names) != len(set(names)):
-            errors.append(sd.error(("switches", i, "ports"), "a port is listed twice"))
-
-    def use_port(ref: str, who: str, doc: SourceDoc, path: tuple[Any, ...]) -> None:
-        try:
-            claims.claim(ref, who)
-        except PortClaimError as exc:
-            errors.append(doc.error(path, str(exc), exc.hint or _choices(sw_by_name)))
-
-    for i, node in enumerate(site.hypervisors.nodes):
-        use_port(
-            node.uplink, f"hypervisor node {node.name}", sd, ("hypervisors", "nodes", i, "uplink")
-        )
-    for i, link in enumerate(site.links):
-        if link.a.partition(":")[0] == link.b.partition(":")[0]:
-            errors.append(sd.error(("links", i), "a link must join two different switches"))
-        use_port(link.a, f"link {link.name}", sd, ("links", i, "a"))
-        use_port(link.b, f"link {link.name}", sd, ("links", i, "b"))
-
-    pools = {
-        "ipam.server_pool": site.ipam.server_pool,
-        "ipam.cctv_pool": site.ipam.cctv_pool,
-        "ipam.lan_pool": site.ipam.lan_pool,
-        "management.prefix": site.management.prefix,
-    }
-    if site.vpn:
-        pools["vpn.tunnel_pool"] = site.vpn.tunnel_pool
-    names = list(pools)
-    for i, a in enumerate(names):
-        for b in names[i + 1 :]:
-            na, nb = netaddr.IPNetwork(pools[a]), netaddr.IPNetwork(pools[b])
-            if na in nb or nb in na:
-                errors.append(
-                    sd.error(
-                        tuple(b.split(".")),
-                        f"{pools[b]} overlaps {a} {pools[a]}",
-                        "site pools must be disjoint",
-                    )
-                )
-    for attr, ref in (("vpn", site.vpn), ("monitoring", site.monitoring)):
-        if ref is not None and not _vm_ref(ref.vm, opds):
-            errors.append(sd.error((attr, "vm"), f"unknown VM {ref.vm!r}", "write it as OPD/VM"))
-    if site.cctv is not None and not _vm_ref(site.cctv.nvr_vm, opds):
-        errors.append(
-            sd.error(("cctv", "nvr_vm"), f"unknown VM {site.cctv.nvr_vm!r}", "write it as OPD/VM")
-        )
-
-    node_names = {n.name for n in site.hypervisors.nodes}
-    total_disk = 0
-    total_rec = 0.0
-    wan_seen: dict[str, str] = {}
+    The order of the checks is the order of the errors a person reads, and port
+    claims are first-come: site ports (hypervisor uplinks, links) before OPD ports.
+    """
+    check = _Checker(site, opds, sources)
+    check.site_names()
+    check.management()
+    check.site_ports()
+    pools = check.pools()
+    check.service_vms()
     internal = [netaddr.IPNetwork(p) for p in pools.values()]
     for code, opd in opds.items():
-        od = sources[f"opd/{code}"]
+        check.opd(code, opd, internal)
+    check.storage()
+    return check.errors
+
+
+class _Checker:
+    """The rules of :func:`check_spec`, one method per concern, sharing what they collect."""
+
+    def __init__(self, site: Site, opds: dict[str, Opd], sources: dict[str, SourceDoc]) -> None:
+        self.site, self.opds, self.sources = site, opds, sources
+        self.sd = sources["site"]
+        self.errors: list[SpecError] = []
+        self.sw_by_name = {s.name: s for s in site.switches}
+        self.claims = PortClaims(site.switches)
+        self.node_names = {n.name for n in site.hypervisors.nodes}
+        self.total_disk = 0
+        self.total_rec = 0.0
+        self.wan_seen: dict[str, str] = {}
+
+    def use_port(self, ref: str, who: str, doc: SourceDoc, path: tuple[Any, ...]) -> None:
+        try:
+            self.claims.claim(ref, who)
+        except PortClaimError as exc:
+            self.errors.append(doc.error(path, str(exc), exc.hint or _choices(self.sw_by_name)))
+
+    def site_names(self) -> None:
+        sd, site = self.sd, self.site
+        for field in ("switches", "links"):
+            for i, name in _dupes(getattr(site, field), "name"):
+                self.errors.append(sd.error((field, i, "name"), f"duplicate name {name!r}"))
+        for i, name in _dupes(site.hypervisors.nodes, "name"):
+            self.errors.append(
+                sd.error(("hypervisors", "nodes", i, "name"), f"duplicate node {name!r}")
+            )
+
+    def management(self) -> None:
+        sd, site = self.sd, self.site
+        mgmt = netaddr.IPNetwork(site.management.prefix)
+        if netaddr.IPAddress(site.management.gateway) not in mgmt:
+            self.errors.append(sd.error(("management", "gateway"), f"gateway is outside {mgmt}"))
+        seen_mgmt: dict[str, str] = {}
+        for i, sw in enumerate(site.switches):
+            if netaddr.IPAddress(sw.mgmt_address) not in mgmt:
+                self.errors.append(
+                    sd.error(
+                        ("switches", i, "mgmt_address"),
+                        f"{sw.mgmt_address} is outside the management network {mgmt}",
+                    )
+                )
+            if sw.mgmt_address in seen_mgmt or sw.mgmt_address == site.management.gateway:
+                self.errors.append(
+                    sd.error(
+                        ("switches", i, "mgmt_address"),
+                        f"{sw.mgmt_address} is already used by "
+                        f"{seen_mgmt.get(sw.mgmt_address, 'the gateway')}",
+                    )
+                )
+            seen_mgmt[sw.mgmt_address] = sw.name
+            names = sw.port_names()
+            if len(names) != len(set(names)):
+                self.errors.append(sd.error(("switches", i, "ports"), "a port is listed twice"))
+
+    def site_ports(self) -> None:
+        sd, site = self.sd, self.site
+        for i, node in enumerate(site.hypervisors.nodes):
+            where = ("hypervisors", "nodes", i, "uplink")
+            self.use_port(node.uplink, f"hypervisor node {node.name}", sd, where)
+        for i, link in enumerate(site.links):
+            if link.a.partition(":")[0] == link.b.partition(":")[0]:
+                self.errors.append(
+                    sd.error(("links", i), "a link must join two different switches")
+                )
+            self.use_port(link.a, f"link {link.name}", sd, ("links", i, "a"))
+            self.use_port(link.b, f"link {link.name}", sd, ("links", i, "b"))
+
+    def pools(self) -> dict[str, str]:
+        """The site's address pools, which must be disjoint (returned for later checks)."""
+        site = self.site
+        pools = {
+            "ipam.server_pool": site.ipam.server_pool,
+            "ipam.cctv_pool": site.ipam.cctv_pool,
+            "ipam.lan_pool": site.ipam.lan_pool,
+            "management.prefix": site.management.prefix,
+        }
+        if site.vpn:
+            pools["vpn.tunnel_pool"] = site.vpn.tunnel_pool
+        names = list(pools)
+        for i, a in enumerate(names):
+            for b in names[i + 1 :]:
+                na, nb = netaddr.IPNetwork(pools[a]), netaddr.IPNetwork(pools[b])
+                if na in nb or nb in na:
+                    self.errors.append(
+                        self.sd.error(
+                            tuple(b.split(".")),
+                            f"{pools[b]} overlaps {a} {pools[a]}",
+                            "site pools must be disjoint",
+                        )
+                    )
+        return pools
+
+    def service_vms(self) -> None:
+        """The VPN hub, monitoring and NVR VMs the site names must exist."""
+        sd, site = self.sd, self.site
+        for attr, ref in (("vpn", site.vpn), ("monitoring", site.monitoring)):
+            if ref is not None and not _vm_ref(ref.vm, self.opds):
+                self.errors.append(
+                    sd.error((attr, "vm"), f"unknown VM {ref.vm!r}", "write it as OPD/VM")
+                )
+        if site.cctv is not None and not _vm_ref(site.cctv.nvr_vm, self.opds):
+            self.errors.append(
+                sd.error(
+                    ("cctv", "nvr_vm"), f"unknown VM {site.cctv.nvr_vm!r}", "write it as OPD/VM"
+                )
+            )
+
+    def opd(self, code: str, opd: Opd, internal: list[netaddr.IPNetwork]) -> None:
+        od = self.sources[f"opd/{code}"]
         for field in ("vms", "offices", "cameras", "buildings"):
             for i, name in _dupes(getattr(opd, field), "name"):
-                errors.append(od.error((field, i, "name"), f"duplicate {field[:-1]} name {name!r}"))
+                self.errors.append(
+                    od.error((field, i, "name"), f"duplicate {field[:-1]} name {name!r}")
+                )
+        self.opd_ports(code, opd, od)
+        self.opd_vms(opd, od)
+        self.opd_offices(code, opd, od, internal)
+        if opd.offices and self.site.vpn is None:
+            self.errors.append(od.error(("offices",), "the Site has no vpn hub for offices"))
+        if opd.cameras and self.site.cctv is None:
+            self.errors.append(
+                od.error(("cameras",), "the Site has no cctv.nvr_vm to record cameras")
+            )
+
+    def opd_ports(self, code: str, opd: Opd, od: SourceDoc) -> None:
         for i, b in enumerate(opd.buildings):
-            sw = sw_by_name.get(b.switch)
-            if sw is None:
-                errors.append(
+            if b.switch not in self.sw_by_name:
+                self.errors.append(
                     od.error(
                         ("buildings", i, "switch"),
                         f"unknown switch {b.switch!r}",
-                        _choices(sw_by_name),
+                        _choices(self.sw_by_name),
                     )
                 )
                 continue
             for j, port in enumerate(b.lan_ports):
-                use_port(
-                    f"{b.switch}:{port}",
-                    f"{code} building {b.name}",
-                    od,
-                    ("buildings", i, "lan_ports", j),
-                )
+                where = ("buildings", i, "lan_ports", j)
+                self.use_port(f"{b.switch}:{port}", f"{code} building {b.name}", od, where)
         for i, cam in enumerate(opd.cameras):
-            use_port(cam.port, f"{code} camera {cam.name}", od, ("cameras", i, "port"))
-            total_rec += cam.storage_gb()
+            self.use_port(cam.port, f"{code} camera {cam.name}", od, ("cameras", i, "port"))
+            self.total_rec += cam.storage_gb()
+
+    def opd_vms(self, opd: Opd, od: SourceDoc) -> None:
         vcpu = mem = disk = 0
         for i, vm in enumerate(opd.vms):
             vcpu += vm.vcpu
@@ -164,22 +217,22 @@ def check_spec(site: Site, opds: dict[str, Opd], sources: dict[str, SourceDoc]) 
             disk += vm.disk_gb
             cls = vm.classification or opd.classification
             if cls == "rahasia" and vm.exposure == "public":
-                errors.append(
+                self.errors.append(
                     od.error(
                         ("vms", i, "exposure"),
                         f"VM {vm.name} is classified rahasia and cannot be public",
                         "set exposure: internal, or reclassify after review",
                     )
                 )
-            if vm.node is not None and vm.node not in node_names:
-                errors.append(
+            if vm.node is not None and vm.node not in self.node_names:
+                self.errors.append(
                     od.error(
                         ("vms", i, "node"),
                         f"unknown hypervisor node {vm.node!r}",
-                        _choices(node_names),
+                        _choices(self.node_names),
                     )
                 )
-        total_disk += disk
+        self.total_disk += disk
         q = opd.quota
         for what, used, limit in (
             ("vcpu", vcpu, q.vcpu),
@@ -189,52 +242,54 @@ def check_spec(site: Site, opds: dict[str, Opd], sources: dict[str, SourceDoc]) 
             ("cameras", len(opd.cameras), q.cameras),
         ):
             if used > limit:
-                errors.append(
+                self.errors.append(
                     od.error(
                         ("quota", what),
                         f"quota exceeded: {what} {used} > {limit}",
                         "raise the quota (needs approval) or shrink the request",
                     )
                 )
+
+    def opd_offices(
+        self, code: str, opd: Opd, od: SourceDoc, internal: list[netaddr.IPNetwork]
+    ) -> None:
         for i, off in enumerate(opd.offices):
-            if off.wan_address in wan_seen:
-                errors.append(
+            if off.wan_address in self.wan_seen:
+                self.errors.append(
                     od.error(
                         ("offices", i, "wan_address"),
                         f"WAN address {off.wan_address} already used by "
-                        f"{wan_seen[off.wan_address]}",
+                        f"{self.wan_seen[off.wan_address]}",
                     )
                 )
-            wan_seen[off.wan_address] = f"{code}/{off.name}"
+            self.wan_seen[off.wan_address] = f"{code}/{off.name}"
             if any(netaddr.IPAddress(off.wan_address) in n for n in internal):
-                errors.append(
+                self.errors.append(
                     od.error(
                         ("offices", i, "wan_address"),
                         "WAN address lies inside an internal pool",
                         "use the office's public address",
                     )
                 )
-        if opd.offices and site.vpn is None:
-            errors.append(od.error(("offices",), "the Site has no vpn hub for offices"))
-        if opd.cameras and site.cctv is None:
-            errors.append(od.error(("cameras",), "the Site has no cctv.nvr_vm to record cameras"))
-    if total_disk > site.storage.vm_capacity_gb:
-        errors.append(
-            sd.error(
-                ("storage", "vm_capacity_gb"),
-                f"VMs need {total_disk} GB, the site offers {site.storage.vm_capacity_gb} GB",
+
+    def storage(self) -> None:
+        sd, st = self.sd, self.site.storage
+        if self.total_disk > st.vm_capacity_gb:
+            self.errors.append(
+                sd.error(
+                    ("storage", "vm_capacity_gb"),
+                    f"VMs need {self.total_disk} GB, the site offers {st.vm_capacity_gb} GB",
+                )
             )
-        )
-    if total_rec > site.storage.recording_capacity_gb:
-        errors.append(
-            sd.error(
-                ("storage", "recording_capacity_gb"),
-                f"cameras need {total_rec:,.0f} GB of recordings, the site offers "
-                f"{site.storage.recording_capacity_gb} GB",
-                "lower bitrate or retention, or add NVR storage",
+        if self.total_rec > st.recording_capacity_gb:
+            self.errors.append(
+                sd.error(
+                    ("storage", "recording_capacity_gb"),
+                    f"cameras need {self.total_rec:,.0f} GB of recordings, the site offers "
+                    f"{st.recording_capacity_gb} GB",
+                    "lower bitrate or retention, or add NVR storage",
+                )
             )
-        )
-    return errors
 
 
 def _choices(names: Any) -> str:
