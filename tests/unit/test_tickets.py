@@ -308,9 +308,8 @@ def test_cli_render_text_and_json(repo: Path) -> None:
 
 
 def test_cli_refusal_is_one_clear_reason_without_traceback(repo: Path, tmp_path: Path) -> None:
-    dinkes = load_spec(repo).opds["dinkes"]
-    used, limit = sum(v.vcpu for v in dinkes.vms), dinkes.quota.vcpu
-    t = base_ticket(vcpu=limit - used + 1)  # one vCPU over dinkes' quota
+    room, limit = _headroom("dinkes", "vcpu")
+    t = base_ticket(vcpu=room + 1)  # one vCPU over dinkes' quota
     r = CliRunner().invoke(ticket_app, ["render", str(write_ticket(tmp_path, t)), "-r", str(repo)])
     assert r.exit_code == 1
     assert f"permintaan.vcpu: quota exceeded: vcpu {limit + 1} > {limit}" in r.output
@@ -379,6 +378,15 @@ def _vm(**kw: Any) -> dict[str, Any]:
     return base_ticket(**kw)
 
 
+def _headroom(code: str, what: str, without: str | None = None) -> tuple[int, int]:
+    """(what the example's OPD may still add of ``what``, its quota); ``without`` leaves
+    out one VM (a resize replaces it). A request of headroom + 1 is one over the quota,
+    whatever the example's numbers are, so the refusal cases below do not cement them."""
+    opd = load_spec(EXAMPLE).opds[code]
+    limit = getattr(opd.quota, what)
+    return limit - sum(getattr(v, what) for v in opd.vms if v.name != without), limit
+
+
 def _top(**kw: Any) -> dict[str, Any]:
     t = base_ticket()
     t.update(kw)
@@ -416,6 +424,8 @@ def _office(**kw: Any) -> dict[str, Any]:
 
 
 _VALID_YAML = (TICKETS / "vm-baru.yaml").read_text()
+_VCPU_ROOM, _VCPU_LIMIT = _headroom("dinkes", "vcpu")
+_MEM_ROOM, _MEM_LIMIT = _headroom("bapenda", "memory_gb", without="sismiop")
 
 # (id, ticket as data or raw text, field named, words of the reason)
 HOSTILE: list[tuple[str, Any, str, str]] = [
@@ -526,13 +536,28 @@ HOSTILE: list[tuple[str, Any, str, str]] = [
     ("duplicate-vm", _vm(nama="simpus"), "permintaan.nama", "already exists"),
     ("duplicate-office", _office(nama="pkm-kertek"), "permintaan.nama", "already exists"),
     ("duplicate-camera", _cam(nama="loket-dinkes"), "permintaan.kamera[0].nama", "exists"),
-    ("quota-vcpu", _vm(vcpu=8), "permintaan.vcpu", "quota exceeded: vcpu 17 > 16"),
-    ("quota-disk", _vm(disk_gb=1000), "permintaan.disk_gb", "quota exceeded: disk_gb"),
+    (
+        "quota-vcpu",
+        _vm(vcpu=_VCPU_ROOM + 1),
+        "permintaan.vcpu",
+        f"quota exceeded: vcpu {_VCPU_LIMIT + 1} > {_VCPU_LIMIT}",
+    ),
+    (
+        "quota-disk",
+        _vm(disk_gb=_headroom("dinkes", "disk_gb")[0] + 1),
+        "permintaan.disk_gb",
+        "quota exceeded: disk_gb",
+    ),
     (
         "quota-resize-memory",
-        _kind("ubah_vm", opd="bapenda", nama="sismiop", memori_gb=16),
+        _kind(
+            "ubah_vm",
+            opd="bapenda",
+            nama="sismiop",
+            memori_gb=_MEM_ROOM + 1,
+        ),
         "permintaan.memori_gb",
-        "quota exceeded: memory_gb 16 > 12",
+        f"quota exceeded: memory_gb {_MEM_LIMIT + 1} > {_MEM_LIMIT}",
     ),
     (
         "quota-camera-count",
