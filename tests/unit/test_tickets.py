@@ -25,6 +25,7 @@ from dcctl.spec import load_spec
 from dcctl.tickets import TicketRefused, load_ticket, render_ticket
 from dcctl.tickets.cli import ticket_app
 from tests.conftest import EXAMPLE, ROOT
+from tests.specs import OpdSpec, build_spec
 
 TICKETS = ROOT / "examples" / "tickets"
 
@@ -35,11 +36,8 @@ def git(repo: Path, *args: str) -> str:
     ).stdout
 
 
-@pytest.fixture(scope="module")
-def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The example regency as a committed Git repo on `main`, lock included."""
-    repo = tmp_path_factory.mktemp("pristine") / "spec"
-    shutil.copytree(EXAMPLE, repo, ignore=shutil.ignore_patterns("state"))
+def commit_spec(repo: Path) -> Path:
+    """Write the IPAM lock and commit ``repo`` on `main`, as a spec repo tickets render into."""
     spec = load_spec(repo)
     spec.allocation.lock().write(repo)
     git(repo, "init", "-q", "-b", "main")
@@ -49,6 +47,14 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "Wonosobo regency spec")
     return repo
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example regency as a committed Git repo on `main`, lock included."""
+    repo = tmp_path_factory.mktemp("pristine") / "spec"
+    shutil.copytree(EXAMPLE, repo, ignore=shutil.ignore_patterns("state"))
+    return commit_spec(repo)
 
 
 @pytest.fixture
@@ -268,15 +274,21 @@ def test_hapus_removes_exactly_the_item(repo: Path, tmp_path: Path) -> None:
     ]
 
 
-def test_hapus_last_camera_removes_the_list_key(repo: Path, tmp_path: Path) -> None:
+def test_hapus_last_camera_removes_the_list_key(tmp_path: Path) -> None:
+    # dinkes gets exactly one camera here, so deleting it empties the list
+    opds = [OpdSpec("dinkes", cameras=1), OpdSpec("dc")]
+    repo = commit_spec(build_spec(tmp_path / "built", opds=opds, services="dc"))
+    lines = (repo / "opd" / "dinkes.yaml").read_text().splitlines()
+    start = lines.index("cameras:")
+    end = next((i for i in range(start + 1, len(lines)) if lines[i][:1] not in "- "), len(lines))
     t = base_ticket()
     t["jenis"] = "hapus"
-    t["permintaan"] = {"objek": "kamera", "nama": "loket-dinkes", "alasan": "Kamera rusak"}
+    t["permintaan"] = {"objek": "kamera", "nama": "cam1", "alasan": "Kamera rusak"}
     result = render_ticket(write_ticket(tmp_path, t), repo)
     removed, added = branch_diff(repo, result.branch or "", "opd/dinkes.yaml")
-    assert added == [] and removed[0] == "cameras:" and len(removed) == 2
+    assert added == [] and removed == lines[start:end]  # the key and its one camera only
     changes = plan(repo, result.branch or "", tmp_path)
-    assert ("cctv", "dinkes/loket-dinkes", "delete") in changes
+    assert ("cctv", "dinkes/cam1", "delete") in changes
     assert ("networks", "dinkes/cctv", "delete") in changes
 
 
