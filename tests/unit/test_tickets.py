@@ -396,6 +396,8 @@ def _headroom(code: str, what: str, without: str | None = None) -> tuple[int, in
     whatever the example's numbers are, so the refusal cases below do not cement them."""
     opd = load_spec(EXAMPLE).opds[code]
     limit = getattr(opd.quota, what)
+    if what == "cameras":
+        return limit - len(opd.cameras), limit
     return limit - sum(getattr(v, what) for v in opd.vms if v.name != without), limit
 
 
@@ -438,6 +440,7 @@ def _office(**kw: Any) -> dict[str, Any]:
 _VALID_YAML = (TICKETS / "vm-baru.yaml").read_text()
 _VCPU_ROOM, _VCPU_LIMIT = _headroom("dinkes", "vcpu")
 _MEM_ROOM, _MEM_LIMIT = _headroom("bapenda", "memory_gb", without="sismiop")
+_CAM_ROOM, _CAM_LIMIT = _headroom("dispertan", "cameras")
 
 # (id, ticket as data or raw text, field named, words of the reason)
 HOSTILE: list[tuple[str, Any, str, str]] = [
@@ -585,11 +588,11 @@ HOSTILE: list[tuple[str, Any, str, str]] = [
                     "bitrate_kbps": 512,
                     "retensi_hari": 7,
                 }
-                for i in (3, 4, 5)
+                for i in range(3, 3 + _CAM_ROOM + 1)
             ],
         ),
         "permintaan.kamera",
-        "quota exceeded: cameras 3 > 2",
+        f"quota exceeded: cameras {_CAM_LIMIT + 1} > {_CAM_LIMIT}",
     ),
     ("rahasia-public", _vm(paparan="public"), "permintaan.paparan", "rahasia VM cannot be public"),
     (
