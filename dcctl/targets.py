@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from dcctl.plan.desired import DesiredState
     from dcctl.spec.loader import Spec
 
 __all__ = ["CredentialError", "Target", "TargetName", "get", "names"]
@@ -62,8 +63,8 @@ class Target(Protocol):
         """The private key Ansible logs in with (None: the SSH agent's)."""
         ...
 
-    def site_inputs(self, spec: Spec) -> dict[str, Any]:
-        """What this target adds to the Pulumi program's site inputs."""
+    def site_inputs(self, spec: Spec, state: DesiredState) -> dict[str, Any]:
+        """What this target adds to the Pulumi program's site inputs (from the run's state)."""
         ...
 
     def state_path(self, base: Path) -> Path:
@@ -109,8 +110,8 @@ class Production:
         key = os.environ.get("ANSIBLE_PRIVATE_KEY_FILE")
         return Path(key) if key else None
 
-    def site_inputs(self, spec: Spec) -> dict[str, Any]:
-        del spec
+    def site_inputs(self, spec: Spec, state: DesiredState) -> dict[str, Any]:
+        del spec, state
         return {}
 
     def state_path(self, base: Path) -> Path:
@@ -145,10 +146,10 @@ class Lab:
 
         return lab_ssh_key(lab_plan(spec).state_dir)[0]
 
-    def site_inputs(self, spec: Spec) -> dict[str, Any]:
+    def site_inputs(self, spec: Spec, state: DesiredState) -> dict[str, Any]:
         from dcctl.lab.integration import lab_site_inputs
 
-        return lab_site_inputs(spec)
+        return lab_site_inputs(spec, state)
 
     def state_path(self, base: Path) -> Path:
         # A rehearsal keeps its own backups and keys, never production's.

@@ -149,3 +149,16 @@ def stop_process(proc: subprocess.Popen[Any] | None, sig: signal.Signals = signa
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(10)
+
+
+def domain_vars(provider: Callable[..., Any], spec: Any, state_dir: Path | str, target: str) -> Any:
+    """One domain's RoleVars as a run would get them: the spec's desired state, the target.
+
+    Why a helper: a provider receives the run's desired state and the target
+    object (:data:`dcctl.engines.ansible.vars.Provider`); a test that looks at
+    one domain computes both the way the hosts layer does.
+    """
+    from dcctl import targets
+    from dcctl.plan.desired import desired_state
+
+    return provider(spec, desired_state(spec), Path(state_dir), targets.get(target))

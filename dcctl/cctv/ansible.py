@@ -23,12 +23,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from dcctl import targets
 from dcctl.cctv.storage import HEADROOM, recording_bytes_per_s, required_gb
 from dcctl.engines.ansible.vars import RoleVars, role_default
 from dcctl.engines.credentials import resolve_credential
-from dcctl.plan.desired import desired_state
+from dcctl.plan.desired import DesiredState
 from dcctl.spec.loader import Spec
+from dcctl.targets import Target
 
 __all__ = [
     "DEFAULT_CAMERA_USER",
@@ -74,11 +74,11 @@ def _url_with_credentials(url: str, user: str, password: str) -> str:
     return f"rtsp://{quote(user, safe='')}:{quote(password, safe='')}@{host}:{port}{path}"
 
 
-def role_vars(spec: Spec, state_dir: Path, target: str) -> RoleVars:
+def role_vars(spec: Spec, state: DesiredState, state_dir: Path, target: Target) -> RoleVars:
     """Recorders, storage and secrets of the ``cctv_recorder`` role for ``target``."""
     del state_dir  # nothing of CCTV is kept in dcctl's state; the spec says it all
-    cameras = desired_state(spec)["cctv"]
-    lab = targets.get(target).rehearsal
+    cameras = state["cctv"]
+    lab = target.rehearsal
     users = {
         f"{code}/{cam.name}": getattr(cam, "username", None) or DEFAULT_CAMERA_USER
         for code, opd in spec.opds.items()

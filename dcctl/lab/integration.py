@@ -13,6 +13,7 @@ from typing import Any
 
 from dcctl.lab.topology import build_plan, lab_prefix, resolve_lab_id
 from dcctl.paths import repo_root
+from dcctl.plan.desired import DesiredState
 from dcctl.spec.loader import Spec
 
 REPO = repo_root()
@@ -50,17 +51,17 @@ def lab_image() -> str:
     return out.stdout.strip().splitlines()[-1]
 
 
-def lab_site_inputs(spec: Spec) -> dict[str, Any]:
+def lab_site_inputs(spec: Spec, state: DesiredState) -> dict[str, Any]:
+    """The lab hypervisor's site inputs: bridges, image, key, per-VM memory from `state`."""
     plan = lab_plan(spec)
     if not (plan.state_dir / "lab.json").exists():
         raise LabNotReady(f"the lab is not up; run `dcctl lab up {spec.root}` first")
     _key, pub = lab_ssh_key(plan.state_dir)
-    from dcctl.plan.desired import desired_state
 
     # 64 MiB per production GB (at least 128 MiB, what systemd, sshd and an Ansible
     # module run need): twenty VMs fit one lab machine, and a memory change in the
     # spec is still a real (in-place) change of the lab VM.
-    memory = {k: max(128, vm["memory_gb"] * 64) for k, vm in desired_state(spec)["vms"].items()}
+    memory = {k: max(128, vm["memory_gb"] * 64) for k, vm in state["vms"].items()}
     return {
         "lab_memory_mb": memory,
         "lab_id": lab_prefix(plan.lab_id),

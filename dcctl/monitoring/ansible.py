@@ -27,8 +27,9 @@ from dcctl.monitoring.config import (
     rules,
 )
 from dcctl.monitoring.targets import address, build_targets, label_value
-from dcctl.plan.desired import desired_state
+from dcctl.plan.desired import DesiredState
 from dcctl.spec.loader import Spec
+from dcctl.targets import Target
 
 __all__ = ["role_vars", "settings"]
 
@@ -64,7 +65,7 @@ def settings(spec: Spec) -> Settings:
     )
 
 
-def role_vars(spec: Spec, state_dir: Path, target: str) -> RoleVars:
+def role_vars(spec: Spec, state: DesiredState, state_dir: Path, target: Target) -> RoleVars:
     """Variables for ``monitoring`` (on role_monitoring) and ``wg_exporter`` (on role_vpn_hub).
 
     ``target`` ("lab" or "prod") changes nothing: the lab rehearses the same files.
@@ -72,7 +73,6 @@ def role_vars(spec: Spec, state_dir: Path, target: str) -> RoleVars:
     del state_dir, target
     if spec.site.monitoring is None:
         return RoleVars()
-    state = desired_state(spec)
     s = settings(spec)
     targets = build_targets(spec, state)
     offices: list[dict[str, str]] = []

@@ -18,11 +18,15 @@ from dcctl.spec.loader import Spec
 
 LAYERS = ("networks", "vms", "switches", "vpn", "cctv", "monitoring")
 
+#: Layer name -> stable key -> plain record.
+DesiredState = dict[str, dict[str, Any]]
 
-def desired_state(spec: Spec) -> dict[str, dict[str, Any]]:
+
+def desired_state(spec: Spec) -> DesiredState:
+    """Every layer's records for `spec`; a run computes it once and hands it on."""
     site, alloc = spec.site, spec.allocation
     nodes = [n.name for n in site.hypervisors.nodes]
-    state: dict[str, dict[str, Any]] = {layer: {} for layer in LAYERS}
+    state: DesiredState = {layer: {} for layer in LAYERS}
     for code, opd in spec.opds.items():
         for net in opd_networks(opd):
             key = f"{code}/{net}"

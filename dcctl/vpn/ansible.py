@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from dcctl.engines.ansible.vars import RoleVars, role_default
-from dcctl.plan.desired import desired_state
+from dcctl.plan.desired import DesiredState, desired_state
 from dcctl.spec.loader import Spec
 from dcctl.spec.site import ADMIN_USER
+from dcctl.targets import Target
 from dcctl.vpn.keystore import HUB, KeyStore, keystore_path
 
 __all__ = [
@@ -83,17 +84,19 @@ def hub_facts(spec: Spec) -> dict[str, Any]:
     }
 
 
-def open_keystore(spec: Spec, state_dir: Path, target: str) -> KeyStore:
+def open_keystore(
+    spec: Spec, state_dir: Path, target: Target | str, state: DesiredState | None = None
+) -> KeyStore:
     """The keystore of ``target``, with a key pair for the hub and every office."""
     store = KeyStore(keystore_path(state_dir, target))
-    store.ensure([HUB, *desired_state(spec)["vpn"]])
+    store.ensure([HUB, *(state or desired_state(spec))["vpn"]])
     return store
 
 
-def peers(spec: Spec, store: KeyStore) -> list[Peer]:
+def peers(spec: Spec, store: KeyStore, state: DesiredState | None = None) -> list[Peer]:
     """Every office of the spec, sorted by key, with its public key from ``store``."""
     out = []
-    for key, office in sorted(desired_state(spec)["vpn"].items()):
+    for key, office in sorted((state or desired_state(spec))["vpn"].items()):
         opd, _, name = key.partition("/")
         out.append(
             Peer(
@@ -121,12 +124,12 @@ def office_allowed_ips(hub: dict[str, Any], peer: Peer) -> list[str]:
     return [f"{hub['address']}/32", *peer.allowed_networks]
 
 
-def role_vars(spec: Spec, state_dir: Path, target: str) -> RoleVars:
+def role_vars(spec: Spec, state: DesiredState, state_dir: Path, target: Target) -> RoleVars:
     """Variables of the ``vpn_hub`` and ``vpn_office`` roles (see the module docstring)."""
     if spec.site.vpn is None:
         return RoleVars()
-    store = open_keystore(spec, state_dir, target)
-    return build_role_vars(hub_facts(spec), peers(spec, store), store)
+    store = open_keystore(spec, state_dir, target, state)
+    return build_role_vars(hub_facts(spec), peers(spec, store, state), store)
 
 
 def build_role_vars(hub: dict[str, Any], all_peers: list[Peer], store: KeyStore) -> RoleVars:

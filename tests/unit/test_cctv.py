@@ -29,6 +29,7 @@ from dcctl.plan.desired import desired_state
 from dcctl.spec.cctv import Camera
 from dcctl.spec.loader import Spec, load_spec
 from tests.conftest import EXAMPLE, ROOT
+from tests.helpers import domain_vars
 from tests.specs import total
 
 ROLE = ROOT / "playbooks" / "roles" / "cctv_recorder"
@@ -51,7 +52,7 @@ def _cameras(spec: Spec) -> dict[str, Camera]:
 
 
 def test_one_recorder_per_camera_of_the_example(spec: Spec, password: str) -> None:
-    rv = role_vars(spec, spec.state_dir, "prod")
+    rv = domain_vars(role_vars, spec, spec.state_dir, "prod")
     cams = _cameras(spec)
     recorders = rv.public["cctv_recorder_cameras"]
     # at least two, so that the distinct-id check below is not vacuous
@@ -71,7 +72,7 @@ def test_one_recorder_per_camera_of_the_example(spec: Spec, password: str) -> No
 
 
 def test_storage_sums_match_the_spec(spec: Spec, password: str) -> None:
-    rv = role_vars(spec, spec.state_dir, "prod")
+    rv = domain_vars(role_vars, spec, spec.state_dir, "prod")
     cams = _cameras(spec)
     for r in rv.public["cctv_recorder_cameras"]:
         assert r["storage_gb"] == round(cams[r["key"]].storage_gb(), 1)
@@ -93,7 +94,7 @@ def test_required_gb_edges() -> None:
 
 
 def test_password_only_in_secret_and_exact_after_decoding(spec: Spec, password: str) -> None:
-    rv = role_vars(spec, spec.state_dir, "prod")
+    rv = domain_vars(role_vars, spec, spec.state_dir, "prod")
     public = json.dumps(rv.public)
     assert password not in public
     assert "p@ss" not in public and "reboot" not in public
@@ -107,7 +108,7 @@ def test_password_only_in_secret_and_exact_after_decoding(spec: Spec, password: 
 
 def test_hostile_password_cannot_break_out(spec: Spec, password: str) -> None:
     """Nothing of the password survives that a URL, EnvironmentFile or Jinja would read."""
-    rv = role_vars(spec, spec.state_dir, "prod")
+    rv = domain_vars(role_vars, spec, spec.state_dir, "prod")
     safe = re.compile(
         r"^rtsp://[A-Za-z0-9%._~-]+:[A-Za-z0-9%._~-]+@[0-9.]+:[0-9]+/[A-Za-z0-9_./-]*$"
     )
@@ -120,13 +121,13 @@ def test_hostile_password_cannot_break_out(spec: Spec, password: str) -> None:
 def test_lab_target_warns_and_uses_lab_secrets(spec: Spec, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[tuple[str, str]] = []
 
-    def fake(spec_: Spec, ref: str, target: str) -> str:
-        calls.append((ref, target))
+    def fake(spec_: Spec, ref: str, target: Any) -> str:
+        calls.append((ref, target.name))
         return "lab-secret"
 
     monkeypatch.setattr(cctv_ansible, "resolve_credential", fake)
-    lab = role_vars(spec, spec.state_dir, "lab")
-    prod = role_vars(spec, spec.state_dir, "prod")
+    lab = domain_vars(role_vars, spec, spec.state_dir, "lab")
+    prod = domain_vars(role_vars, spec, spec.state_dir, "prod")
     assert calls == [("env:WSB_CAMERA_PASSWORD", "lab"), ("env:WSB_CAMERA_PASSWORD", "prod")]
     assert lab.public["cctv_recorder_storage_enforce"] is False
     assert prod.public["cctv_recorder_storage_enforce"] is True
@@ -140,7 +141,7 @@ def test_lab_target_warns_and_uses_lab_secrets(spec: Spec, monkeypatch: pytest.M
 def test_missing_credential_is_a_clear_error(spec: Spec, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("WSB_CAMERA_PASSWORD", raising=False)
     with pytest.raises(CredentialError, match="WSB_CAMERA_PASSWORD"):
-        role_vars(spec, spec.state_dir, "prod")
+        domain_vars(role_vars, spec, spec.state_dir, "prod")
 
 
 def test_collected_with_the_other_domains(spec: Spec, password: str, tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from dcctl.monitoring.targets import UnsafeValue, address, build_targets, label_
 from dcctl.plan.desired import desired_state
 from dcctl.spec.loader import Spec, load_spec
 from dcctl.vpn.ansible import OFFICE_GROUP
+from tests.helpers import domain_vars
 from tests.specs import total
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,7 +33,7 @@ def spec() -> Spec:
 
 @pytest.fixture(scope="module")
 def public(spec: Spec) -> dict[str, Any]:
-    rv = role_vars(spec, Path("/nonexistent"), "lab")
+    rv = domain_vars(role_vars, spec, Path("/nonexistent"), "lab")
     assert not rv.secret and not rv.hosts and not rv.groups
     return rv.public
 
@@ -156,7 +157,7 @@ _EXTRA_DOMAIN = f"""
 from dcctl.engines.ansible.vars import RoleVars
 
 
-def role_vars(spec, state_dir, target):
+def role_vars(spec, state, state_dir, target):
     return RoleVars(
         public={{"extra_domain_enabled": True}},
         hosts={{"office-extra-site": {{"ansible_host": "192.0.2.7"}}}},
@@ -256,15 +257,15 @@ def test_unvalidated_hostile_spec_values_never_reach_a_file(spec: Spec) -> None:
     dinkes = spec.opds["dinkes"]
     evil_name = _tampered(spec, dinkes={"name": "Dinkes {{ lookup('pipe', 'id') }}"})
     with pytest.raises(UnsafeValue):
-        role_vars(evil_name, Path("/x"), "lab")
+        domain_vars(role_vars, evil_name, Path("/x"), "lab")
     contact = dinkes.contacts[0].model_copy(update={"email": "a@b.c\nsmtp_smarthost: evil:25"})
     evil_mail = _tampered(spec, dinkes={"contacts": [contact]})
     with pytest.raises(UnsafeValue):
-        role_vars(evil_mail, Path("/x"), "lab")
+        domain_vars(role_vars, evil_mail, Path("/x"), "lab")
     cam = dinkes.cameras[0].model_copy(update={"location": 'Loket"} or vector(1)'})
     evil_cam = _tampered(spec, dinkes={"cameras": [cam, *dinkes.cameras[1:]]})
     with pytest.raises(UnsafeValue):
-        role_vars(evil_cam, Path("/x"), "lab")
+        domain_vars(role_vars, evil_cam, Path("/x"), "lab")
 
 
 def test_documents_dump_and_load_back_unchanged(public: dict[str, Any]) -> None:

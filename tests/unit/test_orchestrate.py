@@ -175,3 +175,43 @@ def test_unknown_layer_action_or_target_is_refused_before_anything_runs(
     with pytest.raises(ValueError, match="unknown target"):
         orchestrate.run(spec, "up", "staging")
     assert layers["vms"].log == []
+
+
+def test_hosts_layer_inputs_come_from_the_runs_desired_state(
+    spec: Spec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Role variables and inventory are built from the state the run hands on, not recomputed.
+
+    Every ``desired_state`` a dcctl module holds is replaced by one that fails, and
+    the state handed on is changed (one camera and one office fewer): the variables
+    must follow the handed state.
+    """
+    import sys
+
+    from dcctl.engines.ansible.layer import inventory_for
+    from dcctl.engines.ansible.vars import collect
+
+    state = desired.desired_state(spec)
+
+    def recomputed(_spec: Spec) -> dict[str, Any]:
+        raise AssertionError("desired_state recomputed inside the hosts layer")
+
+    for module in [m for name, m in sys.modules.items() if name.startswith("dcctl.")]:
+        if getattr(module, "desired_state", None) is desired.desired_state:
+            monkeypatch.setattr(module, "desired_state", recomputed)
+    dropped_cam = sorted(state["cctv"])[0]
+    dropped_office = sorted(state["vpn"])[0]
+    del state["cctv"][dropped_cam]
+    del state["vpn"][dropped_office]
+
+    for cam in (c for opd in spec.opds.values() for c in opd.cameras):
+        kind, _, var = cam.credential.partition(":")
+        if kind == "env":  # production's references, so no lab needs to be up
+            monkeypatch.setenv(var, "not-a-real-camera-password")
+    rv = collect(spec, tmp_path, "prod", state=state)
+    inventory = inventory_for(spec, None, rv, state)
+    recorded = {r["key"] for r in rv.public["cctv_recorder_cameras"]}
+    assert recorded == set(state["cctv"]) and dropped_cam not in recorded
+    offices = {h for h in inventory["_meta"]["hostvars"] if h.startswith("office-")}
+    assert f"office-{dropped_office.replace('/', '-')}" not in offices
+    assert set(inventory["_meta"]["hostvars"]) >= {k.replace("/", "-") for k in state["vms"]}

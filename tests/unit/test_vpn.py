@@ -27,6 +27,7 @@ from dcctl.vpn import routeros
 from dcctl.vpn.ansible import OFFICE_GROUP, hub_facts, office_host, open_keystore, peers, role_vars
 from dcctl.vpn.cli import vpn_app
 from dcctl.vpn.keystore import HUB, KeyStore, KeystoreError, is_wg_key, keystore_path, public_of
+from tests.helpers import domain_vars
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "wonosobo"
 
@@ -119,7 +120,7 @@ def test_wg_key_check() -> None:
 
 
 def test_role_vars_hub_peers_and_allowed_ips(spec: Spec, tmp_path: Path) -> None:
-    rv = role_vars(spec, tmp_path, "lab")
+    rv = domain_vars(role_vars, spec, tmp_path, "lab")
     state = desired_state(spec)
     offices = state["vpn"]
     hub = rv.public
@@ -150,7 +151,7 @@ def test_role_vars_hub_peers_and_allowed_ips(spec: Spec, tmp_path: Path) -> None
 
 
 def test_role_vars_linux_offices_are_hosts_mikrotik_are_not(spec: Spec, tmp_path: Path) -> None:
-    rv = role_vars(spec, tmp_path, "prod")
+    rv = domain_vars(role_vars, spec, tmp_path, "prod")
     offices = desired_state(spec)["vpn"]
     linux = sorted(office_host(k) for k, o in offices.items() if o["router"] == "linux")
     assert rv.groups == {OFFICE_GROUP: linux}
@@ -173,13 +174,13 @@ def test_role_vars_linux_offices_are_hosts_mikrotik_are_not(spec: Spec, tmp_path
     assert not any(p in printable for p in privates)
     assert rv.secret["vpn_hub_private_key"] == store.pair(HUB).private
     # Stable: a second call generates nothing and gives the same vars.
-    again = role_vars(spec, tmp_path, "prod")
+    again = domain_vars(role_vars, spec, tmp_path, "prod")
     assert again.public == rv.public and again.secret == rv.secret
 
 
 def test_lab_and_prod_keys_differ(spec: Spec, tmp_path: Path) -> None:
-    lab = role_vars(spec, tmp_path, "lab").public["vpn_hub_public_key"]
-    prod = role_vars(spec, tmp_path, "prod").public["vpn_hub_public_key"]
+    lab = domain_vars(role_vars, spec, tmp_path, "lab").public["vpn_hub_public_key"]
+    prod = domain_vars(role_vars, spec, tmp_path, "prod").public["vpn_hub_public_key"]
     assert lab != prod
 
 

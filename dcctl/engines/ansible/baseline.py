@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dcctl import targets
 from dcctl.engines.ansible.vars import RoleVars
+from dcctl.plan.desired import DesiredState
 from dcctl.spec.loader import Spec
+from dcctl.targets import Target
 
 __all__ = ["TEAM_USER", "role_vars"]
 
@@ -20,7 +21,9 @@ __all__ = ["TEAM_USER", "role_vars"]
 TEAM_USER = "infra"
 
 
-def role_vars(spec: Spec, _state_dir: Path, target: str) -> RoleVars:
+def role_vars(spec: Spec, state: DesiredState, state_dir: Path, target: Target) -> RoleVars:
+    """The baseline every host gets: the team's login, DNS, the rehearsal flag."""
+    del state, state_dir  # the baseline reads only the site
     site = spec.site
     return RoleVars(
         public={
@@ -29,6 +32,6 @@ def role_vars(spec: Spec, _state_dir: Path, target: str) -> RoleVars:
             ],
             "baseline_domain": site.domain,
             "baseline_dns": list(site.dns),
-            "baseline_lab": targets.get(target).rehearsal,
+            "baseline_lab": target.rehearsal,
         }
     )

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from dcctl.engines.pulumi.program import ADMIN_USER
-from dcctl.plan.desired import desired_state
+from dcctl.plan.desired import DesiredState, desired_state
 from dcctl.spec.loader import Spec
 
 __all__ = ["ansible_name", "build_inventory", "host_name"]
@@ -32,10 +32,15 @@ def host_name(key: str) -> str:
 
 
 def build_inventory(
-    spec: Spec, vm_outputs: Mapping[str, Mapping[str, Any]] | None
+    spec: Spec,
+    vm_outputs: Mapping[str, Mapping[str, Any]] | None,
+    state: DesiredState | None = None,
 ) -> dict[str, Any]:
-    """The ``ansible-inventory --list`` JSON shape for every VM of ``spec``."""
-    vms = desired_state(spec)["vms"]
+    """The ``ansible-inventory --list`` JSON shape for every VM of ``spec``.
+
+    ``state`` is the run's desired state when the caller has it (an apply).
+    """
+    vms = (state or desired_state(spec))["vms"]
     outputs = vm_outputs or {}
     hostvars: dict[str, dict[str, Any]] = {}
     groups: dict[str, set[str]] = {}

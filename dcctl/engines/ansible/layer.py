@@ -23,6 +23,7 @@ from dcctl import targets
 from dcctl.engines.ansible.inventory import build_inventory
 from dcctl.engines.ansible.vars import RoleVars, collect
 from dcctl.engines.layer import WAITING, Context, Item, LayerResult, Status
+from dcctl.plan.desired import DesiredState, desired_state
 from dcctl.spec.loader import Spec
 from dcctl.targets import Target
 
@@ -77,10 +78,13 @@ def ssh_key(spec: Spec, target: Target | str) -> Path | None:
 
 
 def inventory_for(
-    spec: Spec, vm_outputs: Mapping[str, Mapping[str, Any]] | None, role_vars: RoleVars
+    spec: Spec,
+    vm_outputs: Mapping[str, Mapping[str, Any]] | None,
+    role_vars: RoleVars,
+    state: DesiredState | None = None,
 ) -> dict[str, Any]:
     """VM inventory (spec + Pulumi outputs) joined with the domains' extra hosts."""
-    inventory = build_inventory(spec, vm_outputs)
+    inventory = build_inventory(spec, vm_outputs, state)
     hostvars = inventory["_meta"]["hostvars"]
     for name, hv in role_vars.hosts.items():
         if name in hostvars:
@@ -102,13 +106,19 @@ def run_hosts(
     check: bool = False,
     on_step: Step | None = None,
     limit: str | None = None,
+    state: DesiredState | None = None,
 ) -> HostsReport:
-    """Run site.yml on every host; ``check`` is the plan (``--check --diff``)."""
+    """Run site.yml on every host; ``check`` is the plan (``--check --diff``).
+
+    ``state`` is the run's desired state (the layer passes the one the run
+    computed); without it, it is computed here once.
+    """
     from dcctl.engines.ansible.runner import run_playbook
 
     target = targets.get(target)
-    role_vars = collect(spec, spec.state_dir, target)
-    inventory = inventory_for(spec, vm_outputs, role_vars)
+    state = desired_state(spec) if state is None else state
+    role_vars = collect(spec, spec.state_dir, target, state=state)
+    inventory = inventory_for(spec, vm_outputs, role_vars, state)
     report = HostsReport()
 
     def on_event(event: dict[str, Any]) -> None:
@@ -235,7 +245,9 @@ class HostLayer:
         vms = ctx.earlier.get("vms")
         vm_outputs = vms.outputs.get("vms") if vms is not None else None
         try:
-            hosts = run_hosts(ctx.spec, ctx.target, vm_outputs, check=check, on_step=ctx.on_step)
+            hosts = run_hosts(
+                ctx.spec, ctx.target, vm_outputs, check=check, on_step=ctx.on_step, state=ctx.state
+            )
         except Exception as exc:  # a missing credential or key: the layer fails, reported
             broken = LayerResult.broken(self.name, str(exc))
             if os.environ.get("DCCTL_DEBUG"):

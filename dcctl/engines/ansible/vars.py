@@ -32,6 +32,7 @@ import yaml
 
 from dcctl import plugins, targets
 from dcctl.paths import playbooks_dir
+from dcctl.plan.desired import DesiredState, desired_state
 from dcctl.spec.loader import Spec
 
 __all__ = [
@@ -57,7 +58,9 @@ class RoleVars:
     groups: dict[str, list[str]] = field(default_factory=dict)
 
 
-Provider = Callable[[Spec, Path, str], RoleVars]
+#: ``(spec, desired state, state dir, target)``: the run's desired state is computed
+#: once (by the caller) and handed to every provider, never recomputed per domain.
+Provider = Callable[[Spec, DesiredState, Path, targets.Target], RoleVars]
 
 #: "module:function" per domain (``dcctl/<domain>/ansible.py``, found by
 #: :mod:`dcctl.plugins`), imported lazily (validate/plan must stay fast).
@@ -76,16 +79,26 @@ def _load(ref: str) -> Provider | None:
 
 
 def collect(
-    spec: Spec, state_dir: Path, target: str, providers: Mapping[str, str] | None = None
+    spec: Spec,
+    state_dir: Path,
+    target: targets.Target | str,
+    providers: Mapping[str, str] | None = None,
+    *,
+    state: DesiredState | None = None,
 ) -> RoleVars:
-    """Merge every domain's :class:`RoleVars` (a key defined twice is a bug, so it raises)."""
+    """Merge every domain's :class:`RoleVars` (a key defined twice is a bug, so it raises).
+
+    ``state`` is the run's desired state (an apply passes the one it planned
+    with); without it the state is computed here, once for all providers.
+    """
     merged = RoleVars()
     target = targets.get(target)
+    state = desired_state(spec) if state is None else state
     for name, ref in (providers or PROVIDERS).items():
         provider = _load(ref)
         if provider is None:
             continue
-        part = provider(spec, state_dir, target)
+        part = provider(spec, state, state_dir, target)
         for mine, theirs in (
             (merged.public, part.public),
             (merged.secret, part.secret),
