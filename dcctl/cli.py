@@ -77,6 +77,7 @@ def _mount_subcommands() -> None:
     """Domain sub-apps live with their domain; the CLI only mounts them."""
     from dcctl.engines.switches.cli import switch_app
     from dcctl.lab.cli import lab_app
+    from dcctl.ssh.cli import hostkeys_app
     from dcctl.tickets.cli import ticket_app
     from dcctl.vpn.cli import vpn_app
 
@@ -84,6 +85,7 @@ def _mount_subcommands() -> None:
     app.add_typer(ticket_app, name="ticket", help="OPD request tickets to reviewed spec changes")
     app.add_typer(switch_app, name="switch", help="One switch at a time: backup, diff, push")
     app.add_typer(vpn_app, name="vpn", help="Office VPN: keys, rotation, MikroTik configs")
+    app.add_typer(hostkeys_app, name="hostkeys", help="Pinned SSH host keys: list, trust")
 
 
 def _version(value: bool) -> None:

@@ -26,7 +26,11 @@ if TYPE_CHECKING:
     from dcctl.plan.desired import DesiredState
     from dcctl.spec.loader import Spec
 
-__all__ = ["CredentialError", "Target", "TargetName", "get", "names"]
+__all__ = ["KNOWN_HOSTS", "CredentialError", "Target", "TargetName", "get", "names"]
+
+
+#: File name of a target's pinned SSH host keys.
+KNOWN_HOSTS = "known_hosts"
 
 
 class TargetName(StrEnum):
@@ -69,6 +73,10 @@ class Target(Protocol):
 
     def state_path(self, base: Path) -> Path:
         """Where this target keeps its part of a domain's state under `base`."""
+        ...
+
+    def known_hosts(self, spec: Spec) -> Path:
+        """The file of this target's pinned SSH host keys (:mod:`dcctl.ssh.knownhosts`)."""
         ...
 
 
@@ -117,6 +125,10 @@ class Production:
     def state_path(self, base: Path) -> Path:
         return base
 
+    def known_hosts(self, spec: Spec) -> Path:
+        # In the spec repo's state: a pinned (or changed) key is reviewed like any change.
+        return spec.state_dir / "ssh" / KNOWN_HOSTS
+
 
 @dataclass(frozen=True)
 class Lab:
@@ -154,6 +166,12 @@ class Lab:
     def state_path(self, base: Path) -> Path:
         # A rehearsal keeps its own backups and keys, never production's.
         return base / self.name
+
+    def known_hosts(self, spec: Spec) -> Path:
+        # With the lab's state: `lab up` pins the keys of the machines it creates there.
+        from dcctl.lab.topology import lab_state_dir, resolve_lab_id
+
+        return lab_state_dir(resolve_lab_id(spec.site.name)) / KNOWN_HOSTS
 
 
 _TARGETS: dict[str, Target] = {TargetName.prod: Production(), TargetName.lab: Lab()}

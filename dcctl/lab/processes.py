@@ -32,6 +32,8 @@ from dcctl.lab.plan import CAMERA_USER, CameraPlan, LabPlan, switchd_config
 from dcctl.lab.preflight import GST_PACKAGES, SYSTEM_PYTHON, apt_hint, gst_problem
 from dcctl.lab.secrets import ensure_secrets
 from dcctl.paths import repo_root
+from dcctl.ssh.knownhosts import KnownHosts
+from dcctl.targets import KNOWN_HOSTS
 
 CAMERA_SCRIPT = Path(__file__).with_name("camera.py")
 
@@ -55,6 +57,11 @@ def state_files(run: UpRun) -> dict[str, Path]:
         d.mkdir(parents=True, exist_ok=True)
         if _host_key(d / "ssh_host_ed25519_key", f"{sw.name}@lab-{plan.lab_id}"):
             run.change("switch host keys generated")
+        # dcctl made this key, so it pins it (read from the file, not the network).
+        pub = (d / "ssh_host_ed25519_key.pub").read_text(encoding="utf-8")
+        pinned = KnownHosts(plan.state_dir / KNOWN_HOSTS)
+        if pinned.record(sw.name, sw.mgmt_address, 22, pub, replace=True) != "same":
+            run.change("switch host keys pinned")
         cfg = switchd_config(plan, sw, pw[sw.credential])
         text = json.dumps(cfg, indent=2) + "\n"
         if write_if_changed(plan.switchd_config_path(sw.name), text, 0o600):

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol, cast
 
 from dcctl import plugins
+from dcctl.ssh.knownhosts import HostKeyError, KnownHosts, fingerprint, hostspec
 
 
 class Driver(Protocol):
@@ -77,6 +78,10 @@ class SwitchTarget:
     username: str
     password: str = field(repr=False)
     port: int = 22
+    #: The target's pinned host keys: the connection is refused unless this
+    #: switch's key is pinned there. Every layer-built target has one; None is
+    #: only for a test or benchmark talking to a daemon it started itself.
+    known_hosts: Path | None = None
 
 
 Connector = Callable[[SwitchTarget, Driver], Any]
@@ -108,13 +113,47 @@ def netmiko_params(t: SwitchTarget, device_type: str, timeout: float = 20) -> di
         "banner_timeout": timeout,
         "timeout": timeout,
         "fast_cli": True,
+        # Host key pinned (paramiko's RejectPolicy, the target's known_hosts only):
+        # the password is never sent to a device whose key is unknown or changed.
+        **(
+            {
+                "ssh_strict": True,
+                "system_host_keys": False,
+                "alt_host_keys": True,
+                "alt_key_file": str(t.known_hosts),
+            }
+            if t.known_hosts is not None
+            else {}
+        ),
     }
 
 
 def netmiko_connect(t: SwitchTarget, drv: Driver, timeout: float = 20) -> Any:
+    """A netmiko session; a host key that is not the pinned one raises HostKeyError."""
+    import paramiko
     from netmiko import ConnectHandler
 
-    return ConnectHandler(**netmiko_params(t, drv.device_type, timeout))
+    try:
+        return ConnectHandler(**netmiko_params(t, drv.device_type, timeout))
+    except Exception as exc:
+        # netmiko re-raises paramiko's verdict as a timeout; the cause is in the chain.
+        cause: BaseException | None = exc
+        while cause is not None:
+            if isinstance(cause, paramiko.BadHostKeyException):
+                pinned = KnownHosts(t.known_hosts).get(t.name) if t.known_hosts else None
+                offered = fingerprint(f"{cause.key.get_name()} {cause.key.get_base64()}")
+                raise HostKeyError(
+                    f"switch {t.name}: HOST KEY CHANGED at {hostspec(t.host, t.port)} "
+                    f"(pinned {pinned.fingerprint if pinned else '?'}, offered {offered}); "
+                    "refusing to connect, no password was sent"
+                ) from None
+            if "not found in known_hosts" in str(cause):
+                raise HostKeyError(
+                    f"switch {t.name}: no pinned host key for {hostspec(t.host, t.port)}; "
+                    "check the fingerprint and pin it with `dcctl hostkeys trust`"
+                ) from None
+            cause = cause.__cause__ or cause.__context__
+        raise
 
 
 def _connect(t: SwitchTarget, drv: Driver, connect: Connector, retries: int) -> Any:
@@ -125,8 +164,8 @@ def _connect(t: SwitchTarget, drv: Driver, connect: Connector, retries: int) -> 
             if hasattr(conn, "enable"):
                 conn.enable()
             return conn
-        except Exception:
-            if attempt == retries:
+        except Exception as exc:
+            if attempt == retries or isinstance(exc, HostKeyError):
                 raise
             time.sleep(delay)
             delay *= 2

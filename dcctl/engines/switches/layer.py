@@ -75,6 +75,7 @@ def switch_targets(
     if unknown:
         raise KeyError(f"unknown switch {', '.join(unknown)}; known: {', '.join(sorted(known))}")
     user = os.environ.get("DCCTL_SWITCH_USERNAME") or DEFAULT_USERNAME
+    tgt = targets.get(target)
     reachable: list[SwitchTarget] = []
     failed: list[SwitchResult] = []
     for name in names or list(known):
@@ -84,7 +85,16 @@ def switch_targets(
         except CredentialError as exc:
             failed.append(SwitchResult(name, "failed", error=f"credential: {exc}"))
             continue
-        reachable.append(SwitchTarget(name, intents[name], sw.mgmt_address, user, password))
+        reachable.append(
+            SwitchTarget(
+                name,
+                intents[name],
+                sw.mgmt_address,
+                user,
+                password,
+                known_hosts=tgt.known_hosts(spec),
+            )
+        )
     return reachable, failed
 
 

@@ -1,0 +1,1 @@
+"""SSH trust: the host keys dcctl pins per target, and the devices it logs in to."""

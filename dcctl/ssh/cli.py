@@ -1,0 +1,153 @@
+"""`dcctl hostkeys list|trust`: which SSH host keys a target pins, and pinning one deliberately.
+
+Why a command of its own, not trust-on-first-use inside apply: the first
+contact is the one moment an impostor can slip in, so it is an operator's act
+that shows the fingerprint (to compare with the device's console) and leaves a
+reviewable change in the target's known_hosts. A key that differs from the
+pinned one is refused here too unless ``--replace`` says the device really was
+replaced. ``list`` only reads.
+
+Exit codes: 0 every named device pinned (or listed), 1 a device could not be
+pinned (unreachable, key changed without ``--replace``), 2 bad usage or spec.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from dcctl.output import Output, Target, console, emit_json, err_console, print_spec_errors
+from dcctl.spec.errors import SpecErrors
+
+if TYPE_CHECKING:
+    from dcctl.spec.loader import Spec
+
+hostkeys_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
+
+SpecArg = Annotated[Path, typer.Argument(help="Spec repo directory")]
+TargetOpt = Annotated[Target, typer.Option("--target", "-t", help="lab or prod")]
+OutputOpt = Annotated[Output, typer.Option("--output", "-o", help="text or json")]
+
+
+def devices(spec: Spec) -> dict[str, tuple[str, int]]:
+    """Every device dcctl logs in to over SSH: name -> (address, port).
+
+    Switches by name at their management address; VMs and Linux office routers
+    by their inventory names, at the addresses the spec gives them.
+    """
+    from dcctl.engines.ansible.inventory import host_name
+    from dcctl.plan.desired import desired_state
+    from dcctl.vpn.ansible import office_host
+
+    state = desired_state(spec)
+    out = {sw.name: (str(sw.mgmt_address), 22) for sw in spec.site.switches}
+    for key, vm in state["vms"].items():
+        out[host_name(key)] = (str(vm["address"]).split("/")[0], 22)
+    for key, office in state["vpn"].items():
+        if office["router"] == "linux":
+            out[office_host(key)] = (str(office["wan_address"]), 22)
+    return out
+
+
+def _load(path: Path, as_json: bool) -> Spec:
+    from dcctl.spec import load_spec
+
+    try:
+        return load_spec(path)
+    except SpecErrors as exc:
+        print_spec_errors(exc, as_json)
+        raise typer.Exit(2) from None
+
+
+@hostkeys_app.command("list")
+def list_(
+    path: SpecArg = Path("."), target: TargetOpt = Target.prod, output: OutputOpt = Output.text
+) -> None:
+    """Every SSH device of the spec and the key the target pins for it (reads only)."""
+    from dcctl import targets
+    from dcctl.ssh.knownhosts import HostKeyError, KnownHosts
+
+    spec = _load(path, output == Output.json)
+    file = targets.get(target.value).known_hosts(spec)
+    try:
+        pinned = KnownHosts(file).entries()
+    except HostKeyError as exc:
+        err_console().print(f"error: {escape(str(exc))}")
+        raise typer.Exit(2) from None
+    rows: list[dict[str, Any]] = []
+    for name, (host, port) in sorted(devices(spec).items()):
+        key = pinned.get(name)
+        rows.append(
+            {
+                "name": name,
+                "address": host,
+                "port": port,
+                "pinned": key is not None,
+                "fingerprint": key.fingerprint if key else None,
+                "pinned_address": key.host if key else None,
+            }
+        )
+    if output == Output.json:
+        emit_json({"target": target.value, "file": str(file), "devices": rows})
+        return
+    table = Table(
+        title=f"SSH host keys ({target.value}: {escape(str(file))})", title_justify="left"
+    )
+    for col in ("device", "address", "pinned key"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        table.add_row(
+            escape(r["name"]), r["address"], r["fingerprint"] or "[yellow]not pinned[/yellow]"
+        )
+    console().print(table)
+
+
+@hostkeys_app.command("trust")
+def trust(
+    path: SpecArg,
+    names: Annotated[list[str] | None, typer.Argument(help="Devices to pin (default: all)")] = None,
+    target: TargetOpt = Target.prod,
+    replace: Annotated[
+        bool, typer.Option(help="Accept a key that differs from the pinned one")
+    ] = False,
+    output: OutputOpt = Output.text,
+) -> None:
+    """Read each device's host key over SSH, show its fingerprint, and pin it."""
+    from dcctl import targets
+    from dcctl.ssh.knownhosts import HostKeyError, KnownHosts, fingerprint, scan
+
+    spec = _load(path, output == Output.json)
+    known = devices(spec)
+    unknown = sorted(set(names or ()) - set(known))
+    if unknown:
+        err_console().print(
+            f"error: not an SSH device of the spec: {escape(', '.join(unknown))}; "
+            f"known: {escape(', '.join(sorted(known)))}"
+        )
+        raise typer.Exit(2)
+    store = KnownHosts(targets.get(target.value).known_hosts(spec))
+    results: list[dict[str, Any]] = []
+    for name in names or sorted(known):
+        host, port = known[name]
+        try:
+            keyline = scan(host, port)
+            verdict = store.record(name, host, port, keyline, replace=replace)
+            results.append({"name": name, "status": verdict, "fingerprint": fingerprint(keyline)})
+        except HostKeyError as exc:
+            results.append({"name": name, "status": "failed", "error": str(exc)})
+    failed = [r for r in results if r["status"] == "failed"]
+    if output == Output.json:
+        emit_json({"target": target.value, "file": str(store.path), "devices": results})
+    else:
+        out = console()
+        for r in results:
+            what = r.get("fingerprint") or r.get("error", "")
+            out.print(f"{escape(r['name'])}: {r['status']} {escape(str(what))}")
+        pinned = len(results) - len(failed)
+        out.print(f"{pinned} pinned, {len(failed)} failed in {escape(str(store.path))}")
+    if failed:
+        raise typer.Exit(1)
