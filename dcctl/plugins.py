@@ -11,7 +11,10 @@ names, so `dcctl validate` stays fast; a plugin's module is imported when used.
   (the intended configuration) and ``lab.py`` (the lab emulator's dialect,
   ``VENDOR``).
 - Hypervisor ``H`` (the spec's ``hypervisors.type``): the module
-  ``dcctl/engines/pulumi/hypervisors/H.py`` with ``build(state, site)``.
+  ``dcctl/engines/pulumi/hypervisors/H.py`` with ``build(state, site)``. The one
+  exception is the lab's own hypervisor, ``lab``: the package ``dcctl/lab/hypervisor/``
+  (its ``build``), because it is part of the lab, whose machines it runs, and the
+  engines never import the lab.
 - Role variables of a domain ``D``: ``dcctl/D/ansible.py`` with ``role_vars(spec,
   state_dir, target)``; the hosts engine's own ``baseline`` comes first.
 """
@@ -36,6 +39,8 @@ __all__ = [
 _ROOT = Path(__file__).resolve().parent
 _VENDORS = _ROOT / "vendors"
 _HYPERVISORS = _ROOT / "engines" / "pulumi" / "hypervisors"
+#: The lab's hypervisor: a package of the lab, not a production driver module.
+_LAB_HYPERVISOR = ("lab", _ROOT / "lab" / "hypervisor", "dcctl.lab.hypervisor")
 #: The hosts engine's own provider: the baseline every host gets, before any domain's.
 _BASELINE = "dcctl.engines.ansible.baseline:role_vars"
 
@@ -69,16 +74,29 @@ def vendor_lab(vendor: str) -> ModuleType:
     return _vendor_module(vendor, "lab")
 
 
+def _hypervisor_modules() -> dict[str, str]:
+    """``{hypervisor type: module}``: the production drivers and the lab's."""
+    found = {
+        m.name: f"dcctl.engines.pulumi.hypervisors.{m.name}"
+        for m in pkgutil.iter_modules([str(_HYPERVISORS)])
+    }
+    name, place, module = _LAB_HYPERVISOR
+    if (place / "__init__.py").is_file():
+        found[name] = module
+    return found
+
+
 def hypervisors() -> tuple[str, ...]:
     """Every hypervisor type (the spec's ``hypervisors.type`` choices), sorted."""
-    return tuple(sorted(m.name for m in pkgutil.iter_modules([str(_HYPERVISORS)])))
+    return tuple(sorted(_hypervisor_modules()))
 
 
 def hypervisor(name: str) -> ModuleType:
-    """The hypervisor driver module `name`; ValueError if there is none."""
-    if name not in hypervisors():
+    """The hypervisor driver module `name` (its ``build``); ValueError if there is none."""
+    modules = _hypervisor_modules()
+    if name not in modules:
         raise ValueError(f"unknown hypervisor {name!r}; known: {', '.join(hypervisors())}")
-    return importlib.import_module(f"dcctl.engines.pulumi.hypervisors.{name}")
+    return importlib.import_module(modules[name])
 
 
 def role_var_providers() -> dict[str, str]:

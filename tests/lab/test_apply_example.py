@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from dcctl.engines.pulumi.labvm import live_limits
 from dcctl.engines.pulumi.stack import engine_processes
 from dcctl.engines.pulumi.toolchain import engine_bin_dir
+from dcctl.lab.hypervisor.provider import live_limits
 from dcctl.lab.integration import lab_ssh_key
 from tests.lab.conftest import EXAMPLE, Lab
 

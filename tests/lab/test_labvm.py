@@ -175,9 +175,9 @@ def _container(name: str) -> dict[str, Any] | None:
 
 
 def test_lab_vms_lifecycle(vmlab: VmLab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from dcctl.engines.pulumi.hypervisors.lab import lab_names
-    from dcctl.engines.pulumi.labvm import live_limits
     from dcctl.engines.pulumi.program import regency_program
+    from dcctl.lab.hypervisor.program import lab_names
+    from dcctl.lab.hypervisor.provider import live_limits
 
     t0 = time.monotonic()
     monkeypatch.setenv("PATH", os.environ.get("PATH", ""))
@@ -330,7 +330,7 @@ def _props(**over: Any) -> dict[str, Any]:
 
 
 def test_check_normalizes_and_rejects() -> None:
-    from dcctl.engines.pulumi.labvm import LabVmProvider
+    from dcctl.lab.hypervisor.provider import LabVmProvider
 
     ok = LabVmProvider().check({}, _props())
     assert ok.failures == []
@@ -354,7 +354,7 @@ def test_check_normalizes_and_rejects() -> None:
 
 
 def test_diff_updates_limits_in_place_and_replaces_the_rest() -> None:
-    from dcctl.engines.pulumi.labvm import LabVmProvider
+    from dcctl.lab.hypervisor.provider import LabVmProvider
 
     provider = LabVmProvider()
     olds = {**_props(vlan=110, memory_mb=256, cpus=1, dns=[]), "container_id": "abc"}
@@ -368,8 +368,8 @@ def test_diff_updates_limits_in_place_and_replaces_the_rest() -> None:
 
 
 def test_lab_names_and_scaling() -> None:
-    from dcctl.engines.pulumi.hypervisors.lab import LabSite, lab_cpus, lab_memory_mb, lab_names
     from dcctl.engines.pulumi.program import DesiredVm, from_plain
+    from dcctl.lab.hypervisor.program import LabSite, lab_cpus, lab_memory_mb, lab_names
 
     a, b = lab_names("dlwsb", "dinkes/simpus"), lab_names("dlwsb", "dinkes/simpeg")
     assert a == lab_names("dlwsb", "dinkes/simpus")  # deterministic
@@ -389,7 +389,7 @@ def test_lab_names_and_scaling() -> None:
 
 
 def test_failed_create_leaves_nothing_behind(vmlab: VmLab) -> None:
-    from dcctl.engines.pulumi.labvm import LabVmError, LabVmProvider
+    from dcctl.lab.hypervisor.provider import LabVmError, LabVmProvider
 
     provider = LabVmProvider()
     netns, port = f"{vmlab.lab_id}-broken", f"{vmlab.lab_id}vbroken"

@@ -18,7 +18,6 @@ from typing import Any
 
 import pytest
 
-from dcctl.engines.pulumi.hypervisors import lab
 from dcctl.engines.pulumi.program import (
     ExposurePolicyError,
     ProgramInputError,
@@ -26,6 +25,7 @@ from dcctl.engines.pulumi.program import (
     regency_program,
     site_inputs,
 )
+from dcctl.lab.hypervisor import program as lab
 from dcctl.plan.desired import desired_state
 from dcctl.spec import load_spec
 from tests.conftest import EXAMPLE

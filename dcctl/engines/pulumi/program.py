@@ -8,10 +8,11 @@ Why it is shaped this way:
   from JSON, and unit tests can feed it doctored state (a ``rahasia`` VM marked
   public) that the spec validator would never let through.
 * Which hypervisor the resources land on is chosen by the target (``proxmox``
-  in production, ``lab`` for rehearsal). Each hypervisor is a module under
-  ``hypervisors/`` with a :class:`Hypervisor`-shaped ``build(state, site)``,
-  found by :mod:`dcctl.plugins`; it is imported only when chosen, so the lab
-  never needs the Proxmox SDK and vice versa.
+  in production, ``lab`` for rehearsal). Each production hypervisor is a module
+  under ``hypervisors/``, the lab's is the lab's package ``dcctl.lab.hypervisor``;
+  each has a :class:`Hypervisor`-shaped ``build(state, site)``, found by
+  :mod:`dcctl.plugins`, and is imported only when chosen, so the lab never needs
+  the Proxmox SDK and vice versa, and this program never imports the lab.
 * Classification rules are enforced here too, before any target runs, as
   defense in depth behind the spec checks: a ``rahasia`` VM is never exposed to
   the public, even if the state says so.

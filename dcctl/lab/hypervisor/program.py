@@ -1,4 +1,4 @@
-"""Lab target of the regency program: every VM becomes a :class:`LabVm` container.
+"""The lab hypervisor's regency program: every VM becomes a :class:`LabVm` container.
 
 Why it looks like this:
 
@@ -63,7 +63,6 @@ from typing import Any
 
 import pulumi
 
-from dcctl.engines.pulumi.labvm import LabVm
 from dcctl.engines.pulumi.program import (
     DesiredNetwork,
     DesiredVm,
@@ -72,6 +71,7 @@ from dcctl.engines.pulumi.program import (
     from_plain,
 )
 from dcctl.lab import podman
+from dcctl.lab.hypervisor.provider import LabVm
 
 __all__ = [
     "DEFAULT_CPUS",

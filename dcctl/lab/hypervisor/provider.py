@@ -38,9 +38,13 @@ Gotchas baked in (found on the lab machines, see /work/shared/notes/machine.md):
   switched off on ``eth0`` in the VM's namespace (``ethtool -K eth0 tx off``). Anything
   else on the bridge that speaks TCP (the lab's gateways) needs the same.
 * Providers are pickled with dill. ``LabVmProvider`` is a module-level class of an
-  installed package, so it is pickled *by reference* and the provider process
+  installed package, so it is pickled *by reference* (the module and class name, in
+  every LabVm's ``__provider`` in the stack state) and the provider process
   (``python -m pulumi.dynamic``, run with ``PULUMI_PYTHON_CMD``) imports this module;
-  that python must have dcctl installed (the project venv does).
+  that python must have dcctl installed (the project venv does). Pulumi reads and
+  deletes a resource with the provider its state names, so moving or renaming this
+  class breaks refresh and delete of VMs a stack made before (this module was
+  ``dcctl.engines.pulumi.labvm`` until the lab hypervisor moved into the lab).
 """
 
 from __future__ import annotations
