@@ -20,7 +20,7 @@ import pytest
 
 from dcctl.engines.pulumi.stack import engine_processes
 from dcctl.engines.pulumi.toolchain import engine_bin_dir
-from dcctl.lab.hypervisor.provider import live_limits
+from dcctl.lab.hypervisor.machine import live_limits
 from dcctl.lab.integration import lab_ssh_key
 from tests.lab.conftest import EXAMPLE, Lab
 

@@ -176,8 +176,8 @@ def _container(name: str) -> dict[str, Any] | None:
 
 def test_lab_vms_lifecycle(vmlab: VmLab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from dcctl.engines.pulumi.program import regency_program
+    from dcctl.lab.hypervisor.machine import live_limits
     from dcctl.lab.hypervisor.program import lab_names
-    from dcctl.lab.hypervisor.provider import live_limits
 
     t0 = time.monotonic()
     monkeypatch.setenv("PATH", os.environ.get("PATH", ""))
@@ -389,7 +389,8 @@ def test_lab_names_and_scaling() -> None:
 
 
 def test_failed_create_leaves_nothing_behind(vmlab: VmLab) -> None:
-    from dcctl.lab.hypervisor.provider import LabVmError, LabVmProvider
+    from dcctl.lab.hypervisor.machine import LabVmError
+    from dcctl.lab.hypervisor.provider import LabVmProvider
 
     provider = LabVmProvider()
     netns, port = f"{vmlab.lab_id}-broken", f"{vmlab.lab_id}vbroken"

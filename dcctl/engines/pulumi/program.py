@@ -17,10 +17,11 @@ Why it is shaped this way:
   defense in depth behind the spec checks: a ``rahasia`` VM is never exposed to
   the public, even if the state says so.
 * A target turns the plain data into typed records (:class:`DesiredVm`,
-  :class:`DesiredNetwork`, its own site record) with :func:`from_plain` before it
-  registers anything: plain data may come from JSON or a doctored test, and a
-  missing field or a wrong type (``vcpu: "two"``) is then one error naming the VM
-  and field, instead of a resource that fails half-way through an apply.
+  :class:`DesiredNetwork`, its own site record) with :func:`program_inputs` (built
+  on :func:`from_plain`) before it registers anything: plain data may come from
+  JSON or a doctored test, and a missing field or a wrong type (``vcpu: "two"``) is
+  then one error naming the VM and field, instead of a resource that fails half-way
+  through an apply.
 """
 
 from __future__ import annotations
@@ -30,9 +31,9 @@ import re
 import reprlib
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
 
 import pulumi
 
@@ -50,9 +51,11 @@ __all__ = [
     "ExposurePolicyError",
     "Hypervisor",
     "ProgramInputError",
+    "ProgramInputs",
     "assert_exposure_allowed",
     "check_exposure",
     "from_plain",
+    "program_inputs",
     "regency_program",
     "site_inputs",
 ]
@@ -236,6 +239,45 @@ def check_exposure(vms: Mapping[str, Mapping[str, Any]]) -> None:
     """Check every VM before a single resource is registered (all or nothing)."""
     for key in sorted(vms):
         assert_exposure_allowed(key, vms[key])
+
+
+S = TypeVar("S")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProgramInputs(Generic[S]):
+    """A hypervisor's whole input as records: its own site record, the networks and VMs."""
+
+    site: S
+    networks: Mapping[str, DesiredNetwork]
+    vms: Mapping[str, DesiredVm]
+
+    def opds(self) -> list[str]:
+        """Every OPD with a network or a VM, sorted: one component each."""
+        return sorted({n.opd for n in self.networks.values()} | {v.opd for v in self.vms.values()})
+
+
+def program_inputs(
+    state: Mapping[str, Any],
+    site: Mapping[str, Any],
+    read_site: Callable[[Mapping[str, Any]], S],
+) -> ProgramInputs[S]:
+    """A hypervisor's plain ``build`` arguments as records, every one checked first.
+
+    The exposure rules come first (a ``rahasia`` VM marked public is refused, whatever
+    else is wrong), then the site, read by the hypervisor's own ``read_site`` (its site
+    record), then each network and VM with :func:`from_plain`, in key order. A
+    hypervisor that starts with this registers nothing unless all of it is good.
+    """
+    raw_networks: Mapping[str, Mapping[str, Any]] = state.get("networks", {})
+    raw_vms: Mapping[str, Mapping[str, Any]] = state.get("vms", {})
+    check_exposure(raw_vms)
+    conf = read_site(site)
+    return ProgramInputs(
+        site=conf,
+        networks={k: from_plain(DesiredNetwork, k, n) for k, n in sorted(raw_networks.items())},
+        vms={k: from_plain(DesiredVm, k, v) for k, v in sorted(raw_vms.items())},
+    )
 
 
 def _zone_id(site_name: str) -> str:

@@ -27,10 +27,10 @@ Why it looks like this:
 
 * Typed like production: :func:`build` turns the plain state and site into records
   (:class:`~dcctl.engines.pulumi.program.DesiredVm`, :class:`LabSite`) with
-  :func:`~dcctl.engines.pulumi.program.from_plain` and each :class:`LabOpd` takes a
-  :class:`LabOpdArgs`, so a missing field or a wrong type (``lab_ssh_keys`` given as
-  one string, which used to be read character by character) is one error naming the
-  key before any container is made. Every lab key starts with ``lab_``, so a ``lab_``
+  :func:`~dcctl.engines.pulumi.program.program_inputs` and each :class:`LabOpd` takes
+  a :class:`LabOpdArgs`, so a missing field or a wrong type (``lab_ssh_keys`` given
+  as one string, which used to be read character by character) is one error naming
+  the key before any container is made. Every lab key starts with ``lab_``, so a ``lab_``
   key this target does not know is a misspelling (``lab_cpu``) and refused too,
   instead of being ignored and the default silently used.
 
@@ -64,11 +64,10 @@ from typing import Any
 import pulumi
 
 from dcctl.engines.pulumi.program import (
-    DesiredNetwork,
     DesiredVm,
     ProgramInputError,
-    check_exposure,
     from_plain,
+    program_inputs,
 )
 from dcctl.lab import podman
 from dcctl.lab.hypervisor.provider import LabVm
@@ -264,19 +263,13 @@ def build(
     state: Mapping[str, Any], site: Mapping[str, Any]
 ) -> dict[str, pulumi.Output[dict[str, Any]]]:
     """Create the whole regency as lab containers; return the inventory facts per VM."""
-    raw_networks: Mapping[str, Mapping[str, Any]] = state.get("networks", {})
-    raw_vms: Mapping[str, Mapping[str, Any]] = state.get("vms", {})
-    # Validate everything before registering a single resource (all or nothing).
-    check_exposure(raw_vms)
-    conf = lab_site(site)
-    networks = {k: from_plain(DesiredNetwork, k, n) for k, n in sorted(raw_networks.items())}
-    vms = {k: from_plain(DesiredVm, k, v) for k, v in sorted(raw_vms.items())}
-    _validate(vms, conf)
-    opds = sorted({n.opd for n in networks.values()} | {v.opd for v in vms.values()})
+    inputs = program_inputs(state, site, lab_site)
+    vms, conf = inputs.vms, inputs.site
+    _validate(vms, conf)  # all or nothing: before registering a single resource
     components = {
         code: LabOpd(
             code, LabOpdArgs(vms={k: v for k, v in vms.items() if v.opd == code}, site=conf)
         )
-        for code in opds
+        for code in inputs.opds()
     }
     return {key: comp.outputs[key] for comp in components.values() for key in comp.outputs}

@@ -54,8 +54,8 @@ from dcctl.engines.pulumi.program import (
     DesiredNetwork,
     DesiredVm,
     assert_exposure_allowed,
-    check_exposure,
     from_plain,
+    program_inputs,
 )
 
 __all__ = [
@@ -451,13 +451,8 @@ def build(
     state: Mapping[str, Any], site: Mapping[str, Any]
 ) -> dict[str, pulumi.Output[dict[str, Any]]]:
     """Create the whole regency on Proxmox VE; return the inventory facts per VM."""
-    raw_networks: Mapping[str, Mapping[str, Any]] = state.get("networks", {})
-    raw_vms: Mapping[str, Mapping[str, Any]] = state.get("vms", {})
-    # Validate everything before registering a single resource.
-    check_exposure(raw_vms)
-    conf = from_plain(Site, "site", site)
-    networks = {k: from_plain(DesiredNetwork, k, n) for k, n in sorted(raw_networks.items())}
-    vms = {k: from_plain(DesiredVm, k, v) for k, v in sorted(raw_vms.items())}
+    inputs = program_inputs(state, site, lambda plain: from_plain(Site, "site", plain))
+    conf, networks, vms = inputs.site, inputs.networks, inputs.vms
     nodes = {n.name: n for n in conf.nodes}
     for key, vm in vms.items():
         if vm.node not in nodes:
@@ -510,7 +505,6 @@ def build(
             "each VM's backup policy is only recorded as a tag"
         )
 
-    opds = sorted({n.opd for n in networks.values()} | {v.opd for v in vms.values()})
     components = {
         code: OpdComponent(
             code,
@@ -523,7 +517,7 @@ def build(
             ),
             opts=pulumi.ResourceOptions(providers=[provider]),
         )
-        for code in opds
+        for code in inputs.opds()
     }
 
     # SDN edits stay pending in Proxmox until applied. The applier is replaced
@@ -531,7 +525,7 @@ def build(
     # is of the plain input, as it always was, so existing stacks see no change.
     sdn_digest = hashlib.sha256(
         json.dumps(
-            {"zone": conf.vlan_zone, "networks": dict(raw_networks)}, sort_keys=True
+            {"zone": conf.vlan_zone, "networks": dict(state.get("networks", {}))}, sort_keys=True
         ).encode()
     ).hexdigest()[:16]
     sdn_objects: list[pulumi.Resource] = [zone]
