@@ -1,15 +1,15 @@
 """Lab test of the ``cctv_recorder`` role: a real NVR container records real RTSP cameras.
 
-Topology (every name starts with ``hcam`` plus a random suffix; all of it is removed
-afterwards, even when a test fails)::
+Topology (every name starts with ``hcam``; ``tests.netns`` removes all of it afterwards,
+even when a test fails, and what a killed run left behind before)::
 
-    root netns  hcamXa 172.31.30.1/30 ---- hcamXb 172.31.30.2/30  [netns hcamX-nvr]
-                                           NVR container (systemd, sshd, ffmpeg)
-                                           hcamXc 172.31.30.33/28
-                                              |
-                                           hcamXd 172.31.30.34/28, .35/28 [netns hcamX-cam]
-                                           two lab cameras (dcctl/lab/camera.py, H.264,
-                                           RTSP basic auth, user admin)
+    root netns  hcama 172.31.30.1/30 ---- hcamb 172.31.30.2/30  [netns hcam-nvr]
+                                          NVR container (systemd, sshd, ffmpeg)
+                                          hcamc 172.31.30.33/28
+                                             |
+                                          hcamd 172.31.30.34/28, .35/28 [netns hcam-cam]
+                                          two lab cameras (dcctl/lab/camera.py, H.264,
+                                          RTSP basic auth, user admin)
 
 Ansible reaches the NVR over SSH from the root namespace; the NVR reaches the
 cameras over its own veth (nothing is routed through the root namespace). The spec
@@ -32,14 +32,19 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import wait_for
+from dcctl.lab import net
+from dcctl.lab.podman import podman
+from tests.helpers import domain_vars, wait_for
 from tests.lab.conftest import lab_image, needs, start_host
+from tests.netns import End, Netns
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(900)]
 
 REPO = Path(__file__).resolve().parents[2]
 CAMERA_SCRIPT = REPO / "dcctl" / "lab" / "camera.py"
 SYSTEM_PYTHON = "/usr/bin/python3"
+P = "hcam"
+NVR_NS, CAM_NS = f"{P}-nvr", f"{P}-cam"
 NVR_IP, CAM_IPS = "172.31.30.2", ("172.31.30.34", "172.31.30.35")
 RTSP_PORT = 8554
 SEGMENT_S = 6  # short, so the test sees segments roll over
@@ -57,33 +62,20 @@ def _skip_reason() -> str | None:
     return None
 
 
-def sh(*argv: str, check: bool = True, timeout: float = 60, **kw: Any) -> str:
-    proc = subprocess.run(
-        list(argv), capture_output=True, text=True, timeout=timeout, check=False, **kw
-    )
-    if check and proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv)} -> {proc.returncode}: {proc.stderr.strip()}")
-    return proc.stdout
-
-
 @dataclass
 class Nvr:
     """The scratch NVR: container name, SSH key, spec dir and the camera password."""
 
-    tag: str
     container: str
     key: Path
     spec_dir: Path
     password: str
-    cameras: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     def run(self, *argv: str, check: bool = True, timeout: float = 60) -> str:
-        return sh("podman", "exec", self.container, *argv, check=check, timeout=timeout)
+        return podman("exec", self.container, *argv, check=check, timeout=timeout).stdout
 
     def exists(self, path: str) -> bool:
-        return (
-            subprocess.run(["podman", "exec", self.container, "test", "-e", path]).returncode == 0
-        )
+        return podman("exec", self.container, "test", "-e", path, check=False).returncode == 0
 
 
 def _site_yaml() -> str:
@@ -148,47 +140,15 @@ def write_spec(nvr: Nvr, cameras: list[tuple[str, str, int]]) -> Any:
     return load_spec(nvr.spec_dir)
 
 
-def _start_container(tag: str, netns: str, key: Path) -> str:
-    name = f"{tag}-nvr"
-    start_host(name, netns, lab_image(), key.with_suffix(".pub").read_text())
-    return name
-
-
-def _wire(tag: str) -> tuple[str, str]:
-    nvr_ns, cam_ns = f"{tag}-nvr", f"{tag}-cam"
-    a, b, c, d = (f"{tag}{x}" for x in "abcd")
-    sh("ip", "netns", "add", nvr_ns)
-    sh("ip", "netns", "add", cam_ns)
-    sh("ip", "link", "add", a, "type", "veth", "peer", "name", b)
-    sh("ip", "link", "set", b, "netns", nvr_ns)
-    sh("ip", "addr", "add", "172.31.30.1/30", "dev", a)
-    sh("ip", "link", "set", a, "up")
-    sh("ip", "-n", nvr_ns, "addr", "add", f"{NVR_IP}/30", "dev", b)
-    sh("ip", "-n", nvr_ns, "link", "set", b, "up")
-    sh("ip", "-n", nvr_ns, "link", "set", "lo", "up")
-    sh("ip", "-n", nvr_ns, "link", "add", c, "type", "veth", "peer", "name", d)
-    sh("ip", "-n", nvr_ns, "link", "set", d, "netns", cam_ns)
-    sh("ip", "-n", nvr_ns, "addr", "add", "172.31.30.33/28", "dev", c)
-    sh("ip", "-n", nvr_ns, "link", "set", c, "up")
-    for ip in CAM_IPS:
-        sh("ip", "-n", cam_ns, "addr", "add", f"{ip}/28", "dev", d)
-    sh("ip", "-n", cam_ns, "link", "set", d, "up")
-    sh("ip", "-n", cam_ns, "link", "set", "lo", "up")
-    return nvr_ns, cam_ns
-
-
-def _teardown(tag: str, nvr: Nvr | None) -> None:
-    if nvr is not None:
-        for cam in nvr.cameras:
-            cam.terminate()
-            try:
-                cam.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                cam.kill()
-    sh("podman", "rm", "--force", "--ignore", "--time", "3", f"{tag}-nvr", check=False, timeout=90)
-    sh("ip", "link", "del", f"{tag}a", check=False)
-    for ns in (f"{tag}-cam", f"{tag}-nvr"):
-        sh("ip", "netns", "del", ns, check=False)
+def _wire(n: Netns) -> None:
+    """The two namespaces and veth pairs of the module docstring."""
+    n.netns(NVR_NS)
+    n.netns(CAM_NS)
+    n.veth(End(f"{P}a", addrs=["172.31.30.1/30"]), End(f"{P}b", NVR_NS, [f"{NVR_IP}/30"]))
+    n.veth(
+        End(f"{P}c", NVR_NS, ["172.31.30.33/28"]),
+        End(f"{P}d", CAM_NS, [f"{ip}/28" for ip in CAM_IPS]),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -196,39 +156,30 @@ def nvr(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Nvr]:
     reason = _skip_reason()
     if reason:
         pytest.skip(reason)
-    taken = sh("ip", "-j", "link", "show") + sh("ip", "netns", "list")
-    if "172.31.30.1/" in sh("ip", "-4", "-o", "addr", "show") or '"hcam' in taken:
-        pytest.skip("the hcam scratch subnet 172.31.30.0/24 is in use on this machine")
-    tag = "hcam" + secrets.token_hex(2)[:3]
     tmp = tmp_path_factory.mktemp("cctv")
-    made: Nvr | None = None
-    try:
+    # HCAM_KEEP=1 keeps the namespaces and the NVR for debugging by hand.
+    with Netns(P, subnet="172.31.30.0/24", keep=os.environ.get("HCAM_KEEP") == "1") as n:
         key = tmp / "id_ed25519"
-        sh("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key))
-        nvr_ns, cam_ns = _wire(tag)
-        container = _start_container(tag, nvr_ns, key)
+        net.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)])
+        _wire(n)
+        container = NVR_NS  # the container has its namespace's name
+        start_host(container, NVR_NS, lab_image(), key.with_suffix(".pub").read_text())
         # A password full of URL, shell and Jinja metacharacters: it must survive
         # percent-encoding into the RTSP URL and never be templated or logged.
         password = "p:@/%{{x}}$;'" + secrets.token_urlsafe(12)
         pw_file = tmp / "campw"
         pw_file.write_text(password + "\n")
         pw_file.chmod(0o600)
-        made = Nvr(tag, container, key, tmp / "spec", password)
         for ip in CAM_IPS:
             log = (tmp / f"camera-{ip}.log").open("wb")
             argv = [
-                "ip", "netns", "exec", cam_ns, SYSTEM_PYTHON, str(CAMERA_SCRIPT),
+                SYSTEM_PYTHON, str(CAMERA_SCRIPT),
                 "--address", ip, "--port", str(RTSP_PORT), "--path", "/stream",
                 "--user", "admin", "--password-file", str(pw_file),
             ]  # fmt: skip
             env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
-            made.cameras.append(
-                subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env)
-            )
-        yield made
-    finally:
-        if os.environ.get("HCAM_KEEP") != "1":  # keep for debugging by hand
-            _teardown(tag, made)
+            n.spawn(CAM_NS, argv, stdout=log, stderr=subprocess.STDOUT, env=env)
+        yield Nvr(container, key, tmp / "spec", password)
 
 
 #: Every event of every ansible-runner run of this module (check+diff runs included).
@@ -256,7 +207,7 @@ def apply(nvr: Nvr, spec: Any, *, check: bool = False, **overrides: Any) -> Run:
 
     # target "prod" so the credential is the spec's own file: reference; the lab's
     # two differences are then set by hand (overrides), exactly as role_vars does for "lab".
-    rv = role_vars(spec, nvr.spec_dir, "prod")
+    rv = domain_vars(role_vars, spec, nvr.spec_dir, "prod")
     extravars = {
         **rv.public,
         **rv.secret,
@@ -482,7 +433,7 @@ def test_password_is_nowhere_in_logs_or_repo(nvr: Nvr, first_apply: Run) -> None
     journal = nvr.run("journalctl", "--no-pager", "-o", "cat")
     for form in forms:
         assert form not in journal
-    tracked = sh("git", "-C", str(REPO), "ls-files", "-z").split("\0")
+    tracked = net.run(["git", "-C", str(REPO), "ls-files", "-z"]).stdout.split("\0")
     for rel in filter(None, tracked):
         path = REPO / rel
         if path.is_file():

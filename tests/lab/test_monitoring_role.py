@@ -1,7 +1,7 @@
 """Lab test of the monitoring and wg_exporter roles: real Prometheus, a real RTSP camera.
 
 Topology (all names start with ``hmon``; subnet 172.31.20.0/24 is this test's own;
-everything is removed afterwards, even when the test fails):
+``tests.netns`` removes everything afterwards, even when the test fails):
 
     root ns  hmon0 172.31.20.254 ──┐
     [hmon-mon] container kominfo/monitor  172.31.20.10  (the role under test)
@@ -25,9 +25,7 @@ configured time (the measured delay is printed).
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import socket
 import subprocess
 import time
@@ -41,8 +39,11 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import wait_for
+from dcctl.lab import net
+from dcctl.lab.podman import podman
+from tests.helpers import domain_vars, wait_for
 from tests.lab.conftest import EXAMPLE, lab_image, needs, start_host
+from tests.netns import End, Netns
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(900)]
 
@@ -135,41 +136,10 @@ def _skip_reason() -> str | None:
     return f"the lab camera needs GStreamer's RTSP server: {problem}" if problem else None
 
 
-def sh(*argv: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout, check=False)
-    if check and proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv)} -> {proc.returncode}: {proc.stderr.strip()}")
-    return proc
-
-
-def _cleanup() -> None:
-    """Remove every hmon container and namespace (also leftovers of an aborted run)."""
-    names = sh("podman", "ps", "-a", "--format", "{{.Names}}", check=False).stdout.split()
-    mine = [n for n in names if n.startswith(f"{P}-")]
-    if mine:
-        sh("podman", "--runtime", "runc", "rm", "-f", "-t", "1", *mine, check=False, timeout=120)
-    for line in sh("ip", "netns", "list", check=False).stdout.splitlines():
-        ns = line.split()[0] if line.split() else ""
-        if ns.startswith(f"{P}-"):
-            # Processes this test started in its namespaces (the camera), by pid.
-            for pid in sh("ip", "netns", "pids", ns, check=False).stdout.split():
-                with contextlib.suppress(ProcessLookupError, ValueError):
-                    os.kill(int(pid), 15)
-            sh("ip", "netns", "delete", ns, check=False)
-    if Path("/sys/class/net", f"{P}0").exists():
-        sh("ip", "link", "delete", f"{P}0", check=False)
-
-
-def _port(ns: str, addresses: list[str]) -> None:
+def _port(n: Netns, ns: str, addresses: list[str]) -> None:
     """A namespace with eth0 on the bridge, holding ``addresses`` (all /24)."""
-    sh("ip", "netns", "add", ns)
-    sh("ip", "-n", SW_NS, "link", "add", f"p-{ns}", "type", "veth", "peer", "name", "eth0",
-       "netns", ns)  # fmt: skip
-    sh("ip", "-n", SW_NS, "link", "set", f"p-{ns}", "master", "br0", "up")
-    sh("ip", "-n", ns, "link", "set", "lo", "up")
-    for addr in addresses:
-        sh("ip", "-n", ns, "address", "add", f"{addr}/24", "dev", "eth0")
-    sh("ip", "-n", ns, "link", "set", "eth0", "up")
+    n.netns(ns)
+    n.veth(End(f"p-{ns}", SW_NS, master="br0"), End("eth0", ns, [f"{a}/24" for a in addresses]))
 
 
 def _http_json(url: str, timeout: float = 5) -> Any:
@@ -204,27 +174,22 @@ class MonLab:
     camera: subprocess.Popen[bytes] | None = None
 
     def exec(self, container: str, *argv: str, timeout: float = 60) -> str:
-        return sh("podman", "exec", container, *argv, timeout=timeout).stdout.strip()
+        return podman("exec", container, *argv, timeout=timeout).stdout.strip()
 
 
-def build_lab(tmp_path: Path) -> MonLab:
+def build_lab(n: Netns, tmp_path: Path) -> MonLab:
     """Namespaces, bridge, two booted containers and the running camera (see the docstring)."""
     image = lab_image()
     key = tmp_path / "id_ed25519"
-    sh("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "hmon-lab", "-f", str(key))
+    net.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "hmon-lab", "-f", str(key)])
     pubkey = key.with_suffix(".pub").read_text().strip()
-    _cleanup()
     lab = MonLab(key=key, image=image)
-    sh("ip", "netns", "add", SW_NS)
-    sh("ip", "-n", SW_NS, "link", "add", "br0", "type", "bridge")
-    sh("ip", "-n", SW_NS, "link", "set", "br0", "up")
-    sh("ip", "link", "add", f"{P}0", "type", "veth", "peer", "name", "p-root", "netns", SW_NS)
-    sh("ip", "-n", SW_NS, "link", "set", "p-root", "master", "br0", "up")
-    sh("ip", "address", "add", f"{ROOT_ADDR}/24", "dev", f"{P}0")
-    sh("ip", "link", "set", f"{P}0", "up")
-    _port(MON_NS, [MON])
-    _port(HUB_NS, [HUB, SWITCH_MGMT])
-    _port(CAM_NS, [CAM, OFFICE_TUNNEL])
+    n.netns(SW_NS)
+    n.bridge("br0", SW_NS)
+    n.veth(End(f"{P}0", addrs=[f"{ROOT_ADDR}/24"]), End("p-root", SW_NS, master="br0"))
+    _port(n, MON_NS, [MON])
+    _port(n, HUB_NS, [HUB, SWITCH_MGMT])
+    _port(n, CAM_NS, [CAM, OFFICE_TUNNEL])
     start_host(f"{P}-mon", MON_NS, image, pubkey, user=None)
     start_host(f"{P}-hub", HUB_NS, image, pubkey, user=None)
     # Stand-ins for what other roles do: node exporter on every VM (baseline) and a
@@ -244,9 +209,8 @@ def build_lab(tmp_path: Path) -> MonLab:
              "umask 077 && wg genkey >/root/wg0.key && "
              f"wg set wg0 private-key /root/wg0.key peer {peer} "
              f"allowed-ips {OFFICE_TUNNEL}/32,10.64.0.0/24 && ip link set wg0 up")  # fmt: skip
-    lab.camera = subprocess.Popen(
-        ["ip", "netns", "exec", CAM_NS, "/usr/bin/python3", str(CAMERA),
-         "--port", "554", "--path", "/stream"],
+    lab.camera = n.spawn(
+        CAM_NS, ["/usr/bin/python3", str(CAMERA), "--port", "554", "--path", "/stream"],
         stdout=subprocess.DEVNULL, stderr=(tmp_path / "camera.log").open("wb"),
         env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"},
     )  # fmt: skip
@@ -258,18 +222,8 @@ def monlab(tmp_path: Path) -> Iterator[MonLab]:
     reason = _skip_reason()
     if reason:
         pytest.skip(reason)
-    lab: MonLab | None = None
-    try:
-        lab = build_lab(tmp_path)
-        yield lab
-    finally:
-        if lab is not None and lab.camera is not None and lab.camera.poll() is None:
-            lab.camera.terminate()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                lab.camera.wait(timeout=10)
-            if lab.camera.poll() is None:
-                lab.camera.kill()
-        _cleanup()
+    with Netns(P, subnet="172.31.20.0/24") as n:
+        yield build_lab(n, tmp_path)
 
 
 def _write_spec(root: Path) -> Path:
@@ -325,7 +279,7 @@ def test_monitoring_role(monlab: MonLab, tmp_path: Path) -> None:
 
     log = Log()
     spec = load_spec(_write_spec(tmp_path / "spec"))
-    rv = role_vars(spec, tmp_path / "state", "lab")
+    rv = domain_vars(role_vars, spec, tmp_path / "state", "lab")
     assert not rv.secret
     inventory = build_inventory(spec, None)
     for hv in inventory["_meta"]["hostvars"].values():
@@ -459,22 +413,21 @@ def test_promtool_and_amtool_accept_the_example_regency(tmp_path: Path) -> None:
     """
     import yaml
 
-    from dcctl.lab.podman import RUNTIME
     from dcctl.monitoring.ansible import role_vars
     from dcctl.spec import load_spec
 
     reason = needs("podman", "runc")
     if reason:
         pytest.skip(reason)
-    public = role_vars(load_spec(EXAMPLE), Path("/nonexistent"), "lab").public
+    public = domain_vars(role_vars, load_spec(EXAMPLE), Path("/nonexistent"), "lab").public
     (tmp_path / "rules.yml").write_text(yaml.safe_dump(public["monitoring_rules"]))
     (tmp_path / "alertmanager.yml").write_text(
         yaml.safe_dump(public["monitoring_alertmanager_config"])
     )
-    out = sh("podman", "--runtime", RUNTIME, "run", "--rm", "--network", "none",
-             "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024",
-             "-v", f"{tmp_path}:/check:ro", lab_image(), "sh", "-c",
-             "promtool check rules /check/rules.yml && amtool check-config /check/alertmanager.yml",
-             check=False, timeout=120)  # fmt: skip
+    check = "promtool check rules /check/rules.yml && amtool check-config /check/alertmanager.yml"
+    out = podman("run", "--rm", "--network", "none",
+                 "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024",
+                 "-v", f"{tmp_path}:/check:ro", lab_image(), "sh", "-c", check,
+                 check=False, timeout=120)  # fmt: skip
     assert out.returncode == 0, out.stdout + out.stderr
     assert "SUCCESS" in out.stdout and "rules found" in out.stdout

@@ -3,7 +3,8 @@
 Why scratch containers and not the full lab: the behaviour under test is the
 roles' (wg-quick under systemd with wireguard-go, the hub's nftables table,
 handlers on key rotation), and a private set of namespaces in 172.31.10.0/24
-lets this run next to someone else's full lab. The layout:
+lets this run next to someone else's full lab. Every name starts with ``hvpn``;
+``tests.netns`` removes it all afterwards, even when the test fails. The layout:
 
     root ns: bridge hvpnbr 172.31.10.1/26 ("WAN", and how Ansible reaches everyone)
       hub     container in ns hvpn-hub  eth0 .2   (+ DC legs to the two OPD servers)
@@ -33,10 +34,11 @@ from typing import Any
 import pytest
 
 from dcctl.engines.ansible.runner import PlaybookResult, run_playbook
-from dcctl.lab import host
+from dcctl.lab import host, net
 from dcctl.vpn.ansible import HUB_INTERFACE, OFFICE_INTERFACE, Peer, build_role_vars
 from dcctl.vpn.keystore import HUB, KeyStore, keystore_path
 from tests.lab.conftest import lab_image, needs, start_host
+from tests.netns import End, Netns, exec_in
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(900)]
 
@@ -81,71 +83,29 @@ PLAYBOOK = f"""---
 """
 
 
-def sh(*argv: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(argv, capture_output=True, text=True, check=check, timeout=timeout)
-
-
 def skip_reason() -> str | None:
     return needs("ip", "podman", "ssh-keygen")
 
 
-def cleanup() -> None:
-    """Remove everything named hvpn*: containers, namespaces, the bridge."""
-    names = sh("podman", "ps", "-a", "--format", "{{.Names}}", check=False).stdout.split()
-    mine = [n for n in names if n.startswith(P + "-")]
-    if mine:
-        sh("podman", "--runtime", "runc", "rm", "-f", "-t", "0", *mine, check=False, timeout=120)
-    for ns in sh("ip", "netns", "list", check=False).stdout.split():
-        if ns.startswith(P + "-"):
-            sh("ip", "netns", "del", ns, check=False)
-    sh("ip", "link", "del", BRIDGE, check=False)
-    for link in json.loads(sh("ip", "-j", "link", "show", check=False).stdout or "[]"):
-        if str(link.get("ifname", "")).startswith(P):
-            sh("ip", "link", "del", link["ifname"], check=False)
-
-
-def ns_ip(ns: str, *args: str) -> None:
-    sh("ip", "-n", ns, *args)
-
-
-def veth(ns_a: str | None, a: str, ns_b: str, b: str) -> None:
-    where_a = ["netns", ns_a] if ns_a else []
-    sh("ip", "link", "add", a, *where_a, "type", "veth", "peer", "name", b, "netns", ns_b)
-
-
-def wire(ssh_pub: str, image: str) -> None:
+def wire(n: Netns, ssh_pub: str, image: str) -> None:
     for ns in NAMESPACES:
-        sh("ip", "netns", "add", ns)
-        ns_ip(ns, "link", "set", "lo", "up")
-    sh("ip", "link", "add", BRIDGE, "type", "bridge")
-    sh("ip", "addr", "add", f"{ROOT_IP}/26", "dev", BRIDGE)
-    sh("ip", "link", "set", BRIDGE, "up")
+        n.netns(ns)
+    n.bridge(BRIDGE, addrs=[f"{ROOT_IP}/26"])
     wan = {f"{P}-hub": HUB_IP, f"{P}-o1": "172.31.10.3", f"{P}-o2": "172.31.10.4"}
     for i, (ns, addr) in enumerate(wan.items()):
-        veth(None, f"{P}w{i}", ns, "eth0")
-        sh("ip", "link", "set", f"{P}w{i}", "master", BRIDGE, "up")
-        ns_ip(ns, "addr", "add", f"{addr}/26", "dev", "eth0")
-        ns_ip(ns, "link", "set", "eth0", "up")
+        n.veth(End(f"{P}w{i}", master=BRIDGE), End("eth0", ns, [f"{addr}/26"]))
     # The hub's data-center legs: one /30 per OPD server.
     for leg, srv_ns, hub_addr, srv_addr in (
         ("a", f"{P}-sa", "172.31.10.65/30", f"{SERVER_A}/30"),
         ("b", f"{P}-sb", "172.31.10.69/30", f"{SERVER_B}/30"),
     ):
-        veth(f"{P}-hub", f"dc{leg}", srv_ns, "eth0")
-        ns_ip(f"{P}-hub", "addr", "add", hub_addr, "dev", f"dc{leg}")
-        ns_ip(f"{P}-hub", "link", "set", f"dc{leg}", "up")
-        ns_ip(srv_ns, "addr", "add", srv_addr, "dev", "eth0")
-        ns_ip(srv_ns, "link", "set", "eth0", "up")
-        ns_ip(srv_ns, "route", "add", "default", "via", hub_addr.split("/")[0])
+        n.veth(End(f"dc{leg}", f"{P}-hub", [hub_addr]), End("eth0", srv_ns, [srv_addr]))
+        n.ip(srv_ns, "route", "add", "default", "via", hub_addr.split("/")[0])
     # Office 1's LAN with one host behind the router.
-    veth(f"{P}-o1", "lan", f"{P}-h1", "eth0")
-    ns_ip(f"{P}-o1", "addr", "add", "172.31.10.129/28", "dev", "lan")
-    ns_ip(f"{P}-o1", "link", "set", "lan", "up")
-    ns_ip(f"{P}-h1", "addr", "add", f"{LAN_HOST}/28", "dev", "eth0")
-    ns_ip(f"{P}-h1", "link", "set", "eth0", "up")
-    ns_ip(f"{P}-h1", "route", "add", "default", "via", "172.31.10.129")
+    n.veth(End("lan", f"{P}-o1", ["172.31.10.129/28"]), End("eth0", f"{P}-h1", [f"{LAN_HOST}/28"]))
+    n.ip(f"{P}-h1", "route", "add", "default", "via", "172.31.10.129")
     for ns in (f"{P}-hub", f"{P}-o1"):
-        sh("ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+        net.sysctl_set(ns, "net.ipv4.ip_forward", "1")
     with ThreadPoolExecutor(3) as pool:  # boots overlap
         list(pool.map(lambda ns: start_host(ns, ns, image, ssh_pub),
                       (f"{P}-hub", f"{P}-o1", f"{P}-o2")))  # fmt: skip
@@ -178,8 +138,8 @@ def wait_ssh(addr: str, timeout: float = 60) -> None:
 
 
 def ping(ns: str, addr: str, count: int = 1, wait: int = 2) -> bool:
-    argv = ["ip", "netns", "exec", ns, "ping", "-n", "-q", "-c", str(count), "-W", str(wait), addr]
-    return subprocess.run(argv, capture_output=True, timeout=30).returncode == 0
+    argv = ["ping", "-n", "-q", "-c", str(count), "-W", str(wait), addr]
+    return exec_in(ns, *argv, check=False, timeout=30).returncode == 0
 
 
 def ping_eventually(ns: str, addr: str, timeout: float = 30) -> bool:
@@ -239,22 +199,21 @@ def scratch() -> Iterator[Scratch]:
     if reason:
         pytest.skip(reason)
     image = lab_image()
-    cleanup()
     # What `lab up` does for its machines (wireguard-go needs inotify instances).
     host.acquire(P)
     tmp = Path(tempfile.mkdtemp(prefix="hvpn-"))
     old = os.environ.get("DCCTL_PASSPHRASE")
     os.environ["DCCTL_PASSPHRASE"] = base64.b64encode(os.urandom(18)).decode()
     try:
-        key = tmp / "id_ed25519"
-        sh("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "hvpn", "-f", str(key))
-        wire(key.with_suffix(".pub").read_text().strip(), image)
-        state = tmp / "state"
-        store = KeyStore(keystore_path(state, "lab"))
-        store.ensure([HUB, *OFFICES])
-        yield Scratch(tmp, key, state, store, [])
+        with Netns(P, subnet="172.31.10.0/24") as n:
+            key = tmp / "id_ed25519"
+            net.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "hvpn", "-f", str(key)])
+            wire(n, key.with_suffix(".pub").read_text().strip(), image)
+            state = tmp / "state"
+            store = KeyStore(keystore_path(state, "lab"))
+            store.ensure([HUB, *OFFICES])
+            yield Scratch(tmp, key, state, store, [])
     finally:
-        cleanup()
         host.release(P)
         shutil.rmtree(tmp, ignore_errors=True)
         if old is None:
@@ -383,7 +342,7 @@ def test_lab_office_routers_answer_ssh_over_the_wan(built_lab: Any) -> None:
         )  # fmt: skip
         assert out.returncode == 0, (office.key, out.stderr[-300:])
         assert office.wan_address in out.stdout and office.router_lan in out.stdout
-    nat = sh("ip", "netns", "exec", plan.vpn.netns, "iptables", "-t", "nat", "-S", "PREROUTING")
+    nat = exec_in(plan.vpn.netns, "iptables", "-t", "nat", "-S", "PREROUTING")
     assert f"--to-destination {plan.vpn.hub_address}" in nat.stdout
     gw_routes = net.routes(plan.vpn.netns)
     for prefix in plan.vpn.routed:
