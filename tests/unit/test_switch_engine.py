@@ -439,6 +439,10 @@ def test_plan_apply_and_backup_through_the_cli_functions(
     monkeypatch.setenv("WSB_SWITCH_PASSWORD", password)
     real = swlayer.switch_targets
     closed = free_port()
+    import asyncssh
+
+    from dcctl import targets as targets_mod
+    from dcctl.ssh.knownhosts import KnownHosts
 
     def on_loopback(
         spec: Spec, target: str, names: list[str] | None = None, state: Any = None
@@ -448,6 +452,11 @@ def test_plan_apply_and_backup_through_the_cli_functions(
             assert t.host == {s.name: s.mgmt_address for s in spec.site.switches}[t.name]
             # switches without a daemon get a port nobody listens on: refused at once
             t.host, t.port = "127.0.0.1", daemons[t.name].port if t.name in daemons else closed
+            assert t.known_hosts == targets_mod.get("prod").known_hosts(spec)
+            if t.name in daemons:  # the operator's `hostkeys trust`, from the daemon's key file
+                key = asyncssh.read_private_key(daemons[t.name].state_dir / "ssh_host_ed25519_key")
+                pub = key.export_public_key("openssh").decode()
+                KnownHosts(t.known_hosts).record(t.name, t.host, t.port, pub)
         return got, failed
 
     monkeypatch.setattr(swlayer, "switch_targets", on_loopback)
