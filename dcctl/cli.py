@@ -20,8 +20,13 @@ from rich.table import Table
 
 from dcctl import __version__
 from dcctl.engines.layer import WAITING
-from dcctl.output import configure, console, emit_json, err_console, print_spec_errors
-from dcctl.spec.errors import SpecErrors
+from dcctl.output import (
+    configure,
+    console,
+    emit_json,
+    err_console,
+    load_spec_or_exit,
+)
 
 app = typer.Typer(
     name="dcctl",
@@ -107,13 +112,7 @@ def main(
 
 
 def _load(path: Path, as_json: bool) -> Any:
-    from dcctl.spec import load_spec
-
-    try:
-        return load_spec(path)
-    except SpecErrors as exc:
-        print_spec_errors(exc, as_json)
-        raise typer.Exit(1) from None
+    return load_spec_or_exit(path, as_json)
 
 
 @app.command()

@@ -63,6 +63,22 @@ def print_spec_errors(exc: SpecErrors, as_json: bool) -> None:
     con.print(f"[red]{n} error{'s' if n != 1 else ''}[/red]; nothing was changed.")
 
 
+def load_spec_or_exit(path: Any, as_json: bool, code: int = 1) -> Any:
+    """The spec at `path`, or its errors printed (file, line, field) and exit `code`.
+
+    Every command loads its spec this way, so a bad spec reads the same everywhere.
+    """
+    import typer
+
+    from dcctl.spec import load_spec
+
+    try:
+        return load_spec(path)
+    except SpecErrors as exc:
+        print_spec_errors(exc, as_json)
+        raise typer.Exit(code) from None
+
+
 class Output(StrEnum):
     """Output of the sub-commands: for a person, or for a pipeline."""
 

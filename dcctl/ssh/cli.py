@@ -14,14 +14,13 @@ pinned (unreachable, key changed without ``--replace``), 2 bad usage or spec.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from dcctl.output import Output, Target, console, emit_json, err_console, print_spec_errors
-from dcctl.spec.errors import SpecErrors
+from dcctl.output import Output, Target, console, emit_json, err_console, load_spec_or_exit
 
 if TYPE_CHECKING:
     from dcctl.spec.loader import Spec
@@ -54,13 +53,7 @@ def devices(spec: Spec) -> dict[str, tuple[str, int]]:
 
 
 def _load(path: Path, as_json: bool) -> Spec:
-    from dcctl.spec import load_spec
-
-    try:
-        return load_spec(path)
-    except SpecErrors as exc:
-        print_spec_errors(exc, as_json)
-        raise typer.Exit(2) from None
+    return cast("Spec", load_spec_or_exit(path, as_json, code=2))
 
 
 @hostkeys_app.command("list")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 from rich.markup import escape
@@ -23,8 +23,14 @@ from dcctl.engines.switches.layer import (
     backup_switches,
     plan_switches,
 )
-from dcctl.output import Output, Target, console, emit_json, err_console, print_spec_errors
-from dcctl.spec.errors import SpecErrors
+from dcctl.output import (
+    Output,
+    Target,
+    console,
+    emit_json,
+    err_console,
+    load_spec_or_exit,
+)
 
 if TYPE_CHECKING:
     from dcctl.spec.loader import Spec
@@ -58,13 +64,7 @@ _STYLE = {
 
 
 def _load(path: Path, as_json: bool) -> Spec:
-    from dcctl.spec import load_spec
-
-    try:
-        return load_spec(path)
-    except SpecErrors as exc:
-        print_spec_errors(exc, as_json)
-        raise typer.Exit(1) from None
+    return cast("Spec", load_spec_or_exit(path, as_json))
 
 
 def _names(name: str | None, all_: bool) -> list[str] | None:
