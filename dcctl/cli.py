@@ -235,7 +235,7 @@ def plan(
         err_console().print(f"error: {escape(str(exc))}")
         raise typer.Exit(1) from None
     changes = diff_states(last, desired)
-    engines = _engine_preview(spec, target, _layers(layer)) if target is not None else None
+    engines = _engine_preview(spec, target, _layers(layer), desired) if target is not None else None
     if output == Output.json:
         emit_json(
             {
@@ -260,12 +260,14 @@ def plan(
         raise typer.Exit(2)
 
 
-def _engine_preview(spec: Any, target: Target, layers: list[str] | None = None) -> Any:
+def _engine_preview(
+    spec: Any, target: Target, layers: list[str] | None = None, state: Any = None
+) -> Any:
     from dcctl.engines.lock import LockedError
     from dcctl.engines.orchestrate import run as orchestrate
 
     try:
-        return orchestrate(spec, "preview", target.value, layers=layers)
+        return orchestrate(spec, "preview", target.value, layers=layers, state=state)
     except LockedError as exc:
         err_console().print(f"error: {escape(str(exc))}")
         raise typer.Exit(1) from None

@@ -24,7 +24,7 @@ from dcctl.engines.layer import Context, Layer, LayerResult, Step
 from dcctl.engines.lock import apply_lock
 from dcctl.engines.pulumi.layer import VmLayer
 from dcctl.engines.switches.layer import SwitchLayer
-from dcctl.plan.desired import desired_state
+from dcctl.plan.desired import DesiredState, desired_state
 from dcctl.plan.diff import write_snapshot
 from dcctl.spec.loader import Spec
 from dcctl.targets import Target
@@ -106,8 +106,13 @@ def run(
     target: Target | str,
     on_step: Step | None = None,
     layers: Collection[str] | None = None,
+    state: DesiredState | None = None,
 ) -> RunReport:
-    """Run ``action`` (up | preview | drift | destroy) over ``layers`` (default: all)."""
+    """Run ``action`` (up | preview | drift | destroy) over ``layers`` (default: all).
+
+    ``state`` is the desired state when the caller has computed it already
+    (``dcctl plan`` diffs it offline first); otherwise it is computed here.
+    """
     target = targets.get(target)
     chosen = set(layers or ENGINE_LAYERS)
     unknown = chosen - set(ENGINE_LAYERS)
@@ -119,7 +124,7 @@ def run(
     start = time.monotonic()
     with apply_lock(spec.state_dir, action):
         # Computed once: every layer works from the same desired state.
-        ctx = Context(spec, target, desired_state(spec), on_step)
+        ctx = Context(spec, target, desired_state(spec) if state is None else state, on_step)
         if action == "destroy":
             # destroy removes the VMs whatever layers were named: hosts go with them.
             report.add(VMS.destroy(ctx))

@@ -215,3 +215,18 @@ def test_hosts_layer_inputs_come_from_the_runs_desired_state(
     offices = {h for h in inventory["_meta"]["hostvars"] if h.startswith("office-")}
     assert f"office-{dropped_office.replace('/', '-')}" not in offices
     assert set(inventory["_meta"]["hostvars"]) >= {k.replace("/", "-") for k in state["vms"]}
+
+
+def test_a_state_the_caller_computed_is_the_one_every_layer_gets(
+    spec: Spec, layers: dict[str, FakeLayer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``dcctl plan --target`` diffs offline first and hands that state on: no second one."""
+
+    def recomputed(_spec: Spec) -> dict[str, Any]:
+        raise AssertionError("desired_state recomputed although the caller passed it")
+
+    state = desired.desired_state(spec)
+    monkeypatch.setattr(orchestrate, "desired_state", recomputed)
+    orchestrate.run(spec, "preview", "lab", state=state)
+    contexts = [ctx for fake in layers.values() for _m, ctx in fake.calls]
+    assert contexts and all(ctx.state is state for ctx in contexts)
