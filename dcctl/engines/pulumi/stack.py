@@ -264,6 +264,80 @@ def repair_file_backend(state_dir: Path) -> list[str]:
     return done
 
 
+#: Dynamic providers whose module moved: old module -> new module. Pulumi reads and
+#: deletes a resource with the provider pickled into its state (by reference), so a
+#: stack made before a move would fail its next refresh with ModuleNotFoundError.
+MOVED_PROVIDERS = {"dcctl.engines.pulumi.labvm": "dcctl.lab.hypervisor.provider"}
+
+
+def migrate_moved_providers(state_dir: Path, moved: dict[str, str] | None = None) -> list[str]:
+    """Re-serialize every ``__provider`` in the file backend that names a moved module.
+
+    Why here: only the checkpoint says which provider a resource was made with.
+    Each pickled provider naming an old module is loaded with the new module in
+    its place and serialized again as Pulumi's SDK does, so the bytes are exactly
+    what the program writes today. Callers hold dcctl's apply lock.
+    """
+    moved = MOVED_PROVIDERS if moved is None else moved
+    if os.environ.get("DCCTL_PULUMI_BACKEND") or not moved:
+        return []
+    root = state_dir / "pulumi" / ".pulumi" / "stacks"
+    done: list[str] = []
+    if not root.is_dir():
+        return done
+    needles = [old.encode() for old in moved]
+    for path in sorted(root.rglob("*.json")):
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError:
+            continue
+        if "__provider" not in text:
+            continue
+        data = json.loads(text)
+        count = 0
+        for res in ((data.get("checkpoint") or {}).get("latest") or {}).get("resources") or []:
+            for part in ("inputs", "outputs"):
+                props = res.get(part) or {}
+                blob = props.get("__provider")
+                if not isinstance(blob, str):
+                    continue
+                raw = _b64(blob)
+                if raw is None or not any(n in raw for n in needles):
+                    continue
+                props["__provider"] = _reserialize(raw, moved)
+                count += 1
+        if count:
+            tmp = path.with_name(f".{path.name}.migrate")
+            tmp.write_text(json.dumps(data, indent=4), encoding="utf-8")
+            os.replace(tmp, path)
+            path.with_name(path.name + ".attrs").unlink(missing_ok=True)
+            done.append(f"re-serialized {count} provider(s) of moved modules in {path.name}")
+    return done
+
+
+def _b64(blob: str) -> bytes | None:
+    import base64
+    import binascii
+
+    try:
+        return base64.b64decode(blob, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _reserialize(raw: bytes, moved: dict[str, str]) -> str:
+    import io
+
+    import dill
+    from pulumi.dynamic.dynamic import serialize_provider
+
+    class Unpickler(dill.Unpickler):  # type: ignore[misc]
+        def find_class(self, module: str, name: str) -> Any:
+            return super().find_class(moved.get(module, module), name)
+
+    return serialize_provider(Unpickler(io.BytesIO(raw)).load())
+
+
 def _is_json(path: Path) -> bool:
     try:
         json.loads(path.read_bytes())
@@ -283,7 +357,11 @@ def run(
     from pulumi import automation as auto
 
     result = StackResult()
-    result.repairs = stop_leftover_engines(state_dir) + repair_file_backend(state_dir)
+    result.repairs = (
+        stop_leftover_engines(state_dir)
+        + repair_file_backend(state_dir)
+        + migrate_moved_providers(state_dir)
+    )
     for note in result.repairs:
         if on_step:
             on_step("repaired", note)
