@@ -15,7 +15,7 @@ names, so `dcctl validate` stays fast; a plugin's module is imported when used.
   exception is the lab's own hypervisor, ``lab``: the package ``dcctl/lab/hypervisor/``
   (its ``build``), because it is part of the lab, whose machines it runs, and the
   engines never import the lab.
-- Role variables of a domain ``D``: ``dcctl/D/ansible.py`` with ``role_vars(spec,
+- Role variables of a domain ``D``: ``dcctl/D/ansible.py`` with ``role_vars(spec, state,
   state_dir, target)``; the hosts engine's own ``baseline`` comes first.
 """
 
