@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -247,13 +248,36 @@ def change_switch(
 
 
 def write_backup(backup_dir: Path, name: str, text: str) -> Path:
-    """`backup_dir/<name>.cfg`, replaced atomically so a crash never leaves half a file."""
-    backup_dir.mkdir(parents=True, exist_ok=True)
+    """`backup_dir/<name>.cfg`, 0600 in a 0700 directory, replaced atomically.
+
+    Why private: a running config holds the enable secret and user hashes, SNMP
+    communities and RouterOS users; on a shared machine a 0644 backup hands them to
+    every local user. The directory is made (or tightened to) 0700 and backups an
+    older dcctl wrote 0644 are tightened too. The temp file has a unique name and
+    is created 0600 (``mkstemp``), so a crash never leaves half a file and two runs
+    never share a temp file.
+    """
+    backup_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    private_dir(backup_dir)
     path = backup_dir / f"{name}.cfg"
-    tmp = path.with_suffix(".cfg.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=backup_dir)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
     return path
+
+
+def private_dir(directory: Path) -> None:
+    """Make `directory` 0700 and every backup in it 0600 (backups older runs left 0644)."""
+    os.chmod(directory, 0o700)
+    for cfg in directory.glob("*.cfg"):
+        if cfg.is_file() and not cfg.is_symlink() and cfg.stat().st_mode & 0o077:
+            os.chmod(cfg, 0o600)
 
 
 class RollbackError(RuntimeError):
