@@ -121,13 +121,17 @@ def validate(path: SpecPath = Path("."), output: OutputOpt = Output.text) -> Non
     spec = _load(path, output == Output.json)
     s = _summary(spec)
     if output == Output.json:
-        emit_json({"ok": True, **s})
+        emit_json({"ok": True, **s, "files": spec.files, "skipped": spec.skipped})
         return
-    console().print(
+    con = console()
+    con.print(
         f"OK {spec.site.name}: {s['opds']} OPDs, {s['vms']} VMs, {s['switches']} switches, "
         f"{s['offices']} offices, {s['cameras']} cameras in {len(spec.files)} files"
         + ("; IPAM lock needs update (dcctl lock)" if spec.lock_changed else "")
     )
+    con.print("read: " + escape(", ".join(spec.files)), soft_wrap=True)
+    for rel, why in spec.skipped.items():
+        con.print(f"skipped {escape(rel)}: {escape(why)}", soft_wrap=True)
 
 
 def _summary(spec: Any) -> dict[str, Any]:

@@ -162,3 +162,21 @@ def domain_vars(provider: Callable[..., Any], spec: Any, state_dir: Path | str, 
     from dcctl.plan.desired import desired_state
 
     return provider(spec, desired_state(spec), Path(state_dir), targets.get(target))
+
+
+def git(repo: Path, *args: str) -> str:
+    """Run git in `repo` (argument list, no shell); its stdout, or CalledProcessError."""
+    return subprocess.run(
+        ["git", "-C", str(repo), *args], check=True, capture_output=True, text=True
+    ).stdout
+
+
+def git_init_commit(repo: Path, message: str = "spec") -> Path:
+    """Make `repo` a Git repo on `main` with an infra-team identity and commit all of it."""
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "config", "user.name", "Infra Kominfo")
+    git(repo, "config", "user.email", "aptika@wonosobokab.go.id")
+    git(repo, "config", "commit.gpgsign", "false")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", message)
+    return repo

@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from dcctl.spec.discovery import discover_specs
 from dcctl.spec.errors import SpecError, SpecErrors
 from dcctl.spec.ipam import Allocation, Lock
 from dcctl.spec.site import Site
@@ -25,7 +26,6 @@ from dcctl.spec.types import API_VERSION
 
 KINDS: dict[str, type[BaseModel]] = {"Site": Site, "Opd": Opd}
 STATE_DIR = "state"
-_SKIP_DIRS = {STATE_DIR, ".git", ".dcctl", "node_modules", ".venv"}
 
 
 @dataclass
@@ -39,6 +39,7 @@ class Spec:
     allocation: Allocation
     lock_changed: bool = False
     files: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)  # YAML not read -> why
 
     @property
     def state_dir(self) -> Path:
@@ -46,17 +47,8 @@ class Spec:
 
 
 def discover(root: Path) -> list[Path]:
-    """Spec files under root, in a stable order; the lock and state are not specs."""
-    if root.is_file():
-        return [root]
-    found: list[Path] = []
-    for path in sorted(root.rglob("*")):
-        rel = path.relative_to(root)
-        if any(part in _SKIP_DIRS or part.startswith(".") for part in rel.parts[:-1]):
-            continue
-        if path.suffix in (".yaml", ".yml") and path.is_file() and path.name != "dcctl.lock.yaml":
-            found.append(path)
-    return found
+    """Spec files under root, in a stable order (the rule: dcctl.spec.discovery)."""
+    return discover_specs(root).files
 
 
 def _model_at(model: Any, loc: tuple[Any, ...]) -> type[BaseModel] | None:
@@ -122,8 +114,11 @@ def _pydantic_errors(
     return out
 
 
-def _parse(root: Path) -> tuple[list[tuple[SourceDoc, BaseModel]], list[SpecError], list[str]]:
-    files = discover(root)
+def _parse(
+    root: Path,
+) -> tuple[list[tuple[SourceDoc, BaseModel]], list[SpecError], list[str], dict[str, str]]:
+    found = discover_specs(root)
+    files = found.files
     errors: list[SpecError] = []
     models: list[tuple[SourceDoc, BaseModel]] = []
     base = root if root.is_dir() else root.parent
@@ -167,8 +162,17 @@ def _parse(root: Path) -> tuple[list[tuple[SourceDoc, BaseModel]], list[SpecErro
             except ValidationError as exc:
                 errors.extend(_pydantic_errors(doc, model, exc))
     if not files:
-        errors.append(SpecError(str(root), None, None, "", "no spec files (*.yaml) found"))
-    return models, errors, shown
+        errors.append(
+            SpecError(
+                str(root),
+                None,
+                None,
+                "",
+                "no spec files found",
+                "dcctl reads site.yaml, opd/*.yaml and YAML files with 'apiVersion: dcctl/v1'",
+            )
+        )
+    return models, errors, shown, found.skipped
 
 
 def load_spec(root: Path | str) -> Spec:
@@ -178,7 +182,7 @@ def load_spec(root: Path | str) -> Spec:
     root = Path(root)
     if not root.exists():
         raise SpecErrors([SpecError(str(root), None, None, "", "no such file or directory")])
-    models, errors, shown = _parse(root)
+    models, errors, shown, skipped = _parse(root)
     site_docs = [(d, m) for d, m in models if isinstance(m, Site)]
     opds: dict[str, Opd] = {}
     sources: dict[str, SourceDoc] = {}
@@ -235,4 +239,5 @@ def load_spec(root: Path | str) -> Spec:
         allocation=allocation,
         lock_changed=allocation.lock().to_dict() != lock.to_dict(),
         files=shown,
+        skipped=skipped,
     )

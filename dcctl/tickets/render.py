@@ -133,7 +133,7 @@ def _render(ticket: Any, repo: Path, branch: bool) -> Rendered:
     new_text, new_items = _edit(ticket, before, opd, old_text, opd_file)
     with tempfile.TemporaryDirectory(prefix="dcctl-ticket-") as tmp:
         copy = Path(tmp) / "spec"
-        shutil.copytree(root, copy, symlinks=True, ignore=_ignore(root))
+        shutil.copytree(root, copy, symlinks=True, ignore=_ignore(root, before.skipped))
         (copy / opd_file).write_text(new_text, encoding="utf-8")
         try:
             after = load_spec(copy)
@@ -161,13 +161,20 @@ def _render(ticket: Any, repo: Path, branch: bool) -> Rendered:
     return result
 
 
-def _ignore(root: Path) -> Any:
-    """The temp copy needs the specs and the lock, not Git objects or apply state."""
+def _ignore(root: Path, skipped: dict[str, str]) -> Any:
+    """The temp copy needs the specs and the lock, not Git objects or apply state.
+
+    YAML files the spec skipped (git-ignored scratch files, tickets) stay out too: the
+    copy has no .git to ignore them by, and the lock written from it must describe
+    exactly the spec that is committed.
+    """
 
     def ignore(directory: str, names: list[str]) -> set[str]:
+        rel_dir = Path(directory).relative_to(root)
+        out = {n for n in names if (rel_dir / n).as_posix() in skipped or n == ".git"}
         if Path(directory) == root:
-            return {n for n in names if n.startswith(".") or n == STATE_DIR}
-        return {n for n in names if n == ".git"}
+            out |= {n for n in names if n.startswith(".") or n == STATE_DIR}
+        return out
 
     return ignore
 

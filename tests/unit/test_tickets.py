@@ -25,28 +25,17 @@ from dcctl.spec import load_spec
 from dcctl.tickets import TicketRefused, load_ticket, render_ticket
 from dcctl.tickets.cli import ticket_app
 from tests.conftest import EXAMPLE, ROOT
+from tests.helpers import git, git_init_commit
 from tests.specs import OpdSpec, build_spec
 
 TICKETS = ROOT / "examples" / "tickets"
-
-
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-C", str(repo), *args], check=True, capture_output=True, text=True
-    ).stdout
 
 
 def commit_spec(repo: Path) -> Path:
     """Write the IPAM lock and commit ``repo`` on `main`, as a spec repo tickets render into."""
     spec = load_spec(repo)
     spec.allocation.lock().write(repo)
-    git(repo, "init", "-q", "-b", "main")
-    git(repo, "config", "user.name", "Infra Kominfo")
-    git(repo, "config", "user.email", "aptika@wonosobokab.go.id")
-    git(repo, "config", "commit.gpgsign", "false")
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", "Wonosobo regency spec")
-    return repo
+    return git_init_commit(repo, "Wonosobo regency spec")
 
 
 @pytest.fixture(scope="module")
