@@ -15,6 +15,7 @@ from dcctl.lab.topology import build_plan, lab_prefix, resolve_lab_id
 from dcctl.paths import repo_root
 from dcctl.plan.desired import DesiredState
 from dcctl.spec.loader import Spec
+from dcctl.targets import KNOWN_HOSTS
 
 REPO = repo_root()
 
@@ -69,4 +70,6 @@ def lab_site_inputs(spec: Spec, state: DesiredState) -> dict[str, Any]:
         "lab_image": lab_image(),
         "lab_ssh_keys": [pub],
         "lab_dns": [],  # no resolver runs in the lab
+        # Each VM's host key is pinned here when it is made; Ansible checks it strictly.
+        "lab_known_hosts": str(plan.state_dir / KNOWN_HOSTS),
     }

@@ -1,5 +1,6 @@
 """`lab up`'s offices and their VPN hub: the Linux office routers (lab-image containers
-Ansible logs into over the WAN) and the gateway's port forward to the VPN hub VM.
+Ansible logs into over the WAN, their SSH host keys pinned in the lab's known_hosts)
+and the gateway's port forward to the VPN hub VM.
 
 Why here and not in Pulumi: an office router stands for a box in a remote office
 that dcctl reaches over the WAN, like in production; the lab makes it exist, and
@@ -11,15 +12,19 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 from dcctl.lab import net
 from dcctl.lab.base import LabError, UpRun, parallel
 from dcctl.lab.net import NetError
 from dcctl.lab.plan import OfficePlan, VpnGatewayPlan
-from dcctl.lab.podman import install_login, machine_args, podman, start_machine
+from dcctl.lab.podman import install_login, machine_args, pin_host_key, podman, start_machine
 from dcctl.lab.preflight import apt_hint
 from dcctl.spec.site import ADMIN_USER
+from dcctl.ssh.knownhosts import HostKeyError, KnownHosts
+from dcctl.targets import KNOWN_HOSTS
+from dcctl.vpn.ansible import office_host
 
 OFFICE_LABEL = "dcctl.lab"
 OFFICE_USER = ADMIN_USER  # the sudo user Ansible logs in as, like on every lab VM
@@ -64,7 +69,7 @@ def office_routers(run: UpRun) -> None:
     if net.which("podman") is None:
         run.warn("podman is not installed: Linux office routers have no SSH host")
         return
-    todo = []
+    todo, kept = [], []
     for office in offices:
         assert office.container is not None
         info = _container(office.container)
@@ -72,10 +77,17 @@ def office_routers(run: UpRun) -> None:
             state = info.get("State") or {}
             pid = int(state.get("Pid") or 0)
             if state.get("Running") and pid and net.pid_in_netns(pid, office.router_netns):
+                kept.append(office)
                 continue
             podman("rm", "--force", "--ignore", "--time", "0", office.container, check=False)
             run.change("office router containers replaced (namespace re-created)")
         todo.append(office)
+    known = run.plan.state_dir / KNOWN_HOSTS
+    for office in kept:  # a lab made before pinning existed, or a pin since removed
+        if KnownHosts(known).get(office_host(office.key)) is None:
+            err = _pin(office, known)
+            if err:
+                run.warn(err)
     if not todo:
         return
     from dcctl.lab.integration import LabNotReady, lab_image, lab_ssh_key
@@ -85,7 +97,7 @@ def office_routers(run: UpRun) -> None:
     except LabNotReady as exc:
         raise LabError(str(exc), "run scripts/build-lab-image as root") from None
     _key, pub = lab_ssh_key(run.plan.state_dir)
-    errors = [e for e in parallel(lambda o: _start_office_router(o, image, pub), todo) if e]
+    errors = [e for e in parallel(lambda o: _start_office_router(o, image, pub, known), todo) if e]
     for e in errors:
         run.warn(e)
     run.change("office router containers started", len(todo) - len(errors))
@@ -99,8 +111,23 @@ def _container(name: str) -> dict[str, Any] | None:
     return found[0] if found else None
 
 
-def _start_office_router(office: OfficePlan, image: str, pub: str) -> str | None:
-    """Run the router container and give it the lab's SSH key; returns an error or None."""
+def _pin(office: OfficePlan, known: Path) -> str | None:
+    """Pin the router's SSH host key, read from inside it (dcctl made it); an error or None."""
+    assert office.container is not None
+    try:
+        pin_host_key(office.container, known, office_host(office.key), office.wan_address)
+    except (NetError, HostKeyError) as exc:
+        return f"office router {office.key}: its SSH host key: {exc}"
+    return None
+
+
+def _start_office_router(office: OfficePlan, image: str, pub: str, known: Path) -> str | None:
+    """Run the router container, give it the lab's SSH key, pin its host key.
+
+    Returns an error or None. The host key is pinned once sshd answers (the
+    image makes the key before sshd starts), so Ansible's strict host key
+    check accepts this router and nothing else at its WAN address.
+    """
     name = office.container
     assert name is not None
     labels = {OFFICE_LABEL: "office-router", f"{OFFICE_LABEL}.netns": office.router_netns}
@@ -120,7 +147,7 @@ def _start_office_router(office: OfficePlan, image: str, pub: str) -> str | None
                 office.router_netns, office.wan_address.split("/")[0], 22, timeout=1.0
             )
             if (ans or "").startswith("SSH-"):
-                return None
+                return _pin(office, known)
             time.sleep(0.5)
         return f"office router {office.key}: sshd does not answer in {name}"
     except NetError as exc:

@@ -25,6 +25,7 @@ import os
 import re
 import subprocess
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
 
 from dcctl.lab import net
 
@@ -173,3 +174,26 @@ def install_login(
 def container_names() -> list[str]:
     """Names of every container podman knows (running or not)."""
     return podman("ps", "-a", "--format", "{{.Names}}", timeout=60).stdout.split()
+
+
+#: The host key a lab machine's sshd offers first (the image makes one per machine on
+#: first boot, before sshd starts: ``scripts/build-lab-image``).
+HOST_KEY_PUB = "/etc/ssh/ssh_host_ed25519_key.pub"
+
+
+def pin_host_key(
+    name: str, known_hosts: Path, alias: str, address: str, run: Podman = podman
+) -> str:
+    """Pin machine `name`'s SSH host key, read from inside it, as `alias` at `address`.
+
+    Why from inside: dcctl created the machine, so ``podman exec`` reads the key
+    without trusting the network (no first-contact risk, no ``ssh-keyscan``). A
+    machine recreated under the same name has a new key, which replaces the old
+    pin (dcctl made the new machine itself). Returns the verdict of
+    :meth:`~dcctl.ssh.knownhosts.KnownHosts.record`; raises HostKeyError on a
+    malformed key and `run`'s error when the machine cannot be read.
+    """
+    from dcctl.ssh.knownhosts import KnownHosts
+
+    keyline = run("exec", name, "cat", HOST_KEY_PUB).stdout
+    return KnownHosts(known_hosts).record(alias, address.split("/")[0], 22, keyline, replace=True)

@@ -42,6 +42,7 @@ __all__ = [
     "KnownHosts",
     "fingerprint",
     "hostspec",
+    "openssh_refusal",
     "parse_keyline",
     "scan",
 ]
@@ -280,3 +281,34 @@ def scan(host: str, port: int = 22, timeout: float = 5.0) -> str:
             parse_keyline(offered[keytype])
             return offered[keytype]
     raise HostKeyError(f"{hostspec(host, port)}: no SSH host key offered (is sshd listening?)")
+
+
+_OFFERED = re.compile(r"SHA256:[A-Za-z0-9+/]{43}")
+
+
+def openssh_refusal(name: str, text: str, path: Path) -> str | None:
+    """What OpenSSH's host-key refusal of `name` means, in dcctl's words; None if it is not one.
+
+    Ansible reports such a host as unreachable with ssh's raw stderr; this names
+    the device, says whether the key is unknown or changed (with both
+    fingerprints when known) and what the operator does about it. Nothing was
+    sent to the host: OpenSSH checks the key before it authenticates.
+    """
+    if "Host key verification failed" not in text and "HOST IDENTIFICATION HAS CHANGED" not in text:
+        return None
+    try:
+        pinned = KnownHosts(path).get(name)
+    except HostKeyError:
+        pinned = None
+    offered = [f for f in _OFFERED.findall(text) if pinned is None or f != pinned.fingerprint]
+    if pinned is None or ("is known for" in text and "HAS CHANGED" not in text):
+        return (
+            f"{name}: no pinned SSH host key in {path}; refusing to connect (nothing was sent). "
+            f"Check the fingerprint on its console, then `dcctl hostkeys trust {name}`"
+        )
+    got = f", offered {offered[0]}" if offered else ""
+    return (
+        f"{name}: HOST KEY CHANGED: pinned {pinned.fingerprint}{got}; refusing to connect "
+        f"(nothing was sent). If the machine was really replaced: "
+        f"`dcctl hostkeys trust {name} --replace`"
+    )

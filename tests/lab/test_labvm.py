@@ -69,12 +69,20 @@ class VmLab:
     image: str
     log: list[str] = field(default_factory=list)
 
-    def ssh(self, address: str, *command: str, user: str = "root") -> str:
-        """Run ``command`` on a VM over SSH from the gateway namespace."""
+    def ssh(
+        self, address: str, *command: str, user: str = "root", known_hosts: Path | None = None
+    ) -> str:
+        """Run ``command`` on a VM over SSH from the gateway namespace.
+
+        With ``known_hosts``, the host key is checked strictly against that file
+        (as Ansible does); without, any key is accepted (the test's own checks).
+        """
+        strict = "yes" if known_hosts else "no"
         argv = [
             "ip", "netns", "exec", self.gw_ns, "ssh",
-            "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
-            "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
+            "-o", "BatchMode=yes", "-o", f"StrictHostKeyChecking={strict}",
+            "-o", f"UserKnownHostsFile={known_hosts or '/dev/null'}",
+            "-o", "GlobalKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
             "-o", "ConnectTimeout=5", "-i", str(self.key),
             f"{user}@{address}", *command,
         ]  # fmt: skip
@@ -178,6 +186,8 @@ def test_lab_vms_lifecycle(vmlab: VmLab, tmp_path: Path, monkeypatch: pytest.Mon
     from dcctl.engines.pulumi.program import regency_program
     from dcctl.lab.hypervisor.machine import live_limits
     from dcctl.lab.hypervisor.program import lab_names
+    from dcctl.lab.podman import HOST_KEY_PUB
+    from dcctl.ssh.knownhosts import KnownHosts
 
     t0 = time.monotonic()
     monkeypatch.setenv("PATH", os.environ.get("PATH", ""))
@@ -194,8 +204,19 @@ def test_lab_vms_lifecycle(vmlab: VmLab, tmp_path: Path, monkeypatch: pytest.Mon
             "lab_id": vmlab.lab_id,
             "lab_bridges": {"pve1": vmlab.bridge},
             "lab_image": vmlab.image,
+            "lab_known_hosts": str(tmp_path / "known_hosts"),
         },
     }
+    known = KnownHosts(tmp_path / "known_hosts")
+
+    def live_key(key: str) -> str:
+        got = sh("podman", "--runtime", "runc", "exec", names[key].container, "cat", HOST_KEY_PUB)
+        return " ".join(got.stdout.split()[:2])
+
+    def pinned_key(key: str) -> str | None:
+        pin = known.get(key.replace("/", "-"))
+        assert pin is None or pin.host == addr[key], pin
+        return pin.keyline if pin else None
 
     def program() -> None:
         regency_program(current["state"], current["site"], "lab")
@@ -246,6 +267,11 @@ def test_lab_vms_lifecycle(vmlab: VmLab, tmp_path: Path, monkeypatch: pytest.Mon
         info = _container(names[key].container)
         assert info is not None and info["Id"] == ids[key]
         assert live_limits(ids[key]) == (256, 1)  # min(4 GiB, 256 MiB), min(2 vCPU, 1)
+    # Each VM's host key was pinned when it was made (read from inside), and a strict
+    # login against that file (what Ansible does) is accepted.
+    for key in (VM1, VM2):
+        assert pinned_key(key) == live_key(key)
+        assert vmlab.ssh(addr[key], "hostname", known_hosts=known.path) == names[key].hostname
     # The admin user of production (Ansible's login) works too, with sudo.
     assert vmlab.ssh(addr[VM1], "sudo", "-n", "id", "-u", user="dcctl") == "0"
     # Default route via the OPD gateway: VM1 reaches VM2 across VLANs through it.
@@ -278,15 +304,19 @@ def test_lab_vms_lifecycle(vmlab: VmLab, tmp_path: Path, monkeypatch: pytest.Mon
     assert live_limits(ids[VM1])[0] == 320
 
     # 5. a VM removed out of band: refresh forgets it, up builds it again.
+    old_key = pinned_key(VM2)
     sh("podman", "rm", "-f", "-t", "1", names[VM2].container, timeout=60)
     step("refresh (VM gone)", stack.refresh(on_output=out.append))
     assert step("up (rebuild)", stack.up(on_output=out.append)) == {"create": 1, "same": 4}
     assert vmlab.ssh(addr[VM2], "hostname") == names[VM2].hostname
+    # The rebuilt VM has a new host key, and the pin follows it (dcctl made the VM).
+    assert pinned_key(VM2) == live_key(VM2) != old_key
 
     # 6. a VM removed from the program: it and its (now empty) OPD component go.
     del current["state"]["vms"][VM2]
     assert step("up (remove VM)", stack.up(on_output=out.append)) == {"delete": 2, "same": 3}
     assert _container(names[VM2].container) is None
+    assert pinned_key(VM2) is None, "a deleted VM's pin is dropped"
     assert not Path("/var/run/netns", names[VM2].netns).exists()
     assert not Path("/sys/class/net", names[VM2].port).exists()
     ports = sh("ovs-vsctl", "list-ports", vmlab.bridge).stdout.split()
@@ -296,6 +326,7 @@ def test_lab_vms_lifecycle(vmlab: VmLab, tmp_path: Path, monkeypatch: pytest.Mon
     # 7. destroy: everything goes.
     assert step("destroy", stack.destroy(on_output=out.append)) == {"delete": 3}
     assert _container(names[VM1].container) is None
+    assert pinned_key(VM1) is None
     assert not Path("/var/run/netns", names[VM1].netns).exists()
     assert names[VM1].port not in sh("ovs-vsctl", "list-ports", vmlab.bridge).stdout.split()
     with contextlib.suppress(Exception):

@@ -294,7 +294,7 @@ def test_monitoring_role(monlab: MonLab, tmp_path: Path) -> None:
     def run(check: bool = False) -> Any:
         started = time.monotonic()
         result = run_playbook(playbook, inventory, extravars=rv.public, check=check,
-                              ssh_key=monlab.key)  # fmt: skip
+                              ssh_key=monlab.key, known_hosts=None)  # fmt: skip
         what = "check" if check else "apply"
         log.append(f"{time.monotonic() - t0:6.1f} s  {what} in {time.monotonic() - started:.1f} s:"
                    f" {result.hosts}")  # fmt: skip
@@ -371,7 +371,7 @@ def test_monitoring_role(monlab: MonLab, tmp_path: Path) -> None:
     live = monlab.exec(f"{P}-mon", "sha256sum", "/etc/prometheus/dcctl.rules.yml")
     broken = json.loads(json.dumps(rv.public))
     broken["monitoring_rules"]["groups"][0]["rules"][0]["expr"] = "up{job= == 0"
-    bad = run_playbook(playbook, inventory, extravars=broken, ssh_key=monlab.key)
+    bad = run_playbook(playbook, inventory, extravars=broken, ssh_key=monlab.key, known_hosts=None)
     log.append(f"{time.monotonic() - t0:6.1f} s  broken rules: {bad.hosts['kominfo-monitor']}")
     assert bad.hosts["kominfo-monitor"].failed == 1 and bad.hosts["kominfo-hub"].failed == 0
     assert monlab.exec(f"{P}-mon", "sha256sum", "/etc/prometheus/dcctl.rules.yml") == live

@@ -190,6 +190,7 @@ class Scratch:
             extravars={**rv.public, **rv.secret},
             ssh_key=self.ssh_key,
             on_event=self.events.append,
+            known_hosts=None,
         )
 
 
@@ -323,20 +324,29 @@ def test_tunnel_isolation_idempotence_rotation_and_no_key_leak(scratch: Scratch)
 
 def test_lab_office_routers_answer_ssh_over_the_wan(built_lab: Any) -> None:
     """`dcctl lab up`: Linux office routers are SSH hosts on their WAN address, as in prod,
-    and the gateway forwards the hub's public WireGuard port to the vpn-hub VM."""
+    their host keys pinned in the lab's known_hosts (a strict login is accepted), and
+    the gateway forwards the hub's public WireGuard port to the vpn-hub VM."""
     from dcctl.lab import net
     from dcctl.lab.integration import lab_ssh_key
 
     plan = built_lab.plan
     assert plan.mgmt is not None and plan.vpn is not None
+    from dcctl.ssh.knownhosts import KnownHosts
+    from dcctl.targets import KNOWN_HOSTS
+    from dcctl.vpn.ansible import office_host
+
     key, _pub = lab_ssh_key(plan.state_dir)
+    known = plan.state_dir / KNOWN_HOSTS
     offices = plan.office_containers()
     assert offices
     for office in offices:
         wan = office.wan_address.split("/")[0]
+        pin = KnownHosts(known).get(office_host(office.key))
+        assert pin is not None and pin.host == wan, (office.key, pin)
         out = subprocess.run(
-            ["ssh", "-i", str(key), "-o", "StrictHostKeyChecking=no",
-             "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes",
+            ["ssh", "-i", str(key), "-o", "StrictHostKeyChecking=yes",
+             "-o", f"UserKnownHostsFile={known}", "-o", "GlobalKnownHostsFile=/dev/null",
+             "-o", "BatchMode=yes",
              "-o", "ConnectTimeout=10", f"dcctl@{wan}", "sudo", "-n", "ip", "-br", "addr"],
             capture_output=True, text=True, timeout=60,
         )  # fmt: skip

@@ -166,7 +166,9 @@ def test_runner_reports_unreachable_without_stopping_others(tmp_path: Path) -> N
         "g": {"hosts": ["local", "dead"]},
     }
     events: list[dict] = []
-    res = run_playbook(book, inv, extravars={"marker": str(marker)}, on_event=events.append)
+    res = run_playbook(
+        book, inv, extravars={"marker": str(marker)}, on_event=events.append, known_hosts=None
+    )
     assert res.hosts["dead"].unreachable == 1
     assert res.hosts["local"].failed == 0 and res.hosts["local"].changed == 1
     assert (tmp_path / "m-local").exists() and events

@@ -40,7 +40,12 @@ def test_clean_run_is_successful_with_its_recap_and_live_events(tmp_path: Path) 
         "    - ansible.builtin.command: 'true'\n",
     )
     start = time.monotonic()
-    res = run_playbook(book, LOCAL, on_event=lambda e: seen.append((time.monotonic(), e["event"])))
+    res = run_playbook(
+        book,
+        LOCAL,
+        on_event=lambda e: seen.append((time.monotonic(), e["event"])),
+        known_hosts=None,
+    )
     end = time.monotonic()
     assert (res.status, res.rc, res.errors) == ("successful", 0, [])
     h = res.hosts["local"]
@@ -53,14 +58,16 @@ def test_clean_run_is_successful_with_its_recap_and_live_events(tmp_path: Path) 
 
 
 def test_failing_host_is_blamed_not_a_crash(tmp_path: Path) -> None:
-    res = run_playbook(_book(tmp_path, "    - ansible.builtin.command: 'false'\n"), LOCAL)
+    res = run_playbook(
+        _book(tmp_path, "    - ansible.builtin.command: 'false'\n"), LOCAL, known_hosts=None
+    )
     assert res.status == "failed" and res.rc == 2
     assert res.hosts["local"].failed == 1
     assert res.errors == []  # the host is blamed; nothing else went wrong
 
 
 def test_playbook_that_cannot_run_says_why(tmp_path: Path) -> None:
-    res = run_playbook(_book(tmp_path, "    - no.such.module_here: {}\n"), LOCAL)
+    res = run_playbook(_book(tmp_path, "    - no.such.module_here: {}\n"), LOCAL, known_hosts=None)
     assert res.status == "failed" and res.rc not in (0, -1)
     assert res.errors and any("no.such.module_here" in e for e in res.errors), res.errors
 
@@ -74,6 +81,6 @@ def test_killed_ansible_playbook_is_reported_as_a_crash_naming_the_signal(tmp_pa
         "    - ansible.builtin.debug:\n"
         f"        msg: \"{{{{ lookup('ansible.builtin.pipe', '{kill}') }}}}\"\n",
     )
-    res = run_playbook(book, LOCAL)
+    res = run_playbook(book, LOCAL, known_hosts=None)
     assert res.status == "failed" and res.rc == -9
     assert res.errors == ["ansible-playbook was killed by SIGKILL"]

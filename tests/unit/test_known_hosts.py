@@ -10,11 +10,9 @@ against ``ssh-keygen -lf``, an oracle dcctl did not write.
 
 from __future__ import annotations
 
-import asyncio
 import re
 import shutil
 import subprocess
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,58 +24,9 @@ from dcctl.engines.switches.engine import SwitchTarget, backup_switch
 from dcctl.spec import load_spec
 from dcctl.ssh.knownhosts import HostKeyError, KnownHosts, fingerprint, scan
 from tests.conftest import EXAMPLE
-from tests.helpers import free_port
+from tests.sshserver import Impostor
 
 asyncssh = pytest.importorskip("asyncssh")
-
-
-class Impostor:
-    """An SSH server on loopback with host key `key` that records passwords offered."""
-
-    def __init__(self, key: Any) -> None:
-        self.key = key
-        self.port = free_port()
-        self.passwords: list[tuple[str, str]] = []
-        self.loop = asyncio.new_event_loop()
-        self._server: Any = None
-        started = threading.Event()
-        outer = self
-
-        class Server(asyncssh.SSHServer):  # type: ignore[misc]
-            def begin_auth(self, username: str) -> bool:
-                return True
-
-            def password_auth_supported(self) -> bool:
-                return True
-
-            def validate_password(self, username: str, password: str) -> bool:
-                outer.passwords.append((username, password))
-                return False
-
-        async def start() -> None:
-            self._server = await asyncssh.create_server(
-                Server, "127.0.0.1", self.port, server_host_keys=[key]
-            )
-            started.set()
-
-        self.thread = threading.Thread(
-            target=lambda: (self.loop.run_until_complete(start()), self.loop.run_forever()),
-            daemon=True,
-        )
-        self.thread.start()
-        assert started.wait(10), "impostor SSH server did not start"
-
-    @property
-    def keyline(self) -> str:
-        return self.key.export_public_key("openssh").decode().strip()
-
-    def stop(self) -> None:
-        def close() -> None:
-            self._server.close()
-            self.loop.stop()
-
-        self.loop.call_soon_threadsafe(close)
-        self.thread.join(10)
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -232,3 +233,52 @@ def test_from_plain_reads_mappings_unions_and_floats() -> None:
 def test_from_plain_names_the_bad_item(data: dict[str, Any], error: str) -> None:
     with pytest.raises(ProgramInputError, match=error):
         from_plain(_Shapes, "x", data)
+
+
+def test_a_lab_machines_host_key_is_pinned_from_inside_and_replaced_when_recreated(
+    tmp_path: Path,
+) -> None:
+    """What the LabVm provider and `lab up` do once a machine's sshd runs (issue 15)."""
+    import subprocess
+
+    import asyncssh
+
+    from dcctl.lab.podman import HOST_KEY_PUB, pin_host_key
+    from dcctl.ssh.knownhosts import KnownHosts
+
+    keys = [
+        asyncssh.generate_private_key("ssh-ed25519").export_public_key("openssh").decode()
+        for _ in range(2)
+    ]
+    asked: list[tuple[str, ...]] = []
+
+    def fake_podman(*args: str, **_kw: Any) -> subprocess.CompletedProcess[str]:
+        asked.append(args)
+        return subprocess.CompletedProcess(args, 0, keys[len(asked) - 1], "")
+
+    known = tmp_path / "known_hosts"
+    assert pin_host_key("dlx-vm-a", known, "dinkes-simpus", "10.20.3.11/24", fake_podman) == "added"
+    assert asked[0] == ("exec", "dlx-vm-a", "cat", HOST_KEY_PUB)
+    pinned = KnownHosts(known).get("dinkes-simpus")
+    assert pinned is not None and (pinned.host, pinned.keyline) == ("10.20.3.11", keys[0].strip())
+    # The VM was recreated (new container, new key): dcctl made it, so the pin follows.
+    assert pin_host_key("dlx-vm-a", known, "dinkes-simpus", "10.20.3.11/24", fake_podman) == (
+        "replaced"
+    )
+
+
+def test_labvm_pin_inputs_are_checked() -> None:
+    from dcctl.lab.hypervisor.inputs import check_inputs
+
+    base = {
+        "name": "dlx-vm-a", "netns": "dlx-vm-a", "bridge": "dlxh1", "port": "dlxn123456",
+        "vlan": 110, "address": "10.0.0.2/24", "gateway": "10.0.0.1", "memory_mb": 128,
+        "cpus": 1, "image": "localhost/dcctl-lab:1", "hostname": "a",
+        "ssh_pubkey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOeB x",
+    }  # fmt: skip
+    assert check_inputs(base).failures == []
+    ok = check_inputs({**base, "known_hosts": "/var/lib/dcctl/lab/x/known_hosts",
+                       "host_alias": "dinkes-simpus"})  # fmt: skip
+    assert ok.failures == []
+    bad = check_inputs({**base, "known_hosts": "known_hosts", "host_alias": "a b"})
+    assert {f.property for f in bad.failures} == {"known_hosts", "host_alias"}

@@ -25,6 +25,7 @@ from dcctl.engines.ansible.vars import RoleVars, collect
 from dcctl.engines.layer import WAITING, Context, Item, LayerResult, Status
 from dcctl.plan.desired import DesiredState, desired_state
 from dcctl.spec.loader import Spec
+from dcctl.ssh.knownhosts import openssh_refusal
 from dcctl.targets import Target
 
 __all__ = ["HostLayer", "HostsReport", "inventory_for", "run_hosts"]
@@ -136,14 +137,18 @@ def run_hosts(
             if kind == "runner_on_failed" and data.get("ignore_errors"):
                 return
             res = data.get("res") or {}
-            msg = str(res.get("msg") or res.get("stderr") or "failed").strip().splitlines()
+            text = str(res.get("msg") or res.get("stderr") or "failed").strip()
+            msg = text.splitlines()
             what = "unreachable" if kind == "runner_on_unreachable" else f"{task} failed"
-            report.failures.setdefault(host, f"{what}: {msg[0][:200] if msg else ''}")
+            refused = openssh_refusal(host, text, known) if what == "unreachable" else None
+            report.failures.setdefault(host, refused or f"{what}: {msg[0][:200] if msg else ''}")
             if on_step:
                 on_step("failed", f"host {host}: {report.failures[host]}")
 
     extravars = {**role_vars.public, **role_vars.secret, "dcctl_target": target.name}
     key = ssh_key(spec, target)
+    # Every login is checked strictly against the target's pinned keys (issue 15).
+    known = target.known_hosts(spec)
 
     def run_play(index: int, play: dict[str, Any], tmp: Path) -> PlaybookResult:
         path = tmp / f"play-{index}.yml"
@@ -157,6 +162,8 @@ def run_hosts(
             ssh_key=key,
             limit=limit,
             on_event=on_event,
+            known_hosts=known,
+            control_dir=tmp / "cp",
         )
 
     plays = _plays()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -27,7 +28,7 @@ from ansible_runner.utils import OutputEventFilter
 
 from dcctl.paths import playbooks_dir
 
-__all__ = ["HostResult", "PlaybookResult", "run_playbook", "static_inventory"]
+__all__ = ["HostResult", "PlaybookResult", "run_playbook", "ssh_trust", "static_inventory"]
 
 PLAYBOOKS = playbooks_dir()
 
@@ -94,11 +95,21 @@ def run_playbook(
     ssh_key: str | Path | None = None,
     limit: str | None = None,
     on_event: Callable[[dict[str, Any]], None] | None = None,
+    known_hosts: Path | None,
+    control_dir: Path | None = None,
 ) -> PlaybookResult:
     """Run ``playbook`` (relative names resolve under ``playbooks/``) against ``inventory``.
 
     ``check`` runs with ``--check --diff`` (plan mode). The SSH key comes from
     ``ssh_key`` or ``ANSIBLE_PRIVATE_KEY_FILE``. Never raises on host failures.
+
+    ``known_hosts`` is the target's pinned host keys: every SSH login is checked
+    strictly against that file only, so a host whose key is unknown or changed is
+    unreachable before any key, password or secret variable leaves this machine.
+    It has no default on purpose: ``None`` (no check) is for a test's throwaway
+    machines, and a caller has to say so. ``control_dir`` keeps the SSH
+    multiplexing sockets of one run together (default: a directory of this call), so a
+    session opened under another known_hosts file is never reused.
     """
     path = Path(playbook)
     if not path.is_absolute():
@@ -111,7 +122,7 @@ def run_playbook(
     venv_bin = Path(sys.executable).parent
     envvars = {
         "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}",
-        "ANSIBLE_HOST_KEY_CHECKING": "False",
+        "ANSIBLE_HOST_KEY_CHECKING": str(known_hosts is not None),
         # The playbook's own roles first, then dcctl's (a one-play file in a temp dir).
         "ANSIBLE_ROLES_PATH": os.pathsep.join(
             dict.fromkeys([str(path.parent / "roles"), str(PLAYBOOKS / "roles")])
@@ -123,8 +134,11 @@ def run_playbook(
         "ANSIBLE_FORKS": str(max(8, len(inventory.get("_meta", {}).get("hostvars", {})))),
         "ANSIBLE_PIPELINING": "True",
         "ANSIBLE_PYTHON_INTERPRETER": "/usr/bin/python3",
-        "ANSIBLE_SSH_ARGS": (
-            "-o ControlMaster=auto -o ControlPersist=120s -o ServerAliveInterval=10"
+        "ANSIBLE_SSH_ARGS": " ".join(
+            [
+                "-o ControlMaster=auto -o ControlPersist=120s -o ServerAliveInterval=10",
+                *ssh_trust(known_hosts),
+            ]
         ),
     }
 
@@ -139,6 +153,7 @@ def run_playbook(
 
     hosts = sorted(inventory.get("_meta", {}).get("hostvars", {}))
     with tempfile.TemporaryDirectory(prefix="dcctl-ansible-") as tmp:
+        envvars["ANSIBLE_SSH_CONTROL_PATH_DIR"] = str(control_dir or Path(tmp) / "cp")
         runner = ansible_runner.interface.init_runner(
             private_data_dir=tmp,
             playbook=str(path),
@@ -165,6 +180,24 @@ def run_playbook(
             errors = [ln.strip() for ln in text.splitlines() if any(m in ln for m in marks)][:5]
             errors = errors or [f"ansible-playbook exited {rc} with no host to blame"]
         return PlaybookResult(status=status, rc=rc, hosts=summary, errors=errors)
+
+
+def ssh_trust(known_hosts: Path | None) -> list[str]:
+    """Ansible's host key settings: strict against the target's pinned keys only.
+
+    ``StrictHostKeyChecking=yes`` makes OpenSSH refuse an unknown key (never
+    "accept the first one") and a changed key; ``UserKnownHostsFile`` is the
+    target's file and ``GlobalKnownHostsFile=/dev/null`` keeps the operator's own
+    files out of it, so only what dcctl pinned (``dcctl hostkeys trust``, or the lab
+    at creation) is trusted. ``UpdateHostKeys=no``: the file is dcctl's, reviewed.
+    """
+    if known_hosts is None:
+        return []
+    return [
+        "-o StrictHostKeyChecking=yes",
+        f"-o UserKnownHostsFile={shlex.quote(str(known_hosts))}",
+        "-o GlobalKnownHostsFile=/dev/null -o UpdateHostKeys=no",
+    ]
 
 
 def _read(path: Path) -> str:

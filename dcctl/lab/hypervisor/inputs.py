@@ -5,7 +5,9 @@ Why a module of their own: they are the resource's contract, the part the provid
 of the provider's pure parts exercise without root.
 
 * ``memory_mb``/``cpus`` change in place (``podman update``), like a Proxmox memory or
-  core change; ``ssh_pubkey`` also changes in place (``authorized_keys`` is rewritten).
+  core change; ``ssh_pubkey`` also changes in place (``authorized_keys`` is rewritten);
+  ``known_hosts``/``host_alias`` (where and as whom the VM's SSH host key is pinned)
+  re-pin the key in place.
   Everything else (image, VLAN, address, bridge, names, hostname, DNS) replaces the VM,
   deleting first, because the names and the address would collide.
 * Inputs arrive through Pulumi's RPC layer: every number is a float (``vlan: 110.0``)
@@ -40,9 +42,9 @@ REPLACE_ON: tuple[str, ...] = (
     "admin_user",
     "dns",  # podman bind-mounts resolv.conf at run time
 )
-UPDATE_IN_PLACE: tuple[str, ...] = ("memory_mb", "cpus", "ssh_pubkey")
+UPDATE_IN_PLACE: tuple[str, ...] = ("memory_mb", "cpus", "ssh_pubkey", "known_hosts", "host_alias")
 INPUTS: tuple[str, ...] = REPLACE_ON + UPDATE_IN_PLACE
-_OPTIONAL = ("admin_user", "dns")
+_OPTIONAL = ("admin_user", "dns", "known_hosts", "host_alias")
 
 _IFNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$")
 _CONTAINER = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
@@ -51,6 +53,7 @@ _IMAGE = re.compile(r"^[a-z0-9][a-z0-9._/:@-]{0,254}$")
 _HOSTNAME = re.compile(
     r"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$"
 )
+_ALIAS = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _USER = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 _PUBKEY = re.compile(
     r"^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-[a-z0-9@.-]+)"
@@ -184,12 +187,25 @@ def _dns(inputs: dict[str, Any]) -> list[tuple[str, str]]:
     return []
 
 
+def _pin(inputs: dict[str, Any]) -> list[tuple[str, str]]:
+    """Both or neither; an absolute file and a known_hosts label (the VM's inventory name)."""
+    path, alias = inputs.get("known_hosts"), inputs.get("host_alias")
+    if _is_unknown(path) or _is_unknown(alias) or (path is None and alias is None):
+        return []
+    bad = []
+    if not isinstance(path, str) or not os.path.isabs(path) or "\n" in path:
+        bad.append(("known_hosts", f"known_hosts must be an absolute file path, got {path!r}"))
+    if not isinstance(alias, str) or not _ALIAS.match(alias):
+        bad.append(("host_alias", f"host_alias must be a name like dinkes-simpus, got {alias!r}"))
+    return bad
+
+
 def _required(inputs: dict[str, Any]) -> list[tuple[str, str]]:
     missing = [p for p in INPUTS if p not in _OPTIONAL and inputs.get(p) in (None, "")]
     return [(p, f"{p} is required") for p in missing]
 
 
-_CHECKERS: tuple[_Checker, ...] = (_texts, _numbers, _addresses, _keys, _dns, _required)
+_CHECKERS: tuple[_Checker, ...] = (_texts, _numbers, _addresses, _keys, _dns, _pin, _required)
 
 
 def check_inputs(news: dict[str, Any]) -> CheckResult:

@@ -25,6 +25,7 @@ Gotchas baked in (found on the lab machines, see /work/shared/notes/machine.md):
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -36,6 +37,7 @@ from typing import Any
 import pulumi
 
 from dcctl.lab import podman
+from dcctl.ssh.knownhosts import HostKeyError, KnownHosts
 
 __all__ = [
     "LABEL",
@@ -45,11 +47,13 @@ __all__ = [
     "live_limits",
     "netns_exists",
     "ovs_port",
+    "pin",
     "run",
     "run_podman",
     "set_limits",
     "start",
     "teardown",
+    "unpin",
 ]
 
 LABEL = "dcctl.lab"
@@ -259,6 +263,31 @@ def start(props: Mapping[str, Any]) -> str:
             pulumi.log.warn(f"lab VM {name}: cleanup after failed create: {cleanup}")
         raise
     return str(info["Id"])
+
+
+def pin(props: Mapping[str, Any], olds: Mapping[str, Any] | None = None) -> None:
+    """Pin the VM's SSH host key where `props` say (nothing without ``known_hosts``).
+
+    An update re-pins (the file or the name moved, or a lab made before pinning
+    existed); the old name's pin goes when the name changed.
+    """
+    path, alias = props.get("known_hosts"), props.get("host_alias")
+    if olds is not None and olds.get("host_alias") not in (None, alias):
+        unpin(olds)
+    if not path or not alias:
+        return
+    try:
+        podman.pin_host_key(props["name"], Path(path), alias, props["address"], run=run_podman)
+    except HostKeyError as exc:
+        raise LabVmError(f"lab VM {props['name']}: its SSH host key: {exc}") from None
+
+
+def unpin(props: Mapping[str, Any]) -> None:
+    """Drop the VM's pin (the VM is gone); a missing file or pin is fine."""
+    path, alias = props.get("known_hosts"), props.get("host_alias")
+    if path and alias:
+        with contextlib.suppress(HostKeyError, OSError):
+            KnownHosts(Path(path)).forget(alias)
 
 
 def set_limits(name: str, memory_mb: float, cpus: float) -> None:

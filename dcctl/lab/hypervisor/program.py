@@ -51,6 +51,8 @@ both optional here):
                   lab machine holds); installed with the site's ``ssh_keys``.
 ``lab_dns``       optional: DNS servers of every lab VM instead of each VM's ``dns``
                   (``[]``: none, when the lab has no resolver at those addresses).
+``lab_known_hosts`` optional: the lab's ``known_hosts`` file (absolute); each VM's SSH
+                  host key is pinned there under its inventory name when it is made.
 """
 
 from __future__ import annotations
@@ -117,6 +119,7 @@ class LabSite:
     lab_dns: tuple[str, ...] | None = None  # None: each VM's own dns
     lab_memory_mb: int | Mapping[str, int] = DEFAULT_MEMORY_MB
     lab_cpus: float = DEFAULT_CPUS
+    lab_known_hosts: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -224,6 +227,8 @@ class LabOpd(pulumi.ComponentResource):
                 hostname=names.hostname,
                 admin_user=site.admin_user,
                 dns=list(vm.dns if site.lab_dns is None else site.lab_dns),
+                known_hosts=site.lab_known_hosts,
+                host_alias=name if site.lab_known_hosts else None,
                 opts=child,
             )
             self.vms[key] = machine

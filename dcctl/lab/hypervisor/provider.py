@@ -77,6 +77,7 @@ class LabVmProvider(ResourceProvider):
         """Clear what a crashed earlier create left, then build and start the VM."""
         machine.clear_leftovers(props["name"], props["netns"], props["port"])
         container_id = machine.start(props)
+        machine.pin(props)
         outs = {p: props.get(p) for p in INPUTS}
         outs["container_id"] = container_id
         return CreateResult(id_=container_id, outs=outs)
@@ -92,6 +93,7 @@ class LabVmProvider(ResourceProvider):
             podman.install_login(
                 name, news["ssh_pubkey"], news.get("admin_user"), run=machine.run_podman
             )
+        machine.pin(news, olds)
         outs = {p: news.get(p) for p in INPUTS}
         outs["container_id"] = olds.get("container_id") or id_
         return UpdateResult(outs=outs)
@@ -100,6 +102,7 @@ class LabVmProvider(ResourceProvider):
         """Remove container, OVS port and namespace; whatever is already gone is fine."""
         container = _id or props.get("container_id")
         machine.teardown(container=container, netns=props["netns"], port=props["port"])
+        machine.unpin(props)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """Report the live VM; an empty id tells Pulumi it is gone (and must be rebuilt)."""
@@ -146,6 +149,8 @@ class LabVm(pulumi.dynamic.Resource, module="dcctl", name="LabVm"):
     hostname: pulumi.Output[str]
     admin_user: pulumi.Output[str | None]
     dns: pulumi.Output[list[str]]
+    known_hosts: pulumi.Output[str | None]
+    host_alias: pulumi.Output[str | None]
     container_id: pulumi.Output[str]
 
     def __init__(
@@ -166,6 +171,8 @@ class LabVm(pulumi.dynamic.Resource, module="dcctl", name="LabVm"):
         hostname: pulumi.Input[str],
         admin_user: pulumi.Input[str] | None = None,
         dns: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None,
+        known_hosts: pulumi.Input[str] | None = None,
+        host_alias: pulumi.Input[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         props: dict[str, Any] = {
@@ -183,6 +190,8 @@ class LabVm(pulumi.dynamic.Resource, module="dcctl", name="LabVm"):
             "hostname": hostname,
             "admin_user": admin_user,
             "dns": dns,
+            "known_hosts": known_hosts,
+            "host_alias": host_alias,
             "container_id": None,  # an output; declared so it is readable as .container_id
         }
         opts = pulumi.ResourceOptions.merge(
