@@ -180,3 +180,29 @@ def git_init_commit(repo: Path, message: str = "spec") -> Path:
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", message)
     return repo
+
+
+def edit_file(repo: Path, file: str, old: str, new: str) -> Path:
+    """Replace the first ``old`` in ``repo/file`` with ``new`` (a stale ``old`` fails the test)."""
+    path = repo / file
+    text = path.read_text()
+    assert old in text, f"test case stale: {old!r} not in {file}"
+    path.write_text(text.replace(old, new, 1))
+    return path
+
+
+def spec_error(repo: Path, fragment: str) -> Any:
+    """The first error of loading ``repo`` whose message or hint has ``fragment``.
+
+    The spec must be refused, and by an error saying ``fragment``: a spec refused
+    for another reason does not pass for the rule under test.
+    """
+    import pytest
+
+    from dcctl.spec import SpecErrors, load_spec
+
+    with pytest.raises(SpecErrors) as exc:
+        load_spec(repo)
+    hits = [e for e in exc.value.errors if fragment in e.message + (e.hint or "")]
+    assert hits, f"no error mentions {fragment!r}: {exc.value}"
+    return hits[0]

@@ -53,6 +53,7 @@ def check_spec(site: Site, opds: dict[str, Opd], sources: dict[str, SourceDoc]) 
     """
     check = _Checker(site, opds, sources)
     check.site_names()
+    check.switch_owners()
     check.management()
     check.site_ports()
     pools = check.pools()
@@ -121,10 +122,45 @@ class _Checker:
             if len(names) != len(set(names)):
                 self.errors.append(sd.error(("switches", i, "ports"), "a port is listed twice"))
 
+    def owned_by_other(
+        self, switch: str, code: str | None, doc: SourceDoc, path: tuple[Any, ...], what: str
+    ) -> bool:
+        """Refuse `what` (of OPD `code`, None: the site) on a switch owned by another OPD.
+
+        A switch's ports belong to its owner: a building's or camera's port carries
+        its OPD's VLANs, so a port of another OPD's access switch would carry them
+        into that OPD's building.
+        """
+        sw = self.sw_by_name.get(switch)
+        if sw is None or sw.owner is None or sw.owner == code:
+            return False
+        self.errors.append(
+            doc.error(
+                path,
+                f"switch {switch} is {sw.owner}'s access switch; {what} may not use its ports",
+                "use a port of your own or a site switch (switches[].owner in site.yaml)",
+            )
+        )
+        return True
+
+    def switch_owners(self) -> None:
+        for i, sw in enumerate(self.site.switches):
+            if sw.owner is not None and sw.owner not in self.opds:
+                self.errors.append(
+                    self.sd.error(
+                        ("switches", i, "owner"),
+                        f"unknown OPD {sw.owner!r}",
+                        _choices(self.opds),
+                    )
+                )
+
     def site_ports(self) -> None:
         sd, site = self.sd, self.site
         for i, node in enumerate(site.hypervisors.nodes):
             where = ("hypervisors", "nodes", i, "uplink")
+            sw = node.uplink.partition(":")[0]
+            if self.owned_by_other(sw, None, sd, where, f"hypervisor node {node.name}"):
+                continue
             self.use_port(node.uplink, f"hypervisor node {node.name}", sd, where)
         for i, link in enumerate(site.links):
             if link.a.partition(":")[0] == link.b.partition(":")[0]:
@@ -167,6 +203,10 @@ class _Checker:
                 self.errors.append(
                     sd.error((attr, "vm"), f"unknown VM {ref.vm!r}", "write it as OPD/VM")
                 )
+        if site.vpn is not None:
+            bad = _not_unicast(site.vpn.endpoint.rpartition(":")[0])
+            if bad is not None:
+                self.errors.append(sd.error(("vpn", "endpoint"), f"the hub's public address {bad}"))
         if site.cctv is not None and not _vm_ref(site.cctv.nvr_vm, self.opds):
             self.errors.append(
                 sd.error(
@@ -202,11 +242,16 @@ class _Checker:
                     )
                 )
                 continue
+            what = f"{code} building {b.name}"
+            if self.owned_by_other(b.switch, code, od, ("buildings", i, "switch"), what):
+                continue
             for j, port in enumerate(b.lan_ports):
                 where = ("buildings", i, "lan_ports", j)
                 self.use_port(f"{b.switch}:{port}", f"{code} building {b.name}", od, where)
         for i, cam in enumerate(opd.cameras):
-            self.use_port(cam.port, f"{code} camera {cam.name}", od, ("cameras", i, "port"))
+            what, where = f"{code} camera {cam.name}", ("cameras", i, "port")
+            if not self.owned_by_other(cam.port.partition(":")[0], code, od, where, what):
+                self.use_port(cam.port, what, od, where)
             self.total_rec += cam.storage_gb()
 
     def opd_vms(self, opd: Opd, od: SourceDoc) -> None:
@@ -263,7 +308,19 @@ class _Checker:
                     )
                 )
             self.wan_seen[off.wan_address] = f"{code}/{off.name}"
-            if any(netaddr.IPAddress(off.wan_address) in n for n in internal):
+            bad = _not_unicast(off.wan_address)
+            hub = self.site.vpn.endpoint.rpartition(":")[0] if self.site.vpn else None
+            if bad is None and off.wan_address == hub:
+                bad = "is the VPN hub's own public address"
+            if bad is not None:
+                self.errors.append(
+                    od.error(
+                        ("offices", i, "wan_address"),
+                        f"WAN address {off.wan_address} {bad}",
+                        "use the public unicast address the office dials out from",
+                    )
+                )
+            elif any(netaddr.IPAddress(off.wan_address) in n for n in internal):
                 self.errors.append(
                     od.error(
                         ("offices", i, "wan_address"),
@@ -290,6 +347,22 @@ class _Checker:
                     "lower bitrate or retention, or add NVR storage",
                 )
             )
+
+
+#: Address blocks that are never an office's (or the hub's) public address.
+_NOT_UNICAST = (
+    ("0.0.0.0/8", "is an unspecified ('this network') address"),
+    ("127.0.0.0/8", "is a loopback address (it would configure the controller itself)"),
+    ("169.254.0.0/16", "is a link-local address"),
+    ("224.0.0.0/4", "is a multicast address"),
+    ("240.0.0.0/4", "is a reserved or broadcast address"),
+)
+
+
+def _not_unicast(address: str) -> str | None:
+    """Why `address` cannot be a device's own unicast address, or None if it can."""
+    ip = netaddr.IPAddress(address)
+    return next((why for block, why in _NOT_UNICAST if ip in netaddr.IPNetwork(block)), None)
 
 
 def _choices(names: Any) -> str:
@@ -347,7 +420,7 @@ def plan_ipam(
         sd = sources["site"]
         where["vpn/tunnel"] = (sd, ("vpn", "tunnel_pool"))
         where["vpn/hub"] = (sd, ("vpn", "tunnel_pool"))
-        preq.append(PrefixRequest("vpn/tunnel", "server_pool", site.vpn.tunnel_pool))
+        preq.append(PrefixRequest("vpn/tunnel", None, site.vpn.tunnel_pool))
         areq.append(AddressRequest("vpn/hub", "vpn/tunnel", 1, None))
     ip = site.ipam
     pools = {
@@ -356,7 +429,15 @@ def plan_ipam(
         "lan_pool": Pool(ip.lan_pool, ip.lan_prefix_length),
     }
     allocation, problems = allocate(
-        lock, ip.vlan_range, pools, vreq, preq, areq, reserved=[site.management.prefix]
+        lock,
+        ip.vlan_range,
+        pools,
+        vreq,
+        preq,
+        areq,
+        reserved=[site.management.prefix],
+        reserved_vlans={site.management.vlan: "the management VLAN"},
+        reserved_addresses={dns: "the site DNS server" for dns in site.dns},
     )
     errors: list[SpecError] = []
     by_doc: dict[str, list[str]] = defaultdict(list)

@@ -34,7 +34,7 @@ class VlanRequest:
 @dataclass(frozen=True)
 class PrefixRequest:
     key: str
-    pool: str
+    pool: str | None  # None: a prefix the site pins outside the pools (the VPN tunnel pool)
     pin: str | None = None
 
 
@@ -146,6 +146,14 @@ class Allocation:
         return str(netaddr.IPNetwork(self.prefixes[prefix_key])[1])
 
 
+#: VLANs no tenant ever gets: the default VLAN and the ones IOS reserves for
+#: FDDI/Token Ring. The site adds its management VLAN (``allocate(reserved_vlans=)``).
+RESERVED_VLANS: dict[int, str] = {
+    1: "the default VLAN",
+    **{v: "reserved by switch vendors (1002-1005)" for v in range(1002, 1006)},
+}
+
+
 def allocate(
     lock: Lock,
     vlan_range: tuple[int, int],
@@ -154,30 +162,68 @@ def allocate(
     prefixes: Iterable[PrefixRequest],
     addresses: Iterable[AddressRequest],
     reserved: Iterable[str] = (),
+    reserved_vlans: dict[int, str] | None = None,
+    reserved_addresses: dict[str, str] | None = None,
 ) -> tuple[Allocation, list[Problem]]:
-    """Allocate every request; return the allocation and all problems found."""
+    """Allocate every request; return the allocation and all problems found.
+
+    ``reserved_vlans`` (VLAN -> what holds it, on top of :data:`RESERVED_VLANS`) and
+    ``reserved_addresses`` (address -> what holds it) are never handed out, neither
+    to a pin nor by IPAM, whatever the lock or the pools say: a tenant on the
+    management VLAN or on the DNS server's address is a tenant in the site's plane.
+    """
     problems: list[Problem] = []
-    out_v = _allocate_vlans(lock, vlan_range, list(vlans), problems)
+    no_vlans = {**RESERVED_VLANS, **(reserved_vlans or {})}
+    out_v = _allocate_vlans(lock, vlan_range, list(vlans), problems, no_vlans)
     out_p = _allocate_prefixes(lock, pools, list(prefixes), list(reserved), problems)
-    out_a = _allocate_addresses(lock, out_p, list(addresses), problems)
+    out_a = _allocate_addresses(lock, out_p, list(addresses), problems, reserved_addresses or {})
     return Allocation(out_v, out_p, out_a), problems
 
 
 def _allocate_vlans(
-    lock: Lock, rng: tuple[int, int], reqs: list[VlanRequest], problems: list[Problem]
+    lock: Lock,
+    rng: tuple[int, int],
+    reqs: list[VlanRequest],
+    problems: list[Problem],
+    reserved: dict[int, str],
 ) -> dict[str, int]:
     owner: dict[int, str] = {}
     out: dict[str, int] = {}
     ordered = sorted(reqs, key=lambda r: r.key)
     # Values already handed out (the lock) are reality: they are claimed before
     # pins, so a new pin can never renumber someone else - it is reported instead.
+    # A locked VLAN that became reserved (or left the range) is not reality to keep.
     for r in ordered:
         v = lock.vlans.get(r.key)
-        if r.pin is None and v is not None and rng[0] <= v <= rng[1] and v not in owner:
+        if (
+            r.pin is None
+            and v is not None
+            and rng[0] <= v <= rng[1]
+            and v not in owner
+            and v not in reserved
+        ):
             owner[v] = r.key
             out[r.key] = v
     for r in ordered:
         if r.pin is None:
+            continue
+        if r.pin in reserved:
+            problems.append(
+                Problem(
+                    r.key,
+                    f"VLAN {r.pin} is {reserved[r.pin]} and never given to a tenant",
+                    f"pick a VLAN in ipam.vlan_range {rng[0]}-{rng[1]} or drop the pin",
+                )
+            )
+            continue
+        if not rng[0] <= r.pin <= rng[1]:
+            problems.append(
+                Problem(
+                    r.key,
+                    f"VLAN {r.pin} is outside ipam.vlan_range {rng[0]}-{rng[1]}",
+                    "pin a VLAN inside the range, or widen the range in the Site",
+                )
+            )
             continue
         if r.pin in owner and owner[r.pin] != r.key:
             problems.append(
@@ -191,7 +237,7 @@ def _allocate_vlans(
         owner[r.pin] = r.key
         out[r.key] = r.pin
     rest = [r for r in ordered if r.pin is None and r.key not in out]
-    free = (v for v in range(rng[0], rng[1] + 1) if v not in owner)
+    free = (v for v in range(rng[0], rng[1] + 1) if v not in owner and v not in reserved)
     for r in rest:
         v = next(free, None)
         if v is None:
@@ -248,6 +294,7 @@ def _allocate_prefixes(
         old = lock.prefixes.get(r.key)
         if r.pin is not None or old is None:
             continue
+        assert r.pool is not None  # only pinned requests have no pool
         net, pool = netaddr.IPNetwork(old), pools[r.pool]
         if (
             net.prefixlen == pool.length
@@ -256,10 +303,22 @@ def _allocate_prefixes(
         ):
             claim(r.key, net, "locked prefix")
     for r in ordered:
-        if r.pin is not None:
-            claim(r.key, netaddr.IPNetwork(r.pin), "pinned prefix")
+        if r.pin is None:
+            continue
+        net = netaddr.IPNetwork(r.pin)
+        if r.pool is not None and net not in netaddr.IPNetwork(pools[r.pool].prefix):
+            problems.append(
+                Problem(
+                    r.key,
+                    f"pinned prefix {net} is outside ipam.{r.pool} {pools[r.pool].prefix}",
+                    f"pin a prefix inside ipam.{r.pool}, or drop the pin",
+                )
+            )
+            continue
+        claim(r.key, net, "pinned prefix")
     rest = [r for r in ordered if r.pin is None and r.key not in out]
     for r in rest:
+        assert r.pool is not None  # only pinned requests have no pool
         net = spaces[r.pool].allocate()
         if net is None:
             pool = pools[r.pool]
@@ -276,12 +335,29 @@ def _allocate_prefixes(
 
 
 def _allocate_addresses(
-    lock: Lock, prefixes: dict[str, str], reqs: list[AddressRequest], problems: list[Problem]
+    lock: Lock,
+    prefixes: dict[str, str],
+    reqs: list[AddressRequest],
+    problems: list[Problem],
+    reserved: dict[str, str],
 ) -> dict[str, str]:
     out: dict[str, str] = {}
     used: dict[str, dict[int, str]] = {}
     ordered = [r for r in sorted(reqs, key=lambda r: r.key) if r.within in prefixes]
     nets = {r.within: netaddr.IPNetwork(prefixes[r.within]) for r in ordered}
+    # Each subnet's gateway (its first host, where no request may start there: the
+    # VPN hub owns .1 of the tunnel pool) and the site's reserved addresses are
+    # taken before anything else, so neither a pin nor IPAM can land on them.
+    lowest: dict[str, int] = {}
+    for r in ordered:
+        lowest[r.within] = min(lowest.get(r.within, r.first_host), r.first_host)
+    for within, net in nets.items():
+        owner = used.setdefault(within, {})
+        if net.size > 2 and lowest[within] >= 2:
+            owner[int(net[1])] = f"the gateway of {net}"
+        for addr, what in reserved.items():
+            if netaddr.IPAddress(addr) in net:
+                owner[int(netaddr.IPAddress(addr))] = what
     # Locked addresses first (see _allocate_vlans), then pins, then new requests.
     for r in ordered:
         net, owner = nets[r.within], used.setdefault(r.within, {})
@@ -302,10 +378,17 @@ def _allocate_addresses(
         net, owner = nets[r.within], used[r.within]
         ip = netaddr.IPAddress(r.pin)
         if ip not in net or ip in (net.network, net.broadcast):
+            what = (
+                "the network address of"
+                if ip == net.network
+                else "the broadcast address of"
+                if ip == net.broadcast
+                else "not a host of"
+            )
             problems.append(
                 Problem(
                     r.key,
-                    f"address {ip} is not a host of {net}",
+                    f"address {ip} is {what} {net}",
                     f"use a host address in {net} or drop the pin",
                 )
             )

@@ -119,6 +119,11 @@ class Switch(Strict):
     managed: Literal["partial", "full"] = Field(
         "partial", description="full: lines dcctl did not create are removed"
     )
+    owner: Name | None = Field(
+        None,
+        description="OPD code whose access switch this is: its ports serve only that OPD's "
+        "buildings and cameras (links may still end on it); unset: a site switch",
+    )
     ports: list[str] = Field(
         min_length=1, description="Physical ports; ranges like Gi1/0/1-24 expand"
     )

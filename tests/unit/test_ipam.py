@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -21,7 +22,7 @@ classification: terbatas
 contacts: [{{name: Admin, role: Operator}}]
 quota: {{vcpu: 4, memory_gb: 8, disk_gb: 100}}
 buildings:
-  - {{name: kantor, location: Jl. Baru, switch: sw-disdukcapil, lan_ports: [{port}]}}
+  - {{name: kantor, location: Jl. Baru, switch: sw-setda, lan_ports: [{port}]}}
 vms:
   - {{name: app, vcpu: 1, memory_gb: 1, disk_gb: 10}}
 offices:
@@ -53,8 +54,8 @@ def test_adding_and_removing_opds_never_renumbers_others(spec_repo: Path, cli: C
     base = Lock.read(spec_repo)
     # "aaa" sorts first: without the lock it would take the lowest VLAN and prefixes.
     for code, port, wan in (
-        ("aaa", "Gi1/0/5", "198.51.100.91"),
-        ("zzz", "Gi1/0/6", "198.51.100.92"),
+        ("aaa", "Gi1/0/6", "198.51.100.91"),
+        ("zzz", "Gi1/0/7", "198.51.100.92"),
     ):
         (spec_repo / "opd" / f"{code}.yaml").write_text(
             NEW_OPD.format(code=code, port=port, wan=wan)
@@ -66,13 +67,15 @@ def test_adding_and_removing_opds_never_renumbers_others(spec_repo: Path, cli: C
     # Remove an OPD in the middle and one of the new ones: the rest stays put.
     (spec_repo / "opd" / "dinkes.yaml").unlink()
     (spec_repo / "opd" / "aaa.yaml").unlink()
+    site = spec_repo / "site.yaml"  # dinkes's access switch becomes a site switch
+    site.write_text(re.sub(r"\n *owner: dinkes[^\n]*", "", site.read_text()))
     assert cli.invoke(app, ["lock", str(spec_repo)]).exit_code == 0
     shrunk = Lock.read(spec_repo)
     _assert_kept(grown, shrunk, removed=("dinkes/", "aaa/"))
     assert not any(k.startswith(("dinkes/", "aaa/")) for k in shrunk.prefixes)
     # A freed VLAN is reused by the next newcomer, still without moving anyone.
     (spec_repo / "opd" / "bbb.yaml").write_text(
-        NEW_OPD.format(code="bbb", port="Gi1/0/7", wan="198.51.100.93")
+        NEW_OPD.format(code="bbb", port="Gi1/0/8", wan="198.51.100.93")
     )
     assert cli.invoke(app, ["lock", str(spec_repo)]).exit_code == 0
     again = Lock.read(spec_repo)

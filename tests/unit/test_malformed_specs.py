@@ -16,6 +16,8 @@ from typer.testing import CliRunner
 
 from dcctl.cli import app
 from dcctl.spec import SpecErrors, load_spec
+from tests.helpers import edit_file as _apply
+from tests.helpers import spec_error
 
 # (id, file, old text, new text, field path expected in the error, message fragment)
 CASES: list[tuple[str, str, str, str, str, str]] = [
@@ -163,7 +165,7 @@ CASES: list[tuple[str, str, str, str, str, str]] = [
         "prefix-conflict",
         "opd/dpmd.yaml",
         "quota:",
-        "network: {servers: {prefix: 10.255.0.0/25}}\nquota:",
+        "network: {servers: {prefix: 10.20.3.0/25}}\nquota:",
         "network.servers",
         "overlaps",
     ),
@@ -425,25 +427,13 @@ CASES: list[tuple[str, str, str, str, str, str]] = [
 ERROR_FILE = {"vpn-pool-exhausted": "opd/dinkes.yaml", "vlan-range-exhausted": "opd/disdik.yaml"}
 
 
-def _apply(repo: Path, file: str, old: str, new: str) -> Path:
-    path = repo / file
-    text = path.read_text()
-    assert old in text, f"test case stale: {old!r} not in {file}"
-    path.write_text(text.replace(old, new, 1))
-    return path
-
-
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
 def test_malformed_spec_rejected_with_location(
     case: tuple[str, str, str, str, str, str], spec_repo: Path, cli: CliRunner
 ) -> None:
     _id, file, old, new, field, fragment = case
     _apply(spec_repo, file, old, new)
-    with pytest.raises(SpecErrors) as exc:
-        load_spec(spec_repo)
-    hits = [e for e in exc.value.errors if fragment in e.message + (e.hint or "")]
-    assert hits, f"no error mentions {fragment!r}: {exc.value}"
-    err = hits[0]
+    err = spec_error(spec_repo, fragment)
     assert err.file == ERROR_FILE.get(_id, file)
     assert err.line is not None and err.line >= 1
     if field:
