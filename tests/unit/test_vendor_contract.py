@@ -29,7 +29,9 @@ from tests.helpers import free_port, start_switchd, stop_process, write_switchd_
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "wonosobo"
 VENDORS = plugins.vendors()
-DRIVER_METHODS = ("intended", "read_running", "remediation", "restore", "push", "verify", "save")
+DRIVER_METHODS = (
+    "intended", "read_running", "remediation", "restore", "push", "verify", "save", "mask",
+)  # fmt: skip
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -67,6 +69,12 @@ def test_vendor_folder_has_every_part(vendor: str, spec: Spec) -> None:
     assert getattr(driver, "device_type", None) in CLASS_MAPPER, "not a netmiko platform"
     dialect = plugins.vendor_lab(vendor).VENDOR
     assert dialect.name == vendor
+    # mask() hides secrets only: dcctl's own config lines (no secret in them) show as they are.
+    from dcctl.plan.desired import desired_state
+
+    name = _switch_of(spec, vendor)
+    intended = driver.intended(name, desired_state(spec)["switches"][name])
+    assert [ln for ln in intended.splitlines() if driver.mask(ln) != ln] == []
     # The interface table knows every port the example's switch of this vendor has.
     sw = next(s for s in spec.site.switches if s.name == _switch_of(spec, vendor))
     for port in sw.port_names():

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Protocol, cast
 
 from dcctl import plugins
+from dcctl.engines.switches.masking import generic_mask, mask_text
 from dcctl.ssh.knownhosts import HostKeyError, KnownHosts, fingerprint, hostspec
 
 
@@ -36,11 +37,27 @@ class Driver(Protocol):
     def push(self, conn: Any, lines: list[str]) -> str: ...
     def verify(self, conn: Any, intent: dict[str, Any]) -> list[str]: ...
     def save(self, conn: Any) -> None: ...
+    def mask(self, line: str) -> str:
+        """`line` with every secret value masked (:mod:`.masking`): how lines are shown."""
+        ...
 
 
 def driver_for(vendor: str) -> Driver:
     """The vendor's driver (``dcctl/vendors/<vendor>/driver.py``, found by the registry)."""
     return cast(Driver, plugins.vendor_driver(vendor))
+
+
+def masker(vendor: str | None) -> Callable[[str], str]:
+    """How `vendor`'s config lines are shown: its driver's ``mask``.
+
+    A driver without one (or a vendor that cannot be loaded) gets the generic
+    masker, which hides more rather than less: results are shown everywhere.
+    """
+    try:
+        mask = getattr(driver_for(str(vendor)), "mask", None)
+    except Exception:
+        mask = None
+    return mask if callable(mask) else generic_mask
 
 
 @dataclass
@@ -196,9 +213,14 @@ def change_switch(
 
     saved: list[str] = []
 
+    hide = masker(t.intent.get("vendor"))
+
     def result(status: str, lines: list[str], error: str | None = None) -> SwitchResult:
+        # Shown in plans, JSON, the audit log: secret values masked here, once.
         took = time.monotonic() - start
-        return SwitchResult(t.name, status, lines, error, took, saved[0] if saved else None)
+        shown = [hide(line) for line in lines]
+        error = mask_text(error, hide) if error else None
+        return SwitchResult(t.name, status, shown, error, took, saved[0] if saved else None)
 
     try:
         drv = driver_for(t.intent["vendor"])
@@ -310,7 +332,8 @@ def backup_switch(
         path = write_backup(backup_dir, t.name, drv.read_running(conn))
         return SwitchResult(t.name, "backed_up", seconds=time.monotonic() - start, backup=str(path))
     except Exception as exc:
-        return SwitchResult(t.name, "failed", error=_short(exc), seconds=time.monotonic() - start)
+        error = mask_text(_short(exc), masker(t.intent.get("vendor")))
+        return SwitchResult(t.name, "failed", error=error, seconds=time.monotonic() - start)
     finally:
         _close(conn)
 

@@ -20,6 +20,7 @@ from hier_config import (
 )
 from hier_config.models import IdempotentCommandsRule
 
+from dcctl.engines.switches.masking import mask_keywords, mask_word
 from dcctl.engines.switches.ntc import parse_show
 from dcctl.engines.switches.session import paste
 from dcctl.render.switch import render_switch
@@ -54,11 +55,72 @@ def _parse(text: str) -> HConfig:
     return get_hconfig(_driver(), text)
 
 
-def scope(config: HConfig, managed_vlans: set[int], ports: set[str], full: bool) -> HConfig:
-    """The part of a config dcctl owns; in full mode, everything."""
-    if full:
-        return config
+#: Top-level lines of the management plane: how the switch is reached and who may log
+#: in. Full mode owns everything else; these it never removes or changes, because a
+#: spec that does not mention them (none does: the template renders no such line)
+#: would otherwise cut dcctl and every operator off the switch.
+PROTECTED = (
+    "enable ", "username ", "aaa ", "line ", "ip ssh ", "ip scp ", "ip domain",
+    "ip name-server ", "ip default-gateway ", "ip route 0.0.0.0 0.0.0.0 ", "snmp-server ",
+    "crypto ", "tacacs", "radius", "key chain ", "ntp authentication", "login ",
+    "service password-encryption", "ip http ", "management ",
+)  # fmt: skip
+
+
+def protected_lines(config: HConfig, mgmt_vlans: set[int]) -> set[str]:
+    """Top-level lines of `config` that full mode leaves exactly as they are.
+
+    Besides :data:`PROTECTED`: the management interfaces (``interface Vlan<N>`` of
+    `mgmt_vlans`) and the access lists a protected line uses (``access-class`` on
+    the vty lines, an SNMP community's ACL).
+    """
+    svis = {f"interface Vlan{vid}" for vid in mgmt_vlans}
+
+    def management(child: Any) -> bool:
+        text = child.text
+        return text.startswith(PROTECTED) or text in ("enable", "aaa new-model") or text in svis
+
+    out = {child.text for child in config.children if management(child)}
+    used = {
+        w
+        for child in config.children
+        if child.text in out
+        for line in (child.text, *(c.text for c in child.all_children()))
+        for w in _acl_refs(line)
+    }
+    for child in config.children:
+        words = child.text.split()
+        name = words[1] if words[:1] == ["access-list"] else None
+        if words[:2] == ["ip", "access-list"] and len(words) > 3:
+            name = words[3]
+        if name is not None and name in used:
+            out.add(child.text)
+    return out
+
+
+def _acl_refs(line: str) -> list[str]:
+    words = line.split()
+    if words[:1] == ["access-class"] and len(words) > 1:
+        return [words[1]]
+    if words[:2] == ["snmp-server", "community"] and len(words) > 3:
+        return [w for w in words[3:] if w not in ("RO", "RW", "view", "ipv6")][-1:]
+    return []
+
+
+def scope(
+    config: HConfig,
+    managed_vlans: set[int],
+    ports: set[str],
+    full: bool,
+    protect: set[str] | None = None,
+) -> HConfig:
+    """The part of a config dcctl owns; in full mode, everything but `protect`."""
     out = get_hconfig(_driver(), "")
+    if full:
+        for child in config.children:
+            if child.text not in (protect or set()):
+                out.add_deep_copy_of(child)
+        return out
     for child in config.children:
         words = child.text.split()
         keep = (
@@ -86,20 +148,36 @@ def _physical(line: str) -> bool:
     return word == "interface" and is_physical("cisco_ios", name)
 
 
+def mgmt_vlans(config: HConfig) -> set[int]:
+    """The management VLAN(s) of an intended config: the VLANs dcctl names ``MGMT``."""
+    return {
+        int(c.text.split()[1])
+        for c in config.children
+        if re.fullmatch(r"vlan \d+", c.text) and any(g.text == "name MGMT" for g in c.children)
+    }
+
+
 def remediation(running: str, intended: str, managed_vlans: set[int], full: bool) -> list[str]:
     """Config lines that turn `running` into `intended`, within dcctl's scope.
 
     VLANs the intent uses are always in scope (else they would be re-added on
     every run). In full mode a physical port the intent does not mention is
     cleared and shut down: hier-config would emit `no interface X`, which IOS
-    refuses for hardware ports.
+    refuses for hardware ports. The management plane (:func:`protected_lines`
+    of running and intended) is out of scope in full mode, on both sides: never
+    removed, never re-pushed, so its secrets are not sent either.
     """
     target = _parse(intended)
     ports = {
         c.text.split(maxsplit=1)[1] for c in target.children if c.text.startswith("interface ")
     }
     vlans = {int(c.text.split()[1]) for c in target.children if re.fullmatch(r"vlan \d+", c.text)}
-    current = scope(_parse(running), managed_vlans | vlans, ports, full)
+    parsed = _parse(running)
+    mgmt = mgmt_vlans(target) | mgmt_vlans(parsed)
+    protect = protected_lines(parsed, mgmt) | protected_lines(target, mgmt) if full else set()
+    current = scope(parsed, managed_vlans | vlans, ports, full, protect)
+    if full:
+        target = scope(target, set(), set(), True, protect)
     if full:
         wanted = {c.text for c in target.children}
         for child in current.children:
@@ -188,6 +266,45 @@ def clean_running(text: str) -> str:
     return "\n".join(keep) + "\n"
 
 
+#: Words followed by a secret value (after an optional one-digit encryption type).
+SECRET_WORDS = frozenset(
+    {
+        "secret", "password", "key", "key-string", "community", "pre-shared-key",
+        "authentication-key", "md5", "sha", "des", "3des", "aes", "password-encrypt",
+    }
+)  # fmt: skip
+#: Words after ``key`` & co. that show the value is not a secret.
+_NOT_SECRET = frozenset({"chain", "generate", "pair", "zeroize", "config-key", "import", "export"})
+
+
+def _skip(words: list[str], i: int) -> int:
+    """Tokens between a keyword and its value: ``aes 128 V``, ``secret level 15 5 V``."""
+    nxt = words[i + 1 : i + 3]
+    if words[i].lower() == "aes" and nxt[:1] and nxt[0] in ("128", "192", "256"):
+        return 1
+    if nxt[:1] == ["level"]:
+        return 2
+    return 0
+
+
+def mask(line: str) -> str:
+    """IOS: the value after each :data:`SECRET_WORDS` word, and ``snmp-server host``'s community."""
+    out = mask_keywords(line, SECRET_WORDS, not_before=_NOT_SECRET, skip=_skip)
+    words = out.split()
+    i = 1 if words[:1] == ["no"] else 0
+    if words[i : i + 2] != ["snmp-server", "host"]:
+        return out
+    # snmp-server host ADDR [vrf V] [informs|traps] [version 1|2c|3 [auth|noauth|priv]] COMMUNITY
+    i += 3
+    if words[i : i + 1] == ["vrf"]:
+        i += 2
+    if words[i : i + 1] and words[i] in ("informs", "traps"):
+        i += 1
+    if words[i : i + 1] == ["version"]:
+        i += 3 if words[i + 1 : i + 2] == ["3"] else 2
+    return mask_word(out, i)
+
+
 class IosDriver:
     """netmiko `cisco_ios` device handling for the switch engine."""
 
@@ -205,8 +322,16 @@ class IosDriver:
         return remediation(running, intended, managed_vlans, full)
 
     def restore(self, running: str, backup: str) -> list[str]:
-        """Lines that bring the device back to `backup` exactly (every line)."""
+        """Lines that bring the device back to `backup` (all but the management plane).
+
+        The management plane is never changed by a push (see :func:`remediation`),
+        so a rollback has nothing there to undo and must not re-send its secrets.
+        """
         return remediation(running, backup, set(), True)
+
+    def mask(self, line: str) -> str:
+        """`line` with its secret values masked (hashes, passwords, keys, communities)."""
+        return mask(line)
 
     def push(self, conn: Any, lines: list[str]) -> str:
         """Paste the lines into one config session; stop at the first IOS error.

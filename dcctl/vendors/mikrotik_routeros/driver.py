@@ -13,7 +13,11 @@ Ownership in `partial` mode mirrors IOS: a port in the intent is owned whole
 (its bridge-port entry and its membership in every VLAN), a VLAN in the managed
 set is owned whole (its entry exists only if the intent wants it), and anything
 else (another port, a VLAN outside the managed range) is left exactly as found.
-`full` mode owns every bridge port and VLAN entry.
+`full` mode owns every bridge port and VLAN entry, except the management path: bridge
+ports in the management VLAN and that VLAN's other members (the bridge itself, which
+carries the switch's own management interface) stay. Nothing outside the bridge tables
+(`/user`, `/ip service`, `/ip ssh`, `/ip address`, `/ip route`, `/snmp`) is read or
+written, so those are never removed in either mode.
 
 The intended config is produced from the intent dict here, not from the
 RouterOS template: the template uses `add` (not idempotent) and its text cannot
@@ -27,11 +31,14 @@ from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from dcctl.engines.switches.masking import mask_key_values
 from dcctl.engines.switches.session import paste
 from dcctl.render.switch import UnsafeValue, _check
 from dcctl.spec.vlanlist import format_vlan_list, is_vlan_list, parse_vlan_list
 
 BRIDGE = "bridge1"
+#: The comment dcctl gives the management VLAN's entry (the VLAN name the intent uses).
+MGMT_COMMENT = "MGMT"
 BRIDGE_MENU = "/interface bridge"
 PORT_MENU = "/interface bridge port"
 VLAN_MENU = "/interface bridge vlan"
@@ -320,12 +327,15 @@ def target_state(
     owned = set(want.ports)
     wanted_ids = {v for e in want.vlans for v in e.vlan_ids}
     in_scope = managed_vlans | wanted_ids
+    mgmt = {v for e in want.vlans if e.comment == MGMT_COMMENT for v in e.vlan_ids}
+    on_mgmt = _mgmt_members(running, mgmt)
     target = RosState(identity=want.identity if want.identity is not None else running.identity)
     target.bridges = {k: dict(v) for k, v in running.bridges.items()}
     for name, props in want.bridges.items():
         target.bridges[name] = {**target.bridges.get(name, {}), **props}
     for iface, props in running.ports.items():
-        if iface not in owned and not full:
+        # Full mode owns every port but those the management VLAN reaches the switch by.
+        if iface not in owned and (not full or iface in on_mgmt):
             target.ports[iface] = props
     for iface, props in want.ports.items():
         wanted = _full(props)
@@ -336,9 +346,14 @@ def target_state(
     kept_t: dict[int, set[str]] = defaultdict(set)
     kept_u: dict[int, set[str]] = defaultdict(set)
     for e in running.vlans:
-        if full:
-            continue
         others_t, others_u = e.tagged - owned, e.untagged - owned
+        if full:
+            # Only the management VLAN keeps its other members (the bridge itself, for
+            # the switch's own management interface, and its out-of-band ports).
+            for vid in e.vlan_ids & mgmt if e.bridge == BRIDGE else ():
+                kept_t[vid] |= others_t
+                kept_u[vid] |= others_u
+            continue
         scoped = {v for v in e.vlan_ids if v in in_scope} if e.bridge == BRIDGE else set()
         rest = e.vlan_ids - scoped
         if rest:  # not ours (or partly): keep, without our ports in it
@@ -360,6 +375,16 @@ def target_state(
             replace(w, tagged=w.tagged | kept_t[vid], untagged=w.untagged | kept_u[vid])
         )
     return target
+
+
+def _mgmt_members(running: RosState, mgmt: set[int]) -> set[str]:
+    """Bridge ports in the management VLAN: its pvid, or a member of its VLAN entry."""
+    pvids = {str(v) for v in mgmt}
+    out = {iface for iface, props in running.ports.items() if props.get("pvid") in pvids}
+    for e in running.vlans:
+        if e.vlan_ids & mgmt:
+            out |= (e.tagged | e.untagged) & set(running.ports)
+    return out
 
 
 def diff_commands(cur: RosState, tgt: RosState) -> list[str]:
@@ -546,6 +571,21 @@ def _port_args(iface: str, props: dict[str, str]) -> str:
 # The driver
 
 
+#: Keys whose value is secret wherever they appear (``password=``, ``private-key=``,
+#: ``preshared-key=``, ``secret=``, ``authentication-password=`` ...).
+_SECRET_KEY = re.compile(
+    r"(.*-)?(password|passphrase|secret|private-key|preshared-key|pre-shared-key|psk)"
+)
+
+
+def mask(line: str) -> str:
+    """RouterOS: secret ``key=value`` values, and an SNMP community's name (its password)."""
+    snmp = line.lstrip().startswith("/snmp community")
+    return mask_key_values(
+        line, lambda key: bool(_SECRET_KEY.fullmatch(key)) or (snmp and key == "name")
+    )
+
+
 class RouterOsDriver:
     """netmiko `mikrotik_routeros` device handling for the switch engine."""
 
@@ -578,6 +618,10 @@ class RouterOsDriver:
 
     def save(self, conn: Any) -> None:
         """Nothing to do: RouterOS persists every change as it is made."""
+
+    def mask(self, line: str) -> str:
+        """`line` with its secret values masked (passwords, keys, SNMP communities)."""
+        return mask(line)
 
 
 #: What :func:`dcctl.plugins.vendor_driver` hands the switch engine.
