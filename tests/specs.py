@@ -98,6 +98,11 @@ class OpdSpec:
     camera_days: int = 30
 
 
+def contact_email(code: str) -> str:
+    """The e-mail of OPD ``code``'s one contact (a ticket's requester must be a contact)."""
+    return f"admin@{code}.wonosobokab.go.id"
+
+
 def _example_site() -> dict[str, Any]:
     return yaml.safe_load((EXAMPLE / "site.yaml").read_text())
 
@@ -193,7 +198,7 @@ def site_doc(
             "name": f"OPD {o.code}",
             "sector": "governance",
             "classification": o.classification,
-            "contacts": [{"name": "Admin", "role": "Operator"}],
+            "contacts": [{"name": "Admin", "role": "Operator", "email": contact_email(o.code)}],
             "quota": o.quota
             or {"vcpu": 64, "memory_gb": 256, "disk_gb": 100_000, "vms": 50, "cameras": 50},
             "server_room": {"status": o.server_room[0], "servers": o.server_room[1]},

@@ -25,7 +25,7 @@ from dcctl.plan.diff import Change, diff_states
 from dcctl.spec.errors import SpecError, SpecErrors
 from dcctl.spec.ipam import LOCK_FILE
 from dcctl.spec.loader import STATE_DIR, Spec, load_spec
-from dcctl.spec.tenancy import Opd
+from dcctl.spec.tenancy import Contact, Opd
 from dcctl.spec.types import CLASSIFICATION_RANK
 from dcctl.tickets import edit
 from dcctl.tickets.errors import Refusal, TicketRefused, refuse
@@ -128,6 +128,7 @@ def _render(ticket: Any, repo: Path, branch: bool) -> Rendered:
     opd = before.opds.get(ticket.opd)
     if opd is None:
         raise refuse("opd", f"unknown OPD {ticket.opd!r}", "known: " + ", ".join(before.opds))
+    contact = requester_contact(ticket, opd)
     opd_file = before.sources[f"opd/{ticket.opd}"].file
     old_text = (root / opd_file).read_text(encoding="utf-8")
     new_text, new_items = _edit(ticket, before, opd, old_text, opd_file)
@@ -152,7 +153,9 @@ def _render(ticket: Any, repo: Path, branch: bool) -> Rendered:
     result = Rendered(ticket, opd_file, files, changes)
     if git_repo is not None:
         result.commit = commit_branch(
-            git_repo, {rel: new.encode() for rel, (_, new) in files.items()}, _message(ticket, opd)
+            git_repo,
+            {rel: new.encode() for rel, (_, new) in files.items()},
+            _message(ticket, opd, contact),
         )
         result.branch = git_repo.branch
     else:
@@ -190,12 +193,52 @@ def _write_in_place(root: Path, files: dict[str, tuple[str | None, str]]) -> Non
         os.replace(tmp, path)
 
 
-def _message(ticket: Any, opd: Opd) -> str:
-    """Commit message citing ticket number, title and requester (all validated text)."""
+def _digits(phone: str) -> str:
+    digits = "".join(c for c in phone if c.isdigit())
+    return "62" + digits[1:] if digits.startswith("0") else digits  # 0286 ... == +62 286 ...
+
+
+def requester_contact(ticket: Any, opd: Opd) -> Contact:
+    """The contact of `opd` the requester is, by e-mail or phone; refused if none.
+
+    A name is typed by whoever fills the form, so it identifies no one: the
+    requester's e-mail or phone must be one the OPD's own file lists under
+    `contacts` (reviewed like any spec change). Otherwise a dinkes employee could
+    file as disdukcapil, and the commit trailer would present them as its staff.
+    """
+    p = ticket.pemohon
+    for c in opd.contacts:
+        if p.email and c.email and p.email.lower() == c.email.lower():
+            return c
+        if p.telepon and c.phone and _digits(p.telepon) == _digits(c.phone):
+            return c
+    if not (p.email or p.telepon):
+        raise refuse(
+            "pemohon",
+            f"the requester gives no e-mail or phone, so cannot be checked against "
+            f"{opd.code}'s contacts",
+            "add pemohon.email (or telepon) as listed under contacts in the OPD's file",
+        )
+    given = p.email or p.telepon
+    raise refuse(
+        "pemohon.email" if p.email else "pemohon.telepon",
+        f"{given} is not a contact of {opd.code}; only an OPD's listed contacts may file "
+        "its tickets",
+        f"file it from an address listed under contacts in {opd.code}'s file, or ask the "
+        "infra team to add the requester there",
+    )
+
+
+def _message(ticket: Any, opd: Opd, contact: Contact) -> str:
+    """Commit message citing ticket number, title and requester (all validated text).
+
+    The trailer names the OPD contact the requester was matched to (with the
+    contact's own address from the spec), so it says no more than was checked.
+    """
     p = ticket.pemohon
     who = p.nama + (f" ({p.jabatan})" if p.jabatan else "") + f", {opd.name}"
-    if p.email:
-        who += f" <{p.email}>"
+    who += f" <{contact.email}>" if contact.email else f" (tel. {contact.phone})"
+    verified = f"{contact.name} ({contact.role}) of {opd.code}"
     lines = [
         f"ticket {ticket.nomor_tiket}: {ticket.judul}",
         "",
@@ -207,6 +250,7 @@ def _message(ticket: Any, opd: Opd) -> str:
         "",
         f"Ticket: {ticket.nomor_tiket}",
         f"Requested-by: {who}",
+        f"Requester-verified-as: {verified}",
     ]
     if ticket.tanggal:
         lines.append(f"Requested-on: {ticket.tanggal}")

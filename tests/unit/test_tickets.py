@@ -26,7 +26,7 @@ from dcctl.tickets import TicketRefused, load_ticket, render_ticket
 from dcctl.tickets.cli import ticket_app
 from tests.conftest import EXAMPLE, ROOT
 from tests.helpers import git, git_init_commit
-from tests.specs import OpdSpec, build_spec
+from tests.specs import OpdSpec, build_spec, contact_email
 
 TICKETS = ROOT / "examples" / "tickets"
 
@@ -105,6 +105,12 @@ def write_ticket(tmp_path: Path, data: Any, name: str = "ticket.json") -> Path:
     return path
 
 
+def contact_of(code: str) -> dict[str, str]:
+    """A requester that is the example OPD's first contact (by e-mail), as tickets must be."""
+    contact = load_spec(EXAMPLE).opds[code].contacts[0]
+    return {"nama": contact.name, "jabatan": contact.role, "email": contact.email or ""}
+
+
 def base_ticket(**permintaan: Any) -> dict[str, Any]:
     """A valid vm_baru ticket for dinkes; hostile cases change one thing."""
     req = {
@@ -119,7 +125,11 @@ def base_ticket(**permintaan: Any) -> dict[str, Any]:
         "nomor_tiket": "KOM-2025-0999",
         "judul": "Server baru",
         "opd": "dinkes",
-        "pemohon": {"nama": "dr. Ani Lestari", "jabatan": "Kepala Seksi SIK"},
+        "pemohon": {
+            "nama": "dr. Ani Lestari",
+            "jabatan": "Kepala Seksi SIK",
+            "email": "sik.dinkes@wonosobokab.go.id",
+        },
         "jenis": "vm_baru",
         "permintaan": req,
     }
@@ -156,6 +166,9 @@ def test_vm_baru_adds_one_line_and_one_vm(repo: Path, tmp_path: Path) -> None:
     message = git(repo, "log", "-1", "--format=%B", branch)
     assert message.startswith("ticket KOM-2025-0117: Server baru untuk SIMPUS versi 2\n")
     assert "Requested-by: dr. Ani Lestari (Kepala Seksi Sistem Informasi Kesehatan)" in message
+    assert (
+        "Requester-verified-as: Seksi Sistem Informasi Kesehatan (Admin SIK) of dinkes" in message
+    )
     assert "Ticket: KOM-2025-0117" in message
     assert git(repo, "rev-parse", f"{branch}^") == git(repo, "rev-parse", "main")
 
@@ -201,7 +214,7 @@ def test_kantor_vpn_from_json_adds_one_office(repo: Path, tmp_path: Path) -> Non
 
 def test_kantor_vpn_creates_the_offices_list_where_it_belongs(repo: Path, tmp_path: Path) -> None:
     t = base_ticket()
-    t["opd"], t["jenis"] = "bapenda", "kantor_vpn"
+    t["opd"], t["jenis"], t["pemohon"] = "bapenda", "kantor_vpn", contact_of("bapenda")
     t["permintaan"] = {
         "nama": "upt-pajak-kertek",
         "lokasi": "UPT Pajak Kertek",
@@ -271,7 +284,7 @@ def test_hapus_last_camera_removes_the_list_key(tmp_path: Path) -> None:
     start = lines.index("cameras:")
     end = next((i for i in range(start + 1, len(lines)) if lines[i][:1] not in "- "), len(lines))
     t = base_ticket()
-    t["jenis"] = "hapus"
+    t["jenis"], t["pemohon"] = "hapus", {"nama": "Admin", "email": contact_email("dinkes")}
     t["permintaan"] = {"objek": "kamera", "nama": "cam1", "alasan": "Kamera rusak"}
     result = render_ticket(write_ticket(tmp_path, t), repo)
     removed, added = branch_diff(repo, result.branch or "", "opd/dinkes.yaml")
@@ -399,6 +412,7 @@ def _top(**kw: Any) -> dict[str, Any]:
 def _kind(jenis: str, opd: str = "dinkes", **req: Any) -> dict[str, Any]:
     t = base_ticket()
     t["jenis"], t["opd"], t["permintaan"] = jenis, opd, req
+    t["pemohon"] = contact_of(opd)
     return t
 
 
@@ -667,6 +681,37 @@ HOSTILE: list[tuple[str, Any, str, str]] = [
         "permintaan.nama",
         "VPN hub",
     ),
+    # the requester must be a contact of the OPD asked for (issue 15)
+    (
+        "requester-other-opd",
+        {
+            **_kind("hapus", opd="disdukcapil", objek="vm", nama="arsip-dok", alasan="Hemat"),
+            "pemohon": contact_of("dinkes"),
+        },
+        "pemohon.email",
+        "not a contact of disdukcapil",
+    ),
+    (
+        "requester-name-of-contact-other-mail",
+        {**_top(), "pemohon": {**contact_of("dinkes"), "email": "sik.dinkes@example.com"}},
+        "pemohon.email",
+        "not a contact of dinkes",
+    ),
+    (
+        "requester-phone-of-other-opd",
+        {
+            **_kind("hapus", opd="disdukcapil", objek="vm", nama="siak-gw", alasan="Hemat"),
+            "pemohon": {"nama": "Bidang PIAK", "telepon": "+62 286 321345"},
+        },
+        "pemohon.telepon",
+        "not a contact of disdukcapil",
+    ),
+    (
+        "requester-unidentified",
+        {**_top(), "pemohon": {"nama": "Seksi Sistem Informasi Kesehatan"}},
+        "pemohon",
+        "no e-mail or phone",
+    ),
 ]
 
 
@@ -700,6 +745,24 @@ def test_hostile_ticket_is_refused_and_repo_untouched(
     found = [(r.field, r.reason) for r in exc.value.refusals]
     assert any(f == field and reason.lower() in r.lower() for f, r in found), found
     assert snapshot(shared) == before
+
+
+@pytest.mark.parametrize(
+    "pemohon",
+    [
+        {"nama": "Ani", "email": "SIK.Dinkes@WonosoboKab.go.id"},  # e-mail case is not identity
+        {"nama": "Ani", "telepon": "0286 321108"},  # the contact's phone, written locally
+    ],
+)
+def test_requester_matched_by_mail_or_phone(
+    repo: Path, tmp_path: Path, pemohon: dict[str, str]
+) -> None:
+    t = base_ticket()
+    t["pemohon"] = pemohon
+    result = render_ticket(write_ticket(tmp_path, t), repo)
+    message = git(repo, "log", "-1", "--format=%B", result.branch or "")
+    # The trailer carries the contact's address from the spec, not what the form said.
+    assert "Requested-by: Ani, Dinas Kesehatan <sik.dinkes@wonosobokab.go.id>" in message
 
 
 def test_invalid_utf8_is_refused(shared: Path, tmp_path: Path) -> None:
