@@ -115,10 +115,30 @@ def _load(path: Path, as_json: bool) -> Any:
     return load_spec_or_exit(path, as_json)
 
 
+AgainstOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--against",
+        help="Git ref of the branch this change merges into (e.g. origin/main): "
+        "its IPAM lock entries must not collide with this one's",
+    ),
+]
+
+
 @app.command()
-def validate(path: SpecPath = Path("."), output: OutputOpt = Output.text) -> None:
+def validate(
+    path: SpecPath = Path("."), output: OutputOpt = Output.text, against: AgainstOpt = None
+) -> None:
     """Validate a spec repo; report every error at once with file, line and field."""
+    from dcctl.gitops.lockcheck import check
+    from dcctl.output import print_spec_errors
+    from dcctl.spec.errors import SpecErrors
+
     spec = _load(path, output == Output.json)
+    lock_errors = check(spec.root, against)
+    if lock_errors:
+        print_spec_errors(SpecErrors(lock_errors), output == Output.json)
+        raise typer.Exit(1)
     s = _summary(spec)
     if output == Output.json:
         emit_json({"ok": True, **s, "files": spec.files, "skipped": spec.skipped})
@@ -166,11 +186,31 @@ def schema(
 
 
 @app.command()
-def lock(path: SpecPath = Path(".")) -> None:
+def lock(
+    path: SpecPath = Path("."),
+    against: Annotated[
+        str | None,
+        typer.Option(
+            "--against",
+            help="Re-lock onto this Git ref (e.g. origin/main): keep all its values, "
+            "give this branch's colliding keys new ones",
+        ),
+    ] = None,
+) -> None:
     """Write IPAM allocations to dcctl.lock.yaml (commit it with your change)."""
+    from dcctl.gitops.lockcheck import relock
+    from dcctl.output import print_spec_errors
+    from dcctl.spec.errors import SpecErrors
+
     spec = _load(path, False)
-    changed = spec.allocation.lock().write(spec.root)
-    console().print("dcctl.lock.yaml updated" if changed else "dcctl.lock.yaml is up to date")
+    try:
+        done = relock(spec, against)
+    except SpecErrors as exc:
+        print_spec_errors(exc, False)
+        raise typer.Exit(1) from None
+    for key, old, new, why in done.moved:
+        console().print(f"  {escape(key)}: {old} -> {new}" + (f" ({escape(why)})" if why else ""))
+    console().print("dcctl.lock.yaml updated" if done.changed else "dcctl.lock.yaml is up to date")
 
 
 @app.command()

@@ -1,0 +1,1 @@
+"""The spec repo as a Git project: lock conflicts between branches, CODEOWNERS."""

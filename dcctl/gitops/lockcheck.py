@@ -1,0 +1,230 @@
+"""IPAM lock conflicts between branches, found in review instead of renumbered after merge.
+
+Two ticket branches cut from one commit each take the lowest free values (both get
+VLAN 111, `10.64.11.0/24`, `10.99.0.7`). Their lock lines sit at different places of the
+sorted file, so Git merges both cleanly, and the allocator would then silently renumber
+the key that sorts later: what one merge request showed is not what gets applied.
+
+So: `dcctl validate --against REF` (the merge request's target branch) compares the
+branch's lock with REF's and fails on every entry of the branch that holds a value REF
+gives another key (or a key REF holds at another value); `dcctl validate` alone fails on
+a lock that holds one value for two keys (what such a merge leaves). Re-locking is
+explicit and one-directional: `dcctl lock --against REF` keeps every value of REF and
+gives the branch's colliding keys new ones, so a merge never renumbers what another
+merge request showed; the new numbers are in the branch's diff for its reviewer.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import netaddr
+
+from dcctl.spec.errors import SpecError
+from dcctl.spec.ipam import LOCK_FILE, Lock
+from dcctl.tickets.gitops import GitError, git
+
+_SECTIONS = ("vlans", "prefixes", "addresses")
+_ONE = {"vlans": "VLAN", "prefixes": "prefix", "addresses": "address"}
+
+
+@dataclass(frozen=True)
+class Collision:
+    """One lock entry of ours that collides with an entry of theirs (or of our own lock)."""
+
+    section: str  # vlans | prefixes | addresses
+    key: str
+    value: str
+    other_key: str
+    other_value: str
+
+    def describe(self, where: str) -> str:
+        if self.key == self.other_key:
+            return f"{self.key} is {self.value} here but {self.other_value} on {where}"
+        return (
+            f"{_ONE[self.section]} {self.value} of {self.key} collides with "
+            f"{self.other_key} ({self.other_value}) on {where}"
+        )
+
+
+def lock_at(root: Path, ref: str) -> Lock:
+    """The IPAM lock as committed at `ref` (empty if REF has none); GitError if REF is unknown."""
+    git(root, "rev-parse", "--verify", f"{ref}^{{commit}}")
+    try:
+        text = git(root, "show", f"{ref}:./{LOCK_FILE}")
+    except GitError:
+        return Lock()  # REF has no lock yet: nothing of theirs can collide
+    with tempfile.TemporaryDirectory(prefix="dcctl-lock-") as tmp:
+        (Path(tmp) / LOCK_FILE).write_text(text)
+        return Lock.read(Path(tmp))
+
+
+def _values(lock: Lock, section: str) -> dict[str, Any]:
+    return dict(getattr(lock, section))
+
+
+def _clash(section: str, a: Any, b: Any) -> bool:
+    if section == "prefixes":
+        na, nb = netaddr.IPNetwork(str(a)), netaddr.IPNetwork(str(b))
+        return na in nb or nb in na
+    return str(a) == str(b)
+
+
+def collisions(ours: Lock, theirs: Lock) -> list[Collision]:
+    """Entries of `ours` that `theirs` holds differently: same key at another value, or
+    our value held by another key. Entries equal on both sides are shared history."""
+    out: list[Collision] = []
+    for section in _SECTIONS:
+        mine, other = _values(ours, section), _values(theirs, section)
+        for key, value in sorted(mine.items()):
+            if key in other:
+                if str(other[key]) != str(value):
+                    out.append(Collision(section, key, str(value), key, str(other[key])))
+                continue
+            for okey, ovalue in sorted(other.items()):
+                if okey != key and _clash(section, value, ovalue):
+                    out.append(Collision(section, key, str(value), okey, str(ovalue)))
+                    break
+    return out
+
+
+def internal_collisions(lock: Lock) -> list[Collision]:
+    """Pairs of keys in one lock that hold the same value (a merge of two branches' locks)."""
+    out: list[Collision] = []
+    for section in _SECTIONS:
+        items = sorted(_values(lock, section).items())
+        for i, (key, value) in enumerate(items):
+            for okey, ovalue in items[i + 1 :]:
+                if _clash(section, value, ovalue):
+                    out.append(Collision(section, okey, str(ovalue), key, str(value)))
+    return out
+
+
+def _line(root: Path, key: str) -> int | None:
+    try:
+        lines = (root / LOCK_FILE).read_text().splitlines()
+    except OSError:
+        return None
+    return next((n for n, text in enumerate(lines, 1) if text.startswith(f"  {key}: ")), None)
+
+
+def _entry_error(root: Path, c: Collision, message: str, hint: str) -> SpecError:
+    """An error located at the colliding entry's line of the lock file."""
+    return SpecError(LOCK_FILE, _line(root, c.key), None, f"{c.section}.{c.key}", message, hint)
+
+
+def check(root: Path, against: str | None) -> list[SpecError]:
+    """Validation errors for lock conflicts: within the lock, and with `against` if given."""
+    try:
+        ours = Lock.read(root)
+    except Exception:  # the loader already reported an unreadable lock
+        return []
+    errors: list[SpecError] = []
+    for c in internal_collisions(ours):
+        errors.append(
+            _entry_error(
+                root,
+                c,
+                f"{_ONE[c.section]} {c.value} is held by both {c.other_key} and {c.key} "
+                "(two branches allocated it independently and Git merged both)",
+                "the lock whose values stand was applied or reviewed first: re-lock onto it "
+                "with 'dcctl lock --against <that branch>' and commit dcctl.lock.yaml",
+            )
+        )
+    if against is None:
+        return errors
+    try:
+        theirs = lock_at(root, against)
+    except GitError as exc:
+        return [
+            *errors,
+            SpecError(
+                LOCK_FILE,
+                None,
+                None,
+                "",
+                f"cannot read the lock of {against!r}: {exc}",
+                f"fetch it first (git fetch origin {against.removeprefix('origin/')})",
+            ),
+        ]
+    for c in collisions(ours, theirs):
+        errors.append(
+            _entry_error(
+                root,
+                c,
+                c.describe(against),
+                f"merging would renumber one of them: bring {against} in "
+                f"(git merge {against}, or git rebase {against}), then run "
+                f"'dcctl lock --against {against}' and commit dcctl.lock.yaml; "
+                "the new numbers show in this change's plan",
+            )
+        )
+    return errors
+
+
+def relock_base(ours: Lock, theirs: Lock) -> tuple[Lock, list[Collision]]:
+    """The lock to allocate from: all of theirs, plus our entries that do not collide.
+
+    Our colliding keys are left out, so the allocator gives them the lowest free values;
+    nothing of theirs ever moves.
+    """
+    dropped = collisions(ours, theirs)
+    drop = {(c.section, c.key) for c in dropped}
+    merged = Lock()
+    for section in _SECTIONS:
+        out = _values(theirs, section)
+        for key, value in sorted(_values(ours, section).items()):
+            if key not in out and (section, key) not in drop:
+                out[key] = value
+        setattr(merged, section, out)
+    return merged, dropped
+
+
+@dataclass
+class Relocked:
+    """What `dcctl lock` did: whether the file changed, and every key that moved."""
+
+    changed: bool
+    moved: list[tuple[str, str, str, str]]  # key, old value, new value, why
+
+
+def relock(spec: Any, against: str | None) -> Relocked:
+    """Write the spec's allocation to its lock; with `against`, re-lock onto that ref first.
+
+    Without `against`, a lock holding one value for two keys is refused: which key keeps
+    it is a decision (the one reviewed or applied first), not an accident of key order.
+    Raises SpecErrors (nothing written) when the lock cannot be made.
+    """
+    from dcctl.spec.checks import plan_ipam
+    from dcctl.spec.errors import SpecErrors
+
+    root: Path = spec.root
+    ours = Lock.read(root)
+    if against is None:
+        errors = check(root, None)
+        if errors:
+            raise SpecErrors(errors)
+        return Relocked(spec.allocation.lock().write(root), [])
+    try:
+        theirs = lock_at(root, against)
+    except GitError as exc:
+        raise SpecErrors(
+            [SpecError(LOCK_FILE, None, None, "", f"cannot read the lock of {against!r}: {exc}")]
+        ) from None
+    base, dropped = relock_base(ours, theirs)
+    allocation, ipam_errors = plan_ipam(spec.site, spec.opds, spec.sources, base)
+    if ipam_errors:
+        raise SpecErrors(ipam_errors)
+    new = allocation.lock()
+    why = {(c.section, c.key): c.describe(against) for c in dropped}
+    moved = []
+    for section in _SECTIONS:
+        now = _values(new, section)
+        for key, old in sorted(_values(ours, section).items()):
+            if str(now.get(key)) != str(old):
+                value = str(now.get(key, "released"))
+                moved.append((key, str(old), value, why.get((section, key), "")))
+    return Relocked(new.write(root), moved)
