@@ -89,6 +89,7 @@ class SwitchPlan:
     mgmt_address: str
     credential: str
     netns: str
+    model: str | None = None  # the emulator behaves as this model (trunk encapsulation)
 
     def port_map(self) -> dict[str, str]:
         return dict(self.ports)
@@ -296,4 +297,5 @@ def switchd_config(plan: LabPlan, sw: SwitchPlan, password_file: Path) -> dict[s
         "password_file": str(password_file),
         "state_dir": str(d),
         "host_key": str(d / "ssh_host_ed25519_key"),
+        **({"model": sw.model} if sw.model else {}),
     }

@@ -12,8 +12,8 @@ from typing import Any
 
 import netaddr
 
-from dcctl.plan.switching import switch_intents, vlan_name
-from dcctl.spec.checks import opd_networks
+from dcctl.plan.switching import switch_intents
+from dcctl.spec.checks import opd_networks, vlan_name
 from dcctl.spec.loader import Spec
 
 LAYERS = ("networks", "vms", "switches", "vpn", "cctv", "monitoring")

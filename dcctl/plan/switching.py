@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from dcctl.spec.checks import opd_networks
+from dcctl.spec.checks import opd_networks, vlan_name
+from dcctl.spec.interfaces import model_caps
 from dcctl.spec.loader import Spec
 from dcctl.spec.site import canonical_port
 
@@ -42,26 +43,37 @@ class SwitchIntent:
     managed: str
     vlans: dict[int, str] = field(default_factory=dict)  # id -> name
     ports: dict[str, PortIntent] = field(default_factory=dict)
+    #: The model speaks ISL too: trunks need `encapsulation dot1q` (ModelCaps).
+    dot1q_encapsulation: bool = False
 
     def to_dict(self) -> dict[str, object]:
-        return {
+        out: dict[str, object] = {
             "vendor": self.vendor,
             "mgmt_address": self.mgmt_address,
             "managed": self.managed,
             "vlans": {str(k): v for k, v in sorted(self.vlans.items())},
             "ports": {k: p.to_dict() for k, p in sorted(self.ports.items())},
         }
-
-
-def vlan_name(code: str, net: str) -> str:
-    """VLAN names as the switches show them: DINKES-SRV, DISHUB-CCTV..."""
-    return f"{code.upper()}-{ {'servers': 'SRV', 'cctv': 'CCTV', 'lan': 'LAN'}[net] }"
+        if self.dot1q_encapsulation:  # only then: intents of other models stay as they were
+            out["dot1q_encapsulation"] = True
+        return out
 
 
 def switch_intents(spec: Spec) -> dict[str, SwitchIntent]:
     site, alloc = spec.site, spec.allocation
     sws = {s.name: s for s in site.switches}
-    out = {s.name: SwitchIntent(s.name, s.vendor, s.mgmt_address, s.managed) for s in site.switches}
+    out = {
+        s.name: SwitchIntent(
+            s.name,
+            s.vendor,
+            s.mgmt_address,
+            s.managed,
+            dot1q_encapsulation=bool(
+                (caps := model_caps(s.vendor, s.model)) and caps.dot1q_encapsulation
+            ),
+        )
+        for s in site.switches
+    }
     names: dict[int, str] = {site.management.vlan: "MGMT"}
     # VLAN members: switch -> vlans with an access port or hypervisor uplink on it.
     members: dict[int, set[str]] = defaultdict(set)

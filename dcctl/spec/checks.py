@@ -6,12 +6,15 @@ Pydantic validates each document alone; these rules need the whole regency
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections import defaultdict
 from typing import Any
 
 import netaddr
 
 from dcctl.spec.errors import SpecError
+from dcctl.spec.interfaces import is_physical, limits, model_caps, vlan_name_max
 from dcctl.spec.ipam import (
     AddressRequest,
     Allocation,
@@ -62,6 +65,7 @@ def check_spec(site: Site, opds: dict[str, Opd], sources: dict[str, SourceDoc]) 
     for code, opd in opds.items():
         check.opd(code, opd, internal)
     check.storage()
+    check.vendor_limits()
     return check.errors
 
 
@@ -151,6 +155,56 @@ class _Checker:
                         ("switches", i, "owner"),
                         f"unknown OPD {sw.owner!r}",
                         _choices(self.opds),
+                    )
+                )
+
+    def vendor_limits(self) -> None:
+        """Names dcctl writes to switches fit each vendor, ports exist on each model.
+
+        Generated VLAN names are shortened to fit (see :func:`vlan_name`); this
+        checks they also use the vendor's characters and stay unique, so a spec
+        that a device would refuse (and never converge on) fails here instead.
+        """
+        sd = self.sd
+        vendors = {sw.vendor for sw in self.site.switches}
+        seen: dict[str, str] = {}
+        for code, opd in self.opds.items():
+            od = self.sources.get(f"opd/{code}", sd)
+            for net in opd_networks(opd):
+                name = vlan_name(code, net)
+                if name in seen:
+                    self.errors.append(
+                        od.error(("code",), f"VLAN name {name} is also {seen[name]}'s")
+                    )
+                seen[name] = f"{code}/{net}"
+                for vendor in sorted(vendors):
+                    lim = limits(vendor)
+                    if len(name) > lim.vlan_name_max or not re.fullmatch(
+                        f"[{lim.vlan_name_chars}]+", name
+                    ):
+                        self.errors.append(
+                            od.error(
+                                ("code",),
+                                f"VLAN name {name} does not fit {vendor} "
+                                f"(at most {lim.vlan_name_max} of {lim.vlan_name_chars})",
+                            )
+                        )
+        for i, sw in enumerate(self.site.switches):
+            names = sw.port_names()
+            bad = [p for p in names if not is_physical(sw.vendor, p)]
+            if bad:
+                self.errors.append(
+                    sd.error(
+                        ("switches", i, "ports"),
+                        f"{', '.join(bad[:3])}: not a port name of {sw.vendor}",
+                    )
+                )
+            caps = model_caps(sw.vendor, sw.model)
+            if caps is not None and caps.ports is not None and len(names) > caps.ports:
+                self.errors.append(
+                    sd.error(
+                        ("switches", i, "ports"),
+                        f"{len(names)} ports listed, a {sw.model} has {caps.ports}",
                     )
                 )
 
@@ -369,6 +423,28 @@ def _choices(names: Any) -> str:
     names = sorted(names)
     shown = ", ".join(names[:8]) + (" ..." if len(names) > 8 else "")
     return f"known: {shown}" if names else "none defined"
+
+
+_NET_SUFFIX = {"servers": "SRV", "cctv": "CCTV", "lan": "LAN"}
+
+
+def vlan_name(code: str, net: str) -> str:
+    """VLAN names as the switches show them: DINKES-SRV, DISHUB-CCTV...
+
+    The name must fit every vendor's limit (:func:`vlan_name_max`: IOS 32,
+    VRP 31), and an OPD code may be 32 characters. A name that would be too
+    long keeps the start of the code, then four hex digits of the code's hash
+    (so two long codes sharing a start still differ), then the suffix; the
+    same code always gives the same name.
+    """
+    suffix = _NET_SUFFIX[net]
+    name = f"{code.upper()}-{suffix}"
+    limit = vlan_name_max()
+    if len(name) <= limit:
+        return name
+    tag = hashlib.sha256(code.encode()).hexdigest()[:4].upper()
+    keep = limit - len(suffix) - len(tag) - 2
+    return f"{code.upper()[:keep].rstrip('-')}-{tag}-{suffix}"
 
 
 def opd_networks(opd: Opd) -> list[str]:

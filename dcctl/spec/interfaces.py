@@ -23,7 +23,17 @@ from types import ModuleType
 
 from dcctl import plugins
 
-__all__ = ["IfType", "canonical_port", "is_physical", "split_ifname"]
+__all__ = [
+    "IfType",
+    "ModelCaps",
+    "VendorLimits",
+    "canonical_port",
+    "is_physical",
+    "limits",
+    "model_caps",
+    "split_ifname",
+    "vlan_name_max",
+]
 
 
 @dataclass(frozen=True)
@@ -33,6 +43,29 @@ class IfType:
     name: str
     short: str
     physical: bool = True
+
+
+@dataclass(frozen=True)
+class VendorLimits:
+    """What a vendor's CLI accepts in the strings dcctl writes (from its command reference)."""
+
+    vlan_name_max: int
+    #: Characters of a VLAN name (a regex character class body).
+    vlan_name_chars: str
+    description_max: int
+
+
+@dataclass(frozen=True)
+class ModelCaps:
+    """What one switch model can do, where it changes the config dcctl writes.
+
+    `ports`: physical ports on the chassis (front + uplinks), None if it varies
+    (stacks, modules). `dot1q_encapsulation`: the model also speaks ISL, so a
+    trunk needs `switchport trunk encapsulation dot1q` first (Catalyst 3560/3750).
+    """
+
+    ports: int | None = None
+    dot1q_encapsulation: bool = False
 
 
 _IF_RE = re.compile(r"^([A-Za-z][A-Za-z-]*?)(\d[\d/.:]*)$")
@@ -63,3 +96,28 @@ def canonical_port(vendor: str, name: str) -> str:
     keep the name as written)."""
     table = _vendor(vendor)
     return str(table.canonical(name)) if table is not None else name
+
+
+def limits(vendor: str) -> VendorLimits:
+    """The vendor's string limits (each vendor's ``interfaces.py`` has ``LIMITS``)."""
+    table = _vendor(vendor)
+    if table is None:
+        raise KeyError(vendor)
+    found: VendorLimits = table.LIMITS
+    return found
+
+
+def vlan_name_max() -> int:
+    """The longest VLAN name every registered vendor accepts: one name fits all switches."""
+    return min(limits(v).vlan_name_max for v in plugins.vendors())
+
+
+def model_caps(vendor: str, model: str | None) -> ModelCaps | None:
+    """The vendor's entry for ``model`` (its ``MODELS`` table; the longest matching
+    prefix wins, so ``Catalyst 3560`` covers ``Catalyst 3560-24PS``); None if unknown."""
+    table = _vendor(vendor)
+    if table is None or not model:
+        return None
+    models: dict[str, ModelCaps] = getattr(table, "MODELS", {})
+    key = max((k for k in models if model.lower().startswith(k.lower())), key=len, default=None)
+    return models[key] if key is not None else None

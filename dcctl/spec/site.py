@@ -116,6 +116,9 @@ class Switch(Strict):
     location: Text
     mgmt_address: IPv4
     credential: CredentialRef
+    enable_credential: CredentialRef | None = Field(
+        None, description="Enable secret reference, when it differs from the login password"
+    )
     managed: Literal["partial", "full"] = Field(
         "partial", description="full: lines dcctl did not create are removed"
     )

@@ -420,6 +420,22 @@ CASES: list[tuple[str, str, str, str, str, str]] = [
         "offices[1].wan_address",
         "already used",
     ),
+    (
+        "ports-beyond-the-model",
+        "site.yaml",
+        "ports: [Te1/1/1-2, Gi1/0/1-12]",
+        "ports: [Te1/1/1-2, Gi1/0/1-40]",
+        "switches[1].ports",
+        "a Catalyst 9200-24T has 28",
+    ),
+    (
+        "port-name-of-another-vendor",
+        "site.yaml",
+        "ports: [sfp1, ether1-8]",
+        "ports: [sfp1, ether1-8, Gi1/0/1]",
+        "switches[6].ports",
+        "not a port name of mikrotik_routeros",
+    ),
 ]
 
 

@@ -657,3 +657,80 @@ def test_paste_stops_at_the_chunk_holding_a_rejected_line(
         conn.disconnect()
     assert present(901) and present(902), "the chunks up to the error ran"
     assert not present(903), "the chunk after the error was never typed"
+
+
+def test_verify_compares_the_whole_managed_config_not_a_subset(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A device that takes the push silently but keeps an old description (which the
+    operational `show` checks never look at) fails verify and is rolled back."""
+    import dcctl.engines.switches.engine as eng
+
+    class Device:
+        running = "hostname sw\ninterface Gi1/0/1\n description old\n"
+
+    class Forgetful:
+        device_type = "cisco_ios"
+
+        def intended(self, name: str, intent: dict[str, Any]) -> str:
+            return "hostname sw\ninterface Gi1/0/1\n description new\n"
+
+        def read_running(self, conn: Any) -> str:
+            return Device.running
+
+        def remediation(
+            self, running: str, intended: str, vlans: set[int], full: bool
+        ) -> list[str]:
+            return ios_remediation(running, intended, vlans, full)
+
+        def restore(self, running: str, backup: str) -> list[str]:
+            return ios_remediation(running, backup, set(), True)
+
+        def push(self, conn: Any, lines: list[str]) -> str:
+            return ""  # accepted, and ignored
+
+        def verify(self, conn: Any, intent: dict[str, Any]) -> list[str]:
+            return []  # VLAN names and port modes look right
+
+        def save(self, conn: Any) -> None:
+            raise AssertionError("a config that differs is never saved")
+
+    class Conn:
+        def disconnect(self) -> None: ...
+
+    monkeypatch.setattr(eng, "driver_for", lambda vendor: Forgetful())
+    t = SwitchTarget("sw", {"vendor": "cisco_ios"}, "127.0.0.1", "admin", "pw")
+    res = eng.change_switch(t, set(), None, connect=lambda t, d: Conn(), retries=0)
+    assert res.status == "rolled_back", res
+    assert "config still differs" in (res.error or "") and "description new" in res.error
+
+
+def test_a_separate_enable_secret_is_what_netmiko_enables_with() -> None:
+    from dcctl.engines.switches.engine import netmiko_params
+
+    t = SwitchTarget("sw", {}, "10.0.0.1", "admin", "login-pw", enable_secret="enable-pw")
+    assert netmiko_params(t, "cisco_ios")["secret"] == "enable-pw"
+    assert netmiko_params(t, "cisco_ios")["password"] == "login-pw"
+    assert "enable-pw" not in repr(t)
+    plain = SwitchTarget("sw", {}, "10.0.0.1", "admin", "login-pw")
+    assert netmiko_params(plain, "cisco_ios")["secret"] == "login-pw"
+
+
+def test_a_switch_with_its_own_enable_secret(
+    spec_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = spec_repo / "site.yaml"
+    text = site.read_text()
+    anchor = "    mgmt_address: 10.255.0.11\n    credential: env:WSB_SWITCH_PASSWORD\n"
+    assert anchor in text
+    site.write_text(text.replace(anchor, anchor + "    enable_credential: env:SW_ENABLE\n"))
+    s = load_spec(spec_repo)
+    monkeypatch.setenv("WSB_SWITCH_PASSWORD", "login-pw")
+    monkeypatch.setenv("SW_ENABLE", "enable-pw")
+    [core], failed = swlayer.switch_targets(s, "prod", ["sw-core"])
+    assert not failed and (core.password, core.enable_secret) == ("login-pw", "enable-pw")
+    [dist], _ = swlayer.switch_targets(s, "prod", ["sw-dist-kota"])
+    assert dist.enable_secret is None, "no enable_credential: the login password enables"
+    monkeypatch.delenv("SW_ENABLE")
+    _, failed = swlayer.switch_targets(s, "prod", ["sw-core"])
+    assert "SW_ENABLE" in (failed[0].error or ""), "a missing enable secret fails the switch"

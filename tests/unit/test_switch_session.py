@@ -148,3 +148,54 @@ def test_cached_templates_parse_exactly_like_ntc_templates(command: str, text: s
     first = parse_show("cisco_ios", command, text)
     again = parse_show("cisco_ios", command, text)  # the compiled template is reset between uses
     assert first == want and again == want
+
+
+# --------------------------------------------------------------------------
+# Default-deny replies and the exec prompt after `end` (issue 16)
+
+
+def _ios() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    from dcctl.vendors.cisco_ios import driver
+
+    return driver._PROMPT, driver._ERROR, driver.ALLOWED, driver.EXEC_PROMPT
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "% Hostname contains one or more illegal characters.",
+        "Command rejected: Bad VLAN list - character #4 is a non-numeric",
+        "Hostname refused by policy",  # a wording nobody listed
+    ],
+)
+def test_a_rejected_hostname_in_any_wording_fails_the_push(reply: str) -> None:
+    prompt, error, allowed, exec_prompt = _ios()
+    text = (
+        "configure terminal\nEnter configuration commands, one per line.  End with CNTL/Z.\n"
+        f"Switch(config)#hostname sw-renamed\n{reply}\nSwitch(config)#end\nSwitch#"
+    )
+    with pytest.raises(ConfigInvalidException, match="at command: hostname sw-renamed"):
+        paste(Channel([text]), ["configure terminal", "hostname sw-renamed", "end"], prompt,
+              error, read_timeout=5, allowed=allowed, final_prompt=exec_prompt)  # fmt: skip
+
+
+def test_whitelisted_replies_pass() -> None:
+    prompt, error, allowed, exec_prompt = _ios()
+    text = (
+        "configure terminal\nEnter configuration commands, one per line.  End with CNTL/Z.\n"
+        "Switch(config)#interface Gi1/0/1\nSwitch(config-if)#switchport access vlan 120\n"
+        "% Access VLAN does not exist. Creating vlan 120\nSwitch(config-if)#end\n"
+        "*Mar  1 00:12:45.123: %SYS-5-CONFIG_I: Configured from console by admin on vty0\n"
+        "Switch#"
+    )
+    cmds = ["configure terminal", "interface Gi1/0/1", "switchport access vlan 120", "end"]
+    paste(Channel([text]), cmds, prompt, error, read_timeout=5, allowed=allowed,
+          final_prompt=exec_prompt)  # fmt: skip
+
+
+def test_a_config_prompt_after_end_fails_the_push() -> None:
+    prompt, error, allowed, exec_prompt = _ios()
+    text = "configure terminal\nSwitch(config)#vlan 110\nSwitch(config-vlan)#end\nSwitch(config)#"
+    with pytest.raises(ConfigInvalidException, match=r"prompt 'Switch\(config\)#'"):
+        paste(Channel([text]), ["configure terminal", "vlan 110", "end"], prompt, error,
+              read_timeout=5, allowed=allowed, final_prompt=exec_prompt)  # fmt: skip

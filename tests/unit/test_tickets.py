@@ -586,7 +586,7 @@ HOSTILE: list[tuple[str, Any, str, str]] = [
                 {
                     "nama": f"cam-{i}",
                     "lokasi": "Gudang",
-                    "port": f"sw-dispertan:ether{i}",
+                    "port": f"sw-dispertan:GigabitEthernet0/0/{i}",
                     "kredensial": "env:WSB_CAMERA_PASSWORD",
                     "bitrate_kbps": 512,
                     "retensi_hari": 7,

@@ -96,6 +96,9 @@ class SwitchTarget:
     username: str
     password: str = field(repr=False)
     port: int = 22
+    #: The enable secret when the switch has its own (the spec's
+    #: `enable_credential`); None means the login password is also the secret.
+    enable_secret: str | None = field(default=None, repr=False)
     #: The target's pinned host keys: the connection is refused unless this
     #: switch's key is pinned there. Every layer-built target has one; None is
     #: only for a test or benchmark talking to a daemon it started itself.
@@ -125,7 +128,7 @@ def netmiko_params(t: SwitchTarget, device_type: str, timeout: float = 20) -> di
         "port": t.port,
         "username": t.username,
         "password": t.password,
-        "secret": t.password,
+        "secret": t.enable_secret if t.enable_secret is not None else t.password,
         "conn_timeout": timeout,
         "auth_timeout": timeout,
         "banner_timeout": timeout,
@@ -244,7 +247,7 @@ def change_switch(
             saved.append(str(write_backup(backup_dir, t.name, backup)))
         pushing = True
         drv.push(conn, lines)
-        problems = drv.verify(conn, t.intent)
+        problems = verify_whole(drv, conn, t.intent, intended, managed_vlans, full)
         if problems:
             raise VerifyError("; ".join(problems))
         drv.save(conn)
@@ -267,6 +270,26 @@ def change_switch(
             return result("failed", lines, f"{error}; rollback failed: {_short(exc2)}")
     finally:
         _close(conn)
+
+
+def verify_whole(
+    drv: Driver,
+    conn: Any,
+    intent: dict[str, Any],
+    intended: str,
+    managed_vlans: set[int],
+    full: bool,
+) -> list[str]:
+    """Mismatches between the device and the intent after a push; [] if none.
+
+    Two views: the whole managed config read back must need no remediation
+    (every line dcctl owns: hostname, VLANs, descriptions, trunk lists, not a
+    hand-picked subset), and the vendor's operational check (parsed `show`
+    output) must agree, so a line the device took but did not act on is caught.
+    """
+    left = drv.remediation(drv.read_running(conn), intended, managed_vlans, full)
+    problems = [f"config still differs ({len(left)} lines): {left[:5]}"] if left else []
+    return problems + drv.verify(conn, intent)
 
 
 def write_backup(backup_dir: Path, name: str, text: str) -> Path:

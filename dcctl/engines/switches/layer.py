@@ -82,6 +82,11 @@ def switch_targets(
         sw = known[name]
         try:
             password = resolve_credential(spec, sw.credential, target)
+            secret = (
+                resolve_credential(spec, sw.enable_credential, target)
+                if sw.enable_credential
+                else None
+            )
         except CredentialError as exc:
             failed.append(SwitchResult(name, "failed", error=f"credential: {exc}"))
             continue
@@ -93,6 +98,7 @@ def switch_targets(
                 user,
                 password,
                 known_hosts=tgt.known_hosts(spec),
+                enable_secret=secret,
             )
         )
     return reachable, failed

@@ -9,6 +9,13 @@ order (the same guarantee as cmd_verify) and each line's own output is checked
 for the vendor's error pattern, so an error is pinned on the line that caused
 it. A chunk with an error stops the push; lines already in that chunk have
 run, which is why the engine restores the backup after any push error.
+
+Replies are judged default-deny: a config line's reply that is not empty (the
+echo and the next prompt only) is a failure of that line unless the vendor
+whitelists its wording (`allowed`), because devices reject lines in many
+wordings (`Command rejected:`, `% Bad ...`, `Error: ...`) and a new one must
+never be taken for success. `final_prompt` is the mode the session must be in
+after the last line (IOS: exec after `end`); any other prompt fails the push.
 """
 
 from __future__ import annotations
@@ -31,25 +38,54 @@ def paste(
     error: re.Pattern[str],
     read_timeout: float = 60.0,
     chunk: int = PASTE_LINES,
+    allowed: re.Pattern[str] | None = None,
+    final_prompt: re.Pattern[str] | None = None,
 ) -> str:
     """Type `lines` into the session; raise ConfigInvalidException at the first error.
 
     `prompt` matches any prompt of the device (a hostname change inside the
-    block changes it). Returns the session text that came back.
+    block changes it). `error` names the device's known error forms (for the
+    message); with `allowed` given, any reply line it does not fully match is
+    an error too. Returns the session text that came back.
     """
     out: list[str] = []
+    last = ""
     for start in range(0, len(lines), chunk):
         part = lines[start : start + chunk]
         conn.write_channel("".join(conn.normalize_cmd(line) for line in part))
-        replies = read_replies(conn, part, prompt, read_timeout)
+        replies, last = read_replies_and_prompt(conn, part, prompt, read_timeout)
         for cmd, reply in zip(part, replies, strict=True):
             out.append(f"{cmd}\n{reply}")
-            found = error.search(reply)
-            if found:
+            problem = reply_error(reply, error, allowed)
+            if problem:
                 raise ConfigInvalidException(
-                    f"Invalid input detected at command: {cmd}, matched error: {found.group(0)}"
+                    f"Invalid input detected at command: {cmd}, matched error: {problem}"
                 )
+    if final_prompt is not None and lines and not final_prompt.fullmatch(last):
+        raise ConfigInvalidException(
+            f"after {lines[-1]!r} the device is at prompt {last!r}, not the expected mode"
+        )
     return "\n".join(out)
+
+
+def reply_error(reply: str, error: re.Pattern[str], allowed: re.Pattern[str] | None) -> str:
+    """The error text in one line's reply, or "" when the reply means success.
+
+    A known error form is reported as matched; otherwise, with a whitelist,
+    the first line it does not allow (a caret line `   ^` points at the word
+    and is reported with the line after it).
+    """
+    lines = [line.strip() for line in reply.splitlines() if line.strip()]
+    if allowed is not None:
+        lines = [line for line in lines if not allowed.fullmatch(line)]
+    found = error.search("\n".join(lines))
+    if found:
+        return found.group(0)
+    if allowed is None or not lines:
+        return ""
+    if set(lines[0]) == {"^"} and len(lines) > 1:  # a caret under the word, then why
+        return f"unexpected reply: {lines[1]}"
+    return f"unexpected reply: {lines[0]}"
 
 
 def _is_echo(line: str, cmd: str, prompt: re.Pattern[str], first: bool) -> bool:
@@ -74,6 +110,13 @@ def read_replies(
     conn: Any, cmds: list[str], prompt: re.Pattern[str], read_timeout: float
 ) -> list[str]:
     """Each command's output, once every echo and a final prompt have come back."""
+    return read_replies_and_prompt(conn, cmds, prompt, read_timeout)[0]
+
+
+def read_replies_and_prompt(
+    conn: Any, cmds: list[str], prompt: re.Pattern[str], read_timeout: float
+) -> tuple[list[str], str]:
+    """`read_replies`, and the prompt the device showed after the last command."""
     replies: list[list[str]] = [[] for _ in cmds]
     seen = -1  # index of the last command whose echo was read
     tail = ""
@@ -89,7 +132,7 @@ def read_replies(
                 elif seen >= 0:
                     replies[seen].append(line)
             if seen == len(cmds) - 1 and prompt.fullmatch(tail.strip()):
-                return ["\n".join(r) for r in replies]
+                return ["\n".join(r) for r in replies], tail.strip()
         elif _closed(conn):
             raise ReadException(f"session closed by the device after {seen + 1} lines")
         else:

@@ -192,6 +192,7 @@ def plan_switches(w: Wiring) -> None:
                 mgmt_address=sw.mgmt_address,
                 credential=sw.credential,
                 netns=w.mgmt_ns,
+                model=sw.model,
             )
         )
 

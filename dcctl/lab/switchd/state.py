@@ -191,6 +191,7 @@ class SwitchdConfig(BaseModel):
     password_file: Path
     state_dir: Path
     host_key: Path
+    model: str | None = Field(None, description="Switch model the dialect imitates, if it matters")
 
     @field_validator("name")
     @classmethod
@@ -325,6 +326,7 @@ class Switch:
     backend: Backend
     state_dir: Path
     secret: str = ""
+    model: str | None = None
     config: VendorConfig = field(init=False)
     started: float = field(default_factory=time.time)
     _applied: dict[str, PortSettings] = field(default_factory=dict, init=False, repr=False)
@@ -342,6 +344,7 @@ class Switch:
             backend=backend,
             state_dir=cfg.state_dir,
             secret=cfg.read_password(),
+            model=cfg.model,
         )
 
     @property

@@ -29,10 +29,29 @@ from dcctl.spec.vlanlist import VLAN_MAX, VLAN_MIN, parse_vlan_list
 from dcctl.vendors.cisco_ios.interfaces import ios_long
 
 PLATFORM = Platform.CISCO_IOS
-ERROR_PATTERN = r"% ?(Invalid input|Incomplete command|Ambiguous command|Unknown)"
+#: IOS's ways of refusing a config line, as real switches print them (see
+#: tests/fixtures/devices/cisco_ios/errors.yaml): parser errors with a caret,
+#: `Command rejected:` from the switchport code, `% Bad ...`, `%... not allowed`,
+#: `%Default VLAN 1 may not ...`, `% Hostname contains ...`. Any `%` line that
+#: is not a syslog message counts; replies outside `ALLOWED` fail too (default-deny).
+ERROR_PATTERN = (
+    r"^% ?(?:Invalid input|Incomplete command|Ambiguous command|Unknown|Bad |Error)[^\n]*"
+    r"|^Command rejected:[^\n]*"
+    r"|^%(?![A-Z0-9_]+-\d-)[^\n]*"
+)
 _ERROR = re.compile(ERROR_PATTERN, re.M)
+#: The only replies to a config line that mean success besides silence: the
+#: `configure terminal` banner, IOS creating a missing access VLAN, and syslog
+#: messages (`*Mar  1 00:01:02.345: %SYS-5-CONFIG_I: ...`) a console may show.
+ALLOWED = re.compile(
+    r"Enter configuration commands, one per line\.\s+End with CNTL/Z\."
+    r"|% Access VLAN does not exist\. Creating vlan \d+"
+    r"|\*?\w{3} +\d+ [\d:.]+(?: \w+)?: %[A-Z0-9_]+-\d-[A-Z0-9_]+:.*"
+)
 #: Any IOS prompt, exec or config mode, whatever the hostname (a push may change it).
 _PROMPT = re.compile(r"[A-Za-z0-9][\w.-]*(?:\([\w-]+\))?[#>]")
+#: Privileged exec: where `end` must leave the session (not `(config)#`).
+EXEC_PROMPT = re.compile(r"[A-Za-z0-9][\w.-]*#")
 
 
 def _driver() -> Any:
@@ -309,6 +328,9 @@ class IosDriver:
     """netmiko `cisco_ios` device handling for the switch engine."""
 
     device_type = "cisco_ios"
+    #: The device's error forms and the replies that mean success (contract tests).
+    errors = _ERROR
+    allowed = ALLOWED
 
     def intended(self, name: str, intent: dict[str, Any]) -> str:
         return intended_config(name, intent)
@@ -340,7 +362,14 @@ class IosDriver:
         prompt is re-learnt after such a push (else every later `show` would
         carry the prompt in its output and break the ntc-templates parse).
         """
-        out = paste(conn, ["configure terminal", *lines, "end"], _PROMPT, _ERROR)
+        out = paste(
+            conn,
+            ["configure terminal", *lines, "end"],
+            _PROMPT,
+            _ERROR,
+            allowed=ALLOWED,
+            final_prompt=EXEC_PROMPT,
+        )
         if any(line.startswith("hostname ") for line in lines):
             conn.set_base_prompt()
         return out

@@ -13,7 +13,28 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from dcctl.spec.interfaces import IfType, split_ifname
+from dcctl.spec.interfaces import IfType, ModelCaps, VendorLimits, split_ifname
+
+#: IOS 15 Catalyst: `name` in VLAN mode takes one word of 1-32 characters;
+#: an interface `description` at most 240 characters.
+LIMITS: Final = VendorLimits(vlan_name_max=32, vlan_name_chars=r"A-Za-z0-9_.-", description_max=240)
+
+#: Models whose config dcctl writes differently, or whose port count it checks.
+#: Catalyst 3560/3750 trunks also speak ISL: `switchport mode trunk` is refused
+#: ("Command rejected: An interface whose trunk encapsulation is "Auto" can not
+#: be configured to "trunk" mode.") until `switchport trunk encapsulation dot1q`.
+MODELS: Final[dict[str, ModelCaps]] = {
+    "Catalyst 3560": ModelCaps(dot1q_encapsulation=True),
+    "Catalyst 3750": ModelCaps(dot1q_encapsulation=True),
+    "Catalyst 3560-24": ModelCaps(ports=28, dot1q_encapsulation=True),
+    "Catalyst 3750-24": ModelCaps(ports=28, dot1q_encapsulation=True),
+    "Catalyst 2960X-24": ModelCaps(ports=28),
+    "Catalyst 2960X-48": ModelCaps(ports=52),
+    "Catalyst 9200-24": ModelCaps(ports=28),
+    "Catalyst 9200-48": ModelCaps(ports=52),
+    "Catalyst 9300-24": ModelCaps(ports=28),
+    "Catalyst 9300-48": ModelCaps(ports=52),
+}
 
 #: Cisco IOS / IOS-XE interface types dcctl manages. ``short`` is what the
 #: ``show interfaces status`` family prints (ntc-templates cisco_ios fixtures:

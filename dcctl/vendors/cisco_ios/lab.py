@@ -30,7 +30,7 @@ from dcctl.lab.switchd.state import (
     PortSettings,
     Reply,
 )
-from dcctl.spec.interfaces import split_ifname
+from dcctl.spec.interfaces import model_caps, split_ifname
 from dcctl.spec.vlanlist import format_vlan_list, parse_vlan_list
 from dcctl.vendors.cisco_ios.interfaces import ios_short as short_ifname
 from dcctl.vendors.cisco_ios.interfaces import ios_type
@@ -78,6 +78,8 @@ class IosInterface:
     native_vlan: int = 1
     allowed: frozenset[int] | None = None  # None: all VLANs (IOS default)
     nonegotiate: bool = False
+    #: `switchport trunk encapsulation`: only on ISL-capable models; None = negotiate.
+    encapsulation: str | None = None
 
     @property
     def trunking(self) -> bool:
@@ -89,6 +91,8 @@ class IosInterface:
             lines.append(f" description {self.description}")
         if self.access_vlan != 1:
             lines.append(f" switchport access vlan {self.access_vlan}")
+        if self.encapsulation:
+            lines.append(f" switchport trunk encapsulation {self.encapsulation}")
         if self.native_vlan != 1:
             lines.append(f" switchport trunk native vlan {self.native_vlan}")
         if self.allowed is not None:
@@ -765,8 +769,40 @@ class IosSession:
     def a_noop(self, _a: dict[str, Any]) -> str:
         return ""
 
+    @property
+    def _isl_capable(self) -> bool:
+        """The switch is a model that also speaks ISL (Catalyst 3560/3750).
+
+        Replaying a startup config at boot (no switch yet) trusts it: the
+        device wrote it itself, so its encapsulation lines were accepted once.
+        """
+        if self.switch is None:
+            return True
+        model = self.switch.model
+        caps = model_caps("cisco_ios", model)
+        return bool(caps and caps.dot1q_encapsulation)
+
+    def a_encapsulation(self, a: dict[str, Any]) -> str:
+        if not self._isl_capable:  # a 2960/9200 knows no ISL: the keyword does not exist
+            return self._caret(len(" switchport trunk ")) + INVALID + "\n\n"
+        words = a["_words"]
+        self._ifc.encapsulation = (
+            None if words[0] == "no" or words[-1] == "negotiate" else words[-1]
+        )
+        return ""
+
     def a_mode(self, a: dict[str, Any]) -> str:
         words = a["_words"]
+        if (
+            words[0] != "no"
+            and words[-1] == "trunk"
+            and self._isl_capable
+            and self._ifc.encapsulation is None
+        ):
+            return (
+                'Command rejected: An interface whose trunk encapsulation is "Auto" can not '
+                'be configured to "trunk" mode.\n'
+            )
         self._ifc.mode = (
             None if words[0] == "no" else ("trunk" if words[-1] == "trunk" else "access")
         )
@@ -948,6 +984,12 @@ CONFIG_IF: list[Node] = [
             "trunk",
             kw("allowed", kw("vlan", *_ALLOWED_ARGS)),
             kw("native", kw("vlan", arg("vid", VID, action=S.a_native_vlan))),
+            kw(
+                "encapsulation",
+                kw("dot1q", action=S.a_encapsulation),
+                kw("isl", action=S.a_encapsulation),
+                kw("negotiate", action=S.a_encapsulation),
+            ),
         ),
         kw("nonegotiate", action=S.a_nonegotiate),
         action=S.a_noop,
@@ -980,6 +1022,7 @@ CONFIG_IF: list[Node] = [
                     "native",
                     kw("vlan", arg("vid", VID, action=S.a_native_vlan), action=S.a_native_vlan),
                 ),
+                kw("encapsulation", action=S.a_encapsulation),
             ),
             kw("nonegotiate", action=S.a_nonegotiate),
         ),

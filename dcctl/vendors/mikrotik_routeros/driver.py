@@ -57,13 +57,17 @@ WANT_BRIDGE = {"vlan-filtering": "yes", "disabled": "no"}
 #: Bridge-port properties an intent decides; others (ingress-filtering, hw, ...)
 #: keep whatever the device has.
 MANAGED_PORT_KEYS = ("bridge", "comment", "disabled", "frame-types", "pvid")
-#: Texts RouterOS prints when a command fails; any of them aborts a push.
+#: Texts RouterOS prints when a command fails (tests/fixtures/devices/
+#: mikrotik_routeros/errors.yaml); any of them aborts a push, and so does any
+#: other reply: a console `add`/`set`/`remove` that succeeds prints nothing.
 ERROR_PATTERN = (
     r"(failure:|syntax error|bad command name|expected end of command|"
     r"input does not match|invalid value|value of \S+ out of range|no such item|"
-    r"ambiguous value)"
+    r"ambiguous value|missing value|expected command name|already have)[^\n]*"
 )
 _ERROR = re.compile(ERROR_PATTERN)
+#: Success is silence; nothing is whitelisted (default-deny).
+ALLOWED = re.compile(r"(?!)")
 #: Any RouterOS prompt (`[user@identity] /menu> `), whatever the identity.
 _PROMPT = re.compile(r"\[[^\]\r\n]*\]\s*(?:/[\w/-]*)?\s*>")
 _BARE = re.compile(r"^[A-Za-z0-9_.:/+@-]+$")
@@ -590,6 +594,9 @@ class RouterOsDriver:
     """netmiko `mikrotik_routeros` device handling for the switch engine."""
 
     device_type = "mikrotik_routeros"
+    #: The device's error forms and the replies that mean success (contract tests).
+    errors = _ERROR
+    allowed = ALLOWED
 
     def intended(self, name: str, intent: dict[str, Any]) -> str:
         return render_state(desired_state(name, intent))
@@ -608,7 +615,7 @@ class RouterOsDriver:
 
     def push(self, conn: Any, lines: list[str]) -> str:
         """Paste the lines; an identity change alters the prompt, so it is re-learnt."""
-        out = paste(conn, lines, _PROMPT, _ERROR)
+        out = paste(conn, lines, _PROMPT, _ERROR, allowed=ALLOWED)
         if any(line.startswith(f"{IDENTITY_MENU} set") for line in lines):
             conn.set_base_prompt()
         return out

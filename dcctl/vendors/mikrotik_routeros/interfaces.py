@@ -9,6 +9,22 @@ from __future__ import annotations
 import re
 from typing import Final
 
+from dcctl.spec.interfaces import ModelCaps, VendorLimits
+
+#: A VLAN's name is its bridge VLAN entry's `comment`, a port's description
+#: the bridge port's `comment`: free text, kept to what the console shows whole.
+LIMITS: Final = VendorLimits(
+    vlan_name_max=255, vlan_name_chars=r"A-Za-z0-9_.-", description_max=255
+)
+
+#: Port counts of the CRS models in use (front ports + SFP/SFP+ cages).
+MODELS: Final[dict[str, ModelCaps]] = {
+    "CRS326-24G-2S+": ModelCaps(ports=26),
+    "CRS328-24P-4S+": ModelCaps(ports=28),
+    "CRS310-8G+2S+": ModelCaps(ports=10),
+    "CSS610-8G-2S+": ModelCaps(ports=10),
+}
+
 #: RouterOS factory names of physical ports, longest prefix first.
 ROUTEROS_PORT_TYPES: Final[tuple[str, ...]] = (
     "sfp-sfpplus",

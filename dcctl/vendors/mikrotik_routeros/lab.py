@@ -100,6 +100,8 @@ BRIDGE = Table(
         "disabled": Prop("bool", False),
         "protocol-mode": Prop("enum", "rstp", choices=("none", "rstp", "stp", "mstp")),
         "vlan-filtering": Prop("bool", False),
+        # RouterOS 7 bridges have it too (a real 7.5 export sets it: fixtures/devices).
+        "ingress-filtering": Prop("bool", True),
     },
     name_key="name",
 )

@@ -1,0 +1,282 @@
+"""Huawei VRP: hier-config (platform HUAWEI_VRP) computes the delta, ntc-templates
+parse what we verify (`display vlan`, `display port vlan`).
+
+Shaped like the IOS driver, with VRP's differences kept here:
+
+* VLANs exist through `vlan batch`, which the device prints as one line for
+  all its VLANs (whoever made them). That line is not diffed as text (a new
+  list would be `undo vlan batch <old>` first: every VLAN gone for a moment);
+  the driver adds `vlan batch <missing>` before and `undo vlan batch <unwanted
+  in scope>` after the hier-config lines, so VLANs outside dcctl's scope are
+  never touched and ports have left a VLAN before it goes.
+* A trunk allows VLAN 1 unless told `undo port trunk allow-pass vlan 1`, and
+  `port trunk allow-pass vlan` adds to the list (hier-config negates the old
+  list, then adds the new one).
+* Sections end with `quit`, the session with `return` (user view `<name>`),
+  and `save` asks `Continue? [Y/N]` (netmiko's `huawei` driver answers it).
+* Every refusal starts with `Error:` (often after a caret line); any other
+  reply is a failure too unless listed in `ALLOWED` (default-deny).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from hier_config import (
+    HConfig,
+    MatchRule,
+    Platform,
+    WorkflowRemediation,
+    get_hconfig,
+    get_hconfig_driver,
+)
+from hier_config.models import IdempotentCommandsRule
+
+from dcctl.engines.switches.ntc import parse_show
+from dcctl.engines.switches.session import paste
+from dcctl.render.switch import render_switch
+from dcctl.vendors.huawei_vrp.interfaces import canonical, is_physical, vrp_ids, vrp_list
+
+PLATFORM = Platform.HUAWEI_VRP
+#: VRP refuses a line with `Error: ...` (tests/fixtures/devices/huawei_vrp/errors.yaml).
+ERROR_PATTERN = r"^Error:[^\n]*"
+_ERROR = re.compile(ERROR_PATTERN, re.M)
+#: Replies that mean success besides silence.
+ALLOWED = re.compile(
+    r"Enter system view, return user view with Ctrl\+Z\."
+    r"|Info: This operation may take a few seconds\. Please wait for a moment\.*(?:done\.)?"
+    r"|Info: The configuration takes effect on the current user terminal interface only\."
+)
+#: `<name>` (user view), `[name]`, `[name-vlan110]`, `[name-GigabitEthernet0/0/1]`;
+#: VRP 8 adds `~`/`*` after `[` for its two-stage commit.
+_PROMPT = re.compile(r"(?:<[^\s<>\[\]]+>|\[[~*]?[^\s<>\[\]]+\])")
+#: User view: where `return` must leave the session.
+EXEC_PROMPT = re.compile(r"<[^\s<>\[\]]+>")
+_BATCH = re.compile(r"^vlan batch (.+)$")
+
+
+def _driver() -> Any:
+    drv = get_hconfig_driver(PLATFORM)
+    drv.rules.idempotent_commands.append(
+        IdempotentCommandsRule(match_rules=(MatchRule(startswith="sysname "),))
+    )
+    for cmd in ("description ", "port link-type ", "port default vlan "):
+        drv.rules.idempotent_commands.append(
+            IdempotentCommandsRule(
+                match_rules=(MatchRule(startswith="interface "), MatchRule(startswith=cmd))
+            )
+        )
+    drv.rules.idempotent_commands.append(
+        IdempotentCommandsRule(
+            match_rules=(MatchRule(re_search=r"^vlan \d+$"), MatchRule(startswith="name "))
+        )
+    )
+    return drv
+
+
+def clean_running(text: str) -> str:
+    """`display current-configuration` without its banner, `#` separators and `return`."""
+    keep = []
+    for line in text.splitlines():
+        s = line.strip()
+        if not s or s == "#" or s == "return" or s.startswith("!"):
+            continue
+        keep.append(line.rstrip())
+    return "\n".join(keep) + "\n"
+
+
+def _split_batch(text: str) -> tuple[set[int], HConfig]:
+    """The VLANs of the `vlan batch` lines, and the rest of the config parsed."""
+    ids: set[int] = set()
+    rest = []
+    for line in clean_running(text).splitlines():
+        m = _BATCH.match(line)
+        if m:
+            ids |= vrp_ids(m[1])
+        else:
+            rest.append(line)
+    return ids, get_hconfig(_driver(), "\n".join(rest))
+
+
+def scope(config: HConfig, managed_vlans: set[int], ports: set[str], full: bool) -> HConfig:
+    """The part of a config dcctl owns; in full mode, everything."""
+    if full:
+        return config
+    out = get_hconfig(_driver(), "")
+    for child in config.children:
+        words = child.text.split()
+        keep = (
+            words[0] == "sysname"
+            or (
+                len(words) == 2
+                and words[0] == "vlan"
+                and words[1].isdigit()
+                and int(words[1]) in managed_vlans
+            )
+            or (words[0] == "interface" and len(words) == 2 and words[1] in ports)
+        )
+        if keep:
+            out.add_deep_copy_of(child)
+    return out
+
+
+def remediation(running: str, intended: str, managed_vlans: set[int], full: bool) -> list[str]:
+    """VRP lines that turn `running` into `intended` within dcctl's scope."""
+    cur_ids, current_all = _split_batch(running)
+    want_ids, target = _split_batch(intended)
+    ports = {
+        c.text.split(maxsplit=1)[1] for c in target.children if c.text.startswith("interface ")
+    }
+    in_scope = managed_vlans | want_ids
+    current = scope(current_all, in_scope, ports, full)
+    if full:
+        wanted = {c.text for c in target.children}
+        for child in current.children:
+            word, _, name = child.text.partition(" ")
+            if word == "interface" and is_physical(name) and child.text not in wanted:
+                target.add_child(child.text).add_child("shutdown")
+    lines = [
+        line
+        for line in _with_quits(WorkflowRemediation(current, target).remediation_config)
+        if not re.fullmatch(r"undo vlan \d+", line)  # VLANs go with `undo vlan batch` below
+    ]
+    add = want_ids - cur_ids
+    drop = {v for v in cur_ids if (full or v in in_scope)} - want_ids - {1}
+    return (
+        ([f"vlan batch {vrp_list(add)}"] if add else [])
+        + lines
+        + ([f"undo vlan batch {vrp_list(drop)}"] if drop else [])
+    )
+
+
+def _with_quits(config: HConfig) -> list[str]:
+    """Flatten sections, leaving each view with `quit` so the next line is in system view."""
+    out: list[str] = []
+    for child in config.children:
+        out.append(child.text)
+        if child.children:
+            out.extend(grand.text for grand in child.all_children_sorted())
+            out.append("quit")
+    return out
+
+
+def intended_config(name: str, intent: dict[str, Any]) -> str:
+    """Render the template with the lists already in VRP's notation."""
+    vids = [int(v) for v in intent["vlans"]]
+    sw = {
+        **intent,
+        "vlan_batch": vrp_list(vids) if vids else "",
+        "ports": {
+            port: {
+                **p,
+                "allow_pass": vrp_list({int(v) for v in p.get("trunk_vlans", [])} - {1}),
+            }
+            for port, p in intent["ports"].items()
+        },
+    }
+    return render_switch(name, sw)
+
+
+def _trunk_list(items: list[str] | str) -> set[int]:
+    """The VLANs of a parsed `Trunk VLAN List` (items like `1`, `249-255`)."""
+    if isinstance(items, str):
+        items = [items]
+    parts = [p for p in items if p and p != "-"]
+    return vrp_ids(" ".join(parts)) if parts else set()
+
+
+def verify(display_vlan: str, display_port_vlan: str, intent: dict[str, Any]) -> list[str]:
+    """Compare parsed `display vlan` / `display port vlan` with the intent."""
+    problems: list[str] = []
+    vlans = {
+        str(r.get("vlan_id")): r for r in parse_show("huawei_vrp", "display vlan", display_vlan)
+    }
+    for vid in intent["vlans"]:
+        row = vlans.get(str(vid))
+        if row is None:
+            problems.append(f"vlan {vid}: not on the device")
+        elif row.get("vlan_status") and row["vlan_status"] != "enable":
+            problems.append(f"vlan {vid}: status {row['vlan_status']}")
+    ports = {
+        canonical(r["interface"]): r
+        for r in parse_show("huawei_vrp", "display port vlan", display_port_vlan)
+    }
+    for port, want in intent["ports"].items():
+        got = ports.get(port)
+        if got is None:
+            problems.append(f"{port}: not reported by the device")
+            continue
+        kind = got.get("link_type", "")
+        if want["mode"] == "access":
+            if kind != "access" or str(got.get("vlan_id")) != str(want["vlan"]):
+                problems.append(
+                    f"{port}: expected access vlan {want['vlan']}, device has {kind} "
+                    f"{got.get('vlan_id')}"
+                )
+        else:
+            try:
+                allowed = _trunk_list(got.get("trunk_vlan_list") or [])
+            except ValueError:
+                problems.append(f"{port}: trunk list {got.get('trunk_vlan_list')!r} unreadable")
+                continue
+            if kind != "trunk" or allowed != {int(v) for v in want["trunk_vlans"]}:
+                problems.append(
+                    f"{port}: expected trunk {sorted(want['trunk_vlans'])}, device has {kind} "
+                    f"{sorted(allowed)}"
+                )
+    return problems
+
+
+class VrpDriver:
+    """netmiko `huawei` device handling for the switch engine."""
+
+    device_type = "huawei"
+    #: The device's error forms and the replies that mean success (contract tests).
+    errors = _ERROR
+    allowed = ALLOWED
+
+    def intended(self, name: str, intent: dict[str, Any]) -> str:
+        return intended_config(name, intent)
+
+    def read_running(self, conn: Any) -> str:
+        return clean_running(conn.send_command("display current-configuration", read_timeout=60))
+
+    def remediation(
+        self, running: str, intended: str, managed_vlans: set[int], full: bool
+    ) -> list[str]:
+        return remediation(running, intended, managed_vlans, full)
+
+    def restore(self, running: str, backup: str) -> list[str]:
+        """Lines that bring the device back to `backup` exactly (every line)."""
+        return remediation(running, backup, set(), True)
+
+    def push(self, conn: Any, lines: list[str]) -> str:
+        """Paste into system view; `return` must land in user view. A new sysname
+        changes the prompt, so it is re-learnt afterwards."""
+        out = paste(
+            conn,
+            ["system-view", *lines, "return"],
+            _PROMPT,
+            _ERROR,
+            allowed=ALLOWED,
+            final_prompt=EXEC_PROMPT,
+        )
+        if any(line.startswith("sysname ") for line in lines):
+            conn.set_base_prompt()
+        return out
+
+    def verify(self, conn: Any, intent: dict[str, Any]) -> list[str]:
+        return verify(
+            conn.send_command("display vlan"), conn.send_command("display port vlan"), intent
+        )
+
+    def save(self, conn: Any) -> None:
+        """`save`, answering its `Continue? [Y/N]`; anything but success raises."""
+        out = conn.save_config()
+        if "successfully" not in out or _ERROR.search(out):
+            raise RuntimeError(f"save failed: {' '.join(out.split())[:200]}")
+
+
+#: What :func:`dcctl.plugins.vendor_driver` hands the switch engine.
+DRIVER = VrpDriver()
