@@ -43,11 +43,20 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from dcctl.engines.switches.engine import DEFAULT_WORKERS, SwitchTarget, change_all  # noqa: E402
+from dcctl.engines.switches.engine import (  # noqa: E402
+    DEFAULT_WORKERS,
+    SwitchTarget,
+    change_all,
+    driver_for,
+)
 from dcctl.engines.switches.engine import netmiko_params as engine_params  # noqa: E402
 
 IOS_PORTS = [f"GigabitEthernet1/0/{i}" for i in range(1, 13)] + ["TenGigabitEthernet1/1/1"]
 ROS_PORTS = ["sfp1", *(f"ether{i}" for i in range(1, 9))]
+VRP_PORTS = ["XGigabitEthernet0/0/1", *(f"GigabitEthernet0/0/{i}" for i in range(1, 11))]
+PORTS = {"cisco_ios": IOS_PORTS, "mikrotik_routeros": ROS_PORTS, "huawei_vrp": VRP_PORTS}
+#: Vendors whose changes must be saved (RouterOS persists every change at once).
+SAVES = {"cisco_ios", "huawei_vrp"}
 MANAGED = set(range(100, 900)) | {99}
 
 
@@ -73,7 +82,7 @@ def intent(vendor: str, n: int) -> dict[str, Any]:
     if vendor == "cisco_ios":
         access, uplink = IOS_PORTS[:10], IOS_PORTS[-1]
     else:
-        access, uplink = ROS_PORTS[1:], ROS_PORTS[0]
+        access, uplink = PORTS[vendor][1:], PORTS[vendor][0]
     ports: dict[str, Any] = {
         p: {"mode": "access", "vlan": 110 + i % 5, "description": f"LAN sw{n} port {i + 1}"}
         for i, p in enumerate(access)
@@ -136,7 +145,7 @@ def reset(daemons: list[Daemon]) -> None:
 def netmiko_params(d: Daemon, password: str) -> dict[str, Any]:
     """Exactly the connection settings the engine uses, so only the work differs."""
     t = SwitchTarget(d.name, {}, "127.0.0.1", "admin", password, d.port)
-    return engine_params(t, d.vendor)
+    return engine_params(t, driver_for(d.vendor).device_type)
 
 
 def push_one(d: Daemon, password: str, lines: list[str]) -> float:
@@ -148,7 +157,7 @@ def push_one(d: Daemon, password: str, lines: list[str]) -> float:
     try:
         conn.enable()
         conn.send_config_set(lines, read_timeout=60)
-        if d.vendor == "cisco_ios":
+        if d.vendor in SAVES:
             conn.save_config()
     finally:
         conn.disconnect()
@@ -172,8 +181,8 @@ def run_nornir(
             "port": d.port,
             "username": "admin",
             "password": password,
-            "platform": d.vendor,
-            "data": {"lines": lines[d.name]},
+            "platform": params["device_type"],
+            "data": {"lines": lines[d.name], "vendor": d.vendor},
             "connection_options": {
                 "netmiko": {
                     "extras": {
@@ -209,7 +218,7 @@ def run_nornir(
         task.run(
             netmiko_send_config, config_commands=task.host["lines"], enable=ios, read_timeout=60
         )
-        if ios:
+        if task.host["vendor"] in SAVES:
             task.run(netmiko_save_config)
         task.host.close_connections()
         took[task.host.name] = time.monotonic() - t0
@@ -263,6 +272,9 @@ def main() -> int:
     ap.add_argument(
         "--ros-every", type=int, default=4, help="every Nth switch is RouterOS (0: none)"
     )
+    ap.add_argument(
+        "--vrp-every", type=int, default=4, help="every Nth switch is Huawei VRP (0: none)"
+    )
     ap.add_argument("--repeat", type=int, default=3, help="engine and Nornir runs (median)")
     ap.add_argument("--json", action="store_true", help="print figures as JSON too")
     args = ap.parse_args()
@@ -273,7 +285,8 @@ def main() -> int:
     daemons: list[Daemon] = []
     for i in range(args.switches):
         ros = args.ros_every and i % args.ros_every == args.ros_every - 1
-        vendor = "mikrotik_routeros" if ros else "cisco_ios"
+        vrp = args.vrp_every and i % args.vrp_every == 1 % args.vrp_every and not ros
+        vendor = "mikrotik_routeros" if ros else "huawei_vrp" if vrp else "cisco_ios"
         name = f"sw{i:02d}"
         state = tmp / name
         state.mkdir()
@@ -281,7 +294,7 @@ def main() -> int:
             "name": name,  # already the intended name: the delta has no prompt change
             "vendor": vendor,
             "bridge": "nobr",
-            "ports": {p: f"p{j}" for j, p in enumerate(IOS_PORTS if not ros else ROS_PORTS)},
+            "ports": {p: f"p{j}" for j, p in enumerate(PORTS[vendor])},
             "listen": "127.0.0.1",
             "port": _free_port(),
             "username": "admin",
@@ -299,10 +312,11 @@ def main() -> int:
     figures: dict[str, float] = {}
     try:
         t_start, _ = timed(lambda: reset(daemons))
-        n_ros = sum(d.vendor == "mikrotik_routeros" for d in daemons)
+        count = {v: sum(d.vendor == v for d in daemons) for v in PORTS}
         print(
-            f"{len(daemons)} switchd daemons ({len(daemons) - n_ros} IOS, {n_ros} RouterOS) "
-            f"started in {t_start:.1f} s; {os.cpu_count()} CPUs"
+            f"{len(daemons)} switchd daemons ({count['cisco_ios']} IOS, "
+            f"{count['mikrotik_routeros']} RouterOS, {count['huawei_vrp']} VRP) "
+            f"started in {t_start:.1f} s; {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}"
         )
         plan = change_all(targets, MANAGED, None, dry_run=True, workers=args.workers)
         lines = {r.name: r.lines for r in plan}
