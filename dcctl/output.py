@@ -38,8 +38,11 @@ def err_console() -> Console:
 
 def configure(no_color: bool) -> None:
     plain = no_color or "NO_COLOR" in os.environ
-    _state["out"] = Console(no_color=plain, highlight=False, soft_wrap=True)
-    _state["err"] = Console(stderr=True, no_color=plain, highlight=False, soft_wrap=True)
+    # emoji=False: rich would print `site.yaml:100:5` as `site.yaml💯5` (`:100:` is an emoji code).
+    _state["out"] = Console(no_color=plain, highlight=False, soft_wrap=True, emoji=False)
+    _state["err"] = Console(
+        stderr=True, no_color=plain, highlight=False, soft_wrap=True, emoji=False
+    )
 
 
 def emit_json(data: Any) -> None:

@@ -433,7 +433,7 @@ CASES: list[tuple[str, str, str, str, str, str]] = [
         "site.yaml",
         "ports: [sfp1, ether1-8]",
         "ports: [sfp1, ether1-8, Gi1/0/1]",
-        "switches[6].ports",
+        "switches[7].ports",
         "not a port name of mikrotik_routeros",
     ),
 ]

@@ -127,6 +127,15 @@ def test_routeros_full_mode_keeps_the_management_path(intents: dict[str, Any]) -
          f"/snmp community add authentication-password={MASK} encryption-password={MASK}"),
         ("mikrotik_routeros", "/system identity set name=sw-dishub",
          "/system identity set name=sw-dishub"),
+        ("huawei_vrp", " local-user admin password irreversible-cipher $1a$x.y$z",
+         f" local-user admin password irreversible-cipher {MASK}"),
+        ("huawei_vrp", "snmp-agent community read Wsb acl 2000",
+         f"snmp-agent community read {MASK} acl 2000"),
+        ("huawei_vrp", "snmp-agent community write cipher %^%#q%^%#",
+         f"snmp-agent community write cipher {MASK}"),
+        ("huawei_vrp", " radius-server shared-key cipher %^%#k%^%#",
+         f" radius-server shared-key cipher {MASK}"),
+        ("huawei_vrp", " port default vlan 110", " port default vlan 110"),
     ],
 )  # fmt: skip
 def test_each_vendor_masks_its_secret_values(vendor: str, line: str, shown: str) -> None:
@@ -190,3 +199,46 @@ def test_lines_and_errors_of_a_result_are_masked_for_every_output(
     assert any("ppp chap password" in ln for ln in res.lines), res.lines
     assert "0822455D0A165A4F5B" not in shown and "$9$leak$leak" not in shown, shown
     assert MASK in shown
+
+
+VRP_RUNNING = """#
+sysname HUAWEI
+#
+vlan batch 99 500
+#
+vlan 99
+ name MGMT
+#
+aaa
+ local-user admin password irreversible-cipher $1a$Sec$ret
+ local-user admin service-type ssh
+#
+interface Vlanif99
+ ip address 10.255.0.24 255.255.255.0
+#
+interface GigabitEthernet0/0/1
+ port link-type access
+ port default vlan 500
+#
+ip route-static 0.0.0.0 0.0.0.0 10.255.0.1
+#
+snmp-agent community read cipher %^%#Wsb%^%#
+stelnet server enable
+user-interface vty 0 4
+ authentication-mode aaa
+ protocol inbound ssh
+#
+return
+"""
+
+
+def test_vrp_full_mode_keeps_the_management_plane(intents: dict[str, Any]) -> None:
+    drv = driver_for("huawei_vrp")
+    intent = intents["sw-dispertan"]
+    lines = drv.remediation(VRP_RUNNING, drv.intended("sw-dispertan", intent), set(), True)
+    text = "\n".join(lines)
+    for kept in ("aaa", "local-user", "Vlanif99", "route-static", "snmp-agent", "stelnet",
+                 "user-interface"):  # fmt: skip
+        assert kept not in text, (kept, lines)
+    assert "undo vlan batch 500" in lines, "a VLAN dcctl does not want goes in full mode"
+    assert not any("99" in ln and "undo vlan" in ln for ln in lines), "MGMT VLAN stays"

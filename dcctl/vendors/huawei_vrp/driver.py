@@ -33,6 +33,7 @@ from hier_config import (
 )
 from hier_config.models import IdempotentCommandsRule
 
+from dcctl.engines.switches.masking import mask_keywords, mask_word
 from dcctl.engines.switches.ntc import parse_show
 from dcctl.engines.switches.session import paste
 from dcctl.render.switch import render_switch
@@ -99,11 +100,60 @@ def _split_batch(text: str) -> tuple[set[int], HConfig]:
     return ids, get_hconfig(_driver(), "\n".join(rest))
 
 
-def scope(config: HConfig, managed_vlans: set[int], ports: set[str], full: bool) -> HConfig:
-    """The part of a config dcctl owns; in full mode, everything."""
-    if full:
-        return config
+#: Top-level lines of the management plane that full mode never changes (how the
+#: switch is reached and who may log in), as for IOS; ACLs are kept whole.
+PROTECTED = (
+    "aaa", "user-interface ", "local-user ", "stelnet ", "ssh ", "telnet ", "http ",
+    "snmp-agent", "radius-server", "hwtacacs-server", "ip route-static ", "rsa ", "dsa ",
+    "ecc ", "pki ", "acl ", "ntp-service authentication", "info-center ",
+)  # fmt: skip
+#: Words whose next value is a secret (`password irreversible-cipher X`,
+#: `snmp-agent community read cipher X`, `shared-key cipher X`, `password simple X`).
+SECRET_WORDS = {"cipher", "irreversible-cipher", "simple"}
+
+
+def mask(line: str) -> str:
+    """VRP: the value after each :data:`SECRET_WORDS` word, and a plain SNMP community."""
+    out = mask_keywords(line, SECRET_WORDS)
+    words = out.split()
+    i = 1 if words[:1] == ["undo"] else 0
+    community = words[i : i + 2] == ["snmp-agent", "community"]
+    plain = words[i + 2 : i + 3] in (["read"], ["write"]) and words[i + 3 : i + 4] not in (
+        ["cipher"],
+        ["simple"],
+    )
+    return mask_word(out, i + 3) if community and plain else out
+
+
+def protected_lines(config: HConfig, mgmt_vlans: set[int]) -> set[str]:
+    """Top-level lines full mode leaves alone: :data:`PROTECTED`, the management Vlanif."""
+    svis = {f"interface Vlanif{vid}" for vid in mgmt_vlans}
+    return {c.text for c in config.children if c.text.startswith(PROTECTED) or c.text in svis}
+
+
+def mgmt_vlans(config: HConfig) -> set[int]:
+    """The management VLAN(s): the VLANs dcctl names ``MGMT``."""
+    return {
+        int(c.text.split()[1])
+        for c in config.children
+        if re.fullmatch(r"vlan \d+", c.text) and any(g.text == "name MGMT" for g in c.children)
+    }
+
+
+def scope(
+    config: HConfig,
+    managed_vlans: set[int],
+    ports: set[str],
+    full: bool,
+    protect: set[str] | None = None,
+) -> HConfig:
+    """The part of a config dcctl owns; in full mode, everything but `protect`."""
     out = get_hconfig(_driver(), "")
+    if full:
+        for child in config.children:
+            if child.text not in (protect or set()):
+                out.add_deep_copy_of(child)
+        return out
     for child in config.children:
         words = child.text.split()
         keep = (
@@ -129,8 +179,11 @@ def remediation(running: str, intended: str, managed_vlans: set[int], full: bool
         c.text.split(maxsplit=1)[1] for c in target.children if c.text.startswith("interface ")
     }
     in_scope = managed_vlans | want_ids
-    current = scope(current_all, in_scope, ports, full)
+    mgmt = mgmt_vlans(target) | mgmt_vlans(current_all)
+    protect = protected_lines(current_all, mgmt) | protected_lines(target, mgmt) if full else set()
+    current = scope(current_all, in_scope, ports, full, protect)
     if full:
+        target = scope(target, set(), set(), True, protect)
         wanted = {c.text for c in target.children}
         for child in current.children:
             word, _, name = child.text.partition(" ")
@@ -142,7 +195,7 @@ def remediation(running: str, intended: str, managed_vlans: set[int], full: bool
         if not re.fullmatch(r"undo vlan \d+", line)  # VLANs go with `undo vlan batch` below
     ]
     add = want_ids - cur_ids
-    drop = {v for v in cur_ids if (full or v in in_scope)} - want_ids - {1}
+    drop = {v for v in cur_ids if (full or v in in_scope)} - want_ids - mgmt - {1}
     return (
         ([f"vlan batch {vrp_list(add)}"] if add else [])
         + lines
@@ -250,6 +303,10 @@ class VrpDriver:
     def restore(self, running: str, backup: str) -> list[str]:
         """Lines that bring the device back to `backup` exactly (every line)."""
         return remediation(running, backup, set(), True)
+
+    def mask(self, line: str) -> str:
+        """`line` with its secret values masked (cipher passwords, keys, communities)."""
+        return mask(line)
 
     def push(self, conn: Any, lines: list[str]) -> str:
         """Paste into system view; `return` must land in user view. A new sysname
