@@ -31,6 +31,8 @@ from dcctl.engines.ansible.vars import (
     role_options,
     roles_dir,
 )
+from dcctl.lab.secrets import ensure_secrets
+from dcctl.lab.topology import build_plan
 from dcctl.spec.loader import load_spec
 from tests.conftest import EXAMPLE
 
@@ -43,10 +45,18 @@ _READERS = ("tasks", "handlers", "templates")
 @pytest.fixture(scope="module", params=TARGETS)
 def role_vars(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> RoleVars:
     """Every provider's variables for the example, as ``dcctl apply --target`` computes them."""
+    spec = load_spec(EXAMPLE)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("WSB_CAMERA_PASSWORD", "s3cret")
+        if request.param == "lab":
+            # The lab target reads the passwords `lab up` generates; make them in a lab
+            # root of this test's own, so the test never depends on a lab being up here.
+            root = tmp_path_factory.mktemp("lab-root")
+            mp.setenv("DCCTL_LAB_ROOT", str(root))
+            plan = build_plan(spec)
+            ensure_secrets(plan.state_dir, plan.credential_refs)
         state = tmp_path_factory.mktemp(f"state-{request.param}")
-        return collect(load_spec(EXAMPLE), state, request.param)
+        return collect(spec, state, request.param)
 
 
 def _owner(name: str) -> str | None:
