@@ -439,3 +439,59 @@ LAB_MATCHES_REAL: dict[str, Callable[[], None]] = {
 @pytest.mark.parametrize("vendor", VENDORS)
 def test_the_vendors_lab_dialect_prints_what_the_real_device_prints(vendor: str) -> None:
     LAB_MATCHES_REAL[vendor]()
+
+
+def _ios_session() -> Any:
+    from dcctl.vendors.cisco_ios.lab import IosConfig, IosSession
+
+    session = IosSession(None, "admin", IosConfig.factory("Switch", ["GigabitEthernet1/0/1"]))
+    session.mode = "config"
+    return session
+
+
+def _vrp_session() -> Any:
+    from dcctl.vendors.huawei_vrp.lab import VrpConfig, VrpSession
+
+    session = VrpSession(None, "admin", VrpConfig.factory("HUAWEI", ["GigabitEthernet0/0/1"]))
+    session.view = "system"
+    return session
+
+
+def _ros_session() -> Any:
+    from dcctl.vendors.mikrotik_routeros.lab import RosConfig, RosSession
+
+    return RosSession(None, "admin", RosConfig.factory("MikroTik", ["ether1"]))
+
+
+#: Lines each lab dialect refuses, in the device's own wording (several wordings
+#: per vendor, not only the parser's): the driver must fail every one of them.
+DIALECT_REFUSALS: dict[str, tuple[Callable[[], Any], list[str]]] = {
+    "cisco_ios": (_ios_session, [
+        "hostname 9bad",  # `% Hostname contains ...`: the wording issue 16 found missed
+        "vlan 5000", "switchport", "no vlan 1",
+        "interface GigabitEthernet1/0/1", "description " + "x" * 241,
+    ]),
+    "huawei_vrp": (_vrp_session, [
+        "vlan 5000", "vlna 10", "undo vlan 1", "interface GigabitEthernet0/0/9",
+        "interface GigabitEthernet0/0/1", "port default vlan 777",
+        "port trunk allow-pass vlan 10",
+    ]),
+    "mikrotik_routeros": (_ros_session, [
+        "/interface bridge port add bridge=bridge9 interface=ether1",
+        "/interface bridg print", "/system identity set name=a b",
+        "/interface bridge vlan add bridge=bridge1 vlan-ids=5000",
+    ]),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_every_refusal_of_the_lab_dialect_fails_the_line(vendor: str) -> None:
+    driver: Any = plugins.vendor_driver(vendor)
+    make, lines = DIALECT_REFUSALS[vendor]
+    session = make()
+    for line in lines:
+        out = session.handle(line).output
+        if line == "interface GigabitEthernet1/0/1" or line == "interface GigabitEthernet0/0/1":
+            assert out == "", (line, out)  # entering an existing port: the one accepted line
+            continue
+        assert reply_error(out, driver.errors, driver.allowed), (line, out)

@@ -12,14 +12,13 @@ from typing import Any
 
 from hier_config import (
     HConfig,
-    MatchRule,
     Platform,
     WorkflowRemediation,
     get_hconfig,
-    get_hconfig_driver,
 )
-from hier_config.models import IdempotentCommandsRule
 
+from dcctl.engines.switches import hconfig
+from dcctl.engines.switches.hconfig import flatten, hconfig_driver, mgmt_vlans
 from dcctl.engines.switches.masking import mask_keywords, mask_word
 from dcctl.engines.switches.ntc import parse_show
 from dcctl.engines.switches.session import paste
@@ -55,19 +54,13 @@ EXEC_PROMPT = re.compile(r"[A-Za-z0-9][\w.-]*#")
 
 
 def _driver() -> Any:
-    drv = get_hconfig_driver(PLATFORM)
-    drv.rules.idempotent_commands.append(
-        IdempotentCommandsRule(match_rules=(MatchRule(startswith="hostname "),))
-    )
     # A new allowed-VLAN list or access VLAN replaces the old one on IOS; without
     # these rules hier-config would first negate the old list (briefly allowing all).
-    for cmd in ("switchport trunk allowed vlan ", "switchport access vlan ", "switchport mode "):
-        drv.rules.idempotent_commands.append(
-            IdempotentCommandsRule(
-                match_rules=(MatchRule(startswith="interface "), MatchRule(startswith=cmd))
-            )
-        )
-    return drv
+    return hconfig_driver(
+        PLATFORM,
+        "hostname ",
+        ("switchport trunk allowed vlan ", "switchport access vlan ", "switchport mode "),
+    )
 
 
 def _parse(text: str) -> HConfig:
@@ -134,27 +127,7 @@ def scope(
     protect: set[str] | None = None,
 ) -> HConfig:
     """The part of a config dcctl owns; in full mode, everything but `protect`."""
-    out = get_hconfig(_driver(), "")
-    if full:
-        for child in config.children:
-            if child.text not in (protect or set()):
-                out.add_deep_copy_of(child)
-        return out
-    for child in config.children:
-        words = child.text.split()
-        keep = (
-            (words[0] == "hostname")
-            or (
-                words[0] == "vlan"
-                and len(words) == 2
-                and words[1].isdigit()
-                and int(words[1]) in managed_vlans
-            )
-            or (words[0] == "interface" and len(words) == 2 and words[1] in ports)
-        )
-        if keep:
-            out.add_deep_copy_of(child)
-    return out
+    return hconfig.scope(config, _driver(), "hostname ", managed_vlans, ports, full, protect)
 
 
 def intended_config(name: str, intent: dict[str, Any]) -> str:
@@ -165,15 +138,6 @@ def _physical(line: str) -> bool:
     """Whether a config line opens a hardware port: `no interface X` is refused on them."""
     word, _, name = line.partition(" ")
     return word == "interface" and is_physical("cisco_ios", name)
-
-
-def mgmt_vlans(config: HConfig) -> set[int]:
-    """The management VLAN(s) of an intended config: the VLANs dcctl names ``MGMT``."""
-    return {
-        int(c.text.split()[1])
-        for c in config.children
-        if re.fullmatch(r"vlan \d+", c.text) and any(g.text == "name MGMT" for g in c.children)
-    }
 
 
 def remediation(running: str, intended: str, managed_vlans: set[int], full: bool) -> list[str]:
@@ -202,18 +166,7 @@ def remediation(running: str, intended: str, managed_vlans: set[int], full: bool
         for child in current.children:
             if _physical(child.text) and child.text not in wanted:
                 target.add_child(child.text).add_child("shutdown")
-    return _with_exits(WorkflowRemediation(current, target).remediation_config)
-
-
-def _with_exits(config: HConfig) -> list[str]:
-    """Flatten sections, leaving each sub-mode so the next top-level line is global."""
-    out: list[str] = []
-    for child in config.children:
-        out.append(child.text)
-        if child.children:
-            out.extend(grand.text for grand in child.all_children_sorted())
-            out.append("exit")
-    return out
+    return flatten(WorkflowRemediation(current, target).remediation_config, "exit")
 
 
 def verify(show_vlan: str, show_switchport: str, intent: dict[str, Any]) -> list[str]:

@@ -25,14 +25,13 @@ from typing import Any
 
 from hier_config import (
     HConfig,
-    MatchRule,
     Platform,
     WorkflowRemediation,
     get_hconfig,
-    get_hconfig_driver,
 )
-from hier_config.models import IdempotentCommandsRule
 
+from dcctl.engines.switches import hconfig
+from dcctl.engines.switches.hconfig import flatten, hconfig_driver, mgmt_vlans
 from dcctl.engines.switches.masking import mask_keywords, mask_word
 from dcctl.engines.switches.ntc import parse_show
 from dcctl.engines.switches.session import paste
@@ -58,22 +57,12 @@ _BATCH = re.compile(r"^vlan batch (.+)$")
 
 
 def _driver() -> Any:
-    drv = get_hconfig_driver(PLATFORM)
-    drv.rules.idempotent_commands.append(
-        IdempotentCommandsRule(match_rules=(MatchRule(startswith="sysname "),))
+    return hconfig_driver(
+        PLATFORM,
+        "sysname ",
+        ("description ", "port link-type ", "port default vlan "),
+        vlan_name=True,
     )
-    for cmd in ("description ", "port link-type ", "port default vlan "):
-        drv.rules.idempotent_commands.append(
-            IdempotentCommandsRule(
-                match_rules=(MatchRule(startswith="interface "), MatchRule(startswith=cmd))
-            )
-        )
-    drv.rules.idempotent_commands.append(
-        IdempotentCommandsRule(
-            match_rules=(MatchRule(re_search=r"^vlan \d+$"), MatchRule(startswith="name "))
-        )
-    )
-    return drv
 
 
 def clean_running(text: str) -> str:
@@ -131,15 +120,6 @@ def protected_lines(config: HConfig, mgmt_vlans: set[int]) -> set[str]:
     return {c.text for c in config.children if c.text.startswith(PROTECTED) or c.text in svis}
 
 
-def mgmt_vlans(config: HConfig) -> set[int]:
-    """The management VLAN(s): the VLANs dcctl names ``MGMT``."""
-    return {
-        int(c.text.split()[1])
-        for c in config.children
-        if re.fullmatch(r"vlan \d+", c.text) and any(g.text == "name MGMT" for g in c.children)
-    }
-
-
 def scope(
     config: HConfig,
     managed_vlans: set[int],
@@ -148,27 +128,7 @@ def scope(
     protect: set[str] | None = None,
 ) -> HConfig:
     """The part of a config dcctl owns; in full mode, everything but `protect`."""
-    out = get_hconfig(_driver(), "")
-    if full:
-        for child in config.children:
-            if child.text not in (protect or set()):
-                out.add_deep_copy_of(child)
-        return out
-    for child in config.children:
-        words = child.text.split()
-        keep = (
-            words[0] == "sysname"
-            or (
-                len(words) == 2
-                and words[0] == "vlan"
-                and words[1].isdigit()
-                and int(words[1]) in managed_vlans
-            )
-            or (words[0] == "interface" and len(words) == 2 and words[1] in ports)
-        )
-        if keep:
-            out.add_deep_copy_of(child)
-    return out
+    return hconfig.scope(config, _driver(), "sysname ", managed_vlans, ports, full, protect)
 
 
 def remediation(running: str, intended: str, managed_vlans: set[int], full: bool) -> list[str]:
@@ -191,7 +151,7 @@ def remediation(running: str, intended: str, managed_vlans: set[int], full: bool
                 target.add_child(child.text).add_child("shutdown")
     lines = [
         line
-        for line in _with_quits(WorkflowRemediation(current, target).remediation_config)
+        for line in flatten(WorkflowRemediation(current, target).remediation_config, "quit")
         if not re.fullmatch(r"undo vlan \d+", line)  # VLANs go with `undo vlan batch` below
     ]
     add = want_ids - cur_ids
@@ -201,17 +161,6 @@ def remediation(running: str, intended: str, managed_vlans: set[int], full: bool
         + lines
         + ([f"undo vlan batch {vrp_list(drop)}"] if drop else [])
     )
-
-
-def _with_quits(config: HConfig) -> list[str]:
-    """Flatten sections, leaving each view with `quit` so the next line is in system view."""
-    out: list[str] = []
-    for child in config.children:
-        out.append(child.text)
-        if child.children:
-            out.extend(grand.text for grand in child.all_children_sorted())
-            out.append("quit")
-    return out
 
 
 def intended_config(name: str, intent: dict[str, Any]) -> str:
