@@ -268,17 +268,16 @@ def plan(
     run in check+diff mode, so drift shows up too.
     """
     from dcctl.plan.desired import desired_state
-    from dcctl.plan.diff import SnapshotError, diff_states, read_snapshot
+    from dcctl.plan.diff import SnapshotError, summarize, target_changes
     from dcctl.plan.render import render_markdown, render_text
 
     spec = _load(path, output == Output.json)
     desired = desired_state(spec)
     try:
-        last = read_snapshot(spec.state_dir, target.value if target is not None else "prod")
+        changes = target_changes(spec, desired, target.value if target is not None else "prod")
     except SnapshotError as exc:
         err_console().print(f"error: {escape(str(exc))}")
         raise typer.Exit(1) from None
-    changes = diff_states(last, desired)
     engines = _engine_preview(spec, target, _layers(layer), desired) if target is not None else None
     if output == Output.json:
         emit_json(
@@ -286,7 +285,7 @@ def plan(
                 "site": spec.site.name,
                 "lock_up_to_date": not spec.lock_changed,
                 "changes": [c.to_dict() for c in changes],
-                "summary": _count(changes),
+                "summary": summarize(changes),
                 **({"engines": engines.to_dict()} if engines else {}),
             }
         )
@@ -328,6 +327,8 @@ def _pending(report: Any, layer: str) -> list[Any]:
 
 def _engines_text(report: Any, verbose: bool) -> None:
     """What each layer would do, from the layers' typed results."""
+    from dcctl.plan.render import engine_step_lines
+
     con = console()
     con.print(f"\n[bold]engines ({report.target})[/bold]")
     switches = report.layers.get("switches")
@@ -342,6 +343,8 @@ def _engines_text(report: Any, verbose: bool) -> None:
     if vms is not None:
         for opd, c in sorted(vms.by_opd().items()):
             con.print(f"  pulumi {opd}: " + ", ".join(f"{v} {k}" for k, v in sorted(c.items())))
+        for line in engine_step_lines(vms.detail.get("steps", [])):
+            con.print(f"      {escape(line)}")
         if verbose:
             for item in _pending(report, "vms"):
                 con.print(f"      {item.action} {escape(item.name)} {escape(','.join(item.lines))}")
@@ -360,6 +363,8 @@ def _engines_text(report: Any, verbose: bool) -> None:
 
 
 def _engines_markdown(report: Any) -> str:
+    from dcctl.plan.render import engine_step_lines
+
     lines = ["", f"#### engines ({report.target})", ""]
     for sw in _pending(report, "switches"):
         lines += [
@@ -374,6 +379,8 @@ def _engines_markdown(report: Any) -> str:
     vms = report.layers.get("vms")
     for opd, c in sorted(vms.by_opd().items()) if vms is not None else []:
         lines.append(f"- pulumi `{opd}`: " + ", ".join(f"{v} {k}" for k, v in sorted(c.items())))
+    steps = vms.detail.get("steps", []) if vms is not None else []
+    lines += [f"  - {line}" for line in engine_step_lines(steps)]
     for host in _pending(report, "hosts"):
         if host.action != WAITING:
             lines.append(f"- ansible `{host.name}`: {host.action} would change")
@@ -388,11 +395,14 @@ def _engine_run(
     output: Output,
     verb: str,
     layers: list[str] | None = None,
+    allow_destroy: list[str] | tuple[str, ...] = (),
 ) -> None:
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from dcctl.engines.lock import LockedError
+    from dcctl.engines.orchestrate import DestroyRefused
     from dcctl.engines.orchestrate import run as orchestrate
+    from dcctl.plan.diff import SnapshotError
 
     spec = _load(path, output == Output.json)
     con = err_console()
@@ -412,8 +422,10 @@ def _engine_run(
                 con.print(f"  {op:>8} {escape(name)}")
 
         try:
-            report = orchestrate(spec, action, target.value, on_step, layers=layers)
-        except LockedError as exc:
+            report = orchestrate(
+                spec, action, target.value, on_step, layers=layers, allow_destroy=allow_destroy
+            )
+        except (LockedError, DestroyRefused, SnapshotError) as exc:
             con.print(f"error: {escape(str(exc))}")
             raise typer.Exit(1) from None
     if output == Output.json:
@@ -451,10 +463,20 @@ def apply(
     ] = False,
     output: OutputOpt = Output.text,
     layer: LayerOpt = None,
+    allow_destroy: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-destroy",
+            metavar="NAME",
+            help="Allow this change that loses data (a deleted or replaced VM, a shrunk "
+            "recording disk, a deleted OPD), named as the plan names it; repeatable; "
+            "'all' allows every one. Without it such an apply is refused",
+        ),
+    ] = None,
 ) -> None:
     """Make the estate match the spec: switches, then VMs and networks, then hosts."""
     _confirm(auto_approve, "apply", f"Apply {path} to {target.value}?")
-    _engine_run(path, "up", target, output, "apply", _layers(layer))
+    _engine_run(path, "up", target, output, "apply", _layers(layer), allow_destroy or ())
 
 
 @app.command()
@@ -549,13 +571,6 @@ def doctor(output: OutputOpt = Output.text) -> None:
         console().print(table)
     if not all(r["ok"] for r in rows if r["required"]):
         raise typer.Exit(1)
-
-
-def _count(changes: list[Any]) -> dict[str, int]:
-    out = {"create": 0, "update": 0, "delete": 0}
-    for c in changes:
-        out[c.action] += 1
-    return out
 
 
 # Commands defined in this module; anything else (or --help) may be a sub-app.

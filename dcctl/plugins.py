@@ -21,13 +21,16 @@ names, so `dcctl validate` stays fast; a plugin's module is imported when used.
 
 from __future__ import annotations
 
+import ast
 import importlib
+import importlib.util
 import pkgutil
 from pathlib import Path
 from types import ModuleType
 
 __all__ = [
     "hypervisor",
+    "hypervisor_replaces",
     "hypervisors",
     "role_var_providers",
     "vendor_dir",
@@ -97,6 +100,32 @@ def hypervisor(name: str) -> ModuleType:
     if name not in modules:
         raise ValueError(f"unknown hypervisor {name!r}; known: {', '.join(hypervisors())}")
     return importlib.import_module(modules[name])
+
+
+def hypervisor_replaces(name: str) -> dict[str, str]:
+    """``{VM field: why changing it replaces the VM}`` of hypervisor `name`.
+
+    Each driver module states it as a literal ``REPLACES`` dict beside the code that
+    makes it true (a driver without one replaces nothing). It is read from the
+    source, not imported: the offline ``dcctl plan`` classifies changes with it and
+    must not wait for a hypervisor SDK to load.
+    """
+    modules = _hypervisor_modules()
+    if name not in modules:
+        raise ValueError(f"unknown hypervisor {name!r}; known: {', '.join(hypervisors())}")
+    found = importlib.util.find_spec(modules[name])
+    origin = found.origin if found is not None else None
+    if origin is None:
+        return {}
+    tree = ast.parse(Path(origin).read_text(encoding="utf-8"))
+    for node in tree.body:
+        target = node.target if isinstance(node, ast.AnnAssign) else None
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target = node.targets[0]
+        if isinstance(target, ast.Name) and target.id == "REPLACES" and node.value is not None:
+            value = ast.literal_eval(node.value)
+            return {str(k): str(v) for k, v in value.items()}
+    return {}
 
 
 def role_var_providers() -> dict[str, str]:

@@ -25,9 +25,44 @@ from dcctl.engines.lock import apply_lock
 from dcctl.engines.pulumi.layer import VmLayer
 from dcctl.engines.switches.layer import SwitchLayer
 from dcctl.plan.desired import DesiredState, desired_state
-from dcctl.plan.diff import write_snapshot
+from dcctl.plan.diff import Change, target_changes, write_snapshot
 from dcctl.spec.loader import Spec
 from dcctl.targets import Target
+
+#: ``--allow-destroy`` value that allows every change that loses data.
+ALLOW_ALL = "all"
+
+
+class DestroyRefused(ValueError):
+    """An apply would lose data the engineer did not allow; nothing was applied."""
+
+    def __init__(self, losses: list[Change]) -> None:
+        self.losses = losses
+        names = " ".join(f"--allow-destroy {c.name}" for c in losses)
+        lines = [f"  {c.layer} {c.name}: {c.data_loss}" for c in losses]
+        super().__init__(
+            f"refusing to apply: {len(losses)} change(s) lose data and were not allowed:\n"
+            + "\n".join(lines)
+            + f"\nreview them (dcctl plan), then pass {names} (or --allow-destroy {ALLOW_ALL})"
+        )
+
+
+def check_destroy(
+    spec: Spec, target: Target | str, state: DesiredState, allowed: Collection[str]
+) -> list[Change]:
+    """The changes of ``state`` that lose data; DestroyRefused unless all are ``allowed``.
+
+    Compared with what ``target`` last applied (its snapshot), the same diff its
+    ``dcctl plan`` shows. ``allowed`` holds exact names as the plan prints them
+    (``disdukcapil/arsip-dok``, an OPD's code), or :data:`ALLOW_ALL`.
+    """
+    changes = target_changes(spec, state, target)
+    losses = [c for c in changes if c.data_loss]
+    if ALLOW_ALL not in allowed:
+        refused = [c for c in losses if c.name not in allowed]
+        if refused:
+            raise DestroyRefused(refused)
+    return losses
 
 
 @dataclass
@@ -107,11 +142,14 @@ def run(
     on_step: Step | None = None,
     layers: Collection[str] | None = None,
     state: DesiredState | None = None,
+    allow_destroy: Collection[str] = (),
 ) -> RunReport:
     """Run ``action`` (up | preview | drift | destroy) over ``layers`` (default: all).
 
     ``state`` is the desired state when the caller has computed it already
-    (``dcctl plan`` diffs it offline first); otherwise it is computed here.
+    (``dcctl plan`` diffs it offline first); otherwise it is computed here. An ``up``
+    that would lose data (:func:`check_destroy`) raises DestroyRefused before anything
+    runs, unless ``allow_destroy`` names every such change.
     """
     target = targets.get(target)
     chosen = set(layers or ENGINE_LAYERS)
@@ -120,6 +158,9 @@ def run(
         raise ValueError(f"unknown layer(s) {sorted(unknown)}; choose from {ENGINE_LAYERS}")
     if action not in (*_METHOD, "destroy"):
         raise ValueError(f"unknown action {action!r}")
+    if action == "up" and "vms" in chosen:
+        state = desired_state(spec) if state is None else state
+        check_destroy(spec, target, state, allow_destroy)
     report = RunReport(action, target.name)
     start = time.monotonic()
     with apply_lock(spec.state_dir, action):

@@ -39,6 +39,7 @@ def desired_state(spec: Spec) -> DesiredState:
             }
         for vm in opd.vms:
             key = f"{code}/{vm.name}"
+            placed = f"{code}/{vm.renamed_from}" if vm.renamed_from else key
             net = f"{code}/servers"
             prefix = netaddr.IPNetwork(alloc.prefixes[net])
             state["vms"][key] = {
@@ -53,13 +54,17 @@ def desired_state(spec: Spec) -> DesiredState:
                 "exposure": vm.exposure,
                 "backup": vm.backup.model_dump(),
                 # Placement by a hash of the VM's key unless pinned: adding or removing
-                # another VM never migrates this one.
-                "node": vm.node or nodes[zlib.crc32(key.encode()) % len(nodes)],
+                # another VM never migrates this one; a renamed VM keeps its old key's.
+                "node": vm.node or nodes[zlib.crc32(placed.encode()) % len(nodes)],
                 "vlan": alloc.vlans[net],
                 "address": f"{alloc.addresses[f'{net}/{vm.name}']}/{prefix.prefixlen}",
                 "gateway": alloc.gateway(net),
                 "dns": list(site.dns),
             }
+            if vm.renamed_from:
+                # Not a setting of the VM: where it came from, so the plan, Pulumi
+                # (aliases) and the lab rename it in place instead of replacing it.
+                state["vms"][key]["renamed_from"] = f"{code}/{vm.renamed_from}"
         for off in opd.offices:
             key = f"{code}/{off.name}"
             state["vpn"][key] = {

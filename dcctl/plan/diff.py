@@ -13,30 +13,96 @@ from __future__ import annotations
 
 import json
 import os
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dcctl import targets
 from dcctl.targets import Target
 
+if TYPE_CHECKING:
+    from dcctl.spec.loader import Spec
+
 SNAPSHOT = "snapshot.json"
+
+
+#: The four change classes, in the order a plan lists and counts them.
+CLASSES = ("create", "update", "replace", "delete")
 
 
 @dataclass
 class Change:
+    """One resource that changes, and how: its class, why it is replaced, what it loses.
+
+    ``action`` is the class: ``create``, ``update`` (in place), ``replace`` (a new
+    resource instead of the old one; ``reasons`` says which field forces it, as the
+    target's hypervisor driver does) or ``delete``. ``data_loss`` says, in words, what
+    data goes with the change (a VM's disks, a recording disk, a whole OPD); such a
+    change needs ``dcctl apply --allow-destroy``. ``renamed_from`` is the old key of a
+    VM renamed in place (the spec's ``renamed_from``).
+    """
+
     layer: str
     key: str
-    action: str  # create | update | delete
+    action: str  # one of CLASSES
     fields: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    reasons: list[str] = field(default_factory=list)
+    data_loss: str | None = None
+    renamed_from: str | None = None
+    opd: str | None = None
+
+    @property
+    def name(self) -> str:
+        """How the plan names the change (what ``--allow-destroy`` takes)."""
+        return self.key
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "layer": self.layer,
             "key": self.key,
             "action": self.action,
-            "fields": {k: {"old": o, "new": n} for k, (o, n) in self.fields.items()},
+            "opd": self.opd,
+            "fields": {k: _field_json(o, n) for k, (o, n) in self.fields.items()},
+            **({"reasons": self.reasons} if self.reasons else {}),
+            "data_loss": self.data_loss is not None,
+            **({"data_loss_reason": self.data_loss} if self.data_loss else {}),
+            **({"renamed_from": self.renamed_from} if self.renamed_from else {}),
         }
+
+
+def _field_json(old: Any, new: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {"old": old, "new": new}
+    added, removed = list_delta(old, new)
+    if added is not None:
+        out.update(added=added, removed=removed)
+    return out
+
+
+def list_delta(old: Any, new: Any) -> tuple[list[Any] | None, list[Any] | None]:
+    """Items added and removed when both values are lists; (None, None) otherwise."""
+    if not isinstance(old, list) or not isinstance(new, list):
+        return None, None
+    return [v for v in new if v not in old], [v for v in old if v not in new]
+
+
+def natural_key(text: str) -> tuple[Any, ...]:
+    """Sort key that orders digits as numbers: ``Gi1/0/4`` before ``Gi1/0/11``."""
+    return tuple(
+        (0, int(part), "") if part.isdigit() else (1, 0, part)
+        for part in re.split(r"(\d+)", text)
+        if part
+    )
+
+
+def summarize(changes: list[Change]) -> dict[str, int]:
+    """Counts per class, and of the changes that lose data (the plan's summary line)."""
+    out = dict.fromkeys(CLASSES, 0)
+    for c in changes:
+        out[c.action] += 1
+    out["data_loss"] = sum(1 for c in changes if c.data_loss)
+    return out
 
 
 class SnapshotError(ValueError):
@@ -102,35 +168,152 @@ def adopt_snapshot(state_dir: Path, target: Target | str) -> Path:
     return written
 
 
+#: Bookkeeping fields of a record that are not part of the resource (never a change).
+_BOOKKEEPING = frozenset({"renamed_from"})
+
+
 def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
     if isinstance(value, dict) and value:
         out: dict[str, Any] = {}
         for k, v in value.items():
+            if not prefix and k in _BOOKKEEPING:
+                continue
             out.update(_flatten(v, f"{prefix}.{k}" if prefix else str(k)))
         return out
     return {prefix: value}
 
 
-def diff_states(old: dict[str, dict[str, Any]], new: dict[str, dict[str, Any]]) -> list[Change]:
+def _field_changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    fb, fa = _flatten(before), _flatten(after)
+    return {
+        f: (fb.get(f), fa.get(f))
+        for f in sorted(fa.keys() | fb.keys(), key=natural_key)
+        if fa.get(f) != fb.get(f)
+    }
+
+
+def _gb(value: Any) -> float:
+    return float(value) if isinstance(value, int | float) else 0.0
+
+
+def _vm_loss(action: str, record: dict[str, Any], fields: dict[str, tuple[Any, Any]]) -> str | None:
+    """What data a change of one VM loses, in words; None when it loses none."""
+    disks = f"{record.get('disk_gb')} GB disk"
+    if record.get("recording_disk_gb"):
+        disks += f" and {record['recording_disk_gb']} GB recording disk"
+    if action == "delete":
+        return f"VM deleted with its {disks}"
+    if action == "replace":
+        return f"VM replaced: a new VM with empty disks instead of its {disks}"
+    for name, what in (("disk_gb", "disk"), ("recording_disk_gb", "recording disk")):
+        old, new = fields.get(name, (None, None))
+        if name in fields and _gb(new) < _gb(old):
+            if not new:
+                return f"{what} of {old} GB removed"
+            return f"{what} shrinks from {old} to {new} GB: data beyond {new} GB is lost"
+    return None
+
+
+def _replace_reasons(fields: dict[str, tuple[Any, Any]], replaces: Mapping[str, str]) -> list[str]:
+    return [
+        f"{name} changes: forces replacement ({why})"
+        for name, why in replaces.items()
+        if name in fields
+    ]
+
+
+def diff_states(
+    old: dict[str, dict[str, Any]],
+    new: dict[str, dict[str, Any]],
+    replaces: Mapping[str, str] | None = None,
+) -> list[Change]:
+    """Every change from ``old`` (the last apply) to ``new`` (the spec), classified.
+
+    ``replaces`` is the target hypervisor's ``{VM field: why a change of it replaces
+    the VM}`` (:func:`dcctl.plugins.hypervisor_replaces`); without it every VM change
+    is in place. A VM whose record says ``renamed_from`` an old key that is gone is
+    an in-place rename (an update of the old VM under its new key), not a delete and
+    a create. An OPD that disappears is a change of its own (layer ``opds``) that loses
+    data.
+    """
+    replaces = replaces or {}
     changes: list[Change] = []
     for layer in new.keys() | old.keys():
         before, after = old.get(layer, {}), new.get(layer, {})
-        for key in sorted(after.keys() - before.keys()):
+        gone = set(before.keys() - after.keys())
+        renamed: dict[str, str] = {}
+        if layer == "vms":
+            for key in after.keys() - before.keys():
+                was = after[key].get("renamed_from")
+                if was in gone and was not in renamed.values():
+                    renamed[key] = was
+            gone -= set(renamed.values())
+        for key in sorted(after.keys() - before.keys() - renamed.keys(), key=natural_key):
             # A reviewer wants to see what is being created, not just its name.
             created = {f: (None, v) for f, v in _flatten(after[key]).items()}
-            changes.append(Change(layer, key, "create", created))
-        for key in sorted(before.keys() - after.keys()):
-            changes.append(Change(layer, key, "delete"))
-        for key in sorted(after.keys() & before.keys()):
-            if after[key] == before[key]:
+            changes.append(Change(layer, key, "create", created, opd=after[key].get("opd")))
+        for key in sorted(gone, key=natural_key):
+            rec = before[key]
+            loss = _vm_loss("delete", rec, {}) if layer == "vms" else None
+            # What goes, so a reviewer sees more than a bare name.
+            deleted = {f: (v, None) for f, v in _flatten(rec).items()}
+            changes.append(
+                Change(layer, key, "delete", deleted, data_loss=loss, opd=rec.get("opd"))
+            )
+        pairs = [(k, k) for k in after.keys() & before.keys()] + list(renamed.items())
+        for key, was in sorted(pairs, key=lambda p: natural_key(p[0])):
+            if key == was and after[key] == before[key]:
                 continue
-            fa, fb = _flatten(after[key]), _flatten(before[key])
-            fields = {
-                f: (fb.get(f), fa.get(f))
-                for f in sorted(fa.keys() | fb.keys())
-                if fa.get(f) != fb.get(f)
-            }
-            changes.append(Change(layer, key, "update", fields))
-    order = {layer: i for i, layer in enumerate(new)}
-    changes.sort(key=lambda c: (order.get(c.layer, 99), c.key))
+            fields = _field_changes(before[was], after[key])
+            if not fields and key == was:
+                continue
+            change = Change(layer, key, "update", fields, opd=after[key].get("opd"))
+            change.renamed_from = was if was != key else None
+            if layer == "vms":
+                change.reasons = _replace_reasons(fields, replaces)
+                if change.reasons:
+                    change.action = "replace"
+                change.data_loss = _vm_loss(change.action, before[was], fields)
+            changes.append(change)
+    changes += _opd_changes(old, new)
+    order = {layer: i for i, layer in enumerate(["opds", *new])}
+    changes.sort(key=lambda c: (order.get(c.layer, 99), natural_key(c.key)))
     return changes
+
+
+def _opd_changes(old: dict[str, dict[str, Any]], new: dict[str, dict[str, Any]]) -> list[Change]:
+    """OPDs removed (every OPD has networks): a change of its own, it takes all it had."""
+
+    def opds(state: dict[str, dict[str, Any]]) -> set[str]:
+        return {str(r["opd"]) for r in state.get("networks", {}).values() if "opd" in r}
+
+    was, now = opds(old), opds(new)
+    out: list[Change] = []  # a new OPD shows as its resources; a deleted one is named
+    for code in sorted(was - now):
+        lost = [k for k in old.get("vms", {}) if k.startswith(f"{code}/")]
+        what = f"{len(lost)} VM(s)" if lost else "no VMs"
+        out.append(
+            Change(
+                "opds",
+                code,
+                "delete",
+                data_loss=f"OPD {code} deleted with everything it has ({what}, its networks)",
+                opd=code,
+            )
+        )
+    return out
+
+
+def target_changes(
+    spec: Spec, state: dict[str, dict[str, Any]], target: Target | str
+) -> list[Change]:
+    """What applying ``state`` to ``target`` changes, against its last apply, classified.
+
+    Replacements follow the hypervisor that ``target`` builds VMs on (production's
+    driver for ``prod``, the lab's for ``lab``). SnapshotError if the snapshot is unusable.
+    """
+    from dcctl import plugins
+
+    hypervisor = targets.get(target).hypervisor(spec)
+    last = read_snapshot(spec.state_dir, target)
+    return diff_states(last, state, plugins.hypervisor_replaces(hypervisor))

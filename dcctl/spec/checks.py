@@ -13,6 +13,7 @@ from typing import Any
 
 import netaddr
 
+from dcctl.spec.compute import DISK_SHRINK_HINT, disk_shrink
 from dcctl.spec.errors import SpecError
 from dcctl.spec.interfaces import is_physical, limits, model_caps, vlan_name_max
 from dcctl.spec.ipam import (
@@ -308,6 +309,29 @@ class _Checker:
                 self.use_port(cam.port, what, od, where)
             self.total_rec += cam.storage_gb()
 
+    def renames(self, opd: Opd, od: SourceDoc) -> None:
+        """A ``renamed_from`` names a VM that is gone, and only one VM claims it."""
+        names = {vm.name for vm in opd.vms}
+        claimed: dict[str, str] = {}
+        for i, vm in enumerate(opd.vms):
+            old = vm.renamed_from
+            if old is None:
+                continue
+            where = ("vms", i, "renamed_from")
+            if old in names:
+                self.errors.append(
+                    od.error(
+                        where,
+                        f"VM {vm.name} is renamed_from {old!r}, but a VM {old!r} is still here",
+                        "a rename keeps one VM: remove the old entry, or drop renamed_from",
+                    )
+                )
+            elif old in claimed:
+                self.errors.append(
+                    od.error(where, f"{claimed[old]} and {vm.name} both renamed_from {old!r}")
+                )
+            claimed.setdefault(old, vm.name)
+
     def opd_vms(self, opd: Opd, od: SourceDoc) -> None:
         vcpu = mem = disk = 0
         for i, vm in enumerate(opd.vms):
@@ -332,6 +356,7 @@ class _Checker:
                     )
                 )
         self.total_disk += disk
+        self.renames(opd, od)
         q = opd.quota
         for what, used, limit in (
             ("vcpu", vcpu, q.vcpu),
@@ -447,6 +472,37 @@ def vlan_name(code: str, net: str) -> str:
     return f"{code.upper()[:keep].rstrip('-')}-{tag}-{suffix}"
 
 
+def check_disks(
+    opds: dict[str, Opd], sources: dict[str, SourceDoc], lock: Lock
+) -> tuple[dict[str, int], list[SpecError]]:
+    """Every VM's disk size to lock, and a refusal for each disk smaller than locked.
+
+    The reference is ``dcctl.lock.yaml``: committed with the spec, written by every
+    successful apply and by ``dcctl lock``, so a merge request that shrinks a disk
+    fails validation on its own, whichever target was applied last. A renamed VM is
+    compared with its old name's size.
+    """
+    disks: dict[str, int] = {}
+    errors: list[SpecError] = []
+    for code, opd in opds.items():
+        for i, vm in enumerate(opd.vms):
+            key = f"{code}/{vm.name}"
+            current = lock.disks.get(key)
+            if current is None and vm.renamed_from:
+                current = lock.disks.get(f"{code}/{vm.renamed_from}")
+            why = disk_shrink(vm.disk_gb, current)
+            if why is not None:
+                errors.append(
+                    sources[f"opd/{code}"].error(
+                        ("vms", i, "disk_gb"),
+                        f"VM {vm.name}: {why} (dcctl.lock.yaml)",
+                        DISK_SHRINK_HINT,
+                    )
+                )
+            disks[key] = vm.disk_gb
+    return disks, errors
+
+
 def opd_networks(opd: Opd) -> list[str]:
     """The networks an OPD needs: servers always, CCTV and LAN when it has them."""
     nets = ["servers"]
@@ -477,7 +533,8 @@ def plan_ipam(
         for i, vm in enumerate(opd.vms):
             key = f"{code}/servers/{vm.name}"
             where[key] = (od, ("vms", i, "address") if vm.address else ("vms", i))
-            areq.append(AddressRequest(key, f"{code}/servers", 10, vm.address))
+            was = f"{code}/servers/{vm.renamed_from}" if vm.renamed_from else None
+            areq.append(AddressRequest(key, f"{code}/servers", 10, vm.address, was))
         for i, cam in enumerate(opd.cameras):
             key = f"{code}/cctv/{cam.name}"
             where[key] = (od, ("cameras", i, "address") if cam.address else ("cameras", i))

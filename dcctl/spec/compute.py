@@ -1,4 +1,4 @@
-"""Shared VMs an OPD runs on the regency's hypervisors."""
+"""Shared VMs an OPD runs on the regency's hypervisors, and the rules of their disks."""
 
 from __future__ import annotations
 
@@ -29,3 +29,28 @@ class Vm(Strict):
     backup: Backup = Backup()
     node: Name | None = Field(None, description="Pin to a hypervisor node")
     address: IPv4 | None = Field(None, description="Pin; otherwise IPAM allocates")
+    renamed_from: Name | None = Field(
+        None,
+        description=(
+            "The VM's previous name in this OPD: the VM is renamed in place (same VM, "
+            "disks, address and node), not deleted and created. Keep it: without it an "
+            "unpinned VM is placed by its new name (pin node to drop it safely)"
+        ),
+    )
+
+
+#: Why disks never shrink, the hint of every refusal (validation and tickets).
+DISK_SHRINK_HINT = "disks only grow; shrinking would lose data"
+
+
+def disk_shrink(new_gb: int, current_gb: int | None) -> str | None:
+    """Why ``new_gb`` is refused for a disk of ``current_gb``, or None when it may be.
+
+    The one home of the rule that disks never shrink: ``dcctl validate`` compares a
+    VM's ``disk_gb`` with the size locked in ``dcctl.lock.yaml``, tickets with the
+    spec's current size. Hypervisors cannot shrink a disk in place, and a file system
+    cut short loses what was beyond the new end.
+    """
+    if current_gb is not None and new_gb < current_gb:
+        return f"disk_gb {new_gb} is smaller than the current {current_gb}"
+    return None

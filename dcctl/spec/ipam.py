@@ -21,7 +21,8 @@ import yaml
 LOCK_FILE = "dcctl.lock.yaml"
 _LOCK_HEADER = (
     "# IPAM allocations made by dcctl. Commit this file with the spec change that\n"
-    "# caused it: it keeps every VLAN, prefix and address where it was.\n"
+    "# caused it: it keeps every VLAN, prefix and address where it was, and\n"
+    "# every VM disk at least as large as it was.\n"
 )
 
 
@@ -44,6 +45,9 @@ class AddressRequest:
     within: str  # key of a PrefixRequest
     first_host: int = 10  # hosts below this offset are reserved (gateway, infra)
     pin: str | None = None
+    #: The key this request had before a rename (a VM's ``renamed_from``): its locked
+    #: address moves to the new key, so a renamed VM keeps its address.
+    was: str | None = None
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,10 @@ class Lock:
     vlans: dict[str, int] = field(default_factory=dict)
     prefixes: dict[str, str] = field(default_factory=dict)
     addresses: dict[str, str] = field(default_factory=dict)
+    #: Disk size (GB) of every VM (``opd/vm``) as last locked: disks never shrink
+    #: (:func:`dcctl.spec.compute.disk_shrink`), and this is what validation compares
+    #: against. Not an IP allocation, but the same kind of fact: it must not move back.
+    disks: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def read(cls, root: Path) -> Lock:
@@ -71,6 +79,7 @@ class Lock:
             vlans={str(k): int(v) for k, v in (data.get("vlans") or {}).items()},
             prefixes={str(k): str(v) for k, v in (data.get("prefixes") or {}).items()},
             addresses={str(k): str(v) for k, v in (data.get("addresses") or {}).items()},
+            disks={str(k): int(v) for k, v in (data.get("disks") or {}).items()},
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -79,6 +88,7 @@ class Lock:
             "vlans": dict(sorted(self.vlans.items())),
             "prefixes": dict(sorted(self.prefixes.items())),
             "addresses": dict(sorted(self.addresses.items())),
+            **({"disks": dict(sorted(self.disks.items()))} if self.disks else {}),
         }
 
     def render(self) -> str:
@@ -138,9 +148,10 @@ class Allocation:
     vlans: dict[str, int]
     prefixes: dict[str, str]
     addresses: dict[str, str]
+    disks: dict[str, int] = field(default_factory=dict)
 
     def lock(self) -> Lock:
-        return Lock(dict(self.vlans), dict(self.prefixes), dict(self.addresses))
+        return Lock(dict(self.vlans), dict(self.prefixes), dict(self.addresses), dict(self.disks))
 
     def gateway(self, prefix_key: str) -> str:
         return str(netaddr.IPNetwork(self.prefixes[prefix_key])[1])
@@ -362,6 +373,8 @@ def _allocate_addresses(
     for r in ordered:
         net, owner = nets[r.within], used.setdefault(r.within, {})
         old = lock.addresses.get(r.key)
+        if old is None and r.was is not None:
+            old = lock.addresses.get(r.was)
         if r.pin is None and old is not None:
             ip = netaddr.IPAddress(old)
             if (

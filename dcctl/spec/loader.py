@@ -177,7 +177,7 @@ def _parse(
 
 def load_spec(root: Path | str) -> Spec:
     """Load and fully validate a spec repo; raise SpecErrors with every problem."""
-    from dcctl.spec.checks import check_spec, plan_ipam
+    from dcctl.spec.checks import check_disks, check_spec, plan_ipam
 
     root = Path(root)
     if not root.exists():
@@ -229,6 +229,8 @@ def load_spec(root: Path | str) -> Spec:
         lock = Lock()
     allocation, ipam_errors = plan_ipam(site, opds, sources, lock)
     errors.extend(ipam_errors)
+    allocation.disks, disk_errors = check_disks(opds, sources, lock)
+    errors.extend(disk_errors)
     if errors:
         raise SpecErrors(errors)
     return Spec(

@@ -22,6 +22,7 @@ from typing import Any
 
 from dcctl.plan.desired import desired_state
 from dcctl.plan.diff import Change, diff_states
+from dcctl.spec.compute import DISK_SHRINK_HINT, disk_shrink
 from dcctl.spec.errors import SpecError, SpecErrors
 from dcctl.spec.ipam import LOCK_FILE
 from dcctl.spec.loader import STATE_DIR, Spec, load_spec
@@ -329,12 +330,9 @@ def _edit(ticket: Any, spec: Spec, opd: Opd, text: str, display: str) -> tuple[s
         vm_obj = next((v for v in opd.vms if v.name == r.nama), None)
         if vm_obj is None:
             raise refuse("permintaan.nama", f"{code} has no VM {r.nama!r}", _names(opd.vms))
-        if r.disk_gb is not None and r.disk_gb < vm_obj.disk_gb:
-            raise refuse(
-                "permintaan.disk_gb",
-                f"disk_gb {r.disk_gb} is smaller than the current {vm_obj.disk_gb}",
-                "disks only grow; shrinking would lose data",
-            )
+        shrink = disk_shrink(r.disk_gb, vm_obj.disk_gb) if r.disk_gb is not None else None
+        if shrink is not None:
+            raise refuse("permintaan.disk_gb", shrink, DISK_SHRINK_HINT)
         values = {
             k: v
             for k, v in (("vcpu", r.vcpu), ("memory_gb", r.memori_gb), ("disk_gb", r.disk_gb))

@@ -182,41 +182,25 @@ def _container(name: str) -> dict[str, Any] | None:
     return data[0] if data else None
 
 
-def test_lab_vms_lifecycle(vmlab: VmLab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from dcctl.engines.pulumi.program import regency_program
-    from dcctl.lab.hypervisor.machine import live_limits
-    from dcctl.lab.hypervisor.program import lab_names
-    from dcctl.lab.podman import HOST_KEY_PUB
-    from dcctl.ssh.knownhosts import KnownHosts
+def _lab_site(vmlab: VmLab, known_hosts: Path) -> dict[str, Any]:
+    return {
+        "name": "test",
+        "ssh_keys": [],
+        "lab_ssh_keys": [(vmlab.key.with_suffix(".pub")).read_text().strip()],
+        "admin_user": "dcctl",
+        "lab_id": vmlab.lab_id,
+        "lab_bridges": {"pve1": vmlab.bridge},
+        "lab_image": vmlab.image,
+        "lab_known_hosts": str(known_hosts),
+    }
 
-    t0 = time.monotonic()
-    monkeypatch.setenv("PATH", os.environ.get("PATH", ""))
+
+def _lab_stack(vmlab: VmLab, tmp_path: Path, current: dict[str, Any]) -> Any:
+    """A stack of the real lab program over ``current`` ("state", "site"), file backend."""
+    from dcctl.engines.pulumi.program import regency_program
+
     bin_dir = toolchain.ensure_on_path()
     assert bin_dir is not None
-
-    current: dict[str, Any] = {
-        "state": _state(),
-        "site": {
-            "name": "test",
-            "ssh_keys": [],
-            "lab_ssh_keys": [(vmlab.key.with_suffix(".pub")).read_text().strip()],
-            "admin_user": "dcctl",
-            "lab_id": vmlab.lab_id,
-            "lab_bridges": {"pve1": vmlab.bridge},
-            "lab_image": vmlab.image,
-            "lab_known_hosts": str(tmp_path / "known_hosts"),
-        },
-    }
-    known = KnownHosts(tmp_path / "known_hosts")
-
-    def live_key(key: str) -> str:
-        got = sh("podman", "--runtime", "runc", "exec", names[key].container, "cat", HOST_KEY_PUB)
-        return " ".join(got.stdout.split()[:2])
-
-    def pinned_key(key: str) -> str | None:
-        pin = known.get(key.replace("/", "-"))
-        assert pin is None or pin.host == addr[key], pin
-        return pin.keyline if pin else None
 
     def program() -> None:
         regency_program(current["state"], current["site"], "lab")
@@ -234,7 +218,7 @@ def test_lab_vms_lifecycle(vmlab: VmLab, tmp_path: Path, monkeypatch: pytest.Mon
         "PULUMI_PYTHON_CMD": sys.executable,
         "PATH": os.environ["PATH"],
     }
-    stack = auto.create_or_select_stack(
+    return auto.create_or_select_stack(
         stack_name="lab",
         project_name=f"dcctl-lab-{vmlab.lab_id}",
         program=program,
@@ -244,6 +228,32 @@ def test_lab_vms_lifecycle(vmlab: VmLab, tmp_path: Path, monkeypatch: pytest.Mon
             pulumi_command=auto.PulumiCommand(root=str(bin_dir.parent)),
         ),
     )
+
+
+def test_lab_vms_lifecycle(vmlab: VmLab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dcctl.lab.hypervisor.machine import live_limits
+    from dcctl.lab.hypervisor.program import lab_names
+    from dcctl.lab.podman import HOST_KEY_PUB
+    from dcctl.ssh.knownhosts import KnownHosts
+
+    t0 = time.monotonic()
+    monkeypatch.setenv("PATH", os.environ.get("PATH", ""))
+    current: dict[str, Any] = {
+        "state": _state(),
+        "site": _lab_site(vmlab, tmp_path / "known_hosts"),
+    }
+    known = KnownHosts(tmp_path / "known_hosts")
+
+    def live_key(key: str) -> str:
+        got = sh("podman", "--runtime", "runc", "exec", names[key].container, "cat", HOST_KEY_PUB)
+        return " ".join(got.stdout.split()[:2])
+
+    def pinned_key(key: str) -> str | None:
+        pin = known.get(key.replace("/", "-"))
+        assert pin is None or pin.host == addr[key], pin
+        return pin.keyline if pin else None
+
+    stack = _lab_stack(vmlab, tmp_path, current)
     out: list[str] = []
 
     def step(what: str, result: Any) -> dict[str, int]:
@@ -334,6 +344,67 @@ def test_lab_vms_lifecycle(vmlab: VmLab, tmp_path: Path, monkeypatch: pytest.Mon
     print("\n".join(vmlab.log))
 
 
+def test_a_declared_rename_keeps_the_container_and_its_files(
+    vmlab: VmLab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 13: ``renamed_from`` renames the lab VM in place, as Proxmox renames a VM.
+
+    One VM, created, a file written in it, then renamed through the real program
+    (the Pulumi alias) and the provider's in-place update: the same container, its
+    file, its address; the new names on the host and as the guest's hostname.
+    """
+    from dcctl.lab.hypervisor.program import lab_names
+
+    t0 = time.monotonic()
+    monkeypatch.setenv("PATH", os.environ.get("PATH", ""))
+    state = _state()
+    del state["vms"][VM2]
+    current: dict[str, Any] = {"state": state, "site": _lab_site(vmlab, tmp_path / "known")}
+    stack = _lab_stack(vmlab, tmp_path, current)
+    out: list[str] = []
+    addr = "10.77.110.11"
+    old, new = lab_names(vmlab.lab_id, VM1), lab_names(vmlab.lab_id, "dinkes/simpus-baru")
+
+    up = stack.up(on_output=out.append)
+    assert up.summary.result == "succeeded", "\n".join(out[-60:])
+    before = _container(old.container)
+    assert before is not None
+    vmlab.ssh(addr, "sh", "-c", "'echo rekam-medis > /root/data.txt'")
+    vmlab.log.append(f"{time.monotonic() - t0:6.1f} s  created, file written")
+
+    current["state"]["vms"] = {
+        "dinkes/simpus-baru": {**state["vms"][VM1], "renamed_from": VM1},
+    }
+    preview = stack.preview(on_output=out.append)
+    assert preview.change_summary.get("update") == 1, preview.change_summary
+    assert not {"create", "delete", "replace"} & set(preview.change_summary)
+    renamed = stack.up(on_output=out.append)
+    assert renamed.summary.result == "succeeded", "\n".join(out[-60:])
+    assert dict(renamed.summary.resource_changes or {}) == {"update": 1, "same": 2}
+    vmlab.log.append(f"{time.monotonic() - t0:6.1f} s  renamed in place")
+
+    after = _container(new.container)
+    assert after is not None and after["Id"] == before["Id"]  # the same container
+    assert _container(old.container) is None
+    assert renamed.outputs["vms"].value["dinkes/simpus-baru"]["container_id"] == before["Id"]
+    assert vmlab.ssh(addr, "cat", "/root/data.txt") == "rekam-medis"  # its data survived
+    assert vmlab.ssh(addr, "hostname") == new.hostname
+    assert Path("/var/run/netns", new.netns).exists()
+    assert not Path("/var/run/netns", old.netns).exists()
+    ports = sh("ovs-vsctl", "list-ports", vmlab.bridge).stdout.split()
+    assert new.port in ports and old.port not in ports
+    # A refresh finds it where the state says it is: nothing to do afterwards.
+    stack.refresh(on_output=out.append)
+    again = stack.up(on_output=out.append)
+    assert dict(again.summary.resource_changes or {}) == {"same": 3}
+    stack.destroy(on_output=out.append)
+    assert _container(new.container) is None
+    with contextlib.suppress(Exception):
+        stack.workspace.remove_stack("lab")
+    vmlab.log.append(f"{time.monotonic() - t0:6.1f} s  done")
+    print("\n".join(vmlab.log))
+
+
 # --- fast checks of the provider's pure parts and of create's rollback ----------------
 
 _PUB = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHx0bGFiLXRlc3Qta2V5LW5vdC1yZWFsLTAwMDAwMDAw lab"
@@ -393,6 +464,9 @@ def test_diff_updates_limits_in_place_and_replaces_the_rest() -> None:
     assert same.changes is False and same.replaces == []
     mem = provider.diff("abc", olds, _props(memory_mb=320, dns=[]))
     assert mem.changes is True and mem.replaces == []
+    names = {"name": "tzzzz-dinkes-baru", "netns": "tzzzz-dinkes-baru", "hostname": "dinkes-baru"}
+    renamed = provider.diff("abc", olds, _props(port="tzzzzv654321", dns=[], **names))
+    assert renamed.changes is True and renamed.replaces == []  # a rename is in place
     vlan = provider.diff("abc", olds, _props(vlan=120, address="10.77.120.11/24", dns=[]))
     assert sorted(vlan.replaces or []) == ["address", "vlan"]
     assert vlan.delete_before_replace is True

@@ -96,7 +96,9 @@ def test_plan_markdown(cli: CliRunner, spec_repo: Path) -> None:
     r = cli.invoke(app, ["plan", str(spec_repo), "-o", "markdown"])
     assert r.exit_code == 0
     assert r.output.startswith("### dcctl plan: wonosobo")
-    assert "| + | `dinkes/simpus` |" in r.output
+    # Grouped per OPD: the VM sits in its OPD's section, with its class and fields.
+    section = r.output.split("#### OPD `dinkes`")[1].split("####")[0]
+    assert "| + create | vms | `dinkes/simpus` | `node`: " in section
 
 
 def test_show_tables_and_unknown_opd(cli: CliRunner) -> None:

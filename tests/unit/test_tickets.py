@@ -153,7 +153,9 @@ def test_vm_baru_adds_one_line_and_one_vm(repo: Path, tmp_path: Path) -> None:
         "memory_gb: 8, disk_gb: 100, backup: {schedule: daily, retention_days: 30}}"
     ]
     removed, added = branch_diff(repo, branch, "dcctl.lock.yaml")
-    assert removed == [] and added == ["  dinkes/servers/simpus-v2: 10.20.3.13"]
+    # Its address, and its disk size (the size disks never shrink below).
+    assert removed == []
+    assert added == ["  dinkes/servers/simpus-v2: 10.20.3.13", "  dinkes/simpus-v2: 100"]
     # The new line sits at the end of vms, and the comment on the same file is intact.
     text = git(repo, "show", f"{branch}:opd/dinkes.yaml")
     assert "classification: rahasia                 # rekam medis: data pribadi spesifik" in text
@@ -176,7 +178,12 @@ def test_vm_baru_adds_one_line_and_one_vm(repo: Path, tmp_path: Path) -> None:
 def test_ubah_vm_changes_only_the_values_in_place(repo: Path, tmp_path: Path) -> None:
     result = render_ticket(TICKETS / "ubah-vm.yaml", repo)
     branch = result.branch or ""
-    assert changed_files(repo, branch) == ["opd/bapenda.yaml"]  # no new allocation
+    # No new allocation; the lock records the larger disk (disks never shrink below it).
+    assert changed_files(repo, branch) == ["dcctl.lock.yaml", "opd/bapenda.yaml"]
+    assert branch_diff(repo, branch, "dcctl.lock.yaml") == (
+        ["  bapenda/sismiop: 150"],
+        ["  bapenda/sismiop: 200"],
+    )
     removed, added = branch_diff(repo, branch, "opd/bapenda.yaml")
     assert removed == [
         "  - {name: sismiop, role: db, description: Pajak bumi dan bangunan, vcpu: 2, "

@@ -57,6 +57,8 @@ __all__ = [
     "from_plain",
     "program_inputs",
     "regency_program",
+    "resource_aliases",
+    "resource_name",
     "site_inputs",
 ]
 
@@ -110,6 +112,22 @@ class DesiredVm:
     gateway: str
     dns: tuple[str, ...]
     recording_disk_gb: int | None = None  # the NVR's recording disk, sized from the cameras
+    renamed_from: str | None = None  # the VM's old key: renamed in place (a Pulumi alias)
+
+
+def resource_name(key: str, suffix: str = "") -> str:
+    """A VM's Pulumi resource name (``dinkes/simpus`` -> ``dinkes-simpus``), as every target."""
+    return key.replace("/", "-") + suffix
+
+
+def resource_aliases(renamed_from: str | None, suffix: str = "") -> list[pulumi.Alias]:
+    """Aliases of a VM's resource ``<name><suffix>``: its old name's, when it was renamed.
+
+    With the old name as an alias Pulumi moves the existing resource to the new name
+    (an in-place rename) instead of deleting it and creating another; an alias of a
+    resource that does not exist (the rename applied long ago) changes nothing.
+    """
+    return [pulumi.Alias(name=resource_name(renamed_from, suffix))] if renamed_from else []
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -100,6 +100,33 @@ def _opd_of(urn: str) -> str:
     return name.split("-", 1)[0] if "Opd" in urn else "site"
 
 
+#: The engine's step operations as the plan's change classes (create, update in place,
+#: replace, delete); a replacement is three steps (replace, create-replacement,
+#: delete-replaced), all of class replace.
+STEP_CLASS = {
+    "create": "create",
+    "update": "update",
+    "replace": "replace",
+    "create-replacement": "replace",
+    "delete-replaced": "replace",
+    "delete": "delete",
+}
+#: Resource types that are VMs (their disks go when one is deleted or replaced).
+VM_TYPES = ("proxmoxve:index/vmLegacy:VmLegacy", "pulumi-python:dynamic/dcctl:LabVm")
+
+
+def classify_step(op: str, type_: str, keys: list[str] | None) -> dict[str, str]:
+    """A step's class, the reason of a replace and the data it loses (plan JSON/text)."""
+    cls = STEP_CLASS.get(op, op)
+    out = {"class": cls}
+    if cls == "replace" and keys:
+        out["reason"] = f"{', '.join(keys)} changes: forces replacement"
+    if cls in ("replace", "delete") and type_ in VM_TYPES:
+        what = "deleted" if cls == "delete" else "replaced by a new one with empty disks"
+        out["data_loss"] = f"VM {what}"
+    return out
+
+
 def _collector(result: StackResult, on_step: Callable[[str, str], None] | None) -> Callable:
     def record(op: str, meta: Any) -> None:
         result.changes[op] += 1
@@ -113,6 +140,7 @@ def _collector(result: StackResult, on_step: Callable[[str, str], None] | None) 
                 "name": name,
                 "opd": opd,
                 "fields": ",".join(meta.diffs or []),
+                **classify_step(op, meta.type, getattr(meta, "keys", None)),
             }
         )
         if on_step:

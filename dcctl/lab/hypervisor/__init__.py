@@ -23,7 +23,20 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pulumi
 
-__all__ = ["build"]
+__all__ = ["REPLACES", "build"]
+
+#: Which change of a VM's desired state replaces the lab VM (a new container, its
+#: files gone), and why; the plan reads this (``dcctl.plugins.hypervisor_replaces``).
+#: It is :data:`.inputs.REPLACE_ON` in terms of the desired state (the tests keep the
+#: two in step): the wiring is made when the container starts. Names (a rename) and
+#: sizes change in place; the spec's ``image`` is not the lab's (one lab image).
+REPLACES: dict[str, str] = {
+    "node": "each node is its own lab bridge; the VM's port is wired at start",
+    "vlan": "the VM's port is wired at start",
+    "address": "the container's network is set up at start",
+    "gateway": "the container's network is set up at start",
+    "dns": "podman writes resolv.conf at start",
+}
 
 
 def build(

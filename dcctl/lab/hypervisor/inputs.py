@@ -7,9 +7,11 @@ of the provider's pure parts exercise without root.
 * ``memory_mb``/``cpus`` change in place (``podman update``), like a Proxmox memory or
   core change; ``ssh_pubkey`` also changes in place (``authorized_keys`` is rewritten);
   ``known_hosts``/``host_alias`` (where and as whom the VM's SSH host key is pinned)
-  re-pin the key in place.
-  Everything else (image, VLAN, address, bridge, names, hostname, DNS) replaces the VM,
-  deleting first, because the names and the address would collide.
+  re-pin the key in place. The names (container, namespace, port, hostname) change in
+  place too: a VM renamed in the spec (``renamed_from``) keeps its container and its
+  files, as a Proxmox VM keeps its disks when its name changes. Everything else
+  (image, VLAN, address, bridge, DNS) replaces the VM, deleting first, because the
+  address would collide.
 * Inputs arrive through Pulumi's RPC layer: every number is a float (``vlan: 110.0``)
   and, during a preview, a value not known yet is a marker string. :func:`check_inputs`
   lets unknowns through and turns whole numbers back into ints.
@@ -26,23 +28,36 @@ from typing import Any
 
 from pulumi.dynamic import CheckFailure, CheckResult
 
-__all__ = ["INPUTS", "REPLACE_ON", "UPDATE_IN_PLACE", "changed_inputs", "check_inputs", "same"]
+__all__ = [
+    "INPUTS",
+    "RENAMED",
+    "REPLACE_ON",
+    "UPDATE_IN_PLACE",
+    "changed_inputs",
+    "check_inputs",
+    "same",
+]
 
 # Inputs whose change needs a new VM (its identity or wiring) vs. those `update` applies.
 REPLACE_ON: tuple[str, ...] = (
-    "name",
-    "netns",
     "bridge",
-    "port",
     "vlan",
     "address",
     "gateway",
     "image",
-    "hostname",
     "admin_user",
     "dns",  # podman bind-mounts resolv.conf at run time
 )
-UPDATE_IN_PLACE: tuple[str, ...] = ("memory_mb", "cpus", "ssh_pubkey", "known_hosts", "host_alias")
+#: The names a rename changes; ``update`` renames the running VM's pieces.
+RENAMED: tuple[str, ...] = ("name", "netns", "port", "hostname")
+UPDATE_IN_PLACE: tuple[str, ...] = (
+    *RENAMED,
+    "memory_mb",
+    "cpus",
+    "ssh_pubkey",
+    "known_hosts",
+    "host_alias",
+)
 INPUTS: tuple[str, ...] = REPLACE_ON + UPDATE_IN_PLACE
 _OPTIONAL = ("admin_user", "dns", "known_hosts", "host_alias")
 

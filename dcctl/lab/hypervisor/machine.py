@@ -48,6 +48,7 @@ __all__ = [
     "netns_exists",
     "ovs_port",
     "pin",
+    "rename",
     "run",
     "run_podman",
     "set_limits",
@@ -288,6 +289,48 @@ def unpin(props: Mapping[str, Any]) -> None:
     if path and alias:
         with contextlib.suppress(HostKeyError, OSError):
             KnownHosts(Path(path)).forget(alias)
+
+
+def rename(old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
+    """Rename a running VM in place: container, namespace, OVS port and hostname.
+
+    Why not a new VM: a rename in the spec (``renamed_from``) keeps the VM, its disks
+    and its address in production, so the lab keeps the container and its files.
+    Each step checks whether it is done already, so an update that failed half-way
+    is finished by the next apply. The container keeps running throughout; only its
+    port is off the bridge for a moment.
+    """
+    name = new["name"]
+    if old["name"] != name and container_info(name) is None:
+        run_podman("rename", old["name"], name)
+    info = container_info(name)
+    pid = int((info or {}).get("State", {}).get("Pid") or 0)
+    if pid <= 0:
+        raise LabVmError(f"lab VM {name} is not running; cannot rename it")
+    if old["netns"] != new["netns"]:
+        if not netns_exists(new["netns"]):
+            # A second name of the namespace the container lives in, then drop the first.
+            run(["ip", "netns", "attach", new["netns"], str(pid)])
+        if netns_exists(old["netns"]):
+            run(["ip", "netns", "delete", old["netns"]])
+    if old["port"] != new["port"] and not _link_exists(new["port"]):
+        port, bridge, tag = new["port"], new["bridge"], int(new["vlan"])
+        run(["ovs-vsctl", "--timeout=10", "--if-exists", "del-port", old["port"]])
+        run(["ip", "link", "set", old["port"], "down"])
+        run(["ip", "link", "set", old["port"], "name", port])
+        run(["ovs-vsctl", "--timeout=10", "add-port", bridge, port, f"tag={tag}"])
+        run(["ip", "link", "set", port, "up"])
+    if old.get("hostname") != new["hostname"]:
+        _rename_host(name, pid, str(old.get("hostname") or ""), new["hostname"])
+
+
+def _rename_host(name: str, pid: int, old: str, new: str) -> None:
+    """The guest's hostname, /etc/hostname and its /etc/hosts line, as a VM rename does."""
+    run(["nsenter", "--target", str(pid), "--uts", "hostname", new])
+    run_podman("exec", "-i", name, "tee", "/etc/hostname", input_text=new + "\n")
+    hosts = run_podman("exec", name, "cat", "/etc/hosts").stdout.splitlines()
+    renamed = [" ".join(new if w == old else w for w in line.split()) for line in hosts]
+    run_podman("exec", "-i", name, "tee", "/etc/hosts", input_text="\n".join(renamed) + "\n")
 
 
 def set_limits(name: str, memory_mb: float, cpus: float) -> None:

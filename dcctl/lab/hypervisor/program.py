@@ -70,6 +70,8 @@ from dcctl.engines.pulumi.program import (
     ProgramInputError,
     from_plain,
     program_inputs,
+    resource_aliases,
+    resource_name,
 )
 from dcctl.lab import podman
 from dcctl.lab.hypervisor.provider import LabVm
@@ -210,7 +212,7 @@ class LabOpd(pulumi.ComponentResource):
         self.outputs: dict[str, pulumi.Output[dict[str, Any]]] = {}
         for key, vm in sorted(args.vms.items()):
             names = lab_names(site.lab_id, key)
-            name = key.replace("/", "-")  # the production resource name
+            name = resource_name(key)  # the production resource name
             machine = LabVm(
                 name,
                 name=names.container,
@@ -229,7 +231,10 @@ class LabOpd(pulumi.ComponentResource):
                 dns=list(vm.dns if site.lab_dns is None else site.lab_dns),
                 known_hosts=site.lab_known_hosts,
                 host_alias=name if site.lab_known_hosts else None,
-                opts=child,
+                # A renamed VM: the old resource, renamed in place (container and data kept).
+                opts=pulumi.ResourceOptions.merge(
+                    child, pulumi.ResourceOptions(aliases=resource_aliases(vm.renamed_from))
+                ),
             )
             self.vms[key] = machine
             self.outputs[key] = pulumi.Output.from_input(

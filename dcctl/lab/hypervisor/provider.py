@@ -13,8 +13,9 @@ Provider semantics, chosen to match ``proxmoxve.VmLegacy`` closely enough that a
 rehearsal predicts production plans:
 
 * ``memory_mb``/``cpus``/``ssh_pubkey`` change in place, like a Proxmox memory or core
-  change; any other input replaces the VM, deleting first, because the names and the
-  address would collide.
+  change, and so do the names (a renamed VM keeps its container and files, as a
+  renamed Proxmox VM keeps its disks); any other input replaces the VM, deleting
+  first, because the address would collide.
 * ``read`` (``pulumi refresh``) inspects the live container: gone, stopped or cut off
   from its network means the VM is reported gone (empty id) so the next ``up`` builds
   it again; memory and CPU are the container's cgroup limits (:func:`.machine.live_limits`).
@@ -47,7 +48,14 @@ from pulumi.dynamic import (
 
 from dcctl.lab import podman
 from dcctl.lab.hypervisor import machine
-from dcctl.lab.hypervisor.inputs import INPUTS, REPLACE_ON, changed_inputs, check_inputs, same
+from dcctl.lab.hypervisor.inputs import (
+    INPUTS,
+    RENAMED,
+    REPLACE_ON,
+    changed_inputs,
+    check_inputs,
+    same,
+)
 
 __all__ = ["LabVm", "LabVmProvider"]
 
@@ -63,7 +71,7 @@ class LabVmProvider(ResourceProvider):
         return check_inputs(news)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        """Memory, CPUs and keys update in place; any other input replaces the VM."""
+        """Names, memory, CPUs and keys update in place; any other input replaces the VM."""
         changed = changed_inputs(olds, news)
         return DiffResult(
             changes=bool(changed),
@@ -83,7 +91,9 @@ class LabVmProvider(ResourceProvider):
         return CreateResult(id_=container_id, outs=outs)
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        """Apply memory/CPU limits to the running container and rewrite the keys."""
+        """Rename the running VM, apply memory/CPU limits and rewrite the keys."""
+        if any(olds.get(p) != news[p] for p in RENAMED):
+            machine.rename(olds, news)
         name = news["name"]
         if not (
             same(olds.get("memory_mb"), news["memory_mb"]) and same(olds.get("cpus"), news["cpus"])

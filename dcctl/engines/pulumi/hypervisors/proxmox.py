@@ -56,6 +56,8 @@ from dcctl.engines.pulumi.program import (
     assert_exposure_allowed,
     from_plain,
     program_inputs,
+    resource_aliases,
+    resource_name,
 )
 
 __all__ = [
@@ -91,6 +93,16 @@ IMAGES: dict[str, tuple[str, str]] = {
         "Rocky-9-GenericCloud-Base.latest.x86_64.qcow2",
         "rocky-9-genericcloud-base-x86_64.qcow2",
     ),
+}
+
+#: Which change of a VM's desired state replaces the VM (a new VM, empty disks), and
+#: why; the plan reads this (``dcctl.plugins.hypervisor_replaces``), so keep it true to
+#: the resources below. The system disk is imported from the image (``import_from``),
+#: which the provider cannot change on an existing disk. Everything else changes in
+#: place: a node change migrates (``migrate=True``), VLAN, address, DNS and sizes are
+#: VM settings and cloud-init, the name is a VM setting (a rename keeps the VM).
+REPLACES: dict[str, str] = {
+    "image": "the system disk is imported from the image",
 }
 
 # Backup schedule -> Proxmox calendar event; {m} staggers OPDs over the hour.
@@ -288,6 +300,14 @@ def _initialization(vm: DesiredVm, site: Site) -> proxmoxve.VmLegacyInitializati
     )
 
 
+def _renamed(
+    opts: pulumi.ResourceOptions, vm: DesiredVm, suffix: str = ""
+) -> pulumi.ResourceOptions:
+    """``opts`` with the aliases of a renamed VM's resource (the VM keeps its ``vm_id``)."""
+    aliases = resource_aliases(vm.renamed_from, suffix)
+    return pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(aliases=aliases))
+
+
 class OpdComponent(pulumi.ComponentResource):
     """Everything one OPD owns on the hypervisors."""
 
@@ -329,7 +349,7 @@ class OpdComponent(pulumi.ComponentResource):
         self.outputs: dict[str, pulumi.Output[dict[str, Any]]] = {}
         backup_groups: dict[tuple[str, int], list[proxmoxve.VmLegacy]] = {}
         for key, vm in sorted(args.vms.items()):
-            name = key.replace("/", "-")
+            name = resource_name(key)
             public = vm.exposure == "public"
             backup = vm.backup
             tags = {
@@ -381,7 +401,7 @@ class OpdComponent(pulumi.ComponentResource):
                     )
                 ],
                 initialization=_initialization(vm, site),
-                opts=child,
+                opts=_renamed(child, vm),
             )
             self.vms[key] = machine
 
@@ -396,14 +416,14 @@ class OpdComponent(pulumi.ComponentResource):
                     enabled=True,
                     input_policy="DROP",
                     output_policy="ACCEPT",
-                    opts=child,
+                    opts=_renamed(child, vm, "-firewall"),
                 )
                 proxmoxve.firewall.RulesLegacy(
                     f"{name}-public",
                     node_name=machine.node_name,
                     vm_id=machine.vm_id,
                     rules=_public_rules(key, vm, site),
-                    opts=child,
+                    opts=_renamed(child, vm, "-public"),
                 )
 
             if backup.schedule != "none" and site.backup_storage:
