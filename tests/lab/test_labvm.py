@@ -354,6 +354,7 @@ def test_a_declared_rename_keeps_the_container_and_its_files(
     file, its address; the new names on the host and as the guest's hostname.
     """
     from dcctl.lab.hypervisor.program import lab_names
+    from dcctl.ssh.knownhosts import KnownHosts
 
     t0 = time.monotonic()
     monkeypatch.setenv("PATH", os.environ.get("PATH", ""))
@@ -393,6 +394,9 @@ def test_a_declared_rename_keeps_the_container_and_its_files(
     assert not Path("/var/run/netns", old.netns).exists()
     ports = sh("ovs-vsctl", "list-ports", vmlab.bridge).stdout.split()
     assert new.port in ports and old.port not in ports
+    # Its SSH host key stays pinned, under the new name only.
+    known = KnownHosts(tmp_path / "known")
+    assert known.get("dinkes-simpus-baru") is not None and known.get("dinkes-simpus") is None
     # A refresh finds it where the state says it is: nothing to do afterwards.
     stack.refresh(on_output=out.append)
     again = stack.up(on_output=out.append)
