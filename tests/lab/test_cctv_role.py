@@ -33,7 +33,7 @@ from typing import Any
 import pytest
 
 from dcctl.lab import net
-from dcctl.lab.podman import podman
+from dcctl.lab.podman import pin_host_key, podman
 from tests.helpers import domain_vars, wait_for
 from tests.lab.conftest import lab_image, needs, start_host
 from tests.netns import End, Netns
@@ -70,6 +70,8 @@ class Nvr:
     key: Path
     spec_dir: Path
     password: str
+    #: The NVR's pinned host key (read from inside it, as the lab pins its machines).
+    known_hosts: Path
 
     def run(self, *argv: str, check: bool = True, timeout: float = 60) -> str:
         return podman("exec", self.container, *argv, check=check, timeout=timeout).stdout
@@ -164,6 +166,8 @@ def nvr(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Nvr]:
         _wire(n)
         container = NVR_NS  # the container has its namespace's name
         start_host(container, NVR_NS, lab_image(), key.with_suffix(".pub").read_text())
+        known_hosts = tmp / "known_hosts"
+        pin_host_key(container, known_hosts, "infra-nvr", NVR_IP)
         # A password full of URL, shell and Jinja metacharacters: it must survive
         # percent-encoding into the RTSP URL and never be templated or logged.
         password = "p:@/%{{x}}$;'" + secrets.token_urlsafe(12)
@@ -179,7 +183,7 @@ def nvr(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Nvr]:
             ]  # fmt: skip
             env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
             n.spawn(CAM_NS, argv, stdout=log, stderr=subprocess.STDOUT, env=env)
-        yield Nvr(container, key, tmp / "spec", password)
+        yield Nvr(container, key, tmp / "spec", password, known_hosts)
 
 
 #: Every event of every ansible-runner run of this module (check+diff runs included).
@@ -224,7 +228,6 @@ def apply(nvr: Nvr, spec: Any, *, check: bool = False, **overrides: Any) -> Run:
                 "infra-nvr": {
                     "ansible_host": NVR_IP,
                     "ansible_user": "dcctl",
-                    "ansible_ssh_common_args": "-o UserKnownHostsFile=/dev/null",
                     "ansible_pipelining": True,
                 }
             }
@@ -249,6 +252,7 @@ def apply(nvr: Nvr, spec: Any, *, check: bool = False, **overrides: Any) -> Run:
         check=check,
         ssh_key=nvr.key,
         on_event=lambda e: events.append(json.dumps(e, default=str)),
+        known_hosts=nvr.known_hosts,  # strict, as the hosts layer logs in
     )
     host = result.hosts.get("infra-nvr")
     assert host is not None, result
@@ -306,14 +310,46 @@ def test_first_apply_records_every_camera(nvr: Nvr, first_apply: Run) -> None:
         assert nvr.run("systemctl", "is-active", unit, check=False).strip() == "active"
         assert nvr.run("systemctl", "is-enabled", unit, check=False).strip() == "enabled"
         assert nvr.run("stat", "-c", "%a %U", f"/srv/cctv/infra/{cam}").split() == ["750", "cctv"]
-        assert nvr.run("stat", "-c", "%a %U", f"/etc/dcctl/cctv/infra_{cam}.env").split() == [
-            "600",
-            "root",
-        ]
+        for suffix in ("env", "url"):
+            path = f"/etc/dcctl/cctv/infra_{cam}.{suffix}"
+            assert nvr.run("stat", "-c", "%a %U", path).split() == ["600", "root"]
     assert nvr.run("stat", "-c", "%a", "/srv/cctv/infra").strip() == "750"
     # ffmpeg runs as the unprivileged recorder user
     users = nvr.run("ps", "-C", "ffmpeg", "-o", "user=").split()
     assert users == ["cctv", "cctv"]
+
+
+def test_password_in_no_command_line_or_environment_other_users_can_read(
+    nvr: Nvr, first_apply: Run
+) -> None:
+    """Issue 15: `ps` shows every local user each process's command line."""
+    from urllib.parse import quote
+
+    assert first_apply.rc == 0
+    forms = {nvr.password, quote(nvr.password, safe="")}
+    ffmpeg = nvr.run("pgrep", "-x", "ffmpeg").split()
+    wrappers = nvr.run("pgrep", "-f", "dcctl-cctv-record").split()
+    assert len(ffmpeg) == 2 and len(wrappers) == 2  # the recorders run: the check is not empty
+
+    def as_nobody(*argv: str) -> subprocess.CompletedProcess[str]:
+        return podman("exec", nvr.container, "runuser", "-u", "nobody", "--", *argv, check=False)
+
+    listing = as_nobody("ps", "-eo", "user,args").stdout
+    assert listing.count("/usr/bin/ffmpeg") == 2, listing  # other users see the recorders ...
+    assert "rtsp://" not in listing and not [f for f in forms if f in listing]  # ... not the URL
+    for pid in ffmpeg + wrappers:
+        cmdline = as_nobody("cat", f"/proc/{pid}/cmdline")
+        assert cmdline.returncode == 0 and "rtsp://" not in cmdline.stdout, cmdline.stdout
+        assert as_nobody("cat", f"/proc/{pid}/environ").returncode != 0  # not another's
+        # Not even the recorder user itself finds the URL in ffmpeg's environment.
+        if pid in ffmpeg:
+            environ = nvr.run("runuser", "-u", "cctv", "--", "cat", f"/proc/{pid}/environ")
+            assert "rtsp://" not in environ and "CCTV_URL" not in environ
+    # ffmpeg's input list and the systemd credential: only the recorder reads them.
+    private = "/run/dcctl-record/infra_gate"
+    assert nvr.run("stat", "-c", "%a %U", private).split() == ["700", "cctv"]
+    assert as_nobody("cat", f"{private}/input.ffconcat").returncode != 0
+    assert as_nobody("cat", "/etc/dcctl/cctv/infra_gate.url").returncode != 0
 
 
 def test_recordings_grow_and_are_h264(nvr: Nvr, first_apply: Run) -> None:
@@ -397,6 +433,7 @@ def test_removed_camera_stops_and_keeps_its_recordings(nvr: Nvr, first_apply: Ru
     assert nvr.run("systemctl", "is-active", unit, check=False).strip() == "inactive"
     assert nvr.run("systemctl", "is-enabled", unit, check=False).strip() != "enabled"
     assert not nvr.exists("/etc/dcctl/cctv/infra_lobby.env")
+    assert not nvr.exists("/etc/dcctl/cctv/infra_lobby.url")
     now = _segments(nvr, "lobby")
     assert set(kept) <= set(now)  # data kept
     # A stopped recorder closes its last segment properly (ffmpeg wrote the trailer).
