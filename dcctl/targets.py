@@ -22,6 +22,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from dcctl.spec.credentials import CredentialError, read_reference
+
 if TYPE_CHECKING:
     from dcctl.plan.desired import DesiredState
     from dcctl.spec.loader import Spec
@@ -38,10 +40,6 @@ class TargetName(StrEnum):
 
     lab = "lab"
     prod = "prod"
-
-
-class CredentialError(LookupError):
-    """A credential reference that cannot be resolved (the message never has the secret)."""
 
 
 class Target(Protocol):
@@ -80,25 +78,6 @@ class Target(Protocol):
         ...
 
 
-def _spec_credential(spec: Spec, ref: str) -> str:
-    """``env:VAR`` or ``file:path`` (relative to the spec repo): production's references."""
-    kind, _, rest = ref.partition(":")
-    if kind == "env":
-        value = os.environ.get(rest)
-        if not value:
-            raise CredentialError(f"{ref}: environment variable {rest} is not set")
-        return value
-    if kind == "file":
-        path = Path(rest).expanduser()
-        if not path.is_absolute():
-            path = spec.root / path
-        try:
-            return path.read_text(encoding="utf-8").rstrip("\r\n")
-        except OSError as exc:
-            raise CredentialError(f"{ref}: cannot read {path}: {exc.strerror}") from None
-    raise CredentialError(f"{ref}: {kind}: references only resolve with --target lab")
-
-
 @dataclass(frozen=True)
 class Production:
     """The real estate: the spec's hypervisor, credentials from env:/file: references."""
@@ -111,7 +90,8 @@ class Production:
         return str(spec.site.hypervisors.type)
 
     def credential(self, spec: Spec, ref: str) -> str:
-        return _spec_credential(spec, ref)
+        # env:VAR or file:secrets/... (in the spec's secrets directory): one resolver.
+        return read_reference(spec.root, ref)
 
     def ssh_key(self, spec: Spec) -> Path | None:
         del spec  # production logs in with the operator's (or the pipeline's) key

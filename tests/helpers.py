@@ -206,3 +206,25 @@ def spec_error(repo: Path, fragment: str) -> Any:
     hits = [e for e in exc.value.errors if fragment in e.message + (e.hint or "")]
     assert hits, f"no error mentions {fragment!r}: {exc.value}"
     return hits[0]
+
+
+def camera_env_vars(spec: Any) -> list[str]:
+    """The environment variables the cameras of ``spec`` take their passwords from.
+
+    Each OPD has its own (an OPD's references carry its code), so a test that sets
+    "the camera password" sets every one of them.
+    """
+    refs = {c.credential for opd in spec.opds.values() for c in opd.cameras}
+    return sorted(ref.partition(":")[2] for ref in refs if ref.startswith("env:"))
+
+
+def assert_edit_refused(
+    repo: Path, file: str, old: str, new: str, field: str, fragment: str
+) -> Any:
+    """Edit ``repo/file`` (``old`` -> ``new``); the spec must be refused at ``file``,
+    at a line, at a field path starting with ``field``, by an error saying ``fragment``."""
+    edit_file(repo, file, old, new)
+    err = spec_error(repo, fragment)
+    assert err.file == file and err.line is not None, err
+    assert err.path.startswith(field), (err.path, field)
+    return err

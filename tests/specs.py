@@ -49,7 +49,12 @@ SERVICE_VMS: dict[str, dict[str, Any]] = {
     "nvr": {"role": "nvr", "vcpu": 2, "memory_gb": 2, "disk_gb": 100},
 }
 
-CAMERA_CREDENTIAL = "env:WSB_CAMERA_PASSWORD"
+
+def camera_credential(code: str) -> str:
+    """OPD ``code``'s camera credential: an OPD's env: references carry its code."""
+    return f"env:WSB_{code.upper().replace('-', '_')}_CAMERA_PASSWORD"
+
+
 SWITCH_CREDENTIAL = "env:WSB_SWITCH_PASSWORD"
 
 
@@ -174,7 +179,7 @@ def site_doc(
                 "name": f"cam{c + 1}",
                 "location": f"{o.code} camera {c + 1}",
                 "port": ports.take(sw),
-                "credential": CAMERA_CREDENTIAL,
+                "credential": camera_credential(o.code),
                 "bitrate_kbps": o.camera_kbps,
                 "retention_days": o.camera_days,
             }

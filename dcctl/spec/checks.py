@@ -14,6 +14,7 @@ from typing import Any
 import netaddr
 
 from dcctl.spec.compute import DISK_SHRINK_HINT, disk_shrink
+from dcctl.spec.credentials import CredentialUse, credential_uses, namespace_problem
 from dcctl.spec.errors import SpecError
 from dcctl.spec.interfaces import is_physical, limits, model_caps, vlan_name_max
 from dcctl.spec.ipam import (
@@ -67,6 +68,7 @@ def check_spec(site: Site, opds: dict[str, Opd], sources: dict[str, SourceDoc]) 
         check.opd(code, opd, internal)
     check.storage()
     check.vendor_limits()
+    check.credentials()
     return check.errors
 
 
@@ -405,6 +407,33 @@ class _Checker:
                         ("offices", i, "wan_address"),
                         "WAN address lies inside an internal pool",
                         "use the office's public address",
+                    )
+                )
+
+    def credentials(self) -> None:
+        """Each reference in its owner's namespace, with one owner and one kind (issue 15)."""
+        first: dict[str, CredentialUse] = {}
+        for use in credential_uses(self.site, self.opds):
+            doc = self.sources[use.source]
+            bad = namespace_problem(use.ref, use.owner, self.opds)
+            if bad is not None:
+                self.errors.append(
+                    doc.error(
+                        use.path,
+                        f"credential {use.ref} is not {use.owner}'s: {bad}",
+                        "each owner (the site, an OPD) has its own secrets; see README "
+                        "'Credentials'",
+                    )
+                )
+                continue
+            seen = first.setdefault(use.ref, use)
+            if (seen.owner, seen.kind) != (use.owner, use.kind):
+                self.errors.append(
+                    doc.error(
+                        use.path,
+                        f"credential {use.ref} is already {seen.owner}'s {seen.kind} credential "
+                        f"({seen.source}); a reference has one owner and one kind",
+                        f"give this {use.kind} credential of {use.owner} its own reference",
                     )
                 )
 

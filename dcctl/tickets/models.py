@@ -80,6 +80,8 @@ def _int_to_str(v: Any) -> Any:
 
 
 def _safe_credential(v: str) -> str:
+    # The owner rule (the ticket's OPD's own references only) needs the spec; the
+    # renderer applies it (dcctl.spec.credentials.namespace_problem).
     kind, _, ref = v.partition(":")
     if kind == "file" and (ref.startswith("/") or ".." in ref.split("/")):
         raise ValueError("a file: credential must be a relative path without '..'")

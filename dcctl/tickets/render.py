@@ -23,6 +23,7 @@ from typing import Any
 from dcctl.plan.desired import desired_state
 from dcctl.plan.diff import Change, diff_states
 from dcctl.spec.compute import DISK_SHRINK_HINT, disk_shrink
+from dcctl.spec.credentials import namespace_problem
 from dcctl.spec.errors import SpecError, SpecErrors
 from dcctl.spec.ipam import LOCK_FILE
 from dcctl.spec.loader import STATE_DIR, Spec, load_spec
@@ -360,6 +361,19 @@ def _edit(ticket: Any, spec: Spec, opd: Opd, text: str, display: str) -> tuple[s
         for j, k in enumerate(r.kamera):
             if any(c.name == k.nama for c in opd.cameras):
                 raise refuse(f"permintaan.kamera[{j}].nama", f"camera {code}/{k.nama} exists")
+            # Only the OPD's own camera credentials: never the switches', the
+            # passphrase or a state file (the RTSP URL would carry that secret).
+            bad = namespace_problem(k.kredensial, code, spec.opds)
+            if bad is not None:
+                raise refuse(
+                    f"permintaan.kamera[{j}].kredensial",
+                    f"{k.kredensial} is not one of {code}'s credentials: {bad}",
+                    f"use {code}'s camera credential, e.g. "
+                    + next(
+                        (c.credential for c in opd.cameras),
+                        f"env:WSB_{code.upper().replace('-', '_')}_CAMERA_PASSWORD",
+                    ),
+                )
             cam = {
                 "name": k.nama,
                 "location": k.lokasi,

@@ -108,10 +108,10 @@ cctv: {nvr_vm: infra/nvr}
 """
 
 
-def _opd_yaml(password_file: Path, cameras: list[tuple[str, str, int]]) -> str:
+def _opd_yaml(cameras: list[tuple[str, str, int]]) -> str:
     cams = "\n".join(
         f'  - {{name: {name}, location: Lab, port: "sw1:Gi1/0/{5 + i}", address: {addr}, '
-        f"rtsp_port: {RTSP_PORT}, credential: file:{password_file}, bitrate_kbps: 256, "
+        f"rtsp_port: {RTSP_PORT}, credential: file:secrets/infra/camera, bitrate_kbps: 256, "
         f"retention_days: {days}}}"
         for i, (name, addr, days) in enumerate(cameras)
     )
@@ -136,9 +136,12 @@ def write_spec(nvr: Nvr, cameras: list[tuple[str, str, int]]) -> Any:
 
     (nvr.spec_dir / "opd").mkdir(parents=True, exist_ok=True)
     (nvr.spec_dir / "site.yaml").write_text(_site_yaml())
-    (nvr.spec_dir / "opd" / "infra.yaml").write_text(
-        _opd_yaml(nvr.spec_dir.parent / "campw", cameras)
-    )
+    (nvr.spec_dir / "opd" / "infra.yaml").write_text(_opd_yaml(cameras))
+    # The OPD's file: secret lives in its folder of the spec's secrets directory.
+    secret = nvr.spec_dir / "secrets" / "infra" / "camera"
+    secret.parent.mkdir(parents=True, exist_ok=True)
+    secret.write_text(nvr.password + "\n")
+    secret.chmod(0o600)
     return load_spec(nvr.spec_dir)
 
 

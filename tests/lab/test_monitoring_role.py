@@ -122,7 +122,7 @@ offices:
      tunnel_address: {OFFICE_TUNNEL}}}
 cameras:
   - {{name: cam-lab, location: Loket Lab, port: "sw-lab:Gi1/0/2", address: {CAM},
-     credential: env:HMON_UNUSED, bitrate_kbps: 256, retention_days: 1}}
+     credential: env:HMON_DINKES_UNUSED, bitrate_kbps: 256, retention_days: 1}}
 """
 
 

@@ -134,10 +134,12 @@ def test_the_hosts_layer_checks_against_the_targets_file(
     from dcctl.engines.ansible import runner
     from dcctl.engines.ansible.layer import run_hosts
     from dcctl.spec import load_spec
+    from tests.helpers import camera_env_vars
 
     monkeypatch.setenv("DCCTL_PASSPHRASE", "a passphrase for the test keystore")
-    monkeypatch.setenv("WSB_CAMERA_PASSWORD", "camera-password")
     spec = load_spec(spec_repo)
+    for name in camera_env_vars(spec):
+        monkeypatch.setenv(name, "camera-password")
     seen: list[dict[str, Any]] = []
 
     def fake(path: Path, inventory: Any, **kw: Any) -> PlaybookResult:

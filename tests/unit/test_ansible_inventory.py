@@ -23,6 +23,7 @@ from dcctl.plan.desired import desired_state
 from dcctl.spec.loader import Spec, load_spec
 from dcctl.vpn.ansible import OFFICE_GROUP, office_host
 from dcctl.vpn.keystore import KeyStore, keystore_path
+from tests.helpers import camera_env_vars
 from tests.specs import total
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,7 +38,7 @@ def spec():  # type: ignore[no-untyped-def]
 
 #: What the providers need for production (the script's target): the secrets
 #: passphrase of the VPN keystore and the example's camera credential.
-PROD_SECRETS = ("DCCTL_PASSPHRASE", "WSB_CAMERA_PASSWORD")
+PROD_SECRETS = ("DCCTL_PASSPHRASE", *camera_env_vars(load_spec(ROOT / "examples" / "wonosobo")))
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ from dcctl.plan.desired import desired_state
 from dcctl.spec.cctv import Camera
 from dcctl.spec.loader import Spec, load_spec
 from tests.conftest import EXAMPLE, ROOT
-from tests.helpers import domain_vars
+from tests.helpers import camera_env_vars, domain_vars
 from tests.specs import total
 
 ROLE = ROOT / "playbooks" / "roles" / "cctv_recorder"
@@ -42,8 +42,9 @@ def spec() -> Spec:
 
 
 @pytest.fixture
-def password(monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setenv("WSB_CAMERA_PASSWORD", HOSTILE)
+def password(monkeypatch: pytest.MonkeyPatch, spec: Spec) -> str:
+    for name in camera_env_vars(spec):
+        monkeypatch.setenv(name, HOSTILE)
     return HOSTILE
 
 
@@ -128,7 +129,10 @@ def test_lab_target_warns_and_uses_lab_secrets(spec: Spec, monkeypatch: pytest.M
     monkeypatch.setattr(cctv_ansible, "resolve_credential", fake)
     lab = domain_vars(role_vars, spec, spec.state_dir, "lab")
     prod = domain_vars(role_vars, spec, spec.state_dir, "prod")
-    assert calls == [("env:WSB_CAMERA_PASSWORD", "lab"), ("env:WSB_CAMERA_PASSWORD", "prod")]
+    # Each OPD's reference is resolved once per run, by the run's target.
+    refs = [f"env:{name}" for name in camera_env_vars(spec)]
+    assert len(refs) >= 2
+    assert sorted(calls) == sorted([(r, "lab") for r in refs] + [(r, "prod") for r in refs])
     assert lab.public["cctv_recorder_storage_enforce"] is False
     assert prod.public["cctv_recorder_storage_enforce"] is True
     assert lab.public["cctv_recorder_sandbox"] is False
@@ -139,8 +143,9 @@ def test_lab_target_warns_and_uses_lab_secrets(spec: Spec, monkeypatch: pytest.M
 
 
 def test_missing_credential_is_a_clear_error(spec: Spec, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("WSB_CAMERA_PASSWORD", raising=False)
-    with pytest.raises(CredentialError, match="WSB_CAMERA_PASSWORD"):
+    for name in camera_env_vars(spec):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(CredentialError, match=r"WSB_[A-Z]+_CAMERA_PASSWORD"):
         domain_vars(role_vars, spec, spec.state_dir, "prod")
 
 

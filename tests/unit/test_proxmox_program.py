@@ -483,12 +483,12 @@ def test_api_token_comes_from_the_referenced_env_var(
 def test_missing_token_outside_mocks_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(proxmox, "_under_mocks", lambda: False)
     with pytest.raises(proxmox.CredentialError, match="WSB_PVE_API_TOKEN"):
-        proxmox.api_token("env:WSB_PVE_API_TOKEN")
+        proxmox.api_token("env:WSB_PVE_API_TOKEN", str(EXAMPLE))
 
 
 def test_token_secret_wrapping(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WSB_PVE_API_TOKEN", "x@pve!t=secret")
-    token = proxmox.api_token("env:WSB_PVE_API_TOKEN")
+    token = proxmox.api_token("env:WSB_PVE_API_TOKEN", str(EXAMPLE))
     assert token is not None
 
     @pulumi.runtime.test

@@ -35,6 +35,7 @@ from dcctl.lab.secrets import ensure_secrets
 from dcctl.lab.topology import build_plan
 from dcctl.spec.loader import load_spec
 from tests.conftest import EXAMPLE
+from tests.helpers import camera_env_vars
 
 ROLES = sorted(p.name for p in roles_dir().iterdir() if p.is_dir())
 TARGETS = ["prod", "lab"]
@@ -47,7 +48,8 @@ def role_vars(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
     """Every provider's variables for the example, as ``dcctl apply --target`` computes them."""
     spec = load_spec(EXAMPLE)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("WSB_CAMERA_PASSWORD", "s3cret")
+        for name in camera_env_vars(spec):
+            mp.setenv(name, "s3cret")
         if request.param == "lab":
             # The lab target reads the passwords `lab up` generates; make them in a lab
             # root of this test's own, so the test never depends on a lab being up here.

@@ -499,8 +499,12 @@ def test_credential_references(spec_repo: Path, monkeypatch: pytest.MonkeyPatch)
     s = load_spec(spec_repo)
     monkeypatch.setenv("SW_PW", "from-env")
     assert swlayer.resolve_credential(s, "env:SW_PW", "prod") == "from-env"
-    (spec_repo / "pw.txt").write_text("from-file\n")
-    assert swlayer.resolve_credential(s, "file:pw.txt", "prod") == "from-file"
+    (spec_repo / "secrets" / "site").mkdir(parents=True)
+    (spec_repo / "secrets" / "site" / "pw.txt").write_text("from-file\n")
+    assert swlayer.resolve_credential(s, "file:secrets/site/pw.txt", "prod") == "from-file"
+    (spec_repo / "pw.txt").write_text("outside-secrets\n")  # file: reads only secrets/
+    with pytest.raises(swlayer.CredentialError, match="under secrets/"):
+        swlayer.resolve_credential(s, "file:pw.txt", "prod")
     monkeypatch.delenv("SW_PW")
     with pytest.raises(swlayer.CredentialError, match="SW_PW is not set"):
         swlayer.resolve_credential(s, "env:SW_PW", "prod")

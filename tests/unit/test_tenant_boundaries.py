@@ -17,7 +17,7 @@ import yaml
 from dcctl.plan.desired import desired_state
 from dcctl.spec import SpecErrors, load_spec
 from dcctl.spec.ipam import LOCK_FILE, RESERVED_VLANS
-from tests.helpers import edit_file, spec_error
+from tests.helpers import assert_edit_refused, edit_file
 
 # (id, file, old text, new text, field path expected in the error, message fragment)
 CASES: list[tuple[str, str, str, str, str, str]] = [
@@ -257,11 +257,7 @@ CASES: list[tuple[str, str, str, str, str, str]] = [
 def test_boundary_refused_with_location(
     case: tuple[str, str, str, str, str, str], spec_repo: Path
 ) -> None:
-    _id, file, old, new, field, fragment = case
-    edit_file(spec_repo, file, old, new)
-    err = spec_error(spec_repo, fragment)
-    assert err.file == file and err.line is not None
-    assert err.path.startswith(field), (err.path, field)
+    assert_edit_refused(spec_repo, *case[1:])
 
 
 def _widen(repo: Path, low: int, high: int, drop_lock: bool = True) -> None:

@@ -245,10 +245,10 @@ def test_kamera_baru_adds_two_cameras(repo: Path, tmp_path: Path) -> None:
     assert removed == []
     assert added == [
         '  - {name: pkm-kertek-loket, location: "Puskesmas Kertek 1, ruang loket", '
-        'port: "sw-dist-selatan:ether3", credential: env:WSB_CAMERA_PASSWORD, '
+        'port: "sw-dist-selatan:ether3", credential: env:WSB_DINKES_CAMERA_PASSWORD, '
         "bitrate_kbps: 1024, retention_days: 30}",
         '  - {name: pkm-kertek-parkir, location: "Puskesmas Kertek 1, parkir", '
-        'port: "sw-dist-selatan:ether4", credential: env:WSB_CAMERA_PASSWORD, '
+        'port: "sw-dist-selatan:ether4", credential: env:WSB_DINKES_CAMERA_PASSWORD, '
         "resolution: 2560x1440, bitrate_kbps: 2048, retention_days: 14}",
     ]
     changes = plan(repo, branch, tmp_path)
@@ -428,7 +428,7 @@ def _cam(**kw: Any) -> dict[str, Any]:
         "nama": "cam-baru",
         "lokasi": "Ruang tunggu",
         "port": "sw-dinkes:Gi1/0/10",
-        "kredensial": "env:WSB_CAMERA_PASSWORD",
+        "kredensial": "env:WSB_DINKES_CAMERA_PASSWORD",
         "bitrate_kbps": 1024,
         "retensi_hari": 14,
     }
@@ -594,7 +594,7 @@ HOSTILE: list[tuple[str, Any, str, str]] = [
                     "nama": f"cam-{i}",
                     "lokasi": "Gudang",
                     "port": f"sw-dispertan:GigabitEthernet0/0/{i}",
-                    "kredensial": "env:WSB_CAMERA_PASSWORD",
+                    "kredensial": "env:WSB_DISPERTAN_CAMERA_PASSWORD",
                     "bitrate_kbps": 512,
                     "retensi_hari": 7,
                 }
@@ -688,6 +688,28 @@ HOSTILE: list[tuple[str, Any, str, str]] = [
         "permintaan.nama",
         "VPN hub",
     ),
+    # a camera ticket may only name its own OPD's credentials (issue 15)
+    *[
+        (f"credential-not-own-{i}", _cam(kredensial=ref), "permintaan.kamera[0].kredensial", why)
+        for i, (ref, why) in enumerate(
+            [
+                ("env:WSB_SWITCH_PASSWORD", "not one of dinkes's"),
+                ("env:WSB_PVE_API_TOKEN", "not one of dinkes's"),
+                ("env:DCCTL_PASSPHRASE", "dcctl's, the engines' or the shell's own"),
+                ("env:DCCTL_PASSPHRASE_FILE", "dcctl's, the engines' or the shell's own"),
+                ("env:PULUMI_CONFIG_PASSPHRASE", "dcctl's, the engines' or the shell's own"),
+                ("env:AWS_SECRET_ACCESS_KEY", "dcctl's, the engines' or the shell's own"),
+                ("env:WSB_DISDUKCAPIL_CAMERA_PASSWORD", "carries DINKES"),
+                ("file:state/vpn/keys.json", "under secrets/dinkes/"),
+                ("file:state/pulumi/.pulumi/stacks/proxmox.json", "under secrets/dinkes/"),
+                ("file:secrets/site/switch", "under secrets/dinkes/"),
+                ("file:secrets/disdukcapil/camera", "under secrets/dinkes/"),
+                ("file:secrets/dinkes", "under secrets/dinkes/"),
+                ("file:dcctl.lock.yaml", "under secrets/dinkes/"),
+                ("lab:switches", "lab only"),
+            ]
+        )
+    ],
     # the requester must be a contact of the OPD asked for (issue 15)
     (
         "requester-other-opd",

@@ -318,6 +318,7 @@ def site_inputs(spec: Spec) -> dict[str, Any]:
         "type": hv.type,
         "endpoint": hv.endpoint,
         "credential": hv.credential,  # a reference (env:VAR, file:path), never the token
+        "spec_root": str(spec.root.resolve()),  # where a file: reference resolves
         "datastore": hv.datastore,
         # Where cloud images are downloaded to: a file storage with the "import"
         # content type enabled; "local" exists on every Proxmox VE node.

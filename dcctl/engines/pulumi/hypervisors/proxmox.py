@@ -37,7 +37,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import re
 import zlib
 from collections.abc import Mapping
@@ -59,6 +58,8 @@ from dcctl.engines.pulumi.program import (
     resource_aliases,
     resource_name,
 )
+from dcctl.spec.credentials import CredentialError as SpecCredentialError
+from dcctl.spec.credentials import read_reference
 
 __all__ = [
     "IMAGES",
@@ -130,7 +131,8 @@ class Site:
     """The facts of :func:`~dcctl.engines.pulumi.program.site_inputs` this target uses."""
 
     endpoint: str
-    credential: str  # a reference (env:VAR, file:path), never the token
+    credential: str  # a reference (env:VAR, file:secrets/...), never the token
+    spec_root: str  # where the credential's file: reference resolves (the secrets dir)
     insecure: bool = False
     datastore: str
     image_datastore: str
@@ -167,28 +169,20 @@ def _under_mocks() -> bool:
     return isinstance(get_monitor(), MockMonitor)
 
 
-def api_token(ref: str) -> pulumi.Output[str] | None:
-    """Resolve a credential reference (``env:VAR`` or ``file:path``) to a secret.
+def api_token(ref: str, spec_root: str) -> pulumi.Output[str] | None:
+    """Resolve a credential reference (``env:VAR`` or ``file:secrets/...``) to a secret.
 
-    Returns None only under Pulumi's unit-test mocks, which talk to no API.
+    Through :func:`dcctl.spec.credentials.read_reference`, the one resolver: a
+    ``file:`` reference is read from the spec's secrets directory, whatever the
+    current directory of the program is. Returns None only under Pulumi's
+    unit-test mocks, which talk to no API.
     """
-    scheme, _, where = ref.partition(":")
-    if scheme == "env":
-        value = os.environ.get(where, "").strip()
-        missing = f"set the environment variable {where}"
-    elif scheme == "file":
-        path = Path(where)
-        value = path.read_text(encoding="utf-8").strip() if path.is_file() else ""
-        missing = f"put the token in the file {where}"
-    else:
-        raise CredentialError(
-            f"credential reference {ref!r}: the proxmox target reads env:VAR or file:path"
-        )
-    if value:
-        return pulumi.Output.secret(value)
-    if _under_mocks():
-        return None
-    raise CredentialError(f"the Proxmox API token is missing: {missing} (site credential {ref!r})")
+    try:
+        return pulumi.Output.secret(read_reference(Path(spec_root), ref))
+    except SpecCredentialError as exc:
+        if _under_mocks():
+            return None
+        raise CredentialError(f"the Proxmox API token is missing: {exc}") from None
 
 
 def _tag(prefix: str, value: Any) -> str:
@@ -488,7 +482,7 @@ def build(
     provider = proxmoxve.Provider(
         "proxmox",
         endpoint=conf.endpoint,
-        api_token=api_token(conf.credential),
+        api_token=api_token(conf.credential, conf.spec_root),
         insecure=conf.insecure,
     )
     opts = pulumi.ResourceOptions(provider=provider)
