@@ -45,7 +45,7 @@ SECRETS_DIR = "secrets"
 SITE = "site"
 #: Credential kinds, each with the field of each switch that holds one. A kind
 #: is a contract: an engine resolving a ``switch`` credential must get a switch's.
-SWITCH_FIELDS: dict[str, str] = {"credential": "switch"}
+SWITCH_FIELDS: dict[str, str] = {"credential": "switch", "enable_credential": "switch_enable"}
 KINDS = ("hypervisor", "switch", "switch_enable", "camera")
 #: Environment variables that are never a credential reference: dcctl's own
 #: secrets (the passphrase), the engines' settings and the shell's.
@@ -73,8 +73,8 @@ class CredentialUse:
 def credential_uses(site: Site, opds: Mapping[str, Opd]) -> Iterator[CredentialUse]:
     """Every credential reference of the spec, with the owner and kind its place gives it.
 
-    The one table of where credentials sit: a new credential field (h16's enable
-    secret: ``SWITCH_FIELDS["enable_credential"] = "switch_enable"``) is one line.
+    The one table of where credentials sit: a new credential field is one line
+    (a switch's, in :data:`SWITCH_FIELDS`; an OPD's, below).
     """
     yield CredentialUse(
         site.hypervisors.credential, SITE, "hypervisor", "site", ("hypervisors", "credential")

@@ -236,7 +236,9 @@ def github_expr(p: Project, event: str, **extra: str) -> dict[str, str]:
         "secrets.DCCTL_PASSPHRASE": "not-a-real-passphrase",
         "secrets.WSB_PVE_API_TOKEN": "x",
         "secrets.WSB_SWITCH_PASSWORD": "x",
-        "secrets.WSB_CAMERA_PASSWORD": "x",
+        "secrets.WSB_DINKES_CAMERA_PASSWORD": "x",
+        "secrets.WSB_DISHUB_CAMERA_PASSWORD": "x",
+        "secrets.WSB_SETDA_CAMERA_PASSWORD": "x",
         **extra,
     }
 
