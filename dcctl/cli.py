@@ -2,8 +2,11 @@
 
 Commands parse options, call one library function and render its result; no
 business logic lives here, so the same behaviour is reachable from tests and
-from the GitOps pipeline. Exit codes: 0 ok / no changes, 1 error, 2 changes
-present (with --detailed-exitcode).
+from the GitOps pipeline. Exit codes: one table for every command
+(:data:`dcctl.output.EXIT_CODES`, shown by ``--help``): 0 ok / no changes, 1 error
+(usage errors included: click's 2 would read as "changes" under
+--detailed-exitcode), 2 changes or drift with --detailed-exitcode, 130/143
+interrupted by SIGINT/SIGTERM.
 """
 
 from __future__ import annotations
@@ -21,12 +24,18 @@ from rich.table import Table
 from dcctl import __version__
 from dcctl.engines.layer import WAITING
 from dcctl.output import (
+    EXIT_CODES,
     configure,
+    confirm_or_exit,
     console,
     emit_json,
     err_console,
     load_spec_or_exit,
+    type_to_confirm,
 )
+
+#: click rewraps an epilog unless a paragraph starts with \b.
+EPILOG = "\b\n" + EXIT_CODES
 
 app = typer.Typer(
     name="dcctl",
@@ -35,6 +44,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
     rich_markup_mode=None,
+    epilog=EPILOG,
 )
 
 
@@ -241,7 +251,7 @@ def show(
         console().print(table)
 
 
-@app.command()
+@app.command(epilog=EPILOG)
 def plan(
     path: SpecPath = Path("."),
     output: OutputOpt = Output.text,
@@ -258,6 +268,13 @@ def plan(
         ),
     ] = None,
     layer: LayerOpt = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Save this plan to FILE; `dcctl apply PATH --plan FILE` applies exactly it",
+        ),
+    ] = None,
 ) -> None:
     """Show what an apply would change in every layer, against the target's last apply.
 
@@ -265,7 +282,9 @@ def plan(
     production's last applied snapshot (a lab rehearsal never changes it). With
     --target the diff is against that target's snapshot, and the engines are
     asked too: the switches are read, the Pulumi preview runs and the playbooks
-    run in check+diff mode, so drift shows up too.
+    run in check+diff mode, so drift shows up too. --out saves the plan (the
+    desired state, the spec's commit, digests of the spec, lock, snapshot and
+    Pulumi state, the engines' previews) for `dcctl apply --plan`.
     """
     from dcctl.plan.desired import desired_state
     from dcctl.plan.diff import SnapshotError, summarize, target_changes
@@ -299,8 +318,37 @@ def plan(
             _engines_text(engines, verbose)
     if engines is not None and not engines.ok:
         raise typer.Exit(1)
+    if out is not None:
+        _save_plan(out, path, spec, target, desired, changes, engines, _layers(layer))
     if detailed_exitcode and (changes or (engines and _engine_changes(engines))):
         raise typer.Exit(2)
+
+
+def _save_plan(
+    out: Path,
+    path: Path,
+    spec: Any,
+    target: Target | None,
+    desired: Any,
+    changes: list[Any],
+    engines: Any,
+    layers: list[str] | None,
+) -> None:
+    from dcctl.plan import saved
+
+    name = target.value if target is not None else Target.prod.value
+    try:
+        saved.write(
+            out, spec, name, desired, [c.to_dict() for c in changes],
+            engines.to_dict() if engines is not None else None, layers,
+        )  # fmt: skip
+    except OSError as exc:
+        err_console().print(f"error: cannot write the saved plan {escape(str(out))}: {exc}")
+        raise typer.Exit(1) from None
+    err_console().print(
+        f"saved this plan to {escape(str(out))}; apply exactly it with "
+        f"`dcctl apply {escape(str(path))} --plan {escape(str(out))} --target {name}`"
+    )
 
 
 def _engine_preview(
@@ -389,22 +437,29 @@ def _engines_markdown(report: Any) -> str:
 
 
 def _engine_run(
-    path: Path,
+    spec: Any,
     action: str,
     target: Target,
     output: Output,
     verb: str,
     layers: list[str] | None = None,
+    state: Any = None,
+    expected: dict[str, Any] | None = None,
     allow_destroy: list[str] | tuple[str, ...] = (),
-) -> None:
+) -> Any:
+    """Run the layers with progress on stderr and a summary; returns the report.
+
+    A run stopped by SIGINT/SIGTERM (at a safe point, see
+    :mod:`dcctl.engines.interrupt`) exits 130/143 here, after its summary.
+    """
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+    from dcctl.engines import interrupt
     from dcctl.engines.lock import LockedError
     from dcctl.engines.orchestrate import DestroyRefused
     from dcctl.engines.orchestrate import run as orchestrate
     from dcctl.plan.diff import SnapshotError
 
-    spec = _load(path, output == Output.json)
     con = err_console()
     with Progress(
         SpinnerColumn(),
@@ -423,7 +478,14 @@ def _engine_run(
 
         try:
             report = orchestrate(
-                spec, action, target.value, on_step, layers=layers, allow_destroy=allow_destroy
+                spec,
+                action,
+                target.value,
+                on_step,
+                layers=layers,
+                state=state,
+                expected=expected,
+                allow_destroy=allow_destroy,
             )
         except (LockedError, DestroyRefused, SnapshotError) as exc:
             con.print(f"error: {escape(str(exc))}")
@@ -439,25 +501,37 @@ def _engine_run(
                 console().print(f"  {opd}: " + ", ".join(f"{v} {k}" for k, v in sorted(c.items())))
         for err in report.errors:
             con.print(f"[red]error[/red] {escape(err)}")
-        console().print(f"{verb} {'done' if report.ok else 'FAILED'} in {report.seconds:.1f} s")
-    if not report.ok:
-        raise typer.Exit(1)
+        outcome = "INTERRUPTED" if report.interrupted else "done" if report.ok else "FAILED"
+        console().print(f"{verb} {outcome} in {report.seconds:.1f} s")
+    if report.interrupted:
+        raise typer.Exit(interrupt.exit_code())
+    return report
 
 
-def _confirm(auto_approve: bool, verb: str, question: str) -> None:
-    """Ask a person; refuse (never hang) when nobody is there to answer."""
-    if auto_approve:
-        return
-    if not sys.stdin.isatty():
-        err_console().print(f"error: not a terminal; pass --auto-approve to {verb}")
-        raise typer.Exit(1)
-    typer.confirm(question, abort=True)
+def _show_plan(spec: Any, target: Target, state: Any, output: Output) -> bool:
+    """Print the offline plan of ``state`` against the target's last apply; any changes?"""
+    from dcctl.plan.diff import SnapshotError, target_changes
+    from dcctl.plan.render import render_text
+
+    try:
+        changes = target_changes(spec, state, target.value)
+    except SnapshotError as exc:
+        err_console().print(f"error: {escape(str(exc))}")
+        raise typer.Exit(1) from None
+    if output == Output.text:
+        render_text(console(), spec, changes, False)
+    return bool(changes)
 
 
-@app.command()
+@app.command(epilog=EPILOG)
 def apply(
     path: SpecPath = Path("."),
-    target: TargetOpt = Target.lab,
+    target: Annotated[
+        Target | None,
+        typer.Option(
+            "--target", "-t", help="lab (rehearsal) or prod; default lab, or the saved plan's"
+        ),
+    ] = None,
     auto_approve: Annotated[
         bool, typer.Option("--auto-approve", help="Do not ask; for the merge pipeline")
     ] = False,
@@ -473,33 +547,158 @@ def apply(
             "'all' allows every one. Without it such an apply is refused",
         ),
     ] = None,
+    plan_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--plan",
+            help="Apply exactly this saved plan (`dcctl plan --out`); refused if the spec, "
+            "the lock or the target's state moved since",
+        ),
+    ] = None,
 ) -> None:
-    """Make the estate match the spec: switches, then VMs and networks, then hosts."""
-    _confirm(auto_approve, "apply", f"Apply {path} to {target.value}?")
-    _engine_run(path, "up", target, output, "apply", _layers(layer), allow_destroy or ())
+    """Make the estate match the spec: switches, then VMs and networks, then hosts.
+
+    The plan is shown first, then the question (--auto-approve skips it). With
+    --plan FILE the saved plan's desired state is applied, after checking that
+    nothing it was made from moved; a switch whose live config moved since the
+    plan's preview is left alone.
+    """
+    from dcctl.plan.desired import desired_state
+
+    spec = _load(path, output == Output.json)
+    desired = desired_state(spec)
+    expected: dict[str, Any] = {}
+    layers = _layers(layer)
+    if plan_file is not None:
+        plan_target, desired, expected, layers = _saved_plan(
+            plan_file, spec, target, layer, desired
+        )
+        target = plan_target
+    tgt = target or Target.lab
+    changes = _show_plan(spec, tgt, desired, output)
+    if output == Output.text and not changes:
+        console().print("(the engines still put back any drift they find)")
+    _refuse_data_loss(spec, tgt, desired, layers, allow_destroy or ())
+    confirm_or_exit(
+        auto_approve, "apply", f"Apply {'these changes' if changes else 'the spec'} "
+        f"to {spec.site.name} ({tgt.value})?"
+    )  # fmt: skip
+    report = _engine_run(
+        spec, "up", tgt, output, "apply", layers, desired, expected, allow_destroy or ()
+    )
+    if not report.ok:
+        raise typer.Exit(1)
 
 
-@app.command()
+def _refuse_data_loss(
+    spec: Any, target: Target, state: Any, layers: list[str] | None, allowed: Any
+) -> None:
+    """Refuse before asking: a question whose yes the apply then refuses misleads."""
+    from dcctl.engines.orchestrate import DestroyRefused, check_destroy
+
+    if layers and "vms" not in layers:
+        return
+    try:
+        check_destroy(spec, target.value, state, allowed)
+    except DestroyRefused as exc:
+        err_console().print(f"error: {escape(str(exc))}")
+        raise typer.Exit(1) from None
+
+
+def _saved_plan(
+    plan_file: Path, spec: Any, target: Target | None, layer: Any, desired: Any
+) -> tuple[Target, Any, dict[str, Any], list[str] | None]:
+    """The saved plan's target, state, reviewed switch lines and layers; or exit 1 if stale."""
+    from dcctl.plan import saved
+
+    try:
+        plan = saved.read(plan_file)
+    except saved.SavedPlanError as exc:
+        err_console().print(f"error: {escape(str(exc))}")
+        raise typer.Exit(1) from None
+    if target is not None and target.value != plan.target:
+        err_console().print(
+            f"error: {escape(str(plan_file))} is a plan for {plan.target}, not {target.value}"
+        )
+        raise typer.Exit(1)
+    if layer:
+        err_console().print("error: --layer cannot change a saved plan (plan again with it)")
+        raise typer.Exit(1)
+    moved = saved.moved(plan, spec, desired)
+    if moved:
+        err_console().print(
+            f"error: refusing the saved plan {escape(str(plan_file))}: what it was made from "
+            "moved since; plan again and review the new plan"
+        )
+        for line in moved:
+            err_console().print(f"  - {escape(line)}")
+        raise typer.Exit(1)
+    digests = plan.switch_digests()
+    return Target(plan.target), plan.state, ({"switches": digests} if digests else {}), plan.layers
+
+
+@app.command(epilog=EPILOG)
 def destroy(
     path: SpecPath = Path("."),
     target: TargetOpt = Target.lab,
     auto_approve: Annotated[bool, typer.Option("--auto-approve", help="Do not ask")] = False,
     output: OutputOpt = Output.text,
 ) -> None:
-    """Remove every VM and network dcctl created on the target."""
-    _confirm(auto_approve, "destroy", f"DESTROY everything of {path} on {target.value}?")
-    _engine_run(path, "destroy", target, output, "destroy")
+    """Remove every VM and network dcctl created on the target.
+
+    Asks the engineer to type the regency's (site's) name, or needs --auto-approve.
+    """
+    spec = _load(path, output == Output.json)
+    type_to_confirm(
+        auto_approve,
+        "destroy",
+        spec.site.name,
+        f"DESTROY every VM and network of {spec.site.name} on {target.value}?",
+    )
+    report = _engine_run(spec, "destroy", target, output, "destroy")
+    if not report.ok:
+        raise typer.Exit(1)
 
 
-@app.command()
+@app.command(epilog=EPILOG)
 def drift(
     path: SpecPath = Path("."),
     target: TargetOpt = Target.lab,
     output: OutputOpt = Output.text,
     layer: LayerOpt = None,
+    detailed_exitcode: Annotated[
+        bool, typer.Option("--detailed-exitcode", help="Exit 2 when drift is found")
+    ] = False,
 ) -> None:
-    """Refresh from the real estate and report out-of-band changes (changes nothing)."""
-    _engine_run(path, "drift", target, output, "drift", _layers(layer))
+    """Refresh from the real estate and report out-of-band changes (changes nothing).
+
+    Text output lists what drifted: each switch's lines that differ from the
+    spec, each VM resource that differs, each host task that would change.
+    """
+    spec = _load(path, output == Output.json)
+    report = _engine_run(spec, "drift", target, output, "drift", _layers(layer))
+    if output == Output.text:
+        _drift_text(report)
+    if not report.ok:
+        raise typer.Exit(1)
+    if detailed_exitcode and report.has_changes:
+        raise typer.Exit(2)
+
+
+def _drift_text(report: Any) -> None:
+    """The drifted lines themselves, per layer, after the summary."""
+    con = console()
+    found = 0
+    for name, result in report.layers.items():
+        for item in result.items:
+            if not item.status.pending or item.action == WAITING:
+                continue
+            found += 1
+            what = "switch" if name == "switches" else "host" if name == "hosts" else name
+            con.print(f"  {what} {escape(item.name)}: {escape(item.action)}")
+            for line in item.lines:
+                con.print(f"      {escape(line)}")
+    con.print(f"drift: {found} item{'s' if found != 1 else ''} differ" if found else "no drift")
 
 
 @app.command()
@@ -589,6 +788,12 @@ _CORE = {
 }
 
 
+def _is_usage_error(exc: Exception) -> bool:
+    """A click ClickException (usage, bad parameter, missing file): it prints itself."""
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    return "ClickException" in names and callable(getattr(exc, "show", None))
+
+
 def run() -> None:
     """Entry point that turns unexpected failures into one clear line, not a traceback.
 
@@ -600,16 +805,26 @@ def run() -> None:
     if not words or words[0] not in _CORE:
         _mount_subcommands()
     try:
-        app()
+        # Not standalone: click would exit 2 on a usage error, which a pipeline
+        # running `--detailed-exitcode` reads as "changes pending".
+        code = app(standalone_mode=False)
+    except typer.Abort:
+        err_console().print("aborted: nothing was changed")
+        sys.exit(1)
     except KeyboardInterrupt:
         err_console().print("interrupted")
         sys.exit(130)
-    except Exception as exc:  # last resort: never dump a traceback on users
+    except Exception as exc:
+        if _is_usage_error(exc):  # click's usage errors (Typer vendors click): show, exit 1
+            exc.show()  # type: ignore[attr-defined]
+            sys.exit(1)
+        # Last resort: never dump a traceback on users.
         if os.environ.get("DCCTL_DEBUG"):
             raise
         err_console().print(f"error: {escape(type(exc).__name__)}: {escape(str(exc))}")
         err_console().print("(set DCCTL_DEBUG=1 for a traceback)")
         sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

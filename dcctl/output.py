@@ -82,6 +82,55 @@ def load_spec_or_exit(path: Any, as_json: bool, code: int = 1) -> Any:
         raise typer.Exit(code) from None
 
 
+#: Every command's exit codes (the --help epilog and the README show this table).
+EXIT_CODES = """Exit codes (every command):
+  0    success; with --detailed-exitcode: no changes / no drift
+  1    error: invalid spec or usage, a failed or refused change, a lock held,
+       a saved plan whose inputs moved, a question not confirmed
+  2    only with --detailed-exitcode (plan, drift): changes pending / drift found
+  130  interrupted by SIGINT (143: SIGTERM); stopped at a safe point, audited"""
+
+
+def interactive() -> bool:
+    """Whether a person can answer a question (stdin is a terminal)."""
+    return sys.stdin.isatty()
+
+
+def confirm_or_exit(auto_approve: bool, verb: str, question: str) -> None:
+    """Ask a person before a change; refuse (never hang) when nobody is there to answer.
+
+    Every production change goes through here (or through :func:`type_to_confirm`),
+    so "asks, or needs --auto-approve" holds for all of them alike.
+    """
+    import typer
+
+    if auto_approve:
+        return
+    if not interactive():
+        err_console().print(f"error: not a terminal; pass --auto-approve to {verb}")
+        raise typer.Exit(1)
+    if not typer.confirm(question, default=False):
+        err_console().print(f"not confirmed: nothing was changed ({verb})")
+        raise typer.Exit(1)
+
+
+def type_to_confirm(auto_approve: bool, verb: str, word: str, question: str) -> None:
+    """Like :func:`confirm_or_exit`, but the person must type ``word`` (a destroy)."""
+    import typer
+
+    if auto_approve:
+        return
+    if not interactive():
+        err_console().print(f"error: not a terminal; pass --auto-approve to {verb}")
+        raise typer.Exit(1)
+    answer = typer.prompt(f"{question}\nType {word!r} to confirm", default="", show_default=False)
+    if answer.strip() != word:
+        err_console().print(
+            f"not confirmed ({escape(answer.strip())!r} is not {word!r}): nothing was changed"
+        )
+        raise typer.Exit(1)
+
+
 class Output(StrEnum):
     """Output of the sub-commands: for a person, or for a pipeline."""
 

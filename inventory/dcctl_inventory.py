@@ -11,9 +11,10 @@ It is built by the hosts layer's own :func:`inventory_for` over
 The spec is read from ``DCCTL_SPEC`` (default ``examples/wonosobo``), Pulumi's
 ``vms`` output optionally from the JSON file ``DCCTL_OUTPUTS``. The providers are
 asked for production (``DCCTL_TARGET``, default ``prod``), as ``dcctl apply``
-would: they need that target's credentials and the secrets passphrase, and may
-create the VPN keystore under the spec's ``state/``. Only hosts and groups are
-printed; the providers' variables, secret or not, stay in this process.
+would: they need that target's credentials (and the secrets passphrase once an
+apply made the VPN keystore). The script only reads: keys no apply created yet are
+stand-ins in memory, and no keystore or passphrase file is written. Only hosts and
+groups are printed; the providers' variables, secret or not, stay in this process.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ def resolve_credential(spec: Spec, ref: str, target: Target | str) -> str:
     return targets.get(target).credential(spec, ref)
 
 
-def passphrase() -> str:
+def passphrase(create: bool = True) -> str:
     """The passphrase that encrypts dcctl's secrets (Pulumi state, the VPN keystore).
 
     From DCCTL_PASSPHRASE, else the file DCCTL_PASSPHRASE_FILE (default
@@ -41,6 +41,11 @@ def passphrase() -> str:
         os.environ.get("DCCTL_PASSPHRASE_FILE") or Path.home() / ".config" / "dcctl" / "passphrase"
     )
     if not path.exists():
+        if not create:  # reading a secret made with a passphrase that is not here
+            raise CredentialError(
+                f"no secrets passphrase: set DCCTL_PASSPHRASE or DCCTL_PASSPHRASE_FILE "
+                f"(default {path}, which the first apply creates)"
+            )
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:

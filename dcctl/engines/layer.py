@@ -103,8 +103,13 @@ class LayerResult:
 
     @classmethod
     def broken(cls, layer: str, error: str) -> LayerResult:
-        """The whole layer failed before any item (a missing credential, an engine error)."""
-        return cls(layer, errors=[f"{layer}: {error}"])
+        """The whole layer failed before any item (a missing credential, an engine error).
+
+        Every error line says what failed: an exception without a message (seen
+        from a drift before any apply) is not printed as a bare ``vms: ``.
+        """
+        what = " ".join(str(error).split()) or "failed, and the engine gave no reason"
+        return cls(layer, errors=[f"{layer}: {what}"])
 
 
 @dataclass
@@ -117,6 +122,9 @@ class Context:
     on_step: Step | None = None
     #: Results of the layers that ran before this one, by layer name.
     earlier: dict[str, LayerResult] = field(default_factory=dict)
+    #: What a saved plan reviewed, per layer (``switches``: lines per switch): a layer
+    #: leaves an item alone whose change differs now (its live state moved).
+    expected: dict[str, Any] = field(default_factory=dict)
 
     def step(self, op: str, name: str) -> None:
         if self.on_step:

@@ -22,9 +22,18 @@ class LockedError(RuntimeError):
 
 
 @contextmanager
-def apply_lock(state_dir: Path, what: str) -> Iterator[None]:
-    state_dir.mkdir(parents=True, exist_ok=True)
+def apply_lock(state_dir: Path, what: str, create: bool = True) -> Iterator[None]:
+    """Hold the spec repo's apply lock for ``what``; LockedError if another run has it.
+
+    ``create=False`` is for reads (plan, drift): they wait for no one and write
+    nothing when no change ever ran here (no lock file: no apply can be running,
+    since an apply creates the file before it changes anything).
+    """
     path = state_dir / "apply.lock"
+    if not create and not path.exists():
+        yield
+        return
+    state_dir.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         try:

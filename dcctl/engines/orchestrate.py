@@ -9,17 +9,15 @@ state it finds.
 
 from __future__ import annotations
 
-import getpass
-import json
-import subprocess
 import time
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from dcctl import targets
+from dcctl.engines import interrupt
 from dcctl.engines.ansible.layer import HostLayer
+from dcctl.engines.audit import audited
 from dcctl.engines.layer import Context, Layer, LayerResult, Step
 from dcctl.engines.lock import apply_lock
 from dcctl.engines.pulumi.layer import VmLayer
@@ -73,17 +71,22 @@ class RunReport:
     target: str
     layers: dict[str, LayerResult] = field(default_factory=dict)
     seconds: float = 0.0
+    #: The signal that stopped the run at a safe point (None: it ran to its end).
+    interrupted: str | None = None
 
     def add(self, result: LayerResult) -> None:
         self.layers[result.layer] = result
 
     @property
     def ok(self) -> bool:
-        return all(r.ok for r in self.layers.values())
+        return self.interrupted is None and all(r.ok for r in self.layers.values())
 
     @property
     def errors(self) -> list[str]:
-        return [e for r in self.layers.values() for e in r.errors]
+        errors = [e for r in self.layers.values() for e in r.errors]
+        if self.interrupted:
+            errors.append(f"interrupted by {self.interrupted}: stopped at a safe point")
+        return errors
 
     @property
     def has_changes(self) -> bool:
@@ -97,33 +100,8 @@ class RunReport:
             "layers": {name: r.to_dict() for name, r in self.layers.items()},
             "errors": self.errors,
             "seconds": round(self.seconds, 1),
+            **({"interrupted": self.interrupted} if self.interrupted else {}),
         }
-
-
-def _git_commit(root: Path) -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None
-
-
-def audit(spec: Spec, report: RunReport) -> None:
-    """Append who/which commit/what changed/result to state/audit.log (JSON lines)."""
-    spec.state_dir.mkdir(parents=True, exist_ok=True)
-    entry = {
-        "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "user": getpass.getuser(),
-        "commit": _git_commit(spec.root),
-        **report.to_dict(),
-    }
-    with (spec.state_dir / "audit.log").open("a") as fh:
-        fh.write(json.dumps(entry, sort_keys=True) + "\n")
 
 
 #: The layers, in data-flow order: the fabric carries the VLANs the VMs are placed on,
@@ -143,13 +121,17 @@ def run(
     layers: Collection[str] | None = None,
     state: DesiredState | None = None,
     allow_destroy: Collection[str] = (),
+    expected: dict[str, Any] | None = None,
 ) -> RunReport:
     """Run ``action`` (up | preview | drift | destroy) over ``layers`` (default: all).
 
     ``state`` is the desired state when the caller has computed it already
-    (``dcctl plan`` diffs it offline first); otherwise it is computed here. An ``up``
-    that would lose data (:func:`check_destroy`) raises DestroyRefused before anything
-    runs, unless ``allow_destroy`` names every such change.
+    (``dcctl plan`` diffs it offline first, a saved plan carries it); otherwise it
+    is computed here. An ``up`` that would lose data (:func:`check_destroy`) raises
+    DestroyRefused before anything runs, unless ``allow_destroy`` names every such
+    change. ``expected``: a saved plan's reviewed changes per layer
+    (:attr:`Context.expected`). SIGINT/SIGTERM stop the run at the next safe point
+    (:mod:`dcctl.engines.interrupt`); the report then says ``interrupted``.
     """
     target = targets.get(target)
     chosen = set(layers or ENGINE_LAYERS)
@@ -162,27 +144,46 @@ def run(
         state = desired_state(spec) if state is None else state
         check_destroy(spec, target, state, allow_destroy)
     report = RunReport(action, target.name)
-    start = time.monotonic()
-    with apply_lock(spec.state_dir, action):
+    changes = action in ("up", "destroy")
+    with interrupt.safe_stop(), apply_lock(spec.state_dir, action, create=changes):
         # Computed once: every layer works from the same desired state.
         ctx = Context(spec, target, desired_state(spec) if state is None else state, on_step)
+        ctx.expected = dict(expected or {})
+        if not changes:
+            _run_layers(ctx, action, chosen, report)
+            return report
+        # A change is audited before it starts and however it ends (failed, interrupted).
+        with audited(spec.state_dir, spec.root, action, target.name, layers=sorted(chosen)) as rec:
+            try:
+                _run_layers(ctx, action, chosen, report)
+                if action == "up" and report.ok:
+                    spec.allocation.lock().write(spec.root)
+                    # The snapshot is "what was last applied": only a whole apply writes it.
+                    if chosen == set(ENGINE_LAYERS):
+                        write_snapshot(spec.state_dir, ctx.state, target)
+            finally:  # even a forced stop records what had run
+                rec.body = report.to_dict()
+            rec.finish(report.ok)
+    return report
+
+
+def _run_layers(ctx: Context, action: str, chosen: set[str], report: RunReport) -> None:
+    """The layers in order; a stop asked by a signal ends the run before the next layer."""
+    start = time.monotonic()
+    try:
         if action == "destroy":
             # destroy removes the VMs whatever layers were named: hosts go with them.
             report.add(VMS.destroy(ctx))
         for layer in LAYERS if action != "destroy" else ():
             if layer.name not in chosen:
                 continue
+            if interrupt.requested():
+                break
             if any(ctx.earlier[n].errors for n in layer.needs if n in ctx.earlier):
                 continue
             result: LayerResult = getattr(layer, _METHOD[action])(ctx)
             ctx.earlier[layer.name] = result
             report.add(result)
-        if action == "up" and report.ok:
-            spec.allocation.lock().write(spec.root)
-            # The snapshot is "what was last applied": only a whole apply writes it.
-            if chosen == set(ENGINE_LAYERS):
-                write_snapshot(spec.state_dir, ctx.state, target)
+        report.interrupted = interrupt.signal_name()
+    finally:
         report.seconds = time.monotonic() - start
-        if action in ("up", "destroy"):
-            audit(spec, report)
-    return report

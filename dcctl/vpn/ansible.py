@@ -34,6 +34,7 @@ __all__ = [
     "build_role_vars",
     "office_host",
     "peers",
+    "prepare",
     "role_vars",
 ]
 
@@ -85,12 +86,31 @@ def hub_facts(spec: Spec) -> dict[str, Any]:
 
 
 def open_keystore(
-    spec: Spec, state_dir: Path, target: Target | str, state: DesiredState | None = None
+    spec: Spec,
+    state_dir: Path,
+    target: Target | str,
+    state: DesiredState | None = None,
+    *,
+    create: bool = True,
 ) -> KeyStore:
-    """The keystore of ``target``, with a key pair for the hub and every office."""
+    """The keystore of ``target``, with a key pair for the hub and every office.
+
+    ``create=False`` (plans, check runs, the inventory script) writes nothing:
+    pairs the store lacks are made in memory only, as stand-ins for the ones
+    the first apply (or ``dcctl vpn keys init``) creates.
+    """
     store = KeyStore(keystore_path(state_dir, target))
-    store.ensure([HUB, *(state or desired_state(spec))["vpn"]])
+    store.ensure([HUB, *(state or desired_state(spec))["vpn"]], persist=create)
     return store
+
+
+def prepare(spec: Spec, state: DesiredState, state_dir: Path, target: Target) -> list[str]:
+    """Before an apply's hosts run: create the key pairs the spec needs (the only writer)."""
+    if spec.site.vpn is None:
+        return []
+    store = KeyStore(keystore_path(state_dir, target))
+    made = store.ensure([HUB, *state["vpn"]])
+    return [f"created WireGuard key pairs: {', '.join(made)}"] if made else []
 
 
 def peers(spec: Spec, store: KeyStore, state: DesiredState | None = None) -> list[Peer]:
@@ -128,7 +148,9 @@ def role_vars(spec: Spec, state: DesiredState, state_dir: Path, target: Target) 
     """Variables of the ``vpn_hub`` and ``vpn_office`` roles (see the module docstring)."""
     if spec.site.vpn is None:
         return RoleVars()
-    store = open_keystore(spec, state_dir, target, state)
+    # Reads only: an apply created the keys before (prepare); a plan or check run
+    # works with stand-ins and writes nothing.
+    store = open_keystore(spec, state_dir, target, state, create=False)
     return build_role_vars(hub_facts(spec), peers(spec, store, state), store)
 
 

@@ -17,8 +17,18 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from dcctl.output import Output, Target, console, emit_json, err_console, print_spec_errors
+from dcctl import targets
+from dcctl.output import (
+    Output,
+    Target,
+    confirm_or_exit,
+    console,
+    emit_json,
+    err_console,
+    print_spec_errors,
+)
 from dcctl.spec.errors import SpecErrors
+from dcctl.vpn.keystore import KeyStore, KeystoreError
 
 if TYPE_CHECKING:
     from dcctl.spec.loader import Spec
@@ -52,14 +62,28 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(1)
 
 
-def _peers(spec: Spec, target: Target) -> tuple[list[Peer], str]:
+#: What a read shows for a key pair no apply has created yet.
+NOT_YET = "(created by the first apply)"
+
+
+def _peers(spec: Spec, target: Target) -> tuple[list[Peer], str, set[str]]:
+    """Peers and the hub's public key, read only; and the names that have no keys yet.
+
+    Keys missing from the store are stand-ins made in memory (nothing is written,
+    no passphrase is made): a read never creates secrets, and two engineers'
+    `vpn show` never make different production keys.
+    """
+    from dcctl.engines.credentials import CredentialError
     from dcctl.vpn.ansible import open_keystore, peers
     from dcctl.vpn.keystore import HUB, KeystoreError
 
     try:
-        store = open_keystore(spec, spec.state_dir, target.value)
-        return peers(spec, store), store.public_key(HUB)
-    except KeystoreError as exc:
+        store = open_keystore(spec, spec.state_dir, target.value, create=False)
+        saved = set(KeyStore(store.path).names())
+        found = peers(spec, store)
+        missing = {n for n in (HUB, *(p.key for p in found)) if n not in saved}
+        return found, store.public_key(HUB), missing
+    except (KeystoreError, CredentialError) as exc:
         raise _fail(str(exc)) from None
 
 
@@ -79,12 +103,16 @@ def show(
 ) -> None:
     """The hub and every office peer: addresses, allowed networks, public keys only."""
     from dcctl.vpn.ansible import hub_facts
-    from dcctl.vpn.keystore import KeyStore, keystore_path
+    from dcctl.vpn.keystore import HUB, keystore_path
 
     spec = _load(path, output == Output.json)
-    all_peers, hub_pub = _peers(spec, target)
+    all_peers, hub_pub, missing = _peers(spec, target)
     hub = hub_facts(spec)
     store = KeyStore(keystore_path(spec.state_dir, target.value))
+
+    def key(name: str, public: str) -> str:
+        return NOT_YET if name in missing else public
+
     if output == Output.json:
         emit_json(
             {
@@ -93,7 +121,7 @@ def show(
                     "vm": hub["vm"],
                     "endpoint": hub["endpoint"],
                     "address": hub["cidr"],
-                    "public_key": hub_pub,
+                    "public_key": key(HUB, hub_pub),
                 },
                 "peers": [
                     {
@@ -104,8 +132,8 @@ def show(
                         "tunnel_address": p.tunnel_address,
                         "lan_prefix": p.lan_prefix,
                         "allowed_networks": list(p.allowed_networks),
-                        "public_key": p.public_key,
-                        "key_created": store.created(p.key),
+                        "public_key": key(p.key, p.public_key),
+                        "key_created": store.created(p.key) or None,
                     }
                     for p in all_peers
                 ],
@@ -115,7 +143,7 @@ def show(
     out = console()
     out.print(
         f"hub {escape(str(hub['vm']))} {escape(str(hub['endpoint']))} "
-        f"tunnel {escape(str(hub['cidr']))} key {escape(hub_pub)}"
+        f"tunnel {escape(str(hub['cidr']))} key {escape(key(HUB, hub_pub))}"
     )
     table = Table(title=f"VPN peers ({target.value})", title_justify="left")
     for col in ("office", "router", "tunnel", "LAN", "reaches", "public key"):
@@ -127,26 +155,57 @@ def show(
             p.tunnel_address,
             p.lan_prefix,
             ", ".join(p.allowed_networks),
-            escape(p.public_key),
+            escape(key(p.key, p.public_key)),
         )
     out.print(table)
+    if missing:
+        out.print(
+            f"no key pairs yet for {len(missing)} of them: {NOT_YET[1:-1]} "
+            f"(or `dcctl vpn keys init {path} --target {target.value}`)"
+        )
+
+
+def _need_keys(missing: set[str], names: tuple[str, ...], path: Path, target: Target) -> None:
+    lacking = [n for n in names if n in missing]
+    if lacking:
+        raise _fail(
+            f"no key pair yet for {', '.join(lacking)} ({target.value}): the first apply "
+            f"creates them, or `dcctl vpn keys init {path} --target {target.value}`"
+        )
 
 
 @vpn_app.command("rotate")
-def rotate(path: SpecArg, office: OfficeArg, target: TargetOpt = Target.lab) -> None:
-    """Replace one office's key pair; the next apply (or render) uses the new keys."""
-    from dcctl.vpn.ansible import open_keystore
-    from dcctl.vpn.keystore import KeystoreError
+def rotate(
+    path: SpecArg,
+    office: OfficeArg,
+    target: TargetOpt = Target.lab,
+    auto_approve: Annotated[
+        bool, typer.Option("--auto-approve", help="Do not ask (production asks otherwise)")
+    ] = False,
+) -> None:
+    """Replace one office's key pair; the next apply (or render) uses the new keys.
+
+    In production this asks first (or needs --auto-approve) and is written to the
+    audit log, started and finished, like every production change.
+    """
+    from dcctl.engines.audit import audited
+    from dcctl.vpn.keystore import HUB, KeystoreError, keystore_path
 
     spec = _load(path)
-    all_peers, _hub = _peers(spec, target)
+    all_peers, _hub, missing = _peers(spec, target)
     peer = _find(all_peers, office)
-    try:
-        store = open_keystore(spec, spec.state_dir, target.value)
-        old = store.public_key(peer.key)
-        new = store.rotate(peer.key)
-    except KeystoreError as exc:
-        raise _fail(str(exc)) from None
+    _need_keys(missing, (HUB, peer.key), path, target)
+    if target == Target.prod:
+        confirm_or_exit(auto_approve, "rotate", f"Rotate the WireGuard keys of {peer.key} in prod?")
+    store = KeyStore(keystore_path(spec.state_dir, target.value))
+    with audited(spec.state_dir, spec.root, "vpn rotate", target.value, office=peer.key) as rec:
+        try:
+            old = store.public_key(peer.key)
+            new = store.rotate(peer.key)
+        except KeystoreError as exc:
+            rec.finish(False, {"errors": [str(exc)]})
+            raise _fail(str(exc)) from None
+        rec.finish(True, {"public_key": {"old": old, "new": new}})
     out = console()
     out.print(f"rotated {escape(peer.key)} ({target.value}): {escape(old)} -> {escape(new)}")
     if peer.router == "mikrotik":
@@ -154,6 +213,34 @@ def rotate(path: SpecArg, office: OfficeArg, target: TargetOpt = Target.lab) -> 
         out.print("      then `dcctl apply` so the hub knows the new public key")
     else:
         out.print("next: `dcctl apply` pushes the new keys to the hub and the office router")
+
+
+keys_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="The VPN key store")
+vpn_app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("init")
+def keys_init(path: SpecArg = Path("."), target: TargetOpt = Target.lab) -> None:
+    """Create the key pairs the spec needs and the store lacks (apply does this too).
+
+    Reads (`vpn show`, `vpn render`, plans) never create keys; this is the
+    explicit way to have them before the first apply, e.g. to export a MikroTik
+    office's config. Existing pairs are kept.
+    """
+    from dcctl.engines.audit import audited
+    from dcctl.engines.credentials import CredentialError
+    from dcctl.plan.desired import desired_state
+    from dcctl.vpn.ansible import prepare
+
+    spec = _load(path)
+    with audited(spec.state_dir, spec.root, "vpn keys init", target.value) as rec:
+        try:
+            made = prepare(spec, desired_state(spec), spec.state_dir, targets.get(target.value))
+        except (KeystoreError, CredentialError) as exc:
+            rec.finish(False, {"errors": [str(exc)]})
+            raise _fail(str(exc)) from None
+        rec.finish(True, {"created": made})
+    console().print("; ".join(made) if made else f"every key pair exists already ({target.value})")
 
 
 @vpn_app.command("render")
@@ -170,21 +257,28 @@ def render_cmd(
     ] = None,
 ) -> None:
     """The RouterOS v7 WireGuard config of a MikroTik office (private key masked)."""
+    from dcctl.engines.credentials import CredentialError
     from dcctl.vpn import routeros
-    from dcctl.vpn.ansible import hub_facts, open_keystore
-    from dcctl.vpn.keystore import KeystoreError
+    from dcctl.vpn.ansible import hub_facts
+    from dcctl.vpn.keystore import HUB, keystore_path
 
     spec = _load(path)
-    all_peers, hub_pub = _peers(spec, target)
+    all_peers, hub_pub, missing = _peers(spec, target)
     peer = _find(all_peers, office)
     hub = hub_facts(spec)
     try:
         if export is None:
-            console().print(escape(routeros.render(hub, hub_pub, peer)), end="", soft_wrap=True)
+            text = routeros.render(hub, hub_pub, peer)
+            # Stand-ins for keys no apply created yet are never shown as if real.
+            for name, public in ((HUB, hub_pub), (peer.key, peer.public_key)):
+                if name in missing:
+                    text = text.replace(public, f"<{name} public key: {NOT_YET[1:-1]}>")
+            console().print(escape(text), end="", soft_wrap=True)
             return
-        store = open_keystore(spec, spec.state_dir, target.value)
+        _need_keys(missing, (HUB, peer.key), path, target)
+        store = KeyStore(keystore_path(spec.state_dir, target.value))
         text = routeros.render(hub, hub_pub, peer, store.pair(peer.key).private)
         dest = routeros.export(text, export, spec.root)
-    except (routeros.RenderError, KeystoreError) as exc:
+    except (routeros.RenderError, KeystoreError, CredentialError) as exc:
         raise _fail(str(exc)) from None
     console().print(f"wrote {escape(str(dest))} (0600; holds the private key of {peer.key})")

@@ -120,6 +120,7 @@ class KeyStore:
         self._private: dict[str, str] | None = None
         self._aes: AESGCM | None = None
         self._aes_salt = ""
+        self._writing = False
         self._load_public()
 
     # -- reading -------------------------------------------------------------
@@ -151,7 +152,9 @@ class KeyStore:
             if self._passphrase is None:
                 from dcctl.engines.credentials import passphrase
 
-                self._passphrase = passphrase()
+                # Only a write may create the passphrase (a read of a store needs the
+                # passphrase it was written with).
+                self._passphrase = passphrase(create=self._writing)
             kdf = self._doc["kdf"]
             key = Scrypt(
                 salt=base64.b64decode(kdf["salt"]),
@@ -191,6 +194,10 @@ class KeyStore:
     def names(self) -> list[str]:
         return sorted(self._doc["public"])
 
+    def has(self, name: str) -> bool:
+        """Whether ``name`` has a key pair (in the file, or made in memory by ``ensure``)."""
+        return name in self._doc["public"]
+
     def public_key(self, name: str) -> str:
         try:
             return str(self._doc["public"][name])
@@ -210,11 +217,21 @@ class KeyStore:
 
     # -- changes -----------------------------------------------------------------
 
-    def ensure(self, names: Iterable[str]) -> list[str]:
-        """Generate a key pair for every name that has none yet; returns the new names."""
+    def ensure(self, names: Iterable[str], persist: bool = True) -> list[str]:
+        """Generate a key pair for every name that has none yet; returns the new names.
+
+        ``persist=False`` keeps the new pairs in this object only (nothing is
+        written, no passphrase is made): what a plan or check run uses for keys
+        the first apply will create, so reading never creates secrets.
+        """
         wanted = sorted(set(names))
-        if not [n for n in wanted if n not in self._doc["public"]]:
+        missing = [n for n in wanted if n not in self._doc["public"]]
+        if not missing:
             return []
+        if not persist:
+            for name in missing:
+                self._set(name)
+            return missing
         with self._locked():
             missing = [n for n in wanted if n not in self._doc["public"]]
             for name in missing:
@@ -260,6 +277,7 @@ class KeyStore:
             os.close(fd)
 
     def _write(self) -> None:
+        self._writing = True
         privates = self._privates()
         nonce = secrets.token_bytes(12)
         self._doc["nonce"] = _b64(nonce)

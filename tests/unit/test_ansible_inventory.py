@@ -19,6 +19,7 @@ import pytest
 from dcctl.engines.ansible.inventory import build_inventory
 from dcctl.engines.ansible.layer import inventory_for
 from dcctl.engines.ansible.vars import collect
+from dcctl.engines.ansible.vars import prepare as vars_prepare
 from dcctl.plan.desired import desired_state
 from dcctl.spec.loader import Spec, load_spec
 from dcctl.vpn.ansible import OFFICE_GROUP, office_host
@@ -43,7 +44,7 @@ PROD_SECRETS = ("DCCTL_PASSPHRASE", *camera_env_vars(load_spec(ROOT / "examples"
 
 @pytest.fixture
 def script_spec(spec_repo: Path, monkeypatch: pytest.MonkeyPatch) -> Spec:
-    """A private copy of the example (the providers create its VPN keystore), with
+    """A private copy of the example (with the VPN keystore an apply made), with
     random production secrets set here and inherited by the script, so the test
     computes the expected inventory with the same keys the script reads."""
     monkeypatch.setenv("DCCTL_SPEC", str(spec_repo))
@@ -51,7 +52,10 @@ def script_spec(spec_repo: Path, monkeypatch: pytest.MonkeyPatch) -> Spec:
         monkeypatch.setenv(name, "t-" + secrets.token_urlsafe(16))
     for name in ("DCCTL_TARGET", "DCCTL_OUTPUTS"):
         monkeypatch.delenv(name, raising=False)
-    return load_spec(spec_repo)
+    spec = load_spec(spec_repo)
+    # The keys an apply creates (the script and the providers only read them).
+    vars_prepare(spec, spec.state_dir, "prod")
+    return spec
 
 
 def _script(*args: str) -> str:
@@ -109,6 +113,22 @@ def test_outputs_override_addresses(spec) -> None:  # type: ignore[no-untyped-de
     inv = build_inventory(spec, {"dinkes/simpus": {"address": "198.18.77.5", "vlan": 7}})
     hv = inv["_meta"]["hostvars"]["dinkes-simpus"]
     assert hv["ansible_host"] == "198.18.77.5" and hv["vlan"] == 7
+
+
+def test_script_creates_no_keystore(
+    spec_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The inventory only reads: before any apply it writes no key and no passphrase."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("DCCTL_SPEC", str(spec_repo))
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("WSB_CAMERA_PASSWORD", "t-" + secrets.token_urlsafe(16))
+    for name in ("DCCTL_PASSPHRASE", "DCCTL_PASSPHRASE_FILE", "DCCTL_TARGET", "DCCTL_OUTPUTS"):
+        monkeypatch.delenv(name, raising=False)
+    listed = json.loads(_script("--list"))
+    assert listed[OFFICE_GROUP]["hosts"]
+    assert not (spec_repo / "state").exists() and list(home.iterdir()) == []
 
 
 def test_script_list_and_host(script_spec: Spec) -> None:

@@ -84,3 +84,60 @@ def test_killed_ansible_playbook_is_reported_as_a_crash_naming_the_signal(tmp_pa
     res = run_playbook(book, LOCAL, known_hosts=None)
     assert res.status == "failed" and res.rc == -9
     assert res.errors == ["ansible-playbook was killed by SIGKILL"]
+
+
+#: A process that runs a playbook as the hosts layer does, under dcctl's signal
+#: handling (dcctl.engines.interrupt), and prints what the runner reported.
+_UNDER_SIGNALS = """
+import json, sys
+from dcctl.engines import interrupt
+from dcctl.engines.ansible.runner import run_playbook
+LOCAL = json.loads(sys.argv[2])
+with interrupt.safe_stop():
+    res = run_playbook(sys.argv[1], LOCAL)
+print(json.dumps({"status": res.status, "errors": res.errors, "stopped": interrupt.requested()}))
+"""
+
+
+def test_sigterm_stops_the_running_playbook_cleanly(tmp_path: Path) -> None:
+    """SIGTERM to dcctl reaches Ansible (in its own session) as a SIGINT: it stops, no orphan.
+
+    Before, dcctl died at once and the playbook ran on to its end on its own.
+    """
+    import json
+    import os
+    import signal
+    import subprocess
+
+    from tests.helpers import REPO, wait_for
+
+    started, after = tmp_path / "started", tmp_path / "after"
+    book = _book(
+        tmp_path,
+        f"    - ansible.builtin.command: touch {started}\n"
+        "    - ansible.builtin.command: sleep 60\n"
+        f"    - ansible.builtin.command: touch {after}\n",
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _UNDER_SIGNALS, str(book), json.dumps(LOCAL)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    try:
+        wait_for("the playbook's first task", started.exists, 60, interval=0.1)
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=45)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    report = json.loads(out.splitlines()[-1])
+    assert report["stopped"] and report["status"] == "failed"
+    assert any("interrupted (SIGTERM)" in e for e in report["errors"]), report
+    assert time.monotonic() - t0 < 30, "the playbook was not stopped, it ran its sleep out"
+    time.sleep(1)
+    assert not after.exists(), "the playbook went on after the stop"

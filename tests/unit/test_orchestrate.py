@@ -159,10 +159,16 @@ def test_destroy_removes_the_vms_whatever_layers_are_named_and_is_audited(
     assert layers["vms"].log == ["vms.destroy"]
     assert layers["vms"].calls[0][1].target.name == "prod"
     entries = _audit(spec)
-    assert [(e["action"], e["target"], e["ok"]) for e in entries] == [("destroy", "prod", True)]
+    # Written before it started, and with its result when it ended (one run id).
+    assert [(e["event"], e["action"], e["target"]) for e in entries] == [
+        ("started", "destroy", "prod"),
+        ("finished", "destroy", "prod"),
+    ]
+    assert entries[0]["id"] == entries[1]["id"]
+    assert (entries[1]["result"], entries[1]["ok"]) == ("ok", True)
     assert report.to_dict()["layers"]["vms"] == {"changes": {}}
     orchestrate.run(spec, "preview", "prod")
-    assert len(_audit(spec)) == 1, "a plan was written to the audit log"
+    assert len(_audit(spec)) == 2, "a plan was written to the audit log"
 
 
 def test_unknown_layer_action_or_target_is_refused_before_anything_runs(

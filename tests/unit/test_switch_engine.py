@@ -30,6 +30,7 @@ import pytest
 pytest.importorskip("netmiko")
 pytest.importorskip("asyncssh")
 
+from dcctl.engines.audit import read_audit
 from dcctl.engines.switches import cli as swcli
 from dcctl.engines.switches import layer as swlayer
 from dcctl.engines.switches.engine import (
@@ -429,28 +430,32 @@ def test_unsafe_description_never_reaches_a_switch(
 # CLI entry points: credentials, backups under state/switches, no secret printed
 
 
-def test_plan_apply_and_backup_through_the_cli_functions(
-    daemons: dict[str, Daemon],
-    spec_repo: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    repo_spec = load_spec(spec_repo)
-    password = next(iter(daemons.values())).password
-    monkeypatch.setenv("WSB_SWITCH_PASSWORD", password)
-    real = swlayer.switch_targets
-    closed = free_port()
+def _on_loopback(
+    daemons: dict[str, Daemon], monkeypatch: pytest.MonkeyPatch, only_daemons: bool = False
+) -> str:
+    """The spec's switches at the daemons' loopback ports, host keys trusted; the password.
+
+    Switches without a daemon get a port nobody listens on (refused at once), or,
+    with ``only_daemons``, are left out as if the estate had only the daemons.
+    """
     import asyncssh
 
     from dcctl import targets as targets_mod
     from dcctl.ssh.knownhosts import KnownHosts
 
+    password = next(iter(daemons.values())).password
+    monkeypatch.setenv("WSB_SWITCH_PASSWORD", password)
+    real = swlayer.switch_targets
+    closed = free_port()
+
     def on_loopback(
         spec: Spec, target: str, names: list[str] | None = None, state: Any = None
     ) -> Any:
         got, failed = real(spec, target, names, state)
+        if only_daemons:
+            got, failed = [t for t in got if t.name in daemons], []
         for t in got:
             assert t.host == {s.name: s.mgmt_address for s in spec.site.switches}[t.name]
-            # switches without a daemon get a port nobody listens on: refused at once
             t.host, t.port = "127.0.0.1", daemons[t.name].port if t.name in daemons else closed
             assert t.known_hosts == targets_mod.get("prod").known_hosts(spec)
             if t.name in daemons:  # the operator's `hostkeys trust`, from the daemon's key file
@@ -460,6 +465,70 @@ def test_plan_apply_and_backup_through_the_cli_functions(
         return got, failed
 
     monkeypatch.setattr(swlayer, "switch_targets", on_loopback)
+    return password
+
+
+def test_drift_after_an_out_of_band_edit_exits_2_and_prints_the_lines(
+    daemons: dict[str, Daemon], spec_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`dcctl drift --detailed-exitcode`: 0 when the switches match, 2 and the lines when not."""
+    from typer.testing import CliRunner
+
+    from dcctl.cli import app
+
+    _on_loopback(daemons, monkeypatch, only_daemons=True)
+    cli, repo = CliRunner(), str(spec_repo)
+    on = ["--target", "prod", "--layer", "switches"]
+    r = cli.invoke(app, ["apply", repo, *on, "--auto-approve"])
+    assert r.exit_code == 0, r.output
+    r = cli.invoke(app, ["drift", repo, *on, "--detailed-exitcode"])
+    assert r.exit_code == 0 and "no drift" in r.output, r.output
+    daemons["sw-dinkes"].configure(["interface GigabitEthernet1/0/1", "switchport access vlan 103"])
+    r = cli.invoke(app, ["drift", repo, *on, "--detailed-exitcode"])
+    assert r.exit_code == 2, r.output
+    assert "switch sw-dinkes" in r.output and "switchport access vlan 104" in r.output
+    assert "sw-dishub" not in r.output.split("drift:")[0].split("switches:")[-1]
+    r = cli.invoke(app, ["drift", repo, *on])
+    assert r.exit_code == 0, "without --detailed-exitcode drift found is no error"
+
+
+def test_a_saved_plan_pushes_only_switches_whose_live_config_is_as_reviewed(
+    daemons: dict[str, Daemon], spec_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What was reviewed is what is pushed: a switch edited after the plan is left alone."""
+    from typer.testing import CliRunner
+
+    from dcctl.cli import app
+
+    _on_loopback(daemons, monkeypatch, only_daemons=True)
+    cli, repo, saved = CliRunner(), str(spec_repo), str(tmp_path / "reviewed.json")
+    on = ["--target", "prod", "--layer", "switches"]
+    assert cli.invoke(app, ["apply", repo, *on, "--auto-approve"]).exit_code == 0
+    ios, ros = daemons["sw-dinkes"], daemons["sw-dishub"]
+    ios.configure(["interface GigabitEthernet1/0/1", "switchport access vlan 103"])
+    r = cli.invoke(app, ["plan", repo, *on, "--out", saved, "-o", "json"])
+    assert r.exit_code == 0, r.output
+    # After the review, someone edits another switch by hand.
+    ros.configure(["/interface bridge port set [find interface=ether1] pvid=108"])
+    edited = ros.running()
+    r = cli.invoke(app, ["apply", repo, "--plan", saved, "--auto-approve", "-o", "json"])
+    assert r.exit_code == 1, r.output
+    result = {s["name"]: s for s in json.loads(r.stdout)["layers"]["switches"]["switches"]}
+    assert result["sw-dishub"]["status"] == "failed"
+    assert "live config moved since the saved plan" in result["sw-dishub"]["error"]
+    assert ros.running() == edited, "the switch that moved since the review was changed"
+    assert result["sw-dinkes"]["status"] == "changed", "the reviewed change was not applied"
+    assert "switchport access vlan 104" in result["sw-dinkes"]["lines"]
+    assert result["sw-disdukcapil"]["status"] == "unchanged"
+
+
+def test_plan_apply_and_backup_through_the_cli_functions(
+    daemons: dict[str, Daemon],
+    spec_repo: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    repo_spec = load_spec(spec_repo)
+    password = _on_loopback(daemons, monkeypatch)
     names = list(SWITCHES)
     seen: list[str] = []
     plan = swlayer.plan_switches(repo_spec, "prod", lambda r: seen.append(r.name), names=names)
@@ -486,11 +555,19 @@ def test_plan_apply_and_backup_through_the_cli_functions(
     status = {s["name"]: s["status"] for s in data["switches"]}
     assert {status[n] for n in names} == {"unchanged"}
     assert password not in out.output
-    out = runner.invoke(
-        swcli.switch_app, ["push", "sw-dinkes", "--spec", str(spec_repo), "--target", "prod"]
-    )
+    push = ["push", "sw-dinkes", "--spec", str(spec_repo), "--target", "prod"]
+    out = runner.invoke(swcli.switch_app, push)
+    assert out.exit_code == 1 and "--auto-approve" in out.output, "production asks first"
+    assert read_audit(repo_spec.state_dir) == [], "a refused push is no change"
+    out = runner.invoke(swcli.switch_app, [*push, "--auto-approve"])
     assert out.exit_code == 0, out.output
     assert "unchanged" in out.output and password not in out.output
+    audit = read_audit(repo_spec.state_dir)
+    assert [(r["event"], r["action"], r["target"]) for r in audit] == [
+        ("started", "switch push", "prod"),
+        ("finished", "switch push", "prod"),
+    ]
+    assert audit[-1]["result"] == "ok" and audit[-1]["switches"][0]["name"] == "sw-dinkes"
     out = runner.invoke(swcli.switch_app, ["push", "--spec", str(spec_repo)])
     assert out.exit_code == 1 and "NAME or --all" in out.output
 
@@ -738,3 +815,26 @@ def test_a_switch_with_its_own_enable_secret(
     monkeypatch.delenv("SW_ENABLE")
     _, failed = swlayer.switch_targets(s, "prod", ["sw-core"])
     assert "SW_ENABLE" in (failed[0].error or ""), "a missing enable secret fails the switch"
+
+
+def test_no_switch_is_touched_once_a_signal_asked_to_stop(
+    intents: dict[str, Any], spec: Spec, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGINT/SIGTERM (dcctl.engines.interrupt): switches not started yet are left alone."""
+    import signal
+
+    from dcctl.engines import interrupt
+
+    monkeypatch.setattr(interrupt, "_received", [int(signal.SIGTERM)])
+    opened: list[str] = []
+
+    def connect(t: SwitchTarget, drv: Driver) -> Any:
+        opened.append(t.name)
+        raise AssertionError("a session was opened after the stop")
+
+    ts = [SwitchTarget(n, intents[n], "127.0.0.1", "admin", "pw", 1) for n in SWITCHES]
+    res = change_all(ts, swlayer.managed_vlans(spec), None, connect=connect, retries=0)
+    assert opened == []
+    assert {r.status for r in res} == {"skipped"} and not any(r.ok for r in res)
+    layer = swlayer.layer_result(res)
+    assert not layer.ok and all("interrupted" in e for e in layer.errors)

@@ -21,11 +21,20 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from dcctl import targets
 from dcctl.plan.desired import desired_state
 from dcctl.spec import Spec, load_spec
 from dcctl.vpn import routeros
-from dcctl.vpn.ansible import OFFICE_GROUP, hub_facts, office_host, open_keystore, peers, role_vars
-from dcctl.vpn.cli import vpn_app
+from dcctl.vpn.ansible import (
+    OFFICE_GROUP,
+    hub_facts,
+    office_host,
+    open_keystore,
+    peers,
+    prepare,
+    role_vars,
+)
+from dcctl.vpn.cli import NOT_YET, vpn_app
 from dcctl.vpn.keystore import HUB, KeyStore, KeystoreError, is_wg_key, keystore_path, public_of
 from tests.helpers import domain_vars
 
@@ -119,8 +128,30 @@ def test_wg_key_check() -> None:
 # role vars for the example
 
 
+def _applied_vars(spec: Spec, state_dir: Path, target: str):  # type: ignore[no-untyped-def]
+    """Role vars as an apply gets them: its hosts layer creates the keys first (prepare)."""
+    prepare(spec, desired_state(spec), state_dir, targets.get(target))
+    return domain_vars(role_vars, spec, state_dir, target)
+
+
+def test_role_vars_write_nothing_before_an_apply_made_the_keys(
+    spec: Spec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A plan, check run or inventory reads role vars: no keystore, no passphrase file."""
+    monkeypatch.delenv("DCCTL_PASSPHRASE")
+    monkeypatch.setenv("DCCTL_PASSPHRASE_FILE", str(tmp_path / "home" / "passphrase"))
+    state_dir = tmp_path / "state"
+    rv = domain_vars(role_vars, spec, state_dir, "prod")
+    assert is_wg_key(rv.public["vpn_hub_public_key"])  # stand-ins, the same shape
+    assert not state_dir.exists() and not (tmp_path / "home").exists()
+    made = prepare(spec, desired_state(spec), state_dir, targets.get("prod"))
+    assert made and (tmp_path / "home" / "passphrase").exists()
+    assert keystore_path(state_dir, "prod").exists()
+    assert prepare(spec, desired_state(spec), state_dir, targets.get("prod")) == []
+
+
 def test_role_vars_hub_peers_and_allowed_ips(spec: Spec, tmp_path: Path) -> None:
-    rv = domain_vars(role_vars, spec, tmp_path, "lab")
+    rv = _applied_vars(spec, tmp_path, "lab")
     state = desired_state(spec)
     offices = state["vpn"]
     hub = rv.public
@@ -151,7 +182,7 @@ def test_role_vars_hub_peers_and_allowed_ips(spec: Spec, tmp_path: Path) -> None
 
 
 def test_role_vars_linux_offices_are_hosts_mikrotik_are_not(spec: Spec, tmp_path: Path) -> None:
-    rv = domain_vars(role_vars, spec, tmp_path, "prod")
+    rv = _applied_vars(spec, tmp_path, "prod")
     offices = desired_state(spec)["vpn"]
     linux = sorted(office_host(k) for k, o in offices.items() if o["router"] == "linux")
     assert rv.groups == {OFFICE_GROUP: linux}
@@ -174,13 +205,13 @@ def test_role_vars_linux_offices_are_hosts_mikrotik_are_not(spec: Spec, tmp_path
     assert not any(p in printable for p in privates)
     assert rv.secret["vpn_hub_private_key"] == store.pair(HUB).private
     # Stable: a second call generates nothing and gives the same vars.
-    again = domain_vars(role_vars, spec, tmp_path, "prod")
+    again = _applied_vars(spec, tmp_path, "prod")
     assert again.public == rv.public and again.secret == rv.secret
 
 
 def test_lab_and_prod_keys_differ(spec: Spec, tmp_path: Path) -> None:
-    lab = domain_vars(role_vars, spec, tmp_path, "lab").public["vpn_hub_public_key"]
-    prod = domain_vars(role_vars, spec, tmp_path, "prod").public["vpn_hub_public_key"]
+    lab = _applied_vars(spec, tmp_path, "lab").public["vpn_hub_public_key"]
+    prod = _applied_vars(spec, tmp_path, "prod").public["vpn_hub_public_key"]
     assert lab != prod
 
 
@@ -342,6 +373,14 @@ def repo(spec_repo: Path) -> Path:
 
 
 def test_cli_show_rotate_render(repo: Path, tmp_path: Path, cli: CliRunner) -> None:
+    res = cli.invoke(vpn_app, ["show", str(repo), "--output", "json"])
+    assert res.exit_code == 0, res.output
+    assert {p["public_key"] for p in json.loads(res.stdout)["peers"]} == {NOT_YET}
+    res = cli.invoke(vpn_app, ["rotate", str(repo), "pkm-kertek"])
+    assert res.exit_code == 1 and "no key pair yet" in res.output
+    assert not (repo / "state").exists(), "a read or a refused rotation wrote state"
+    res = cli.invoke(vpn_app, ["keys", "init", str(repo)])
+    assert res.exit_code == 0 and "created" in res.output, res.output
     res = cli.invoke(vpn_app, ["show", str(repo), "--output", "json"])
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)

@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from dcctl import targets
+from dcctl.engines import interrupt
 from dcctl.engines.ansible.inventory import build_inventory
-from dcctl.engines.ansible.vars import RoleVars, collect
+from dcctl.engines.ansible.vars import RoleVars, collect, prepare
 from dcctl.engines.layer import WAITING, Context, Item, LayerResult, Status
 from dcctl.plan.desired import DesiredState, desired_state
 from dcctl.spec.loader import Spec
@@ -171,9 +172,17 @@ def run_hosts(
     with tempfile.TemporaryDirectory(prefix="dcctl-plays-") as tmp:
         # One run per play, in order: a play whose hosts all fail makes Ansible end
         # the whole playbook, which must not keep the other services from running.
-        results += [run_play(i, p, Path(tmp)) for i, p in enumerate(plays)]
+        for i, p in enumerate(plays):
+            if interrupt.requested():  # a safe point: no new play starts
+                report.failures["(playbook)"] = (
+                    f"interrupted ({interrupt.signal_name()}): "
+                    f"{len(plays) - i} of {len(plays)} plays not started"
+                )
+                break
+            results.append(run_play(i, p, Path(tmp)))
     statuses = {r.status for r in results}
-    report.status = "successful" if statuses == {"successful"} else "failed"
+    stopped = "(playbook)" in report.failures
+    report.status = "successful" if statuses == {"successful"} and not stopped else "failed"
     merged: dict[str, dict[str, int]] = {}
     for r in results:
         for name, h in r.hosts.items():
@@ -252,6 +261,9 @@ class HostLayer:
         vms = ctx.earlier.get("vms")
         vm_outputs = vms.outputs.get("vms") if vms is not None else None
         try:
+            if not check:  # an apply creates what the roles need (VPN keys) first
+                for note in prepare(ctx.spec, ctx.spec.state_dir, ctx.target, state=ctx.state):
+                    ctx.step("created", note)
             hosts = run_hosts(
                 ctx.spec, ctx.target, vm_outputs, check=check, on_step=ctx.on_step, state=ctx.state
             )

@@ -13,6 +13,7 @@ import codecs
 import contextlib
 import os
 import shlex
+import selectors
 import signal
 import subprocess
 import sys
@@ -26,6 +27,7 @@ import ansible_runner
 import ansible_runner.interface
 from ansible_runner.utils import OutputEventFilter
 
+from dcctl.engines import interrupt
 from dcctl.paths import playbooks_dir
 
 __all__ = ["HostResult", "PlaybookResult", "run_playbook", "ssh_trust", "static_inventory"]
@@ -164,6 +166,9 @@ def run_playbook(
             limit=limit,
             quiet=True,
             event_handler=handler,
+            # Given, so ansible-runner installs no SIGINT/SIGTERM handler of its own:
+            # that one silently replaced dcctl's safe stop (dcctl.engines.interrupt).
+            cancel_callback=interrupt.requested,
         )
         rc, crash = _execute(runner)
         summary = _summarise(runner.stats, hosts)
@@ -244,10 +249,24 @@ def _execute(runner: Any) -> tuple[int, str | None]:
         assert proc.stdout is not None
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         try:
-            while chunk := proc.stdout.read1(65536):
-                stream.write(decoder.decode(chunk))
-            stream.write(decoder.decode(b"", final=True))
-            rc = proc.wait()
+            # A stop asked by a signal (dcctl.engines.interrupt) reaches the playbook in
+            # its own session as the SIGINT a terminal would send: Ansible ends cleanly.
+            # The wait for output wakes up twice a second: a signal may land on another
+            # thread, and only the main thread's Python code runs the handler.
+            with (
+                interrupt.on_stop(lambda: interrupt.interrupt_group(proc.pid)),
+                selectors.DefaultSelector() as sel,
+            ):
+                sel.register(proc.stdout, selectors.EVENT_READ)
+                while True:
+                    if not sel.select(timeout=0.5):
+                        continue
+                    chunk = proc.stdout.read1(65536)
+                    if not chunk:
+                        break
+                    stream.write(decoder.decode(chunk))
+                stream.write(decoder.decode(b"", final=True))
+                rc = proc.wait()
         except BaseException:
             # Interrupted: let Ansible stop its workers and print its recap, then go on.
             with contextlib.suppress(ProcessLookupError):
@@ -263,6 +282,8 @@ def _execute(runner: Any) -> tuple[int, str | None]:
             proc.stdout.close()
     runner.rc = rc
     runner.status_callback("successful" if rc == 0 else "failed")
+    if rc != 0 and interrupt.requested():
+        return rc, f"ansible-playbook stopped: the run was interrupted ({interrupt.signal_name()})"
     if rc < 0:
         return rc, f"ansible-playbook was killed by {signal.Signals(-rc).name}"
     return rc, None

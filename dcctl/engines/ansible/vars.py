@@ -78,6 +78,32 @@ def _load(ref: str) -> Provider | None:
     return getattr(mod, func)
 
 
+def prepare(
+    spec: Spec,
+    state_dir: Path,
+    target: targets.Target | str,
+    *,
+    state: DesiredState | None = None,
+    providers: Mapping[str, str] | None = None,
+) -> list[str]:
+    """Let each domain create what an apply needs and a read must not (the VPN keys).
+
+    A domain's ``dcctl/<domain>/ansible.py`` may define ``prepare(spec, state,
+    state_dir, target) -> list[str]`` (what it created); only an apply calls it,
+    so ``role_vars`` itself never writes: plans, check runs and the inventory
+    script stay read-only.
+    """
+    target = targets.get(target)
+    state = desired_state(spec) if state is None else state
+    notes: list[str] = []
+    for ref in (providers or PROVIDERS).values():
+        provider = _load(ref)
+        hook = getattr(importlib.import_module(ref.partition(":")[0]), "prepare", None)
+        if provider is not None and callable(hook):
+            notes += hook(spec, state, state_dir, target)
+    return notes
+
+
 def collect(
     spec: Spec,
     state_dir: Path,

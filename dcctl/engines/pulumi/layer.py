@@ -67,6 +67,17 @@ class VmLayer:
         return self._run(ctx, "up", Status.changed)
 
     def drift(self, ctx: Context) -> LayerResult:
+        import os
+
+        from dcctl.engines.pulumi.stack import checkpoint
+
+        if not os.environ.get("DCCTL_PULUMI_BACKEND") and (
+            checkpoint(ctx.spec.state_dir, ctx.target.stack) is None
+        ):
+            # Nothing applied yet: nothing to refresh, and a read creates no stack.
+            return LayerResult(
+                self.name, detail={"note": f"nothing applied to {ctx.target.name} yet"}
+            )
         # A drifted resource is work for the next apply (it puts the resource back).
         return self._run(ctx, "drift", Status.planned)
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dcctl.engines import interrupt
 from dcctl.engines.credentials import passphrase
 from dcctl.engines.pulumi.toolchain import ensure_on_path
 
@@ -196,6 +197,16 @@ def _clear_stale_locks(state_dir: Path, target: str) -> None:
     locks = state_dir / "pulumi" / ".pulumi" / "locks" / "organization" / PROJECT / target
     for lock in locks.glob("*.json*"):
         lock.unlink(missing_ok=True)
+
+
+def checkpoint(state_dir: Path, stack: str) -> Path | None:
+    """The file backend's record of ``stack`` (None: never created, or another backend).
+
+    What Pulumi knows is live: a saved plan keeps its digest, and a drift before
+    any apply has nothing to refresh.
+    """
+    found = sorted((state_dir / "pulumi" / ".pulumi" / "stacks").glob(f"*/{stack}.json"))
+    return found[0] if found else None
 
 
 def _home(state_dir: Path) -> Path:
@@ -399,18 +410,8 @@ def run(
     tail: deque[str] = deque(maxlen=30)
     quiet = {"on_output": tail.append, "on_event": handler}
     try:
-        if action == "preview":
-            stack.preview(**quiet)
-        elif action == "up":
-            # Refresh first, so out-of-band changes are put back, not just reported.
-            stack.up(refresh=True, **quiet)
-            result.outputs = {k: v.value for k, v in stack.outputs().items() if not v.secret}
-        elif action == "destroy":
-            stack.destroy(**quiet)
-        elif action == "drift":
-            stack.refresh(preview_only=True, **quiet)
-        else:
-            raise ValueError(action)
+        with interrupt.on_stop(lambda: _stop_engine(state_dir)):
+            _act(stack, action, result, quiet)
     except auto.errors.ConcurrentUpdateError:
         raise EngineError(
             "the Pulumi stack is locked by another update (a team backend's lock; "
@@ -419,6 +420,40 @@ def run(
     except auto.errors.CommandError as exc:
         raise EngineError(_failure(exc, result.errors, tail)) from None
     return result
+
+
+def _act(stack: Any, action: str, result: StackResult, quiet: dict[str, Any]) -> None:
+    """One engine operation; its outputs go into `result` (up only)."""
+    if action == "preview":
+        stack.preview(**quiet)
+    elif action == "up":
+        # Refresh first, so out-of-band changes are put back, not just reported.
+        stack.up(refresh=True, **quiet)
+        result.outputs = {k: v.value for k, v in stack.outputs().items() if not v.secret}
+    elif action == "destroy":
+        stack.destroy(**quiet)
+    elif action == "drift":
+        stack.refresh(preview_only=True, **quiet)
+    else:
+        raise ValueError(action)
+
+
+def _stop_engine(state_dir: Path) -> None:
+    """Pass a SIGTERM's stop on to the Pulumi engine as the SIGINT it cancels cleanly on.
+
+    A terminal's Ctrl-C reaches the engine already (same process group); a second
+    SIGINT would make it quit without finishing its in-flight operations.
+    """
+    if interrupt.signal_name() != "SIGTERM":
+        return
+    for pid in engine_processes(state_dir):
+        try:
+            comm = Path(f"/proc/{pid}/comm").read_text().strip()
+        except OSError:
+            continue
+        if comm == "pulumi":
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGINT)
 
 
 def _failure(exc: BaseException, errors: list[str], tail: Sequence[str]) -> str:

@@ -26,6 +26,7 @@ from dcctl.engines.switches.layer import (
 from dcctl.output import (
     Output,
     Target,
+    confirm_or_exit,
     console,
     emit_json,
     err_console,
@@ -60,6 +61,7 @@ _STYLE = {
     "backed_up": "green",
     "rolled_back": "red",
     "failed": "red",
+    "skipped": "yellow",
 }
 
 
@@ -111,7 +113,9 @@ def _run(
             raise typer.Exit(1) from None
 
 
-def _emit(results: list[SwitchResult], output: Output, show_lines: bool) -> None:
+def _emit(
+    results: list[SwitchResult], output: Output, show_lines: bool, exit_if_failed: bool = True
+) -> None:
     ok = all(r.ok for r in results)
     if output == Output.json:
         emit_json({"ok": ok, "switches": [r.to_dict() for r in results]})
@@ -124,7 +128,7 @@ def _emit(results: list[SwitchResult], output: Output, show_lines: bool) -> None
                     for line in r.lines:
                         out.print(f"  {escape(line)}", soft_wrap=True)
         out.print(summary_table(results))
-    if not ok:
+    if not ok and exit_if_failed:
         raise typer.Exit(1)
 
 
@@ -181,16 +185,44 @@ def push(
     spec: SpecOpt = Path("."),
     target: TargetOpt = Target.lab,
     output: OutputOpt = Output.text,
+    auto_approve: Annotated[
+        bool, typer.Option("--auto-approve", help="Do not ask (production asks otherwise)")
+    ] = False,
 ) -> None:
-    """Push only the delta: back up first, verify, save, roll back on failure."""
+    """Push only the delta: back up first, verify, save, roll back on failure.
+
+    In production this asks first (or needs --auto-approve). Every push is written
+    to the audit log before it starts and with its result when it ends (failed or
+    interrupted included); SIGINT/SIGTERM let the switches being pushed finish and
+    start no other.
+    """
+    from dcctl.engines import interrupt
+    from dcctl.engines.audit import audited
     from dcctl.engines.lock import LockedError, apply_lock
 
     names = _names(name, all_)
     loaded = _load(spec, output == Output.json)
+    if target == Target.prod:
+        which = "every switch" if names is None else ", ".join(names)
+        confirm_or_exit(auto_approve, "push", f"Push the delta to {which} in prod?")
+    results: list[SwitchResult] = []
     try:
-        with apply_lock(loaded.state_dir, "switch push"):
-            results = _run("push", names, loaded, target, output, apply_switches)
+        with (
+            interrupt.safe_stop(),
+            apply_lock(loaded.state_dir, "switch push"),
+            audited(
+                loaded.state_dir, loaded.root, "switch push", target.value, switches=names or "all"
+            ) as rec,
+        ):
+            try:
+                results = _run("push", names, loaded, target, output, apply_switches)
+            finally:  # what was pushed, even when the run did not end normally
+                rec.body = {"switches": [r.to_dict() for r in results]}
+            rec.finish(all(r.ok for r in results))
     except LockedError as exc:
         err_console().print(f"error: {escape(str(exc))}")
         raise typer.Exit(1) from None
-    _emit(results, output, True)
+    _emit(results, output, True, exit_if_failed=interrupt.signal_name() is None)
+    if interrupt.requested():
+        err_console().print(f"push interrupted by {interrupt.signal_name()}")
+        raise typer.Exit(interrupt.exit_code())

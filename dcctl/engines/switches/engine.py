@@ -9,6 +9,7 @@ repeated, it is verified and rolled back instead.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import tempfile
 import time
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any, Protocol, cast
 
 from dcctl import plugins
+from dcctl.engines import interrupt
 from dcctl.engines.switches.masking import generic_mask, mask_text
 from dcctl.ssh.knownhosts import HostKeyError, KnownHosts, fingerprint, hostspec
 
@@ -65,7 +67,7 @@ class SwitchResult:
     """Outcome of one switch; `lines` are the remediation (planned or pushed)."""
 
     name: str
-    status: str  # unchanged | changed | planned | failed | rolled_back | backed_up
+    status: str  # unchanged | changed | planned | failed | rolled_back | backed_up | skipped
     lines: list[str] = field(default_factory=list)
     error: str | None = None
     seconds: float = 0.0
@@ -80,6 +82,7 @@ class SwitchResult:
             "name": self.name,
             "status": self.status,
             "lines": self.lines,
+            "digest": lines_digest(self.lines),
             "error": self.error,
             "seconds": round(self.seconds, 2),
             "backup": self.backup,
@@ -106,6 +109,18 @@ class SwitchTarget:
 
 
 Connector = Callable[[SwitchTarget, Driver], Any]
+
+
+def lines_digest(lines: list[str]) -> str:
+    """A digest of a switch's delta as shown (secret values masked): what a saved plan
+    compares with the delta read at apply time."""
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+#: Why a switch was left alone: a signal asked the run to stop before it was changed.
+STOPPED = "not started: the run was interrupted (no line was pushed)"
+#: Why a saved plan's switch was left alone: its delta is not the one reviewed.
+MOVED = "live config moved since the saved plan, nothing pushed"
 
 #: Switches changed at once. The work is waiting on devices, not CPU, so the pool
 #: covers a regency's whole switch estate and a change window lasts about as long
@@ -205,8 +220,13 @@ def change_switch(
     dry_run: bool = False,
     connect: Connector = netmiko_connect,
     retries: int = 2,
+    expected: str | None = None,
 ) -> SwitchResult:
     """Bring one switch to its intent; never raises, the outcome is the result.
+
+    ``expected`` is the :func:`lines_digest` of the lines a saved plan showed for
+    this switch: if the delta read now differs (the live config moved since the
+    plan), nothing is pushed.
 
     The intended config is rendered before connecting, so an unsafe value in the
     intent fails the switch without a session ever being opened. A rollback is
@@ -225,6 +245,8 @@ def change_switch(
         error = mask_text(error, hide) if error else None
         return SwitchResult(t.name, status, shown, error, took, saved[0] if saved else None)
 
+    if interrupt.requested():  # a safe point: this switch was never touched
+        return result("skipped", [], STOPPED)
     try:
         drv = driver_for(t.intent["vendor"])
         intended = drv.intended(t.name, t.intent)
@@ -243,6 +265,11 @@ def change_switch(
         lines = drv.remediation(backup, intended, managed_vlans, full)
         if dry_run or not lines:
             return result("planned" if (dry_run and lines) else "unchanged", lines)
+        if expected is not None and lines_digest([hide(line) for line in lines]) != expected:
+            return result("failed", lines, f"{MOVED}: its {len(lines)} lines now are not "
+                          "the reviewed ones; plan again")  # fmt: skip
+        if interrupt.requested():  # the last safe point before the device changes
+            return result("skipped", lines, STOPPED)
         if backup_dir is not None:
             saved.append(str(write_backup(backup_dir, t.name, backup)))
         pushing = True
@@ -396,11 +423,18 @@ def change_all(
     on_done: Callable[[SwitchResult], None] | None = None,
     connect: Connector = netmiko_connect,
     retries: int = 2,
+    expected: dict[str, str] | None = None,
 ) -> list[SwitchResult]:
-    """`change_switch` on every target, at most `workers` at a time."""
+    """`change_switch` on every target, at most `workers` at a time.
+
+    ``expected``: a saved plan's line digests per switch (see :func:`change_switch`).
+    """
+    want = expected or {}
     return run_all(
         targets,
-        lambda t: change_switch(t, managed_vlans, backup_dir, dry_run, connect, retries),
+        lambda t: change_switch(
+            t, managed_vlans, backup_dir, dry_run, connect, retries, want.get(t.name)
+        ),
         workers,
         on_done,
     )

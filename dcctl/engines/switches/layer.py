@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -146,15 +147,20 @@ def apply_switches(
     names: list[str] | None = None,
     connect: Connector = netmiko_connect,
     state: dict[str, Any] | None = None,
+    expected: dict[str, str] | None = None,
 ) -> list[SwitchResult]:
     """Push each switch's delta (backup, verify, save; rollback on failure).
 
     The caller holds the apply lock (`dcctl apply` does; `dcctl switch push` takes it).
+    ``expected``: a saved plan's line digests per switch; a switch whose delta
+    differs now is not pushed.
     """
     vlans, dest = managed_vlans(spec), backup_dir(spec, target)
     return _over_switches(
         spec, target, on_done, names, state,
-        lambda ts: change_all(ts, vlans, dest, False, WORKERS, on_done, connect=connect),
+        lambda ts: change_all(
+            ts, vlans, dest, False, WORKERS, on_done, connect=connect, expected=expected
+        ),
     )  # fmt: skip
 
 
@@ -182,6 +188,8 @@ _STATUS = {
     "failed": Status.failed,
     "rolled_back": Status.rolled_back,
     "backed_up": Status.same,
+    # Not started because a signal stopped the run: not done, so not ok.
+    "skipped": Status.failed,
 }
 
 
@@ -219,7 +227,8 @@ class SwitchLayer:
         return self._run(ctx, plan_switches)
 
     def apply(self, ctx: Context) -> LayerResult:
-        return self._run(ctx, apply_switches)
+        expected = ctx.expected.get("switches")
+        return self._run(ctx, partial(apply_switches, expected=expected))
 
     def drift(self, ctx: Context) -> LayerResult:
         # A switch's drift is its delta against the desired config: the same read.
