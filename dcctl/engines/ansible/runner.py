@@ -12,8 +12,8 @@ from __future__ import annotations
 import codecs
 import contextlib
 import os
-import shlex
 import selectors
+import shlex
 import signal
 import subprocess
 import sys
