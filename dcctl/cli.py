@@ -316,6 +316,10 @@ def plan(
         render_text(console(), spec, changes, verbose)
         if engines:
             _engines_text(engines, verbose)
+    if engines is not None and engines.interrupted:
+        from dcctl.engines import interrupt
+
+        raise typer.Exit(interrupt.exit_code())
     if engines is not None and not engines.ok:
         raise typer.Exit(1)
     if out is not None:

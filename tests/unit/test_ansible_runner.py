@@ -94,7 +94,7 @@ from dcctl.engines import interrupt
 from dcctl.engines.ansible.runner import run_playbook
 LOCAL = json.loads(sys.argv[2])
 with interrupt.safe_stop():
-    res = run_playbook(sys.argv[1], LOCAL)
+    res = run_playbook(sys.argv[1], LOCAL, known_hosts=None)
 print(json.dumps({"status": res.status, "errors": res.errors, "stopped": interrupt.requested()}))
 """
 
@@ -127,7 +127,13 @@ def test_sigterm_stops_the_running_playbook_cleanly(tmp_path: Path) -> None:
         env={**os.environ, "PYTHONPATH": str(REPO)},
     )
     try:
-        wait_for("the playbook's first task", started.exists, 60, interval=0.1)
+        wait_for(
+            "the playbook's first task",
+            lambda: started.exists() or proc.poll() is not None,
+            60,
+            interval=0.1,
+        )
+        assert proc.poll() is None, proc.communicate()
         t0 = time.monotonic()
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=45)

@@ -282,7 +282,13 @@ def test_an_interrupted_apply_stops_at_a_safe_point_and_leaves_an_audit_record(
         env={**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(REPO)},
     )
     try:
-        wait_for("the first layer to start", (marks / "switches.started").exists, 60, interval=0.05)
+        wait_for(
+            "the first layer to start",
+            lambda: (marks / "switches.started").exists() or proc.poll() is not None,
+            60,
+            interval=0.05,
+        )
+        assert proc.poll() is None, proc.communicate()
         started = read_audit(spec_repo / "state")
         assert [(e["event"], e["action"], e["target"]) for e in started] == [
             ("started", "up", "prod")

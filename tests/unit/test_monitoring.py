@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from dcctl.engines.ansible.vars import PROVIDERS, collect
+from dcctl.engines.ansible.vars import PROVIDERS, collect, prepare
 from dcctl.monitoring.ansible import role_vars
 from dcctl.monitoring.config import assert_no_template_syntax
 from dcctl.monitoring.targets import UnsafeValue, address, build_targets, label_value, text
@@ -185,6 +185,7 @@ def test_registered_and_merges_with_other_domains(
         "monitoring": PROVIDERS["monitoring"],
         "extra": "dcctl_test_extra_domain:role_vars",
     }
+    prepare(spec, tmp_path, "lab", providers=refs)  # the keys an apply makes first
     alone = {name: collect(spec, tmp_path, "lab", {name: ref}) for name, ref in refs.items()}
     mon, vpn, extra = alone["monitoring"], alone["vpn"], alone["extra"]
     assert mon.public and vpn.public and vpn.secret and vpn.groups[OFFICE_GROUP]
