@@ -123,7 +123,8 @@ def test_script_creates_no_keystore(
     home.mkdir()
     monkeypatch.setenv("DCCTL_SPEC", str(spec_repo))
     monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("WSB_CAMERA_PASSWORD", "t-" + secrets.token_urlsafe(16))
+    for name in PROD_SECRETS[1:]:  # the cameras' credentials, not the passphrase
+        monkeypatch.setenv(name, "t-" + secrets.token_urlsafe(16))
     for name in ("DCCTL_PASSPHRASE", "DCCTL_PASSPHRASE_FILE", "DCCTL_TARGET", "DCCTL_OUTPUTS"):
         monkeypatch.delenv(name, raising=False)
     listed = json.loads(_script("--list"))
