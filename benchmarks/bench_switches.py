@@ -148,6 +148,14 @@ def netmiko_params(d: Daemon, password: str) -> dict[str, Any]:
     return engine_params(t, driver_for(d.vendor).device_type)
 
 
+def fair(vendor: str, conn: Any) -> None:
+    """The baselines get the engine's session fix-ups too (VRP: netmiko's 2 s
+    config-mode check by timing), so only the work differs, not netmiko quirks."""
+    prepare = getattr(driver_for(vendor), "prepare", None)
+    if prepare is not None:
+        prepare(conn)
+
+
 def push_one(d: Daemon, password: str, lines: list[str]) -> float:
     """What a plain script does: connect, enable, send the lines, save, disconnect."""
     from netmiko import ConnectHandler
@@ -155,6 +163,7 @@ def push_one(d: Daemon, password: str, lines: list[str]) -> float:
     t0 = time.monotonic()
     conn = ConnectHandler(**netmiko_params(d, password))
     try:
+        fair(d.vendor, conn)
         conn.enable()
         conn.send_config_set(lines, read_timeout=60)
         if d.vendor in SAVES:
@@ -215,10 +224,13 @@ def run_nornir(
     def push(task: Task) -> Result:
         t0 = time.monotonic()
         ios = task.host.platform == "cisco_ios"
+        fair(task.host["vendor"], task.host.get_connection("netmiko", task.nornir.config))
         task.run(
             netmiko_send_config, config_commands=task.host["lines"], enable=ios, read_timeout=60
         )
-        if task.host["vendor"] in SAVES:
+        if task.host["vendor"] == "huawei_vrp":  # `save` asks `Continue? [Y/N]`
+            task.run(netmiko_save_config, confirm=True, confirm_response="y")
+        elif task.host["vendor"] in SAVES:
             task.run(netmiko_save_config)
         task.host.close_connections()
         took[task.host.name] = time.monotonic() - t0

@@ -199,6 +199,9 @@ def _connect(t: SwitchTarget, drv: Driver, connect: Connector, retries: int) -> 
             conn = connect(t, drv)
             if hasattr(conn, "enable"):
                 conn.enable()
+            prepare = getattr(drv, "prepare", None)  # optional: a vendor's session fix-ups
+            if prepare is not None:
+                prepare(conn)
             return conn
         except Exception as exc:
             if attempt == retries or isinstance(exc, HostKeyError):

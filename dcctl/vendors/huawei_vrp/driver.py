@@ -238,6 +238,27 @@ class VrpDriver:
     errors = _ERROR
     allowed = ALLOWED
 
+    def prepare(self, conn: Any) -> None:
+        """Make netmiko's "am I in system view?" check wait for the prompt, not for silence.
+
+        netmiko's `huawei` driver reads that answer by timing (about 2 s of quiet
+        per check), and its `disconnect` asks it once: 2.2 s per switch, more than
+        the whole change takes. Reading up to the next `>`/`]` prompt answers the
+        same question at once.
+        """
+        from netmiko.base_connection import BaseConnection
+
+        def check_config_mode(
+            check_string: str = "]", pattern: str = "", force_regex: bool = False
+        ) -> bool:
+            return bool(
+                BaseConnection.check_config_mode(
+                    conn, check_string="]", pattern=r"[>\]]\s*$", force_regex=False
+                )
+            )
+
+        conn.check_config_mode = check_config_mode
+
     def intended(self, name: str, intent: dict[str, Any]) -> str:
         return intended_config(name, intent)
 
