@@ -499,7 +499,9 @@ def _engine_run(
     else:
         for name, result in report.layers.items():
             changes = {k: v for k, v in result.changes.items() if k != "same"}
-            text = ", ".join(f"{v} {k}" for k, v in sorted(changes.items())) or "no changes"
+            text = ", ".join(f"{v} {k}" for k, v in sorted(changes.items())) or (
+                "failed" if result.errors else result.detail.get("note") or "no changes"
+            )
             console().print(f"{name}: {text}")
             for opd, c in sorted(result.by_opd().items()):
                 console().print(f"  {opd}: " + ", ".join(f"{v} {k}" for k, v in sorted(c.items())))
@@ -702,7 +704,12 @@ def _drift_text(report: Any) -> None:
             con.print(f"  {what} {escape(item.name)}: {escape(item.action)}")
             for line in item.lines:
                 con.print(f"      {escape(line)}")
-    con.print(f"drift: {found} item{'s' if found != 1 else ''} differ" if found else "no drift")
+    if found:
+        con.print(f"drift: {found} item{'s' if found != 1 else ''} differ")
+    elif report.ok:
+        con.print("no drift")
+    else:  # "no drift" would claim what the failed layers could not check
+        con.print("drift: not fully checked (see the errors)")
 
 
 @app.command()

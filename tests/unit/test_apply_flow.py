@@ -338,3 +338,15 @@ def test_a_failed_apply_is_audited_started_and_finished(
         ("finished", "failed"),
     ]
     assert "driver crashed" in " ".join(records[-1]["errors"])
+
+
+def test_drift_before_any_apply_says_so_and_every_error_line_says_what_failed(
+    spec_repo: Path, cli: CliRunner
+) -> None:
+    """Before: `error vms: ` with nothing after it. Now: nothing applied yet, nothing written."""
+    r = cli.invoke(app, ["drift", str(spec_repo), "--target", "prod", "--layer", "vms"])
+    assert r.exit_code == 0, r.output
+    assert "vms: nothing applied to prod yet" in r.output and "no drift" in r.output
+    assert not (spec_repo / "state").exists(), "a drift before any apply wrote state"
+    assert LayerResult.broken("vms", "").errors == ["vms: failed, and the engine gave no reason"]
+    assert LayerResult.broken("vms", "  \n").errors[0].endswith("gave no reason")
