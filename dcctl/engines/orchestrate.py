@@ -34,8 +34,17 @@ ALLOW_ALL = "all"
 class DestroyRefused(ValueError):
     """An apply would lose data the engineer did not allow; nothing was applied."""
 
-    def __init__(self, losses: list[Change]) -> None:
+    def __init__(self, losses: list[Change], unknown: Collection[str] = ()) -> None:
         self.losses = losses
+        if unknown:
+            # An allowance that matches nothing is a typo or a stale approval: never
+            # let it look as if it had allowed something.
+            named = ", ".join(c.name for c in losses) or "none"
+            super().__init__(
+                f"refusing to apply: --allow-destroy {', '.join(sorted(unknown))}: no change "
+                f"of this plan loses data under that name (those that do: {named})"
+            )
+            return
         names = " ".join(f"--allow-destroy {c.name}" for c in losses)
         lines = [f"  {c.layer} {c.name}: {c.data_loss}" for c in losses]
         super().__init__(
@@ -52,10 +61,14 @@ def check_destroy(
 
     Compared with what ``target`` last applied (its snapshot), the same diff its
     ``dcctl plan`` shows. ``allowed`` holds exact names as the plan prints them
-    (``disdukcapil/arsip-dok``, an OPD's code), or :data:`ALLOW_ALL`.
+    (``disdukcapil/arsip-dok``, an OPD's code), or :data:`ALLOW_ALL`; a name that is
+    no such change is refused too.
     """
     changes = target_changes(spec, state, target)
     losses = [c for c in changes if c.data_loss]
+    unknown = set(allowed) - {c.name for c in losses} - {ALLOW_ALL}
+    if unknown:
+        raise DestroyRefused(losses, unknown)
     if ALLOW_ALL not in allowed:
         refused = [c for c in losses if c.name not in allowed]
         if refused:

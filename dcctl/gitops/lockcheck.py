@@ -218,6 +218,7 @@ def relock(spec: Any, against: str | None) -> Relocked:
     allocation, ipam_errors = plan_ipam(spec.site, spec.opds, spec.sources, base)
     if ipam_errors:
         raise SpecErrors(ipam_errors)
+    allocation.disks = dict(spec.allocation.disks)  # sizes are the spec's, checked at load
     new = allocation.lock()
     why = {(c.section, c.key): c.describe(against) for c in dropped}
     moved = []

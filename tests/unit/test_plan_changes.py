@@ -264,8 +264,11 @@ def test_an_undeclared_vm_delete_is_refused_without_allow_destroy(
         orchestrate.run(spec, "up", "lab")
     assert [c.name for c in refused.value.losses] == [ARSIP]
     assert not any(f.calls for f in deleted_vm.values())
-    with pytest.raises(orchestrate.DestroyRefused):
+    with pytest.raises(orchestrate.DestroyRefused, match="under that name"):
+        # Another VM's name allows nothing (and is refused: it matches no loss).
         orchestrate.run(spec, "up", "lab", allow_destroy=["disdukcapil/siak-gw"])
+    with pytest.raises(orchestrate.DestroyRefused, match="under that name"):
+        orchestrate.run(spec, "up", "lab", allow_destroy=[ARSIP, "disdukcapil/arsip"])
 
     args = ["apply", str(spec_repo), "--target", "lab", "--auto-approve"]
     r = cli.invoke(app, args)
