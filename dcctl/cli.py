@@ -717,11 +717,15 @@ def report(
     path: SpecPath = Path("."),
     output: OutputOpt = Output.text,
     html: Annotated[Path | None, typer.Option("--html", help="Also write an HTML page")] = None,
+    tickets: Annotated[
+        Path | None,
+        typer.Option("--tickets", help="Request tickets folder (default: the repo's tickets/)"),
+    ] = None,
 ) -> None:
-    """Per-OPD consolidation report: VMs, storage, cameras, offices, quota use."""
+    """Per-OPD consolidation report: VMs, storage, cameras, offices, quota use, requests."""
     from dcctl.report.consolidation import report_command
 
-    report_command(path, output.value, html)
+    report_command(path, output.value, html, tickets)
 
 
 snapshot_app = typer.Typer(
@@ -757,6 +761,39 @@ def snapshot_adopt(
         err_console().print(f"error: {escape(str(exc))}")
         raise typer.Exit(1) from None
     console().print(f"{escape(str(written))} is now {target.value}'s last-applied snapshot")
+
+
+class CodeownersFormat(StrEnum):
+    gitlab = "gitlab"
+    github = "github"
+
+
+@app.command()
+def codeowners(
+    path: SpecPath = Path("."),
+    fmt: Annotated[
+        CodeownersFormat, typer.Option("--format", "-f", help="gitlab or github syntax")
+    ] = CodeownersFormat.gitlab,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write here (.gitlab/CODEOWNERS, .github/CODEOWNERS)"),
+    ] = None,
+) -> None:
+    """CODEOWNERS from the spec: the infra team owns all, each OPD's reviewers its file."""
+    from dcctl.gitops.codeowners import NoReviewers, owners, render
+
+    spec = _load(path, False)
+    try:
+        text = render(owners(spec), fmt.value)
+    except NoReviewers as exc:
+        err_console().print(f"error: {escape(str(exc))}")
+        raise typer.Exit(1) from None
+    if out is None:
+        sys.stdout.write(text)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    err_console().print(f"wrote {escape(str(out))}")
 
 
 @app.command()
@@ -796,6 +833,7 @@ _CORE = {
     "doctor",
     "report",
     "snapshot",
+    "codeowners",
 }
 
 

@@ -34,8 +34,12 @@ _BAR_H = 14
 _TOP = 8
 
 
-def report(spec: Spec) -> dict[str, Any]:
-    """Per-OPD usage against quota and consolidation status, with regency totals."""
+def report(spec: Spec, requests: dict[str, dict[str, int]] | None = None) -> dict[str, Any]:
+    """Per-OPD usage against quota and consolidation status, with regency totals.
+
+    `requests` (from `dcctl.tickets.status.per_opd`) adds the section on OPD requests and
+    their service levels; every OPD of the spec gets a row, zeros where it asked nothing.
+    """
     opds: dict[str, dict[str, Any]] = {}
     for code, opd in spec.opds.items():
         q = opd.quota
@@ -89,12 +93,21 @@ def report(spec: Spec) -> dict[str, Any]:
         "vm_capacity_gb": spec.site.storage.vm_capacity_gb,
         "recording_capacity_gb": spec.site.storage.recording_capacity_gb,
     }
-    return {
+    out: dict[str, Any] = {
         "site": spec.site.name,
         "description": spec.site.description,
         "opds": opds,
         "totals": totals,
     }
+    if requests is not None:
+        zero = {"requests": 0, "resolved": 0, "overdue": 0, "answer_met": 0, "resolve_met": 0}
+        rows_r = {code: {**zero, **requests.get(code, {})} for code in opds}
+        out["requests"] = {
+            "service_levels": spec.site.service_levels.model_dump(),
+            "opds": rows_r,
+            "totals": {k: sum(r[k] for r in rows_r.values()) for k in zero},
+        }
+    return out
 
 
 def _fmt(v: float) -> str:
@@ -269,14 +282,59 @@ def render_markdown(data: dict[str, Any]) -> str:
     lines.append(
         "| " + " | ".join(f"**{cell(v)}**" if v else "" for v in _total_row(data["totals"])) + " |"
     )
+    req = data.get("requests")
+    if req:
+        lv = req["service_levels"]
+        lines += [
+            "",
+            "### Requests and service levels",
+            "",
+            f"Targets: answer within {lv['answer_minutes']} minutes, "
+            f"resolve within {lv['resolve_hours']} hours.",
+            "",
+            "| " + " | ".join(_REQUEST_COLUMNS) + " |",
+            "|" + "---|" * len(_REQUEST_COLUMNS),
+        ]
+        for code, r in req["opds"].items():
+            if not r["requests"]:
+                continue
+            lines.append("| " + " | ".join([cell(code), *_request_cells(r)]) + " |")
+        lines.append(
+            "| "
+            + " | ".join(["**TOTAL**", *(f"**{c}**" for c in _request_cells(req["totals"]))])
+            + " |"
+        )
     return "\n".join(lines) + "\n"
 
 
-def report_command(path: Path, output: str = "text", html: Path | None = None) -> None:
-    """`dcctl report PATH [--output text|json|markdown] [--html FILE]`, wired by the main CLI.
+_REQUEST_COLUMNS = (
+    "OPD",
+    "requests",
+    "resolved",
+    "overdue",
+    "answered in time",
+    "resolved in time",
+)
+
+
+def _request_cells(r: dict[str, int]) -> list[str]:
+    return [
+        str(r["requests"]),
+        str(r["resolved"]),
+        str(r["overdue"]),
+        f"{r['answer_met']}/{r['requests']}",
+        f"{r['resolve_met']}/{r['requests']}",
+    ]
+
+
+def report_command(
+    path: Path, output: str = "text", html: Path | None = None, tickets: Path | None = None
+) -> None:
+    """`dcctl report PATH [--output text|json|markdown] [--html FILE] [--tickets DIR]`.
 
     The HTML file is written atomically in addition to the chosen output, so a
-    pipeline can publish the page and still print the table in its log.
+    pipeline can publish the page and still print the table in its log. Requests
+    come from `tickets` or, if the spec repo has one, its `tickets/` folder.
     """
     import typer
     from rich.markup import escape
@@ -292,7 +350,7 @@ def report_command(path: Path, output: str = "text", html: Path | None = None) -
     except SpecErrors as exc:
         print_spec_errors(exc, fmt == "json")
         raise typer.Exit(1) from None
-    data = report(spec)
+    data = report(spec, _requests(spec, tickets))
     if html is not None:
         tmp = html.with_name(f".{html.name}.tmp")
         tmp.write_text(render_report_html(data), encoding="utf-8")
@@ -322,3 +380,29 @@ def report_command(path: Path, output: str = "text", html: Path | None = None) -
         f"Consolidation: {t['server_rooms']['closed']} of {t['opds']} legacy server rooms closed "
         f"({t['consolidated_pct']}%), {t['legacy_servers']} servers still outside the data center."
     )
+    req = data.get("requests")
+    if req:
+        lv = req["service_levels"]
+        table = Table(
+            title=f"Requests: answer within {lv['answer_minutes']} min, "
+            f"resolve within {lv['resolve_hours']} h",
+            title_justify="left",
+        )
+        for col in _REQUEST_COLUMNS:
+            table.add_column(col)
+        for code, r in req["opds"].items():
+            if r["requests"]:
+                table.add_row(code, *_request_cells(r))
+        table.add_row("TOTAL", *_request_cells(req["totals"]), style="bold")
+        console().print(table)
+
+
+def _requests(spec: Spec, tickets: Path | None) -> dict[str, dict[str, int]] | None:
+    """Per-OPD request counts from the tickets folder, or None when there is none."""
+    from dcctl.tickets.status import per_opd, ticket_status
+
+    folder = tickets if tickets is not None else spec.root / "tickets"
+    if not folder.exists():
+        return None
+    statuses, _ = ticket_status(folder, spec.root, spec.site.service_levels)
+    return per_opd(statuses)

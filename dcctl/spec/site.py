@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from dcctl import plugins
+from dcctl.spec.gitops import Review, ServiceLevels
 from dcctl.spec.interfaces import canonical_port
 from dcctl.spec.types import (
     CredentialRef,
@@ -190,6 +191,8 @@ class Site(Document):
     vpn: VpnHub | None = None
     monitoring: Monitoring | None = None
     cctv: Cctv | None = None
+    review: Review | None = Field(None, description="Reviewers of every change (CODEOWNERS)")
+    service_levels: ServiceLevels = ServiceLevels()
 
     @field_validator("ssh_keys")
     @classmethod

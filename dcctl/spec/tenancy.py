@@ -12,6 +12,7 @@ from pydantic import Field
 
 from dcctl.spec.cctv import Camera
 from dcctl.spec.compute import Vm
+from dcctl.spec.gitops import Handle
 from dcctl.spec.types import (
     Classification,
     Document,
@@ -33,6 +34,9 @@ class Contact(Strict):
     role: Text
     email: Email | None = None
     phone: Phone | None = None
+    reviewer: Handle | None = Field(
+        None, description="Code-host handle; reviews changes to this OPD (CODEOWNERS)"
+    )
 
 
 class Quota(Strict):

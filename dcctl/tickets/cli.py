@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -89,3 +89,96 @@ def render(
         con.print(
             f"next: git push origin {escape(result.branch)} and open a merge request for review"
         )
+
+
+def _when(t: Any) -> str:
+    return t.strftime("%Y-%m-%d %H:%M") if t is not None else "-"
+
+
+def _level(t: Any) -> str:
+    from dcctl.tickets.status import human
+
+    if t is None or t.state == "unknown":
+        return "unknown (no diterima)"
+    if t.state == "overdue":
+        return f"OVERDUE by {human(t.took - t.limit)}"
+    if t.state == "open":
+        return f"open, due in {human(t.limit - t.took)}"
+    return f"{t.state} ({human(t.took)})"
+
+
+@ticket_app.command()
+def status(
+    tickets: Annotated[Path, typer.Argument(help="A ticket file or a folder of tickets")] = Path(
+        "tickets"
+    ),
+    repo: Annotated[Path, typer.Option("--repo", "-r", help="Spec repo (a Git clone)")] = Path("."),
+    main: Annotated[
+        str | None,
+        typer.Option("--main", help="Branch merges are counted on (default main, origin/main)"),
+    ] = None,
+    now: Annotated[
+        str | None, typer.Option("--now", help="Evaluate at this time (ISO 8601), not now")
+    ] = None,
+    output: Annotated[
+        TicketOutput, typer.Option("--output", "-o", help="text or json")
+    ] = TicketOutput.text,
+) -> None:
+    """Each ticket's received, answered, merged and applied times against the service levels."""
+    from datetime import datetime
+
+    from rich.table import Table
+
+    from dcctl.output import load_spec_or_exit
+    from dcctl.tickets.status import ticket_status
+
+    as_json = output == TicketOutput.json
+    spec = load_spec_or_exit(repo, as_json)
+    try:
+        at = datetime.fromisoformat(now) if now else None
+    except ValueError:
+        err_console().print(f"error: --now {escape(now or '')!r} is not an ISO 8601 time")
+        raise typer.Exit(1) from None
+    if at is not None and at.tzinfo is None:
+        err_console().print("error: --now needs its UTC offset, e.g. 2025-02-04T09:00+07:00")
+        raise typer.Exit(1)
+    if not tickets.exists():
+        err_console().print(f"error: {escape(str(tickets))}: no such file or folder")
+        raise typer.Exit(1)
+    levels = spec.site.service_levels
+    rows, problems = ticket_status(tickets, spec.root, levels, at, main)
+    if as_json:
+        emit_json(
+            {
+                "service_levels": levels.model_dump(),
+                "tickets": [r.to_dict() for r in rows],
+                "problems": problems,
+            }
+        )
+    else:
+        table = Table(
+            title=f"Requests: answer within {levels.answer_minutes} min, "
+            f"resolve within {levels.resolve_hours} h",
+            title_justify="left",
+        )
+        table.add_column("ticket", no_wrap=True)
+        for col in ("OPD", "received", "answered", "merged", "applied", "answer", "resolve"):
+            table.add_column(col, overflow="fold")
+        for r in rows:
+            table.add_row(
+                escape(r.number),
+                r.opd,
+                _when(r.received),
+                _when(r.answered) + ("*" if r.answered_by == "render" else ""),
+                _when(r.merged),
+                _when(r.applied),
+                _level(r.answer),
+                _level(r.resolve),
+            )
+        console().print(table)
+        if any(r.answered_by == "render" for r in rows):
+            console().print("* answered when its branch was rendered (no helpdesk reply time)")
+        for p in problems:
+            err_console().print(f"[red]unreadable[/red] {escape(p)}")
+    if problems:
+        raise typer.Exit(1)

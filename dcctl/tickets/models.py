@@ -96,6 +96,19 @@ def _date(v: str) -> str:
     return v
 
 
+def _datetime(v: str) -> str:
+    from datetime import datetime
+
+    try:
+        parsed = datetime.fromisoformat(v)
+    except ValueError:
+        raise ValueError("must be a time YYYY-MM-DDTHH:MM[:SS]+HH:MM") from None
+    if parsed.tzinfo is None:
+        raise ValueError("must carry its UTC offset, e.g. 2025-02-03T08:15:00+07:00")
+    return v
+
+
+DateTime = Annotated[str, AfterValidator(_datetime)]
 TicketText = Annotated[Text, AfterValidator(_ticket_text)]
 TicketNo = Annotated[str, BeforeValidator(_int_to_str), AfterValidator(_ticket_no)]
 TicketCredential = Annotated[CredentialRef, AfterValidator(_safe_credential)]
@@ -200,6 +213,12 @@ class _Ticket(Strict):
     opd: Name
     pemohon: Pemohon
     tanggal: Date | None = None
+    diterima: DateTime | None = Field(
+        None, description="When the helpdesk received it: ISO 8601 with offset (service levels)"
+    )
+    dijawab: DateTime | None = Field(
+        None, description="When the requester was first answered, if the helpdesk recorded it"
+    )
     catatan: TicketText | None = None
 
 
