@@ -74,7 +74,11 @@ def recorders(dest: Path) -> Path:
 
 
 def base_env(tmp: Path, extra: dict[str, str]) -> dict[str, str]:
-    """A runner's environment: no inherited CI noise, dcctl and the recorders on PATH."""
+    """A runner's environment: no inherited CI noise, dcctl and the recorders on PATH.
+
+    HOME is a fresh folder (a runner has no git identity of ours); a lab test passes
+    the real HOME in `extra`, where scripts/setup cached the engine and lab image.
+    """
     fake = recorders(tmp / "fake-bin")
     venv_bin = str(Path(sys.executable).parent)
     keep = {k: v for k, v in os.environ.items() if k in ("LANG", "TMPDIR", "USER")}
@@ -83,7 +87,7 @@ def base_env(tmp: Path, extra: dict[str, str]) -> dict[str, str]:
     return {
         **keep,
         "HOME": str(home),
-        "PATH": f"{fake}:{venv_bin}:/usr/local/bin:/usr/bin:/bin",
+        "PATH": f"{fake}:{venv_bin}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
         "CI_RECORD": str(tmp / "record"),
         "GIT_TERMINAL_PROMPT": "0",
         **extra,

@@ -143,6 +143,17 @@ def example_lab_turn() -> Iterator[tuple[Spec, LabPlan]]:
     the labs of killed runs are swept first. The caller builds the lab (in-process
     or through the CLI); whatever it built is removed on the way out.
     """
+    with lab_turn(EXAMPLE) as turn:
+        yield turn
+
+
+@contextlib.contextmanager
+def lab_turn(root: Path) -> Iterator[tuple[Spec, LabPlan]]:
+    """The turn for a lab of the spec at `root`, as `example_lab_turn` (which uses it).
+
+    A spec built with tests/specs.py takes the example's Site as its template, so its
+    lab uses the example's management and WAN addresses: it takes the same turn.
+    """
     reason = lab_skip_reason()
     if reason:
         pytest.skip(reason)
@@ -150,13 +161,13 @@ def example_lab_turn() -> Iterator[tuple[Spec, LabPlan]]:
         fcntl.flock(turn, fcntl.LOCK_EX)
         for lab_id in sweep_stale_test_labs():
             print(f"\nremoved lab {lab_id}, left behind by a killed test run")
-        spec = load_spec(EXAMPLE)
+        spec = load_spec(root)
         plan = build_plan(spec, unique_lab_id())
         held = runner.address_holder(plan)
         if held:  # an engineer's own lab of the example (the demo's): not ours to take down
             pytest.skip(
-                f"lab {held[0]!r} of the example is up and holds its addresses; "
-                f"the example's lab tests need it down: dcctl lab down --lab-id {held[0]}"
+                f"lab {held[0]!r} is up and holds the addresses of {root.name}'s lab; "
+                f"this lab test needs it down: dcctl lab down --lab-id {held[0]}"
             )
         plan.state_dir.mkdir(parents=True, exist_ok=True)
         (plan.state_dir / TEST_OWNER).write_text(f"{os.getpid()}\n")
