@@ -23,9 +23,9 @@ from typing import Any
 
 import netaddr
 
+from dcctl.gitops.git import GitError, git
 from dcctl.spec.errors import SpecError
 from dcctl.spec.ipam import LOCK_FILE, Lock
-from dcctl.tickets.gitops import GitError, git
 
 _SECTIONS = ("vlans", "prefixes", "addresses")
 _ONE = {"vlans": "VLAN", "prefixes": "prefix", "addresses": "address"}

@@ -10,41 +10,14 @@ at all. Git is always run with argument lists, never through a shell.
 
 from __future__ import annotations
 
-import os
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from dcctl.gitops.git import GitError, git
 from dcctl.tickets.errors import refuse
 
-_TIMEOUT = 60
-
-
-class GitError(RuntimeError):
-    """A git command failed; the message carries git's own words."""
-
-
-def git(cwd: Path, *args: str, data: bytes | None = None, env: dict[str, str] | None = None) -> str:
-    """Run git with an argument list in `cwd` and return its stdout."""
-    full_env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **(env or {})}
-    try:
-        proc = subprocess.run(
-            ["git", "-C", str(cwd), *args],
-            input=data,
-            capture_output=True,
-            env=full_env,
-            timeout=_TIMEOUT,
-            check=False,
-        )
-    except FileNotFoundError:
-        raise GitError("git is not installed") from None
-    except subprocess.TimeoutExpired:
-        raise GitError(f"git {args[0]} timed out") from None
-    if proc.returncode != 0:
-        msg = proc.stderr.decode(errors="replace").strip() or f"exit {proc.returncode}"
-        raise GitError(f"git {args[0]}: {msg}")
-    return proc.stdout.decode(errors="replace")
+__all__ = ["GitError", "Repo", "commit_branch", "git", "preflight"]
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from dcctl.tickets.gitops import GitError, git
+from dcctl.gitops.git import GitError, git
 
 _RENDER_MARK = "Rendered-by: dcctl ticket render"
 _RANK = {"overdue": 0, "open": 1, "missed": 2, "met": 3, "unknown": 4}
