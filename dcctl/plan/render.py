@@ -194,6 +194,8 @@ def _md_row(c: Change) -> str:
         details = [f"`{f}`: {_md(v)}" for f, v in created_fields(c)]
     else:
         details = [f"`{f}`: {_md_text(field_change(o, v))}" for f, (o, v) in c.fields.items()]
+    if c.renamed_from:
+        notes.append("renamed in place: the same VM, disks and address")
     cell = "; ".join([_cell(x) for x in notes] + details)
     name = f"{c.renamed_from} -> {c.key} (renamed)" if c.renamed_from else c.key
     return f"| {_SYMBOL[c.action][0]} {c.action} | {c.layer} | `{_cell(name)}` | {cell} |"

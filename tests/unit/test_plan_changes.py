@@ -165,6 +165,11 @@ def test_a_declared_rename_is_an_in_place_update_that_keeps_address_and_node(
     data = json.loads(cli.invoke(app, ["plan", str(spec_repo), "-o", "json"]).output)
     vms = [c for c in data["changes"] if c["layer"] == "vms"]
     assert vms == [renamed.to_dict()] and vms[0]["renamed_from"] == ARSIP
+    md = cli.invoke(app, ["plan", str(spec_repo), "-o", "markdown"]).output
+    assert (
+        f"| ~ update | vms | `{ARSIP} -> disdukcapil/arsip-dokumen (renamed)` | renamed in place"
+        in md
+    )
 
 
 def test_a_bad_rename_is_refused_with_file_line_and_field(cli: CliRunner, spec_repo: Path) -> None:
