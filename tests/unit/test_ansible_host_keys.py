@@ -162,3 +162,34 @@ def test_strict_ssh_arguments() -> None:
     assert "UserKnownHostsFile='/x y/known_hosts'" in args
     assert "GlobalKnownHostsFile=/dev/null" in args
     assert ssh_trust(None) == []
+
+
+def test_a_no_log_tasks_censored_failure_still_names_a_missing_pin(tmp_path: Path) -> None:
+    censored = "the output has been hidden due to the fact that 'no_log: true' was specified"
+    known = KnownHosts(tmp_path / "known_hosts")
+    why = openssh_refusal(HOST, censored, known.path)
+    assert why is not None and f"{HOST}: no pinned SSH host key" in why
+    key = asyncssh.generate_private_key("ssh-ed25519").export_public_key("openssh").decode()
+    known.record(HOST, "127.0.0.1", 22, key)
+    assert openssh_refusal(HOST, censored, known.path) is None  # pinned: cause unknown
+    assert openssh_refusal(HOST, "Connection refused", known.path) is None
+
+
+def test_hostkeys_covers_vms_and_office_routers_by_their_inventory_names(spec_repo: Path) -> None:
+    """`dcctl hostkeys trust` pins production VMs and Linux office routers too (issue 15)."""
+    from dcctl.engines.ansible.layer import inventory_for
+    from dcctl.engines.ansible.vars import RoleVars
+    from dcctl.spec import load_spec
+    from dcctl.ssh.cli import devices
+    from dcctl.vpn.ansible import office_host
+
+    spec = load_spec(spec_repo)
+    found = devices(spec)
+    vms = inventory_for(spec, None, RoleVars(public={}, secret={}))["_meta"]["hostvars"]
+    for name, hv in vms.items():  # the name Ansible uses, at the address it connects to
+        assert found[name] == (hv["ansible_host"], 22), name
+    linux = [(c, o) for c, opd in spec.opds.items() for o in opd.offices if o.router == "linux"]
+    assert linux
+    for code, office in linux:  # named as the VPN role's inventory names them, at the WAN
+        assert found[office_host(f"{code}/{office.name}")] == (str(office.wan_address), 22)
+    assert {sw.name for sw in spec.site.switches} <= set(found)
