@@ -401,3 +401,20 @@ def test_engine_steps_carry_class_reason_and_data_loss() -> None:
         "DATA LOSS: VM replaced by a new one with empty disks",
         "- bpkad-pool (delete)",
     ]
+
+
+def test_a_replacement_is_one_vm_item_of_class_replace() -> None:
+    from collections import Counter
+
+    from dcctl.engines.layer import Status
+    from dcctl.engines.pulumi.layer import layer_result
+    from dcctl.engines.pulumi.stack import StackResult, classify_step
+
+    vm = "proxmoxve:index/vmLegacy:VmLegacy"
+    res = StackResult(changes=Counter({"replace": 1, "create-replacement": 1}))
+    for op in ("delete-replaced", "replace", "create-replacement"):
+        step = {"op": op, "type": vm, "name": "dinkes-simpus", "opd": "dinkes", "fields": ""}
+        res.steps.append(step | classify_step(op, vm, ["image"]))
+    result = layer_result(res, Status.planned)
+    assert [(i.name, i.action) for i in result.items] == [("dinkes-simpus", "replace")]
+    assert result.by_opd() == {"dinkes": Counter({"replace": 1})}

@@ -36,8 +36,12 @@ def layer_result(res: StackResult, status: Status) -> LayerResult:
     detail = res.to_dict()
     out = LayerResult("vms", changes=detail.pop("changes"), detail=detail)
     for step in res.steps:
+        if step["op"] in ("create-replacement", "delete-replaced"):
+            continue  # the two halves of a replace step: one item, not three
         fields = tuple(f for f in step["fields"].split(",") if f)
-        out.items.append(Item(step["name"], status, step["op"], step["opd"], fields))
+        # The item's action is the plan's change class (create, update, replace, delete).
+        action = step.get("class", step["op"])
+        out.items.append(Item(step["name"], status, action, step["opd"], fields))
     vms = res.outputs.get("vms")
     if vms is not None:
         out.outputs["vms"] = vms
