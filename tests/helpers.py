@@ -76,6 +76,7 @@ def write_switchd_config(
     port: int,
     password_file: Path,
     state_dir: Path,
+    enable_password_file: Path | None = None,
 ) -> Path:
     """The JSON config of one ``python -m dcctl.lab.switchd`` (user ``admin``)."""
     cfg = {
@@ -90,6 +91,8 @@ def write_switchd_config(
         "state_dir": str(state_dir),
         "host_key": str(state_dir / "ssh_host_ed25519_key"),
     }
+    if enable_password_file is not None:
+        cfg["enable_password_file"] = str(enable_password_file)
     path.write_text(json.dumps(cfg, indent=1))
     return path
 

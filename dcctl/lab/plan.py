@@ -90,6 +90,7 @@ class SwitchPlan:
     credential: str
     netns: str
     model: str | None = None  # the emulator behaves as this model (trunk encapsulation)
+    enable_credential: str | None = None  # its own enable secret, if the spec gives one
 
     def port_map(self) -> dict[str, str]:
         return dict(self.ports)
@@ -283,7 +284,9 @@ def _find(found: Iterable[_K], ref: str, what: str) -> _K:
     raise KeyError(f"no {what} {ref!r}; known: {known}")
 
 
-def switchd_config(plan: LabPlan, sw: SwitchPlan, password_file: Path) -> dict[str, Any]:
+def switchd_config(
+    plan: LabPlan, sw: SwitchPlan, password_file: Path, enable_file: Path | None = None
+) -> dict[str, Any]:
     """The JSON given to `python -m dcctl.lab.switchd --config FILE`."""
     d = plan.switch_dir(sw.name)
     return {
@@ -298,4 +301,5 @@ def switchd_config(plan: LabPlan, sw: SwitchPlan, password_file: Path) -> dict[s
         "state_dir": str(d),
         "host_key": str(d / "ssh_host_ed25519_key"),
         **({"model": sw.model} if sw.model else {}),
+        **({"enable_password_file": str(enable_file)} if enable_file else {}),
     }

@@ -62,7 +62,8 @@ def state_files(run: UpRun) -> dict[str, Path]:
         pinned = KnownHosts(plan.state_dir / KNOWN_HOSTS)
         if pinned.record(sw.name, sw.mgmt_address, 22, pub, replace=True) != "same":
             run.change("switch host keys pinned")
-        cfg = switchd_config(plan, sw, pw[sw.credential])
+        enable = pw[sw.enable_credential] if sw.enable_credential else None
+        cfg = switchd_config(plan, sw, pw[sw.credential], enable)
         text = json.dumps(cfg, indent=2) + "\n"
         if write_if_changed(plan.switchd_config_path(sw.name), text, 0o600):
             run.changed_configs.add(sw.name)

@@ -246,6 +246,26 @@ def test_switchd_config_is_accepted_by_the_daemon(plan: LabPlan, tmp_path: Path)
         assert model.listen == sw.mgmt_address and model.bridge == sw.bridge
 
 
+def test_lab_switches_carry_model_and_own_enable_secret(spec: Spec, tmp_path: Path) -> None:
+    """The emulator imitates the spec's model, and a switch's own enable secret is a lab
+    secret of its own (issue 16)."""
+    state = pytest.importorskip("dcctl.lab.switchd.state")
+    sws = [
+        s.model_copy(update={"enable_credential": "env:CORE_ENABLE"}) if s.name == "sw-core" else s
+        for s in spec.site.switches
+    ]
+    site = spec.site.model_copy(update={"switches": sws})
+    plan = build_plan(dataclasses.replace(spec, site=site), "t01", state_dir=tmp_path)
+    assert "env:CORE_ENABLE" in plan.credential_refs
+    core = next(s for s in plan.switches if s.name == "sw-core")
+    cfg = state.SwitchdConfig.model_validate(
+        switchd_config(plan, core, tmp_path / "pw", tmp_path / "enable")
+    )
+    assert cfg.model == "Catalyst 9300-24S" and cfg.enable_password_file == tmp_path / "enable"
+    other = next(s for s in plan.switches if s.name == "sw-setda")
+    assert "enable_password_file" not in switchd_config(plan, other, tmp_path / "pw")
+
+
 def test_port_used_twice_is_refused(spec: Spec) -> None:
     dinkes = spec.opds["dinkes"]
     cam = dinkes.cameras[0].model_copy(update={"port": spec.site.links[0].a})

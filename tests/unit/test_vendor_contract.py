@@ -495,3 +495,48 @@ def test_every_refusal_of_the_lab_dialect_fails_the_line(vendor: str) -> None:
             assert out == "", (line, out)  # entering an existing port: the one accepted line
             continue
         assert reply_error(out, driver.errors, driver.allowed), (line, out)
+
+
+def test_a_switch_with_its_own_enable_secret_is_managed_with_it(spec: Spec, tmp_path: Path) -> None:
+    """Login password and enable secret differ (issue 16): the engine enables with the
+    spec's `enable_credential` (the dialect refusing the login password as enable
+    secret is pinned below, without netmiko's 10 s wait for a prompt that never comes)."""
+    name = _switch_of(spec, "cisco_ios")
+    sw = next(s for s in spec.site.switches if s.name == name)
+    intent = desired_state(spec)["switches"][name]
+    login, enable = "l-" + secrets.token_urlsafe(10), "e-" + secrets.token_urlsafe(10)
+    for f, text in (("login", login), ("enable", enable)):
+        (tmp_path / f).write_text(text + "\n")
+        os.chmod(tmp_path / f, 0o600)
+    state = tmp_path / "state"
+    state.mkdir()
+    port = free_port()
+    config = write_switchd_config(
+        tmp_path / "switchd.json", name="Switch", vendor="cisco_ios", bridge="nobr",
+        ports={p: f"p{i}" for i, p in enumerate(sw.port_names())}, listen="127.0.0.1",
+        port=port, password_file=tmp_path / "login", state_dir=state,
+        enable_password_file=tmp_path / "enable",
+    )  # fmt: skip
+    proc = start_switchd(name, config, state, "127.0.0.1", port, no_ovs=True)
+    try:
+        right = SwitchTarget(name, intent, "127.0.0.1", "admin", login, port, enable_secret=enable)
+        [applied] = change_all([right], managed_vlans(spec), tmp_path / "b", retries=0)
+        assert applied.status == "changed", applied
+        assert enable not in repr(right) + repr(applied)
+    finally:
+        stop_process(proc)
+
+
+def test_the_ios_dialect_enables_with_its_own_secret_only() -> None:
+    from dcctl.vendors.cisco_ios.lab import IosConfig, IosSession
+
+    class Sw:
+        secret, enable_secret, model = "login-pw", "enable-pw", None
+        config = IosConfig.factory("Switch", ["GigabitEthernet1/0/1"])
+
+    session = IosSession(Sw(), "admin")  # type: ignore[arg-type]
+    session.handle("enable")
+    session.handle("login-pw")
+    assert session.prompt() == "Password: ", "the login password does not enable"
+    session.handle("enable-pw")
+    assert session.prompt() == "Switch#"

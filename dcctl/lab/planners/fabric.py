@@ -193,6 +193,7 @@ def plan_switches(w: Wiring) -> None:
                 credential=sw.credential,
                 netns=w.mgmt_ns,
                 model=sw.model,
+                enable_credential=sw.enable_credential,
             )
         )
 
@@ -201,6 +202,7 @@ def plan_credentials(w: Wiring) -> None:
     """The credential refs the lab makes secrets for: switches, cameras, hypervisors."""
     site, plan = w.spec.site, w.plan
     refs = {sw.credential for sw in site.switches}
+    refs |= {sw.enable_credential for sw in site.switches if sw.enable_credential}
     refs |= {c.credential for c in plan.cameras}
     refs.add(site.hypervisors.credential)
     plan.credential_refs = tuple(sorted(refs))

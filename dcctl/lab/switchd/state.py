@@ -192,6 +192,9 @@ class SwitchdConfig(BaseModel):
     state_dir: Path
     host_key: Path
     model: str | None = Field(None, description="Switch model the dialect imitates, if it matters")
+    enable_password_file: Path | None = Field(
+        None, description="Enable secret, when it is not the login password"
+    )
 
     @field_validator("name")
     @classmethod
@@ -244,6 +247,12 @@ class SwitchdConfig(BaseModel):
 
     def read_password(self) -> str:
         return self.password_file.read_text(encoding="utf-8").rstrip("\r\n")
+
+    def read_enable_password(self) -> str:
+        """The enable secret: its own file if given, else the login password."""
+        if self.enable_password_file is None:
+            return self.read_password()
+        return self.enable_password_file.read_text(encoding="utf-8").rstrip("\r\n")
 
 
 def load_config(path: Path) -> SwitchdConfig:
@@ -326,6 +335,8 @@ class Switch:
     backend: Backend
     state_dir: Path
     secret: str = ""
+    #: What `enable` asks for (IOS); the login password unless the switch has its own.
+    enable_secret: str = ""
     model: str | None = None
     config: VendorConfig = field(init=False)
     started: float = field(default_factory=time.time)
@@ -344,6 +355,7 @@ class Switch:
             backend=backend,
             state_dir=cfg.state_dir,
             secret=cfg.read_password(),
+            enable_secret=cfg.read_enable_password(),
             model=cfg.model,
         )
 

@@ -443,7 +443,7 @@ class IosSession:
     # -- enable / copy dialogs -------------------------------------------------
 
     def _enable_answer(self, line: str) -> Reply:
-        secret = self.switch.secret if self.switch else ""
+        secret = (self.switch.enable_secret or self.switch.secret) if self.switch else ""
         if secret and hmac.compare_digest(line.encode(), secret.encode()):
             self.pending, self.mode, self.enable_tries = None, "enable", 0
             return Reply()
