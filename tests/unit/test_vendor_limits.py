@@ -89,3 +89,17 @@ def test_an_isl_capable_catalyst_gets_the_encapsulation_line_first() -> None:
     unknown = _push("Catalyst 9200-24T", with_encap)
     assert unknown and "% Invalid input" in unknown[0]
     assert "encapsulation" not in drv.intended("sw", _trunk_intent(False))
+
+
+def test_generated_port_descriptions_always_fit_every_vendor() -> None:
+    """Descriptions are `LAN <code> <building>`, `CCTV <code> <camera>`, `FO <link> <peer>`,
+    `HV <node>`: two names of at most 32 characters and a short word, so the longest
+    is 4 + 32 + 1 + 32 = 69 characters, within every vendor's limit; the names'
+    character set (lowercase, digits, '-') is a subset of every vendor's too."""
+    from dcctl.spec.types import _NAME_RE
+
+    longest = "a" + "b" * 31
+    assert _NAME_RE.fullmatch(longest) and not _NAME_RE.fullmatch(longest + "c")
+    worst = f"CCTV {longest} {longest}"
+    for vendor in plugins.vendors():
+        assert len(worst) <= limits(vendor).description_max, vendor
