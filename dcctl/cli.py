@@ -410,6 +410,9 @@ def _engines_text(report: Any, verbose: bool) -> None:
             con.print(f"      {escape(host.name)}: {escape(task)}")
     if waiting:
         con.print(f"  hosts not reachable yet: {', '.join(waiting)}")
+    hosts = report.layers.get("hosts")
+    if hosts is not None:
+        _skipped_text(hosts)
     for err in report.errors:
         err_console().print(f"[red]error[/red] {escape(err)}")
 
@@ -450,6 +453,7 @@ def _engine_run(
     state: Any = None,
     expected: dict[str, Any] | None = None,
     allow_destroy: list[str] | tuple[str, ...] = (),
+    converge: bool = False,
 ) -> Any:
     """Run the layers with progress on stderr and a summary; returns the report.
 
@@ -490,6 +494,7 @@ def _engine_run(
                 state=state,
                 expected=expected,
                 allow_destroy=allow_destroy,
+                converge=converge,
             )
         except (LockedError, DestroyRefused, SnapshotError) as exc:
             con.print(f"error: {escape(str(exc))}")
@@ -505,6 +510,7 @@ def _engine_run(
             console().print(f"{name}: {text}")
             for opd, c in sorted(result.by_opd().items()):
                 console().print(f"  {opd}: " + ", ".join(f"{v} {k}" for k, v in sorted(c.items())))
+            _skipped_text(result)
         for err in report.errors:
             con.print(f"[red]error[/red] {escape(err)}")
         outcome = "INTERRUPTED" if report.interrupted else "done" if report.ok else "FAILED"
@@ -527,6 +533,16 @@ def _show_plan(spec: Any, target: Target, state: Any, output: Output) -> bool:
     if output == Output.text:
         render_text(console(), spec, changes, False)
     return bool(changes)
+
+
+def _skipped_text(result: Any) -> None:
+    """Say which items were skipped and why (hosts whose inputs did not change)."""
+    noted = [i for i in result.items if i.note]
+    if noted:
+        console().print(
+            f"  skipped {len(noted)} {result.layer} (inputs unchanged since they converged; "
+            "--converge runs them): " + ", ".join(escape(i.name) for i in noted)
+        )
 
 
 @app.command(epilog=EPILOG)
@@ -561,8 +577,19 @@ def apply(
             "the lock or the target's state moved since",
         ),
     ] = None,
+    converge: Annotated[
+        bool,
+        typer.Option(
+            "--converge",
+            help="Run every play on every host, even those whose recorded inputs "
+            "(roles, variables, inventory, VM, pinned key) prove nothing changed",
+        ),
+    ] = False,
 ) -> None:
     """Make the estate match the spec: switches, then VMs and networks, then hosts.
+
+    Hosts whose inputs did not change since they last converged are skipped (and
+    listed); --converge runs them all.
 
     The plan is shown first, then the question (--auto-approve skips it). With
     --plan FILE the saved plan's desired state is applied, after checking that
@@ -583,14 +610,26 @@ def apply(
     tgt = target or Target.lab
     changes = _show_plan(spec, tgt, desired, output)
     if output == Output.text and not changes:
-        console().print("(the engines still put back any drift they find)")
+        console().print(
+            "(the engines still put back any drift they find on switches and VMs; "
+            "hosts whose inputs did not change are skipped: --converge checks them too)"
+        )
     _refuse_data_loss(spec, tgt, desired, layers, allow_destroy or ())
     confirm_or_exit(
         auto_approve, "apply", f"Apply {'these changes' if changes else 'the spec'} "
         f"to {spec.site.name} ({tgt.value})?"
     )  # fmt: skip
     report = _engine_run(
-        spec, "up", tgt, output, "apply", layers, desired, expected, allow_destroy or ()
+        spec,
+        "up",
+        tgt,
+        output,
+        "apply",
+        layers,
+        desired,
+        expected,
+        allow_destroy or (),
+        converge=converge,
     )
     if not report.ok:
         raise typer.Exit(1)

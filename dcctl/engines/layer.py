@@ -65,6 +65,8 @@ class Item:
     #: The change itself: lines to push, changed tasks, changed fields.
     lines: tuple[str, ...] = ()
     error: str | None = None
+    #: Why nothing was done, when that needs saying ("inputs unchanged since ...").
+    note: str = ""
 
 
 @dataclass
@@ -125,6 +127,8 @@ class Context:
     #: What a saved plan reviewed, per layer (``switches``: lines per switch): a layer
     #: leaves an item alone whose change differs now (its live state moved).
     expected: dict[str, Any] = field(default_factory=dict)
+    #: Run everything, even what recorded inputs prove unchanged (``apply --converge``).
+    converge: bool = False
 
     def step(self, op: str, name: str) -> None:
         if self.on_step:

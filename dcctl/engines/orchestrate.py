@@ -135,6 +135,7 @@ def run(
     state: DesiredState | None = None,
     allow_destroy: Collection[str] = (),
     expected: dict[str, Any] | None = None,
+    converge: bool = False,
 ) -> RunReport:
     """Run ``action`` (up | preview | drift | destroy) over ``layers`` (default: all).
 
@@ -162,6 +163,7 @@ def run(
         # Computed once: every layer works from the same desired state.
         ctx = Context(spec, target, desired_state(spec) if state is None else state, on_step)
         ctx.expected = dict(expected or {})
+        ctx.converge = converge
         if not changes:
             _run_layers(ctx, action, chosen, report)
             return report

@@ -8,8 +8,9 @@ and last `dcctl lab down`, each asserted. In between, checked with real packets 
 real logins: every VM passes the baseline checks (testinfra over SSH), offices reach
 their own OPD's server through WireGuard and no other OPD's, Prometheus sees every
 target up, a stopped camera raises its alert labelled with its OPD, the NVR records,
-an unreachable host is reported while the rest complete, a rotated office key brings
-its tunnel back, and no secret leaks.
+an out-of-band edit is found by `dcctl drift --layer hosts`, an unreachable host is
+reported while the rest complete (`apply --converge`), a rotated office key brings its
+tunnel back, and no secret leaks.
 """
 
 from __future__ import annotations
@@ -76,10 +77,10 @@ def _dcctl(applied_env: dict[str, str], *args: str, timeout: int = 1500) -> tupl
     return p.returncode, p.stdout, p.stderr
 
 
-def _apply(a: Applied) -> tuple[int, dict[str, Any], str, float]:
+def _apply(a: Applied, *flags: str) -> tuple[int, dict[str, Any], str, float]:
     start = time.monotonic()
     rc, out, err = _dcctl(
-        a.env, "apply", str(a.repo), "--target", "lab", "--auto-approve", "--output", "json"
+        a.env, "apply", str(a.repo), "--target", "lab", "--auto-approve", "--output", "json", *flags
     )
     a.outputs += [out, err]
     seconds = time.monotonic() - start
@@ -162,9 +163,12 @@ def test_demo_validates_plans_builds_the_lab_and_applies(applied: Applied) -> No
 def test_demo_second_apply_and_four_more_change_nothing(applied: Applied) -> None:
     """The demo's "apply again: expect no changes", then four more: all exit 0, all no-ops.
 
-    Before the fourth, `lab up` again, as a second run of the demo does.
+    Before the fourth, `lab up` again, as a second run of the demo does. Every host
+    converged in the first apply and none of its inputs changed since, so every
+    host is skipped, and the output says so (issue 17).
     """
     switches = len(applied.lab.spec.site.switches)
+    every = set(applied.report["layers"]["hosts"]["hosts"])
     for i in range(5):
         if i == 3:
             # The demo run a second time starts with `lab up` on the lab that is up:
@@ -181,6 +185,12 @@ def test_demo_second_apply_and_four_more_change_nothing(applied: Applied) -> Non
         report = _last_audit(applied)
         assert report["ok"] and report["errors"] == [], (i, report["errors"])
         assert report["layers"]["hosts"]["changed_tasks"] == 0, report["layers"]["hosts"]["tasks"]
+        skipped = report["layers"]["hosts"]["skipped"]
+        assert set(skipped) == every and report["layers"]["hosts"]["hosts"] == {}, (i, skipped)
+        assert all(
+            why.startswith("inputs unchanged since converged at ") for why in skipped.values()
+        )
+        assert f"skipped {len(every)} hosts (inputs unchanged" in out, (i, out[-3000:])
 
 
 def _host(a: Applied, address: str) -> Any:
@@ -431,14 +441,37 @@ def test_rotated_office_key_brings_its_tunnel_back(applied: Applied) -> None:
     assert _wait("a handshake with the new key", handshake_after_rotation, 90)
 
 
+#: The host the out-of-band edit is made on (not the unreachable test's victim).
+EDITED = "disdukcapil-arsip-dok"
+
+
+def test_out_of_band_edit_is_found_by_drift(applied: Applied) -> None:
+    """An edit on a host behind dcctl's back changes no input: apply skips, drift finds it."""
+    container = f"dl{applied.lab.plan.lab_id}-vm-{EDITED}"
+    subprocess.run(
+        ["podman", "exec", container, "sh", "-c", "echo edited >> /etc/issue.net"],
+        check=True,
+        timeout=60,
+    )
+    rc, out, err = _dcctl(
+        applied.env, "drift", str(applied.repo), "--target", "lab", "--layer", "hosts", "-o", "json"
+    )
+    assert rc == 0, (out[-2000:], err[-2000:])
+    hosts = json.loads(out)["layers"]["hosts"]
+    assert hosts["skipped"] == {}, "drift checks every host"
+    assert len(hosts["hosts"]) == len(applied.report["layers"]["hosts"]["hosts"])
+    assert {t["host"] for t in hosts["tasks"]} == {EDITED}, hosts["tasks"]
+
+
 def test_unreachable_host_is_reported_and_the_rest_complete(applied: Applied) -> None:
+    """With --converge every host is contacted (and the out-of-band edit is put back)."""
     victim = "dishub/atcs"
     container = f"dl{applied.lab.plan.lab_id}-vm-dishub-atcs"
     # Stop sshd and end its sessions too (Ansible's persistent SSH masters among them).
     for cmd in (["systemctl", "stop", "ssh.service"], ["pkill", "-KILL", "sshd"]):
         subprocess.run(["podman", "exec", container, *cmd], timeout=60)
     try:
-        rc, report, _err, _ = _apply(applied)
+        rc, report, _err, _ = _apply(applied, "--converge")
     finally:
         subprocess.run(
             ["podman", "exec", container, "systemctl", "start", "ssh.service"],
@@ -453,6 +486,8 @@ def test_unreachable_host_is_reported_and_the_rest_complete(applied: Applied) ->
     others = {k: v for k, v in report["layers"]["hosts"]["hosts"].items() if k != "dishub-atcs"}
     assert others and all(v["failed"] == 0 and v["unreachable"] == 0 for v in others.values())
     assert all(v["ok"] > 0 for v in others.values())
+    assert len(others) == len(applied.report["layers"]["hosts"]["hosts"]) - 1
+    assert EDITED in {t["host"] for t in report["layers"]["hosts"]["tasks"]}
 
 
 def test_no_secret_in_repo_state_or_output(applied: Applied) -> None:

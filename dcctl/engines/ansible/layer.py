@@ -21,12 +21,13 @@ import yaml
 
 from dcctl import targets
 from dcctl.engines import interrupt
+from dcctl.engines.ansible.converged import Digester, Record, hmac_key, record_path, resolve_hosts
 from dcctl.engines.ansible.inventory import build_inventory
 from dcctl.engines.ansible.vars import RoleVars, collect, prepare
 from dcctl.engines.layer import WAITING, Context, Item, LayerResult, Status
 from dcctl.plan.desired import DesiredState, desired_state
 from dcctl.spec.loader import Spec
-from dcctl.ssh.knownhosts import openssh_refusal
+from dcctl.ssh.knownhosts import HostKeyError, openssh_refusal
 from dcctl.targets import Target
 
 __all__ = ["HostLayer", "HostsReport", "inventory_for", "run_hosts"]
@@ -46,6 +47,8 @@ class HostsReport:
     changed_tasks: list[dict[str, str]] = field(default_factory=list)
     failures: dict[str, str] = field(default_factory=dict)
     status: str = ""
+    #: Hosts no play ran on, each with why: its inputs did not change since it converged.
+    skipped: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -62,6 +65,9 @@ class HostsReport:
             else:
                 kind = "same"
             out[kind] = out.get(kind, 0) + 1
+        for name in self.skipped:
+            if name not in self.hosts:
+                out["same"] = out.get("same", 0) + 1
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -71,6 +77,7 @@ class HostsReport:
             "hosts": self.hosts,
             "tasks": self.changed_tasks,
             "failures": self.failures,
+            "skipped": self.skipped,
         }
 
 
@@ -109,9 +116,14 @@ def run_hosts(
     on_step: Step | None = None,
     limit: str | None = None,
     state: DesiredState | None = None,
+    converge: bool = False,
 ) -> HostsReport:
-    """Run site.yml on every host; ``check`` is the plan (``--check --diff``).
+    """Run site.yml on every host whose inputs changed; ``check`` is the plan (``--check --diff``).
 
+    Each play runs only on the hosts whose digest of inputs differs from the one
+    recorded when it last converged there (:mod:`dcctl.engines.ansible.converged`);
+    a play with no such host is skipped. ``converge`` (and an explicit ``limit``)
+    runs every matching host. Only an apply (not ``check``) records digests.
     ``state`` is the run's desired state (the layer passes the one the run
     computed); without it, it is computed here once.
     """
@@ -151,7 +163,7 @@ def run_hosts(
     # Every login is checked strictly against the target's pinned keys (issue 15).
     known = target.known_hosts(spec)
 
-    def run_play(index: int, play: dict[str, Any], tmp: Path) -> PlaybookResult:
+    def run_play(index: int, play: dict[str, Any], tmp: Path, limit: str | None) -> PlaybookResult:
         path = tmp / f"play-{index}.yml"
         path.write_text(yaml.safe_dump([play], sort_keys=False), encoding="utf-8")
 
@@ -168,21 +180,54 @@ def run_hosts(
         )
 
     plays = _plays()
+    names = [str(p.get("name") or f"play {i}") for i, p in enumerate(plays)]
+    matched = resolve_hosts(
+        inventory, {n: str(p.get("hosts", "all")) for n, p in zip(names, plays, strict=True)}
+    )
+    record = Record(record_path(spec, target))
+    digester = _digester(spec, target, extravars, inventory, vm_outputs, known)
+    ran: set[str] = set()
+    skipped_at: dict[str, str] = {}
     results: list[PlaybookResult] = []
     with tempfile.TemporaryDirectory(prefix="dcctl-plays-") as tmp:
         # One run per play, in order: a play whose hosts all fail makes Ansible end
         # the whole playbook, which must not keep the other services from running.
-        for i, p in enumerate(plays):
+        for i, (name, play) in enumerate(zip(names, plays, strict=True)):
             if interrupt.requested():  # a safe point: no new play starts
                 report.failures["(playbook)"] = (
                     f"interrupted ({interrupt.signal_name()}): "
                     f"{len(plays) - i} of {len(plays)} plays not started"
                 )
                 break
-            results.append(run_play(i, p, Path(tmp)))
+            hosts = matched[name]
+            digests = {h: digester.digest(play, h) for h in hosts} if digester else {}
+            todo = hosts
+            if not converge and limit is None and digester is not None:
+                todo = []
+                for host in hosts:
+                    at = record.converged_at(name, host, digests[host])
+                    if at is None:
+                        todo.append(host)
+                    else:
+                        skipped_at[host] = max(at, skipped_at.get(host, ""))
+                if not todo:
+                    continue
+            ran.update(todo)
+            if not check:
+                record.forget(name, todo)
+            run_limit = limit if todo is hosts else ",".join(todo)
+            result = run_play(i, play, Path(tmp), run_limit)
+            results.append(result)
+            if not check and digests and not result.errors:
+                record.converged(name, {h: digests[h] for h in todo if _converged(result, h)})
+    report.skipped = {
+        h: f"inputs unchanged since converged at {at}"
+        for h, at in sorted(skipped_at.items())
+        if h not in ran
+    }
     statuses = {r.status for r in results}
     stopped = "(playbook)" in report.failures
-    report.status = "successful" if statuses == {"successful"} and not stopped else "failed"
+    report.status = "successful" if statuses <= {"successful"} and not stopped else "failed"
     merged: dict[str, dict[str, int]] = {}
     for r in results:
         for name, h in r.hosts.items():
@@ -202,6 +247,39 @@ def run_hosts(
 
 
 _COUNTS = ("ok", "changed", "failed", "unreachable", "skipped")
+
+
+def _converged(result: PlaybookResult, host: str) -> bool:
+    """The play ran on ``host`` (some task ok) and nothing failed or was unreachable there."""
+    h = result.hosts.get(host)
+    return h is not None and h.ok > 0 and not h.failed and not h.unreachable
+
+
+def _digester(
+    spec: Spec,
+    target: Target,
+    run_vars: Mapping[str, Any],
+    inventory: Mapping[str, Any],
+    vm_outputs: Mapping[str, Mapping[str, Any]] | None,
+    known: Path,
+) -> Digester | None:
+    """The run's digester; None (every host runs) when the passphrase or pins are unreadable."""
+    from dcctl.engines.ansible.vars import roles_dir
+    from dcctl.engines.credentials import passphrase
+
+    try:
+        digester = Digester(
+            key=hmac_key(passphrase()),
+            all_roles=tuple(sorted(p.name for p in roles_dir().iterdir() if p.is_dir())),
+            run_vars=run_vars,
+            inventory=inventory,
+            vm_outputs=vm_outputs,
+            known_hosts=known,
+        )
+        digester.pinned_lines()  # read (and check) the pinned keys once, here
+    except (OSError, HostKeyError):
+        return None
+    return digester
 
 
 def _plays() -> list[dict[str, Any]]:
@@ -233,6 +311,9 @@ def layer_result(hosts: HostsReport, check: bool) -> LayerResult:
     tasks: dict[str, list[str]] = {}
     for t in hosts.changed_tasks:
         tasks.setdefault(t["host"], []).append(t["task"])
+    for name, why in hosts.skipped.items():
+        if name not in hosts.hosts and name not in hosts.failures:
+            out.items.append(Item(name, Status.same, note=why))
     for name in sorted(set(hosts.hosts) | set(hosts.failures)):
         counts = hosts.hosts.get(name, {})
         lines = tuple(tasks.get(name, ()))
@@ -257,7 +338,7 @@ class HostLayer:
     #: switch does not (its own error is reported).
     needs: tuple[str, ...] = ("vms",)
 
-    def _run(self, ctx: Context, check: bool) -> LayerResult:
+    def _run(self, ctx: Context, check: bool, converge: bool = False) -> LayerResult:
         vms = ctx.earlier.get("vms")
         vm_outputs = vms.outputs.get("vms") if vms is not None else None
         try:
@@ -265,7 +346,13 @@ class HostLayer:
                 for note in prepare(ctx.spec, ctx.spec.state_dir, ctx.target, state=ctx.state):
                     ctx.step("created", note)
             hosts = run_hosts(
-                ctx.spec, ctx.target, vm_outputs, check=check, on_step=ctx.on_step, state=ctx.state
+                ctx.spec,
+                ctx.target,
+                vm_outputs,
+                check=check,
+                on_step=ctx.on_step,
+                state=ctx.state,
+                converge=converge,
             )
         except Exception as exc:  # a missing credential or key: the layer fails, reported
             broken = LayerResult.broken(self.name, str(exc))
@@ -275,10 +362,11 @@ class HostLayer:
         return layer_result(hosts, check)
 
     def plan(self, ctx: Context) -> LayerResult:
-        return self._run(ctx, check=True)
+        return self._run(ctx, check=True, converge=ctx.converge)
 
     def apply(self, ctx: Context) -> LayerResult:
-        return self._run(ctx, check=False)
+        return self._run(ctx, check=False, converge=ctx.converge)
 
     def drift(self, ctx: Context) -> LayerResult:
-        return self._run(ctx, check=True)
+        # Drift is what changed on a host out of band: every host is checked, always.
+        return self._run(ctx, check=True, converge=True)
