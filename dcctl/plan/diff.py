@@ -173,14 +173,20 @@ _BOOKKEEPING = frozenset({"renamed_from"})
 
 
 def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    """``{"ports.Gi1/0/4.mode": ...}``: a record's fields in its order, nested keys natural."""
     if isinstance(value, dict) and value:
         out: dict[str, Any] = {}
-        for k, v in value.items():
+        items = value.items() if not prefix else sorted(value.items(), key=_natural_item)
+        for k, v in items:
             if not prefix and k in _BOOKKEEPING:
                 continue
             out.update(_flatten(v, f"{prefix}.{k}" if prefix else str(k)))
         return out
     return {prefix: value}
+
+
+def _natural_item(item: tuple[Any, Any]) -> tuple[Any, ...]:
+    return natural_key(str(item[0]))
 
 
 def _field_changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, tuple[Any, Any]]:

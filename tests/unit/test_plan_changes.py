@@ -346,6 +346,10 @@ def test_switch_changes_read_naturally(applied: dict[str, Any], cli: CliRunner) 
         f"added 3999; removed {old_trunk[0]}"
     )
     assert change.to_dict()["fields"][f"ports.{trunk}.trunk_vlans"]["added"] == [3999]
+    # A created switch lists its ports in natural order too (-v and JSON show them all).
+    created = _one(diff_states({**new, "switches": {}}, new), "switches", sw)
+    ports = list(dict.fromkeys(f.split(".")[1] for f in created.fields if f.startswith("ports.")))
+    assert ports == sorted(ports, key=natural_key) and ports != sorted(ports)
 
 
 def test_creates_show_their_important_fields(cli: CliRunner, spec_repo: Path) -> None:
