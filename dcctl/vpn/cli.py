@@ -28,7 +28,7 @@ from dcctl.output import (
     print_spec_errors,
 )
 from dcctl.spec.errors import SpecErrors
-from dcctl.vpn.keystore import KeyStore, KeystoreError
+from dcctl.vpn.keystore import HUB, KeyStore, KeystoreError, keystore_path
 
 if TYPE_CHECKING:
     from dcctl.spec.loader import Spec
@@ -75,7 +75,6 @@ def _peers(spec: Spec, target: Target) -> tuple[list[Peer], str, set[str]]:
     """
     from dcctl.engines.credentials import CredentialError
     from dcctl.vpn.ansible import open_keystore, peers
-    from dcctl.vpn.keystore import HUB, KeystoreError
 
     try:
         store = open_keystore(spec, spec.state_dir, target.value, create=False)
@@ -103,7 +102,6 @@ def show(
 ) -> None:
     """The hub and every office peer: addresses, allowed networks, public keys only."""
     from dcctl.vpn.ansible import hub_facts
-    from dcctl.vpn.keystore import HUB, keystore_path
 
     spec = _load(path, output == Output.json)
     all_peers, hub_pub, missing = _peers(spec, target)
@@ -189,7 +187,6 @@ def rotate(
     audit log, started and finished, like every production change.
     """
     from dcctl.engines.audit import audited
-    from dcctl.vpn.keystore import HUB, KeystoreError, keystore_path
 
     spec = _load(path)
     all_peers, _hub, missing = _peers(spec, target)
@@ -260,7 +257,6 @@ def render_cmd(
     from dcctl.engines.credentials import CredentialError
     from dcctl.vpn import routeros
     from dcctl.vpn.ansible import hub_facts
-    from dcctl.vpn.keystore import HUB, keystore_path
 
     spec = _load(path)
     all_peers, hub_pub, missing = _peers(spec, target)

@@ -350,3 +350,29 @@ def test_drift_before_any_apply_says_so_and_every_error_line_says_what_failed(
     assert not (spec_repo / "state").exists(), "a drift before any apply wrote state"
     assert LayerResult.broken("vms", "").errors == ["vms: failed, and the engine gave no reason"]
     assert LayerResult.broken("vms", "  \n").errors[0].endswith("gave no reason")
+
+
+def test_production_key_rotation_asks_and_is_audited(
+    spec_repo: Path, cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DCCTL_PASSPHRASE", "rotation-test")
+    s = str(spec_repo)
+    r = cli.invoke(_full_app(), ["vpn", "keys", "init", s, "--target", "prod"])
+    assert r.exit_code == 0, r.output
+    shown = json.loads(
+        cli.invoke(_full_app(), ["vpn", "show", s, "--target", "prod", "-o", "json"]).stdout
+    )
+    before = {p["office"]: p["public_key"] for p in shown["peers"]}
+    r = cli.invoke(_full_app(), ["vpn", "rotate", s, "pkm-kertek", "--target", "prod"])
+    assert r.exit_code == 1 and "--auto-approve" in r.output
+    r = cli.invoke(
+        _full_app(), ["vpn", "rotate", s, "pkm-kertek", "--target", "prod", "--auto-approve"]
+    )
+    assert r.exit_code == 0, r.output
+    audit = [(e["event"], e["action"], e.get("result")) for e in read_audit(spec_repo / "state")]
+    assert audit[-2:] == [("started", "vpn rotate", None), ("finished", "vpn rotate", "ok")]
+    after = json.loads(
+        cli.invoke(_full_app(), ["vpn", "show", s, "--target", "prod", "-o", "json"]).stdout
+    )
+    changed = [p["office"] for p in after["peers"] if p["public_key"] != before[p["office"]]]
+    assert changed == ["dinkes/pkm-kertek"]
