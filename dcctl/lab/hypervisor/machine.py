@@ -298,7 +298,9 @@ def rename(old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
     and its address in production, so the lab keeps the container and its files.
     Each step checks whether it is done already, so an update that failed half-way
     is finished by the next apply. The container keeps running throughout; only its
-    port is off the bridge for a moment.
+    port is off the bridge for a moment. Podman's record of the container keeps the
+    old namespace path and labels: harmless, because a lab VM is never restarted (a
+    stopped one is reported gone and built again under the new names).
     """
     name = new["name"]
     if old["name"] != name and container_info(name) is None:
