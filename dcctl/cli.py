@@ -96,11 +96,15 @@ def _mount_subcommands() -> None:
     from dcctl.tickets.cli import ticket_app
     from dcctl.vpn.cli import vpn_app
 
-    app.add_typer(lab_app, name="lab", help="The lab: a replica of the physical estate")
-    app.add_typer(ticket_app, name="ticket", help="OPD request tickets to reviewed spec changes")
-    app.add_typer(switch_app, name="switch", help="One switch at a time: backup, diff, push")
-    app.add_typer(vpn_app, name="vpn", help="Office VPN: keys, rotation, MikroTik configs")
-    app.add_typer(hostkeys_app, name="hostkeys", help="Pinned SSH host keys: list, trust")
+    for sub, name, text in (
+        (lab_app, "lab", "The lab: a replica of the physical estate"),
+        (ticket_app, "ticket", "OPD request tickets to reviewed spec changes"),
+        (switch_app, "switch", "One switch at a time: backup, diff, push"),
+        (vpn_app, "vpn", "Office VPN: keys, rotation, MikroTik configs"),
+        (hostkeys_app, "hostkeys", "Pinned SSH host keys: list, trust"),
+    ):
+        # The one exit code table, in every group's --help too.
+        app.add_typer(sub, name=name, help=text, epilog=EPILOG)
 
 
 def _version(value: bool) -> None:

@@ -72,7 +72,8 @@ def test_one_exit_code_table_in_help_and_readme() -> None:
         assert line.strip() in p.stdout, line
     for code in ("0", "1", "2", "130"):
         assert f"| {code} |" in readme, f"README's exit code table lacks {code}"
-    assert "Exit codes" in _dcctl("apply", "--help").stdout
+    for sub in (["apply"], ["drift"], ["switch"], ["vpn"]):
+        assert "Exit codes" in _dcctl(*sub, "--help").stdout, sub
 
 
 # --------------------------------------------------------------------------
