@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from gen_regency import generate
+from gen_regency import generate, scaled
 
 
 def timed(cmd: list[str], runs: int) -> list[float]:
@@ -29,13 +29,19 @@ def timed(cmd: list[str], runs: int) -> list[float]:
     return out
 
 
-def main(runs: int = 5) -> None:
+def main(runs: int = 5, scale: int = 1) -> None:
+    """``scale`` times the benchmark regency (issue 17's offline goal is at x10)."""
+    counts = scaled(scale)
     with tempfile.TemporaryDirectory() as tmp:
         repo = Path(tmp) / "bench"
-        generate(repo)
+        generate(repo, **counts)
         dcctl = [sys.executable, "-m", "dcctl.cli"]
         subprocess.run([*dcctl, "lock", str(repo)], check=True, capture_output=True)
-        print("regency: 60 OPDs, 400 VMs, 48 switches, 150 offices, 800 cameras")
+        print(
+            f"regency x{scale}: {counts['opds']} OPDs, {counts['vms']} VMs, "
+            f"{counts['switches']} switches, {counts['offices']} offices, "
+            f"{counts['cameras']} cameras"
+        )
         for name, args in (
             ("validate", ["validate", str(repo)]),
             ("plan", ["plan", str(repo), "-o", "json"]),
@@ -49,4 +55,4 @@ def main(runs: int = 5) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(scale=int(sys.argv[1]) if len(sys.argv) > 1 else 1)

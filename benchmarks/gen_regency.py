@@ -1,8 +1,9 @@
 """Generate a large synthetic regency spec repo for benchmarks.
 
 Sized like a big kabupaten after full consolidation: 60 OPDs, 400 VMs,
-48 switches, 150 offices and 800 cameras. Output is a normal spec repo, so
-every dcctl command can be timed against it.
+48 switches, 150 offices and 800 cameras; ``--scale N`` multiplies every count
+(the references to the VPN, monitoring and NVR VMs and the tunnel pool follow).
+Output is a normal spec repo, so every dcctl command can be timed against it.
 """
 
 from __future__ import annotations
@@ -47,6 +48,9 @@ def generate(
         )
         up = "Gi1/0/24" if vendor == "cisco_ios" else "ether24"
         links.append(f'  - {{name: fo-{s}, a: "sw-core:Gi1/0/{s + 1}", b: "sw-a{s}:{up}"}}')
+    # OPD 0 holds vm0, vm<opds>, vm<2*opds> (VMs go round the OPDs); one tunnel
+    # address per office and the hub, with room to spare.
+    tunnel_prefix = 32 - max(10, (offices + 2).bit_length() + 1)
     (dest / "site.yaml").write_text(f"""apiVersion: dcctl/v1
 kind: Site
 name: bench
@@ -69,9 +73,9 @@ switches:
 {chr(10).join(sw_lines)}
 links:
 {chr(10).join(links)}
-vpn: {{vm: opd0/vm0, endpoint: "203.0.113.10:51820", tunnel_pool: 10.99.0.0/22}}
-monitoring: {{vm: opd0/vm60}}
-cctv: {{nvr_vm: opd0/vm120}}
+vpn: {{vm: opd0/vm0, endpoint: "203.0.113.10:51820", tunnel_pool: 10.99.0.0/{tunnel_prefix}}}
+monitoring: {{vm: opd0/vm{opds}}}
+cctv: {{nvr_vm: opd0/vm{2 * opds}}}
 """)
     # Ports 1..22 of each access switch are free for buildings and cameras.
     free_ports = [(s, p) for s in range(access) for p in range(1, 23)]
@@ -117,16 +121,24 @@ cctv: {{nvr_vm: opd0/vm120}}
             port = f"Gi1/0/{p}" if s % 2 == 0 else f"ether{p}"
             lines.append(
                 f'  - {{name: cam{c}, location: Titik {c}, port: "sw-a{s}:{port}", '
-                f"credential: env:CAM_PASS, bitrate_kbps: 2048, retention_days: 14}}"
+                f"credential: env:BENCH_OPD{o}_CAMERA_PASSWORD, bitrate_kbps: 2048, "
+                "retention_days: 14}"
             )
         (dest / "opd" / f"opd{o}.yaml").write_text("\n".join(lines) + "\n")
+
+
+def scaled(scale: int) -> dict[str, int]:
+    """The counts of ``scale`` times the benchmark regency."""
+    base = {"opds": 60, "vms": 400, "switches": 48, "offices": 150, "cameras": 800}
+    return {k: v * scale for k, v in base.items()}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("dest", type=Path)
+    ap.add_argument("--scale", type=int, default=1, help="multiply every count (10: x10)")
     args = ap.parse_args()
-    generate(args.dest)
+    generate(args.dest, **scaled(args.scale))
     print(args.dest)
 
 
