@@ -212,16 +212,23 @@ def lock(
     ] = None,
 ) -> None:
     """Write IPAM allocations to dcctl.lock.yaml (commit it with your change)."""
+    import contextlib
+
+    from dcctl.files import locked
     from dcctl.gitops.lockcheck import relock
     from dcctl.output import print_spec_errors
     from dcctl.spec.errors import SpecErrors
 
-    spec = _load(path, False)
-    try:
-        done = relock(spec, against)
-    except SpecErrors as exc:
-        print_spec_errors(exc, False)
-        raise typer.Exit(1) from None
+    # The spec root's lock from reading the lock to writing it: two `dcctl lock`
+    # runs (or a ticket render) take turns instead of overwriting each other.
+    root = path if path.is_dir() else path.parent
+    with locked(root) if root.is_dir() else contextlib.nullcontext():
+        spec = _load(path, False)
+        try:
+            done = relock(spec, against)
+        except SpecErrors as exc:
+            print_spec_errors(exc, False)
+            raise typer.Exit(1) from None
     for key, old, new, why in done.moved:
         console().print(f"  {escape(key)}: {old} -> {new}" + (f" ({escape(why)})" if why else ""))
     console().print("dcctl.lock.yaml updated" if done.changed else "dcctl.lock.yaml is up to date")

@@ -15,7 +15,7 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
-from dcctl.spec.errors import SpecErrors
+from dcctl.spec.errors import SpecErrors, printable
 from dcctl.targets import TargetName
 
 #: The --target choices (their one home is dcctl.targets).
@@ -36,11 +36,23 @@ def err_console() -> Console:
     return _state["err"]
 
 
+class _SafeConsole(Console):
+    """A rich console that never passes raw control characters of a message to the terminal.
+
+    Text from specs, tickets, devices and engines may hold ESC/OSC sequences; a
+    string printed here has them escaped (:func:`dcctl.spec.errors.printable`).
+    """
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        safe = [printable(o, keep_newlines=True) if isinstance(o, str) else o for o in objects]
+        super().print(*safe, **kwargs)
+
+
 def configure(no_color: bool) -> None:
     plain = no_color or "NO_COLOR" in os.environ
     # emoji=False: rich would print `site.yaml:100:5` as `site.yaml💯5` (`:100:` is an emoji code).
-    _state["out"] = Console(no_color=plain, highlight=False, soft_wrap=True, emoji=False)
-    _state["err"] = Console(
+    _state["out"] = _SafeConsole(no_color=plain, highlight=False, soft_wrap=True, emoji=False)
+    _state["err"] = _SafeConsole(
         stderr=True, no_color=plain, highlight=False, soft_wrap=True, emoji=False
     )
 

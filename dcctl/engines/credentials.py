@@ -12,6 +12,7 @@ import secrets
 from pathlib import Path
 
 from dcctl import targets
+from dcctl.files import atomic_write, locked
 from dcctl.spec.loader import Spec
 from dcctl.targets import CredentialError, Target
 
@@ -32,22 +33,38 @@ def passphrase(create: bool = True) -> str:
 
     From DCCTL_PASSPHRASE, else the file DCCTL_PASSPHRASE_FILE (default
     ~/.config/dcctl/passphrase, created 0600 with a random value on first use):
-    never from the spec repo.
+    never from the spec repo. The first creation happens under a lock on the
+    file's directory and through an atomic write, so two first runs agree on one
+    passphrase and a full disk leaves no file rather than an empty one. An empty
+    (or blank) passphrase is refused, never used: everything encrypted with it
+    would be readable by anyone.
     """
-    if os.environ.get("DCCTL_PASSPHRASE"):
-        return os.environ["DCCTL_PASSPHRASE"]
+    env = os.environ.get("DCCTL_PASSPHRASE")
+    if env:
+        if not env.strip():
+            raise CredentialError("DCCTL_PASSPHRASE is blank; refusing to encrypt with it")
+        return env
     # An empty DCCTL_PASSPHRASE_FILE means "not set", not the current directory.
     path = Path(
         os.environ.get("DCCTL_PASSPHRASE_FILE") or Path.home() / ".config" / "dcctl" / "passphrase"
     )
-    if not path.exists():
-        if not create:  # reading a secret made with a passphrase that is not here
-            raise CredentialError(
-                f"no secrets passphrase: set DCCTL_PASSPHRASE or DCCTL_PASSPHRASE_FILE "
-                f"(default {path}, which the first apply creates)"
-            )
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_urlsafe(32) + "\n")
-    return path.read_text().strip()
+    if not path.exists() and not create:  # reading a secret made with a passphrase not here
+        raise CredentialError(
+            f"no secrets passphrase: set DCCTL_PASSPHRASE or DCCTL_PASSPHRASE_FILE "
+            f"(default {path}, which the first apply creates)"
+        )
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with locked(path.parent):
+        if not path.exists():
+            atomic_write(path, secrets.token_urlsafe(32) + "\n", mode=0o600)
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CredentialError(f"cannot read the secrets passphrase {path}: {exc}") from None
+    if not text:
+        raise CredentialError(
+            f"the secrets passphrase file {path} is empty (a full disk?); refusing to use an "
+            "empty passphrase. Restore the file from your backup (or set DCCTL_PASSPHRASE); "
+            "delete it only if nothing was ever encrypted with it"
+        )
+    return text

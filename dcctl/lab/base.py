@@ -10,13 +10,13 @@ without importing each other.
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from dcctl.files import atomic_write
 from dcctl.lab import net
 from dcctl.lab.plan import CameraPlan, LabPlan, OfficePlan, SwitchPlan
 
@@ -93,11 +93,7 @@ def write_if_changed(path: Path, text: str, mode: int | None = None) -> bool:
     except FileNotFoundError:
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    if mode is not None:
-        os.chmod(tmp, mode)
-    os.replace(tmp, path)
+    atomic_write(path, text, mode=mode)
     return True
 
 

@@ -11,12 +11,13 @@ Passwords live only under the lab state dir, in files of mode 0600 inside a
 
 from __future__ import annotations
 
-import contextlib
 import os
 import secrets
 from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import quote
+
+from dcctl.files import atomic_write
 
 SECRETS_DIR = "secrets"
 
@@ -48,13 +49,7 @@ def _new_password() -> str:
 def _write_private(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     os.chmod(path.parent, 0o700)
-    tmp = path.with_name(path.name + ".tmp")
-    with contextlib.suppress(FileNotFoundError):
-        tmp.unlink()
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text + "\n")
-    os.replace(tmp, path)
+    atomic_write(path, text + "\n", mode=0o600)
 
 
 def ensure_secrets(state_dir: Path, refs: Iterable[str]) -> dict[str, Path]:

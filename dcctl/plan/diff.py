@@ -12,7 +12,6 @@ adopt it (``dcctl snapshot adopt``).
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -20,6 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dcctl import targets
+from dcctl.files import atomic_write
+from dcctl.spec.source import load_data
 from dcctl.targets import Target
 
 if TYPE_CHECKING:
@@ -121,7 +122,7 @@ def read_snapshot(state_dir: Path, target: Target | str = "prod") -> dict[str, d
     if not path.exists():
         return {}
     try:
-        data = json.loads(path.read_text())
+        data = load_data(path)  # the spec loader's limits: size, depth, value count
     except (OSError, ValueError) as exc:
         raise SnapshotError(f"{path}: not a readable snapshot ({exc})") from None
     if not isinstance(data, dict) or "target" not in data:
@@ -143,10 +144,8 @@ def write_snapshot(
     """Write `target`'s snapshot atomically, so an interrupted apply never leaves half one."""
     path = snapshot_path(state_dir, target)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(SNAPSHOT + ".tmp")
     body = {"target": targets.get(target).name, "state": state}
-    tmp.write_text(json.dumps(body, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, path)
+    atomic_write(path, json.dumps(body, indent=2, sort_keys=True) + "\n")
     return path
 
 
@@ -154,7 +153,7 @@ def adopt_snapshot(state_dir: Path, target: Target | str) -> Path:
     """Give an untargeted (old) ``state/snapshot.json`` to `target`, as an operator decided."""
     old = Path(state_dir) / SNAPSHOT
     try:
-        data = json.loads(old.read_text())
+        data = load_data(old)
     except (OSError, ValueError) as exc:
         raise SnapshotError(f"{old}: nothing to adopt ({exc})") from None
     if not isinstance(data, dict) or "target" in data:

@@ -11,7 +11,6 @@ put on an intranet share as a single file.
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable
 from functools import cache
@@ -20,6 +19,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from dcctl.files import atomic_write
 from dcctl.spec.loader import Spec
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -352,9 +352,7 @@ def report_command(
         raise typer.Exit(1) from None
     data = report(spec, _requests(spec, tickets))
     if html is not None:
-        tmp = html.with_name(f".{html.name}.tmp")
-        tmp.write_text(render_report_html(data), encoding="utf-8")
-        os.replace(tmp, html)
+        atomic_write(html, render_report_html(data))
         err_console().print(f"wrote {escape(str(html))}")
     if fmt == "json":
         emit_json(data)

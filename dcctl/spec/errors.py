@@ -6,8 +6,31 @@ merge request, so every error carries a location and, where we know one, a hint.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import asdict, dataclass
 from typing import Any
+
+
+def printable(text: str, keep_newlines: bool = False) -> str:
+    """`text` with control and format characters shown as escapes (``\\x1b``, ``\\u202e``).
+
+    A YAML key, a file name or a device's reply can carry ESC/OSC sequences or
+    bidi overrides; printed raw they retitle, recolour or rewrite the operator's
+    terminal. Every message dcctl prints passes through here (SpecError fields,
+    and the consoles of :mod:`dcctl.output`).
+    """
+
+    def one(c: str) -> str:
+        if keep_newlines and c in "\n\t":
+            return c
+        if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp"):
+            o = ord(c)
+            return f"\\x{o:02x}" if o < 0x100 else f"\\u{o:04x}"
+        return c
+
+    if text.isprintable():
+        return text
+    return "".join(one(c) for c in text)
 
 
 @dataclass(frozen=True, order=True)
@@ -18,6 +41,14 @@ class SpecError:
     path: str
     message: str
     hint: str | None = None
+
+    def __post_init__(self) -> None:
+        # Escaped once, here, so text, JSON and every later print are safe.
+        object.__setattr__(self, "file", printable(self.file))
+        object.__setattr__(self, "path", printable(self.path))
+        object.__setattr__(self, "message", printable(self.message, keep_newlines=True))
+        if self.hint is not None:
+            object.__setattr__(self, "hint", printable(self.hint, keep_newlines=True))
 
     def __str__(self) -> str:
         where = self.file

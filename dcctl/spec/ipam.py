@@ -69,10 +69,15 @@ class Lock:
 
     @classmethod
     def read(cls, root: Path) -> Lock:
+        """The lock file, read like a spec (size, alias, depth limits; no link out of root)."""
+        from dcctl.files import safe_target
+        from dcctl.spec.source import load_data
+
         path = root / LOCK_FILE
-        if not path.exists():
+        if not path.exists() and not path.is_symlink():
             return cls()
-        data = yaml.safe_load(path.read_text()) or {}
+        safe_target(path, root)
+        data = load_data(path, LOCK_FILE) or {}
         if not isinstance(data, dict):
             raise ValueError(f"{LOCK_FILE} is not a mapping")
         return cls(
@@ -95,14 +100,19 @@ class Lock:
         return _LOCK_HEADER + yaml.safe_dump(self.to_dict(), sort_keys=False, width=200)
 
     def write(self, root: Path) -> bool:
-        """Write the lock atomically; returns True if the file changed."""
+        """Write the lock atomically under the spec root's lock; True if the file changed.
+
+        Concurrent writers (two `dcctl lock`, a ticket render) take turns on the
+        root's flock and each writes a unique temp file, so none fails or is torn.
+        """
+        from dcctl.files import atomic_write, locked
+
         path = root / LOCK_FILE
         text = self.render()
-        if path.exists() and path.read_text() == text:
-            return False
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(text)
-        tmp.replace(path)
+        with locked(root):
+            if path.exists() and not path.is_symlink() and path.read_text() == text:
+                return False
+            atomic_write(path, text, root=root)
         return True
 
 

@@ -126,6 +126,19 @@ def _parse(
     for path in files:
         display = str(path.relative_to(base)) if path.is_relative_to(base) else str(path)
         shown.append(display)
+        if path.is_symlink() and not path.resolve().is_relative_to(base.resolve()):
+            # A spec file is the repo's: a link out of it is neither read nor written.
+            errors.append(
+                SpecError(
+                    display,
+                    None,
+                    None,
+                    "",
+                    f"is a symbolic link leading outside the spec repo ({path.resolve()})",
+                    "replace the link with the file itself",
+                )
+            )
+            continue
         docs, errs = read_yaml(path, display)
         errors.extend(errs)
         for doc in docs:

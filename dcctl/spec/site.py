@@ -40,6 +40,11 @@ Vendor = Literal[plugins.vendors()]  # type: ignore[valid-type]
 ADMIN_USER = "dcctl"
 
 _RANGE_RE = re.compile(r"^(?P<base>.*?)(?P<lo>[0-9]+)-(?P<hi>[0-9]+)$")
+#: Bounds on what a `ports` list may expand to, checked before anything expands it
+#: (issue 15: `Gi1/0/1-2000000` took 49 s and 1 GB). The largest chassis have a few
+#: hundred ports; these leave room and keep a hostile spec cheap to refuse.
+MAX_RANGE_PORTS = 1024
+MAX_SWITCH_PORTS = 4096
 
 
 def expand_ports(vendor: str, specs: list[str]) -> list[str]:
@@ -129,7 +134,7 @@ class Switch(Strict):
         "buildings and cameras (links may still end on it); unset: a site switch",
     )
     ports: list[str] = Field(
-        min_length=1, description="Physical ports; ranges like Gi1/0/1-24 expand"
+        min_length=1, max_length=512, description="Physical ports; ranges like Gi1/0/1-24 expand"
     )
 
     @field_validator("ports")
@@ -137,9 +142,27 @@ class Switch(Strict):
     def _ports_valid(cls, v: list[str]) -> list[str]:
         from dcctl.spec.types import _port  # one definition of a port name
 
+        total = 0
         for item in v:
+            if len(item) > 40:
+                raise ValueError(f"{item[:40]!r}...: a port (or range) is at most 40 characters")
             m = _RANGE_RE.fullmatch(item)
             _port(f"{m['base']}{m['lo']}" if m else item)
+            if any(len(n) > 5 for n in re.findall(r"[0-9]+", item)):
+                raise ValueError(f"{item!r}: port numbers have at most 5 digits")
+            if m is None:
+                total += 1
+                continue
+            lo, hi = int(m["lo"]), int(m["hi"])
+            if lo > hi:
+                raise ValueError(f"{item!r}: a range runs from low to high, like Gi1/0/1-24")
+            if hi - lo + 1 > MAX_RANGE_PORTS:
+                raise ValueError(
+                    f"{item!r} names {hi - lo + 1} ports; a range names at most {MAX_RANGE_PORTS}"
+                )
+            total += hi - lo + 1
+        if total > MAX_SWITCH_PORTS:
+            raise ValueError(f"{total} ports; a switch has at most {MAX_SWITCH_PORTS}")
         return v
 
     def port_names(self) -> list[str]:

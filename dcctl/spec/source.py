@@ -10,6 +10,7 @@ times slower to parse.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -199,3 +200,51 @@ def read_yaml(path: Path, display: str) -> tuple[list[SourceDoc], list[SpecError
     except RecursionError:
         errors.append(SpecError(display, None, None, "", "YAML nested too deeply"))
     return docs, errors
+
+
+class DataFileError(ValueError):
+    """A state file (lock, snapshot) that is unsafe or unreadable; the message says why."""
+
+
+def _check_json(value: Any, budget: _Budget, depth: int = 0) -> None:
+    budget.nodes += 1
+    if budget.nodes > MAX_NODES:
+        raise _TooBig("document expands to too many values (oversized file)")
+    if depth > MAX_DEPTH:
+        raise _TooBig(f"nesting deeper than {MAX_DEPTH} levels")
+    children = value.values() if isinstance(value, dict) else value
+    if isinstance(value, dict | list):
+        for child in children:
+            _check_json(child, budget, depth + 1)
+
+
+def load_data(path: Path, display: str | None = None) -> Any:
+    """Plain data of one YAML (or ``.json``) state file, under the spec loader's limits.
+
+    The one way dcctl reads its own files (the IPAM lock, snapshots) as it reads
+    specs: size, UTF-8, alias bomb, depth and tag limits of :func:`read_yaml`, so a
+    hostile ``dcctl.lock.yaml`` is refused quickly with a clear error instead of
+    costing minutes and gigabytes. JSON is parsed as JSON (its floats are not
+    YAML 1.1's), with the same size, depth and value-count limits. Raises
+    :class:`DataFileError`; a missing file raises FileNotFoundError.
+    """
+    display = display or str(path)
+    if path.suffix == ".json":
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise DataFileError(f"{display}: {size} bytes, over the {MAX_FILE_BYTES} byte limit")
+        try:
+            data = json.loads(path.read_bytes())
+            _check_json(data, _Budget())
+        except (ValueError, RecursionError, _TooBig) as exc:
+            raise DataFileError(f"{display}: {exc}") from None
+        return data
+    if not path.exists():
+        raise FileNotFoundError(path)
+    docs, errors = read_yaml(path, display)
+    if errors:
+        shown = "; ".join(str(e) for e in errors[:3])
+        raise DataFileError(shown + (f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""))
+    if len(docs) > 1:
+        raise DataFileError(f"{display}: more than one YAML document")
+    return docs[0].data if docs else None

@@ -28,13 +28,13 @@ import contextlib
 import fcntl
 import hashlib
 import ipaddress
-import os
 import re
 import subprocess
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from dcctl.files import atomic_write
 
 __all__ = [
     "HostKey",
@@ -216,16 +216,8 @@ class KnownHosts:
             *(entries[n].line() for n in sorted(entries)),
         ]
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write("\n".join(lines) + "\n")
-            os.chmod(tmp, 0o644)  # public keys: readable, reviewable
-            os.replace(tmp, self.path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
+        # public keys: readable, reviewable
+        atomic_write(self.path, "\n".join(lines) + "\n", mode=0o644)
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:

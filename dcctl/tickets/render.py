@@ -12,7 +12,6 @@ the repo exactly as it was.
 from __future__ import annotations
 
 import difflib
-import os
 import re
 import shutil
 import tempfile
@@ -20,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dcctl.files import atomic_write
 from dcctl.plan.desired import desired_state
 from dcctl.plan.diff import Change, diff_states
 from dcctl.spec.compute import DISK_SHRINK_HINT, disk_shrink
@@ -137,7 +137,8 @@ def _render(ticket: Any, repo: Path, branch: bool) -> Rendered:
     with tempfile.TemporaryDirectory(prefix="dcctl-ticket-") as tmp:
         copy = Path(tmp) / "spec"
         shutil.copytree(root, copy, symlinks=True, ignore=_ignore(root, before.skipped))
-        (copy / opd_file).write_text(new_text, encoding="utf-8")
+        # Never through a link: an opd/*.yaml symlink would carry the edit out of the copy.
+        atomic_write(copy / opd_file, new_text, root=copy)
         try:
             after = load_spec(copy)
         except SpecErrors as exc:
@@ -187,12 +188,7 @@ def _ignore(root: Path, skipped: dict[str, str]) -> Any:
 def _write_in_place(root: Path, files: dict[str, tuple[str | None, str]]) -> None:
     """--no-branch: replace each file atomically; the OPD file goes last, after the lock."""
     for rel in sorted(files, key=lambda r: r != LOCK_FILE):
-        path = root / rel
-        tmp = path.with_name(f".{path.name}.dcctl-ticket.tmp")
-        tmp.write_text(files[rel][1], encoding="utf-8")
-        if path.exists():
-            shutil.copymode(path, tmp)
-        os.replace(tmp, path)
+        atomic_write(root / rel, files[rel][1], root=root)
 
 
 def _digits(phone: str) -> str:

@@ -22,6 +22,7 @@ import binascii
 import contextlib
 import datetime as dt
 import fcntl
+import hashlib
 import json
 import os
 import re
@@ -38,6 +39,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from dcctl import targets
+from dcctl.files import atomic_write
 from dcctl.targets import Target
 
 __all__ = [
@@ -54,7 +56,16 @@ __all__ = [
 HUB = "hub"
 FILE_NAME = "keys.enc"
 VERSION = 1
-_SCRYPT = {"n": 2**15, "r": 8, "p": 1}
+#: scrypt cost for new and rewritten stores: N=2^17 (OWASP's minimum for r=8, p=1).
+#: A store written with a lower N (dcctl before issue 15 used 2^15) is still read
+#: with the N it names, and upgraded the next time it is written.
+_SCRYPT = {"n": 2**17, "r": 8, "p": 1}
+#: What a store may ask for when read: a tampered file must not make scrypt
+#: allocate gigabytes (N=2^20, r=8 is 1 GiB).
+_SCRYPT_MAX = {"n": 2**20, "r": 16, "p": 4}
+#: Derived keys of this process, by (passphrase digest, salt, n, r, p): one store is
+#: opened by several role-variable providers per run, and each derivation costs ~1 s.
+_DERIVED: dict[tuple[str, str, int, int, int], bytes] = {}
 _KEY_RE = re.compile(r"^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$")
 
 
@@ -156,13 +167,28 @@ class KeyStore:
                 # passphrase it was written with).
                 self._passphrase = passphrase(create=self._writing)
             kdf = self._doc["kdf"]
-            key = Scrypt(
-                salt=base64.b64decode(kdf["salt"]),
-                length=32,
-                n=int(kdf["n"]),
-                r=int(kdf["r"]),
-                p=int(kdf["p"]),
-            ).derive(self._passphrase.encode())
+            try:
+                n, r, p = int(kdf["n"]), int(kdf["r"]), int(kdf["p"])
+            except (KeyError, TypeError, ValueError):
+                raise KeystoreError(f"{self.path}: unreadable scrypt parameters") from None
+            if not (
+                2 <= n <= _SCRYPT_MAX["n"]
+                and n & (n - 1) == 0
+                and 1 <= r <= _SCRYPT_MAX["r"]
+                and 1 <= p <= _SCRYPT_MAX["p"]
+            ):
+                raise KeystoreError(
+                    f"{self.path}: scrypt parameters n={n} r={r} p={p} are out of bounds "
+                    "(a damaged or tampered store)"
+                )
+            digest = hashlib.sha256(self._passphrase.encode()).hexdigest()
+            cache = (digest, str(kdf["salt"]), n, r, p)
+            key = _DERIVED.get(cache)
+            if key is None:
+                key = Scrypt(salt=base64.b64decode(kdf["salt"]), length=32, n=n, r=r, p=p).derive(
+                    self._passphrase.encode()
+                )
+                _DERIVED[cache] = key
             self._aes = AESGCM(key)
             self._aes_salt = str(kdf["salt"])
         return self._aes
@@ -279,6 +305,10 @@ class KeyStore:
     def _write(self) -> None:
         self._writing = True
         privates = self._privates()
+        if int(self._doc["kdf"]["n"]) < _SCRYPT["n"]:
+            # An older, cheaper store: re-seal it at today's cost, with a new salt.
+            self._doc["kdf"] = {"name": "scrypt", "salt": _b64(secrets.token_bytes(16)), **_SCRYPT}
+            self._aes = None
         nonce = secrets.token_bytes(12)
         self._doc["nonce"] = _b64(nonce)
         ct = self._cipher().encrypt(
@@ -286,17 +316,7 @@ class KeyStore:
         )
         self._doc["ciphertext"] = _b64(ct)
         text = json.dumps(self._doc, indent=2, sort_keys=True) + "\n"
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        atomic_write(self.path, text, mode=0o600)
 
 
 def _b64(data: bytes) -> str:

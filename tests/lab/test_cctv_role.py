@@ -103,7 +103,7 @@ ipam:
   lan_prefix_length: 24
 switches:
   - {name: sw1, vendor: cisco_ios, role: core, location: Lab, mgmt_address: 172.31.31.11,
-     credential: env:HCAM_UNUSED, ports: [Gi1/0/1-12]}
+     credential: env:HCAM_SWITCH_UNUSED, ports: [Gi1/0/1-12]}
 cctv: {nvr_vm: infra/nvr}
 """
 

@@ -83,7 +83,7 @@ switches:
     role: access
     location: Lab rack
     mgmt_address: {SWITCH_MGMT}
-    credential: env:HMON_UNUSED
+    credential: env:HMON_SWITCH_UNUSED
     ports: [Gi1/0/1-4]
 vpn: {{vm: kominfo/hub, endpoint: "{HUB}:51820", tunnel_pool: 172.31.20.192/27}}
 monitoring:

@@ -26,6 +26,7 @@ from typing import Any
 from dcctl.engines import interrupt
 from dcctl.engines.credentials import passphrase
 from dcctl.engines.pulumi.toolchain import ensure_on_path
+from dcctl.files import atomic_write
 
 PROJECT = "dcctl-regency"
 #: Terminal colour codes the engine may put in its diagnostics.
@@ -346,9 +347,7 @@ def migrate_moved_providers(state_dir: Path, moved: dict[str, str] | None = None
                 props["__provider"] = _reserialize(raw, moved)
                 count += 1
         if count:
-            tmp = path.with_name(f".{path.name}.migrate")
-            tmp.write_text(json.dumps(data, indent=4), encoding="utf-8")
-            os.replace(tmp, path)
+            atomic_write(path, json.dumps(data, indent=4))
             path.with_name(path.name + ".attrs").unlink(missing_ok=True)
             done.append(f"re-serialized {count} provider(s) of moved modules in {path.name}")
     return done

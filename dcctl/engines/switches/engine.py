@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -22,6 +21,7 @@ from typing import Any, Protocol, cast
 from dcctl import plugins
 from dcctl.engines import interrupt
 from dcctl.engines.switches.masking import generic_mask, mask_text
+from dcctl.files import atomic_write
 from dcctl.ssh.knownhosts import HostKeyError, KnownHosts, fingerprint, hostspec
 
 
@@ -335,15 +335,7 @@ def write_backup(backup_dir: Path, name: str, text: str) -> Path:
     backup_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     private_dir(backup_dir)
     path = backup_dir / f"{name}.cfg"
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=backup_dir)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, text, mode=0o600)
     return path
 
 

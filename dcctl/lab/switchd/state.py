@@ -19,7 +19,6 @@ import contextlib
 import ipaddress
 import json
 import logging
-import os
 import re
 import threading
 import time
@@ -30,10 +29,12 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from dcctl import plugins
+
 # The VLAN-list notation is shared with the engines and the renderer, not
 # re-implemented here: it is CLI syntax (pinned by unit tests), not behaviour
 # the emulator must judge independently. Re-exported for older imports.
-from dcctl import plugins
+from dcctl.files import atomic_write
 from dcctl.spec.vlanlist import VLAN_MAX, VLAN_MIN
 from dcctl.spec.vlanlist import format_vlan_list as format_vlan_list
 from dcctl.spec.vlanlist import parse_vlan_list as parse_vlan_list
@@ -389,12 +390,7 @@ class Switch:
         with self._lock:
             text = self.config.render_startup()
             self.state_dir.mkdir(parents=True, exist_ok=True)
-            tmp = self.startup_path.with_suffix(".tmp")
-            with open(tmp, "w", encoding="utf-8") as fh:
-                fh.write(text)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.startup_path)
+            atomic_write(self.startup_path, text)
             log.info("startup-config saved (%d bytes)", len(text))
             return len(text)
 
