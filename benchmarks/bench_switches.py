@@ -246,9 +246,9 @@ def run_nornir(
 
 def converged(targets: list[SwitchTarget], workers: int) -> None:
     res = change_all(targets, MANAGED, None, dry_run=True, workers=workers)
-    left = [r.name for r in res if r.status != "unchanged"]
+    left = [r for r in res if r.status != "unchanged"]
     if left:
-        raise RuntimeError(f"not converged after the run: {left}: {res[0]}")
+        raise RuntimeError(f"not converged after the run: {[r.name for r in left]}: {left[0]}")
 
 
 def cpu_seconds(daemons: list[Daemon]) -> tuple[float, float]:
