@@ -311,3 +311,18 @@ def test_ansibles_own_pattern_resolution() -> None:
     }
     got = resolve_hosts(inventory, {"1": "all:!vpn_office", "2": "role_x", "3": "nope"})
     assert sorted(got["1"]) == ["a", "b"] and got["2"] == ["a"] and got["3"] == []
+
+
+def test_a_plan_with_a_vm_change_pending_skips_no_host(env: dict[str, Any]) -> None:
+    """The preview knows only the deployed outputs: a pending VM change must not be skipped."""
+    from dcctl.engines.layer import Item, LayerResult
+
+    first = _converge(env)
+    ctx = Context(env["spec"], layer.targets.get("prod"), env["state"])
+    ctx.earlier["vms"] = LayerResult("vms", outputs={})
+    env["fake"].calls.clear()
+    assert HostLayer().plan(ctx).items and env["fake"].calls == []
+    ctx.earlier["vms"] = LayerResult("vms", items=[Item("vm", Status.planned, "replace")])
+    result = HostLayer().plan(ctx)
+    assert env["fake"].ran() == first
+    assert not any(i.note for i in result.items)

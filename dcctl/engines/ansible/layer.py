@@ -362,7 +362,12 @@ class HostLayer:
         return layer_result(hosts, check)
 
     def plan(self, ctx: Context) -> LayerResult:
-        return self._run(ctx, check=True, converge=ctx.converge)
+        # A VM about to change (recreated, moved) changes what its host depends on, but
+        # the preview only has the outputs deployed now: with any VM change pending no
+        # host is skipped, so the plan never claims a host the apply would run.
+        vms = ctx.earlier.get("vms")
+        pending = vms is not None and vms.has_changes
+        return self._run(ctx, check=True, converge=ctx.converge or pending)
 
     def apply(self, ctx: Context) -> LayerResult:
         return self._run(ctx, check=False, converge=ctx.converge)

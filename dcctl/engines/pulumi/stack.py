@@ -422,9 +422,14 @@ def run(
 
 
 def _act(stack: Any, action: str, result: StackResult, quiet: dict[str, Any]) -> None:
-    """One engine operation; its outputs go into `result` (up only)."""
+    """One engine operation; its outputs go into `result` (up, and preview: what is deployed).
+
+    A preview's outputs are the last deployment's: the hosts layer's plan digests
+    them to know which hosts it may skip (nothing it depends on changed).
+    """
     if action == "preview":
         stack.preview(**quiet)
+        result.outputs = {k: v.value for k, v in stack.outputs().items() if not v.secret}
     elif action == "up":
         # Refresh first, so out-of-band changes are put back, not just reported.
         stack.up(refresh=True, **quiet)
