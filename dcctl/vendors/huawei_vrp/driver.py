@@ -258,6 +258,14 @@ class VrpDriver:
             )
 
         conn.check_config_mode = check_config_mode
+        # netmiko sends `screen-length 0 temporary` at login and clears the buffer
+        # after a fixed 0.3 s; a device slower than that answers later ("Info: The
+        # configuration takes effect ..."), and the next `find_prompt` takes that
+        # line for the prompt. One fresh prompt read to the end leaves nothing behind.
+        conn.write_channel(conn.RETURN)
+        conn.read_until_pattern(
+            pattern=rf"<{re.escape(conn.base_prompt)}>\s*$", re_flags=re.M, read_timeout=20
+        )
 
     def intended(self, name: str, intent: dict[str, Any]) -> str:
         return intended_config(name, intent)
