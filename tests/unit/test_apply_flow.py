@@ -377,3 +377,33 @@ def test_production_key_rotation_asks_and_is_audited(
     )
     changed = [p["office"] for p in after["peers"] if p["public_key"] != before[p["office"]]]
     assert changed == ["dinkes/pkm-kertek"]
+
+
+def test_no_new_play_starts_after_a_stop_was_asked(
+    spec_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 15: a SIGINT during one play used to let the next play run to completion."""
+    from dcctl.engines import interrupt
+    from dcctl.engines.ansible import layer as hosts_layer
+    from dcctl.engines.ansible import runner
+    from dcctl.engines.ansible.vars import RoleVars
+
+    started: list[str] = []
+
+    def play(path: Path, inventory: Any, **kw: Any) -> runner.PlaybookResult:
+        started.append(Path(path).name)
+        interrupt._received.append(int(signal.SIGINT))  # the signal lands during this play
+        return runner.PlaybookResult("successful", 0)
+
+    monkeypatch.setattr(interrupt, "_received", [])
+    monkeypatch.setattr(runner, "run_playbook", play)
+    monkeypatch.setattr(hosts_layer, "collect", lambda *a, **k: RoleVars())
+    monkeypatch.setattr(hosts_layer, "ssh_key", lambda *a, **k: None)
+    spec = load_spec(spec_repo)
+    report = hosts_layer.run_hosts(spec, "prod", None, check=True, converge=True)
+    plays = len(hosts_layer._plays())
+    assert plays > 1 and started == ["play-0.yml"]
+    assert report.status == "failed"
+    assert report.failures["(playbook)"] == (
+        f"interrupted (SIGINT): {plays - 1} of {plays} plays not started"
+    )
