@@ -27,6 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from dcctl import targets
 from dcctl.engines.ansible.layer import inventory_for
 from dcctl.engines.ansible.vars import collect
 from dcctl.spec.loader import load_spec
@@ -41,8 +42,10 @@ def main() -> int:
     spec = load_spec(os.environ.get("DCCTL_SPEC", "examples/wonosobo"))
     outputs_file = os.environ.get("DCCTL_OUTPUTS")
     outputs = json.loads(Path(outputs_file).read_text()) if outputs_file else None
-    role_vars = collect(spec, spec.state_dir, os.environ.get("DCCTL_TARGET", "prod"))
-    inventory = inventory_for(spec, outputs, role_vars)
+    target = targets.get(os.environ.get("DCCTL_TARGET", "prod"))
+    role_vars = collect(spec, spec.state_dir, target)
+    # Strict host key checking against the target's pinned keys, as `dcctl apply` does.
+    inventory = inventory_for(spec, outputs, role_vars, known_hosts=target.known_hosts(spec))
     if args.host:
         print(json.dumps(inventory["_meta"]["hostvars"].get(args.host, {})))
     else:

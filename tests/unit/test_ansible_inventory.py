@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from dcctl import targets
 from dcctl.engines.ansible.inventory import build_inventory
 from dcctl.engines.ansible.layer import inventory_for
 from dcctl.engines.ansible.vars import collect
@@ -66,7 +67,8 @@ def _script(*args: str) -> str:
 
 def _hosts_layer_inventory(spec: Spec) -> dict:  # type: ignore[type-arg]
     """What the hosts layer runs site.yml with on production, before Pulumi outputs."""
-    return inventory_for(spec, None, collect(spec, spec.state_dir, "prod"))
+    known = targets.get("prod").known_hosts(spec)
+    return inventory_for(spec, None, collect(spec, spec.state_dir, "prod"), known_hosts=known)
 
 
 def _assert_vms_and_office_routers(inv: dict, spec: Spec) -> None:  # type: ignore[type-arg]
@@ -137,6 +139,11 @@ def test_script_list_and_host(script_spec: Spec) -> None:
     listed = json.loads(out := _script("--list"))
     assert listed == _hosts_layer_inventory(script_spec)
     _assert_vms_and_office_routers(listed, script_spec)
+    # Plain ansible-playbook checks host keys strictly against production's pinned keys.
+    known = targets.get("prod").known_hosts(script_spec)
+    for hv in listed["_meta"]["hostvars"].values():
+        assert "StrictHostKeyChecking=yes" in hv["ansible_ssh_common_args"]
+        assert f"UserKnownHostsFile={known}" in hv["ansible_ssh_common_args"]
     assert json.loads(_script("--host", "dinkes-simpus"))["opd"] == "dinkes"
     office = sorted(listed[OFFICE_GROUP]["hosts"])[0]
     assert json.loads(_script("--host", office)) == listed["_meta"]["hostvars"][office]

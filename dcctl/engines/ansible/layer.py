@@ -91,14 +91,25 @@ def inventory_for(
     vm_outputs: Mapping[str, Mapping[str, Any]] | None,
     role_vars: RoleVars,
     state: DesiredState | None = None,
+    known_hosts: Path | None = None,
 ) -> dict[str, Any]:
-    """VM inventory (spec + Pulumi outputs) joined with the domains' extra hosts."""
+    """VM inventory (spec + Pulumi outputs) joined with the domains' extra hosts.
+
+    With `known_hosts` (the target's pinned keys) every host carries the strict
+    host key options too, so plain ``ansible-playbook`` with the inventory script
+    checks keys exactly as dcctl's runner does.
+    """
     inventory = build_inventory(spec, vm_outputs, state)
     hostvars = inventory["_meta"]["hostvars"]
     for name, hv in role_vars.hosts.items():
         if name in hostvars:
             raise ValueError(f"inventory host {name} defined twice")
         hostvars[name] = dict(hv)
+    if known_hosts is not None:
+        from dcctl.engines.ansible.runner import ssh_trust
+
+        for hv in hostvars.values():
+            hv["ansible_ssh_common_args"] = " ".join(ssh_trust(known_hosts))
     for group, members in role_vars.groups.items():
         body = inventory.setdefault(group, {"hosts": []})
         body["hosts"] = sorted(set(body["hosts"]) | set(members))
@@ -132,7 +143,9 @@ def run_hosts(
     target = targets.get(target)
     state = desired_state(spec) if state is None else state
     role_vars = collect(spec, spec.state_dir, target, state=state)
-    inventory = inventory_for(spec, vm_outputs, role_vars, state)
+    # Every login is checked strictly against the target's pinned keys (issue 15).
+    known = target.known_hosts(spec)
+    inventory = inventory_for(spec, vm_outputs, role_vars, state, known)
     report = HostsReport()
 
     def on_event(event: dict[str, Any]) -> None:
@@ -160,8 +173,6 @@ def run_hosts(
 
     extravars = {**role_vars.public, **role_vars.secret, "dcctl_target": target.name}
     key = ssh_key(spec, target)
-    # Every login is checked strictly against the target's pinned keys (issue 15).
-    known = target.known_hosts(spec)
 
     def run_play(index: int, play: dict[str, Any], tmp: Path, limit: str | None) -> PlaybookResult:
         path = tmp / f"play-{index}.yml"
