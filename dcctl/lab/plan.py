@@ -171,7 +171,7 @@ class VpnGatewayPlan:
 
 @dataclass(frozen=True)
 class GatewayNetwork:
-    key: str  # <opd>/servers|cctv|lan
+    key: str  # <opd>/servers|dmz|cctv|lan
     vlan: int
     prefix: str
     address: str  # CIDR of the gateway

@@ -13,7 +13,7 @@ from typing import Any
 import netaddr
 
 from dcctl.plan.switching import switch_intents
-from dcctl.spec.checks import opd_networks, vlan_name
+from dcctl.spec.checks import opd_networks, vlan_name, vm_network
 from dcctl.spec.loader import Spec
 
 LAYERS = ("networks", "vms", "switches", "vpn", "cctv", "monitoring")
@@ -40,7 +40,7 @@ def desired_state(spec: Spec) -> DesiredState:
         for vm in opd.vms:
             key = f"{code}/{vm.name}"
             placed = f"{code}/{vm.renamed_from}" if vm.renamed_from else key
-            net = f"{code}/servers"
+            net = f"{code}/{vm_network(vm)}"
             prefix = netaddr.IPNetwork(alloc.prefixes[net])
             state["vms"][key] = {
                 "opd": code,

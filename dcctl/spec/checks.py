@@ -13,7 +13,7 @@ from typing import Any
 
 import netaddr
 
-from dcctl.spec.compute import DISK_SHRINK_HINT, disk_shrink
+from dcctl.spec.compute import DISK_SHRINK_HINT, Vm, disk_shrink
 from dcctl.spec.credentials import CredentialUse, credential_uses, namespace_problem
 from dcctl.spec.errors import SpecError
 from dcctl.spec.interfaces import is_physical, limits, model_caps, vlan_name_max
@@ -31,7 +31,7 @@ from dcctl.spec.site import Site
 from dcctl.spec.source import SourceDoc
 from dcctl.spec.tenancy import Opd
 
-NETWORKS = ("servers", "cctv", "lan")
+NETWORKS = ("servers", "dmz", "cctv", "lan")
 
 
 def _dupes(items: list[Any], attr: str) -> list[tuple[int, str]]:
@@ -479,7 +479,7 @@ def _choices(names: Any) -> str:
     return f"known: {shown}" if names else "none defined"
 
 
-_NET_SUFFIX = {"servers": "SRV", "cctv": "CCTV", "lan": "LAN"}
+_NET_SUFFIX = {"servers": "SRV", "dmz": "DMZ", "cctv": "CCTV", "lan": "LAN"}
 
 
 def vlan_name(code: str, net: str) -> str:
@@ -533,13 +533,25 @@ def check_disks(
 
 
 def opd_networks(opd: Opd) -> list[str]:
-    """The networks an OPD needs: servers always, CCTV and LAN when it has them."""
+    """The networks an OPD needs: servers always, a DMZ, CCTV and LAN when it has them."""
     nets = ["servers"]
+    if any(vm.exposure == "public" for vm in opd.vms):
+        nets.append("dmz")
     if opd.cameras:
         nets.append("cctv")
     if opd.buildings:
         nets.append("lan")
     return nets
+
+
+def vm_network(vm: Vm) -> str:
+    """The network a VM sits on: ``dmz`` when it is public, else ``servers``.
+
+    A public VM is reachable from the internet; on its OPD's own DMZ (its own VLAN
+    and subnet) a compromise of it reaches no internal, let alone rahasia, VM by
+    layer 2, and the firewall between the networks decides what passes.
+    """
+    return "dmz" if vm.exposure == "public" else "servers"
 
 
 def plan_ipam(
@@ -550,7 +562,12 @@ def plan_ipam(
     vreq: list[VlanRequest] = []
     preq: list[PrefixRequest] = []
     areq: list[AddressRequest] = []
-    pool_of = {"servers": "server_pool", "cctv": "cctv_pool", "lan": "lan_pool"}
+    pool_of = {
+        "servers": "server_pool",
+        "dmz": "server_pool",
+        "cctv": "cctv_pool",
+        "lan": "lan_pool",
+    }
     for code, opd in opds.items():
         od = sources[f"opd/{code}"]
         for net in opd_networks(opd):
@@ -560,10 +577,11 @@ def plan_ipam(
             vreq.append(VlanRequest(key, pin.vlan if pin else None))
             preq.append(PrefixRequest(key, pool_of[net], pin.prefix if pin else None))
         for i, vm in enumerate(opd.vms):
-            key = f"{code}/servers/{vm.name}"
+            net = f"{code}/{vm_network(vm)}"
+            key = f"{net}/{vm.name}"
             where[key] = (od, ("vms", i, "address") if vm.address else ("vms", i))
-            was = f"{code}/servers/{vm.renamed_from}" if vm.renamed_from else None
-            areq.append(AddressRequest(key, f"{code}/servers", 10, vm.address, was))
+            was = f"{net}/{vm.renamed_from}" if vm.renamed_from else None
+            areq.append(AddressRequest(key, net, 10, vm.address, was))
         for i, cam in enumerate(opd.cameras):
             key = f"{code}/cctv/{cam.name}"
             where[key] = (od, ("cameras", i, "address") if cam.address else ("cameras", i))

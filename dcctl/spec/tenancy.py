@@ -56,6 +56,7 @@ class NetworkPins(Strict):
     """Explicit VLAN/prefix pins; anything left out is allocated by IPAM."""
 
     servers: NetworkPin | None = None
+    dmz: NetworkPin | None = None  # the network of the OPD's public VMs
     cctv: NetworkPin | None = None
     lan: NetworkPin | None = None
 

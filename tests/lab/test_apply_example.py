@@ -214,4 +214,7 @@ def test_apply_example_in_lab(built_lab: Lab, tmp_path: Path) -> None:
 
 
 def lab_address(lab: Lab, code: str, vm: str) -> str:
-    return lab.spec.allocation.addresses[f"{code}/servers/{vm}"]
+    from dcctl.spec.checks import vm_network  # public VMs live on their OPD's DMZ
+
+    spec_vm = next(v for v in lab.spec.opds[code].vms if v.name == vm)
+    return lab.spec.allocation.addresses[f"{code}/{vm_network(spec_vm)}/{vm}"]

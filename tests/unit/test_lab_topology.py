@@ -375,7 +375,9 @@ def test_gateway_forwards_the_hub_port_and_routes_offices_via_the_hub_vm(
     hub_vm = state["vms"][spec.site.vpn.vm]
     assert v.hub_address == hub_vm["address"].split("/")[0]
     assert v.public_address == "203.0.113.10" and v.port == spec.site.vpn.listen_port
-    gw_if = next(g for g in plan.gateway_networks if g.key == "kominfo/servers")
+    # The hub is public, so it sits on its OPD's DMZ (issue 15), reached from that leg.
+    hub_net = "kominfo/dmz" if hub_vm["exposure"] == "public" else "kominfo/servers"
+    gw_if = next(g for g in plan.gateway_networks if g.key == hub_net)
     assert v.ifname == gw_if.ifname and v.netns == plan.gateway_netns
     assert v.table.startswith(plan.prefix)
     routed = {

@@ -440,7 +440,7 @@ CASES: list[tuple[str, str, str, str, str, str]] = [
 
 
 # Exhaustion is reported at the request that could not be served.
-ERROR_FILE = {"vpn-pool-exhausted": "opd/dinkes.yaml", "vlan-range-exhausted": "opd/disdik.yaml"}
+ERROR_FILE = {"vpn-pool-exhausted": "opd/dinkes.yaml", "vlan-range-exhausted": "opd/bappeda.yaml"}
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])

@@ -155,7 +155,8 @@ def test_vm_baru_adds_one_line_and_one_vm(repo: Path, tmp_path: Path) -> None:
     removed, added = branch_diff(repo, branch, "dcctl.lock.yaml")
     # Its address, and its disk size (the size disks never shrink below).
     assert removed == []
-    assert added == ["  dinkes/servers/simpus-v2: 10.20.3.13", "  dinkes/simpus-v2: 100"]
+    # .10 was info-sehat's until public VMs moved to the DMZ: the lowest free host again.
+    assert added == ["  dinkes/servers/simpus-v2: 10.20.3.10", "  dinkes/simpus-v2: 100"]
     # The new line sits at the end of vms, and the comment on the same file is intact.
     text = git(repo, "show", f"{branch}:opd/dinkes.yaml")
     assert "classification: rahasia                 # rekam medis: data pribadi spesifik" in text

@@ -168,7 +168,8 @@ def test_role_vars_hub_peers_and_allowed_ips(spec: Spec, tmp_path: Path) -> None
         # The firewall: exactly this office's OPD networks, no CCTV, no other OPD.
         opd = spec.opds[o["opd"]]
         prefixes = spec.allocation.prefixes
-        own = {prefixes[k] for k in (f"{o['opd']}/servers", f"{o['opd']}/lan") if k in prefixes}
+        nets = ("servers", "dmz", "lan")  # its OPD's own networks, the DMZ included
+        own = {prefixes[k] for k in (f"{o['opd']}/{n}" for n in nets) if k in prefixes}
         assert set(p["allowed_networks"]) <= own
         assert spec.allocation.prefixes[f"{o['opd']}/servers"] in p["allowed_networks"]
         others = {

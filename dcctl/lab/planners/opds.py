@@ -24,6 +24,7 @@ from dcctl.lab.planners.wiring import (
     cidr,
     host_at,
 )
+from dcctl.spec.checks import vm_network
 from dcctl.spec.ports import PortKey
 from dcctl.spec.tenancy import Opd
 from dcctl.spec.vpn import Office
@@ -164,10 +165,13 @@ def plan_vpn_gateway(w: Wiring) -> None:
         plan.vpn = None
         return
     code, _, vm = vpn.vm.partition("/")
-    addr = alloc.addresses.get(f"{code}/servers/{vm}")
-    net = next((g for g in plan.gateway_networks if g.key == f"{code}/servers"), None)
+    opd = w.spec.opds.get(code)
+    hub = next((v for v in opd.vms if v.name == vm), None) if opd is not None else None
+    where = f"{code}/{vm_network(hub) if hub is not None else 'servers'}"  # public: the DMZ
+    addr = alloc.addresses.get(f"{where}/{vm}")
+    net = next((g for g in plan.gateway_networks if g.key == where), None)
     if addr is None or net is None:
-        raise LabPlanError(f"vpn.vm {vpn.vm} has no address on {code}/servers")
+        raise LabPlanError(f"vpn.vm {vpn.vm} has no address on {where}")
     routed = [o.lan_prefix for o in plan.offices]
     routed.append(alloc.prefixes.get("vpn/tunnel", vpn.tunnel_pool))
     plan.routes += [Route(plan.gateway_netns, r, net.ifname, via=addr) for r in routed]
