@@ -68,7 +68,8 @@ class Fake:
         if kw.get("limit"):
             hosts = [h for h in hosts if h in kw["limit"].split(",")]
         self.calls.append((play["name"], sorted(hosts)))
-        out = {}
+        # As the real runner: every inventory host has a line, zeros where it did not run.
+        out = {h: HostResult() for h in inventory["_meta"]["hostvars"]}
         for h in hosts:
             out[h] = HostResult(
                 ok=1, failed=int(h in self.fail), unreachable=int(h in self.unreachable)
@@ -168,9 +169,14 @@ def test_a_changed_role_file_runs_that_play_on_its_hosts_only(env: dict[str, Any
     monitoring = next(n for n in first if "Prometheus" in n)
     tasks = env["roles"] / "monitoring" / "tasks" / "main.yml"
     tasks.write_text(tasks.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
-    _run(env)
+    report = _run(env)
     assert env["fake"].ran() == {monitoring: first[monitoring]}
     assert first[monitoring] == _hosts_of(env, "role_monitoring")
+    # The others are skipped, and said so, in a run that did run some hosts too.
+    others = set().union(*first.values()) - first[monitoring]
+    assert set(report.skipped) == others and set(report.hosts) == first[monitoring]
+    noted = {i.name for i in layer_result(report, check=False).items if i.note}
+    assert noted == others
 
 
 def test_a_changed_baseline_file_runs_the_baseline_everywhere_but_the_offices(

@@ -242,6 +242,8 @@ def run_hosts(
     merged: dict[str, dict[str, int]] = {}
     for r in results:
         for name, h in r.hosts.items():
+            if name not in ran and not any(getattr(h, a) for a in _COUNTS):
+                continue  # the runner lists every inventory host; this one did not run
             counts = merged.setdefault(name, dict.fromkeys(_COUNTS, 0))
             for attr in _COUNTS:
                 counts[attr] += getattr(h, attr)
