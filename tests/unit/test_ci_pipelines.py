@@ -285,3 +285,33 @@ def test_github_apply_job_commits_state_and_rebases_onto_a_moved_main(project: P
     assert r.rc == 1, r.out + r.err  # the failed apply fails the job; state still committed
     assert "apply FAILED" in r.out + r.err
     assert_state_commit(project, moved, applied)
+
+
+@pytest.mark.parametrize("platform", ["gitlab", "github"])
+def test_scheduled_drift_job_checks_every_layer_and_fails_on_a_broken_estate(
+    project: Project, platform: str
+) -> None:
+    """The schedule's drift job runs as shipped: every layer (hosts never skipped), writes
+    nothing to the checkout, and fails when the estate cannot be checked."""
+    job = project.checkout("main", "drift")
+    if platform == "gitlab":
+        env = gitlab_env(
+            project,
+            job,
+            CI_PIPELINE_SOURCE="schedule",
+            CI_COMMIT_BRANCH="main",
+            DCCTL_TARGET="lab",
+            DCCTL_LAB_ID=unused_lab_id(),  # no such lab is up: nothing can be checked
+        )
+        r = ci_jobs.gitlab_job("drift:prod", job, env)
+    else:
+        env = github_env(project, job, "schedule", GITHUB_REF="refs/heads/main")
+        env["DCCTL_LAB_ID"] = unused_lab_id()
+        expr = github_expr(project, "schedule", **{"vars.DCCTL_TARGET || 'prod'": "lab"})
+        r = ci_jobs.github_job("drift", job, env, expr)
+    out = r.out + r.err
+    assert r.rc == 1, out  # an estate that cannot be checked is not "no drift"
+    assert "no drift" not in out.lower()
+    for layer in ("switches", "vms", "hosts"):  # no --layer: every layer, hosts included
+        assert f"{layer}: " in out, out
+    assert git(job, "status", "--porcelain", "--untracked-files=all").strip() == ""
