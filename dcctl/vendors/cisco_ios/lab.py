@@ -796,6 +796,7 @@ class IosSession:
         if (
             words[0] != "no"
             and words[-1] == "trunk"
+            and self.switch is not None  # a startup config replayed at boot is trusted
             and self._isl_capable
             and self._ifc.encapsulation is None
         ):
