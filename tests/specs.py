@@ -131,6 +131,7 @@ def site_doc(
     *,
     nodes: int = 1,
     services: str | None = None,
+    wireless: bool = False,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The Site and OPD documents (as dicts) for ``build_spec``; see the module docstring."""
     if not switches:
@@ -217,7 +218,102 @@ def site_doc(
                 {"name": "kantor", "location": f"{o.code} kantor", "switch": sw, "lan_ports": lan}
             ]
         docs.append(doc)
+    if wireless:
+        add_wireless(site, docs, ports)
     return site, docs
+
+
+#: The radios, APs and Wi-Fi ``build_spec(wireless=True)`` adds (issue 20), by name.
+RADIO_MODEL = "LHG XL 5 ac"
+AP_MODEL = "cAP ac"
+GUEST_WIFI = {"ssid": "Wonosobo Tamu", "vlan": 98, "prefix": "10.98.0.0/24"}
+RADIO_KEY = "env:WSB_RADIO_KEY"
+
+
+def wifi_passphrase(code: str) -> str:
+    """OPD ``code``'s Wi-Fi passphrase reference (its code as a word, like cameras')."""
+    return f"env:WSB_{code.upper().replace('-', '_')}_WIFI_PASSPHRASE"
+
+
+def add_wireless(site: dict[str, Any], docs: list[dict[str, Any]], ports: _Ports) -> None:
+    """Add one radio link and one AP per OPD with LAN ports, plus the guest network.
+
+    ``radio-dc`` hangs off the core (sw1) by copper and bridges over 5 GHz to
+    ``radio-far``, whose ether1 is the first OPD's building ``remote`` (its staff
+    LAN, owner that OPD); each OPD with a building gets ``ap-<code>`` on its building
+    switch, its SSID (``<CODE>``) and the guest SSID.
+    """
+    core = site["switches"][0]["name"]
+    mgmt = 40
+    radio = {"band": "5ghz", "channel_width_mhz": 40, "frequency_mhz": 5500}
+    owner = docs[0]["code"] if docs else None
+    for name, own in (("radio-dc", None), ("radio-far", owner)):
+        mgmt += 1
+        sw = {
+            "name": name,
+            "vendor": "mikrotik_routeros",
+            "model": RADIO_MODEL,
+            "role": "radio",
+            "location": f"Menara {name}",
+            "mgmt_address": f"10.255.0.{mgmt}",
+            "credential": SWITCH_CREDENTIAL,
+            "ports": ["ether1", "wlan1"],
+            "radio": dict(radio),
+        }
+        if own is not None:
+            sw["owner"] = own
+        site["switches"].append(sw)
+    site["links"] += [
+        {
+            "name": "cu-core-radio",
+            "a": ports.take(core),
+            "b": "radio-dc:ether1",
+            "medium": "copper",
+        },
+        {
+            "name": "rf-far",
+            "a": "radio-dc:wlan1",
+            "b": "radio-far:wlan1",
+            "medium": "radio",
+            "length_m": 8200,
+            "key": RADIO_KEY,
+        },
+    ]
+    site["wifi"] = {"guest": dict(GUEST_WIFI)}
+    for doc in docs:
+        buildings = doc.get("buildings") or []
+        if doc is docs[0]:
+            remote = {"name": "remote", "location": "Kantor jauh", "switch": "radio-far"}
+            buildings.append({**remote, "lan_ports": ["ether1"]})
+            doc["buildings"] = buildings
+        if not buildings or buildings[0]["switch"] == "radio-far":
+            continue
+        code, b = doc["code"], buildings[0]
+        mgmt += 1
+        ap = f"ap-{code}"
+        site["switches"].append(
+            {
+                "name": ap,
+                "vendor": "mikrotik_routeros",
+                "model": AP_MODEL,
+                "role": "ap",
+                "location": f"{code} kantor",
+                "mgmt_address": f"10.255.0.{mgmt}",
+                "credential": SWITCH_CREDENTIAL,
+                "owner": code,
+                "ports": ["ether1-2", "wlan1-2"],
+            }
+        )
+        site["links"].append(
+            {
+                "name": f"cu-{ap}",
+                "a": ports.take(b["switch"]),
+                "b": f"{ap}:ether1",
+                "medium": "copper",
+            }
+        )
+        b["access_points"] = [ap]
+        doc["wifi"] = {"ssid": code.upper(), "passphrase": wifi_passphrase(code), "guest": True}
 
 
 def build_spec(
@@ -227,6 +323,7 @@ def build_spec(
     opds: Sequence[OpdSpec] = (),
     nodes: int = 1,
     services: str | None = None,
+    wireless: bool = False,
 ) -> Path:
     """Write a spec repo under ``root / "spec"`` and return its path.
 
@@ -234,8 +331,10 @@ def build_spec(
     hypervisor nodes and every link end on). ``services`` names the OPD that hosts the
     VPN hub, monitoring and NVR (adding ``SERVICE_VMS`` to it); without it the Site has
     none, so OPDs with cameras or offices need it. No lock is written: IPAM allocates.
+    ``wireless`` adds a radio link, APs and Wi-Fi (:func:`add_wireless`); the access
+    switches must then be ``access`` switches other than sw1.
     """
-    site, docs = site_doc(switches, opds, nodes=nodes, services=services)
+    site, docs = site_doc(switches, opds, nodes=nodes, services=services, wireless=wireless)
     dest = root / "spec"
     (dest / "opd").mkdir(parents=True)
     (dest / "site.yaml").write_text(yaml.safe_dump(site, sort_keys=False))

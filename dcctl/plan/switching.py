@@ -1,21 +1,34 @@
 """Which VLAN every switch port must carry, derived from the spec's topology.
 
 Access ports follow what is plugged in (a building LAN, a camera); trunks on
-fiber links carry exactly the VLANs that have members on both sides of the
-link (pruning), and hypervisor uplinks carry every OPD VLAN because the
+fiber, copper and radio links carry exactly the VLANs that have members on both
+sides of the link (pruning), and hypervisor uplinks carry every OPD VLAN because the
 inter-VLAN gateway and firewall sit on the hypervisors. Vendor syntax is not
 known here: renderers turn this intent into IOS or RouterOS lines.
+
+Radios and access points (issue 20) are switches of the same graph: a radio's
+wireless interface is a trunk port of its link, an access point's SSIDs are
+members of their VLANs (the OPD's staff LAN, the site's guest VLAN), so pruning
+carries a VLAN to an AP exactly when one of its SSIDs needs it. Their wireless
+settings are the intent's ``wireless`` part; secrets stay references.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 from dcctl.spec.checks import opd_networks, vlan_name
 from dcctl.spec.interfaces import model_caps
 from dcctl.spec.loader import Spec
-from dcctl.spec.site import canonical_port
+from dcctl.spec.site import Site, canonical_port
+from dcctl.spec.wireless_checks import wireless_caps
+
+#: The guest network's VLAN name on every switch (issue 20).
+GUEST_VLAN_NAME = "GUEST-WIFI"
+#: Link descriptions by medium: what a port's description says it carries.
+_LINK_TAG = {"fiber": "FO", "copper": "FO", "radio": "RF"}
 
 
 @dataclass
@@ -45,6 +58,10 @@ class SwitchIntent:
     ports: dict[str, PortIntent] = field(default_factory=dict)
     #: The model speaks ISL too: trunks need `encapsulation dot1q` (ModelCaps).
     dot1q_encapsulation: bool = False
+    #: Radios and APs: wireless interface -> its settings (mode, band, SSIDs with
+    #: credential references, never secrets). Empty for a wired switch.
+    wireless: dict[str, dict[str, Any]] = field(default_factory=dict)
+    role: str = ""
 
     def to_dict(self) -> dict[str, object]:
         out: dict[str, object] = {
@@ -56,6 +73,9 @@ class SwitchIntent:
         }
         if self.dot1q_encapsulation:  # only then: intents of other models stay as they were
             out["dot1q_encapsulation"] = True
+        if self.wireless:  # radios and APs only: wired switches' intents stay as they were
+            out["role"] = self.role
+            out["wireless"] = {k: self.wireless[k] for k in sorted(self.wireless)}
         return out
 
 
@@ -99,6 +119,12 @@ def switch_intents(spec: Spec) -> dict[str, SwitchIntent]:
             out[sw_name].ports[p] = PortIntent(p, "access", vid, [], f"CCTV {code} {cam.name}")
             if vid is not None:
                 members[vid].add(sw_name)
+    guest = site.wifi.guest if site.wifi is not None else None
+    if guest is not None and any(o.wifi and o.wifi.guest for o in spec.opds.values()):
+        names[guest.vlan] = GUEST_VLAN_NAME
+        all_vlans.add(guest.vlan)  # its gateway sits on the hypervisors, like the OPDs'
+    _access_points(spec, out, members)
+    _radios(site, out)
     mgmt = site.management.vlan
     uplink_vlans = sorted(all_vlans | {mgmt})
     for node in site.hypervisors.nodes:
@@ -122,15 +148,105 @@ def switch_intents(spec: Spec) -> dict[str, SwitchIntent]:
         side_a = _reach(a_sw, adj, link.name)
         side_b = _reach(b_sw, adj, link.name)
         carried = sorted(v for v, m in members.items() if m & side_a and m & side_b)
+        tag = _LINK_TAG[link.medium]
         for sw_name, port, peer in ((a_sw, a_port, b_sw), (b_sw, b_port, a_sw)):
             p = canonical_port(sws[sw_name].vendor, port)
-            out[sw_name].ports[p] = PortIntent(p, "trunk", None, carried, f"FO {link.name} {peer}")
+            desc = f"{tag} {link.name} {peer}"
+            out[sw_name].ports[p] = PortIntent(p, "trunk", None, carried, desc)
     for sw in out.values():
         used = {p.vlan for p in sw.ports.values() if p.vlan} | {
             v for p in sw.ports.values() for v in p.trunk_vlans
         }
         sw.vlans = {v: names[v] for v in sorted(used) if v in names}
     return out
+
+
+def _access_points(spec: Spec, out: dict[str, SwitchIntent], members: dict[int, set[str]]) -> None:
+    """Each AP's SSIDs on its radios, each an access port of its VLAN (a member of it).
+
+    The OPD's SSID rides the AP's wireless interface itself (untagged in the OPD's
+    staff LAN VLAN); the guest SSID is a virtual AP on each radio (``wlan1-guest``)
+    in the guest VLAN. Passphrases stay references (the key store resolves them).
+    """
+    site, alloc = spec.site, spec.allocation
+    guest = site.wifi.guest if site.wifi is not None else None
+    sws = {s.name: s for s in site.switches}
+    for code, opd in spec.opds.items():
+        if opd.wifi is None:
+            continue
+        lan = alloc.vlans.get(f"{code}/lan")
+        for b in opd.buildings:
+            for ap_name in b.access_points:
+                sw, intent = sws.get(ap_name), out.get(ap_name)
+                caps = wireless_caps(sw) if sw is not None else None
+                if intent is None or caps is None or lan is None:
+                    continue
+                intent.role = "ap"
+                for iface, band in zip(caps.interfaces(), caps.bands, strict=True):
+                    ssids: list[dict[str, Any]] = [
+                        {
+                            "interface": iface,
+                            "ssid": opd.wifi.ssid,
+                            "vlan": lan,
+                            "security": opd.wifi.security,
+                            "passphrase": opd.wifi.passphrase,
+                            "opd": code,
+                        }
+                    ]
+                    intent.ports[iface] = PortIntent(
+                        iface, "access", lan, [], f"WIFI {code} {opd.wifi.ssid}"
+                    )
+                    members[lan].add(ap_name)
+                    if opd.wifi.guest and guest is not None:
+                        virtual = f"{iface}-guest"
+                        ssids.append(
+                            {
+                                "interface": virtual,
+                                "ssid": guest.ssid,
+                                "vlan": guest.vlan,
+                                "security": "wpa2" if guest.passphrase else "open",
+                                "passphrase": guest.passphrase,
+                                "guest": True,
+                            }
+                        )
+                        intent.ports[virtual] = PortIntent(
+                            virtual, "access", guest.vlan, [], f"WIFI guest {guest.ssid}"
+                        )
+                        members[guest.vlan].add(ap_name)
+                    intent.wireless[iface] = {
+                        "mode": "ap-bridge",
+                        "band": band,
+                        "country": site.wifi.country if site.wifi else "indonesia",
+                        "building": f"{code}/{b.name}",
+                        "ssids": ssids,
+                    }
+
+
+def _radios(site: Site, out: dict[str, SwitchIntent]) -> None:
+    """Each radio link's two ends: the ``a`` end bridges, the ``b`` end is its station."""
+    sws = {s.name: s for s in site.switches}
+    for link in site.links:
+        if link.medium != "radio":
+            continue
+        for side, mode in (("a", "bridge"), ("b", "station-bridge")):
+            sw_name, _, port = getattr(link, side).partition(":")
+            sw = sws.get(sw_name)
+            if sw is None or sw.radio is None:
+                continue
+            iface = canonical_port(sw.vendor, port)
+            out[sw_name].role = "radio"
+            out[sw_name].wireless[iface] = {
+                "mode": mode,
+                "band": sw.radio.band,
+                "channel_width_mhz": sw.radio.channel_width_mhz,
+                "frequency_mhz": sw.radio.frequency_mhz,
+                "protocol": sw.radio.protocol,
+                "country": site.wifi.country if site.wifi else "indonesia",
+                "ssid": link.name,
+                "link": link.name,
+                "distance_m": link.length_m,
+                "key": link.key,
+            }
 
 
 def _reach(start: str, adj: dict[str, list[tuple[str, str]]], without: str) -> set[str]:

@@ -30,6 +30,7 @@ from dcctl.spec.ports import PortClaimError, PortClaims
 from dcctl.spec.site import Site
 from dcctl.spec.source import SourceDoc
 from dcctl.spec.tenancy import Opd
+from dcctl.spec.wireless_checks import guest_lock_errors, wireless_errors
 
 NETWORKS = ("servers", "dmz", "cctv", "lan")
 
@@ -69,6 +70,7 @@ def check_spec(site: Site, opds: dict[str, Opd], sources: dict[str, SourceDoc]) 
     check.storage()
     check.vendor_limits()
     check.credentials()
+    check.errors.extend(wireless_errors(site, opds, sources))
     return check.errors
 
 
@@ -238,6 +240,8 @@ class _Checker:
         }
         if site.vpn:
             pools["vpn.tunnel_pool"] = site.vpn.tunnel_pool
+        if site.wifi is not None and site.wifi.guest is not None:
+            pools["wifi.guest.prefix"] = site.wifi.guest.prefix
         names = list(pools)
         for i, a in enumerate(names):
             for b in names[i + 1 :]:
@@ -603,6 +607,12 @@ def plan_ipam(
         preq.append(PrefixRequest("vpn/tunnel", None, site.vpn.tunnel_pool))
         areq.append(AddressRequest("vpn/hub", "vpn/tunnel", 1, None))
     ip = site.ipam
+    reserved_vlans = {site.management.vlan: "the management VLAN"}
+    reserved = [site.management.prefix]
+    guest = site.wifi.guest if site.wifi is not None else None
+    if guest is not None:  # the guest network is never a tenant's (issue 20)
+        reserved_vlans[guest.vlan] = "the guest Wi-Fi VLAN"
+        reserved.append(guest.prefix)
     pools = {
         "server_pool": Pool(ip.server_pool, ip.server_prefix_length),
         "cctv_pool": Pool(ip.cctv_pool, ip.cctv_prefix_length),
@@ -615,11 +625,11 @@ def plan_ipam(
         vreq,
         preq,
         areq,
-        reserved=[site.management.prefix],
-        reserved_vlans={site.management.vlan: "the management VLAN"},
+        reserved=reserved,
+        reserved_vlans=reserved_vlans,
         reserved_addresses={dns: "the site DNS server" for dns in site.dns},
     )
-    errors: list[SpecError] = []
+    errors: list[SpecError] = guest_lock_errors(site, sources, lock.vlans)
     by_doc: dict[str, list[str]] = defaultdict(list)
     for p in problems:
         doc, path = where.get(p.key, (sources["site"], ("ipam",)))

@@ -46,7 +46,15 @@ SITE = "site"
 #: Credential kinds, each with the field of each switch that holds one. A kind
 #: is a contract: an engine resolving a ``switch`` credential must get a switch's.
 SWITCH_FIELDS: dict[str, str] = {"credential": "switch", "enable_credential": "switch_enable"}
-KINDS = ("hypervisor", "switch", "switch_enable", "camera")
+KINDS = (
+    "hypervisor",
+    "switch",
+    "switch_enable",
+    "camera",
+    "radio_key",
+    "wifi_passphrase",
+    "guest_wifi_passphrase",
+)
 #: Environment variables that are never a credential reference: dcctl's own
 #: secrets (the passphrase), the engines' settings and the shell's.
 _RESERVED_ENV = re.compile(
@@ -84,11 +92,22 @@ def credential_uses(site: Site, opds: Mapping[str, Opd]) -> Iterator[CredentialU
             ref = getattr(sw, field, None)
             if ref is not None:
                 yield CredentialUse(ref, SITE, kind, "site", ("switches", i, field))
+    # A radio link's key is the site's: the backbone is Diskominfo's, never an OPD's.
+    for i, link in enumerate(site.links):
+        if link.key is not None:
+            yield CredentialUse(link.key, SITE, "radio_key", "site", ("links", i, "key"))
+    guest = site.wifi.guest if site.wifi is not None else None
+    if guest is not None and guest.passphrase is not None:
+        path = ("wifi", "guest", "passphrase")
+        yield CredentialUse(guest.passphrase, SITE, "guest_wifi_passphrase", "site", path)
     for code, opd in opds.items():
         for i, cam in enumerate(opd.cameras):
             yield CredentialUse(
                 cam.credential, code, "camera", f"opd/{code}", ("cameras", i, "credential")
             )
+        if opd.wifi is not None:
+            path = ("wifi", "passphrase")
+            yield CredentialUse(opd.wifi.passphrase, code, "wifi_passphrase", f"opd/{code}", path)
 
 
 def _token(code: str) -> str:

@@ -27,6 +27,7 @@ __all__ = [
     "IfType",
     "ModelCaps",
     "VendorLimits",
+    "WirelessCaps",
     "canonical_port",
     "is_physical",
     "limits",
@@ -56,16 +57,39 @@ class VendorLimits:
 
 
 @dataclass(frozen=True)
+class WirelessCaps:
+    """What a radio or access point model offers (issue 20), from the vendor's data sheet.
+
+    `bands`: the bands of its radios, in interface order (``wlan1`` is the first:
+    a cAP ac's wlan1 is 2 GHz, wlan2 5 GHz). `widths_mhz`: channel widths it can use.
+    `reach_m`: the point-to-point distance dcctl plans a link of this model for
+    (None: an access point, never a link end). `wpa3`: its RouterOS wireless package
+    offers WPA3 (the legacy ``wireless`` package stops at WPA2).
+    """
+
+    bands: tuple[str, ...]
+    widths_mhz: tuple[int, ...] = (20, 40)
+    reach_m: int | None = None
+    wpa3: bool = False
+
+    def interfaces(self) -> tuple[str, ...]:
+        """The wireless interfaces of the model, one per radio: wlan1, wlan2, ..."""
+        return tuple(f"wlan{i}" for i in range(1, len(self.bands) + 1))
+
+
+@dataclass(frozen=True)
 class ModelCaps:
     """What one switch model can do, where it changes the config dcctl writes.
 
     `ports`: physical ports on the chassis (front + uplinks), None if it varies
     (stacks, modules). `dot1q_encapsulation`: the model also speaks ISL, so a
     trunk needs `switchport trunk encapsulation dot1q` first (Catalyst 3560/3750).
+    `wireless`: a radio or access point model's radios (None: a wired switch).
     """
 
     ports: int | None = None
     dot1q_encapsulation: bool = False
+    wireless: WirelessCaps | None = None
 
 
 _IF_RE = re.compile(r"^([A-Za-z][A-Za-z-]*?)(\d[\d/.:]*)$")

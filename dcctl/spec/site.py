@@ -28,6 +28,7 @@ from dcctl.spec.types import (
     Text,
     VlanId,
 )
+from dcctl.spec.wireless import RadioSettings, SiteWifi
 
 #: The choices come from the plugin registry: a hypervisor module is its type.
 HypervisorType = Literal[plugins.hypervisors()]  # type: ignore[valid-type]
@@ -118,7 +119,10 @@ class Switch(Strict):
     name: Name
     vendor: Vendor
     model: Text | None = None
-    role: Literal["core", "distribution", "access"]
+    role: Literal["core", "distribution", "access", "radio", "ap"] = Field(
+        description="radio: one end of a point-to-point radio link; ap: a Wi-Fi access "
+        "point (both mikrotik_routeros, managed like any switch)"
+    )
     location: Text
     mgmt_address: IPv4
     credential: CredentialRef
@@ -136,6 +140,17 @@ class Switch(Strict):
     ports: list[str] = Field(
         min_length=1, max_length=512, description="Physical ports; ranges like Gi1/0/1-24 expand"
     )
+    radio: RadioSettings | None = Field(
+        None, description="role radio only: band, channel width, frequency of its radio"
+    )
+
+    @model_validator(mode="after")
+    def _radio_role(self) -> Switch:
+        if self.role == "radio" and self.radio is None:
+            raise ValueError("a radio (role: radio) needs its radio settings (radio: band, ...)")
+        if self.role != "radio" and self.radio is not None:
+            raise ValueError("radio settings belong to a radio (role: radio) only")
+        return self
 
     @field_validator("ports")
     @classmethod
@@ -170,12 +185,35 @@ class Switch(Strict):
 
 
 class Link(Strict):
+    """A link between two switch ports: fiber, copper, or a point-to-point radio link.
+
+    A radio link joins the wireless ports (``wlan1``) of two ``role: radio`` devices:
+    ``a`` is the bridge (access-point) end, ``b`` the station-bridge end; ``length_m``
+    is its path distance and ``key`` the reference of its WPA2 key (the site's).
+    """
+
     name: Name
     a: SwitchPort
     b: SwitchPort
-    medium: Literal["fiber", "copper"] = "fiber"
-    length_m: int | None = Field(None, ge=1, le=200000)
+    medium: Literal["fiber", "copper", "radio"] = "fiber"
+    length_m: int | None = Field(
+        None, ge=1, le=200000, description="Cable length, or a radio link's path distance"
+    )
+    key: CredentialRef | None = Field(
+        None, description="radio only: the link's encryption key reference, never the key"
+    )
     description: Text | None = None
+
+    @model_validator(mode="after")
+    def _radio_fields(self) -> Link:
+        if self.medium == "radio":
+            if self.key is None:
+                raise ValueError("a radio link needs key: the reference of its encryption key")
+            if self.length_m is None:
+                raise ValueError("a radio link needs length_m: its path distance in metres")
+        elif self.key is not None:
+            raise ValueError("key belongs to a radio link (medium: radio) only")
+        return self
 
 
 class VpnHub(Strict):
@@ -214,6 +252,7 @@ class Site(Document):
     vpn: VpnHub | None = None
     monitoring: Monitoring | None = None
     cctv: Cctv | None = None
+    wifi: SiteWifi | None = Field(None, description="Wi-Fi country and the guest network")
     review: Review | None = Field(None, description="Reviewers of every change (CODEOWNERS)")
     service_levels: ServiceLevels = ServiceLevels()
 

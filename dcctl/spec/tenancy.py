@@ -27,6 +27,7 @@ from dcctl.spec.types import (
     VlanId,
 )
 from dcctl.spec.vpn import Office
+from dcctl.spec.wireless import OpdWifi
 
 
 class Contact(Strict):
@@ -68,6 +69,11 @@ class Building(Strict):
     lan_ports: list[PortName] = Field(
         default_factory=list, description="Ports given to the OPD's staff LAN"
     )
+    access_points: list[Name] = Field(
+        default_factory=list,
+        description="Wi-Fi access points in this building (site switches with role: ap); "
+        "they broadcast the OPD's SSID (wifi)",
+    )
 
 
 class ServerRoom(Strict):
@@ -92,3 +98,6 @@ class Opd(Document):
     vms: list[Vm] = Field(default_factory=list)
     offices: list[Office] = Field(default_factory=list)
     cameras: list[Camera] = Field(default_factory=list)
+    wifi: OpdWifi | None = Field(
+        None, description="The OPD's SSID on the APs of its buildings, on its staff LAN VLAN"
+    )

@@ -43,6 +43,9 @@ _CRED_RE = re.compile(r"^(env|file|lab):[A-Za-z0-9_./-]{1,128}$")
 _RTSP_RE = re.compile(r"^/[A-Za-z0-9_./-]{0,127}$")
 _EMAIL_RE = re.compile(r"^[A-Za-z0-9._+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 _PHONE_RE = re.compile(r"^\+?[0-9 -]{6,20}$")
+#: An SSID as dcctl writes it: 1-32 characters of letters, digits, space, '.', '_', '-',
+#: not starting or ending with a space (RouterOS and clients trim them).
+_SSID_RE = re.compile(r"^[A-Za-z0-9._-]([A-Za-z0-9 ._-]{0,30}[A-Za-z0-9._-])?$")
 _HOST_RE = re.compile(
     r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$"
 )
@@ -147,6 +150,15 @@ def _rtsp(v: str) -> str:
     return v
 
 
+def _ssid(v: str) -> str:
+    if not _SSID_RE.fullmatch(v):
+        raise ValueError(
+            "must be an SSID of 1-32 letters, digits, spaces, '.', '_' or '-', "
+            "not starting or ending with a space"
+        )
+    return v
+
+
 def _hostname(v: str) -> str:
     if not _HOST_RE.fullmatch(v) or len(v) > 253:
         raise ValueError("must be a DNS name like dc.wonosobo.go.id")
@@ -165,6 +177,7 @@ Email = Annotated[str, AfterValidator(_email)]
 Phone = Annotated[str, AfterValidator(_phone)]
 RtspPath = Annotated[str, AfterValidator(_rtsp)]
 Hostname = Annotated[str, AfterValidator(_hostname)]
+Ssid = Annotated[str, AfterValidator(_ssid)]
 VlanId = Annotated[int, Field(ge=2, le=4094)]
 
 

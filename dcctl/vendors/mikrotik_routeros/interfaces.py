@@ -1,7 +1,8 @@
 """MikroTik RouterOS interface names: not abbreviated, case-sensitive.
 
 The factory names of physical ports are a type prefix and a number (``ether1``,
-``sfp-sfpplus1``, ``sfp28-1``, ``qsfpplus1-1``, ``combo1``).
+``sfp-sfpplus1``, ``sfp28-1``, ``qsfpplus1-1``, ``combo1``); a radio's or access
+point's wireless interfaces are ``wlan1``, ``wlan2`` (one per radio).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from dcctl.spec.interfaces import ModelCaps, VendorLimits
+from dcctl.spec.interfaces import ModelCaps, VendorLimits, WirelessCaps
 
 #: A VLAN's name is its bridge VLAN entry's `comment`, a port's description
 #: the bridge port's `comment`: free text, kept to what the console shows whole.
@@ -23,6 +24,23 @@ MODELS: Final[dict[str, ModelCaps]] = {
     "CRS328-24P-4S+": ModelCaps(ports=28),
     "CRS310-8G+2S+": ModelCaps(ports=10),
     "CSS610-8G-2S+": ModelCaps(ports=10),
+    # Point-to-point radios (issue 20): one Ethernet port and one 5 GHz radio (wlan1),
+    # RouterOS's legacy `wireless` package (WPA2 keys, nv2). `reach_m` is the distance
+    # dcctl plans a link for: the order of the vendor's stated reach for the antenna
+    # gain (a dish reaches farther than a flat panel), not a link budget.
+    "LHG XL 5 ac": ModelCaps(
+        ports=2, wireless=WirelessCaps(("5ghz",), (20, 40, 80), reach_m=40_000)
+    ),
+    "LHG 5 ac": ModelCaps(ports=2, wireless=WirelessCaps(("5ghz",), (20, 40, 80), reach_m=15_000)),
+    "SXTsq 5 ac": ModelCaps(
+        ports=2, wireless=WirelessCaps(("5ghz",), (20, 40, 80), reach_m=10_000)
+    ),
+    "DynaDish 5": ModelCaps(ports=2, wireless=WirelessCaps(("5ghz",), (20, 40), reach_m=25_000)),
+    "SXTsq Lite2": ModelCaps(ports=2, wireless=WirelessCaps(("2ghz",), (20, 40), reach_m=5_000)),
+    # Indoor access points: wlan1 2 GHz, wlan2 5 GHz, legacy `wireless` package (WPA2;
+    # the ax models' `wifi` package, which has WPA3, is not rendered by dcctl yet).
+    "cAP ac": ModelCaps(ports=4, wireless=WirelessCaps(("2ghz", "5ghz"), (20, 40, 80))),
+    "wAP ac": ModelCaps(ports=3, wireless=WirelessCaps(("2ghz", "5ghz"), (20, 40, 80))),
 }
 
 #: RouterOS factory names of physical ports, longest prefix first.
@@ -34,6 +52,7 @@ ROUTEROS_PORT_TYPES: Final[tuple[str, ...]] = (
     "combo",
     "ether",
     "sfp",
+    "wlan",
 )
 
 _PORT = re.compile("^(?:" + "|".join(re.escape(p) for p in ROUTEROS_PORT_TYPES) + r")\d+(?:-\d+)?$")

@@ -1,0 +1,329 @@
+"""Radios, radio links, access points and Wi-Fi in the spec (issue 20).
+
+The spec is built by ``tests.specs`` (``wireless=True``: a core switch, an access
+switch, a radio link from the core to a remote building of dinkes, one AP per OPD
+building and the guest network), then one thing is broken per test: each must be
+refused at the file and field that say it, as a radio engineer would refuse it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from dcctl.plan.desired import desired_state
+from dcctl.plan.switching import GUEST_VLAN_NAME
+from dcctl.spec import load_spec
+from dcctl.spec.ipam import Lock
+from tests.helpers import spec_error
+from tests.specs import GUEST_WIFI, RADIO_KEY, OpdSpec, site_doc, wifi_passphrase
+
+OPDS = [OpdSpec("dinkes", lan_ports=1, switch=1), OpdSpec("dishub", lan_ports=1, switch=1)]
+Mutate = Callable[[dict[str, Any], dict[str, dict[str, Any]]], None]
+
+
+def write(tmp_path: Path, mutate: Mutate | None = None) -> Path:
+    """The wireless spec under ``tmp_path/spec``, after ``mutate(site, {code: opd doc})``."""
+    site, docs = site_doc(["cisco_ios", "cisco_ios"], OPDS, wireless=True)
+    if mutate is not None:
+        mutate(site, {d["code"]: d for d in docs})
+    root = tmp_path / "spec"
+    (root / "opd").mkdir(parents=True)
+    (root / "site.yaml").write_text(yaml.safe_dump(site, sort_keys=False))
+    for d in docs:
+        (root / "opd" / f"{d['code']}.yaml").write_text(yaml.safe_dump(d, sort_keys=False))
+    return root
+
+
+def named(items: list[dict[str, Any]], name: str) -> dict[str, Any]:
+    """The entry of a switches or links list called ``name``."""
+    return next(x for x in items if x["name"] == name)
+
+
+def test_radio_link_is_pruned_like_fiber_and_ends_bridge_and_station(tmp_path: Path) -> None:
+    spec = load_spec(write(tmp_path))
+    alloc = spec.allocation
+    state = desired_state(spec)["switches"]
+    mgmt, lan = spec.site.management.vlan, alloc.vlans["dinkes/lan"]
+    # Beyond the radio link is only dinkes's remote building: its LAN and management cross
+    # it, nothing else (not dishub's LAN, not the guest VLAN, not a server VLAN).
+    for end in ("radio-dc", "radio-far"):
+        assert state[end]["ports"]["wlan1"]["trunk_vlans"] == [mgmt, lan]
+        assert state[end]["ports"]["wlan1"]["description"].startswith("RF rf-far")
+    assert state["radio-dc"]["ports"]["ether1"]["trunk_vlans"] == [mgmt, lan]
+    assert state["radio-far"]["ports"]["ether1"] == {
+        "mode": "access",
+        "vlan": lan,
+        "description": "LAN dinkes remote",
+    }
+    a, b = state["radio-dc"]["wireless"]["wlan1"], state["radio-far"]["wireless"]["wlan1"]
+    assert (a["mode"], b["mode"]) == ("bridge", "station-bridge")
+    assert a["ssid"] == b["ssid"] == "rf-far"
+    assert a["key"] == b["key"] == RADIO_KEY  # a reference, never the key
+    assert (a["band"], a["channel_width_mhz"], a["distance_m"]) == ("5ghz", 40, 8200)
+
+
+def test_ap_ssids_land_on_their_opd_lan_and_the_guest_vlan(tmp_path: Path) -> None:
+    spec = load_spec(write(tmp_path))
+    alloc = spec.allocation
+    state = desired_state(spec)["switches"]
+    guest, mgmt = GUEST_WIFI["vlan"], spec.site.management.vlan
+    for code in ("dinkes", "dishub"):
+        lan = alloc.vlans[f"{code}/lan"]
+        ap = state[f"ap-{code}"]
+        assert ap["role"] == "ap"
+        assert ap["ports"]["ether1"]["trunk_vlans"] == sorted([guest, mgmt, lan])
+        for radio in ("wlan1", "wlan2"):
+            assert ap["ports"][radio]["vlan"] == lan
+            assert ap["ports"][f"{radio}-guest"]["vlan"] == guest
+            ssids = ap["wireless"][radio]["ssids"]
+            assert [(s["ssid"], s["vlan"]) for s in ssids] == [
+                (code.upper(), lan),
+                (GUEST_WIFI["ssid"], guest),
+            ]
+            assert ssids[0]["passphrase"] == wifi_passphrase(code)
+        assert ap["vlans"][str(guest)] == GUEST_VLAN_NAME
+    # The guest VLAN reaches the gateway on the hypervisor uplink, and never a tenant.
+    assert guest not in alloc.vlans.values()
+    core = state["sw1"]["ports"]
+    assert any(
+        p.get("description", "").startswith("HV") and guest in p["trunk_vlans"]
+        for p in core.values()
+    )
+    assert all(guest not in p.get("trunk_vlans", []) for p in state["radio-dc"]["ports"].values())
+
+
+def test_no_guest_ssid_no_guest_vlan_anywhere(tmp_path: Path) -> None:
+    def no_guest(site: dict[str, Any], opds: dict[str, dict[str, Any]]) -> None:
+        for d in opds.values():
+            if "wifi" in d:
+                d["wifi"]["guest"] = False
+
+    state = desired_state(load_spec(write(tmp_path, no_guest)))["switches"]
+    for intent in state.values():
+        assert str(GUEST_WIFI["vlan"]) not in intent["vlans"]
+
+
+def _set(path: tuple[Any, ...], value: Any, doc: str = "site") -> Mutate:
+    def mutate(site: dict[str, Any], opds: dict[str, dict[str, Any]]) -> None:
+        node: Any = site if doc == "site" else opds[doc]
+        for key in path[:-1]:
+            node = node[key] if not isinstance(key, tuple) else key[0](node, key[1])
+        node[path[-1]] = value
+
+    return mutate
+
+
+RADIO_FAR = (named, "radio-far")
+RF = (named, "rf-far")
+
+# (id, mutation, file, field, message fragment)
+REFUSED: list[tuple[str, Mutate, str, str, str]] = [
+    (
+        "ends-on-different-bands",
+        _set(("switches", RADIO_FAR, "radio"), {"band": "2ghz", "channel_width_mhz": 40}),
+        "site.yaml",
+        "links",
+        "disagree on band",
+    ),
+    (
+        "band-the-model-lacks",
+        _set(("switches", RADIO_FAR, "radio"), {"band": "2ghz", "channel_width_mhz": 40}),
+        "site.yaml",
+        "switches",
+        "has no 2ghz radio",
+    ),
+    (
+        "ends-on-different-widths",
+        _set(("switches", RADIO_FAR, "radio", "channel_width_mhz"), 20),
+        "site.yaml",
+        "links",
+        "disagree on channel width",
+    ),
+    (
+        "ends-on-different-frequencies",
+        _set(("switches", RADIO_FAR, "radio", "frequency_mhz"), 5180),
+        "site.yaml",
+        "links",
+        "different frequencies",
+    ),
+    (
+        "frequency-outside-band",
+        _set(("switches", RADIO_FAR, "radio", "frequency_mhz"), 2437),
+        "site.yaml",
+        "switches",
+        "outside the 5ghz band",
+    ),
+    (
+        "beyond-model-reach",
+        _set(("links", RF, "length_m"), 45_000),
+        "site.yaml",
+        "links",
+        "reaches 40000 m",
+    ),
+    (
+        "radio-link-on-ether-port",
+        _set(("links", RF, "b"), "radio-far:ether1"),
+        "site.yaml",
+        "links",
+        "is not one",
+    ),
+    (
+        "copper-link-on-wireless-port",
+        _set(("links", (named, "cu-core-radio"), "b"), "radio-dc:wlan1"),
+        "site.yaml",
+        "links",
+        "is a wireless interface",
+    ),
+    (
+        "radio-link-without-key",
+        _set(("links", RF, "key"), None),
+        "site.yaml",
+        "links",
+        "needs key",
+    ),
+    (
+        "radio-key-names-an-opd",
+        _set(("links", RF, "key"), "env:WSB_DINKES_RADIO_KEY"),
+        "site.yaml",
+        "links",
+        "names OPD dinkes",
+    ),
+    (
+        "radio-key-is-the-switch-password",
+        _set(("links", RF, "key"), "env:WSB_SWITCH_PASSWORD"),
+        "site.yaml",
+        "links",
+        "one owner and one kind",
+    ),
+    (
+        "radio-model-not-a-radio",
+        _set(("switches", RADIO_FAR, "model"), "CRS326-24G-2S+"),
+        "site.yaml",
+        "switches",
+        "not a radio or AP model",
+    ),
+    (
+        "radio-without-settings",
+        _set(("switches", RADIO_FAR, "radio"), None),
+        "site.yaml",
+        "switches",
+        "needs its radio settings",
+    ),
+    (
+        "ap-of-another-opd",
+        _set(("buildings", 0, "access_points"), ["ap-dinkes"], "dishub"),
+        "opd/dishub.yaml",
+        "buildings",
+        "is dinkes's, not dishub's",
+    ),
+    (
+        "ap-unknown",
+        _set(("buildings", 0, "access_points"), ["ap-nowhere"], "dinkes"),
+        "opd/dinkes.yaml",
+        "buildings",
+        "is not an access point",
+    ),
+    (
+        "wpa3-on-a-wpa2-model",
+        _set(("wifi", "security"), "wpa3", "dinkes"),
+        "opd/dinkes.yaml",
+        "buildings",
+        "offers WPA2 only",
+    ),
+    (
+        "passphrase-of-another-opd",
+        _set(("wifi", "passphrase"), wifi_passphrase("dishub"), "dinkes"),
+        "opd/dinkes.yaml",
+        "wifi.passphrase",
+        "carries DINKES",
+    ),
+    (
+        "passphrase-is-the-switch-password",
+        _set(("wifi", "passphrase"), "file:secrets/site/switch", "dinkes"),
+        "opd/dinkes.yaml",
+        "wifi.passphrase",
+        "lives under secrets/dinkes/",
+    ),
+    (
+        "ssid-used-twice",
+        _set(("wifi", "ssid"), "DINKES", "dishub"),
+        "opd/dishub.yaml",
+        "wifi.ssid",
+        "already dinkes's",
+    ),
+    (
+        "ssid-is-the-guest-ssid",
+        _set(("wifi", "ssid"), GUEST_WIFI["ssid"], "dishub"),
+        "opd/dishub.yaml",
+        "wifi.ssid",
+        "already the guest network's",
+    ),
+    (
+        "guest-vlan-is-management",
+        _set(("wifi", "guest", "vlan"), 99),
+        "site.yaml",
+        "wifi.guest.vlan",
+        "management VLAN",
+    ),
+    (
+        "guest-prefix-overlaps-a-pool",
+        _set(("wifi", "guest", "prefix"), "10.64.200.0/24"),
+        "site.yaml",
+        "wifi.guest.prefix",
+        "overlaps ipam.lan_pool",
+    ),
+    (
+        "guest-without-site-guest",
+        _set(("wifi", "guest"), None),
+        "opd/dinkes.yaml",
+        "wifi.guest",
+        "no guest network",
+    ),
+    (
+        "ap-hangs-off-another-switch",
+        _set(("links", (named, "cu-ap-dinkes"), "a"), "sw1:Gi1/0/40"),
+        "opd/dinkes.yaml",
+        "buildings",
+        "not off this building's switch",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("mutation", "file", "field", "fragment"), [c[1:] for c in REFUSED], ids=[c[0] for c in REFUSED]
+)
+def test_wireless_mistakes_are_refused_where_they_are(
+    tmp_path: Path, mutation: Mutate, file: str, field: str, fragment: str
+) -> None:
+    root = write(tmp_path, mutation)
+    err = spec_error(root, fragment)
+    assert err.file == file and err.line is not None, err
+    assert err.path.startswith(field), (err.path, field)
+
+
+def test_guest_vlan_locked_to_a_tenant_is_refused_not_renumbered(tmp_path: Path) -> None:
+    """A guest VLAN chosen onto a VLAN the lock gave an OPD renumbers nobody: it is refused."""
+    root = write(tmp_path)
+    spec = load_spec(root)
+    spec.allocation.lock().write(root)
+    taken = spec.allocation.vlans["dishub/lan"]
+    (root / "site.yaml").write_text(
+        (root / "site.yaml").read_text().replace("vlan: 98", f"vlan: {taken}")
+    )
+    err = spec_error(root, "is already dishub/lan's")
+    assert err.file == "site.yaml" and err.path == "wifi.guest.vlan"
+    assert Lock.read(root).vlans["dishub/lan"] == taken
+
+
+def test_the_guest_vlan_is_never_allocated_to_a_tenant(tmp_path: Path) -> None:
+    """With the guest VLAN inside vlan_range, IPAM skips it for every OPD."""
+    first = load_spec(write(tmp_path / "a")).allocation.vlans
+    low = min(first.values())
+
+    spec = load_spec(write(tmp_path / "b", _set(("wifi", "guest", "vlan"), low)))
+    assert low not in spec.allocation.vlans.values()
