@@ -93,6 +93,7 @@ class Daemon:
         self.switch = Switch.from_config(cfg, backend or Ovs(cfg.bridge))
         self.server: asyncssh.SSHAcceptor | None = None
         self.stopped = asyncio.Event()
+        self._watch: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         self.cfg.state_dir.mkdir(parents=True, exist_ok=True)
@@ -113,6 +114,8 @@ class Daemon:
             keepalive_interval=30,
             reuse_address=True,
         )
+        if self.switch.air:
+            self._watch = asyncio.create_task(self._watch_air())
         log.info(
             "%s (%s) listening on %s:%d, bridge %s",
             self.cfg.name,
@@ -125,7 +128,19 @@ class Daemon:
     def stop(self) -> None:
         self.stopped.set()
 
+    async def _watch_air(self, every: float = 1.0) -> None:
+        """Re-sync the radio ports when a far end changed what it radiates (association)."""
+        while not self.stopped.is_set():
+            await asyncio.sleep(every)
+            try:
+                if await asyncio.to_thread(self.switch.air_changed):
+                    await asyncio.to_thread(self.switch.sync)
+            except Exception as exc:  # a watcher must outlive one bad read
+                log.warning("air: %s", exc)
+
     async def close(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
         if self.server is not None:
             self.server.close()
             with contextlib.suppress(Exception):

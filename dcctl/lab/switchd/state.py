@@ -35,6 +35,7 @@ from dcctl import plugins
 # re-implemented here: it is CLI syntax (pinned by unit tests), not behaviour
 # the emulator must judge independently. Re-exported for older imports.
 from dcctl.files import atomic_write
+from dcctl.lab.switchd.air import Air, Radio
 from dcctl.spec.vlanlist import VLAN_MAX, VLAN_MIN
 from dcctl.spec.vlanlist import format_vlan_list as format_vlan_list
 from dcctl.spec.vlanlist import parse_vlan_list as parse_vlan_list
@@ -196,6 +197,16 @@ class SwitchdConfig(BaseModel):
     enable_password_file: Path | None = Field(
         None, description="Enable secret, when it is not the login password"
     )
+    virtual_ports: tuple[str, ...] = Field(
+        (),
+        description="Ports (keys of `ports`) that exist only once the config makes an "
+        "interface of that name (RouterOS virtual APs); until then they forward nothing",
+    )
+    air: dict[str, Path] = Field(
+        {},
+        description="Radio ports (keys of `ports`) -> their link's air directory: the port "
+        "forwards only while the far end's radio joins this one (dcctl.lab.switchd.air)",
+    )
 
     @field_validator("name")
     @classmethod
@@ -244,6 +255,9 @@ class SwitchdConfig(BaseModel):
             if ovs in seen:
                 raise ValueError(f"OVS port {ovs!r} is used twice")
             seen.add(ovs)
+        unknown = [p for p in (*self.virtual_ports, *self.air) if p not in self.ports]
+        if unknown:
+            raise ValueError(f"virtual_ports/air name ports that are not in ports: {unknown}")
         return self
 
     def read_password(self) -> str:
@@ -339,13 +353,23 @@ class Switch:
     #: What `enable` asks for (IOS); the login password unless the switch has its own.
     enable_secret: str = ""
     model: str | None = None
+    #: Ports the config creates (virtual APs): parked until an interface has their name.
+    virtual_ports: tuple[str, ...] = ()
+    #: Radio port -> its link's air directory (see `dcctl.lab.switchd.air`).
+    air: dict[str, Path] = field(default_factory=dict)
     config: VendorConfig = field(init=False)
     started: float = field(default_factory=time.time)
     _applied: dict[str, PortSettings] = field(default_factory=dict, init=False, repr=False)
     _lock: threading.RLock = field(default_factory=threading.RLock, init=False, repr=False)
+    _air: dict[str, Air] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.config, _ = self.vendor.boot(self.name, list(self.ports), None)
+        self.config, _ = self.vendor.boot(self.name, self.hardware_ports(), None)
+        self._air = {port: Air(Path(d), self.name) for port, d in self.air.items()}
+
+    def hardware_ports(self) -> list[str]:
+        """The ports the device has from the factory (not the virtual ones)."""
+        return [p for p in self.ports if p not in self.virtual_ports]
 
     @classmethod
     def from_config(cls, cfg: SwitchdConfig, backend: Backend) -> Switch:
@@ -358,6 +382,8 @@ class Switch:
             secret=cfg.read_password(),
             enable_secret=cfg.read_enable_password(),
             model=cfg.model,
+            virtual_ports=tuple(cfg.virtual_ports),
+            air=dict(cfg.air),
         )
 
     @property
@@ -370,7 +396,7 @@ class Switch:
         """Load startup-config (or factory default) and push all of it to OVS."""
         with self._lock:
             text = self.startup_text()
-            self.config, warnings = self.vendor.boot(self.name, list(self.ports), text)
+            self.config, warnings = self.vendor.boot(self.name, self.hardware_ports(), text)
             for w in warnings:
                 log.warning("startup-config: %s", w)
             log.info(
@@ -390,7 +416,7 @@ class Switch:
         with self._lock:
             text = self.config.render_startup()
             self.state_dir.mkdir(parents=True, exist_ok=True)
-            atomic_write(self.startup_path, text)
+            atomic_write(self.startup_path, text, mode=0o600)  # it may hold radio keys
             log.info("startup-config saved (%d bytes)", len(text))
             return len(text)
 
@@ -414,13 +440,21 @@ class Switch:
     # -- data plane --------------------------------------------------------
 
     def sync(self, force: bool = False) -> None:
-        """Apply effective settings of ports that changed (all of them if force)."""
+        """Apply effective settings of ports that changed (all of them if force).
+
+        A port the config does not know (a virtual AP not made yet) forwards nothing;
+        a radio port forwards only while its link's far end joins it (`air`).
+        """
         with self._lock:
             if force:
                 self._applied.clear()
-            for spec, settings in self.config.effective_ports().items():
-                ovs_port = self.ports.get(spec)
-                if ovs_port is None or self._applied.get(spec) == settings:
+            effective = self.config.effective_ports()
+            for spec, ovs_port in self.ports.items():
+                settings = effective.get(spec, PortSettings.parked())
+                air = self._air.get(spec)
+                if air is not None and not air.associated(self._radio(spec)):
+                    settings = PortSettings.parked(settings.admin_up)
+                if self._applied.get(spec) == settings:
                     continue
                 try:
                     self.backend.apply(ovs_port, settings)
@@ -430,6 +464,20 @@ class Switch:
                 else:
                     log.info("OVS: %s (%s) -> %s", spec, ovs_port, settings)
                     self._applied[spec] = settings
+
+    def _radio(self, port: str) -> Radio | None:
+        """What `port` radiates, if the vendor's config has radios (RouterOS)."""
+        radio = getattr(self.config, "radio", None)
+        air = self._air.get(port)
+        if radio is None or air is None:
+            return None
+        found: Radio | None = radio(port, air.directory.name)
+        return found
+
+    def air_changed(self) -> bool:
+        """Did a far end of one of this device's radio links change what it radiates?"""
+        with self._lock:
+            return any(a.changed() for a in self._air.values())
 
     def link_states(self) -> dict[str, bool]:
         """Spec port -> carrier up, as OVS sees it (missing/unknown ports are down)."""

@@ -19,6 +19,22 @@ Semantics worth knowing:
 * `[find key=value]` on list properties (vlan-ids, tagged, untagged) matches
   entries that contain every given value.
 * The startup file is our own `/export` (without the date line); boot replays it.
+
+Wireless (radios and access points, the legacy `wireless` package of v7):
+* `/interface wireless`: a port named `wlanN` given at boot is the device's radio
+  (factory: disabled, mode=station, ssid=MikroTik); `add master-interface=wlan1`
+  makes a virtual AP, which reaches the data plane through the lab port of the same
+  name (a "virtual port" of the daemon). `/interface wireless security-profiles`
+  holds the keys; the factory `default` profile (mode=none) cannot be removed.
+* A wireless interface forwards only while it radiates: enabled (and its master),
+  a mode, an SSID and a complete security profile (a dynamic-keys profile needs the
+  key of each PSK type it allows). Then it is a bridge port like an ethernet; with
+  vlan-mode=use-tag its clients' frames are tagged vlan-id, so it acts as an access
+  port of that VLAN when the bridge carries it tagged on the interface.
+* `radio(port)` is what the port radiates (`dcctl.lab.switchd.air`): a radio link's
+  ports forward only while the two ends join.
+* Keys are sensitive: `/export` and `print` leave them out unless `show-sensitive`
+  is given, as RouterOS v7 does; the startup file keeps them (the device's NVRAM).
 """
 
 from __future__ import annotations
@@ -30,6 +46,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from dcctl.lab.switchd.air import Radio, key_digest
 from dcctl.lab.switchd.state import (
     PortSettings,
     Reply,
@@ -58,13 +75,28 @@ class RosError(Exception):
 
 @dataclass(frozen=True)
 class Prop:
-    kind: Literal["str", "bool", "int", "enum", "vlans", "iface", "ifaces", "bridge", "name"]
+    kind: Literal[
+        "str",
+        "bool",
+        "int",
+        "enum",
+        "enums",
+        "vlans",
+        "iface",
+        "ifaces",
+        "bridge",
+        "name",
+        "wlan",
+        "profile",
+    ]
     default: Any = None
     lo: int = 1
     hi: int = 4094
     choices: tuple[str, ...] = ()
     required: bool = False
     readonly: bool = False
+    #: A key: left out of `/export` and `print` unless `show-sensitive` is given.
+    sensitive: bool = False
 
 
 @dataclass(frozen=True)
@@ -130,11 +162,112 @@ BRIDGE_VLAN = Table(
         "vlan-ids": Prop("vlans", required=True),
     },
 )
-TABLES = {t.path: t for t in (ETHERNET, BRIDGE, BRIDGE_PORT, BRIDGE_VLAN)}
+WIRELESS_MODES = (
+    "alignment-only", "ap-bridge", "bridge", "nstreme-dual-slave", "station",
+    "station-bridge", "station-pseudobridge", "station-pseudobridge-clone", "station-wds",
+    "wds-slave",
+)  # fmt: skip
+#: Modes that carry clients' frames (the others align antennas or serve nstreme-dual).
+RADIATING_MODES = frozenset(WIRELESS_MODES) - {"alignment-only", "nstreme-dual-slave"}
+BANDS = (
+    "2ghz-b", "2ghz-b/g", "2ghz-b/g/n", "2ghz-g/n", "2ghz-onlyg", "2ghz-onlyn", "5ghz-a",
+    "5ghz-a/n", "5ghz-a/n/ac", "5ghz-n/ac", "5ghz-onlyac", "5ghz-onlyn",
+)  # fmt: skip
+CHANNEL_WIDTHS = (
+    "10mhz", "20mhz", "5mhz", "20/40mhz-Ce", "20/40mhz-eC", "20/40mhz-XX",
+    "20/40/80mhz-Ceee", "20/40/80mhz-eCee", "20/40/80mhz-eeCe", "20/40/80mhz-eeeC",
+    "20/40/80mhz-XXXX",
+)  # fmt: skip
+WIRELESS = Table(
+    ("interface", "wireless"),
+    "wireless",
+    {
+        "name": Prop("name"),
+        "default-name": Prop("str", readonly=True),
+        "master-interface": Prop("wlan", required=True),
+        "comment": Prop("str"),
+        "disabled": Prop("bool", True),
+        "mode": Prop("enum", "station", choices=WIRELESS_MODES),
+        "ssid": Prop("str", "MikroTik"),
+        "band": Prop("enum", "5ghz-a", choices=BANDS),
+        "channel-width": Prop("enum", "20mhz", choices=CHANNEL_WIDTHS),
+        "frequency": Prop("str", "auto"),
+        "scan-list": Prop("str", "default"),
+        "wireless-protocol": Prop(
+            "enum",
+            "any",
+            choices=(
+                "802.11",
+                "any",
+                "nstreme",
+                "nv2",
+                "nv2-nstreme",
+                "nv2-nstreme-802.11",
+                "unspecified",
+            ),
+        ),
+        "security-profile": Prop("profile", "default"),
+        "vlan-mode": Prop("enum", "no-tag", choices=("no-tag", "use-service-tag", "use-tag")),
+        "vlan-id": Prop("int", 1),
+        "default-forwarding": Prop("bool", True),
+        "default-authentication": Prop("bool", True),
+        "hide-ssid": Prop("bool", False),
+        "radio-name": Prop("str", ""),
+        "country": Prop("str", "etsi"),
+        "installation": Prop("enum", "any", choices=("any", "indoor", "outdoor")),
+        "distance": Prop("str", "dynamic"),
+        "frequency-mode": Prop(
+            "enum",
+            "regulatory-domain",
+            choices=("manual-txpower", "regulatory-domain", "superchannel"),
+        ),
+        "wds-mode": Prop(
+            "enum",
+            "disabled",
+            choices=("disabled", "dynamic", "dynamic-mesh", "static", "static-mesh"),
+        ),
+        "wds-default-bridge": Prop("str", "none"),
+        "max-station-count": Prop("int", 2007, lo=1, hi=2007),
+    },
+    name_key="name",
+    export_find="default-name",
+)
+SECURITY = Table(
+    ("interface", "wireless", "security-profiles"),
+    "security",
+    {
+        "name": Prop("name", required=True),
+        "default": Prop("bool", False, readonly=True),
+        "comment": Prop("str"),
+        "mode": Prop(
+            "enum",
+            "none",
+            choices=("dynamic-keys", "none", "static-keys-optional", "static-keys-required"),
+        ),
+        "authentication-types": Prop(
+            "enums", (), choices=("wpa-eap", "wpa-psk", "wpa2-eap", "wpa2-psk")
+        ),
+        "unicast-ciphers": Prop("enums", ("aes-ccm",), choices=("aes-ccm", "tkip")),
+        "group-ciphers": Prop("enums", ("aes-ccm",), choices=("aes-ccm", "tkip")),
+        "wpa-pre-shared-key": Prop("str", "", sensitive=True),
+        "wpa2-pre-shared-key": Prop("str", "", sensitive=True),
+        "supplicant-identity": Prop("str", "MikroTik"),
+        "management-protection": Prop(
+            "enum", "disabled", choices=("allowed", "disabled", "required")
+        ),
+    },
+    name_key="name",
+    export_find="default",
+)
+#: The PSK authentication types and the key each needs.
+PSK_KEYS = {"wpa-psk": "wpa-pre-shared-key", "wpa2-psk": "wpa2-pre-shared-key"}
+TABLES = {t.path: t for t in (ETHERNET, BRIDGE, BRIDGE_PORT, BRIDGE_VLAN, WIRELESS, SECURITY)}
 IDENTITY_PATH = ("system", "identity")
 EXPORT_ORDER: list[tuple[str, ...]] = [
     BRIDGE.path,
     ETHERNET.path,
+    SECURITY.path,  # before the interfaces that name a profile (boot replays in order)
+    WIRELESS.path,
     BRIDGE_PORT.path,
     BRIDGE_VLAN.path,
     IDENTITY_PATH,
@@ -171,11 +304,20 @@ class RosConfig:
     bridge: list[Item] = field(default_factory=list)
     port: list[Item] = field(default_factory=list)
     vlan: list[Item] = field(default_factory=list)
+    wireless: list[Item] = field(default_factory=list)
+    security: list[Item] = field(default_factory=list)
 
     @staticmethod
     def empty(identity: str, ports: Sequence[str]) -> RosConfig:
-        eth = [{**_defaults(ETHERNET), "name": p, "default-name": p} for p in ports]
-        return RosConfig(identity, eth)
+        """The hardware's interfaces: `wlanN` ports are radios, the rest ethernet."""
+        eth = [{**_defaults(ETHERNET), "name": p, "default-name": p} for p in ports if not _wlan(p)]
+        wlan = [
+            {**_defaults(WIRELESS), "name": p, "default-name": p, "master-interface": None}
+            for p in ports
+            if _wlan(p)
+        ]
+        profile = {**_defaults(SECURITY), "name": "default", "default": True}
+        return RosConfig(identity, eth, wireless=wlan, security=[profile])
 
     @staticmethod
     def factory(identity: str, ports: Sequence[str]) -> RosConfig:
@@ -188,46 +330,109 @@ class RosConfig:
         return items
 
     def interface_names(self) -> set[str]:
-        return {e["name"] for e in self.ethernet} | {b["name"] for b in self.bridge}
+        return (
+            {e["name"] for e in self.ethernet}
+            | {b["name"] for b in self.bridge}
+            | {w["name"] for w in self.wireless}
+        )
 
     def effective_ports(self) -> dict[str, PortSettings]:
-        bridges = {b["name"]: b for b in self.bridge}
+        """Lab port -> settings: ethernets by factory name, wireless interfaces by
+        factory name (radios) or name (virtual APs, whose lab port has that name)."""
         out: dict[str, PortSettings] = {}
         for eth in self.ethernet:
-            name = eth["default-name"]
-            up = not eth["disabled"]
-            bp = next(
-                (p for p in self.port if p["interface"] == eth["name"] and not p["disabled"]),
-                None,
-            )
-            br = bridges.get(bp["bridge"]) if bp else None
-            if bp is None or br is None or br["disabled"]:
-                out[name] = PortSettings.parked(up)
-                continue
-            if not br["vlan-filtering"]:
-                out[name] = PortSettings("transparent", admin_up=up)
-                continue
-            tagged: set[int] = set()
-            for v in self.vlan:
-                if v["bridge"] == br["name"] and not v["disabled"] and eth["name"] in v["tagged"]:
-                    tagged |= v["vlan-ids"]
-            pvid: int | None = bp["pvid"]
-            if bp["frame-types"] == "admit-only-vlan-tagged":
-                pvid = None
-            elif bp["frame-types"] == "admit-only-untagged-and-priority-tagged":
-                tagged = set()
-            if not tagged:
-                out[name] = PortSettings.access(pvid, up) if pvid else PortSettings.parked(up)
-            else:
-                out[name] = PortSettings.trunk(tagged, pvid, up)
+            out[eth["default-name"]] = self._bridged(eth["name"], not eth["disabled"])
+        for w in self.wireless:
+            up = not w["disabled"]
+            settings = self._bridged(w["name"], up)
+            if not self.radiating(w):
+                settings = PortSettings.parked(up)
+            elif w["vlan-mode"] == "use-tag" and settings.kind != "transparent":
+                # Clients' frames are tagged vlan-id by the interface itself.
+                vid = w["vlan-id"]
+                ok = settings.kind == "trunk" and vid in settings.trunks
+                settings = PortSettings.access(vid, up) if ok else PortSettings.parked(up)
+            out[w["default-name"] or w["name"]] = settings
         return out
 
-    def export_lines(self, under: tuple[str, ...] = (), terse: bool = False) -> list[str]:
+    def _bridged(self, iface: str, up: bool) -> PortSettings:
+        """What interface `iface` forwards as a port of its bridge (if any)."""
+        bridges = {b["name"]: b for b in self.bridge}
+        bp = next((p for p in self.port if p["interface"] == iface and not p["disabled"]), None)
+        br = bridges.get(bp["bridge"]) if bp else None
+        if bp is None or br is None or br["disabled"]:
+            return PortSettings.parked(up)
+        if not br["vlan-filtering"]:
+            return PortSettings("transparent", admin_up=up)
+        tagged: set[int] = set()
+        for v in self.vlan:
+            if v["bridge"] == br["name"] and not v["disabled"] and iface in v["tagged"]:
+                tagged |= v["vlan-ids"]
+        pvid: int | None = bp["pvid"]
+        if bp["frame-types"] == "admit-only-vlan-tagged":
+            pvid = None
+        elif bp["frame-types"] == "admit-only-untagged-and-priority-tagged":
+            tagged = set()
+        if not tagged:
+            return PortSettings.access(pvid, up) if pvid else PortSettings.parked(up)
+        return PortSettings.trunk(tagged, pvid, up)
+
+    # -- wireless ------------------------------------------------------------
+
+    def profile(self, name: str) -> Item | None:
+        return next((p for p in self.security if p["name"] == name), None)
+
+    def radiating(self, w: Item) -> bool:
+        """Enabled (with its master), in a mode that carries frames, with an SSID and a
+        complete security profile: what a client or the far end could associate with."""
+        if w["disabled"] or w["mode"] not in RADIATING_MODES or not w["ssid"]:
+            return False
+        if w["master-interface"] is not None:
+            master = next((m for m in self.wireless if m["name"] == w["master-interface"]), None)
+            if master is None or master is w or not self.radiating(master):
+                return False
+        prof = self.profile(w["security-profile"])
+        if prof is None:
+            return False
+        if prof["mode"] == "dynamic-keys":
+            psk = [PSK_KEYS[t] for t in prof["authentication-types"] if t in PSK_KEYS]
+            return bool(psk) and all(prof[k] for k in psk)
+        return prof["mode"] == "none"
+
+    def radio(self, port: str, salt: str = "") -> Radio | None:
+        """What the wireless interface on lab port `port` radiates; None if nothing."""
+        w = next((x for x in self.wireless if (x["default-name"] or x["name"]) == port), None)
+        if w is None or not self.radiating(w):
+            return None
+        prof = self.profile(w["security-profile"])
+        assert prof is not None
+        security = "open"
+        if prof["mode"] != "none":
+            keys = ",".join(
+                key_digest(salt, prof[PSK_KEYS[t]])
+                for t in sorted(prof["authentication-types"])
+                if t in PSK_KEYS
+            )
+            auth = ",".join(sorted(prof["authentication-types"]))
+            ciphers = ",".join(sorted(prof["unicast-ciphers"]))
+            security = f"{prof['mode']}/{auth}/{ciphers}/{keys}"
+        return Radio(
+            mode=w["mode"],
+            ssid=w["ssid"],
+            band=w["band"],
+            channel_width=w["channel-width"],
+            protocol=w["wireless-protocol"],
+            security=security,
+        )
+
+    def export_lines(
+        self, under: tuple[str, ...] = (), terse: bool = False, sensitive: bool = False
+    ) -> list[str]:
         lines: list[str] = []
         for path in EXPORT_ORDER:
             if path[: len(under)] != under:
                 continue
-            body = self._export_section(path)
+            body = self._export_section(path, sensitive)
             if not body:
                 continue
             menu = "/" + " ".join(path)
@@ -238,32 +443,50 @@ class RosConfig:
                 lines.extend(body)
         return lines
 
-    def _export_section(self, path: tuple[str, ...]) -> list[str]:
+    def _export_section(self, path: tuple[str, ...], sensitive: bool = False) -> list[str]:
         if path == IDENTITY_PATH:
             return [f"set name={quote(self.identity)}"]
         table = TABLES[path]
         out = []
         for item in self.items(table):
+            fixed = table.export_find is not None and bool(item.get(table.export_find))
             args = [
                 f"{k}={fmt_value(table.props[k], item[k])}"
                 for k in sorted(table.props)
-                if not table.props[k].readonly and item[k] != table.props[k].default
+                if not table.props[k].readonly
+                and item[k] != table.props[k].default
+                and (sensitive or not table.props[k].sensitive)
+                # a radio (or the default profile) keeps its factory name unless renamed
+                and not (fixed and k == "name" and item[k] == _factory_name(item))
+                and not (fixed and k == "master-interface")  # only virtual APs have one
             ]
-            if table.export_find:
+            if fixed:
                 if args:
                     key = table.export_find
-                    out.append(f"set [ find {key}={quote(item[key])} ] " + " ".join(args))
+                    assert key is not None
+                    found = fmt_value(table.props[key], item[key])
+                    out.append(f"set [ find {key}={found} ] " + " ".join(args))
             else:
                 out.append("add " + " ".join(args))
         return out
 
     def render_startup(self) -> str:
         head = [f"# dcctl lab switchd: RouterOS {ROS_VERSION} export, replayed at boot", "#"]
-        return "\n".join(head + self.export_lines()) + "\n"
+        return "\n".join(head + self.export_lines(sensitive=True)) + "\n"
 
 
 def _defaults(table: Table) -> Item:
     return {k: p.default for k, p in table.props.items()}
+
+
+def _factory_name(item: Item) -> str:
+    """The name a fixed item had from the factory (a radio's port, the default profile)."""
+    return str(item.get("default-name") or "default")
+
+
+def _wlan(port: str) -> bool:
+    """A factory radio port name (`wlan1`, `wlan2`)."""
+    return re.fullmatch(r"wlan\d+", port) is not None
 
 
 def quote(value: str) -> str:
@@ -278,7 +501,7 @@ def fmt_value(prop: Prop, value: Any) -> str:
         return "yes" if value else "no"
     if prop.kind == "vlans":
         return format_vlan_list(value, min_range=2) if value else ""
-    if prop.kind == "ifaces":
+    if prop.kind in ("ifaces", "enums"):
         return ",".join(value)
     if value is None:
         return '""'
@@ -534,9 +757,22 @@ class RosSession:
             except ValueError:
                 raise RosError(f"invalid value for argument {name}") from None
         if prop.kind == "iface":
-            if text not in {e["name"] for e in cfg.ethernet}:
+            if text not in {e["name"] for e in cfg.ethernet} | {w["name"] for w in cfg.wireless}:
                 raise RosError(f"input does not match any value of {name}")
             return text
+        if prop.kind == "wlan":
+            if text not in {w["name"] for w in cfg.wireless}:
+                raise RosError(f"input does not match any value of {name}")
+            return text
+        if prop.kind == "profile":
+            if cfg.profile(text) is None:
+                raise RosError(f"input does not match any value of {name}")
+            return text
+        if prop.kind == "enums":
+            words = [w for w in text.split(",") if w]
+            if any(w not in prop.choices for w in words):
+                raise RosError(f"invalid value for argument {name}")
+            return tuple(sorted(set(words)))
         if prop.kind == "bridge":
             if text not in {b["name"] for b in cfg.bridge}:
                 raise RosError(f"input does not match any value of {name}")
@@ -602,6 +838,9 @@ class RosSession:
 
     def _add(self, table: Table, args: list[RTok]) -> None:
         values = self._kv(table, args)
+        if table is WIRELESS and "name" not in values:  # RouterOS names it wlanN
+            taken = self.config.interface_names()
+            values["name"] = next(f"wlan{n}" for n in range(1, 999) if f"wlan{n}" not in taken)
         missing = [k for k, p in table.props.items() if p.required and k not in values]
         if missing:
             raise RosError(f"failure: {missing[0]} not specified")
@@ -628,10 +867,12 @@ class RosSession:
     def _check(self, table: Table, item: Item, idx: int | None) -> None:
         cfg = self.config
         others = [it for i, it in enumerate(cfg.items(table)) if i != idx]
-        if table is BRIDGE and item["name"] in (
-            {e["name"] for e in cfg.ethernet} | {o["name"] for o in others}
+        if table in (BRIDGE, WIRELESS) and item["name"] in (
+            cfg.interface_names() - ({cfg.items(table)[idx]["name"]} if idx is not None else set())
         ):
             raise RosError("failure: already have interface with such name")
+        if table is SECURITY and any(o["name"] == item["name"] for o in others):
+            raise RosError("failure: profile with the same name already exists")
         if table is BRIDGE_PORT and any(o["interface"] == item["interface"] for o in others):
             raise RosError("failure: device already added as bridge port")
         if table is BRIDGE_VLAN:
@@ -644,8 +885,13 @@ class RosSession:
     def _remove(self, table: Table, idx: int) -> None:
         cfg = self.config
         items = cfg.items(table)
-        if not table.addable:
+        fixed = table.export_find is not None and bool(items[idx].get(table.export_find))
+        if not table.addable or fixed:
             raise RosError("failure: can not remove this item")
+        if table is SECURITY and any(
+            w["security-profile"] == items[idx]["name"] for w in cfg.wireless
+        ):
+            raise RosError("failure: profile is in use")
         item = items.pop(idx)
         if table is BRIDGE:
             cfg.port[:] = [p for p in cfg.port if p["bridge"] != item["name"]]
@@ -679,6 +925,7 @@ class RosSession:
         opts = self._flags(
             args, ("terse", "verbose", "compact", "hide-sensitive", "show-sensitive")
         )
+        shown = "show-sensitive" in opts
         stamp = time.strftime("%Y-%m-%d %H:%M:%S")
         head = [
             f"# {stamp} by RouterOS {ROS_VERSION}",
@@ -687,7 +934,7 @@ class RosSession:
             "# model = DCCTL-LAB-OVS",
             "#",
         ]
-        body = self.config.export_lines(path, terse="terse" in opts)
+        body = self.config.export_lines(path, terse="terse" in opts, sensitive=shown)
         return "\n".join(head + body) + "\n"
 
     # -- print -------------------------------------------------------------------
@@ -708,7 +955,7 @@ class RosSession:
         selected = self._where(table, conds) if conds else list(range(len(items)))
         if mode == "count-only":
             return f"{len(selected)}\n"
-        if mode in ("detail", "terse") or table is BRIDGE:
+        if mode in ("detail", "terse") or table in (BRIDGE, WIRELESS, SECURITY):
             return self._print_detail(table, selected, terse=mode == "terse")
         return self._print_table(table, selected)
 
@@ -721,7 +968,7 @@ class RosSession:
             pairs = [
                 f"{k}={fmt_value(p, item[k])}"
                 for k, p in table.props.items()
-                if k not in ("disabled", "comment")
+                if k not in ("disabled", "comment") and not p.sensitive
             ]
             if terse:
                 comment = f" comment={quote(item['comment'])}" if item.get("comment") else ""

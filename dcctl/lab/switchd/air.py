@@ -1,0 +1,128 @@
+"""The air between two lab radios: a radio link forwards only while both ends agree.
+
+Why: a point-to-point radio link is not a cable. Its two units associate only when
+one is the access side (`bridge`/`ap-bridge`) and the other the station side
+(`station-bridge`, ...), on the same SSID, band, channel width and protocol, with
+the same security settings and key. In the lab the link is a veth between the two
+radio daemons' wireless ports, so without this module a wrong key or band would
+still pass packets and a drifted radio would go unnoticed by the packets.
+
+Each end's daemon writes what it radiates (its `Radio`, the key only as a salted
+digest, never the key) into the link's air directory, one file per device, and
+reads the other end's file: its wireless port forwards only while the two are
+compatible. The daemon re-reads the directory every second (`changed`), so a
+change on one radio brings the other end's port up or down too, as association
+and loss of association do. The air directory is lab state (`<lab>/air/<link>`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from dcctl.files import atomic_write
+
+log = logging.getLogger("dcctl.lab.switchd")
+
+#: Modes of the side that starts the link, and of the side that joins it.
+ACCESS_MODES = frozenset({"bridge", "ap-bridge"})
+STATION_MODES = frozenset({"station", "station-bridge", "station-wds", "station-pseudobridge"})
+
+
+@dataclass(frozen=True)
+class Radio:
+    """What one wireless interface radiates, in vendor-neutral terms."""
+
+    mode: str
+    ssid: str
+    band: str
+    channel_width: str
+    protocol: str
+    #: Security mode and authentication types plus a digest of the key, or "open".
+    security: str
+
+    @property
+    def role(self) -> str | None:
+        if self.mode in ACCESS_MODES:
+            return "access"
+        if self.mode in STATION_MODES:
+            return "station"
+        return None
+
+    def joins(self, other: Radio) -> bool:
+        """Would these two associate? One access side, one station side, all else equal."""
+        roles = {self.role, other.role}
+        same = (self.ssid, self.band, self.channel_width, self.protocol, self.security) == (
+            other.ssid,
+            other.band,
+            other.channel_width,
+            other.protocol,
+            other.security,
+        )
+        return roles == {"access", "station"} and same
+
+
+def key_digest(salt: str, key: str) -> str:
+    """A key as the air file holds it: salted by the link's name, never the key itself."""
+    return hashlib.sha256(f"{salt}\0{key}".encode()).hexdigest()[:16]
+
+
+@dataclass
+class Air:
+    """One device's view of one radio link's air directory."""
+
+    directory: Path
+    device: str
+    _written: str | None = None
+    _seen: tuple[tuple[str, float], ...] = ()
+
+    @property
+    def own(self) -> Path:
+        return self.directory / f"{self.device}.json"
+
+    def publish(self, radio: Radio | None) -> None:
+        """Record what this end radiates (nothing: the file goes away)."""
+        text = json.dumps(asdict(radio), sort_keys=True) if radio is not None else ""
+        if text == self._written:
+            return
+        self.directory.mkdir(parents=True, exist_ok=True)
+        if radio is None:
+            with contextlib.suppress(FileNotFoundError):
+                self.own.unlink()
+        else:
+            atomic_write(self.own, text + "\n", mode=0o600)
+        self._written = text
+
+    def peers(self) -> list[Radio]:
+        out = []
+        for path in sorted(self.directory.glob("*.json")):
+            if path == self.own:
+                continue
+            try:
+                out.append(Radio(**json.loads(path.read_text(encoding="utf-8"))))
+            except (OSError, ValueError, TypeError) as exc:
+                log.warning("air %s: unreadable %s: %s", self.directory, path.name, exc)
+        return out
+
+    def associated(self, radio: Radio | None) -> bool:
+        """Publish `radio`, then: does some other end join it?"""
+        self.publish(radio)
+        self._seen = self._listing()
+        return radio is not None and any(radio.joins(p) for p in self.peers())
+
+    def changed(self) -> bool:
+        """Did another end's file change since the last `associated`?"""
+        return self._listing() != self._seen
+
+    def _listing(self) -> tuple[tuple[str, float], ...]:
+        out = []
+        with contextlib.suppress(FileNotFoundError):
+            for path in sorted(self.directory.glob("*.json")):
+                if path != self.own:
+                    with contextlib.suppress(FileNotFoundError):
+                        out.append((path.name, path.stat().st_mtime))
+        return tuple(out)
