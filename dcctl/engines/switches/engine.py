@@ -21,6 +21,7 @@ from typing import Any, Protocol, cast
 from dcctl import plugins
 from dcctl.engines import interrupt
 from dcctl.engines.switches.masking import generic_mask, mask_text
+from dcctl.engines.switches.secrets import DeviceSecret
 from dcctl.files import atomic_write
 from dcctl.ssh.knownhosts import HostKeyError, KnownHosts, fingerprint, hostspec
 
@@ -106,6 +107,9 @@ class SwitchTarget:
     #: switch's key is pinned there. Every layer-built target has one; None is
     #: only for a test or benchmark talking to a daemon it started itself.
     known_hosts: Path | None = None
+    #: A radio's or AP's keys and passphrases, resolved by the layer (issue 20):
+    #: reference -> DeviceSecret. Only the lines pushed carry the values.
+    secrets: dict[str, DeviceSecret] = field(default_factory=dict, repr=False)
 
 
 Connector = Callable[[SwitchTarget, Driver], Any]
@@ -252,7 +256,7 @@ def change_switch(
         return result("skipped", [], STOPPED)
     try:
         drv = driver_for(t.intent["vendor"])
-        intended = drv.intended(t.name, t.intent)
+        intended = render_intended(drv, t)
     except Exception as exc:
         return result("failed", [], f"render: {_short(exc)}")
     full = t.intent.get("managed") == "full"
@@ -300,6 +304,17 @@ def change_switch(
             return result("failed", lines, f"{error}; rollback failed: {_short(exc2)}")
     finally:
         _close(conn)
+
+
+def render_intended(drv: Driver, t: SwitchTarget) -> str:
+    """The intended config of `t`; a device with keys (a radio, an AP) gets them too.
+
+    Only a driver of a vendor with radios takes ``secrets`` (RouterOS); a wired
+    switch's intent names none, so every driver keeps the two-argument contract.
+    """
+    if t.secrets:
+        return cast(Any, drv).intended(t.name, t.intent, t.secrets)  # type: ignore[no-any-return]
+    return drv.intended(t.name, t.intent)
 
 
 def verify_whole(

@@ -29,6 +29,7 @@ from dcctl.engines.switches.engine import (
     netmiko_connect,
     run_all,
 )
+from dcctl.engines.switches.secrets import device_secrets
 
 if TYPE_CHECKING:
     from dcctl.spec.loader import Spec
@@ -88,6 +89,9 @@ def switch_targets(
                 if sw.enable_credential
                 else None
             )
+            keys = device_secrets(
+                intents[name], password, lambda ref: resolve_credential(spec, ref, target)
+            )
         except CredentialError as exc:
             failed.append(SwitchResult(name, "failed", error=f"credential: {exc}"))
             continue
@@ -100,6 +104,7 @@ def switch_targets(
                 password,
                 known_hosts=tgt.known_hosts(spec),
                 enable_secret=secret,
+                secrets=keys,
             )
         )
     return reachable, failed

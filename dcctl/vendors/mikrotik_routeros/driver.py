@@ -22,19 +22,27 @@ written, so those are never removed in either mode.
 The intended config is produced from the intent dict here, not from the
 RouterOS template: the template uses `add` (not idempotent) and its text cannot
 express "set this one property", which remediation needs.
+
+Radios and access points (issue 20) add the wireless tables (`/interface wireless`,
+its security profiles), parsed and written by difference the same way
+(:mod:`.wireless`); their keys arrive resolved as ``secrets`` and are masked in
+every line shown.
 """
 
 from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from dcctl.engines.switches.masking import mask_key_values
+from dcctl.engines.switches.secrets import DeviceSecret
 from dcctl.engines.switches.session import paste
 from dcctl.render.switch import UnsafeValue, _check
 from dcctl.spec.vlanlist import format_vlan_list, is_vlan_list, parse_vlan_list
+from dcctl.vendors.mikrotik_routeros import wireless
 
 BRIDGE = "bridge1"
 #: The comment dcctl gives the management VLAN's entry (the VLAN name the intent uses).
@@ -111,6 +119,10 @@ class RosState:
     bridges: dict[str, dict[str, str]] = field(default_factory=dict)  # name -> props
     ports: dict[str, dict[str, str]] = field(default_factory=dict)  # interface -> props
     vlans: list[BridgeVlan] = field(default_factory=list)
+    #: Wireless interfaces (physical by default-name, virtual APs by name) -> props.
+    wlans: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: Wireless security profiles by name -> props (keys only if the export shows them).
+    profiles: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def normalized(self) -> dict[str, Any]:
         """Order-free form for comparisons (tests, verify, rollback checks)."""
@@ -132,6 +144,14 @@ class RosState:
                 )
                 for v in self.vlans
             ),
+            "wlans": {
+                k: dict(sorted(wireless.full_wlan(v).items()))
+                for k, v in sorted(self.wlans.items())
+            },
+            "profiles": {
+                k: dict(sorted(wireless.full_profile(v).items()))
+                for k, v in sorted(self.profiles.items())
+            },
         }
 
 
@@ -190,13 +210,17 @@ def unquote(raw: str) -> str:
 
 
 def _logical_lines(text: str) -> list[str]:
+    """Join continuation lines. RouterOS wraps a long line at a blank (kept before the
+    backslash) or inside a value (``ssid=\\`` then ``    NAME`` in a real v7 export),
+    and indents the continuation by four blanks: only the indent is dropped."""
     lines: list[str] = []
     buf = ""
     for raw in text.splitlines():
-        if raw.endswith("\\"):
-            buf += raw[:-1].strip() + " "
+        piece = raw.lstrip() if buf else raw
+        if piece.endswith("\\"):
+            buf += piece[:-1]
             continue
-        lines.append((buf + raw.strip()).strip())
+        lines.append((buf + piece).strip())
         buf = ""
     if buf:
         lines.append(buf.strip())
@@ -223,8 +247,10 @@ def parse_export(text: str) -> RosState:
         props = {}
         for t in toks[1:]:
             key, eq, value = t.partition("=")
-            if eq:
+            if eq and not t.startswith("["):
                 props[key] = unquote(value)
+        if wireless.parse_line(menu, toks[0], toks[1:], props, state):
+            continue
         if menu == IDENTITY_MENU and "name" in props:
             state.identity = props["name"]
         elif menu == BRIDGE_MENU and toks[0] == "add" and "name" in props:
@@ -269,11 +295,15 @@ def clean_export(text: str) -> str:
 # Desired state from the intent
 
 
-def desired_state(name: str, intent: dict[str, Any]) -> RosState:
+def desired_state(
+    name: str, intent: dict[str, Any], secrets: Mapping[str, DeviceSecret] | None = None
+) -> RosState:
     """Intent -> RosState: one bridge port per intent port, one VLAN entry per VLAN.
 
     Access ports are untagged in their VLAN via pvid (listed in `untagged` as the
-    template does); trunks keep pvid 1, like an IOS trunk's native VLAN 1.
+    template does); trunks keep pvid 1, like an IOS trunk's native VLAN 1. A radio's
+    or AP's wireless interfaces and profiles come from its ``wireless`` intent, with
+    the keys `secrets` holds (resolved by the switch layer, never in the intent).
     """
     _check(name, "name")
     _check(intent, name)
@@ -304,12 +334,14 @@ def desired_state(name: str, intent: dict[str, Any]) -> RosState:
                 ids_text=str(vid),
             )
         )
+    wireless.desired(intent, secrets or {}, state)
     return state
 
 
 def render_state(state: RosState) -> str:
     """A RosState as `/export terse` lines (what `intended()` shows and parses back)."""
     lines = [f"{BRIDGE_MENU} add {_bridge_args(b, p)}" for b, p in sorted(state.bridges.items())]
+    lines += wireless.render(state, _kv, quote)
     for iface in sorted(state.ports):
         lines.append(f"{PORT_MENU} add {_port_args(iface, state.ports[iface])}")
     for v in sorted(state.vlans, key=lambda v: (v.bridge, sorted(v.vlan_ids))):
@@ -378,6 +410,7 @@ def target_state(
         target.vlans.append(
             replace(w, tagged=w.tagged | kept_t[vid], untagged=w.untagged | kept_u[vid])
         )
+    wireless.target(running, want, full, target)
     return target
 
 
@@ -407,6 +440,8 @@ def diff_commands(cur: RosState, tgt: RosState) -> list[str]:
     for name, props in tgt.bridges.items():
         if name not in cur.bridges:
             out.append(f"{BRIDGE_MENU} add {_bridge_args(name, props)}")
+    radio_first, radio_last = wireless.commands(cur, tgt, _kv, quote)
+    out += radio_first
     tgt_keys = {v.key: v for v in tgt.vlans}
     cur_keys = {v.key: v for v in cur.vlans}
     for v in cur.vlans:
@@ -447,6 +482,7 @@ def diff_commands(cur: RosState, tgt: RosState) -> list[str]:
             if changed:
                 args = " ".join(_kv(k, v) for k, v in sorted(changed.items()))
                 out.append(f"{BRIDGE_MENU} set [find name={quote(name)}] {args}")
+    out += radio_last
     for name in cur.bridges:
         if name not in tgt.bridges:
             out.append(f"{BRIDGE_MENU} remove [find name={quote(name)}]")
@@ -491,7 +527,7 @@ def verify_state(state: RosState, intent: dict[str, Any]) -> list[str]:
             )
         if props.get("comment", "") != (want.get("description") or ""):
             problems.append(f"{port}: comment is {props.get('comment')!r}")
-    return problems
+    return problems + wireless.verify(state, intent)
 
 
 # --------------------------------------------------------------------------
@@ -598,8 +634,14 @@ class RouterOsDriver:
     errors = _ERROR
     allowed = ALLOWED
 
-    def intended(self, name: str, intent: dict[str, Any]) -> str:
-        return render_state(desired_state(name, intent))
+    def intended(
+        self,
+        name: str,
+        intent: dict[str, Any],
+        secrets: Mapping[str, DeviceSecret] | None = None,
+    ) -> str:
+        """The intended config; a radio's or AP's keys come resolved in `secrets`."""
+        return render_state(desired_state(name, intent, secrets))
 
     def read_running(self, conn: Any) -> str:
         return clean_export(conn.send_command("/export terse", read_timeout=60))
