@@ -101,6 +101,26 @@ def desired_state(spec: Spec) -> DesiredState:
     return state
 
 
+def served_by(spec: Spec, state: dict[str, dict[str, Any]], device: str) -> str:
+    """The OPD a radio or AP serves (its alerts' ``opd`` label), or the site's name.
+
+    An AP serves the OPD whose SSID it broadcasts (the guest SSID serves nobody in
+    particular). A radio serves the OPDs whose VLANs cross it: exactly one makes it
+    that OPD's radio (a link to its remote building); none or several make it a
+    backbone radio, labelled with the site, so its alerts go to the infra team.
+    """
+    intent = state["switches"].get(device, {})
+    opds = {s["opd"] for w in intent.get("wireless", {}).values() for s in w.get("ssids", [])
+            if s.get("opd")}  # fmt: skip
+    if not opds:
+        by_vlan = {n["vlan"]: n["opd"] for n in state["networks"].values()}
+        for port in intent.get("ports", {}).values():
+            for vid in [port.get("vlan"), *port.get("trunk_vlans", [])]:
+                if vid in by_vlan:
+                    opds.add(by_vlan[vid])
+    return next(iter(opds)) if len(opds) == 1 else spec.site.name
+
+
 def _monitoring_targets(spec: Spec, state: dict[str, dict[str, Any]]) -> dict[str, Any]:
     targets: dict[str, Any] = {}
     for key, vm in state["vms"].items():
@@ -114,6 +134,14 @@ def _monitoring_targets(spec: Spec, state: dict[str, dict[str, Any]]) -> dict[st
         port = cam["url"].split(":")[2].split("/")[0]
         targets[f"rtsp/{key}"] = {"opd": cam["opd"], "job": "camera", "target": f"{host}:{port}"}
     for sw in spec.site.switches:
+        if sw.role in ("radio", "ap"):
+            # Probed like a switch; labelled by the one OPD it serves, else the site.
+            targets[f"{sw.role}/{sw.name}"] = {
+                "opd": served_by(spec, state, sw.name),
+                "job": sw.role,
+                "target": f"{sw.mgmt_address}:22",
+            }
+            continue
         targets[f"switch/{sw.name}"] = {
             "opd": "kominfo",
             "job": "switch",
