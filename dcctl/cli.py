@@ -21,7 +21,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from dcctl import __version__
+from dcctl import __version__, cliopts
+from dcctl.cliopts import SpecPath, examples
 from dcctl.engines.layer import WAITING
 from dcctl.output import (
     EXIT_CODES,
@@ -37,13 +38,11 @@ from dcctl.output import (
 #: click rewraps an epilog unless a paragraph starts with \b.
 EPILOG = "\b\n" + EXIT_CODES
 
-app = typer.Typer(
+app = cliopts.app(
     name="dcctl",
     help="Declarative infrastructure for the regency data center (SPBE shared DC).",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-    rich_markup_mode=None,
+    # --install-completion / --show-completion (bash, zsh, fish); names come from the spec.
+    add_completion=True,
     epilog=EPILOG,
 )
 
@@ -62,9 +61,6 @@ class Target(StrEnum):
 TargetOpt = Annotated[Target, typer.Option("--target", "-t", help="lab (rehearsal) or prod")]
 
 
-SpecPath = Annotated[
-    Path, typer.Argument(help="Spec repo directory (or one spec file)", show_default=True)
-]
 OutputOpt = Annotated[Output, typer.Option("--output", "-o", help="text, json or markdown")]
 
 
@@ -139,11 +135,25 @@ AgainstOpt = Annotated[
 ]
 
 
-@app.command()
+@app.command(
+    epilog=examples(
+        "dcctl validate",
+        "dcctl validate examples/wonosobo -o json",
+        "dcctl validate opd/dinkes.yaml   # that file, checked within its repo",
+        "dcctl validate . --against origin/main",
+    )
+)
 def validate(
-    path: SpecPath = Path("."), output: OutputOpt = Output.text, against: AgainstOpt = None
+    ctx: typer.Context,
+    path: SpecPath = Path("."),
+    output: OutputOpt = Output.text,
+    against: AgainstOpt = None,
 ) -> None:
-    """Validate a spec repo; report every error at once with file, line and field."""
+    """Validate a spec repo; report every error at once with file, line and field.
+
+    Given a file or a folder inside a repo (or run there without a path), the
+    repo around it is validated: an OPD file is only valid with its Site.
+    """
     from dcctl.gitops.lockcheck import check
     from dcctl.output import print_spec_errors
     from dcctl.spec.errors import SpecErrors
@@ -163,6 +173,9 @@ def validate(
         f"{s['offices']} offices, {s['cameras']} cameras in {len(spec.files)} files"
         + ("; IPAM lock needs update (dcctl lock)" if spec.lock_changed else "")
     )
+    named = ctx.meta.get("dcctl.spec_file")
+    if named is not None:
+        con.print(f"checked {escape(str(named))} within its repo {escape(str(spec.root))}")
     con.print("read: " + escape(", ".join(spec.files)), soft_wrap=True)
     for rel, why in spec.skipped.items():
         con.print(f"skipped {escape(rel)}: {escape(why)}", soft_wrap=True)
@@ -180,7 +193,7 @@ def _summary(spec: Any) -> dict[str, Any]:
     }
 
 
-@app.command()
+@app.command(epilog=examples("dcctl schema --out dcctl.schema.json", "dcctl schema -o yaml"))
 def schema(
     out: Annotated[
         Path | None, typer.Option("--out", help="Write to file instead of stdout")
@@ -199,7 +212,7 @@ def schema(
         sys.stdout.write(text)
 
 
-@app.command()
+@app.command(epilog=examples("dcctl lock", "dcctl lock . --against origin/main"))
 def lock(
     path: SpecPath = Path("."),
     against: Annotated[
@@ -234,10 +247,20 @@ def lock(
     console().print("dcctl.lock.yaml updated" if done.changed else "dcctl.lock.yaml is up to date")
 
 
-@app.command()
+@app.command(
+    epilog=examples(
+        "dcctl show",
+        "dcctl show examples/wonosobo dinkes",
+        "dcctl show . ports | grep free",
+        "dcctl show . switches -o json",
+    )
+)
 def show(
     path: SpecPath = Path("."),
-    opd: Annotated[str | None, typer.Argument(help="Only this OPD (code)")] = None,
+    opd: Annotated[
+        str | None,
+        typer.Argument(help="Only this OPD (code)", autocompletion=cliopts.complete_opd),
+    ] = None,
     output: OutputOpt = Output.text,
 ) -> None:
     """Tables of OPDs, allocations, VMs, offices, cameras and storage."""
@@ -262,7 +285,14 @@ def show(
         console().print(table)
 
 
-@app.command(epilog=EPILOG)
+@app.command(
+    epilog=examples(
+        "dcctl plan",
+        "dcctl plan . -o markdown > plan.md",
+        "dcctl plan . --target lab --out plan.json --detailed-exitcode",
+        epilog=EPILOG,
+    )
+)
 def plan(
     path: SpecPath = Path("."),
     output: OutputOpt = Output.text,
@@ -556,7 +586,14 @@ def _skipped_text(result: Any) -> None:
         )
 
 
-@app.command(epilog=EPILOG)
+@app.command(
+    epilog=examples(
+        "dcctl apply . --target lab",
+        "dcctl apply . --target prod --plan plan.json",
+        "dcctl apply . --layer switches --target lab",
+        epilog=EPILOG,
+    )
+)
 def apply(
     path: SpecPath = Path("."),
     target: Annotated[
@@ -575,6 +612,7 @@ def apply(
         typer.Option(
             "--allow-destroy",
             metavar="NAME",
+            autocompletion=cliopts.complete_vm,
             help="Allow this change that loses data (a deleted or replaced VM, a shrunk "
             "recording disk, a deleted OPD), named as the plan names it; repeatable; "
             "'all' allows every one. Without it such an apply is refused",
@@ -693,7 +731,12 @@ def _saved_plan(
     return Target(plan.target), plan.state, ({"switches": digests} if digests else {}), plan.layers
 
 
-@app.command(epilog=EPILOG)
+@app.command(
+    epilog=examples(
+        "dcctl destroy . --target lab",
+        epilog=EPILOG,
+    )
+)
 def destroy(
     path: SpecPath = Path("."),
     target: TargetOpt = Target.lab,
@@ -716,7 +759,13 @@ def destroy(
         raise typer.Exit(1)
 
 
-@app.command(epilog=EPILOG)
+@app.command(
+    epilog=examples(
+        "dcctl drift . --target prod --detailed-exitcode",
+        "dcctl drift . --layer hosts -o json",
+        epilog=EPILOG,
+    )
+)
 def drift(
     path: SpecPath = Path("."),
     target: TargetOpt = Target.lab,
@@ -762,7 +811,9 @@ def _drift_text(report: Any) -> None:
         con.print("drift: not fully checked (see the errors)")
 
 
-@app.command()
+@app.command(
+    epilog=examples("dcctl report", "dcctl report . --html laporan.html", "dcctl report . -o json")
+)
 def report(
     path: SpecPath = Path("."),
     output: OutputOpt = Output.text,
@@ -778,17 +829,13 @@ def report(
     report_command(path, output.value, html, tickets)
 
 
-snapshot_app = typer.Typer(
-    name="snapshot",
-    help="The last-applied snapshots plans compare against (one per target).",
-    no_args_is_help=True,
-    add_completion=False,
-    rich_markup_mode=None,
+snapshot_app = cliopts.app(
+    name="snapshot", help="The last-applied snapshots plans compare against (one per target)."
 )
 app.add_typer(snapshot_app, name="snapshot")
 
 
-@snapshot_app.command("adopt")
+@snapshot_app.command("adopt", epilog=examples("dcctl snapshot adopt . --target prod"))
 def snapshot_adopt(
     path: SpecPath = Path("."),
     target: Annotated[
@@ -818,7 +865,7 @@ class CodeownersFormat(StrEnum):
     github = "github"
 
 
-@app.command()
+@app.command(epilog=examples("dcctl codeowners . --format github --out .github/CODEOWNERS"))
 def codeowners(
     path: SpecPath = Path("."),
     fmt: Annotated[
@@ -846,7 +893,7 @@ def codeowners(
     err_console().print(f"wrote {escape(str(out))}")
 
 
-@app.command()
+@app.command(epilog=examples("dcctl doctor", "dcctl doctor -o json"))
 def doctor(output: OutputOpt = Output.text) -> None:
     """Report which engines and system tools are present, and how to fix what is missing."""
     from dcctl.doctor import checks
