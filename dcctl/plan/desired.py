@@ -12,11 +12,13 @@ from typing import Any
 
 import netaddr
 
+from dcctl.backup.repositories import OFFSITE, PRIMARY, backup_layer
 from dcctl.plan.switching import switch_intents
+from dcctl.spec.backup import INTERVAL_S, NONE, effective
 from dcctl.spec.checks import opd_networks, vlan_name, vm_network
 from dcctl.spec.loader import Spec
 
-LAYERS = ("networks", "vms", "switches", "vpn", "cctv", "monitoring")
+LAYERS = ("networks", "vms", "switches", "vpn", "cctv", "monitoring", "backup")
 
 #: Layer name -> stable key -> plain record.
 DesiredState = dict[str, dict[str, Any]]
@@ -52,7 +54,7 @@ def desired_state(spec: Spec) -> DesiredState:
                 "disk_gb": vm.disk_gb,
                 "image": vm.image,
                 "exposure": vm.exposure,
-                "backup": vm.backup.model_dump(),
+                "backup": _backup_policy(spec, key, vm.classification or opd.classification, vm),
                 # Placement by a hash of the VM's key unless pinned: adding or removing
                 # another VM never migrates this one; a renamed VM keeps its old key's.
                 "node": vm.node or nodes[zlib.crc32(placed.encode()) % len(nodes)],
@@ -98,6 +100,7 @@ def desired_state(spec: Spec) -> DesiredState:
             nvr["recording_disk_gb"] = required_gb(state["cctv"].values())
     state["switches"] = {k: v.to_dict() for k, v in switch_intents(spec).items()}
     state["monitoring"] = _monitoring_targets(spec, state)
+    state["backup"] = backup_layer(spec, state["vms"])
     return state
 
 
@@ -119,6 +122,23 @@ def served_by(spec: Spec, state: dict[str, dict[str, Any]], device: str) -> str:
                 if vid in by_vlan:
                     opds.add(by_vlan[vid])
     return next(iter(opds)) if len(opds) == 1 else spec.site.name
+
+
+def _backup_policy(spec: Spec, key: str, classification: str, vm: Any) -> dict[str, Any]:
+    """A VM's effective backup policy, its repositories and when its last backup is stale.
+
+    The backup VMs themselves get none (their repositories are the backups).
+    """
+    conf = spec.site.backup
+    if conf is not None and key in conf.service_vms():
+        policy = NONE
+    else:
+        policy = effective(conf, classification, vm.backup)
+    out: dict[str, Any] = policy.to_dict()
+    out["repositories"] = [PRIMARY, OFFSITE][: policy.copies]
+    if policy.active and conf is not None:
+        out["stale_after_s"] = int(INTERVAL_S[policy.schedule] * conf.stale_after_factor)
+    return out
 
 
 def _monitoring_targets(spec: Spec, state: dict[str, dict[str, Any]]) -> dict[str, Any]:

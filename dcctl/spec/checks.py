@@ -13,6 +13,7 @@ from typing import Any
 
 import netaddr
 
+from dcctl.spec.backup import WEAKER_HINT, effective, explicit, weaker
 from dcctl.spec.compute import DISK_SHRINK_HINT, Vm, disk_shrink
 from dcctl.spec.credentials import CredentialUse, credential_uses, namespace_problem
 from dcctl.spec.errors import SpecError
@@ -68,6 +69,7 @@ def check_spec(site: Site, opds: dict[str, Opd], sources: dict[str, SourceDoc]) 
     for code, opd in opds.items():
         check.opd(code, opd, internal)
     check.storage()
+    check.backups()
     check.vendor_limits()
     check.credentials()
     check.errors.extend(wireless_errors(site, opds, sources))
@@ -440,6 +442,97 @@ class _Checker:
                         f"give this {use.kind} credential of {use.owner} its own reference",
                     )
                 )
+
+    def backups(self) -> None:
+        """Backup repositories exist, VM policies never undercut their class (issue 18).
+
+        A VM with a policy and nowhere to back it up is an error, never a silent skip:
+        no Site backup section, no off-site repository for a second copy, or (production
+        on Proxmox VE) no vzdump storage.
+        """
+        sd, conf = self.sd, self.site.backup
+        if conf is not None:
+            for attr in ("vm", "offsite_vm"):
+                ref = getattr(conf, attr)
+                if ref is not None and not _vm_ref(ref, self.opds):
+                    self.errors.append(
+                        sd.error(("backup", attr), f"unknown VM {ref!r}", "write it as OPD/VM")
+                    )
+        service = set(conf.service_vms()) if conf is not None else set()
+        active: list[str] = []
+        second: list[str] = []
+        for code, opd in self.opds.items():
+            od = self.sources[f"opd/{code}"]
+            for i, vm in enumerate(opd.vms):
+                key, where = f"{code}/{vm.name}", ("vms", i, "backup")
+                if not explicit(vm.backup) and (conf is None or key in service):
+                    continue
+                if conf is None:
+                    self.errors.append(
+                        od.error(
+                            where,
+                            f"VM {vm.name} has a backup policy, but the Site names no backup "
+                            "repository",
+                            "add backup: {vm: OPD/VM, policy: ...} to site.yaml, or drop the "
+                            "VM's backup",
+                        )
+                    )
+                    continue
+                if key in service:
+                    self.errors.append(
+                        od.error(
+                            where,
+                            f"VM {vm.name} is a backup VM (site.yaml backup): its repositories "
+                            "are the backups and it is not backed up into itself",
+                            "drop the VM's backup policy; the off-site copy is the second one",
+                        )
+                    )
+                    continue
+                cls = vm.classification or opd.classification
+                for bad in weaker(getattr(conf.policy, cls), cls, vm.backup):
+                    self.errors.append(
+                        od.error((*where, bad.field), f"VM {vm.name} {bad.message}", WEAKER_HINT)
+                    )
+                policy = effective(conf, cls, vm.backup)
+                if policy.active:
+                    active.append(key)
+                if policy.copies > 1:
+                    second.append(key)
+        if conf is None:
+            return
+
+        def few(keys: list[str]) -> str:
+            return ", ".join(keys[:3]) + (f" and {len(keys) - 3} more" if len(keys) > 3 else "")
+
+        if second and conf.offsite_vm is None:
+            self.errors.append(
+                sd.error(
+                    ("backup",),
+                    f"{len(second)} VM(s) need a second, off-site copy ({few(second)}), but "
+                    "backup.offsite_vm names no off-site backup VM",
+                    "add backup.offsite_vm: OPD/VM (a backup VM in another building)",
+                )
+            )
+        if self.site.hypervisors.type != "proxmox":
+            return
+        if active and conf.proxmox_storage is None:
+            self.errors.append(
+                sd.error(
+                    ("backup",),
+                    f"{len(active)} VM(s) have a backup policy ({few(active)}), but "
+                    "backup.proxmox_storage names no Proxmox VE storage for their vzdump jobs",
+                    "add backup.proxmox_storage: STORAGE_ID (e.g. a Proxmox Backup Server)",
+                )
+            )
+        if second and conf.proxmox_offsite_storage is None:
+            self.errors.append(
+                sd.error(
+                    ("backup",),
+                    f"{len(second)} VM(s) need an off-site copy ({few(second)}), but "
+                    "backup.proxmox_offsite_storage names no Proxmox VE storage for it",
+                    "add backup.proxmox_offsite_storage: STORAGE_ID",
+                )
+            )
 
     def storage(self) -> None:
         sd, st = self.sd, self.site.storage
