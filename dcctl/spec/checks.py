@@ -6,6 +6,7 @@ Pydantic validates each document alone; these rules need the whole regency
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections import defaultdict
@@ -567,7 +568,13 @@ _NOT_UNICAST = (
 def _not_unicast(address: str) -> str | None:
     """Why `address` cannot be a device's own unicast address, or None if it can."""
     ip = netaddr.IPAddress(address)
-    return next((why for block, why in _NOT_UNICAST if ip in netaddr.IPNetwork(block)), None)
+    return next((why for block, why in _not_unicast_blocks() if ip in block), None)
+
+
+@functools.cache
+def _not_unicast_blocks() -> tuple[tuple[netaddr.IPNetwork, str], ...]:
+    """:data:`_NOT_UNICAST` parsed once (each office's WAN address is checked against it)."""
+    return tuple((netaddr.IPNetwork(block), why) for block, why in _NOT_UNICAST)
 
 
 def _choices(names: Any) -> str:

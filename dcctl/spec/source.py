@@ -6,10 +6,20 @@ data ourselves so that (a) every path gets a line/column for error messages,
 silently accepted, and (c) huge or binary files never reach the parser.
 ruamel.yaml is used only where a file is edited (tickets), since it is several
 times slower to parse.
+
+Speed (issue 17: a ten-times regency is 2 MB of YAML, 300,000 values): the line
+marks are only read when something is wrong, so a document is converted by a lean
+path that builds data alone (plain string keys, the usual scalar tags, the same
+value and depth budget) and its path -> (line, column) map is made on first use,
+by converting the file's text again with the full, marking path. Anything unusual
+(a merge key, a duplicate or non-string key, an odd tag, a budget exceeded) sends
+the document down the full path at once, so its errors are exactly those of the
+full path. The resolver caches the tag of each plain scalar seen in a file.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,12 +49,25 @@ _SCALAR_TAGS = {
 
 @dataclass
 class SourceDoc:
-    """One YAML document with its data and a path -> (line, column) map."""
+    """One YAML document with its data and a path -> (line, column) map.
+
+    `marks` is filled on first use from `text` (the whole file) when the document was
+    read by the lean path; see the module docstring.
+    """
 
     file: str
     index: int
     data: Any
-    marks: dict[tuple[Any, ...], tuple[int, int]] = field(default_factory=dict)
+    _marks: dict[tuple[Any, ...], tuple[int, int]] | None = field(default=None, repr=False)
+    text: str | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def marks(self) -> dict[tuple[Any, ...], tuple[int, int]]:
+        if self._marks is None:
+            self._marks = {}
+            if self.text is not None:
+                _mark(self)
+        return self._marks
 
     def locate(self, path: tuple[Any, ...]) -> tuple[int | None, int | None]:
         """Line/column of the deepest part of `path` that exists in the file."""
@@ -126,7 +149,91 @@ class _TooBig(Exception):
     pass
 
 
+class _Unusual(Exception):
+    """The lean path met something only the full path reports exactly."""
+
+
 _SCALAR = yaml.SafeLoader("")
+_STR = "tag:yaml.org,2002:str"
+_CONSTRUCT = _SCALAR.yaml_constructors
+#: Constructed non-string scalars (ints, booleans, null: immutable) by (tag, text).
+_VALUES: dict[tuple[str, str], Any] = {}
+
+
+class _FastLoader(_Loader):  # type: ignore[misc,valid-type]
+    """libyaml's loader with the per-node resolver hooks made cheap.
+
+    We register no path resolvers, so descending and ascending do nothing (C-level
+    no-ops stand in for PyYAML's Python methods), and the tag of a plain scalar is
+    cached per file: the same words (``daily``, ``2``, ``linux``) recur thousands of
+    times. The tags are exactly PyYAML's (its own resolver fills the cache).
+    """
+
+    descend_resolver = slice  # (parent, index) -> ignored
+    ascend_resolver = tuple  # () -> ignored
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._tags: dict[str, str] = {}
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+        if kind is yaml.ScalarNode:
+            if not implicit[0]:
+                return _STR
+            tag = self._tags.get(value)
+            if tag is None:
+                tag = self._tags[value] = super().resolve(kind, value, implicit)
+            return tag
+        return super().resolve(kind, value, implicit)
+
+
+def _lean(node: yaml.Node, budget: _Budget, depth: int = 0) -> Any:
+    """Plain data of a node, no marks; raises _Unusual for anything but the usual."""
+    budget.nodes += 1
+    if budget.nodes > MAX_NODES or depth > MAX_DEPTH:
+        raise _Unusual
+    tag = node.tag
+    if tag == _STR:
+        return node.value
+    cls = node.__class__
+    if cls is yaml.MappingNode:
+        out: dict[Any, Any] = {}
+        for knode, vnode in node.value:
+            if knode.tag != _STR or knode.__class__ is not yaml.ScalarNode:
+                raise _Unusual  # merge key, int key, complex key
+            budget.nodes += 1
+            key = knode.value
+            if key in out:
+                raise _Unusual
+            out[key] = _lean(vnode, budget, depth + 1)
+        return out
+    if cls is yaml.SequenceNode:
+        return [_lean(item, budget, depth + 1) for item in node.value]
+    value = _VALUES.get((tag, node.value), _VALUES)
+    if value is _VALUES:
+        if tag not in _SCALAR_TAGS:
+            raise _Unusual
+        if len(_VALUES) > 4096:
+            _VALUES.clear()
+        value = _VALUES[tag, node.value] = _CONSTRUCT[tag](_SCALAR, node)
+    return value
+
+
+def _mark(doc: SourceDoc) -> None:
+    """Fill `doc`'s marks by converting its document again along the full path."""
+    assert doc.text is not None and doc._marks is not None
+    loader = _FastLoader(doc.text)
+    try:
+        index = 0
+        while loader.check_node():
+            node = loader.get_node()
+            if index == doc.index and node is not None:
+                with contextlib.suppress(_TooBig):
+                    _convert(node, (), doc, _Budget(), [])
+                return
+            index += 1
+    finally:
+        loader.dispose()
 
 
 def read_yaml(path: Path, display: str) -> tuple[list[SourceDoc], list[SpecError]]:
@@ -163,15 +270,21 @@ def read_yaml(path: Path, display: str) -> tuple[list[SourceDoc], list[SpecError
         ]
     docs: list[SourceDoc] = []
     try:
-        loader = _Loader(text)
+        loader = _FastLoader(text)
         try:
             index = 0
             while loader.check_node():
                 node = loader.get_node()
-                doc = SourceDoc(display, index, None)
+                doc = SourceDoc(display, index, None, text=text)
                 index += 1
                 if node is None:
                     continue
+                try:
+                    doc.data = _lean(node, _Budget())
+                    docs.append(doc)
+                    continue
+                except _Unusual:
+                    doc._marks = {}
                 try:
                     doc.data = _convert(node, (), doc, _Budget(), errors)
                 except _TooBig as exc:
