@@ -86,6 +86,7 @@ def _layers(chosen: list[Layer] | None) -> list[str] | None:
 
 def _mount_subcommands() -> None:
     """Domain sub-apps live with their domain; the CLI only mounts them."""
+    from dcctl.backup.cli import backup_app
     from dcctl.engines.switches.cli import switch_app
     from dcctl.lab.cli import lab_app
     from dcctl.ssh.cli import hostkeys_app
@@ -98,6 +99,7 @@ def _mount_subcommands() -> None:
         (switch_app, "switch", "One switch at a time: backup, diff, push"),
         (vpn_app, "vpn", "Office VPN: keys, rotation, MikroTik configs"),
         (hostkeys_app, "hostkeys", "Pinned SSH host keys: list, trust"),
+        (backup_app, "backup", "Backups of every OPD's data: status, restore drills"),
     ):
         # The one exit code table, in every group's --help too.
         app.add_typer(sub, name=name, help=text, epilog=EPILOG)
