@@ -24,6 +24,7 @@ from rich.table import Table
 from dcctl import __version__, cliopts
 from dcctl.cliopts import SpecPath, examples
 from dcctl.engines.layer import WAITING
+from dcctl.i18n import _
 from dcctl.output import (
     EXIT_CODES,
     configure,
@@ -51,6 +52,13 @@ class Output(StrEnum):
     text = "text"
     json = "json"
     markdown = "markdown"
+
+
+class Lang(StrEnum):
+    """--lang: Bahasa Indonesia or English (dcctl.i18n)."""
+
+    id = "id"
+    en = "en"
 
 
 class Target(StrEnum):
@@ -119,7 +127,16 @@ def main(
     no_color: Annotated[
         bool, typer.Option("--no-color", help="Plain output (also NO_COLOR)")
     ] = False,
+    lang: Annotated[
+        Lang | None,
+        typer.Option(
+            "--lang", help="Language of messages and reports: id or en (default: from LANG)"
+        ),
+    ] = None,
 ) -> None:
+    from dcctl.i18n import set_language
+
+    set_language(lang.value if lang is not None else None)
     configure(no_color=no_color)
 
 
@@ -171,16 +188,26 @@ def validate(
         return
     con = console()
     con.print(
-        f"OK {spec.site.name}: {s['opds']} OPDs, {s['vms']} VMs, {s['switches']} switches, "
-        f"{s['offices']} offices, {s['cameras']} cameras in {len(spec.files)} files"
-        + ("; IPAM lock needs update (dcctl lock)" if spec.lock_changed else "")
+        escape(
+            _(
+                "OK {site}: {opds} OPDs, {vms} VMs, {switches} switches, "
+                "{offices} offices, {cameras} cameras in {files} files"
+            ).format(**{**s, "files": len(spec.files)})
+            + ("; " + _("IPAM lock needs update (dcctl lock)") if spec.lock_changed else "")
+        )
     )
     named = ctx.meta.get("dcctl.spec_file")
     if named is not None:
-        con.print(f"checked {escape(str(named))} within its repo {escape(str(spec.root))}")
-    con.print("read: " + escape(", ".join(spec.files)), soft_wrap=True)
+        con.print(
+            escape(
+                _("checked {file} within its repo {root}").format(file=named, root=spec.root)
+            )
+        )
+    con.print(_("read: {files}").format(files=escape(", ".join(spec.files))), soft_wrap=True)
     for rel, why in spec.skipped.items():
-        con.print(f"skipped {escape(rel)}: {escape(why)}", soft_wrap=True)
+        con.print(
+            _("skipped {file}: {why}").format(file=escape(rel), why=escape(why)), soft_wrap=True
+        )
 
 
 def _summary(spec: Any) -> dict[str, Any]:
@@ -266,11 +293,18 @@ def show(
     output: OutputOpt = Output.text,
 ) -> None:
     """Tables of OPDs, allocations, VMs, offices, cameras and storage."""
+    from dcctl.i18n.headings import heading
     from dcctl.report.inventory import inventory
 
     spec = _load(path, output == Output.json)
     if opd is not None and opd not in spec.opds:
-        err_console().print(f"error: unknown OPD {escape(opd)!r}; known: {', '.join(spec.opds)}")
+        err_console().print(
+            escape(
+                _("error: unknown OPD {opd!r}; known: {known}").format(
+                    opd=opd, known=", ".join(spec.opds)
+                )
+            )
+        )
         raise typer.Exit(1)
     inv = inventory(spec, opd)
     if output == Output.json:
@@ -279,12 +313,19 @@ def show(
     for title, rows in inv.items():
         if not rows:
             continue
-        table = Table(title=title.replace("_", " ").title(), title_justify="left")
+        table = Table(title=heading(title), title_justify="left")
         for col in rows[0]:
-            table.add_column(col, overflow="fold")
+            table.add_column(heading(col), overflow="fold")
         for row in rows:
-            table.add_row(*(escape(str(v)) for v in row.values()))
+            table.add_row(*(escape(_cell(v)) for v in row.values()))
         console().print(table)
+
+
+def _cell(value: Any) -> str:
+    """A table cell: fractions in the language's format (id: 331,8); IDs (VLAN, port) plain."""
+    from dcctl.i18n import number
+
+    return number(value, 1) if isinstance(value, float) else str(value)
 
 
 @app.command(

@@ -27,7 +27,7 @@ CONTEXT: dict[str, Any] = {"help_option_names": ["-h", "--help"]}
 
 #: Options of the root command that may stand anywhere on the line, with how many
 #: values each takes. `dcctl show spec --no-color` means `dcctl --no-color show spec`.
-GLOBAL_OPTIONS: dict[str, int] = {"--no-color": 0}
+GLOBAL_OPTIONS: dict[str, int] = {"--no-color": 0, "--lang": 1}
 
 #: Options of the leaf commands that may stand before the command word:
 #: `dcctl -o json show` means `dcctl show -o json`.

@@ -10,10 +10,12 @@ import functools
 import hashlib
 import re
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 import netaddr
 
+from dcctl.spec.age import DocumentAge
 from dcctl.spec.backup import WEAKER_HINT, effective, explicit, weaker
 from dcctl.spec.compute import DISK_SHRINK_HINT, Vm, disk_shrink
 from dcctl.spec.credentials import CredentialUse, credential_uses, namespace_problem
@@ -53,13 +55,18 @@ def _vm_ref(ref: str, opds: dict[str, Opd]) -> bool:
     return code in opds and any(v.name == vm for v in opds[code].vms)
 
 
-def check_spec(site: Site, opds: dict[str, Opd], sources: dict[str, SourceDoc]) -> list[SpecError]:
+def check_spec(
+    site: Site, opds: dict[str, Opd], sources: dict[str, SourceDoc], root: Path | None = None
+) -> list[SpecError]:
     """Every cross-document rule, each error with its file, line and field.
 
     The order of the checks is the order of the errors a person reads, and port
     claims are first-come: site ports (hypervisor uplinks, links) before OPD ports.
+    When two documents collide (a port, a WAN address), the error goes on the newer
+    one (:mod:`dcctl.spec.age`, from the files under ``root``), naming the other.
     """
     check = _Checker(site, opds, sources)
+    check.age = DocumentAge(root)
     check.site_names()
     check.switch_owners()
     check.management()
@@ -90,12 +97,37 @@ class _Checker:
         self.total_disk = 0
         self.total_rec = 0.0
         self.wan_seen: dict[str, str] = {}
+        self.age = DocumentAge(None)
+        # Where each claim was made, so a collision can be reported on the newer side.
+        self.port_at: dict[tuple[str, str], tuple[SourceDoc, tuple[Any, ...]]] = {}
+        self.wan_at: dict[str, tuple[SourceDoc, tuple[Any, ...]]] = {}
 
     def use_port(self, ref: str, who: str, doc: SourceDoc, path: tuple[Any, ...]) -> None:
         try:
-            self.claims.claim(ref, who)
+            key = self.claims.claim(ref, who)
         except PortClaimError as exc:
+            try:
+                key = self.claims.resolve(ref)
+            except PortClaimError:
+                key = None
+            holder = self.port_at.get(key) if key is not None else None
+            if holder is not None and self.age.newer(holder[0].file, doc.file):
+                # The holder's document is the new one: the error belongs there.
+                held = self.claims.users[key]
+                self.errors.append(
+                    holder[0].error(
+                        holder[1],
+                        f"port {key[0]}:{key[1]} is already used by {who} ({doc.file})",
+                        exc.hint,
+                    )
+                )
+                self.claims.users[key] = f"{held} / {who}"
+                return
+            if holder is not None:
+                exc = PortClaimError(f"{exc} ({holder[0].file})", exc.hint)
             self.errors.append(doc.error(path, str(exc), exc.hint or _choices(self.sw_by_name)))
+            return
+        self.port_at[key] = (doc, path)
 
     def site_names(self) -> None:
         sd, site = self.sd, self.site
@@ -387,15 +419,22 @@ class _Checker:
         self, code: str, opd: Opd, od: SourceDoc, internal: list[netaddr.IPNetwork]
     ) -> None:
         for i, off in enumerate(opd.offices):
+            here = ("offices", i, "wan_address")
             if off.wan_address in self.wan_seen:
+                other_doc, other_path = self.wan_at[off.wan_address]
+                newer = self.age.newer(other_doc.file, od.file)
+                doc, path = (other_doc, other_path) if newer else (od, here)
+                other = f"{code}/{off.name}" if newer else self.wan_seen[off.wan_address]
+                other_file = od.file if newer else other_doc.file
                 self.errors.append(
-                    od.error(
-                        ("offices", i, "wan_address"),
-                        f"WAN address {off.wan_address} already used by "
-                        f"{self.wan_seen[off.wan_address]}",
+                    doc.error(
+                        path,
+                        f"WAN address {off.wan_address} already used by {other} ({other_file})",
                     )
                 )
-            self.wan_seen[off.wan_address] = f"{code}/{off.name}"
+            else:
+                self.wan_seen[off.wan_address] = f"{code}/{off.name}"
+                self.wan_at[off.wan_address] = (od, here)
             bad = _not_unicast(off.wan_address)
             hub = self.site.vpn.endpoint.rpartition(":")[0] if self.site.vpn else None
             if bad is None and off.wan_address == hub:

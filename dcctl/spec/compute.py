@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from dcctl.spec.backup import Backup
-from dcctl.spec.types import Classification, IPv4, Name, Strict, Text
+from dcctl.spec.types import Classification, Exposure, IPv4, Name, Strict, Text
 
 __all__ = ["DISK_SHRINK_HINT", "Backup", "Vm", "disk_shrink"]
 
@@ -25,7 +25,7 @@ class Vm(Strict):
     classification: Classification | None = Field(
         None, description="Defaults to the OPD's classification"
     )
-    exposure: Literal["internal", "public"] = "internal"
+    exposure: Exposure = "internal"
     backup: Backup = Field(
         Backup(),
         description="Stricter than the classification's minimum (site backup.policy), never "

@@ -169,14 +169,18 @@ class Lock:
         Concurrent writers (two `dcctl lock`, a ticket render) take turns on the
         root's flock and each writes a unique temp file, so none fails or is torn.
         """
-        from dcctl.files import atomic_write, locked
+        from dcctl.files import Layout, atomic_write, locked, read_layout
 
         path = root / LOCK_FILE
-        text = self.render()
         with locked(root):
-            if path.exists() and not path.is_symlink() and path.read_text() == text:
-                return False
-            atomic_write(path, text, root=root)
+            # A lock kept with CRLF (an engineer on Windows) stays CRLF: only changed
+            # values show in review, never every line.
+            layout = Layout()
+            if path.exists() and not path.is_symlink():
+                old, layout = read_layout(path)
+                if old == self.render():
+                    return False
+            atomic_write(path, layout.apply(self.render()), root=root)
         return True
 
 

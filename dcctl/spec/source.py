@@ -27,6 +27,7 @@ from typing import Any
 
 import yaml
 
+from dcctl.i18n import _
 from dcctl.spec.errors import SpecError
 
 MAX_FILE_BYTES = 4 * 1024 * 1024
@@ -100,9 +101,9 @@ def _convert(
 ) -> Any:
     budget.nodes += 1
     if budget.nodes > MAX_NODES:
-        raise _TooBig("document expands to too many values (alias bomb or oversized spec)")
+        raise _TooBig(_("document expands to too many values (alias bomb or oversized spec)"))
     if depth > MAX_DEPTH:
-        raise _TooBig(f"nesting deeper than {MAX_DEPTH} levels")
+        raise _TooBig(_("nesting deeper than {n} levels").format(n=MAX_DEPTH))
     doc.marks.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
@@ -111,20 +112,24 @@ def _convert(
                 errors.append(
                     doc.error(
                         path,
-                        "YAML merge keys (<<) are not supported",
-                        "write the fields out; specs stay explicit",
+                        _("YAML merge keys (<<) are not supported"),
+                        _("write the fields out; specs stay explicit"),
                     )
                 )
                 continue
             key = _convert(knode, path, doc, budget, errors, depth + 1)
             if not isinstance(key, (str, int)):
-                errors.append(doc.error(path, "mapping keys must be plain strings"))
+                errors.append(doc.error(path, _("mapping keys must be plain strings")))
                 continue
             kpath = (*path, key)
             doc.marks[kpath] = (knode.start_mark.line + 1, knode.start_mark.column + 1)
             if key in out:
                 errors.append(
-                    doc.error(kpath, f"duplicate key {key!r}", "each key once per mapping")
+                    doc.error(
+                        kpath,
+                        _("duplicate key {key!r}").format(key=key),
+                        _("each key once per mapping"),
+                    )
                 )
                 continue
             out[key] = _convert(vnode, kpath, doc, budget, errors, depth + 1)
@@ -139,7 +144,11 @@ def _convert(
     if node.tag == "tag:yaml.org,2002:timestamp":
         return node.value  # dates stay text; no spec field is a timestamp
     if node.tag not in _SCALAR_TAGS:
-        errors.append(doc.error(path, f"unsupported YAML tag {node.tag}", "remove the tag"))
+        errors.append(
+            doc.error(
+                path, _("unsupported YAML tag {tag}").format(tag=node.tag), _("remove the tag")
+            )
+        )
         return None
     # Resolve the scalar with the safe constructor's rules (int, bool, null...).
     return _SCALAR.yaml_constructors[node.tag](_SCALAR, node)
@@ -248,17 +257,42 @@ def read_yaml(path: Path, display: str) -> tuple[list[SourceDoc], list[SpecError
                     None,
                     None,
                     "",
-                    f"file is {size} bytes, over the {MAX_FILE_BYTES} byte limit",
-                    "split it or remove junk",
+                    _("file is {size} bytes, over the {limit} byte limit").format(
+                        size=size, limit=MAX_FILE_BYTES
+                    ),
+                    _("split it or remove junk"),
                 )
             ]
         raw = path.read_bytes()
     except OSError as exc:
-        return [], [SpecError(display, None, None, "", f"cannot read file: {exc.strerror}")]
+        return [], [
+            SpecError(
+                display, None, None, "", _("cannot read file: {why}").format(why=exc.strerror)
+            )
+        ]
+    encoding = _wide_encoding(raw)
+    if encoding is not None:
+        return [], [
+            SpecError(
+                display,
+                None,
+                None,
+                "",
+                _(
+                    'file is encoded as {encoding} (Windows Notepad calls it "Unicode"), not UTF-8'
+                ).format(encoding=encoding),
+                _("save it as UTF-8 (Notepad: Save As, Encoding: UTF-8)"),
+            )
+        ]
     if b"\x00" in raw:
         return [], [
             SpecError(
-                display, None, None, "", "binary file (NUL bytes)", "spec files are UTF-8 YAML text"
+                display,
+                None,
+                None,
+                "",
+                _("binary file (NUL bytes)"),
+                _("spec files are UTF-8 YAML text"),
             )
         ]
     try:
@@ -266,7 +300,25 @@ def read_yaml(path: Path, display: str) -> tuple[list[SourceDoc], list[SpecError
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         return [], [
-            SpecError(display, line, None, "", "not valid UTF-8 text", "save the file as UTF-8")
+            SpecError(
+                display, line, None, "", _("not valid UTF-8 text"), _("save the file as UTF-8")
+            )
+        ]
+    # A UTF-8 BOM at the very start is allowed by YAML (and kept by dcctl's edits);
+    # anywhere else it is an invisible character that breaks a key or a value.
+    stray = text.find("\ufeff", 1)
+    if stray >= 0:
+        line = text.count("\n", 0, stray) + 1
+        col = stray - (text.rfind("\n", 0, stray) + 1) + 1
+        return [], [
+            SpecError(
+                display,
+                line,
+                col,
+                "",
+                _("byte order mark (BOM, U+FEFF) inside the file"),
+                _("files pasted together keep each one's BOM; delete the invisible character"),
+            )
         ]
     docs: list[SourceDoc] = []
     try:
@@ -288,7 +340,7 @@ def read_yaml(path: Path, display: str) -> tuple[list[SourceDoc], list[SpecError
                 try:
                     doc.data = _convert(node, (), doc, _Budget(), errors)
                 except _TooBig as exc:
-                    errors.append(doc.error((), str(exc), "anchors and aliases are expanded"))
+                    errors.append(doc.error((), str(exc), _("anchors and aliases are expanded")))
                     continue
                 docs.append(doc)
         finally:
@@ -297,22 +349,79 @@ def read_yaml(path: Path, display: str) -> tuple[list[SourceDoc], list[SpecError
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         col = mark.column + 1 if mark else None
-        msg = exc.problem or exc.context or "YAML syntax error"
-        errors.append(
-            SpecError(
-                display,
-                line,
-                col,
-                "",
-                f"YAML syntax error: {msg}",
-                "check indentation, quotes and ':' after keys",
+        msg = exc.problem or exc.context or _("YAML syntax error")
+        tab = _tab_near(text, line)
+        if tab is not None:
+            errors.append(
+                SpecError(
+                    display,
+                    tab[0],
+                    tab[1],
+                    "",
+                    _("tab character in the indentation: YAML indents with spaces only"),
+                    _("replace the tab with spaces (set the editor to insert spaces for Tab)"),
+                )
             )
-        )
+        else:
+            errors.append(
+                SpecError(
+                    display,
+                    line,
+                    col,
+                    "",
+                    _("YAML syntax error: {problem}").format(problem=msg),
+                    _("check indentation, quotes and ':' after keys"),
+                )
+            )
     except yaml.YAMLError as exc:
-        errors.append(SpecError(display, None, None, "", f"YAML error: {exc}"))
+        errors.append(
+            SpecError(display, None, None, "", _("YAML error: {problem}").format(problem=exc))
+        )
     except RecursionError:
-        errors.append(SpecError(display, None, None, "", "YAML nested too deeply"))
+        errors.append(SpecError(display, None, None, "", _("YAML nested too deeply")))
     return docs, errors
+
+
+def _wide_encoding(raw: bytes) -> str | None:
+    """ "UTF-16 LE/BE" (or UTF-32) when the bytes are such a text, by BOM or by NUL pattern.
+
+    Windows Notepad's "Unicode" is UTF-16 LE with a BOM; called "binary" it left the
+    engineer guessing.
+    """
+    for bom, name in (
+        (b"\xff\xfe\x00\x00", "UTF-32 LE"),
+        (b"\x00\x00\xfe\xff", "UTF-32 BE"),
+        (b"\xff\xfe", "UTF-16 LE"),
+        (b"\xfe\xff", "UTF-16 BE"),
+    ):
+        if raw.startswith(bom):
+            return name
+    head = raw[:200]
+    if len(head) >= 4 and b"\x00" in head:
+        even, odd = head[0::2], head[1::2]
+        if odd.count(0) > len(odd) * 0.8 and even.count(0) < len(even) * 0.2:
+            return "UTF-16 LE"
+        if even.count(0) > len(even) * 0.8 and odd.count(0) < len(odd) * 0.2:
+            return "UTF-16 BE"
+    return None
+
+
+def _tab_near(text: str, line: int | None) -> tuple[int, int] | None:
+    """(line, column) of a tab in the indentation at or just before the error's line.
+
+    libyaml reports a tab as "found character that cannot start any token", often
+    on the line after it; the engineer needs the word "tab" and where it is.
+    """
+    if line is None:
+        return None
+    lines = text.split("\n")
+    for n in (line, line - 1):
+        if 1 <= n <= len(lines):
+            body = lines[n - 1]
+            indent = body[: len(body) - len(body.lstrip(" \t"))]
+            if "\t" in indent:
+                return n, indent.index("\t") + 1
+    return None
 
 
 class DataFileError(ValueError):
@@ -322,9 +431,9 @@ class DataFileError(ValueError):
 def _check_json(value: Any, budget: _Budget, depth: int = 0) -> None:
     budget.nodes += 1
     if budget.nodes > MAX_NODES:
-        raise _TooBig("document expands to too many values (oversized file)")
+        raise _TooBig(_("document expands to too many values (oversized file)"))
     if depth > MAX_DEPTH:
-        raise _TooBig(f"nesting deeper than {MAX_DEPTH} levels")
+        raise _TooBig(_("nesting deeper than {n} levels").format(n=MAX_DEPTH))
     children = value.values() if isinstance(value, dict) else value
     if isinstance(value, dict | list):
         for child in children:
@@ -345,7 +454,12 @@ def load_data(path: Path, display: str | None = None) -> Any:
     if path.suffix == ".json":
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            raise DataFileError(f"{display}: {size} bytes, over the {MAX_FILE_BYTES} byte limit")
+            raise DataFileError(
+                f"{display}: "
+                + _("file is {size} bytes, over the {limit} byte limit").format(
+                    size=size, limit=MAX_FILE_BYTES
+                )
+            )
         try:
             data = json.loads(path.read_bytes())
             _check_json(data, _Budget())
@@ -357,7 +471,8 @@ def load_data(path: Path, display: str | None = None) -> Any:
     docs, errors = read_yaml(path, display)
     if errors:
         shown = "; ".join(str(e) for e in errors[:3])
-        raise DataFileError(shown + (f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""))
+        more = " (" + _("and {n} more").format(n=len(errors) - 3) + ")"
+        raise DataFileError(shown + (more if len(errors) > 3 else ""))
     if len(docs) > 1:
-        raise DataFileError(f"{display}: more than one YAML document")
+        raise DataFileError(f"{display}: " + _("more than one YAML document"))
     return docs[0].data if docs else None

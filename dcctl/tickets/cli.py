@@ -15,6 +15,7 @@ from rich.markup import escape
 
 from dcctl import cliopts
 from dcctl.cliopts import examples
+from dcctl.i18n import _
 from dcctl.output import console, emit_json, err_console
 from dcctl.tickets.errors import TicketRefused
 
@@ -93,11 +94,14 @@ def render(
             emit_json(exc.to_dict())
         else:
             con = err_console()
-            label = f"ticket {exc.ticket}" if exc.ticket else str(ticket)
-            con.print(f"[red]refused[/red] {escape(label)}: it cannot be fulfilled as written")
+            label = _("ticket {number}").format(number=exc.ticket) if exc.ticket else str(ticket)
+            con.print(
+                "[red]" + escape(_("refused")) + "[/red] "
+                + escape(_("{ticket}: it cannot be fulfilled as written").format(ticket=label))
+            )
             for r in exc.refusals:
                 con.print(f"  {escape(str(r))}")
-            con.print("Nothing was changed.")
+            con.print(escape(_("Nothing was changed.")))
         raise typer.Exit(1) from None
     if output == TicketOutput.json:
         emit_json(result.to_dict())
@@ -105,21 +109,34 @@ def render(
     con = console()
     t = result.ticket
     where = (
-        f"on branch {result.branch} ({(result.commit or '')[:10]})"
+        _("on branch {branch} ({commit})").format(
+            branch=result.branch, commit=(result.commit or "")[:10]
+        )
         if result.branch
-        else "into the working tree (--no-branch)"
+        else _("into the working tree (--no-branch)")
     )
-    con.print(f"ticket {escape(t.nomor_tiket)} ({t.jenis}, {t.opd}) rendered {escape(where)}")
+    con.print(
+        escape(
+            _("ticket {number} ({kind}, {opd}) rendered {where}").format(
+                number=t.nomor_tiket, kind=t.jenis, opd=t.opd, where=where
+            )
+        )
+    )
     for rel, (old, new) in result.files.items():
         n_old = len((old or "").splitlines())
-        con.print(f"  {escape(rel)}: {n_old} -> {len(new.splitlines())} lines")
-    con.print("plan:")
+        lines = _("{old} -> {new} lines").format(old=n_old, new=len(new.splitlines()))
+        con.print(f"  {escape(rel)}: {lines}")
+    con.print(_("plan:"))
     for c in result.changes:
         sym, color = _SYMBOL[c.action]
         con.print(f"  [{color}]{sym} {c.layer} {escape(c.key)}[/{color}]")
     if result.branch:
         con.print(
-            f"next: git push origin {escape(result.branch)} and open a merge request for review"
+            escape(
+                _("next: git push origin {branch} and open a merge request for review").format(
+                    branch=result.branch
+                )
+            )
         )
 
 
