@@ -245,56 +245,40 @@ def _mark(doc: SourceDoc) -> None:
         loader.dispose()
 
 
+def _file_error(display: str, message: str, hint: str | None = None) -> list[SpecError]:
+    """An error about the whole file (no line): its size, encoding or readability."""
+    return [SpecError(display, None, None, "", message, hint)]
+
+
 def read_yaml(path: Path, display: str) -> tuple[list[SourceDoc], list[SpecError]]:
     """Parse every document of one file; never raises for bad content."""
     errors: list[SpecError] = []
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            return [], [
-                SpecError(
-                    display,
-                    None,
-                    None,
-                    "",
-                    _("file is {size} bytes, over the {limit} byte limit").format(
-                        size=size, limit=MAX_FILE_BYTES
-                    ),
-                    _("split it or remove junk"),
-                )
-            ]
+            return [], _file_error(
+                display,
+                _("file is {size} bytes, over the {limit} byte limit").format(
+                    size=size, limit=MAX_FILE_BYTES
+                ),
+                _("split it or remove junk"),
+            )
         raw = path.read_bytes()
     except OSError as exc:
-        return [], [
-            SpecError(
-                display, None, None, "", _("cannot read file: {why}").format(why=exc.strerror)
-            )
-        ]
+        return [], _file_error(display, _("cannot read file: {why}").format(why=exc.strerror))
     encoding = _wide_encoding(raw)
     if encoding is not None:
-        return [], [
-            SpecError(
-                display,
-                None,
-                None,
-                "",
-                _(
-                    'file is encoded as {encoding} (Windows Notepad calls it "Unicode"), not UTF-8'
-                ).format(encoding=encoding),
-                _("save it as UTF-8 (Notepad: Save As, Encoding: UTF-8)"),
-            )
-        ]
+        return [], _file_error(
+            display,
+            _(
+                'file is encoded as {encoding} (Windows Notepad calls it "Unicode"), not UTF-8'
+            ).format(encoding=encoding),
+            _("save it as UTF-8 (Notepad: Save As, Encoding: UTF-8)"),
+        )
     if b"\x00" in raw:
-        return [], [
-            SpecError(
-                display,
-                None,
-                None,
-                "",
-                _("binary file (NUL bytes)"),
-                _("spec files are UTF-8 YAML text"),
-            )
-        ]
+        return [], _file_error(
+            display, _("binary file (NUL bytes)"), _("spec files are UTF-8 YAML text")
+        )
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
