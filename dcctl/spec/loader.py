@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from dcctl.i18n import _
+from dcctl.i18n import N_, _
 from dcctl.spec.age import DocumentAge
 from dcctl.spec.discovery import discover_specs
 from dcctl.spec.errors import SpecError, SpecErrors
@@ -107,7 +107,9 @@ def _pydantic_errors(
             msg, hint = _enum_error(err)
         elif err["type"] == "missing":
             msg = _("required field is missing")
-        elif err["type"] in (
+        elif err["type"] in PYDANTIC_MESSAGES:
+            msg = _(PYDANTIC_MESSAGES[err["type"]]).format(**(err.get("ctx") or {}))
+        if err["type"] in (
             "string_type",
             "int_type",
             "bool_type",
@@ -121,6 +123,31 @@ def _pydantic_errors(
                 hint = _("YAML reads yes/no/on/off as booleans; quote the value")
         out.append(doc.error(loc, msg, hint))
     return out
+
+
+#: pydantic's own messages by error type, as msgids (its English otherwise reaches an
+#: Indonesian engineer). The English is pydantic's wording; placeholders are the
+#: error's ``ctx`` keys.
+PYDANTIC_MESSAGES: dict[str, str] = {
+    "greater_than_equal": N_("Input should be greater than or equal to {ge}"),
+    "greater_than": N_("Input should be greater than {gt}"),
+    "less_than_equal": N_("Input should be less than or equal to {le}"),
+    "less_than": N_("Input should be less than {lt}"),
+    "string_too_long": N_("String should have at most {max_length} characters"),
+    "string_too_short": N_("String should have at least {min_length} characters"),
+    "too_long": N_("should have at most {max_length} items, not {actual_length}"),
+    "too_short": N_("should have at least {min_length} items, not {actual_length}"),
+    "int_parsing": N_("Input should be a valid integer, unable to parse string as an integer"),
+    "int_from_float": N_("Input should be a valid integer, got a number with a fractional part"),
+    "int_type": N_("Input should be a valid integer"),
+    "float_parsing": N_("Input should be a valid number, unable to parse string as a number"),
+    "bool_parsing": N_("Input should be a valid boolean, unable to interpret input"),
+    "bool_type": N_("Input should be a valid boolean"),
+    "string_type": N_("Input should be a valid string"),
+    "list_type": N_("Input should be a valid list"),
+    "dict_type": N_("Input should be a valid dictionary"),
+    "model_type": N_("Input should be a valid dictionary or instance of {class_name}"),
+}
 
 
 def _enum_error(err: Any) -> tuple[str, str | None]:

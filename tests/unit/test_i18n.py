@@ -308,3 +308,14 @@ def test_indonesian_ticket_refusal(spec_repo: Path, cli: CliRunner) -> None:
     assert "tidak berada di dalam working tree Git" in r.output
     assert "(petunjuk: jalankan di clone repo spesifikasi, atau pakai --no-branch)" in r.output
     assert r.output.rstrip().endswith("Tidak ada yang diubah.")
+
+
+def test_pydantic_messages_in_indonesian(spec_repo: Path) -> None:
+    """Range and type errors come from pydantic in English; they are translated too."""
+    _broken(spec_repo, "vcpu: 2, memory_gb: 4", "vcpu: 0, memory_gb: empat")
+    i18n.set_language("id")
+    with pytest.raises(SpecErrors) as exc:
+        load_spec(spec_repo)
+    got = {e.path: e.message for e in exc.value.errors}
+    assert got["vms[0].vcpu"] == "harus lebih besar dari atau sama dengan 1"
+    assert got["vms[0].memory_gb"] == "harus bilangan bulat (didapat str)"
