@@ -271,7 +271,10 @@ def test_html_report_entirely_in_indonesian(spec_repo: Path, tmp_path: Path) -> 
     assert '<span class="status closed">ditutup</span>' in html
     assert '<span class="status running">berjalan</span>' in html
     assert "6 ditutup, 3 migrasi, 3 berjalan" in html
-    assert "8.550 / 16.000 GB" in html and "ruang server ditutup (50,0 %)" in html
+    t = data["totals"]
+    assert t["disk_gb"] > 999  # so grouping shows: 8.550, never 8,550
+    disk = f"{t['disk_gb']:,} / {t['vm_capacity_gb']:,} GB".replace(",", ".")
+    assert disk in html and "ruang server ditutup (50,0 %)" in html
     assert "<td>331,8</td>" in html and ">331,8 GB</text>" in html  # table and chart agree
     assert "Dibuat " in html and re.search(r"Dibuat \d{1,2} [A-Z][a-z]+ \d{4} \d\d\.\d\d UTC", html)
     # no English word of the page's own text is left
@@ -281,7 +284,7 @@ def test_html_report_entirely_in_indonesian(spec_repo: Path, tmp_path: Path) -> 
     # the English page says it in English
     i18n.set_language("en")
     en = render_report_html(data)
-    assert "8,550 / 16,000 GB" in en and '<span class="status closed">closed</span>' in en
+    assert f"{t['disk_gb']:,} / {t['vm_capacity_gb']:,} GB" in en and '<span class="status closed">closed</span>' in en
 
 
 def test_html_report_names_the_spec_commit(tmp_path: Path) -> None:
