@@ -284,7 +284,10 @@ def test_html_report_entirely_in_indonesian(spec_repo: Path, tmp_path: Path) -> 
     # the English page says it in English
     i18n.set_language("en")
     en = render_report_html(data)
-    assert f"{t['disk_gb']:,} / {t['vm_capacity_gb']:,} GB" in en and '<span class="status closed">closed</span>' in en
+    assert (
+        f"{t['disk_gb']:,} / {t['vm_capacity_gb']:,} GB" in en
+        and '<span class="status closed">closed</span>' in en
+    )
 
 
 def test_html_report_names_the_spec_commit(tmp_path: Path) -> None:
