@@ -91,6 +91,10 @@ class SwitchPlan:
     netns: str
     model: str | None = None  # the emulator behaves as this model (trunk encapsulation)
     enable_credential: str | None = None  # its own enable secret, if the spec gives one
+    #: Ports (also in `ports`) that exist once the config makes them: an AP's virtual APs.
+    virtual_ports: tuple[str, ...] = ()
+    #: (radio port, radio link name): the port forwards only while the far end joins.
+    air: tuple[tuple[str, str], ...] = ()
 
     def port_map(self) -> dict[str, str]:
         return dict(self.ports)
@@ -127,6 +131,47 @@ class BuildingPlan:
     address: str
     gateway: str
     switch_port: str
+
+
+@dataclass(frozen=True)
+class StationPlan:
+    """A Wi-Fi client: a namespace "on" one SSID of one access point.
+
+    The lab's stand-in for a phone that joined the SSID: a veth on the AP's lab port
+    of the wireless interface that broadcasts it (`wlan1` for the OPD's SSID, the
+    virtual `wlan1-guest` for the guest SSID), so it lands in whatever VLAN the AP's
+    config puts that interface in.
+    """
+
+    ap: str
+    interface: str  # the AP's wireless interface (its lab port)
+    ssid: str
+    opd: str | None  # the OPD whose SSID it is; None: the guest network
+    netns: str
+    ifname: str
+    address: str  # CIDR
+    gateway: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.ap}/{self.interface}"
+
+
+@dataclass(frozen=True)
+class EdgePlan:
+    """What the gateway keeps apart (issue 20): the guest network reaches only the
+    internet (the `internet` namespace on the WAN, through NAT) and the gateway's own
+    guest address; staff LANs of different OPDs never reach each other."""
+
+    netns: str  # the gateway
+    chain: str  # the iptables chain (filter table) holding the rules
+    staff_lans: tuple[tuple[str, str], ...]  # (OPD, gateway interface on its staff LAN)
+    guest_ifname: str | None = None  # the gateway's interface on the guest VLAN
+    guest_prefix: str | None = None
+    guest_gateway: str | None = None  # the gateway's address there (no mask)
+    wan_ifname: str | None = None
+    internet_netns: str | None = None  # the internet stand-in, on the WAN bridge
+    internet_address: str | None = None  # CIDR
 
 
 @dataclass(frozen=True)
@@ -212,6 +257,8 @@ class LabPlan:
     cameras: list[CameraPlan] = field(default_factory=list)
     buildings: list[BuildingPlan] = field(default_factory=list)
     offices: list[OfficePlan] = field(default_factory=list)
+    stations: list[StationPlan] = field(default_factory=list)
+    edge: EdgePlan | None = None
     gateway_networks: list[GatewayNetwork] = field(default_factory=list)
     mgmt: MgmtPlan | None = None
     wan: WanPlan | None = None
@@ -284,6 +331,11 @@ def _find(found: Iterable[_K], ref: str, what: str) -> _K:
     raise KeyError(f"no {what} {ref!r}; known: {known}")
 
 
+def air_dir(plan: LabPlan, link: str) -> Path:
+    """The air of radio link `link`: both radios' daemons publish what they radiate there."""
+    return plan.state_dir / "air" / link
+
+
 def switchd_config(
     plan: LabPlan, sw: SwitchPlan, password_file: Path, enable_file: Path | None = None
 ) -> dict[str, Any]:
@@ -302,4 +354,6 @@ def switchd_config(
         "host_key": str(d / "ssh_host_ed25519_key"),
         **({"model": sw.model} if sw.model else {}),
         **({"enable_password_file": str(enable_file)} if enable_file else {}),
+        **({"virtual_ports": list(sw.virtual_ports)} if sw.virtual_ports else {}),
+        **({"air": {p: str(air_dir(plan, link)) for p, link in sw.air}} if sw.air else {}),
     }

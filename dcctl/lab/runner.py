@@ -26,7 +26,7 @@ import shutil
 import time
 from pathlib import Path
 
-from dcctl.lab import host, net, offices, processes, reconcile
+from dcctl.lab import edge, host, net, offices, processes, reconcile
 from dcctl.lab.base import (
     DAEMON_PID,
     FAULTS_DIR,
@@ -118,6 +118,8 @@ def up(plan: LabPlan, reporter: Reporter | None = None, wait: float = 30.0) -> R
     processes.cameras(run, pw)
     r.step("VPN port forward on the gateway")
     offices.vpn_gateway(run)
+    r.step("edge rules on the gateway")
+    edge.edge(run)
     r.step("office routers")
     offices.office_routers(run)
     if run.started:

@@ -45,7 +45,7 @@ import re
 from pathlib import Path
 
 from dcctl.lab.plan import LabPlan, LabPlanError
-from dcctl.lab.planners import fabric, opds
+from dcctl.lab.planners import fabric, opds, wireless
 from dcctl.lab.planners.wiring import Wiring
 from dcctl.spec import Spec
 
@@ -119,6 +119,10 @@ def build_plan(spec: Spec, lab_id: str | None = None, state_dir: Path | None = N
         opds.plan_offices(w, code, opd)
         opds.plan_cameras(w, code, opd)
     opds.plan_vpn_gateway(w)
+    wireless.plan_guest_gateway(w)
+    wireless.plan_radio_air(w)
+    wireless.plan_stations(w)
+    wireless.plan_edge(w)
     fabric.plan_unplugged(w)
     fabric.plan_switches(w)
     fabric.plan_credentials(w)

@@ -21,7 +21,6 @@ from dcctl.spec.types import (
     Phone,
     PortName,
     Prefix,
-    RoomStatus,
     Sector,
     Strict,
     Text,
@@ -80,7 +79,7 @@ class Building(Strict):
 class ServerRoom(Strict):
     """The OPD's own legacy server room, tracked until it is consolidated."""
 
-    status: RoomStatus = "running"
+    status: Literal["running", "migrating", "closed"] = "running"
     servers: int = Field(0, ge=0, le=1000)
     note: Text | None = None
 

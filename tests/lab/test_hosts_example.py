@@ -493,13 +493,11 @@ def test_unreachable_host_is_reported_and_the_rest_complete(applied: Applied) ->
 def test_no_secret_in_repo_state_or_output(applied: Applied) -> None:
     from dcctl.lab.secrets import lab_secret
 
-    secrets = {
-        lab_secret(applied.lab.plan.state_dir, ref)
-        for ref in {
-            *(sw.credential for sw in applied.lab.spec.site.switches),
-            *(c.credential for o in applied.lab.spec.opds.values() for c in o.cameras),
-        }
-    }
+    # Every reference the lab plays the vault for: switch passwords, camera passwords,
+    # radio link keys and Wi-Fi passphrases (issue 20).
+    refs = set(applied.lab.plan.credential_refs)
+    assert {sw.credential for sw in applied.lab.spec.site.switches} <= refs
+    secrets = {lab_secret(applied.lab.plan.state_dir, ref) for ref in refs}
     secrets |= _wireguard_private_keys(applied)
     assert all(len(s) >= 16 for s in secrets)
     texts = list(applied.outputs)

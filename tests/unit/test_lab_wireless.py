@@ -9,12 +9,19 @@ and `print` (but not the device's NVRAM), and the startup file boots back.
 
 from __future__ import annotations
 
+import ipaddress
+import json
 from pathlib import Path
 
 import pytest
 
+from dcctl.lab.edge import forward_rules, input_rules
+from dcctl.lab.plan import LabPlan, air_dir, switchd_config
 from dcctl.lab.switchd.air import Radio
 from dcctl.lab.switchd.state import MemoryBackend, PortSettings, Switch, SwitchdConfig, load_vendor
+from dcctl.lab.topology import build_plan
+from dcctl.spec import load_spec
+from tests.specs import OpdSpec, build_spec
 
 KEY = "radio-key-" + "k" * 12
 PROFILE = (
@@ -78,7 +85,7 @@ def settle(*devices: Device) -> None:
 def test_a_radio_link_forwards_only_while_both_ends_join(link: tuple[Device, Device]) -> None:
     a, b = link
     trunk = PortSettings.trunk({110, 120}, 1)
-    assert a.port("aw") == PortSettings.parked(admin_up=False)  # factory: radio disabled
+    assert a.port("aw") == PortSettings.parked()  # factory: radio disabled
     assert a(RADIO.replace("ssid=", "mode=bridge ssid=")) == ""
     assert a.port("aw") == PortSettings.parked()  # nobody on the far end yet
     assert b(RADIO.replace("ssid=", "mode=station-bridge ssid=")) == ""
@@ -105,10 +112,21 @@ def test_a_radio_link_forwards_only_while_both_ends_join(link: tuple[Device, Dev
     b(f"/interface wireless security-profiles set rl wpa2-pre-shared-key={KEY}")
     settle(a, b)
     assert a.port("aw") == trunk
+    # nv2's own encryption: both ends need it on, with one key.
+    a(f"/interface wireless set wlan1 nv2-security=enabled nv2-preshared-key={KEY}")
+    settle(a, b)
+    assert a.port("aw") == PortSettings.parked()
+    b(f"/interface wireless set wlan1 nv2-security=enabled nv2-preshared-key={KEY}")
+    settle(a, b)
+    assert (a.port("aw"), b.port("bw")) == (trunk, trunk)
+    b("/interface wireless set wlan1 nv2-preshared-key=not-the-same-key")
+    settle(a, b)
+    assert a.port("aw") == PortSettings.parked()
+    assert KEY not in a("/export") and "nv2-preshared-key" not in a("/export")
     b("/interface wireless disable wlan1")
     settle(a, b)
     assert a.port("aw") == PortSettings.parked()
-    assert b.port("bw") == PortSettings.parked(admin_up=False)
+    assert b.port("bw") == PortSettings.parked()
 
 
 def test_the_air_holds_no_key(link: tuple[Device, Device], tmp_path: Path) -> None:
@@ -121,7 +139,7 @@ def test_the_air_holds_no_key(link: tuple[Device, Device], tmp_path: Path) -> No
         text = f.read_text()
         assert KEY not in text and "radio-key" not in text
         assert oct(f.stat().st_mode & 0o777) == "0o600"
-    radio = Radio(**__import__("json").loads(files[0].read_text()))
+    radio = Radio(**json.loads(files[0].read_text()))
     assert radio.role == "access" and radio.security.startswith("dynamic-keys/wpa2-psk/")
 
 
@@ -165,7 +183,7 @@ def test_a_virtual_ap_reaches_its_own_lab_port_in_its_vlan(tmp_path: Path) -> No
     assert ap.port("e1") == PortSettings.trunk({110, 666}, 1)
     ap("/interface wireless disable wlan1")  # the master down takes its virtual AP along
     assert ap.port("wg") == PortSettings.parked()
-    assert ap.port("w1") == PortSettings.parked(admin_up=False)
+    assert ap.port("w1") == PortSettings.parked()
     ap("/interface wireless enable wlan1")
     ap("/interface wireless remove wlan-guest")
     assert ap.port("wg") == PortSettings.parked()
@@ -223,3 +241,79 @@ def test_daemon_config_ports_must_exist(tmp_path: Path) -> None:
     assert SwitchdConfig.model_validate({**base, "virtual_ports": ["wlan1"]}).virtual_ports
     with pytest.raises(ValueError, match="not in ports"):
         SwitchdConfig.model_validate({**base, "air": {"wlan9": str(tmp_path)}})
+
+
+# --------------------------------------------------------------------------
+# The lab plan of a wireless spec (no root)
+
+
+@pytest.fixture(scope="module")
+def wplan(tmp_path_factory: pytest.TempPathFactory) -> LabPlan:
+    """Two OPDs on sw2 with an AP each (their SSID + guest), a radio link to dinkes' remote."""
+    root = build_spec(
+        tmp_path_factory.mktemp("wireless-lab"),
+        switches=["cisco_ios", "mikrotik_routeros"],
+        opds=[OpdSpec("dinkes", lan_ports=1), OpdSpec("setda", lan_ports=1)],
+        wireless=True,
+    )
+    return build_plan(load_spec(root), "tw1", state_dir=tmp_path_factory.mktemp("state"))
+
+
+def test_a_radio_link_is_a_link_whose_ends_share_its_air(wplan: LabPlan) -> None:
+    link = next(v for v in wplan.veths if v.label == "rf-far")
+    dc, far = wplan.switch("radio-dc"), wplan.switch("radio-far")
+    assert (link.a.ifname, link.b.ifname) == (dc.port_map()["wlan1"], far.port_map()["wlan1"])
+    assert (link.a.ovs_bridge, link.b.ovs_bridge) == (dc.bridge, far.bridge)
+    configs = [switchd_config(wplan, sw, Path("/pw")) for sw in (dc, far)]
+    airs = {c["air"]["wlan1"] for c in configs}
+    assert airs == {str(air_dir(wplan, "rf-far"))}
+    for c in configs:
+        SwitchdConfig.model_validate(c)  # the daemon accepts it
+    assert "env:WSB_RADIO_KEY" in wplan.credential_refs  # the lab is the key's vault
+    assert {"env:WSB_DINKES_WIFI_PASSPHRASE", "env:WSB_SETDA_WIFI_PASSPHRASE"} <= set(
+        wplan.credential_refs
+    )
+
+
+def test_every_ap_ssid_has_a_client_in_its_vlans_subnet(wplan: LabPlan) -> None:
+    lan = {g.key: g for g in wplan.gateway_networks}
+    got = {(s.ap, s.interface): s for s in wplan.stations}
+    assert set(got) == {
+        ("ap-dinkes", "wlan1"), ("ap-dinkes", "wlan1-guest"),
+        ("ap-setda", "wlan1"), ("ap-setda", "wlan1-guest"),
+    }  # fmt: skip
+    for (ap, iface), s in got.items():
+        net = lan["guest" if iface.endswith("-guest") else f"{s.opd}/lan"]
+        assert ipaddress.ip_interface(s.address).ip in ipaddress.ip_network(net.prefix)
+        assert s.gateway == net.address.split("/")[0]
+        sw = wplan.switch(ap)
+        veth = next(v for v in wplan.veths if v.b.ifname == s.ifname)
+        assert veth.a.ifname == sw.port_map()[iface] and veth.a.ovs_bridge == sw.bridge
+    assert got[("ap-dinkes", "wlan1")].opd == "dinkes"
+    assert got[("ap-dinkes", "wlan1-guest")].opd is None
+    ap = wplan.switch("ap-dinkes")
+    assert ap.virtual_ports == ("wlan1-guest",)  # made by the config, not the factory
+    assert lan["guest"].vlan == 98 and lan["guest"].prefix == "10.98.0.0/24"
+    addresses = [s.address for s in wplan.stations] + [b.address for b in wplan.buildings]
+    assert len(addresses) == len(set(addresses))
+
+
+def test_the_edge_keeps_guests_to_the_internet_and_staff_lans_apart(wplan: LabPlan) -> None:
+    e = wplan.edge
+    assert e is not None and e.netns == wplan.gateway_netns
+    lans = dict(e.staff_lans)
+    assert set(lans) == {"dinkes", "setda"}
+    rules = forward_rules(e)
+    assert f"-i {lans['dinkes']} -o {lans['setda']} -j DROP" in rules
+    assert f"-i {lans['setda']} -o {lans['dinkes']} -j DROP" in rules
+    g = e.guest_ifname
+    # The guest network forwards to the WAN only, and the first match decides.
+    assert rules.index(f"-i {g} -o {e.wan_ifname} -j ACCEPT") < rules.index(f"-i {g} -j DROP")
+    assert input_rules(e)[-1] == f"-i {g} -j DROP"
+    assert all(f"-d {e.guest_gateway}/32" in r for r in input_rules(e)[:2])
+    # The internet stand-in sits on the WAN bridge, in the gateway's WAN /24.
+    assert e.internet_netns in {n.name for n in wplan.namespaces}
+    wan = next(v for v in wplan.veths if v.a.ifname == e.wan_ifname)
+    gw_wan = ipaddress.ip_interface(wan.a.addresses[0])
+    assert ipaddress.ip_interface(e.internet_address).network == gw_wan.network
+    assert ipaddress.ip_interface(e.internet_address) != gw_wan

@@ -21,6 +21,7 @@ from dcctl.lab.plan import (
     WanPlan,
 )
 from dcctl.lab.planners.wiring import WAN_PREFIX_LEN, Wiring, cidr
+from dcctl.spec.credentials import credential_uses
 
 
 def plan_core_namespaces(w: Wiring) -> None:
@@ -65,19 +66,23 @@ def plan_gateway_networks(w: Wiring) -> None:
     for nkey in sorted(alloc.vlans):
         if nkey not in alloc.prefixes:
             continue
-        vlan = alloc.vlans[nkey]
         prefix = alloc.prefixes[nkey]
-        gw = cidr(alloc.gateway(nkey), prefix)
-        ifname = f"{w.p}v{vlan}g"
-        w.plan.gateway_networks.append(GatewayNetwork(nkey, vlan, prefix, gw, ifname))
-        w.plan.veths.append(
-            Veth(
-                "vlan",
-                f"gateway {nkey} (VLAN {vlan})",
-                VethEnd(f"{w.p}v{vlan}", ovs_bridge=f"{w.p}h0", ovs_tag=vlan),
-                VethEnd(ifname, netns=w.plan.gateway_netns, addresses=(gw,), tx_off=True),
-            )
+        gateway_network(w, nkey, alloc.vlans[nkey], prefix, alloc.gateway(nkey))
+
+
+def gateway_network(w: Wiring, key: str, vlan: int, prefix: str, address: str) -> None:
+    """The gateway's access port in `vlan` on the first node bridge, at `address`."""
+    gw = cidr(address, prefix)
+    ifname = f"{w.p}v{vlan}g"
+    w.plan.gateway_networks.append(GatewayNetwork(key, vlan, prefix, gw, ifname))
+    w.plan.veths.append(
+        Veth(
+            "vlan",
+            f"gateway {key} (VLAN {vlan})",
+            VethEnd(f"{w.p}v{vlan}", ovs_bridge=f"{w.p}h0", ovs_tag=vlan),
+            VethEnd(ifname, netns=w.plan.gateway_netns, addresses=(gw,), tx_off=True),
         )
+    )
 
 
 def _root_mgmt_address(w: Wiring) -> str:
@@ -188,21 +193,26 @@ def plan_switches(w: Wiring) -> None:
                 name=sw.name,
                 vendor=sw.vendor,
                 bridge=f"{w.p}s{w.sw_index[sw.name]}",
-                ports=tuple((name, w.port_if((sw.name, name))) for name in sw.port_names()),
+                ports=tuple((name, w.port_if((sw.name, name))) for name in sw.port_names())
+                + tuple(w.virtual.get(sw.name, ())),
                 mgmt_address=sw.mgmt_address,
                 credential=sw.credential,
                 netns=w.mgmt_ns,
                 model=sw.model,
                 enable_credential=sw.enable_credential,
+                virtual_ports=tuple(port for port, _ in w.virtual.get(sw.name, ())),
+                air=tuple(w.air.get(sw.name, ())),
             )
         )
 
 
 def plan_credentials(w: Wiring) -> None:
-    """The credential refs the lab makes secrets for: switches, cameras, hypervisors."""
+    """The credential refs the lab makes secrets for: every reference of the spec."""
     site, plan = w.spec.site, w.plan
     refs = {sw.credential for sw in site.switches}
     refs |= {sw.enable_credential for sw in site.switches if sw.enable_credential}
     refs |= {c.credential for c in plan.cameras}
     refs.add(site.hypervisors.credential)
+    # Radio keys and Wi-Fi passphrases too (issue 20): the lab plays their vault as well.
+    refs |= {u.ref for u in credential_uses(site, w.spec.opds)}
     plan.credential_refs = tuple(sorted(refs))

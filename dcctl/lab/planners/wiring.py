@@ -8,6 +8,7 @@ spec check accepted, read the same way (the vendor's canonical port name).
 from __future__ import annotations
 
 import ipaddress
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 from dcctl.lab.plan import LabPlan, LabPlanError, VethEnd
@@ -42,6 +43,10 @@ class Wiring:
     port_index: dict[PortKey, int] = field(default_factory=dict)
     office_no: int = 0  # offices are numbered across OPDs, in spec order
     hub_ip: str | None = None  # the VPN hub's public address, on the WAN
+    #: switch -> its virtual ports (port name, OVS port): an AP's virtual APs
+    virtual: dict[str, list[tuple[str, str]]] = field(default_factory=lambda: defaultdict(list))
+    #: switch -> (radio port, radio link name)
+    air: dict[str, list[tuple[str, str]]] = field(default_factory=lambda: defaultdict(list))
 
     @classmethod
     def start(cls, spec: Spec, plan: LabPlan) -> Wiring:

@@ -22,10 +22,11 @@ Semantics worth knowing:
 
 Wireless (radios and access points, the legacy `wireless` package of v7):
 * `/interface wireless`: a port named `wlanN` given at boot is the device's radio
-  (factory: disabled, mode=station, ssid=MikroTik); `add master-interface=wlan1`
-  makes a virtual AP, which reaches the data plane through the lab port of the same
-  name (a "virtual port" of the daemon). `/interface wireless security-profiles`
-  holds the keys; the factory `default` profile (mode=none) cannot be removed.
+  (factory: disabled, mode=station, ssid=MikroTik, so `/export` always lists it);
+  `add master-interface=wlan1` makes a virtual AP, which reaches the data plane
+  through the lab port of the same name (a "virtual port" of the daemon).
+  `/interface wireless security-profiles` holds the keys; the factory `default`
+  profile (mode=none) cannot be removed.
 * A wireless interface forwards only while it radiates: enabled (and its master),
   a mode, an SSID and a complete security profile (a dynamic-keys profile needs the
   key of each PSK type it allows). Then it is a bridge port like an ethernet; with
@@ -188,7 +189,9 @@ WIRELESS = Table(
         "comment": Prop("str"),
         "disabled": Prop("bool", True),
         "mode": Prop("enum", "station", choices=WIRELESS_MODES),
-        "ssid": Prop("str", "MikroTik"),
+        # Empty by default; a radio leaves the factory with ssid=MikroTik, which its
+        # export therefore always shows (so every radio appears in `/export`).
+        "ssid": Prop("str", ""),
         "band": Prop("enum", "5ghz-a", choices=BANDS),
         "channel-width": Prop("enum", "20mhz", choices=CHANNEL_WIDTHS),
         "frequency": Prop("str", "auto"),
@@ -207,6 +210,9 @@ WIRELESS = Table(
             ),
         ),
         "security-profile": Prop("profile", "default"),
+        # nv2 (MikroTik's TDMA protocol) has its own encryption and key.
+        "nv2-security": Prop("enum", "disabled", choices=("disabled", "enabled")),
+        "nv2-preshared-key": Prop("str", "", sensitive=True),
         "vlan-mode": Prop("enum", "no-tag", choices=("no-tag", "use-service-tag", "use-tag")),
         "vlan-id": Prop("int", 1),
         "default-forwarding": Prop("bool", True),
@@ -236,7 +242,7 @@ SECURITY = Table(
     ("interface", "wireless", "security-profiles"),
     "security",
     {
-        "name": Prop("name", required=True),
+        "name": Prop("str", required=True),
         "default": Prop("bool", False, readonly=True),
         "comment": Prop("str"),
         "mode": Prop(
@@ -312,7 +318,13 @@ class RosConfig:
         """The hardware's interfaces: `wlanN` ports are radios, the rest ethernet."""
         eth = [{**_defaults(ETHERNET), "name": p, "default-name": p} for p in ports if not _wlan(p)]
         wlan = [
-            {**_defaults(WIRELESS), "name": p, "default-name": p, "master-interface": None}
+            {
+                **_defaults(WIRELESS),
+                "name": p,
+                "default-name": p,
+                "master-interface": None,
+                "ssid": "MikroTik",
+            }
             for p in ports
             if _wlan(p)
         ]
@@ -343,7 +355,9 @@ class RosConfig:
         for eth in self.ethernet:
             out[eth["default-name"]] = self._bridged(eth["name"], not eth["disabled"])
         for w in self.wireless:
-            up = not w["disabled"]
+            # A disabled radio forwards nothing (not radiating) but keeps its lab port up:
+            # air has no carrier to lose, and `lab up` would put a port set down back up.
+            up = True
             settings = self._bridged(w["name"], up)
             if not self.radiating(w):
                 settings = PortSettings.parked(up)
@@ -416,6 +430,9 @@ class RosConfig:
             auth = ",".join(sorted(prof["authentication-types"]))
             ciphers = ",".join(sorted(prof["unicast-ciphers"]))
             security = f"{prof['mode']}/{auth}/{ciphers}/{keys}"
+        if w["wireless-protocol"] in ("nv2", "nv2-nstreme", "nv2-nstreme-802.11"):
+            nv2 = w["nv2-security"] == "enabled"
+            security += "|nv2:" + (key_digest(salt, w["nv2-preshared-key"]) if nv2 else "open")
         return Radio(
             mode=w["mode"],
             ssid=w["ssid"],
@@ -871,6 +888,8 @@ class RosSession:
             cfg.interface_names() - ({cfg.items(table)[idx]["name"]} if idx is not None else set())
         ):
             raise RosError("failure: already have interface with such name")
+        if table is SECURITY and not item["name"]:
+            raise RosError("invalid value for argument name")
         if table is SECURITY and any(o["name"] == item["name"] for o in others):
             raise RosError("failure: profile with the same name already exists")
         if table is BRIDGE_PORT and any(o["interface"] == item["interface"] for o in others):
