@@ -21,8 +21,10 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from dcctl import __version__
+from dcctl import __version__, cliopts
+from dcctl.cliopts import SpecPath, examples
 from dcctl.engines.layer import WAITING
+from dcctl.i18n import _
 from dcctl.output import (
     EXIT_CODES,
     configure,
@@ -37,13 +39,11 @@ from dcctl.output import (
 #: click rewraps an epilog unless a paragraph starts with \b.
 EPILOG = "\b\n" + EXIT_CODES
 
-app = typer.Typer(
+app = cliopts.app(
     name="dcctl",
     help="Declarative infrastructure for the regency data center (SPBE shared DC).",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-    rich_markup_mode=None,
+    # --install-completion / --show-completion (bash, zsh, fish); names come from the spec.
+    add_completion=True,
     epilog=EPILOG,
 )
 
@@ -54,6 +54,13 @@ class Output(StrEnum):
     markdown = "markdown"
 
 
+class Lang(StrEnum):
+    """--lang: Bahasa Indonesia or English (dcctl.i18n)."""
+
+    id = "id"
+    en = "en"
+
+
 class Target(StrEnum):
     lab = "lab"
     prod = "prod"
@@ -62,9 +69,6 @@ class Target(StrEnum):
 TargetOpt = Annotated[Target, typer.Option("--target", "-t", help="lab (rehearsal) or prod")]
 
 
-SpecPath = Annotated[
-    Path, typer.Argument(help="Spec repo directory (or one spec file)", show_default=True)
-]
 OutputOpt = Annotated[Output, typer.Option("--output", "-o", help="text, json or markdown")]
 
 
@@ -90,6 +94,7 @@ def _layers(chosen: list[Layer] | None) -> list[str] | None:
 
 def _mount_subcommands() -> None:
     """Domain sub-apps live with their domain; the CLI only mounts them."""
+    from dcctl.backup.cli import backup_app
     from dcctl.engines.switches.cli import switch_app
     from dcctl.lab.cli import lab_app
     from dcctl.ssh.cli import hostkeys_app
@@ -102,6 +107,7 @@ def _mount_subcommands() -> None:
         (switch_app, "switch", "One switch at a time: backup, diff, push"),
         (vpn_app, "vpn", "Office VPN: keys, rotation, MikroTik configs"),
         (hostkeys_app, "hostkeys", "Pinned SSH host keys: list, trust"),
+        (backup_app, "backup", "Backups of every OPD's data: status, restore drills"),
     ):
         # The one exit code table, in every group's --help too.
         app.add_typer(sub, name=name, help=text, epilog=EPILOG)
@@ -121,7 +127,16 @@ def main(
     no_color: Annotated[
         bool, typer.Option("--no-color", help="Plain output (also NO_COLOR)")
     ] = False,
+    lang: Annotated[
+        Lang | None,
+        typer.Option(
+            "--lang", help="Language of messages and reports: id or en (default: from LANG)"
+        ),
+    ] = None,
 ) -> None:
+    from dcctl.i18n import set_language
+
+    set_language(lang.value if lang is not None else None)
     configure(no_color=no_color)
 
 
@@ -139,11 +154,25 @@ AgainstOpt = Annotated[
 ]
 
 
-@app.command()
+@app.command(
+    epilog=examples(
+        "dcctl validate",
+        "dcctl validate examples/wonosobo -o json",
+        "dcctl validate opd/dinkes.yaml   # that file, checked within its repo",
+        "dcctl validate . --against origin/main",
+    )
+)
 def validate(
-    path: SpecPath = Path("."), output: OutputOpt = Output.text, against: AgainstOpt = None
+    ctx: typer.Context,
+    path: SpecPath = Path("."),
+    output: OutputOpt = Output.text,
+    against: AgainstOpt = None,
 ) -> None:
-    """Validate a spec repo; report every error at once with file, line and field."""
+    """Validate a spec repo; report every error at once with file, line and field.
+
+    Given a file or a folder inside a repo (or run there without a path), the
+    repo around it is validated: an OPD file is only valid with its Site.
+    """
     from dcctl.gitops.lockcheck import check
     from dcctl.output import print_spec_errors
     from dcctl.spec.errors import SpecErrors
@@ -159,13 +188,26 @@ def validate(
         return
     con = console()
     con.print(
-        f"OK {spec.site.name}: {s['opds']} OPDs, {s['vms']} VMs, {s['switches']} switches, "
-        f"{s['offices']} offices, {s['cameras']} cameras in {len(spec.files)} files"
-        + ("; IPAM lock needs update (dcctl lock)" if spec.lock_changed else "")
+        escape(
+            _(
+                "OK {site}: {opds} OPDs, {vms} VMs, {switches} switches, "
+                "{offices} offices, {cameras} cameras in {files} files"
+            ).format(**{**s, "files": len(spec.files)})
+            + ("; " + _("IPAM lock needs update (dcctl lock)") if spec.lock_changed else "")
+        )
     )
-    con.print("read: " + escape(", ".join(spec.files)), soft_wrap=True)
+    named = ctx.meta.get("dcctl.spec_file")
+    if named is not None:
+        con.print(
+            escape(
+                _("checked {file} within its repo {root}").format(file=named, root=spec.root)
+            )
+        )
+    con.print(_("read: {files}").format(files=escape(", ".join(spec.files))), soft_wrap=True)
     for rel, why in spec.skipped.items():
-        con.print(f"skipped {escape(rel)}: {escape(why)}", soft_wrap=True)
+        con.print(
+            _("skipped {file}: {why}").format(file=escape(rel), why=escape(why)), soft_wrap=True
+        )
 
 
 def _summary(spec: Any) -> dict[str, Any]:
@@ -180,7 +222,7 @@ def _summary(spec: Any) -> dict[str, Any]:
     }
 
 
-@app.command()
+@app.command(epilog=examples("dcctl schema --out dcctl.schema.json", "dcctl schema -o yaml"))
 def schema(
     out: Annotated[
         Path | None, typer.Option("--out", help="Write to file instead of stdout")
@@ -199,7 +241,7 @@ def schema(
         sys.stdout.write(text)
 
 
-@app.command()
+@app.command(epilog=examples("dcctl lock", "dcctl lock . --against origin/main"))
 def lock(
     path: SpecPath = Path("."),
     against: Annotated[
@@ -234,18 +276,35 @@ def lock(
     console().print("dcctl.lock.yaml updated" if done.changed else "dcctl.lock.yaml is up to date")
 
 
-@app.command()
+@app.command(
+    epilog=examples(
+        "dcctl show",
+        "dcctl show examples/wonosobo dinkes",
+        "dcctl show . ports | grep free",
+        "dcctl show . switches -o json",
+    )
+)
 def show(
     path: SpecPath = Path("."),
-    opd: Annotated[str | None, typer.Argument(help="Only this OPD (code)")] = None,
+    opd: Annotated[
+        str | None,
+        typer.Argument(help="Only this OPD (code)", autocompletion=cliopts.complete_opd),
+    ] = None,
     output: OutputOpt = Output.text,
 ) -> None:
     """Tables of OPDs, allocations, VMs, offices, cameras and storage."""
+    from dcctl.i18n.headings import heading
     from dcctl.report.inventory import inventory
 
     spec = _load(path, output == Output.json)
     if opd is not None and opd not in spec.opds:
-        err_console().print(f"error: unknown OPD {escape(opd)!r}; known: {', '.join(spec.opds)}")
+        err_console().print(
+            escape(
+                _("error: unknown OPD {opd!r}; known: {known}").format(
+                    opd=opd, known=", ".join(spec.opds)
+                )
+            )
+        )
         raise typer.Exit(1)
     inv = inventory(spec, opd)
     if output == Output.json:
@@ -254,15 +313,29 @@ def show(
     for title, rows in inv.items():
         if not rows:
             continue
-        table = Table(title=title.replace("_", " ").title(), title_justify="left")
+        table = Table(title=heading(title), title_justify="left")
         for col in rows[0]:
-            table.add_column(col, overflow="fold")
+            table.add_column(heading(col), overflow="fold")
         for row in rows:
-            table.add_row(*(escape(str(v)) for v in row.values()))
+            table.add_row(*(escape(_cell(v)) for v in row.values()))
         console().print(table)
 
 
-@app.command(epilog=EPILOG)
+def _cell(value: Any) -> str:
+    """A table cell: fractions in the language's format (id: 331,8); IDs (VLAN, port) plain."""
+    from dcctl.i18n import number
+
+    return number(value, 1) if isinstance(value, float) else str(value)
+
+
+@app.command(
+    epilog=examples(
+        "dcctl plan",
+        "dcctl plan . -o markdown > plan.md",
+        "dcctl plan . --target lab --out plan.json --detailed-exitcode",
+        epilog=EPILOG,
+    )
+)
 def plan(
     path: SpecPath = Path("."),
     output: OutputOpt = Output.text,
@@ -556,7 +629,14 @@ def _skipped_text(result: Any) -> None:
         )
 
 
-@app.command(epilog=EPILOG)
+@app.command(
+    epilog=examples(
+        "dcctl apply . --target lab",
+        "dcctl apply . --target prod --plan plan.json",
+        "dcctl apply . --layer switches --target lab",
+        epilog=EPILOG,
+    )
+)
 def apply(
     path: SpecPath = Path("."),
     target: Annotated[
@@ -575,6 +655,7 @@ def apply(
         typer.Option(
             "--allow-destroy",
             metavar="NAME",
+            autocompletion=cliopts.complete_vm,
             help="Allow this change that loses data (a deleted or replaced VM, a shrunk "
             "recording disk, a deleted OPD), named as the plan names it; repeatable; "
             "'all' allows every one. Without it such an apply is refused",
@@ -693,7 +774,12 @@ def _saved_plan(
     return Target(plan.target), plan.state, ({"switches": digests} if digests else {}), plan.layers
 
 
-@app.command(epilog=EPILOG)
+@app.command(
+    epilog=examples(
+        "dcctl destroy . --target lab",
+        epilog=EPILOG,
+    )
+)
 def destroy(
     path: SpecPath = Path("."),
     target: TargetOpt = Target.lab,
@@ -716,7 +802,13 @@ def destroy(
         raise typer.Exit(1)
 
 
-@app.command(epilog=EPILOG)
+@app.command(
+    epilog=examples(
+        "dcctl drift . --target prod --detailed-exitcode",
+        "dcctl drift . --layer hosts -o json",
+        epilog=EPILOG,
+    )
+)
 def drift(
     path: SpecPath = Path("."),
     target: TargetOpt = Target.lab,
@@ -762,7 +854,9 @@ def _drift_text(report: Any) -> None:
         con.print("drift: not fully checked (see the errors)")
 
 
-@app.command()
+@app.command(
+    epilog=examples("dcctl report", "dcctl report . --html laporan.html", "dcctl report . -o json")
+)
 def report(
     path: SpecPath = Path("."),
     output: OutputOpt = Output.text,
@@ -778,17 +872,13 @@ def report(
     report_command(path, output.value, html, tickets)
 
 
-snapshot_app = typer.Typer(
-    name="snapshot",
-    help="The last-applied snapshots plans compare against (one per target).",
-    no_args_is_help=True,
-    add_completion=False,
-    rich_markup_mode=None,
+snapshot_app = cliopts.app(
+    name="snapshot", help="The last-applied snapshots plans compare against (one per target)."
 )
 app.add_typer(snapshot_app, name="snapshot")
 
 
-@snapshot_app.command("adopt")
+@snapshot_app.command("adopt", epilog=examples("dcctl snapshot adopt . --target prod"))
 def snapshot_adopt(
     path: SpecPath = Path("."),
     target: Annotated[
@@ -818,7 +908,7 @@ class CodeownersFormat(StrEnum):
     github = "github"
 
 
-@app.command()
+@app.command(epilog=examples("dcctl codeowners . --format github --out .github/CODEOWNERS"))
 def codeowners(
     path: SpecPath = Path("."),
     fmt: Annotated[
@@ -846,7 +936,7 @@ def codeowners(
     err_console().print(f"wrote {escape(str(out))}")
 
 
-@app.command()
+@app.command(epilog=examples("dcctl doctor", "dcctl doctor -o json"))
 def doctor(output: OutputOpt = Output.text) -> None:
     """Report which engines and system tools are present, and how to fix what is missing."""
     from dcctl.doctor import checks

@@ -22,9 +22,55 @@ import fcntl
 import os
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["UnsafePathError", "atomic_write", "locked", "safe_target"]
+__all__ = [
+    "Layout",
+    "UnsafePathError",
+    "atomic_write",
+    "locked",
+    "read_layout",
+    "safe_target",
+]
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How a text file is laid out on disk: its line ending and whether it starts with a BOM.
+
+    Why: an engineer on Windows keeps CRLF (and maybe a UTF-8 BOM); if dcctl
+    rewrote such a file with LF, a one-line ticket change would show every line
+    as changed in review. Every edit dcctl makes reads the layout first and
+    writes the new text back with it (:meth:`apply`).
+    """
+
+    newline: str = "\n"
+    bom: bool = False
+
+    def apply(self, text: str) -> str:
+        """``text`` (LF line ends, no BOM, as parsers want it) in this file's layout."""
+        text = text.replace("\r\n", "\n")
+        if self.newline != "\n":
+            text = text.replace("\n", self.newline)
+        return ("\ufeff" + text) if self.bom else text
+
+
+def read_layout(path: Path) -> tuple[str, Layout]:
+    """The text of ``path`` with LF line ends and no BOM, and the layout to write it back in.
+
+    The line ending is the file's majority one (CRLF when at least half the
+    lines end so), so a file with one stray LF line keeps CRLF.
+    """
+    raw = Path(path).read_bytes()
+    bom = raw.startswith(b"\xef\xbb\xbf")
+    text = raw.decode("utf-8")
+    if bom:
+        text = text[1:]
+    crlf = text.count("\r\n")
+    lf = text.count("\n")
+    newline = "\r\n" if crlf and crlf * 2 >= lf else "\n"
+    return text.replace("\r\n", "\n"), Layout(newline, bom)
 
 
 class UnsafePathError(OSError):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from dataclasses import replace
 from enum import StrEnum
 from typing import Any
 
@@ -67,15 +68,85 @@ def emit_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=indent, sort_keys=False, default=str) + "\n")
 
 
+def from_cwd(file: str, root: Any = None) -> str:
+    """``file`` (relative to the spec root ``root``) as a path from the current directory.
+
+    Why: an editor or terminal jumps to ``file:line:col`` only when the path is
+    right from where the engineer stands (``opd/x.yaml`` inside ``opd/`` is ``x.yaml``).
+    A file outside the current directory is shown under the spec path as it was
+    given (``../spec/opd/x.yaml``, ``/srv/spec/opd/x.yaml``), as compilers do.
+    """
+    from pathlib import Path
+
+    if root is None:
+        return file
+    full = Path(root) / file
+    if not full.exists():
+        return file
+    try:
+        real, cwd = full.resolve(), Path.cwd().resolve()
+        if real.is_relative_to(cwd):
+            return str(real.relative_to(cwd))
+    except (OSError, ValueError):
+        return file
+    return os.path.normpath(full)
+
+
+def source_excerpt(file: str, root: Any, line: int | None, column: int | None) -> list[str]:
+    """The offending source line and a caret under the column, as a compiler shows them.
+
+    Tabs are shown as ``→`` (one column each, so the caret stays under its
+    character); an unreadable file or an unknown line gives nothing.
+    """
+    from pathlib import Path
+
+    if root is None or line is None:
+        return []
+    try:
+        text = (Path(root) / file).read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return []
+    lines = text.lstrip("\ufeff").split("\n")
+    if not 1 <= line <= len(lines):
+        return []
+    body = printable(lines[line - 1].rstrip("\r").replace("\t", "→"))
+    if len(body) > 200:
+        body = body[:200] + "…"
+    gutter = f"{line:>5} | "
+    out = [gutter + body]
+    if column is not None and 1 <= column <= len(body) + 1:
+        out.append(" " * (len(gutter) - 2) + "| " + " " * (column - 1) + "^")
+    return out
+
+
 def print_spec_errors(exc: SpecErrors, as_json: bool) -> None:
+    """Every error with its place (path from the current directory), source line and caret."""
+    from dcctl.i18n import _
+
+    root = getattr(exc, "root", None)
     if as_json:
-        emit_json({"ok": False, "errors": [e.to_dict() for e in exc.errors]})
+        emit_json(
+            {
+                "ok": False,
+                "errors": [
+                    {**e.to_dict(), "file": from_cwd(e.file, root), "spec_file": e.file}
+                    for e in exc.errors
+                ],
+            }
+        )
         return
     con = err_console()
+    label = _("error")
     for e in exc.errors:
-        con.print(f"[red]error[/red] {escape(str(e))}")
+        shown = e if root is None else replace(e, file=from_cwd(e.file, root))
+        con.print(f"[red]{label}[/red] {escape(str(shown))}")
+        for line in source_excerpt(e.file, root, e.line, e.column):
+            con.print(escape(line), highlight=False)
     n = len(exc.errors)
-    con.print(f"[red]{n} error{'s' if n != 1 else ''}[/red]; nothing was changed.")
+    summary = (
+        _("{n} error; nothing was changed.") if n == 1 else _("{n} errors; nothing was changed.")
+    )
+    con.print("[red]" + escape(summary.format(n=n)) + "[/red]")
 
 
 def load_spec_or_exit(path: Any, as_json: bool, code: int = 1) -> Any:

@@ -22,6 +22,7 @@ names, so `dcctl validate` stays fast; a plugin's module is imported when used.
 from __future__ import annotations
 
 import ast
+import functools
 import importlib
 import importlib.util
 import pkgutil
@@ -48,8 +49,13 @@ _LAB_HYPERVISOR = ("lab", _ROOT / "lab" / "hypervisor", "dcctl.lab.hypervisor")
 _BASELINE = "dcctl.engines.ansible.baseline:role_vars"
 
 
+@functools.cache
 def vendors() -> tuple[str, ...]:
-    """Every switch vendor (the spec's ``vendor`` choices), sorted."""
+    """Every switch vendor (the spec's ``vendor`` choices), sorted.
+
+    Read once a process (the folders are the installed package's): checks and plans ask
+    per VLAN name and port, thousands of times at ten times the benchmark (issue 17).
+    """
     return tuple(
         sorted(d.name for d in _VENDORS.iterdir() if d.is_dir() and (d / "driver.py").is_file())
     )
@@ -77,8 +83,9 @@ def vendor_lab(vendor: str) -> ModuleType:
     return _vendor_module(vendor, "lab")
 
 
+@functools.cache
 def _hypervisor_modules() -> dict[str, str]:
-    """``{hypervisor type: module}``: the production drivers and the lab's."""
+    """``{hypervisor type: module}``: the production drivers and the lab's (read once)."""
     found = {
         m.name: f"dcctl.engines.pulumi.hypervisors.{m.name}"
         for m in pkgutil.iter_modules([str(_HYPERVISORS)])

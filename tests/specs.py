@@ -50,6 +50,14 @@ SERVICE_VMS: dict[str, dict[str, Any]] = {
 }
 
 
+#: The backup VMs ``backup=True`` adds to the services OPD (the Site's ``backup.vm`` and
+#: ``backup.offsite_vm``); a test counting VMs adds ``len(BACKUP_VMS)`` for that OPD.
+BACKUP_VMS: dict[str, dict[str, Any]] = {
+    "backup": {"role": "backup", "vcpu": 1, "memory_gb": 1, "disk_gb": 20},
+    "backup-dr": {"role": "backup", "vcpu": 1, "memory_gb": 1, "disk_gb": 20},
+}
+
+
 def camera_credential(code: str) -> str:
     """OPD ``code``'s camera credential: an OPD's env: references carry its code."""
     return f"env:WSB_{code.upper().replace('-', '_')}_CAMERA_PASSWORD"
@@ -132,6 +140,7 @@ def site_doc(
     nodes: int = 1,
     services: str | None = None,
     wireless: bool = False,
+    backup: bool = False,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The Site and OPD documents (as dicts) for ``build_spec``; see the module docstring."""
     if not switches:
@@ -162,8 +171,16 @@ def site_doc(
         for sw in sws[1:]
     ]
     site["storage"] = {"vm_capacity_gb": 1_000_000, "recording_capacity_gb": 1_000_000}
-    for key in ("vpn", "monitoring", "cctv"):
+    for key in ("vpn", "monitoring", "cctv", "backup"):
         site.pop(key, None)
+    if backup:
+        if services is None:
+            raise ValueError("backup=True needs services= (the OPD hosting the backup VMs)")
+        site["backup"] = {
+            **_example_site()["backup"],
+            "vm": f"{services}/backup",
+            "offsite_vm": f"{services}/backup-dr",
+        }
     if services is not None:
         site["vpn"] = {**_example_site()["vpn"], "vm": f"{services}/vpn-gw"}
         site["monitoring"] = {**_example_site()["monitoring"], "vm": f"{services}/monitor"}
@@ -175,6 +192,8 @@ def site_doc(
         vms = [v.doc() for v in o.vms]
         if o.code == services:
             vms += [{"name": name, **copy.deepcopy(body)} for name, body in SERVICE_VMS.items()]
+            if backup:
+                vms += [{"name": n, **copy.deepcopy(body)} for n, body in BACKUP_VMS.items()]
         cams = [
             {
                 "name": f"cam{c + 1}",
@@ -324,6 +343,7 @@ def build_spec(
     nodes: int = 1,
     services: str | None = None,
     wireless: bool = False,
+    backup: bool = False,
 ) -> Path:
     """Write a spec repo under ``root / "spec"`` and return its path.
 
@@ -332,9 +352,13 @@ def build_spec(
     VPN hub, monitoring and NVR (adding ``SERVICE_VMS`` to it); without it the Site has
     none, so OPDs with cameras or offices need it. No lock is written: IPAM allocates.
     ``wireless`` adds a radio link, APs and Wi-Fi (:func:`add_wireless`); the access
-    switches must then be ``access`` switches other than sw1.
+    switches must then be ``access`` switches other than sw1. ``backup`` gives the Site
+    the example's backup section, its two backup VMs (``BACKUP_VMS``) in the ``services``
+    OPD.
     """
-    site, docs = site_doc(switches, opds, nodes=nodes, services=services, wireless=wireless)
+    site, docs = site_doc(
+        switches, opds, nodes=nodes, services=services, wireless=wireless, backup=backup
+    )
     dest = root / "spec"
     (dest / "opd").mkdir(parents=True)
     (dest / "site.yaml").write_text(yaml.safe_dump(site, sort_keys=False))

@@ -22,30 +22,24 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from dcctl import cliopts
+from dcctl.cliopts import SpecPath, examples
 from dcctl.output import Output, console, emit_json, err_console, print_spec_errors
 from dcctl.spec.errors import SpecErrors
 
 T = TypeVar("T")
 
-lab_app = typer.Typer(
+lab_app = cliopts.app(
     name="lab",
     help="Rehearsal lab: the physical estate of a spec (switches, links, hosts, cameras, "
     "WAN) built from namespaces and Open vSwitch on this machine. Needs root.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-    rich_markup_mode=None,
 )
-fault_app = typer.Typer(
+fault_app = cliopts.app(
     help="Inject faults: misbehaving switches, stopped cameras, broken WAN links.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
 )
 lab_app.add_typer(fault_app, name="fault")
 
 
-SpecPath = Annotated[Path, typer.Argument(help="Spec repo directory (or one spec file)")]
 LabIdOpt = Annotated[
     str | None,
     typer.Option(
@@ -139,7 +133,9 @@ def _print_result(res: Any, output: Output) -> None:
     con.print(f"lab {res.lab_id} {res.action}: {escape(what)} ({res.elapsed:.1f}s)")
 
 
-@lab_app.command()
+@lab_app.command(
+    epilog=examples("dcctl lab up examples/wonosobo", "dcctl lab up . --lab-id wsb -o json")
+)
 def up(
     path: SpecPath = Path("."),
     lab_id: LabIdOpt = None,
@@ -161,7 +157,7 @@ def up(
         )
 
 
-@lab_app.command()
+@lab_app.command(epilog=examples("dcctl lab down examples/wonosobo", "dcctl lab down --lab-id wsb"))
 def down(
     path: SpecPath = Path("."),
     lab_id: LabIdOpt = None,
@@ -176,7 +172,7 @@ def down(
     _print_result(res, output)
 
 
-@lab_app.command()
+@lab_app.command(epilog=examples("dcctl lab reset examples/wonosobo"))
 def reset(
     path: SpecPath = Path("."),
     lab_id: LabIdOpt = None,
@@ -194,7 +190,7 @@ def reset(
 _STYLE = {"up": "green", "missing": "red", "down": "red", "fault": "yellow", "n/a": "dim"}
 
 
-@lab_app.command()
+@lab_app.command(epilog=examples("dcctl lab status", "dcctl lab status examples/wonosobo -o json"))
 def status(
     path: SpecPath = Path("."),
     lab_id: LabIdOpt = None,
@@ -224,10 +220,37 @@ def status(
 # faults
 
 
-@fault_app.command("switch")
+def _fault_words(words: list[str], names: tuple[str, ...]) -> tuple[Path, list[str]]:
+    """`[PATH] NAME ...`: the spec path first (or left out inside a repo).
+
+    The older order, the path last (`camera NAME ACTION PATH`), still works.
+    """
+    if len(words) == len(names) + 1 and not Path(words[0]).exists() and Path(words[-1]).exists():
+        return cliopts.resolve_spec(words[-1]), words[:-1]
+    path, rest = cliopts.split_spec_words(words)
+    if len(rest) != len(names):
+        raise _fail(f"expected [PATH] {' '.join(names)}, got {' '.join(words) or 'nothing'}")
+    return path, rest
+
+
+def _words(metavar: str, what: str, complete: Any = None) -> Any:
+    return typer.Argument(
+        metavar=f"[PATH] {metavar}",
+        help=f"Spec repo (default: the repo around the current folder), then {what}",
+        autocompletion=complete,
+        show_default=False,
+    )
+
+
+@fault_app.command(
+    "switch",
+    epilog=examples(
+        "dcctl lab fault switch examples/wonosobo sw-core --reject 'vlan 1[0-9]+'",
+        "dcctl lab fault switch sw-core --clear   # inside the spec repo",
+    ),
+)
 def fault_switch(
-    name: Annotated[str, typer.Argument(help="Switch name, e.g. sw-core")],
-    path: SpecPath = Path("."),
+    words: Annotated[list[str], _words("NAME", "the switch name", cliopts.complete_switch)],
     lab_id: LabIdOpt = None,
     drop_after: Annotated[
         int | None, typer.Option(help="Hang up SSH sessions after N commands")
@@ -247,6 +270,7 @@ def fault_switch(
         raise _fail("--drop-after must be >= 0")
     if delay is not None and delay < 0:
         raise _fail("--delay must be >= 0")
+    path, (name,) = _fault_words(words, ("NAME",))
     plan = _plan(path, lab_id)
     faults = _guard(
         lambda: runner.switch_fault(
@@ -263,18 +287,27 @@ class CameraAction(StrEnum):
     resume = "resume"
 
 
-@fault_app.command("camera")
+@fault_app.command(
+    "camera",
+    epilog=examples(
+        "dcctl lab fault camera examples/wonosobo dishub/terminal stop",
+        "dcctl lab fault camera dishub/terminal start   # inside the spec repo",
+    ),
+)
 def fault_camera(
-    name: Annotated[str, typer.Argument(help="Camera: NAME or OPD/NAME")],
-    action: Annotated[CameraAction, typer.Argument(help="stop, start, pause or resume")],
-    path: SpecPath = Path("."),
+    words: Annotated[
+        list[str], _words("CAMERA ACTION", "NAME or OPD/NAME and stop, start, pause or resume")
+    ],
     lab_id: LabIdOpt = None,
 ) -> None:
     """Stop/start a camera, or pause it (TCP still accepted, no answers)."""
     from dcctl.lab import runner
 
+    path, (name, action) = _fault_words(words, ("CAMERA", "ACTION"))
+    if action not in CameraAction.__members__:
+        raise _fail(f"camera ACTION is one of {', '.join(CameraAction)}, not {action!r}")
     plan = _plan(path, lab_id)
-    console().print(_guard(lambda: runner.camera_fault(plan, name, action.value)))
+    console().print(_guard(lambda: runner.camera_fault(plan, name, action)))
 
 
 class WanAction(StrEnum):
@@ -282,15 +315,25 @@ class WanAction(StrEnum):
     up = "up"
 
 
-@fault_app.command("wan")
+@fault_app.command(
+    "wan",
+    epilog=examples(
+        "dcctl lab fault wan examples/wonosobo dinkes/pkm-garung down",
+        "dcctl lab fault wan pkm-garung up   # inside the spec repo",
+    ),
+)
 def fault_wan(
-    office: Annotated[str, typer.Argument(help="Office: NAME or OPD/NAME")],
-    action: Annotated[WanAction, typer.Argument(help="down or up")],
-    path: SpecPath = Path("."),
+    words: Annotated[
+        list[str],
+        _words("OFFICE ACTION", "NAME or OPD/NAME and down or up", cliopts.complete_office),
+    ],
     lab_id: LabIdOpt = None,
 ) -> None:
     """Take a remote office's WAN link down or bring it back."""
     from dcctl.lab import runner
 
+    path, (office, action) = _fault_words(words, ("OFFICE", "ACTION"))
+    if action not in WanAction.__members__:
+        raise _fail(f"WAN ACTION is down or up, not {action!r}")
     plan = _plan(path, lab_id)
-    console().print(_guard(lambda: runner.wan_fault(plan, office, action.value)))
+    console().print(_guard(lambda: runner.wan_fault(plan, office, action)))

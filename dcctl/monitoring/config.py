@@ -57,13 +57,24 @@ _KIND_ALERT = {
     "node": ("InstanceDown", "critical"),
     "camera": ("CameraDown", "warning"),
     "switch": ("SwitchUnreachable", "critical"),
+    "radio": ("RadioUnreachable", "critical"),
+    "ap": ("AccessPointUnreachable", "warning"),
     "vpn": ("VpnTunnelDown", "warning"),
 }
-_KIND_WORD = {"node": "Node exporter of", "camera": "Camera", "switch": "Switch", "vpn": "Office"}
+_KIND_WORD = {
+    "node": "Node exporter of",
+    "camera": "Camera",
+    "switch": "Switch",
+    "radio": "Radio",
+    "ap": "Access point",
+    "vpn": "Office",
+}
 _KIND_WHAT = {
     "node": "no scrape of node exporter at {addr}",
     "camera": "no TCP connection to the RTSP port {addr}",
     "switch": "no TCP connection to SSH on the management address {addr}",
+    "radio": "no TCP connection to SSH on the management address {addr}",
+    "ap": "no TCP connection to SSH on the management address {addr}",
     "vpn": "no ICMP echo from the tunnel address {addr}",
 }
 
@@ -111,6 +122,13 @@ def _selector(metric: str, labels: Mapping[str, str]) -> str:
 def _opd_words(s: Settings, code: str) -> str:
     name = (s.opds or {}).get(code, (code, None))[0]
     return f"{name} ({code})" if name != code else code
+
+
+def _owner_words(s: Settings, label: str) -> str:
+    """Whom an alert concerns: an OPD, or the site itself (a backbone radio, issue 20)."""
+    if label == s.site and label not in (s.opds or {}):
+        return f"the site {label} (backbone)"
+    return f"OPD {_opd_words(s, label)}"
 
 
 def _static(target: str, labels: Mapping[str, str]) -> dict[str, Any]:
@@ -202,7 +220,7 @@ def _target_rule(t: Target, s: Settings) -> dict[str, Any]:
         "for": f"{after}s",
         "labels": {"severity": severity, **t.labels},
         "annotations": {
-            "summary": f"{_KIND_WORD[t.kind]} {t.name} of OPD {_opd_words(s, t.opd)} is down",
+            "summary": f"{_KIND_WORD[t.kind]} {t.name} of {_owner_words(s, t.opd)} is down",
             "description": f"{what}{where} for {after} s.",
         },
     }

@@ -33,13 +33,16 @@ __all__ = [
     "text",
 ]
 
-Kind = Literal["node", "camera", "switch", "vpn"]
+Kind = Literal["node", "camera", "switch", "radio", "ap", "vpn"]
 
 #: desired-state key prefix -> (kind, blackbox module or None for a direct scrape).
 KINDS: dict[str, tuple[Kind, str | None]] = {
     "node": ("node", None),
     "rtsp": ("camera", "tcp_connect"),
     "switch": ("switch", "tcp_connect"),
+    # Radios and access points (issue 20) are probed as switches are, on SSH.
+    "radio": ("radio", "tcp_connect"),
+    "ap": ("ap", "tcp_connect"),
     "vpn": ("vpn", "icmp"),
 }
 
@@ -111,8 +114,19 @@ def _details(spec: Spec) -> dict[str, str]:
             out[f"rtsp/{code}/{cam.name}"] = cam.location
         for off in opd.offices:
             out[f"vpn/{code}/{off.name}"] = off.location
+    links = {
+        end.partition(":")[0]: link.name
+        for link in spec.site.links
+        if link.medium == "radio"
+        for end in (link.a, link.b)
+    }
     for sw in spec.site.switches:
-        out[f"switch/{sw.name}"] = sw.location
+        if sw.role == "radio":
+            out[f"radio/{sw.name}"] = f"{sw.location}, radio link {links.get(sw.name, '-')}"
+        elif sw.role == "ap":
+            out[f"ap/{sw.name}"] = f"{sw.location}, access point"
+        else:
+            out[f"switch/{sw.name}"] = sw.location
     return out
 
 

@@ -12,11 +12,13 @@ from typing import Any
 
 import netaddr
 
+from dcctl.backup.repositories import OFFSITE, PRIMARY, backup_layer
 from dcctl.plan.switching import switch_intents
+from dcctl.spec.backup import INTERVAL_S, NONE, effective
 from dcctl.spec.checks import opd_networks, vlan_name, vm_network
 from dcctl.spec.loader import Spec
 
-LAYERS = ("networks", "vms", "switches", "vpn", "cctv", "monitoring")
+LAYERS = ("networks", "vms", "switches", "vpn", "cctv", "monitoring", "backup")
 
 #: Layer name -> stable key -> plain record.
 DesiredState = dict[str, dict[str, Any]]
@@ -52,7 +54,7 @@ def desired_state(spec: Spec) -> DesiredState:
                 "disk_gb": vm.disk_gb,
                 "image": vm.image,
                 "exposure": vm.exposure,
-                "backup": vm.backup.model_dump(),
+                "backup": _backup_policy(spec, key, vm.classification or opd.classification, vm),
                 # Placement by a hash of the VM's key unless pinned: adding or removing
                 # another VM never migrates this one; a renamed VM keeps its old key's.
                 "node": vm.node or nodes[zlib.crc32(placed.encode()) % len(nodes)],
@@ -98,7 +100,45 @@ def desired_state(spec: Spec) -> DesiredState:
             nvr["recording_disk_gb"] = required_gb(state["cctv"].values())
     state["switches"] = {k: v.to_dict() for k, v in switch_intents(spec).items()}
     state["monitoring"] = _monitoring_targets(spec, state)
+    state["backup"] = backup_layer(spec, state["vms"])
     return state
+
+
+def served_by(spec: Spec, state: dict[str, dict[str, Any]], device: str) -> str:
+    """The OPD a radio or AP serves (its alerts' ``opd`` label), or the site's name.
+
+    An AP serves the OPD whose SSID it broadcasts (the guest SSID serves nobody in
+    particular). A radio serves the OPDs whose VLANs cross it: exactly one makes it
+    that OPD's radio (a link to its remote building); none or several make it a
+    backbone radio, labelled with the site, so its alerts go to the infra team.
+    """
+    intent = state["switches"].get(device, {})
+    opds = {s["opd"] for w in intent.get("wireless", {}).values() for s in w.get("ssids", [])
+            if s.get("opd")}  # fmt: skip
+    if not opds:
+        by_vlan = {n["vlan"]: n["opd"] for n in state["networks"].values()}
+        for port in intent.get("ports", {}).values():
+            for vid in [port.get("vlan"), *port.get("trunk_vlans", [])]:
+                if vid in by_vlan:
+                    opds.add(by_vlan[vid])
+    return next(iter(opds)) if len(opds) == 1 else spec.site.name
+
+
+def _backup_policy(spec: Spec, key: str, classification: str, vm: Any) -> dict[str, Any]:
+    """A VM's effective backup policy, its repositories and when its last backup is stale.
+
+    The backup VMs themselves get none (their repositories are the backups).
+    """
+    conf = spec.site.backup
+    if conf is not None and key in conf.service_vms():
+        policy = NONE
+    else:
+        policy = effective(conf, classification, vm.backup)
+    out: dict[str, Any] = policy.to_dict()
+    out["repositories"] = [PRIMARY, OFFSITE][: policy.copies]
+    if policy.active and conf is not None:
+        out["stale_after_s"] = int(INTERVAL_S[policy.schedule] * conf.stale_after_factor)
+    return out
 
 
 def _monitoring_targets(spec: Spec, state: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -114,6 +154,14 @@ def _monitoring_targets(spec: Spec, state: dict[str, dict[str, Any]]) -> dict[st
         port = cam["url"].split(":")[2].split("/")[0]
         targets[f"rtsp/{key}"] = {"opd": cam["opd"], "job": "camera", "target": f"{host}:{port}"}
     for sw in spec.site.switches:
+        if sw.role in ("radio", "ap"):
+            # Probed like a switch; labelled by the one OPD it serves, else the site.
+            targets[f"{sw.role}/{sw.name}"] = {
+                "opd": served_by(spec, state, sw.name),
+                "job": sw.role,
+                "target": f"{sw.mgmt_address}:22",
+            }
+            continue
         targets[f"switch/{sw.name}"] = {
             "opd": "kominfo",
             "job": "switch",

@@ -15,6 +15,7 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
+from dcctl.i18n import N_, _, number
 from dcctl.plan.diff import Change, list_delta, natural_key, summarize
 from dcctl.spec.loader import Spec
 
@@ -47,18 +48,30 @@ IMPORTANT = {
 }
 #: Where changes without an OPD (switches, site-wide monitoring) are grouped.
 SITE = "site"
+#: Section titles of the text plan, per layer (msgids; shown through _()).
+LAYER_TITLES = {
+    "opds": N_("opds"),
+    "networks": N_("networks"),
+    "vms": N_("vms"),
+    "vpn": N_("vpn"),
+    "cctv": N_("cctv"),
+    "switches": N_("switches"),
+    "monitoring": N_("monitoring"),
+}
+#: The change classes, as msgids.
+ACTIONS = (N_("create"), N_("update"), N_("replace"), N_("delete"))
 
 
 def plain(value: Any) -> str:
     """A value as a person writes it: ``(none)``, ``110, 120``, ``daily``; never a repr."""
     if value is None:
-        return "(none)"
+        return _("(none)")
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return _("yes") if value else _("no")
     if isinstance(value, list | tuple):
-        return ", ".join(plain(v) for v in value) if value else "(empty)"
+        return ", ".join(plain(v) for v in value) if value else _("(empty)")
     if isinstance(value, dict):
-        return ", ".join(f"{k}={plain(v)}" for k, v in value.items()) if value else "(empty)"
+        return ", ".join(f"{k}={plain(v)}" for k, v in value.items()) if value else _("(empty)")
     return str(value)
 
 
@@ -69,10 +82,10 @@ def field_change(old: Any, new: Any) -> str:
         return f"{plain(old)} -> {plain(new)}"
     parts = []
     if added:
-        parts.append("added " + plain(added))
+        parts.append(_("added {items}").format(items=plain(added)))
     if removed:
-        parts.append("removed " + plain(removed))
-    return "; ".join(parts) or "reordered"
+        parts.append(_("removed {items}").format(items=plain(removed)))
+    return "; ".join(parts) or _("reordered")
 
 
 def created_fields(c: Change, verbose: bool = False) -> list[tuple[str, Any]]:
@@ -93,11 +106,18 @@ def created_fields(c: Change, verbose: bool = False) -> list[tuple[str, Any]]:
 def headline(c: Change) -> str:
     """The change's one line, without markup: symbol, name, class and rename."""
     sym = _SYMBOL[c.action][0]
-    name = f"{c.renamed_from} -> {c.key} (renamed)" if c.renamed_from else c.key
-    what = {"replace": " (replace)", "delete": " (delete)"}.get(c.action, "")
+    name = _renamed(c)
+    what = {"replace": " (" + _("replace") + ")", "delete": " (" + _("delete") + ")"}.get(
+        c.action, ""
+    )
     if c.layer == "opds":
-        what = " (OPD deleted)"
+        what = " (" + _("OPD deleted") + ")"
     return f"{sym} {name}{what}"
+
+
+def _renamed(c: Change) -> str:
+    """``old -> new (renamed)`` for a rename, else the key."""
+    return f"{c.renamed_from} -> {c.key} (" + _("renamed") + ")" if c.renamed_from else c.key
 
 
 def by_opd(changes: list[Change]) -> dict[str, list[Change]]:
@@ -116,12 +136,15 @@ def by_opd(changes: list[Change]) -> dict[str, list[Change]]:
 def summary_line(changes: list[Change]) -> str:
     """``Plan: 1 to create, 2 to update, 1 to replace, 1 to delete; 2 lose data.``"""
     n = summarize(changes)
-    text = (
-        f"Plan: {n['create']} to create, {n['update']} to update, "
-        f"{n['replace']} to replace, {n['delete']} to delete"
-    )
+    text = _(
+        "Plan: {create} to create, {update} to update, {replace} to replace, {delete} to delete"
+    ).format(**{k: number(n[k]) for k in ("create", "update", "replace", "delete")})
     if n["data_loss"]:
-        return text + f"; {n['data_loss']} LOSE DATA (apply needs --allow-destroy)."
+        return (
+            text
+            + "; "
+            + _("{n} LOSE DATA (apply needs --allow-destroy).").format(n=number(n["data_loss"]))
+        )
     return text + "."
 
 
@@ -129,22 +152,23 @@ def render_text(con: Console, spec: Spec, changes: list[Change], verbose: bool) 
     """One print of the whole plan: rich's per-call cost dominated large plans."""
     out: list[str] = []
     if spec.lock_changed:
-        out.append("IPAM: new allocations pending; `dcctl lock` records them in dcctl.lock.yaml")
+        out.append(_("IPAM: new allocations pending; `dcctl lock` records them in dcctl.lock.yaml"))
     if not changes:
-        out.append(f"No changes. {spec.site.name} matches the last apply.")
+        out.append(_("No changes. {site} matches the last apply.").format(site=spec.site.name))
         con.print("\n".join(out))
         return
     layer = None
     for c in changes:
         if c.layer != layer:
             layer = c.layer
-            out.append(f"\n[bold]{layer}[/bold]")
+            out.append(f"\n[bold]{escape(_(LAYER_TITLES.get(layer, layer)))}[/bold]")
         color = _SYMBOL[c.action][1]
         out.append(f"  [{color}]{escape(headline(c))}[/{color}]")
         for reason in c.reasons:
             out.append(f"      [magenta]{escape(reason)}[/magenta]")
         if c.data_loss:
-            out.append(f"      [bold red]DATA LOSS: {escape(c.data_loss)}[/bold red]")
+            loss = _("DATA LOSS") + f": {c.data_loss}"
+            out.append("      [bold red]" + escape(loss) + "[/bold red]")
         if c.action in ("create", "delete"):
             shown = created_fields(c, verbose)
             if shown:
@@ -155,7 +179,8 @@ def render_text(con: Console, spec: Spec, changes: list[Change], verbose: bool) 
             for f, (old, new) in shown_items:
                 out.append(f"      {escape(f)}: {escape(field_change(old, new))}")
             if len(items) > len(shown_items):
-                out.append(f"      ... {len(items) - len(shown_items)} more (use -v)")
+                more = _("... {n} more (use -v)").format(n=len(items) - len(shown_items))
+                out.append(f"      {escape(more)}")
     out.append("\n" + summary_line(changes))
     con.print("\n".join(out), highlight=False, soft_wrap=True)
 
@@ -164,23 +189,31 @@ def render_markdown(spec: Spec, changes: list[Change]) -> str:
     """The plan for a merge request: counts, the data-loss list, then one section per OPD."""
     n = summarize(changes)
     lines = [
-        f"### dcctl plan: {spec.site.name}",
+        _("### dcctl plan: {site}").format(site=spec.site.name),
         "",
-        f"**{n['create']}** to create, **{n['update']}** to update, "
-        f"**{n['replace']}** to replace, **{n['delete']}** to delete"
-        + (f"; **{n['data_loss']} lose data**." if n["data_loss"] else "."),
+        _(
+            "**{create}** to create, **{update}** to update, "
+            "**{replace}** to replace, **{delete}** to delete"
+        ).format(**{k: number(n[k]) for k in ("create", "update", "replace", "delete")})
+        + ("; " + _("**{n} lose data**.").format(n=n["data_loss"]) if n["data_loss"] else "."),
         "",
     ]
     if not changes:
-        lines.append("No changes.")
+        lines.append(_("No changes."))
     losing = [c for c in changes if c.data_loss]
     if losing:
-        lines += [f"> **{len(losing)} change(s) lose data**; apply needs `--allow-destroy`:", ">"]
+        lines += [
+            _("> **{n} change(s) lose data**; apply needs `--allow-destroy`:").format(
+                n=len(losing)
+            ),
+            ">",
+        ]
         lines += [f"> - `{c.name}`: {_cell(c.data_loss or '')}" for c in losing]
         lines.append("")
     for opd, items in by_opd(changes).items():
-        title = "site-wide (Diskominfo)" if opd == SITE else f"OPD `{opd}`"
-        lines += [f"#### {title}", "", "| | layer | resource | details |", "|---|---|---|---|"]
+        title = _("site-wide (Diskominfo)") if opd == SITE else f"OPD `{opd}`"
+        head = _("| | layer | resource | details |")
+        lines += [f"#### {title}", "", head, "|---|---|---|---|"]
         lines += [_md_row(c) for c in items]
         lines.append("")
     return "\n".join(lines) + "\n"
@@ -189,16 +222,17 @@ def render_markdown(spec: Spec, changes: list[Change]) -> str:
 def _md_row(c: Change) -> str:
     notes = [*c.reasons]
     if c.data_loss:
-        notes.insert(0, f"**DATA LOSS**: {c.data_loss}")
+        notes.insert(0, "**" + _("DATA LOSS") + f"**: {c.data_loss}")
     if c.action in ("create", "delete"):
         details = [f"`{f}`: {_md(v)}" for f, v in created_fields(c)]
     else:
         details = [f"`{f}`: {_md_text(field_change(o, v))}" for f, (o, v) in c.fields.items()]
     if c.renamed_from:
-        notes.append("renamed in place: the same VM, disks and address")
+        notes.append(_("renamed in place: the same VM, disks and address"))
     cell = "; ".join([_cell(x) for x in notes] + details)
-    name = f"{c.renamed_from} -> {c.key} (renamed)" if c.renamed_from else c.key
-    return f"| {_SYMBOL[c.action][0]} {c.action} | {c.layer} | `{_cell(name)}` | {cell} |"
+    name = _renamed(c)
+    action = _(c.action)
+    return f"| {_SYMBOL[c.action][0]} {action} | {c.layer} | `{_cell(name)}` | {cell} |"
 
 
 def _cell(text: str) -> str:
@@ -227,6 +261,6 @@ def engine_step_lines(steps: list[dict[str, Any]]) -> list[str]:
         if step.get("reason"):
             line += f": {step['reason']}"
         if step.get("data_loss"):
-            line += f"; DATA LOSS: {step['data_loss']}"
+            line += "; " + _("DATA LOSS") + f": {step['data_loss']}"
         out.append(line)
     return out

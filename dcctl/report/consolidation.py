@@ -11,6 +11,7 @@ put on an intranet share as a single file.
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from collections.abc import Callable
 from functools import cache
@@ -19,11 +20,21 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from dcctl import i18n
 from dcctl.files import atomic_write
+from dcctl.i18n import N_, _
 from dcctl.spec.loader import Spec
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATUSES = ("running", "migrating", "closed")
+#: A server room's status as people read it (msgids; the data keeps the spec's value).
+STATUS_LABELS = {"running": N_("running"), "migrating": N_("migrating"), "closed": N_("closed")}
+
+
+def status_label(status: str) -> str:
+    """``closed`` -> ``closed`` / ``ditutup``: the badge and total-line word."""
+    return _(STATUS_LABELS.get(status, status))
+
 
 # Bar chart geometry (px). Labels left, bars in the middle, values right.
 _LABEL_W = 110
@@ -93,9 +104,14 @@ def report(spec: Spec, requests: dict[str, dict[str, int]] | None = None) -> dic
         "vm_capacity_gb": spec.site.storage.vm_capacity_gb,
         "recording_capacity_gb": spec.site.storage.recording_capacity_gb,
     }
+    from dcctl.engines.audit import git_commit
+
     out: dict[str, Any] = {
         "site": spec.site.name,
         "description": spec.site.description,
+        # When and from what: a printed report is compared with last month's.
+        "generated_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
+        "commit": git_commit(spec.root, short=False),
         "opds": opds,
         "totals": totals,
     }
@@ -111,20 +127,32 @@ def report(spec: Spec, requests: dict[str, dict[str, int]] | None = None) -> dic
 
 
 def _fmt(v: float) -> str:
-    return f"{v:,.0f}" if float(v).is_integer() or v >= 100 else f"{v:,.1f}"
+    """One number format for table, cards and chart: whole numbers plain, else one decimal.
+
+    In the language in force (id: ``8.550``, ``12,5``), so the chart and the table
+    never disagree in rounding or separators.
+    """
+    return i18n.number(v, 0 if float(v).is_integer() else 1)
 
 
 def _chart(
-    title: str, items: list[tuple[str, float, float | None]], unit: str, note: str = ""
+    title: str,
+    items: list[tuple[str, float, float | None]],
+    unit: str,
+    note: str = "",
+    per_row: bool = False,
 ) -> dict[str, Any]:
     """Horizontal bars of used (dark) over quota or capacity (light), scaled to the largest.
 
+    ``per_row``: each row is scaled to its own limit (rows of different units, such as
+    vCPU next to GB, where one scale would shrink the small ones to nothing).
     Geometry is computed here and only placed by the template, so every label
     goes through Jinja2's autoescaping and the page needs no script to draw.
     """
-    top = max([max(u, q or 0) for _, u, q in items] + [1])
+    overall = max([max(u, q or 0) for _label, u, q in items] + [1])
     rows = []
     for i, (label, used, limit) in enumerate(items):
+        top = max(used, limit or 0, 1) if per_row else overall
         y = _TOP + i * _ROW_H
         used_w = round(_BAR_W * used / top, 1)
         limit_w = round(_BAR_W * limit / top, 1) if limit else None
@@ -157,14 +185,16 @@ def _chart(
 def _consolidation_chart(opds: list[dict[str, Any]]) -> dict[str, Any]:
     """Legacy servers per OPD coloured by server-room status: what is left to migrate."""
     chart = _chart(
-        "Ruang server lama: server di luar pusat data",
+        _("Legacy server rooms: servers outside the data center"),
         [(o["code"], float(o["legacy_servers"]), None) for o in opds],
-        "servers",
-        "warna: running merah, migrating kuning, closed hijau",
+        _("servers"),
+        _("colour: {running} red, {migrating} yellow, {closed} green").format(
+            **{s: status_label(s) for s in STATUSES}
+        ),
     )
     for row, o in zip(chart["rows"], opds, strict=True):
         row["status"] = o["server_room"]
-        row["text"] = f"{o['legacy_servers']} ({o['server_room']})"
+        row["text"] = f"{_fmt(o['legacy_servers'])} ({status_label(o['server_room'])})"
         row["tooltip"] = f"{o['code']}: {row['text']}"
         if o["server_room"] == "closed":  # still show a sliver so closed rooms are visible
             row["used_w"] = max(row["used_w"], 3)
@@ -181,48 +211,69 @@ def charts(data: dict[str, Any]) -> list[dict[str, Any]]:
             title,
             [(o["code"], float(o[key]), float(o[f"{key}_quota"])) for o in opds],
             unit,
-            "gelap: dipakai, terang: kuota, merah: melebihi kuota",
+            _("dark: used, light: quota, red: over quota"),
         )
 
     return [
-        per_opd("vcpu", "vCPU: dipakai vs kuota", "vCPU"),
-        per_opd("memory_gb", "Memori: dipakai vs kuota", "GB"),
-        per_opd("disk_gb", "Disk VM: dipakai vs kuota", "GB"),
+        per_opd("vcpu", _("vCPU: used vs quota"), "vCPU"),
+        per_opd("memory_gb", _("Memory: used vs quota"), "GB"),
+        per_opd("disk_gb", _("VM disk: used vs quota"), "GB"),
         _chart(
-            "Penyimpanan rekaman CCTV",
+            _("CCTV recording storage"),
             [(o["code"], float(o["recording_gb"]), None) for o in opds if o["cameras"]]
-            or [("none", 0.0, None)],
+            or [(_("none"), 0.0, None)],
             "GB",
         ),
         _consolidation_chart(opds),
         _chart(
-            "Kapasitas pusat data",
+            _("Data center capacity"),
             [
                 ("vCPU", float(t["vcpu"]), float(t["site_vcpu"])),
-                ("memori GB", float(t["memory_gb"]), float(t["site_memory_gb"])),
-                ("VM disk GB", float(t["disk_gb"]), float(t["vm_capacity_gb"])),
-                ("rekaman GB", float(t["recording_gb"]), float(t["recording_capacity_gb"])),
+                (_("memory GB"), float(t["memory_gb"]), float(t["site_memory_gb"])),
+                (_("VM disk GB"), float(t["disk_gb"]), float(t["vm_capacity_gb"])),
+                (_("recording GB"), float(t["recording_gb"]), float(t["recording_capacity_gb"])),
             ],
             "",
-            "gelap: dialokasikan, terang: kapasitas",
+            _("dark: allocated, light: capacity; each row to its own scale"),
+            per_row=True,
         ),
     ]
 
 
 @cache
 def _env() -> Environment:
-    return Environment(
+    env = Environment(
         loader=FileSystemLoader(str(TEMPLATES)),
         autoescape=True,  # OPD names and notes come from specs edited by many people
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    # Looked up at render time, so one cached environment serves both languages.
+    env.globals.update(_=_, num=_fmt, pct=i18n.percent, status=status_label)
+    return env
 
 
 def render_report_html(data: dict[str, Any]) -> str:
     """One self-contained HTML page from report data (as `report()` returns it)."""
-    return _env().get_template("consolidation.html.j2").render(report=data, charts=charts(data))
+    generated = data.get("generated_at")
+    when = i18n.datetime(dt.datetime.fromisoformat(generated)) if generated else None
+    return (
+        _env()
+        .get_template("consolidation.html.j2")
+        .render(
+            report=data,
+            charts=charts(data),
+            lang=i18n.language(),
+            generated=when,
+            commit=data.get("commit"),
+            quota_cells=_QUOTA_CELLS,
+        )
+    )
+
+
+#: (key, shown as used / quota) per OPD column of the HTML table.
+_QUOTA_CELLS = ("vms", "vcpu", "memory_gb", "disk_gb")
 
 
 def render_html(spec: Spec) -> str:
@@ -231,37 +282,48 @@ def render_html(spec: Spec) -> str:
 
 
 # (header, value, shown in the terminal table) - the name is long, `dcctl show` has it.
+def _of(used: float, limit: float) -> str:
+    return f"{_fmt(used)}/{_fmt(limit)}"
+
+
+# Headings are msgids, shown through _().
 _COLUMNS: tuple[tuple[str, Callable[[dict[str, Any]], str], bool], ...] = (
-    ("OPD", lambda o: o["code"], True),
-    ("name", lambda o: o["name"], False),
-    ("class", lambda o: o["classification"], True),
-    ("VMs", lambda o: f"{o['vms']}/{o['vms_quota']}", True),
-    ("vCPU", lambda o: f"{o['vcpu']}/{o['vcpu_quota']}", True),
-    ("mem GB", lambda o: f"{o['memory_gb']}/{o['memory_gb_quota']}", True),
-    ("disk GB", lambda o: f"{o['disk_gb']}/{o['disk_gb_quota']}", True),
-    ("rec GB", lambda o: _fmt(o["recording_gb"]), True),
-    ("cams", lambda o: f"{o['cameras']}/{o['cameras_quota']}", True),
-    ("offices", lambda o: str(o["offices"]), True),
-    ("server room", lambda o: o["server_room"], True),
-    ("servers", lambda o: str(o["legacy_servers"]), True),
+    (N_("OPD"), lambda o: o["code"], True),
+    (N_("name"), lambda o: o["name"], False),
+    (N_("class"), lambda o: o["classification"], True),
+    (N_("VMs"), lambda o: _of(o["vms"], o["vms_quota"]), True),
+    (N_("vCPU"), lambda o: _of(o["vcpu"], o["vcpu_quota"]), True),
+    (N_("mem GB"), lambda o: _of(o["memory_gb"], o["memory_gb_quota"]), True),
+    (N_("disk GB"), lambda o: _of(o["disk_gb"], o["disk_gb_quota"]), True),
+    (N_("rec GB"), lambda o: _fmt(o["recording_gb"]), True),
+    (N_("cams"), lambda o: _of(o["cameras"], o["cameras_quota"]), True),
+    (N_("offices"), lambda o: _fmt(o["offices"]), True),
+    (N_("server room"), lambda o: status_label(o["server_room"]), True),
+    (N_("servers"), lambda o: _fmt(o["legacy_servers"]), True),
 )
 
 
+def rooms_line(rooms: dict[str, int]) -> str:
+    """``3 closed, 1 migrating, 2 running`` in the language in force."""
+    return ", ".join(
+        f"{_fmt(rooms[s])} {status_label(s)}" for s in ("closed", "migrating", "running")
+    )
+
+
 def _total_row(t: dict[str, Any]) -> list[str]:
-    rooms = t["server_rooms"]
     return [
-        "TOTAL",
-        f"{t['opds']} OPDs",
+        _("TOTAL"),
+        _("{n} OPDs").format(n=_fmt(t["opds"])),
         "",
-        str(t["vms"]),
-        f"{t['vcpu']}/{t['vcpu_quota']}",
-        f"{t['memory_gb']}/{t['memory_gb_quota']}",
-        f"{t['disk_gb']}/{t['disk_gb_quota']}",
+        _fmt(t["vms"]),
+        _of(t["vcpu"], t["vcpu_quota"]),
+        _of(t["memory_gb"], t["memory_gb_quota"]),
+        _of(t["disk_gb"], t["disk_gb_quota"]),
         _fmt(t["recording_gb"]),
-        str(t["cameras"]),
-        str(t["offices"]),
-        f"{rooms['closed']} closed, {rooms['migrating']} migrating, {rooms['running']} running",
-        str(t["legacy_servers"]),
+        _fmt(t["cameras"]),
+        _fmt(t["offices"]),
+        rooms_line(t["server_rooms"]),
+        _fmt(t["legacy_servers"]),
     ]
 
 
@@ -272,13 +334,13 @@ def render_markdown(data: dict[str, Any]) -> str:
         return v.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
 
     lines = [
-        f"### Consolidation report: {cell(data['site'])}",
+        _("### Consolidation report: {site}").format(site=cell(data["site"])),
         "",
-        "| " + " | ".join(c for c, _, _ in _COLUMNS) + " |",
+        "| " + " | ".join(_(c[0]) for c in _COLUMNS) + " |",
         "|" + "---|" * len(_COLUMNS),
     ]
     for o in data["opds"].values():
-        lines.append("| " + " | ".join(cell(str(f(o))) for _, f, _ in _COLUMNS) + " |")
+        lines.append("| " + " | ".join(cell(str(c[1](o))) for c in _COLUMNS) + " |")
     lines.append(
         "| " + " | ".join(f"**{cell(v)}**" if v else "" for v in _total_row(data["totals"])) + " |"
     )
@@ -287,12 +349,13 @@ def render_markdown(data: dict[str, Any]) -> str:
         lv = req["service_levels"]
         lines += [
             "",
-            "### Requests and service levels",
+            _("### Requests and service levels"),
             "",
-            f"Targets: answer within {lv['answer_minutes']} minutes, "
-            f"resolve within {lv['resolve_hours']} hours.",
+            _("Targets: answer within {answer} minutes, resolve within {resolve} hours.").format(
+                answer=lv["answer_minutes"], resolve=lv["resolve_hours"]
+            ),
             "",
-            "| " + " | ".join(_REQUEST_COLUMNS) + " |",
+            "| " + " | ".join(_(c) for c in _REQUEST_COLUMNS) + " |",
             "|" + "---|" * len(_REQUEST_COLUMNS),
         ]
         for code, r in req["opds"].items():
@@ -301,19 +364,21 @@ def render_markdown(data: dict[str, Any]) -> str:
             lines.append("| " + " | ".join([cell(code), *_request_cells(r)]) + " |")
         lines.append(
             "| "
-            + " | ".join(["**TOTAL**", *(f"**{c}**" for c in _request_cells(req["totals"]))])
+            + " | ".join(
+                ["**" + _("TOTAL") + "**", *(f"**{c}**" for c in _request_cells(req["totals"]))]
+            )
             + " |"
         )
     return "\n".join(lines) + "\n"
 
 
 _REQUEST_COLUMNS = (
-    "OPD",
-    "requests",
-    "resolved",
-    "overdue",
-    "answered in time",
-    "resolved in time",
+    N_("OPD"),
+    N_("requests"),
+    N_("resolved"),
+    N_("overdue"),
+    N_("answered in time"),
+    N_("resolved in time"),
 )
 
 
@@ -353,17 +418,20 @@ def report_command(
     data = report(spec, _requests(spec, tickets))
     if html is not None:
         atomic_write(html, render_report_html(data))
-        err_console().print(f"wrote {escape(str(html))}")
+        err_console().print(_("wrote {file}").format(file=escape(str(html))))
     if fmt == "json":
         emit_json(data)
         return
     if fmt == "markdown":
         sys.stdout.write(render_markdown(data))
         return
-    table = Table(title=f"Consolidation report: {escape(data['site'])}", title_justify="left")
+    table = Table(
+        title=escape(_("Consolidation report: {site}").format(site=data["site"])),
+        title_justify="left",
+    )
     shown = [i for i, c in enumerate(_COLUMNS) if c[2]]
     for i in shown:
-        table.add_column(_COLUMNS[i][0], overflow="fold", no_wrap=i == 0)
+        table.add_column(_(_COLUMNS[i][0]), overflow="fold", no_wrap=i == 0)
     rows = list(data["opds"].values())
     for n, o in enumerate(rows):
         table.add_row(
@@ -371,27 +439,40 @@ def report_command(
         )
     total = _total_row(data["totals"])
     t = data["totals"]
-    total[10] = f"{t['server_rooms']['closed']}/{t['opds']} closed"  # the line below has detail
+    # the line below has the detail
+    total[10] = f"{_of(t['server_rooms']['closed'], t['opds'])} {status_label('closed')}"
     table.add_row(*(escape(total[i]) for i in shown), style="bold")
     console().print(table)
     console().print(
-        f"Consolidation: {t['server_rooms']['closed']} of {t['opds']} legacy server rooms closed "
-        f"({t['consolidated_pct']}%), {t['legacy_servers']} servers still outside the data center."
+        escape(
+            _(
+                "Consolidation: {closed} of {opds} legacy server rooms closed ({pct}), "
+                "{servers} servers still outside the data center."
+            ).format(
+                closed=_fmt(t["server_rooms"]["closed"]),
+                opds=_fmt(t["opds"]),
+                pct=i18n.percent(t["consolidated_pct"]),
+                servers=_fmt(t["legacy_servers"]),
+            )
+        )
     )
     req = data.get("requests")
     if req:
         lv = req["service_levels"]
         table = Table(
-            title=f"Requests: answer within {lv['answer_minutes']} min, "
-            f"resolve within {lv['resolve_hours']} h",
+            title=escape(
+                _("Requests: answer within {answer} min, resolve within {resolve} h").format(
+                    answer=lv["answer_minutes"], resolve=lv["resolve_hours"]
+                )
+            ),
             title_justify="left",
         )
         for col in _REQUEST_COLUMNS:
-            table.add_column(col)
+            table.add_column(_(col))
         for code, r in req["opds"].items():
             if r["requests"]:
                 table.add_row(code, *_request_cells(r))
-        table.add_row("TOTAL", *_request_cells(req["totals"]), style="bold")
+        table.add_row(_("TOTAL"), *_request_cells(req["totals"]), style="bold")
         console().print(table)
 
 

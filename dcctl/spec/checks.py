@@ -6,13 +6,17 @@ Pydantic validates each document alone; these rules need the whole regency
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 import netaddr
 
+from dcctl.spec.age import DocumentAge
+from dcctl.spec.backup import WEAKER_HINT, effective, explicit, weaker
 from dcctl.spec.compute import DISK_SHRINK_HINT, Vm, disk_shrink
 from dcctl.spec.credentials import CredentialUse, credential_uses, namespace_problem
 from dcctl.spec.errors import SpecError
@@ -51,13 +55,18 @@ def _vm_ref(ref: str, opds: dict[str, Opd]) -> bool:
     return code in opds and any(v.name == vm for v in opds[code].vms)
 
 
-def check_spec(site: Site, opds: dict[str, Opd], sources: dict[str, SourceDoc]) -> list[SpecError]:
+def check_spec(
+    site: Site, opds: dict[str, Opd], sources: dict[str, SourceDoc], root: Path | None = None
+) -> list[SpecError]:
     """Every cross-document rule, each error with its file, line and field.
 
     The order of the checks is the order of the errors a person reads, and port
     claims are first-come: site ports (hypervisor uplinks, links) before OPD ports.
+    When two documents collide (a port, a WAN address), the error goes on the newer
+    one (:mod:`dcctl.spec.age`, from the files under ``root``), naming the other.
     """
     check = _Checker(site, opds, sources)
+    check.age = DocumentAge(root)
     check.site_names()
     check.switch_owners()
     check.management()
@@ -68,6 +77,7 @@ def check_spec(site: Site, opds: dict[str, Opd], sources: dict[str, SourceDoc]) 
     for code, opd in opds.items():
         check.opd(code, opd, internal)
     check.storage()
+    check.backups()
     check.vendor_limits()
     check.credentials()
     check.errors.extend(wireless_errors(site, opds, sources))
@@ -87,12 +97,37 @@ class _Checker:
         self.total_disk = 0
         self.total_rec = 0.0
         self.wan_seen: dict[str, str] = {}
+        self.age = DocumentAge(None)
+        # Where each claim was made, so a collision can be reported on the newer side.
+        self.port_at: dict[tuple[str, str], tuple[SourceDoc, tuple[Any, ...]]] = {}
+        self.wan_at: dict[str, tuple[SourceDoc, tuple[Any, ...]]] = {}
 
     def use_port(self, ref: str, who: str, doc: SourceDoc, path: tuple[Any, ...]) -> None:
         try:
-            self.claims.claim(ref, who)
+            key = self.claims.claim(ref, who)
         except PortClaimError as exc:
+            try:
+                key = self.claims.resolve(ref)
+            except PortClaimError:
+                key = None
+            holder = self.port_at.get(key) if key is not None else None
+            if holder is not None and self.age.newer(holder[0].file, doc.file):
+                # The holder's document is the new one: the error belongs there.
+                held = self.claims.users[key]
+                self.errors.append(
+                    holder[0].error(
+                        holder[1],
+                        f"port {key[0]}:{key[1]} is already used by {who} ({doc.file})",
+                        exc.hint,
+                    )
+                )
+                self.claims.users[key] = f"{held} / {who}"
+                return
+            if holder is not None:
+                exc = PortClaimError(f"{exc} ({holder[0].file})", exc.hint)
             self.errors.append(doc.error(path, str(exc), exc.hint or _choices(self.sw_by_name)))
+            return
+        self.port_at[key] = (doc, path)
 
     def site_names(self) -> None:
         sd, site = self.sd, self.site
@@ -384,15 +419,22 @@ class _Checker:
         self, code: str, opd: Opd, od: SourceDoc, internal: list[netaddr.IPNetwork]
     ) -> None:
         for i, off in enumerate(opd.offices):
+            here = ("offices", i, "wan_address")
             if off.wan_address in self.wan_seen:
+                other_doc, other_path = self.wan_at[off.wan_address]
+                newer = self.age.newer(other_doc.file, od.file)
+                doc, path = (other_doc, other_path) if newer else (od, here)
+                other = f"{code}/{off.name}" if newer else self.wan_seen[off.wan_address]
+                other_file = od.file if newer else other_doc.file
                 self.errors.append(
-                    od.error(
-                        ("offices", i, "wan_address"),
-                        f"WAN address {off.wan_address} already used by "
-                        f"{self.wan_seen[off.wan_address]}",
+                    doc.error(
+                        path,
+                        f"WAN address {off.wan_address} already used by {other} ({other_file})",
                     )
                 )
-            self.wan_seen[off.wan_address] = f"{code}/{off.name}"
+            else:
+                self.wan_seen[off.wan_address] = f"{code}/{off.name}"
+                self.wan_at[off.wan_address] = (od, here)
             bad = _not_unicast(off.wan_address)
             hub = self.site.vpn.endpoint.rpartition(":")[0] if self.site.vpn else None
             if bad is None and off.wan_address == hub:
@@ -441,6 +483,97 @@ class _Checker:
                     )
                 )
 
+    def backups(self) -> None:
+        """Backup repositories exist, VM policies never undercut their class (issue 18).
+
+        A VM with a policy and nowhere to back it up is an error, never a silent skip:
+        no Site backup section, no off-site repository for a second copy, or (production
+        on Proxmox VE) no vzdump storage.
+        """
+        sd, conf = self.sd, self.site.backup
+        if conf is not None:
+            for attr in ("vm", "offsite_vm"):
+                ref = getattr(conf, attr)
+                if ref is not None and not _vm_ref(ref, self.opds):
+                    self.errors.append(
+                        sd.error(("backup", attr), f"unknown VM {ref!r}", "write it as OPD/VM")
+                    )
+        service = set(conf.service_vms()) if conf is not None else set()
+        active: list[str] = []
+        second: list[str] = []
+        for code, opd in self.opds.items():
+            od = self.sources[f"opd/{code}"]
+            for i, vm in enumerate(opd.vms):
+                key, where = f"{code}/{vm.name}", ("vms", i, "backup")
+                if not explicit(vm.backup) and (conf is None or key in service):
+                    continue
+                if conf is None:
+                    self.errors.append(
+                        od.error(
+                            where,
+                            f"VM {vm.name} has a backup policy, but the Site names no backup "
+                            "repository",
+                            "add backup: {vm: OPD/VM, policy: ...} to site.yaml, or drop the "
+                            "VM's backup",
+                        )
+                    )
+                    continue
+                if key in service:
+                    self.errors.append(
+                        od.error(
+                            where,
+                            f"VM {vm.name} is a backup VM (site.yaml backup): its repositories "
+                            "are the backups and it is not backed up into itself",
+                            "drop the VM's backup policy; the off-site copy is the second one",
+                        )
+                    )
+                    continue
+                cls = vm.classification or opd.classification
+                for bad in weaker(getattr(conf.policy, cls), cls, vm.backup):
+                    self.errors.append(
+                        od.error((*where, bad.field), f"VM {vm.name} {bad.message}", WEAKER_HINT)
+                    )
+                policy = effective(conf, cls, vm.backup)
+                if policy.active:
+                    active.append(key)
+                if policy.copies > 1:
+                    second.append(key)
+        if conf is None:
+            return
+
+        def few(keys: list[str]) -> str:
+            return ", ".join(keys[:3]) + (f" and {len(keys) - 3} more" if len(keys) > 3 else "")
+
+        if second and conf.offsite_vm is None:
+            self.errors.append(
+                sd.error(
+                    ("backup",),
+                    f"{len(second)} VM(s) need a second, off-site copy ({few(second)}), but "
+                    "backup.offsite_vm names no off-site backup VM",
+                    "add backup.offsite_vm: OPD/VM (a backup VM in another building)",
+                )
+            )
+        if self.site.hypervisors.type != "proxmox":
+            return
+        if active and conf.proxmox_storage is None:
+            self.errors.append(
+                sd.error(
+                    ("backup",),
+                    f"{len(active)} VM(s) have a backup policy ({few(active)}), but "
+                    "backup.proxmox_storage names no Proxmox VE storage for their vzdump jobs",
+                    "add backup.proxmox_storage: STORAGE_ID (e.g. a Proxmox Backup Server)",
+                )
+            )
+        if second and conf.proxmox_offsite_storage is None:
+            self.errors.append(
+                sd.error(
+                    ("backup",),
+                    f"{len(second)} VM(s) need an off-site copy ({few(second)}), but "
+                    "backup.proxmox_offsite_storage names no Proxmox VE storage for it",
+                    "add backup.proxmox_offsite_storage: STORAGE_ID",
+                )
+            )
+
     def storage(self) -> None:
         sd, st = self.sd, self.site.storage
         if self.total_disk > st.vm_capacity_gb:
@@ -474,7 +607,13 @@ _NOT_UNICAST = (
 def _not_unicast(address: str) -> str | None:
     """Why `address` cannot be a device's own unicast address, or None if it can."""
     ip = netaddr.IPAddress(address)
-    return next((why for block, why in _NOT_UNICAST if ip in netaddr.IPNetwork(block)), None)
+    return next((why for block, why in _not_unicast_blocks() if ip in block), None)
+
+
+@functools.cache
+def _not_unicast_blocks() -> tuple[tuple[netaddr.IPNetwork, str], ...]:
+    """:data:`_NOT_UNICAST` parsed once (each office's WAN address is checked against it)."""
+    return tuple((netaddr.IPNetwork(block), why) for block, why in _NOT_UNICAST)
 
 
 def _choices(names: Any) -> str:

@@ -6,18 +6,18 @@ from typing import Literal
 
 from pydantic import Field
 
-from dcctl.spec.types import Classification, IPv4, Name, Strict, Text
+from dcctl.spec.backup import Backup
+from dcctl.spec.types import Classification, Exposure, IPv4, Name, Strict, Text
 
-
-class Backup(Strict):
-    schedule: Literal["hourly", "daily", "weekly", "none"] = "daily"
-    retention_days: int = Field(14, ge=0, le=3650)
+__all__ = ["DISK_SHRINK_HINT", "Backup", "Vm", "disk_shrink"]
 
 
 class Vm(Strict):
     name: Name
     description: Text | None = None
-    role: Literal["app", "db", "web", "file", "nvr", "vpn-hub", "monitoring"] = "app"
+    role: Literal["app", "db", "web", "file", "nvr", "vpn-hub", "monitoring", "backup"] = (
+        "app"
+    )
     vcpu: int = Field(ge=1, le=128)
     memory_gb: int = Field(ge=1, le=1024)
     disk_gb: int = Field(ge=4, le=65536)
@@ -25,8 +25,12 @@ class Vm(Strict):
     classification: Classification | None = Field(
         None, description="Defaults to the OPD's classification"
     )
-    exposure: Literal["internal", "public"] = "internal"
-    backup: Backup = Backup()
+    exposure: Exposure = "internal"
+    backup: Backup = Field(
+        Backup(),
+        description="Stricter than the classification's minimum (site backup.policy), never "
+        "weaker; fields left out are the minimum's",
+    )
     node: Name | None = Field(None, description="Pin to a hypervisor node")
     address: IPv4 | None = Field(None, description="Pin; otherwise IPAM allocates")
     renamed_from: Name | None = Field(

@@ -28,6 +28,7 @@ elsewhere), never inside ``state/``, with symlinks followed before the check.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Iterator, Mapping
@@ -110,8 +111,17 @@ def credential_uses(site: Site, opds: Mapping[str, Opd]) -> Iterator[CredentialU
             yield CredentialUse(opd.wifi.passphrase, code, "wifi_passphrase", f"opd/{code}", path)
 
 
+@functools.lru_cache(maxsize=65536)
 def _token(code: str) -> str:
     return code.upper().replace("-", "_")
+
+
+def _word_runs(name: str) -> set[str]:
+    """Every run of consecutive ``_``-separated words of `name`: ``_T_`` is in ``_name_``
+    exactly when T is one of them. A set lookup per OPD instead of a substring search
+    (issue 17: 480 site credentials against 600 OPD codes)."""
+    words = name.split("_")
+    return {"_".join(words[i:j]) for i in range(len(words)) for j in range(i + 1, len(words) + 1)}
 
 
 def namespace_problem(ref: str, owner: str, opd_codes: Any) -> str | None:
@@ -129,7 +139,8 @@ def namespace_problem(ref: str, owner: str, opd_codes: Any) -> str | None:
             return f"{rest} is one of dcctl's, the engines' or the shell's own variables"
         words = f"_{rest}_"
         if owner == SITE:
-            other = sorted(c for c in opd_codes if f"_{_token(c)}_" in words)
+            runs = _word_runs(rest)
+            other = sorted(c for c in opd_codes if _token(c) in runs)
             if other:
                 return f"{rest} names OPD {other[0]}; a site credential names no OPD"
             return None

@@ -166,3 +166,21 @@ def _glob(pat: str, path: str) -> bool:
             rx += re.escape(pat[i])
             i += 1
     return re.fullmatch(rx, path) is not None
+
+
+def find_root(start: Path) -> Path | None:
+    """The spec repo around `start` (a folder or a file in it), found upward like git's.
+
+    A spec root is the nearest folder, from `start` up, that holds the layout's
+    `site.yaml`/`site.yml` or the IPAM lock: so `dcctl validate` inside `opd/`, or
+    `dcctl validate opd/dinkes.yaml`, reads the whole repo that file belongs to
+    (an OPD file alone cannot be checked: its VLANs, ports and quotas are the
+    Site's). None when no folder up to `/` is one.
+    """
+    here = start.resolve()
+    if not here.is_dir():
+        here = here.parent
+    for folder in (here, *here.parents):
+        if any((folder / name).is_file() for name in (*_LAYOUT_ROOT, LOCK_NAME)):
+            return folder
+    return None

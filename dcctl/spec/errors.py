@@ -51,6 +51,8 @@ class SpecError:
             object.__setattr__(self, "hint", printable(self.hint, keep_newlines=True))
 
     def __str__(self) -> str:
+        from dcctl.i18n import _
+
         where = self.file
         if self.line is not None:
             where += f":{self.line}"
@@ -59,7 +61,7 @@ class SpecError:
         field = f" {self.path}:" if self.path else ""
         text = f"{where}:{field} {self.message}"
         if self.hint:
-            text += f" (hint: {self.hint})"
+            text += " (" + _("hint: {hint}").format(hint=self.hint) + ")"
         return text
 
     def to_dict(self) -> dict[str, Any]:
@@ -68,6 +70,10 @@ class SpecError:
 
 class SpecErrors(Exception):
     """All errors of one run, raised together so none is hidden behind the first."""
+
+    #: The spec root the errors' files are relative to (set by the loader), so a
+    #: printer can show paths from the current directory and the source lines.
+    root: Any = None
 
     def __init__(self, errors: list[SpecError]) -> None:
         self.errors = sorted(

@@ -8,6 +8,7 @@ document validated, and cross-checks run on whatever validated, so one
 from __future__ import annotations
 
 import difflib
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -16,13 +17,15 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from dcctl.i18n import N_, _
+from dcctl.spec.age import DocumentAge
 from dcctl.spec.discovery import discover_specs
 from dcctl.spec.errors import SpecError, SpecErrors
 from dcctl.spec.ipam import Allocation, Lock
 from dcctl.spec.site import Site
 from dcctl.spec.source import SourceDoc, read_yaml
 from dcctl.spec.tenancy import Opd
-from dcctl.spec.types import API_VERSION
+from dcctl.spec.types import API_VERSION, ENUM_ALIASES
 
 KINDS: dict[str, type[BaseModel]] = {"Site": Site, "Opd": Opd}
 STATE_DIR = "state"
@@ -91,14 +94,22 @@ def _pydantic_errors(
         hint = None
         if err["type"] == "extra_forbidden":
             owner = _model_at(model, loc[:-1])
-            msg = f"unknown field {loc[-1]!r}"
+            msg = _("unknown field {name!r}").format(name=loc[-1])
             if owner is not None:
                 allowed = list(owner.model_fields)
                 close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
-                hint = f"did you mean {close[0]!r}?" if close else "allowed: " + ", ".join(allowed)
+                hint = (
+                    _("did you mean {name!r}?").format(name=close[0])
+                    if close
+                    else _("allowed: {names}").format(names=", ".join(allowed))
+                )
+        elif err["type"] == "literal_error":
+            msg, hint = _enum_error(err)
         elif err["type"] == "missing":
-            msg = "required field is missing"
-        elif err["type"] in (
+            msg = _("required field is missing")
+        elif err["type"] in PYDANTIC_MESSAGES:
+            msg = _(PYDANTIC_MESSAGES[err["type"]]).format(**(err.get("ctx") or {}))
+        if err["type"] in (
             "string_type",
             "int_type",
             "bool_type",
@@ -107,11 +118,65 @@ def _pydantic_errors(
             "model_type",
         ):
             got = type(err.get("input")).__name__
-            msg = f"{msg} (got {got})"
+            msg = f"{msg} (" + _("got {type}").format(type=got) + ")"
             if isinstance(err.get("input"), bool):
-                hint = "YAML reads yes/no/on/off as booleans; quote the value"
+                hint = _("YAML reads yes/no/on/off as booleans; quote the value")
         out.append(doc.error(loc, msg, hint))
     return out
+
+
+#: pydantic's own messages by error type, as msgids (its English otherwise reaches an
+#: Indonesian engineer). The English is pydantic's wording; placeholders are the
+#: error's ``ctx`` keys.
+PYDANTIC_MESSAGES: dict[str, str] = {
+    "greater_than_equal": N_("Input should be greater than or equal to {ge}"),
+    "greater_than": N_("Input should be greater than {gt}"),
+    "less_than_equal": N_("Input should be less than or equal to {le}"),
+    "less_than": N_("Input should be less than {lt}"),
+    "string_too_long": N_("String should have at most {max_length} characters"),
+    "string_too_short": N_("String should have at least {min_length} characters"),
+    "too_long": N_("should have at most {max_length} items, not {actual_length}"),
+    "too_short": N_("should have at least {min_length} items, not {actual_length}"),
+    "int_parsing": N_("Input should be a valid integer, unable to parse string as an integer"),
+    "int_from_float": N_("Input should be a valid integer, got a number with a fractional part"),
+    "int_type": N_("Input should be a valid integer"),
+    "float_parsing": N_("Input should be a valid number, unable to parse string as a number"),
+    "bool_parsing": N_("Input should be a valid boolean, unable to interpret input"),
+    "bool_type": N_("Input should be a valid boolean"),
+    "string_type": N_("Input should be a valid string"),
+    "list_type": N_("Input should be a valid list"),
+    "dict_type": N_("Input should be a valid dictionary"),
+    "model_type": N_("Input should be a valid dictionary or instance of {class_name}"),
+}
+
+
+def _enum_error(err: Any) -> tuple[str, str | None]:
+    """An enum value the spec does not know, with a "did you mean" over both languages.
+
+    The candidates are the canonical values and their aliases of the other language
+    (:data:`dcctl.spec.types.ENUM_ALIASES`): `pertanain` suggests `pertanian`
+    (agriculture), `agricultre` suggests `agriculture`.
+    """
+    expected = tuple(re.findall(r"'([^']*)'", str((err.get("ctx") or {}).get("expected", ""))))
+    aliases = next((a for vals, a in ENUM_ALIASES.items() if set(expected) <= set(vals)), {})
+    given = err.get("input")
+    msg = _("{value!r} is not one of: {allowed}").format(value=given, allowed=", ".join(expected))
+    if not isinstance(given, str):
+        return msg, None
+    words = [*expected, *aliases]
+    close = difflib.get_close_matches(given.strip().lower(), words, n=1, cutoff=0.6)
+    if not close:
+        if aliases:
+            return msg, _("Indonesian words are accepted too: {words}").format(
+                words=", ".join(aliases)
+            )
+        return msg, None
+    word = close[0]
+    if word in aliases:
+        return msg, _("did you mean {word!r} ({canonical})?").format(
+            word=word, canonical=aliases[word]
+        )
+    return msg, _("did you mean {word!r}?").format(word=word)
 
 
 def _parse(
@@ -189,13 +254,26 @@ def _parse(
 
 
 def load_spec(root: Path | str) -> Spec:
-    """Load and fully validate a spec repo; raise SpecErrors with every problem."""
+    """Load and fully validate a spec repo; raise SpecErrors with every problem.
+
+    The raised SpecErrors carries the spec root, so its printer can show each path
+    from the current directory with the offending source line.
+    """
+    root = Path(root)
+    try:
+        return _load_spec(root)
+    except SpecErrors as exc:
+        exc.root = root if root.is_dir() else root.parent
+        raise
+
+
+def _load_spec(root: Path) -> Spec:
     from dcctl.spec.checks import check_disks, check_spec, plan_ipam
 
-    root = Path(root)
     if not root.exists():
         raise SpecErrors([SpecError(str(root), None, None, "", "no such file or directory")])
     models, errors, shown, skipped = _parse(root)
+    age = DocumentAge(root if root.is_dir() else root.parent)
     site_docs = [(d, m) for d, m in models if isinstance(m, Site)]
     opds: dict[str, Opd] = {}
     sources: dict[str, SourceDoc] = {}
@@ -203,11 +281,14 @@ def load_spec(root: Path | str) -> Spec:
         if isinstance(m, Opd):
             if m.code in opds:
                 first = sources[f"opd/{m.code}"]
+                if age.newer(first.file, doc.file):  # the error goes on the newer file
+                    first, doc = doc, first
+                    opds[m.code], sources[f"opd/{m.code}"] = m, first
                 errors.append(
                     doc.error(
                         ("code",),
-                        f"duplicate OPD code {m.code!r}",
-                        f"already defined in {first.file}",
+                        _("duplicate OPD code {code!r}").format(code=m.code),
+                        _("already used by {file}").format(file=first.file),
                     )
                 )
                 continue
@@ -225,7 +306,7 @@ def load_spec(root: Path | str) -> Spec:
     assert isinstance(site, Site)
     sources["site"] = site_doc
     opds = dict(sorted(opds.items()))
-    errors.extend(check_spec(site, opds, sources))
+    errors.extend(check_spec(site, opds, sources, root if root.is_dir() else root.parent))
     try:
         lock = Lock.read(root if root.is_dir() else root.parent)
     except Exception as exc:  # OSError, or YAML/type errors in a hand-edited lock

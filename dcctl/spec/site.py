@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from dcctl import plugins
+from dcctl.spec.backup import SiteBackup
 from dcctl.spec.gitops import Review, ServiceLevels
 from dcctl.spec.interfaces import canonical_port
 from dcctl.spec.types import (
@@ -253,6 +254,9 @@ class Site(Document):
     monitoring: Monitoring | None = None
     cctv: Cctv | None = None
     wifi: SiteWifi | None = Field(None, description="Wi-Fi country and the guest network")
+    backup: SiteBackup | None = Field(
+        None, description="Backup repositories and the minimum policy per classification"
+    )
     review: Review | None = Field(None, description="Reviewers of every change (CODEOWNERS)")
     service_levels: ServiceLevels = ServiceLevels()
 

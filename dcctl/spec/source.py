@@ -6,10 +6,20 @@ data ourselves so that (a) every path gets a line/column for error messages,
 silently accepted, and (c) huge or binary files never reach the parser.
 ruamel.yaml is used only where a file is edited (tickets), since it is several
 times slower to parse.
+
+Speed (issue 17: a ten-times regency is 2 MB of YAML, 300,000 values): the line
+marks are only read when something is wrong, so a document is converted by a lean
+path that builds data alone (plain string keys, the usual scalar tags, the same
+value and depth budget) and its path -> (line, column) map is made on first use,
+by converting the file's text again with the full, marking path. Anything unusual
+(a merge key, a duplicate or non-string key, an odd tag, a budget exceeded) sends
+the document down the full path at once, so its errors are exactly those of the
+full path. The resolver caches the tag of each plain scalar seen in a file.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +27,7 @@ from typing import Any
 
 import yaml
 
+from dcctl.i18n import _
 from dcctl.spec.errors import SpecError
 
 MAX_FILE_BYTES = 4 * 1024 * 1024
@@ -39,12 +50,25 @@ _SCALAR_TAGS = {
 
 @dataclass
 class SourceDoc:
-    """One YAML document with its data and a path -> (line, column) map."""
+    """One YAML document with its data and a path -> (line, column) map.
+
+    `marks` is filled on first use from `text` (the whole file) when the document was
+    read by the lean path; see the module docstring.
+    """
 
     file: str
     index: int
     data: Any
-    marks: dict[tuple[Any, ...], tuple[int, int]] = field(default_factory=dict)
+    _marks: dict[tuple[Any, ...], tuple[int, int]] | None = field(default=None, repr=False)
+    text: str | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def marks(self) -> dict[tuple[Any, ...], tuple[int, int]]:
+        if self._marks is None:
+            self._marks = {}
+            if self.text is not None:
+                _mark(self)
+        return self._marks
 
     def locate(self, path: tuple[Any, ...]) -> tuple[int | None, int | None]:
         """Line/column of the deepest part of `path` that exists in the file."""
@@ -77,9 +101,9 @@ def _convert(
 ) -> Any:
     budget.nodes += 1
     if budget.nodes > MAX_NODES:
-        raise _TooBig("document expands to too many values (alias bomb or oversized spec)")
+        raise _TooBig(_("document expands to too many values (alias bomb or oversized spec)"))
     if depth > MAX_DEPTH:
-        raise _TooBig(f"nesting deeper than {MAX_DEPTH} levels")
+        raise _TooBig(_("nesting deeper than {n} levels").format(n=MAX_DEPTH))
     doc.marks.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
@@ -88,20 +112,24 @@ def _convert(
                 errors.append(
                     doc.error(
                         path,
-                        "YAML merge keys (<<) are not supported",
-                        "write the fields out; specs stay explicit",
+                        _("YAML merge keys (<<) are not supported"),
+                        _("write the fields out; specs stay explicit"),
                     )
                 )
                 continue
             key = _convert(knode, path, doc, budget, errors, depth + 1)
             if not isinstance(key, (str, int)):
-                errors.append(doc.error(path, "mapping keys must be plain strings"))
+                errors.append(doc.error(path, _("mapping keys must be plain strings")))
                 continue
             kpath = (*path, key)
             doc.marks[kpath] = (knode.start_mark.line + 1, knode.start_mark.column + 1)
             if key in out:
                 errors.append(
-                    doc.error(kpath, f"duplicate key {key!r}", "each key once per mapping")
+                    doc.error(
+                        kpath,
+                        _("duplicate key {key!r}").format(key=key),
+                        _("each key once per mapping"),
+                    )
                 )
                 continue
             out[key] = _convert(vnode, kpath, doc, budget, errors, depth + 1)
@@ -116,7 +144,11 @@ def _convert(
     if node.tag == "tag:yaml.org,2002:timestamp":
         return node.value  # dates stay text; no spec field is a timestamp
     if node.tag not in _SCALAR_TAGS:
-        errors.append(doc.error(path, f"unsupported YAML tag {node.tag}", "remove the tag"))
+        errors.append(
+            doc.error(
+                path, _("unsupported YAML tag {tag}").format(tag=node.tag), _("remove the tag")
+            )
+        )
         return None
     # Resolve the scalar with the safe constructor's rules (int, bool, null...).
     return _SCALAR.yaml_constructors[node.tag](_SCALAR, node)
@@ -126,7 +158,96 @@ class _TooBig(Exception):
     pass
 
 
+class _Unusual(Exception):
+    """The lean path met something only the full path reports exactly."""
+
+
 _SCALAR = yaml.SafeLoader("")
+_STR = "tag:yaml.org,2002:str"
+_CONSTRUCT = _SCALAR.yaml_constructors
+#: Constructed non-string scalars (ints, booleans, null: immutable) by (tag, text).
+_VALUES: dict[tuple[str, str], Any] = {}
+
+
+class _FastLoader(_Loader):  # type: ignore[misc,valid-type]
+    """libyaml's loader with the per-node resolver hooks made cheap.
+
+    We register no path resolvers, so descending and ascending do nothing (C-level
+    no-ops stand in for PyYAML's Python methods), and the tag of a plain scalar is
+    cached per file: the same words (``daily``, ``2``, ``linux``) recur thousands of
+    times. The tags are exactly PyYAML's (its own resolver fills the cache).
+    """
+
+    descend_resolver = slice  # (parent, index) -> ignored
+    ascend_resolver = tuple  # () -> ignored
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._tags: dict[str, str] = {}
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+        if kind is yaml.ScalarNode:
+            if not implicit[0]:
+                return _STR
+            tag = self._tags.get(value)
+            if tag is None:
+                tag = self._tags[value] = super().resolve(kind, value, implicit)
+            return tag
+        return super().resolve(kind, value, implicit)
+
+
+def _lean(node: yaml.Node, budget: _Budget, depth: int = 0) -> Any:
+    """Plain data of a node, no marks; raises _Unusual for anything but the usual."""
+    budget.nodes += 1
+    if budget.nodes > MAX_NODES or depth > MAX_DEPTH:
+        raise _Unusual
+    tag = node.tag
+    if tag == _STR:
+        return node.value
+    cls = node.__class__
+    if cls is yaml.MappingNode:
+        out: dict[Any, Any] = {}
+        for knode, vnode in node.value:
+            if knode.tag != _STR or knode.__class__ is not yaml.ScalarNode:
+                raise _Unusual  # merge key, int key, complex key
+            budget.nodes += 1
+            key = knode.value
+            if key in out:
+                raise _Unusual
+            out[key] = _lean(vnode, budget, depth + 1)
+        return out
+    if cls is yaml.SequenceNode:
+        return [_lean(item, budget, depth + 1) for item in node.value]
+    value = _VALUES.get((tag, node.value), _VALUES)
+    if value is _VALUES:
+        if tag not in _SCALAR_TAGS:
+            raise _Unusual
+        if len(_VALUES) > 4096:
+            _VALUES.clear()
+        value = _VALUES[tag, node.value] = _CONSTRUCT[tag](_SCALAR, node)
+    return value
+
+
+def _mark(doc: SourceDoc) -> None:
+    """Fill `doc`'s marks by converting its document again along the full path."""
+    assert doc.text is not None and doc._marks is not None
+    loader = _FastLoader(doc.text)
+    try:
+        index = 0
+        while loader.check_node():
+            node = loader.get_node()
+            if index == doc.index and node is not None:
+                with contextlib.suppress(_TooBig):
+                    _convert(node, (), doc, _Budget(), [])
+                return
+            index += 1
+    finally:
+        loader.dispose()
+
+
+def _file_error(display: str, message: str, hint: str | None = None) -> list[SpecError]:
+    """An error about the whole file (no line): its size, encoding or readability."""
+    return [SpecError(display, None, None, "", message, hint)]
 
 
 def read_yaml(path: Path, display: str) -> tuple[list[SourceDoc], list[SpecError]]:
@@ -135,47 +256,75 @@ def read_yaml(path: Path, display: str) -> tuple[list[SourceDoc], list[SpecError
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            return [], [
-                SpecError(
-                    display,
-                    None,
-                    None,
-                    "",
-                    f"file is {size} bytes, over the {MAX_FILE_BYTES} byte limit",
-                    "split it or remove junk",
-                )
-            ]
+            return [], _file_error(
+                display,
+                _("file is {size} bytes, over the {limit} byte limit").format(
+                    size=size, limit=MAX_FILE_BYTES
+                ),
+                _("split it or remove junk"),
+            )
         raw = path.read_bytes()
     except OSError as exc:
-        return [], [SpecError(display, None, None, "", f"cannot read file: {exc.strerror}")]
+        return [], _file_error(display, _("cannot read file: {why}").format(why=exc.strerror))
+    encoding = _wide_encoding(raw)
+    if encoding is not None:
+        return [], _file_error(
+            display,
+            _(
+                'file is encoded as {encoding} (Windows Notepad calls it "Unicode"), not UTF-8'
+            ).format(encoding=encoding),
+            _("save it as UTF-8 (Notepad: Save As, Encoding: UTF-8)"),
+        )
     if b"\x00" in raw:
-        return [], [
-            SpecError(
-                display, None, None, "", "binary file (NUL bytes)", "spec files are UTF-8 YAML text"
-            )
-        ]
+        return [], _file_error(
+            display, _("binary file (NUL bytes)"), _("spec files are UTF-8 YAML text")
+        )
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         return [], [
-            SpecError(display, line, None, "", "not valid UTF-8 text", "save the file as UTF-8")
+            SpecError(
+                display, line, None, "", _("not valid UTF-8 text"), _("save the file as UTF-8")
+            )
+        ]
+    # A UTF-8 BOM at the very start is allowed by YAML (and kept by dcctl's edits);
+    # anywhere else it is an invisible character that breaks a key or a value.
+    stray = text.find("\ufeff", 1)
+    if stray >= 0:
+        line = text.count("\n", 0, stray) + 1
+        col = stray - (text.rfind("\n", 0, stray) + 1) + 1
+        return [], [
+            SpecError(
+                display,
+                line,
+                col,
+                "",
+                _("byte order mark (BOM, U+FEFF) inside the file"),
+                _("files pasted together keep each one's BOM; delete the invisible character"),
+            )
         ]
     docs: list[SourceDoc] = []
     try:
-        loader = _Loader(text)
+        loader = _FastLoader(text)
         try:
             index = 0
             while loader.check_node():
                 node = loader.get_node()
-                doc = SourceDoc(display, index, None)
+                doc = SourceDoc(display, index, None, text=text)
                 index += 1
                 if node is None:
                     continue
                 try:
+                    doc.data = _lean(node, _Budget())
+                    docs.append(doc)
+                    continue
+                except _Unusual:
+                    doc._marks = {}
+                try:
                     doc.data = _convert(node, (), doc, _Budget(), errors)
                 except _TooBig as exc:
-                    errors.append(doc.error((), str(exc), "anchors and aliases are expanded"))
+                    errors.append(doc.error((), str(exc), _("anchors and aliases are expanded")))
                     continue
                 docs.append(doc)
         finally:
@@ -184,22 +333,79 @@ def read_yaml(path: Path, display: str) -> tuple[list[SourceDoc], list[SpecError
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         col = mark.column + 1 if mark else None
-        msg = exc.problem or exc.context or "YAML syntax error"
-        errors.append(
-            SpecError(
-                display,
-                line,
-                col,
-                "",
-                f"YAML syntax error: {msg}",
-                "check indentation, quotes and ':' after keys",
+        msg = exc.problem or exc.context or _("YAML syntax error")
+        tab = _tab_near(text, line)
+        if tab is not None:
+            errors.append(
+                SpecError(
+                    display,
+                    tab[0],
+                    tab[1],
+                    "",
+                    _("tab character in the indentation: YAML indents with spaces only"),
+                    _("replace the tab with spaces (set the editor to insert spaces for Tab)"),
+                )
             )
-        )
+        else:
+            errors.append(
+                SpecError(
+                    display,
+                    line,
+                    col,
+                    "",
+                    _("YAML syntax error: {problem}").format(problem=msg),
+                    _("check indentation, quotes and ':' after keys"),
+                )
+            )
     except yaml.YAMLError as exc:
-        errors.append(SpecError(display, None, None, "", f"YAML error: {exc}"))
+        errors.append(
+            SpecError(display, None, None, "", _("YAML error: {problem}").format(problem=exc))
+        )
     except RecursionError:
-        errors.append(SpecError(display, None, None, "", "YAML nested too deeply"))
+        errors.append(SpecError(display, None, None, "", _("YAML nested too deeply")))
     return docs, errors
+
+
+def _wide_encoding(raw: bytes) -> str | None:
+    """ "UTF-16 LE/BE" (or UTF-32) when the bytes are such a text, by BOM or by NUL pattern.
+
+    Windows Notepad's "Unicode" is UTF-16 LE with a BOM; called "binary" it left the
+    engineer guessing.
+    """
+    for bom, name in (
+        (b"\xff\xfe\x00\x00", "UTF-32 LE"),
+        (b"\x00\x00\xfe\xff", "UTF-32 BE"),
+        (b"\xff\xfe", "UTF-16 LE"),
+        (b"\xfe\xff", "UTF-16 BE"),
+    ):
+        if raw.startswith(bom):
+            return name
+    head = raw[:200]
+    if len(head) >= 4 and b"\x00" in head:
+        even, odd = head[0::2], head[1::2]
+        if odd.count(0) > len(odd) * 0.8 and even.count(0) < len(even) * 0.2:
+            return "UTF-16 LE"
+        if even.count(0) > len(even) * 0.8 and odd.count(0) < len(odd) * 0.2:
+            return "UTF-16 BE"
+    return None
+
+
+def _tab_near(text: str, line: int | None) -> tuple[int, int] | None:
+    """(line, column) of a tab in the indentation at or just before the error's line.
+
+    libyaml reports a tab as "found character that cannot start any token", often
+    on the line after it; the engineer needs the word "tab" and where it is.
+    """
+    if line is None:
+        return None
+    lines = text.split("\n")
+    for n in (line, line - 1):
+        if 1 <= n <= len(lines):
+            body = lines[n - 1]
+            indent = body[: len(body) - len(body.lstrip(" \t"))]
+            if "\t" in indent:
+                return n, indent.index("\t") + 1
+    return None
 
 
 class DataFileError(ValueError):
@@ -209,9 +415,9 @@ class DataFileError(ValueError):
 def _check_json(value: Any, budget: _Budget, depth: int = 0) -> None:
     budget.nodes += 1
     if budget.nodes > MAX_NODES:
-        raise _TooBig("document expands to too many values (oversized file)")
+        raise _TooBig(_("document expands to too many values (oversized file)"))
     if depth > MAX_DEPTH:
-        raise _TooBig(f"nesting deeper than {MAX_DEPTH} levels")
+        raise _TooBig(_("nesting deeper than {n} levels").format(n=MAX_DEPTH))
     children = value.values() if isinstance(value, dict) else value
     if isinstance(value, dict | list):
         for child in children:
@@ -232,7 +438,12 @@ def load_data(path: Path, display: str | None = None) -> Any:
     if path.suffix == ".json":
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            raise DataFileError(f"{display}: {size} bytes, over the {MAX_FILE_BYTES} byte limit")
+            raise DataFileError(
+                f"{display}: "
+                + _("file is {size} bytes, over the {limit} byte limit").format(
+                    size=size, limit=MAX_FILE_BYTES
+                )
+            )
         try:
             data = json.loads(path.read_bytes())
             _check_json(data, _Budget())
@@ -244,7 +455,8 @@ def load_data(path: Path, display: str | None = None) -> Any:
     docs, errors = read_yaml(path, display)
     if errors:
         shown = "; ".join(str(e) for e in errors[:3])
-        raise DataFileError(shown + (f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""))
+        more = " (" + _("and {n} more").format(n=len(errors) - 3) + ")"
+        raise DataFileError(shown + (more if len(errors) > 3 else ""))
     if len(docs) > 1:
-        raise DataFileError(f"{display}: more than one YAML document")
+        raise DataFileError(f"{display}: " + _("more than one YAML document"))
     return docs[0].data if docs else None

@@ -21,6 +21,7 @@ from dcctl.spec.types import (
     Phone,
     PortName,
     Prefix,
+    RoomStatus,
     Sector,
     Strict,
     Text,
@@ -79,7 +80,7 @@ class Building(Strict):
 class ServerRoom(Strict):
     """The OPD's own legacy server room, tracked until it is consolidated."""
 
-    status: Literal["running", "migrating", "closed"] = "running"
+    status: RoomStatus = "running"
     servers: int = Field(0, ge=0, le=1000)
     note: Text | None = None
 

@@ -8,24 +8,76 @@ their inputs instead of escaping them ad hoc.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import netaddr
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 API_VERSION = "dcctl/v1"
 
-Sector = Literal[
-    "agriculture",
-    "population",
-    "education",
-    "health",
-    "finance",
-    "governance",
-    "village_government",
-    "other",
-]
-Classification = Literal["publik", "terbatas", "rahasia"]
+#: Every enum of the spec that accepts words of the other language too: canonical
+#: values -> {alias: canonical}. Why: engineers write `sector: pertanian` as
+#: naturally as `agriculture`; the model keeps one canonical value (state, plans and
+#: JSON never change with the writer's language), and an unknown word gets a "did you
+#: mean" over both languages' words (dcctl.spec.loader).
+ENUM_ALIASES: dict[tuple[str, ...], dict[str, str]] = {}
+
+
+def aliased(values: tuple[str, ...], aliases: dict[str, str]) -> Any:
+    """A Literal of ``values`` that also accepts ``aliases`` (any case), stored canonically.
+
+    The JSON Schema lists the aliases too, so an editor accepts what validate accepts.
+    """
+    assert set(aliases.values()) <= set(values), aliases
+    ENUM_ALIASES[values] = aliases
+
+    def resolve(value: Any) -> Any:
+        if isinstance(value, str):
+            key = value.strip().lower()
+            return aliases.get(key, key if key in values else value)
+        return value
+
+    accepted = Literal[values + tuple(a for a in aliases if a not in values)]  # type: ignore[valid-type]
+    return Annotated[
+        Literal[values],  # type: ignore[valid-type]
+        BeforeValidator(resolve, json_schema_input_type=accepted),
+    ]
+
+
+Sector = aliased(
+    (
+        "agriculture",
+        "population",
+        "education",
+        "health",
+        "finance",
+        "governance",
+        "village_government",
+        "other",
+    ),
+    {
+        "pertanian": "agriculture",
+        "kependudukan": "population",
+        "pendidikan": "education",
+        "kesehatan": "health",
+        "keuangan": "finance",
+        "pemerintahan": "governance",
+        "pemerintahan_desa": "village_government",
+        "desa": "village_government",
+        "lainnya": "other",
+    },
+)
+Classification = aliased(
+    ("publik", "terbatas", "rahasia"),
+    {"public": "publik", "restricted": "terbatas", "secret": "rahasia", "confidential": "rahasia"},
+)
+#: A legacy server room's state (tenancy.ServerRoom).
+RoomStatus = aliased(
+    ("running", "migrating", "closed"),
+    {"berjalan": "running", "aktif": "running", "migrasi": "migrating", "ditutup": "closed"},
+)
+#: Whether a VM is reachable from the internet (compute.Vm).
+Exposure = aliased(("internal", "public"), {"publik": "public"})
 CLASSIFICATION_RANK: dict[str, int] = {"publik": 0, "terbatas": 1, "rahasia": 2}
 
 _NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$|^[a-z]$")

@@ -20,14 +20,15 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from dcctl import cliopts
+from dcctl.cliopts import SpecPath, examples
 from dcctl.output import Output, Target, console, emit_json, err_console, load_spec_or_exit
 
 if TYPE_CHECKING:
     from dcctl.spec.loader import Spec
 
-hostkeys_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
+hostkeys_app = cliopts.app(help="Pinned SSH host keys of switches, VMs and office routers.")
 
-SpecArg = Annotated[Path, typer.Argument(help="Spec repo directory")]
 TargetOpt = Annotated[Target, typer.Option("--target", "-t", help="lab or prod")]
 OutputOpt = Annotated[Output, typer.Option("--output", "-o", help="text or json")]
 
@@ -56,9 +57,11 @@ def _load(path: Path, as_json: bool) -> Spec:
     return cast("Spec", load_spec_or_exit(path, as_json, code=2))
 
 
-@hostkeys_app.command("list")
+@hostkeys_app.command(
+    "list", epilog=examples("dcctl hostkeys list", "dcctl hostkeys list . --target lab -o json")
+)
 def list_(
-    path: SpecArg = Path("."), target: TargetOpt = Target.prod, output: OutputOpt = Output.text
+    path: SpecPath = Path("."), target: TargetOpt = Target.prod, output: OutputOpt = Output.text
 ) -> None:
     """Every SSH device of the spec and the key the target pins for it (reads only)."""
     from dcctl import targets
@@ -99,10 +102,24 @@ def list_(
     console().print(table)
 
 
-@hostkeys_app.command("trust")
+@hostkeys_app.command(
+    "trust",
+    epilog=examples(
+        "dcctl hostkeys trust examples/wonosobo sw-core",
+        "dcctl hostkeys trust dinkes-simpus --replace   # inside the spec repo",
+    ),
+)
 def trust(
-    path: SpecArg,
-    names: Annotated[list[str] | None, typer.Argument(help="Devices to pin (default: all)")] = None,
+    words: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="[PATH] [NAMES]...",
+            help="Spec repo (default: the repo around the current folder), then the "
+            "devices to pin (default: all)",
+            autocompletion=cliopts.complete_device,
+            show_default=False,
+        ),
+    ] = None,
     target: TargetOpt = Target.prod,
     replace: Annotated[
         bool, typer.Option(help="Accept a key that differs from the pinned one")
@@ -113,6 +130,7 @@ def trust(
     from dcctl import targets
     from dcctl.ssh.knownhosts import HostKeyError, KnownHosts, fingerprint, scan
 
+    path, names = cliopts.split_spec_words(words)
     spec = _load(path, output == Output.json)
     known = devices(spec)
     unknown = sorted(set(names or ()) - set(known))

@@ -13,14 +13,28 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
+from dcctl import cliopts
+from dcctl.cliopts import examples
+from dcctl.i18n import _
 from dcctl.output import console, emit_json, err_console
 from dcctl.tickets.errors import TicketRefused
 
-ticket_app = typer.Typer(
-    help="Render OPD request tickets into reviewed spec changes.",
-    no_args_is_help=True,
-    rich_markup_mode=None,
-)
+ticket_app = cliopts.app(help="Render OPD request tickets into reviewed spec changes.")
+
+RepoOpt = Annotated[
+    Path | None,
+    typer.Option("--repo", "-r", help="Spec repo (a Git clone); same as giving it first"),
+]
+
+
+def _repo_and(words: list[str], repo: Path | None, near: Path | None) -> Path:
+    """The spec repo: `--repo`, else the one around the current folder, else around `near`."""
+    from dcctl.spec.discovery import find_root
+
+    if repo is not None:
+        return cliopts.resolve_spec(repo)
+    found = find_root(Path.cwd()) or (find_root(near) if near is not None else None)
+    return cliopts.resolve_spec(found) if found is not None else Path(".")
 
 
 @ticket_app.callback()
@@ -39,10 +53,24 @@ class TicketOutput(StrEnum):
     json = "json"
 
 
-@ticket_app.command()
+@ticket_app.command(
+    epilog=examples(
+        "dcctl ticket render . tickets/KOM-2025-0150.yaml",
+        "dcctl ticket render tickets/KOM-2025-0150.yaml   # inside the spec repo",
+        "dcctl ticket render ../spec vm-baru.yaml --no-branch -o json",
+    )
+)
 def render(
-    ticket: Annotated[Path, typer.Argument(help="Ticket file (YAML or JSON)")],
-    repo: Annotated[Path, typer.Option("--repo", "-r", help="Spec repo (a Git clone)")] = Path("."),
+    words: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="[PATH] TICKET",
+            help="Spec repo (default: --repo, or the repo around the current folder or the "
+            "ticket), then the ticket file (YAML or JSON)",
+            show_default=False,
+        ),
+    ],
+    repo: RepoOpt = None,
     no_branch: Annotated[
         bool,
         typer.Option("--no-branch", help="Write the change into the working tree, no Git branch"),
@@ -54,6 +82,11 @@ def render(
     """Render a ticket onto its OPD's file, validate, and commit it on branch ticket/<nomor>."""
     from dcctl.tickets.render import render_ticket
 
+    if len(words) not in (1, 2) or (len(words) == 2 and repo is not None):
+        err_console().print("error: give [PATH] TICKET (the spec path once: first or --repo)")
+        raise typer.Exit(1)
+    ticket = Path(words[-1])
+    repo = cliopts.resolve_spec(words[0]) if len(words) == 2 else _repo_and(words, repo, ticket)
     try:
         result = render_ticket(ticket, repo, branch=not no_branch)
     except TicketRefused as exc:
@@ -61,11 +94,14 @@ def render(
             emit_json(exc.to_dict())
         else:
             con = err_console()
-            label = f"ticket {exc.ticket}" if exc.ticket else str(ticket)
-            con.print(f"[red]refused[/red] {escape(label)}: it cannot be fulfilled as written")
+            label = _("ticket {number}").format(number=exc.ticket) if exc.ticket else str(ticket)
+            con.print(
+                "[red]" + escape(_("refused")) + "[/red] "
+                + escape(_("{ticket}: it cannot be fulfilled as written").format(ticket=label))
+            )
             for r in exc.refusals:
                 con.print(f"  {escape(str(r))}")
-            con.print("Nothing was changed.")
+            con.print(escape(_("Nothing was changed.")))
         raise typer.Exit(1) from None
     if output == TicketOutput.json:
         emit_json(result.to_dict())
@@ -73,21 +109,34 @@ def render(
     con = console()
     t = result.ticket
     where = (
-        f"on branch {result.branch} ({(result.commit or '')[:10]})"
+        _("on branch {branch} ({commit})").format(
+            branch=result.branch, commit=(result.commit or "")[:10]
+        )
         if result.branch
-        else "into the working tree (--no-branch)"
+        else _("into the working tree (--no-branch)")
     )
-    con.print(f"ticket {escape(t.nomor_tiket)} ({t.jenis}, {t.opd}) rendered {escape(where)}")
+    con.print(
+        escape(
+            _("ticket {number} ({kind}, {opd}) rendered {where}").format(
+                number=t.nomor_tiket, kind=t.jenis, opd=t.opd, where=where
+            )
+        )
+    )
     for rel, (old, new) in result.files.items():
         n_old = len((old or "").splitlines())
-        con.print(f"  {escape(rel)}: {n_old} -> {len(new.splitlines())} lines")
-    con.print("plan:")
+        lines = _("{old} -> {new} lines").format(old=n_old, new=len(new.splitlines()))
+        con.print(f"  {escape(rel)}: {lines}")
+    con.print(_("plan:"))
     for c in result.changes:
         sym, color = _SYMBOL[c.action]
         con.print(f"  [{color}]{sym} {c.layer} {escape(c.key)}[/{color}]")
     if result.branch:
         con.print(
-            f"next: git push origin {escape(result.branch)} and open a merge request for review"
+            escape(
+                _("next: git push origin {branch} and open a merge request for review").format(
+                    branch=result.branch
+                )
+            )
         )
 
 
@@ -107,12 +156,24 @@ def _level(t: Any) -> str:
     return f"{t.state} ({human(t.took)})"
 
 
-@ticket_app.command()
+@ticket_app.command(
+    epilog=examples(
+        "dcctl ticket status",
+        "dcctl ticket status examples/wonosobo tickets/ --now 2025-02-04T09:00+07:00",
+        "dcctl ticket status . -o json",
+    )
+)
 def status(
-    tickets: Annotated[Path, typer.Argument(help="A ticket file or a folder of tickets")] = Path(
-        "tickets"
-    ),
-    repo: Annotated[Path, typer.Option("--repo", "-r", help="Spec repo (a Git clone)")] = Path("."),
+    words: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="[PATH] [TICKETS]",
+            help="Spec repo (default: --repo, or the repo around the current folder), then "
+            "a ticket file or a folder of tickets (default: the repo's tickets/)",
+            show_default=False,
+        ),
+    ] = None,
+    repo: RepoOpt = None,
     main: Annotated[
         str | None,
         typer.Option("--main", help="Branch merges are counted on (default main, origin/main)"),
@@ -130,9 +191,23 @@ def status(
     from rich.table import Table
 
     from dcctl.output import load_spec_or_exit
+    from dcctl.spec.discovery import find_root
     from dcctl.tickets.status import ticket_status
 
     as_json = output == TicketOutput.json
+    words = list(words or [])
+    if len(words) > 2 or (len(words) == 2 and repo is not None):
+        err_console().print("error: give [PATH] [TICKETS] (the spec path once: first or --repo)")
+        raise typer.Exit(1)
+    if len(words) == 2:
+        repo, tickets = cliopts.resolve_spec(words[0]), Path(words[1])
+    elif len(words) == 1 and repo is None and (Path(words[0]) / "site.yaml").is_file():
+        repo, tickets = cliopts.resolve_spec(words[0]), None
+    else:
+        tickets = Path(words[0]) if words else None
+        repo = _repo_and(words, repo, tickets)
+    if tickets is None:
+        tickets = repo / "tickets" if find_root(repo) is not None else Path("tickets")
     spec = load_spec_or_exit(repo, as_json)
     try:
         at = datetime.fromisoformat(now) if now else None

@@ -18,9 +18,11 @@ class Refusal:
     line: int | None = None
 
     def __str__(self) -> str:
-        where = f"line {self.line}: " if self.line else ""
+        from dcctl.i18n import _
+
+        where = _("line {n}: ").format(n=self.line) if self.line else ""
         text = f"{where}{self.field}: {self.reason}"
-        return text + (f" (hint: {self.hint})" if self.hint else "")
+        return text + (" (" + _("hint: {hint}").format(hint=self.hint) + ")" if self.hint else "")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

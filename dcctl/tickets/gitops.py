@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dcctl.gitops.git import GitError, git
+from dcctl.i18n import _
 from dcctl.tickets.errors import refuse
 
 __all__ = ["GitError", "Repo", "commit_branch", "git", "preflight"]
@@ -38,13 +39,15 @@ def preflight(root: Path, branch: str, ticket_field: str = "nomor_tiket") -> Rep
     except GitError:
         raise refuse(
             "repo",
-            f"{root} is not inside a Git work tree",
-            "run in a clone of the spec repo, or pass --no-branch",
+            _("{root} is not inside a Git work tree").format(root=root),
+            _("run in a clone of the spec repo, or pass --no-branch"),
         ) from None
     try:
         head = git(top, "rev-parse", "--verify", "HEAD^{commit}").strip()
     except GitError:
-        raise refuse("repo", "the spec repo has no commit yet", "commit the spec first") from None
+        raise refuse(
+            "repo", _("the spec repo has no commit yet"), _("commit the spec first")
+        ) from None
     # Only the spec root matters: the commit touches nothing else, and a spec kept in
     # a sub-directory of a bigger repo should not be blocked by unrelated work.
     dirty = git(root, "status", "--porcelain", "--", ".").splitlines()
@@ -52,13 +55,15 @@ def preflight(root: Path, branch: str, ticket_field: str = "nomor_tiket") -> Rep
         shown = ", ".join(line[3:] for line in dirty[:5]) + (" ..." if len(dirty) > 5 else "")
         raise refuse(
             "repo",
-            f"the spec repo has uncommitted changes ({shown})",
-            "commit or stash them first; a ticket is rendered on a clean tree",
+            _("the spec repo has uncommitted changes ({files})").format(files=shown),
+            _("commit or stash them first; a ticket is rendered on a clean tree"),
         )
     try:
         git(top, "check-ref-format", f"refs/heads/{branch}")
     except GitError:
-        raise refuse(ticket_field, f"{branch!r} is not a valid branch name") from None
+        raise refuse(
+            ticket_field, _("{branch!r} is not a valid branch name").format(branch=branch)
+        ) from None
     existing = git(
         top, "for-each-ref", "--format=%(refname)", f"refs/heads/{branch}", "refs/remotes/"
     ).split()
@@ -67,16 +72,16 @@ def preflight(root: Path, branch: str, ticket_field: str = "nomor_tiket") -> Rep
     ):
         raise refuse(
             ticket_field,
-            f"this ticket was already rendered: branch {branch} exists",
-            "a ticket is rendered once; delete the branch to render it again",
+            _("this ticket was already rendered: branch {branch} exists").format(branch=branch),
+            _("a ticket is rendered once; delete the branch to render it again"),
         )
     try:
         git(top, "var", "GIT_COMMITTER_IDENT")
     except GitError:
         raise refuse(
             "repo",
-            "git has no identity to commit with",
-            "set git config user.name and user.email",
+            _("git has no identity to commit with"),
+            _("set git config user.name and user.email"),
         ) from None
     return Repo(top, prefix, head, branch)
 

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dcctl.files import atomic_write
+from dcctl.files import Layout, atomic_write, read_layout
+from dcctl.i18n import _
 from dcctl.plan.desired import desired_state
 from dcctl.plan.diff import Change, diff_states
 from dcctl.spec.compute import DISK_SHRINK_HINT, disk_shrink
@@ -66,6 +67,12 @@ class Rendered:
     branch: str | None = None
     commit: str | None = None
     written: list[str] = field(default_factory=list)
+    # spec-relative path -> its line endings/BOM on disk; `files` holds LF text
+    layouts: dict[str, Layout] = field(default_factory=dict)
+
+    def on_disk(self, rel: str) -> str:
+        """The new text of `rel` as written: in the file's own line endings (CRLF stays CRLF)."""
+        return self.layouts.get(rel, Layout()).apply(self.files[rel][1])
 
     def diff(self) -> str:
         """Unified diff of every changed file, as `git diff` would show it."""
@@ -116,7 +123,7 @@ def render_ticket(ticket_path: Path, repo: Path, branch: bool = True) -> Rendere
 def _render(ticket: Any, repo: Path, branch: bool) -> Rendered:
     root = repo.resolve()
     if not root.is_dir():
-        raise refuse("repo", f"{repo} is not a spec repo directory")
+        raise refuse("repo", _("{repo} is not a spec repo directory").format(repo=repo))
     git_repo: Repo | None = preflight(root, branch_name(ticket)) if branch else None
     try:
         before = load_spec(root)
@@ -124,21 +131,28 @@ def _render(ticket: Any, repo: Path, branch: bool) -> Rendered:
         first = exc.errors[0] if exc.errors else "unknown"
         raise refuse(
             "repo",
-            f"the spec repo does not validate ({len(exc.errors)} errors; first: {first})",
-            "fix it first (dcctl validate); a ticket is rendered onto a valid spec",
+            _("the spec repo does not validate ({n} errors; first: {first})").format(
+                n=len(exc.errors), first=first
+            ),
+            _("fix it first (dcctl validate); a ticket is rendered onto a valid spec"),
         ) from None
     opd = before.opds.get(ticket.opd)
     if opd is None:
-        raise refuse("opd", f"unknown OPD {ticket.opd!r}", "known: " + ", ".join(before.opds))
+        raise refuse(
+            "opd",
+            _("unknown OPD {opd!r}").format(opd=ticket.opd),
+            _("known: {names}").format(names=", ".join(before.opds)),
+        )
     contact = requester_contact(ticket, opd)
     opd_file = before.sources[f"opd/{ticket.opd}"].file
-    old_text = (root / opd_file).read_text(encoding="utf-8")
+    # LF text for the YAML round trip; written back in the file's own line endings.
+    old_text, opd_layout = read_layout(root / opd_file)
     new_text, new_items = _edit(ticket, before, opd, old_text, opd_file)
     with tempfile.TemporaryDirectory(prefix="dcctl-ticket-") as tmp:
         copy = Path(tmp) / "spec"
         shutil.copytree(root, copy, symlinks=True, ignore=_ignore(root, before.skipped))
         # Never through a link: an opd/*.yaml symlink would carry the edit out of the copy.
-        atomic_write(copy / opd_file, new_text, root=copy)
+        atomic_write(copy / opd_file, opd_layout.apply(new_text), root=copy)
         try:
             after = load_spec(copy)
         except SpecErrors as exc:
@@ -146,23 +160,22 @@ def _render(ticket: Any, repo: Path, branch: bool) -> Rendered:
         after.allocation.lock().write(copy)
         after = load_spec(copy)  # the lock as written must load and be current
         files: dict[str, tuple[str | None, str]] = {opd_file: (old_text, new_text)}
-        lock_new = (copy / LOCK_FILE).read_text(encoding="utf-8")
-        lock_old = (
-            (root / LOCK_FILE).read_text(encoding="utf-8") if (root / LOCK_FILE).exists() else None
-        )
+        layouts = {opd_file: opd_layout}
+        lock_new, layouts[LOCK_FILE] = read_layout(copy / LOCK_FILE)
+        lock_old = read_layout(root / LOCK_FILE)[0] if (root / LOCK_FILE).exists() else None
         if lock_new != lock_old:
             files[LOCK_FILE] = (lock_old, lock_new)
     changes = diff_states(desired_state(before), desired_state(after))
-    result = Rendered(ticket, opd_file, files, changes)
+    result = Rendered(ticket, opd_file, files, changes, layouts=layouts)
     if git_repo is not None:
         result.commit = commit_branch(
             git_repo,
-            {rel: new.encode() for rel, (_, new) in files.items()},
+            {rel: result.on_disk(rel).encode() for rel in files},
             _message(ticket, opd, contact),
         )
         result.branch = git_repo.branch
     else:
-        _write_in_place(root, files)
+        _write_in_place(root, result)
         result.written = list(files)
     return result
 
@@ -185,10 +198,10 @@ def _ignore(root: Path, skipped: dict[str, str]) -> Any:
     return ignore
 
 
-def _write_in_place(root: Path, files: dict[str, tuple[str | None, str]]) -> None:
+def _write_in_place(root: Path, result: Rendered) -> None:
     """--no-branch: replace each file atomically; the OPD file goes last, after the lock."""
-    for rel in sorted(files, key=lambda r: r != LOCK_FILE):
-        atomic_write(root / rel, files[rel][1], root=root)
+    for rel in sorted(result.files, key=lambda r: r != LOCK_FILE):
+        atomic_write(root / rel, result.on_disk(rel), root=root)
 
 
 def _digits(phone: str) -> str:
@@ -213,17 +226,22 @@ def requester_contact(ticket: Any, opd: Opd) -> Contact:
     if not (p.email or p.telepon):
         raise refuse(
             "pemohon",
-            f"the requester gives no e-mail or phone, so cannot be checked against "
-            f"{opd.code}'s contacts",
-            "add pemohon.email (or telepon) as listed under contacts in the OPD's file",
+            _(
+                "the requester gives no e-mail or phone, so cannot be checked against "
+                "{opd}'s contacts"
+            ).format(opd=opd.code),
+            _("add pemohon.email (or telepon) as listed under contacts in the OPD's file"),
         )
     given = p.email or p.telepon
     raise refuse(
         "pemohon.email" if p.email else "pemohon.telepon",
-        f"{given} is not a contact of {opd.code}; only an OPD's listed contacts may file "
-        "its tickets",
-        f"file it from an address listed under contacts in {opd.code}'s file, or ask the "
-        "infra team to add the requester there",
+        _(
+            "{given} is not a contact of {opd}; only an OPD's listed contacts may file its tickets"
+        ).format(given=given, opd=opd.code),
+        _(
+            "file it from an address listed under contacts in {opd}'s file, or ask the "
+            "infra team to add the requester there"
+        ).format(opd=opd.code),
     )
 
 
@@ -288,21 +306,25 @@ def _edit(ticket: Any, spec: Spec, opd: Opd, text: str, display: str) -> tuple[s
         if any(v.name == r.nama for v in opd.vms):
             raise refuse(
                 "permintaan.nama",
-                f"VM {code}/{r.nama} already exists",
-                "pick another name, or use jenis: ubah_vm to resize it",
+                _("VM {code}/{name} already exists").format(code=code, name=r.nama),
+                _("pick another name, or use jenis: ubah_vm to resize it"),
             )
         cls = r.klasifikasi or opd.classification
         if CLASSIFICATION_RANK[cls] < CLASSIFICATION_RANK[opd.classification]:
             raise refuse(
                 "permintaan.klasifikasi",
-                f"{cls} is below {code}'s classification {opd.classification}",
-                "a ticket cannot lower a classification; that needs a data review",
+                _("{cls} is below {code}'s classification {opd_cls}").format(
+                    cls=cls, code=code, opd_cls=opd.classification
+                ),
+                _("a ticket cannot lower a classification; that needs a data review"),
             )
         if cls == "rahasia" and r.paparan == "public":
             raise refuse(
                 "permintaan.paparan",
-                f"a rahasia VM cannot be public ({code} data is {opd.classification})",
-                "request paparan: internal; offices reach it over the VPN",
+                _("a rahasia VM cannot be public ({code} data is {cls})").format(
+                    code=code, cls=opd.classification
+                ),
+                _("request paparan: internal; offices reach it over the VPN"),
             )
         vm: dict[str, Any] = {
             "name": r.nama,
@@ -326,7 +348,11 @@ def _edit(ticket: Any, spec: Spec, opd: Opd, text: str, display: str) -> tuple[s
     if isinstance(r, UbahVm):
         vm_obj = next((v for v in opd.vms if v.name == r.nama), None)
         if vm_obj is None:
-            raise refuse("permintaan.nama", f"{code} has no VM {r.nama!r}", _names(opd.vms))
+            raise refuse(
+                "permintaan.nama",
+                _("{code} has no VM {name!r}").format(code=code, name=r.nama),
+                _names(opd.vms),
+            )
         shrink = disk_shrink(r.disk_gb, vm_obj.disk_gb) if r.disk_gb is not None else None
         if shrink is not None:
             raise refuse("permintaan.disk_gb", shrink, DISK_SHRINK_HINT)
@@ -336,13 +362,19 @@ def _edit(ticket: Any, spec: Spec, opd: Opd, text: str, display: str) -> tuple[s
             if v is not None and v != getattr(vm_obj, k)
         }
         if not values:
-            raise refuse("permintaan", f"VM {code}/{r.nama} already has these sizes")
+            raise refuse(
+                "permintaan",
+                _("VM {code}/{name} already has these sizes").format(code=code, name=r.nama),
+            )
         new = edit.set_values(text, display, "vms", r.nama, values)
         idx = opd.vms.index(vm_obj)
         return new, {idx: "permintaan"}
     if isinstance(r, KantorVpn):
         if any(o.name == r.nama for o in opd.offices):
-            raise refuse("permintaan.nama", f"office {code}/{r.nama} already exists")
+            raise refuse(
+                "permintaan.nama",
+                _("office {code}/{name} already exists").format(code=code, name=r.nama),
+            )
         office = {
             "name": r.nama,
             "location": r.lokasi,
@@ -356,15 +388,20 @@ def _edit(ticket: Any, spec: Spec, opd: Opd, text: str, display: str) -> tuple[s
         items = []
         for j, k in enumerate(r.kamera):
             if any(c.name == k.nama for c in opd.cameras):
-                raise refuse(f"permintaan.kamera[{j}].nama", f"camera {code}/{k.nama} exists")
+                raise refuse(
+                    f"permintaan.kamera[{j}].nama",
+                    _("camera {code}/{name} exists").format(code=code, name=k.nama),
+                )
             # Only the OPD's own camera credentials: never the switches', the
             # passphrase or a state file (the RTSP URL would carry that secret).
             bad = namespace_problem(k.kredensial, code, spec.opds)
             if bad is not None:
                 raise refuse(
                     f"permintaan.kamera[{j}].kredensial",
-                    f"{k.kredensial} is not one of {code}'s credentials: {bad}",
-                    f"use {code}'s camera credential, e.g. "
+                    _("{ref} is not one of {code}'s credentials: {why}").format(
+                        ref=k.kredensial, code=code, why=bad
+                    ),
+                    _("use {code}'s camera credential, e.g. ").format(code=code)
                     + next(
                         (c.credential for c in opd.cameras),
                         f"env:WSB_{code.upper().replace('-', '_')}_CAMERA_PASSWORD",
@@ -388,20 +425,27 @@ def _edit(ticket: Any, spec: Spec, opd: Opd, text: str, display: str) -> tuple[s
     key = _LIST_OF[r.objek]
     present = getattr(opd, key)
     if not any(i.name == r.nama for i in present):
-        raise refuse("permintaan.nama", f"{code} has no {r.objek} {r.nama!r}", _names(present))
+        raise refuse(
+            "permintaan.nama",
+            _("{code} has no {kind} {name!r}").format(code=code, kind=r.objek, name=r.nama),
+            _names(present),
+        )
     if r.objek == "vm":
         ref = f"{code}/{r.nama}"
         site = spec.site
         for what, holder in (
-            ("VPN hub (vpn.vm)", site.vpn.vm if site.vpn else None),
-            ("monitoring server (monitoring.vm)", site.monitoring.vm if site.monitoring else None),
-            ("CCTV recorder (cctv.nvr_vm)", site.cctv.nvr_vm if site.cctv else None),
+            (_("VPN hub (vpn.vm)"), site.vpn.vm if site.vpn else None),
+            (
+                _("monitoring server (monitoring.vm)"),
+                site.monitoring.vm if site.monitoring else None,
+            ),
+            (_("CCTV recorder (cctv.nvr_vm)"), site.cctv.nvr_vm if site.cctv else None),
         ):
             if holder == ref:
                 raise refuse(
                     "permintaan.nama",
-                    f"VM {ref} is the site's {what}",
-                    "shared infrastructure is changed in site.yaml by the infra team",
+                    _("VM {ref} is the site's {what}").format(ref=ref, what=what),
+                    _("shared infrastructure is changed in site.yaml by the infra team"),
                 )
     return edit.remove_item(text, display, key, r.nama), {}
 

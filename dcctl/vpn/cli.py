@@ -17,7 +17,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from dcctl import targets
+from dcctl import cliopts, targets
+from dcctl.cliopts import SpecPath, examples
 from dcctl.output import (
     Output,
     Target,
@@ -34,11 +35,20 @@ if TYPE_CHECKING:
     from dcctl.spec.loader import Spec
     from dcctl.vpn.ansible import Peer
 
-vpn_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
+vpn_app = cliopts.app(help="Office VPN: WireGuard peers, key rotation, MikroTik configs.")
 
 
-SpecArg = Annotated[Path, typer.Argument(help="Spec repo directory")]
-OfficeArg = Annotated[str, typer.Argument(help="Office as OPD/NAME (or NAME if unique)")]
+#: `[PATH] OFFICE`: the spec path first like every command, and left out inside a repo.
+OfficeWords = Annotated[
+    list[str],
+    typer.Argument(
+        metavar="[PATH] OFFICE",
+        help="Spec repo (default: the repo around the current folder), then the office "
+        "as OPD/NAME (or NAME if unique)",
+        autocompletion=cliopts.complete_office,
+        show_default=False,
+    ),
+]
 TargetOpt = Annotated[Target, typer.Option("--target", "-t", help="lab (rehearsal keys) or prod")]
 OutputOpt = Annotated[Output, typer.Option("--output", "-o", help="text or json")]
 
@@ -96,9 +106,19 @@ def _find(all_peers: list[Peer], ref: str) -> Peer:
     raise _fail(f"{ref!r} {why}; known: {known}")
 
 
-@vpn_app.command("show")
+def _office_words(words: list[str]) -> tuple[Path, str]:
+    path, rest = cliopts.split_spec_words(words)
+    if len(rest) != 1:
+        raise _fail("give one OFFICE (after the spec path, if any)")
+    return path, rest[0]
+
+
+@vpn_app.command(
+    "show",
+    epilog=examples("dcctl vpn show", "dcctl vpn show examples/wonosobo --target prod -o json"),
+)
 def show(
-    path: SpecArg = Path("."), target: TargetOpt = Target.lab, output: OutputOpt = Output.text
+    path: SpecPath = Path("."), target: TargetOpt = Target.lab, output: OutputOpt = Output.text
 ) -> None:
     """The hub and every office peer: addresses, allowed networks, public keys only."""
     from dcctl.vpn.ansible import hub_facts
@@ -172,10 +192,15 @@ def _need_keys(missing: set[str], names: tuple[str, ...], path: Path, target: Ta
         )
 
 
-@vpn_app.command("rotate")
+@vpn_app.command(
+    "rotate",
+    epilog=examples(
+        "dcctl vpn rotate examples/wonosobo dinkes/pkm-garung --target lab",
+        "dcctl vpn rotate pkm-garung --target prod   # inside the spec repo",
+    ),
+)
 def rotate(
-    path: SpecArg,
-    office: OfficeArg,
+    words: OfficeWords,
     target: TargetOpt = Target.lab,
     auto_approve: Annotated[
         bool, typer.Option("--auto-approve", help="Do not ask (production asks otherwise)")
@@ -188,6 +213,7 @@ def rotate(
     """
     from dcctl.engines.audit import audited
 
+    path, office = _office_words(words)
     spec = _load(path)
     all_peers, _hub, missing = _peers(spec, target)
     peer = _find(all_peers, office)
@@ -212,12 +238,14 @@ def rotate(
         out.print("next: `dcctl apply` pushes the new keys to the hub and the office router")
 
 
-keys_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="The VPN key store")
+keys_app = cliopts.app(help="The VPN key store: create the key pairs before the first apply.")
 vpn_app.add_typer(keys_app, name="keys")
 
 
-@keys_app.command("init")
-def keys_init(path: SpecArg = Path("."), target: TargetOpt = Target.lab) -> None:
+@keys_app.command(
+    "init", epilog=examples("dcctl vpn keys init", "dcctl vpn keys init . --target prod")
+)
+def keys_init(path: SpecPath = Path("."), target: TargetOpt = Target.lab) -> None:
     """Create the key pairs the spec needs and the store lacks (apply does this too).
 
     Reads (`vpn show`, `vpn render`, plans) never create keys; this is the
@@ -240,10 +268,15 @@ def keys_init(path: SpecArg = Path("."), target: TargetOpt = Target.lab) -> None
     console().print("; ".join(made) if made else f"every key pair exists already ({target.value})")
 
 
-@vpn_app.command("render")
+@vpn_app.command(
+    "render",
+    epilog=examples(
+        "dcctl vpn render examples/wonosobo dinkes/pkm-garung",
+        "dcctl vpn render . pkm-garung --target prod --export /root/pkm-garung.rsc",
+    ),
+)
 def render_cmd(
-    path: SpecArg,
-    office: OfficeArg,
+    words: OfficeWords,
     target: TargetOpt = Target.lab,
     export: Annotated[
         Path | None,
@@ -258,6 +291,7 @@ def render_cmd(
     from dcctl.vpn import routeros
     from dcctl.vpn.ansible import hub_facts
 
+    path, office = _office_words(words)
     spec = _load(path)
     all_peers, hub_pub, missing = _peers(spec, target)
     peer = _find(all_peers, office)

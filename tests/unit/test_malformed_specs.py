@@ -46,14 +46,21 @@ CASES: list[tuple[str, str, str, str, str, str]] = [
         "did you mean",
     ),
     ("missing-required", "opd/bapenda.yaml", "sector: finance\n", "", "sector", "required"),
-    ("bad-sector", "opd/bapenda.yaml", "sector: finance", "sector: banking", "sector", "Input"),
+    (
+        "bad-sector",
+        "opd/bapenda.yaml",
+        "sector: finance",
+        "sector: banking",
+        "sector",
+        "'banking' is not one of: agriculture",
+    ),
     (
         "bad-classification",
         "opd/bapenda.yaml",
         "classification: terbatas",
         "classification: sangat-rahasia",
         "classification",
-        "Input",
+        "did you mean 'rahasia'?",
     ),
     ("name-uppercase", "opd/bapenda.yaml", "code: bapenda", "code: BAPENDA", "code", "lowercase"),
     (

@@ -218,7 +218,9 @@ def test_validate_refuses_a_disk_smaller_than_locked(cli: CliRunner, spec_repo: 
     r = cli.invoke(app, ["validate", str(spec_repo)])
     assert r.exit_code == 1
     line = next(ln for ln in r.output.splitlines() if "disk_gb" in ln)
-    assert re.match(r"error opd/disdukcapil.yaml:18:\d+: vms\[1\]\.disk_gb: ", line), line
+    # the path from the current directory: the spec path as given, then the file
+    where = re.escape(str(spec_repo / "opd/disdukcapil.yaml"))
+    assert re.match(rf"error {where}:18:\d+: vms\[1\]\.disk_gb: ", line), line
     assert "disk_gb 300 is smaller than the current 600" in line and "only grow" in line
     assert "Traceback" not in r.output
     # A renamed VM is held to its old name's size.

@@ -434,34 +434,92 @@ def test_children_belong_to_their_opd_component(dep: Deployment, state: dict[str
             assert r.parent.split("::")[2] == "pulumi:pulumi:Stack"
 
 
-def test_without_backup_storage_the_policy_is_a_tag(dep: Deployment, state: dict[str, Any]) -> None:
-    assert not dep.of(JOB)  # the example site names no backup storage
+def test_each_vms_policy_is_a_tag_too(dep: Deployment, state: dict[str, Any]) -> None:
     for key, vm in state["vms"].items():
         b = vm["backup"]
         tag = f"backup-{b['schedule']}-{b['retention_days']}d"
         assert tag in dep.of(VM)[key.replace("/", "-")].inputs["tags"]
 
 
-def test_backup_jobs_follow_each_vms_policy(state: dict[str, Any], site: dict[str, Any]) -> None:
-    site["backup_storage"] = "pbs"
-    dep = deploy(state, site)
-    vm_ids = {k: v["vm_id"] for k, v in dep.outputs["vms"].items()}
+def test_backup_jobs_follow_each_vms_policy(dep: Deployment, state: dict[str, Any]) -> None:
+    """Issue 18: one vzdump job per policy, schedule and retention from it, every copy."""
+    vm_ids = {k: str(v["vm_id"]) for k, v in dep.outputs["vms"].items()}
     jobs = dep.of(JOB)
-    assert {j.inputs["storage"] for j in jobs.values()} == {"pbs"}
-    covered: dict[str, str] = {}
+    # The example's storages, from site.yaml's backup section.
+    assert {j.inputs["storage"] for j in jobs.values()} == {"pbs-dc", "pbs-dr"}
+    covered: dict[tuple[str, str], str] = {}  # (vm id, storage) -> job
     for job in jobs.values():
+        assert job.inputs["resourceId"] == job.name
+        assert job.inputs["mode"] == "snapshot" and job.inputs["enabled"] is True
         for vmid in job.inputs["vmids"]:
-            assert vmid not in covered, "a VM is in two backup jobs"
-            covered[vmid] = job.name
+            where = (vmid, job.inputs["storage"])
+            assert where not in covered, "a VM is in two backup jobs to one storage"
+            covered[where] = job.name
+    expected: dict[tuple[str, str], str] = {}
     for key, vm in state["vms"].items():
         b = vm["backup"]
         if b["schedule"] == "none":
-            assert str(vm_ids[key]) not in covered
             continue
         job = f"dcctl-{vm['opd']}-{b['schedule']}-{b['retention_days']}d"
-        assert covered[str(vm_ids[key])] == job
-    simda = jobs["dcctl-bpkad-hourly-60d"].inputs
-    assert simda["pruneBackups"] == {"keep-hourly": "24", "keep-daily": "60"}
+        expected[(vm_ids[key], "pbs-dc")] = job
+        if b["copies"] == 2:
+            expected[(vm_ids[key], "pbs-dr")] = job + "-offsite"
+    assert covered == expected
+    # The backup VMs are in no job; every other VM of the example is.
+    backed_up = {vmid for vmid, _ in covered}
+    assert vm_ids["kominfo/backup"] not in backed_up
+    assert len(backed_up) == len(state["vms"]) - 2
+    # bpkad/simda-keu: its own hourly/60 (stricter than rahasia's daily/14), two copies.
+    primary = jobs["dcctl-bpkad-hourly-60d"].inputs
+    offsite = jobs["dcctl-bpkad-hourly-60d-offsite"].inputs
+    assert primary["pruneBackups"] == {"keep-hourly": "24", "keep-daily": "60"}
+    assert offsite["pruneBackups"] == primary["pruneBackups"]
+    minute = int(primary["schedule"].split(":")[1])
+    assert primary["schedule"] == f"*:{minute:02d}"
+    assert offsite["schedule"] == f"*:{(minute + 30) % 60:02d}"  # never at once
+    # A publik VM without a policy of its own: the publik minimum, weekly/28 days.
+    weekly = jobs["dcctl-dinkes-weekly-28d"].inputs
+    assert weekly["vmids"] == [vm_ids["dinkes/info-sehat"]]
+    assert weekly["schedule"].startswith("sun 02:")
+    assert weekly["pruneBackups"] == {"keep-weekly": "4"}
+    # A terbatas OPD keeps one copy: no off-site job.
+    assert not [j for j in jobs if j.startswith("dcctl-disdik-") and j.endswith("-offsite")]
+
+
+@pytest.mark.parametrize(
+    ("storage", "message"),
+    [
+        (
+            "backup_storage",
+            r"dinkes/simpus: backup policy daily but the site names no backup "
+            r"storage \(backup\.proxmox_storage\)",
+        ),
+        (
+            "backup_offsite_storage",
+            r"dinkes/simpus: keeps 2 copies but the site names no "
+            r"off-site backup storage",
+        ),
+    ],
+)
+def test_a_policy_without_its_storage_is_refused_before_anything_is_created(
+    state: dict[str, Any], site: dict[str, Any], storage: str, message: str
+) -> None:
+    """Never a silent skip (issue 18): no job, no VM, an error naming the VM."""
+    site[storage] = None
+    dep = Deployment()
+    with pytest.raises(ValueError, match=message):
+        run_under_mocks(lambda: regency_program(state, site, "proxmox"), dep)
+    assert dep.resources == []  # refused before anything was registered
+
+
+def test_without_any_policy_no_storage_is_needed(
+    state: dict[str, Any], site: dict[str, Any]
+) -> None:
+    for vm in state["vms"].values():
+        vm["backup"] = {"schedule": "none", "retention_days": 0, "copies": 0}
+    site["backup_storage"] = site["backup_offsite_storage"] = None
+    dep = deploy(state, site)
+    assert not dep.of(JOB) and dep.of(VM)
 
 
 def test_api_token_comes_from_the_referenced_env_var(
@@ -535,7 +593,6 @@ def test_nvr_gets_a_recording_disk_sized_from_the_cameras(
 def test_every_registered_resource_is_checked_against_the_sdk_input_types(
     state: dict[str, Any], site: dict[str, Any]
 ) -> None:
-    site["backup_storage"] = "pbs"  # every resource type, backup jobs too
     dep = deploy(state, site)
     custom = [r for r in dep.resources if r.typ != proxmox.OPD_TYPE]
     assert {r.typ for r in custom} == set(ARGS)  # every type the program uses is known
@@ -576,7 +633,6 @@ def test_nested_inputs_are_the_sdks_args_objects(
         real(self, t, name, props, *a, **kw)
 
     monkeypatch.setattr(pulumi.CustomResource, "__init__", spy)
-    site["backup_storage"] = "pbs"  # every resource type, backup jobs too
     deploy(state, site)
     assert {t for t, _, _ in built} == set(ARGS)
     untyped = [f"{name}: {e}" for t, name, props in built for e in _untyped(ARGS[t], props, "")]

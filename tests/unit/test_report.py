@@ -102,7 +102,7 @@ def test_html_is_one_self_contained_page_with_an_svg_per_chart(built: Path) -> N
     assert html.startswith("<!DOCTYPE html>") and html.rstrip().endswith("</html>")
     # nothing is fetched: no URL, no script, no external stylesheet, font or image
     assert not re.search(r"https?:|//[a-z]|<script|<link|<img|src=|href=|url\(|@import", html, re.I)
-    assert "OPD dinkes" in html and "720 / 1500" in html
+    assert "OPD dinkes" in html and "720 / 1,500" in html  # en-US grouping (--lang en)
 
 
 def test_html_escapes_hostile_names(built: Path) -> None:
@@ -139,7 +139,7 @@ def test_report_command_outputs(
     assert out.read_text().count("<svg") >= 5
     report_command(built, "markdown", None)
     md = capsys.readouterr().out
-    assert "| dinkes | OPD dinkes | rahasia | 3/6 | 9/16 | 18/32 | 720/1500 |" in md
+    assert "| dinkes | OPD dinkes | rahasia | 3/6 | 9/16 | 18/32 | 720/1,500 |" in md
     report_command(built, "text", None)
     text = capsys.readouterr().out
     assert "dinkes" in text and "1 of 3 legacy server rooms closed" in text

@@ -164,6 +164,7 @@ def test_vm_baru_adds_one_line_and_one_vm(repo: Path, tmp_path: Path) -> None:
     assert plan(repo, branch, tmp_path) == [
         ("vms", "dinkes/simpus-v2", "create"),
         ("monitoring", "node/dinkes/simpus-v2", "create"),
+        ("backup", "dinkes", "update"),  # the new VM joins its OPD's backups
     ]
     assert (result.changes[0].layer, result.changes[0].key) == ("vms", "dinkes/simpus-v2")
     message = git(repo, "log", "-1", "--format=%B", branch)
@@ -281,6 +282,7 @@ def test_hapus_removes_exactly_the_item(repo: Path, tmp_path: Path) -> None:
     assert plan(repo, branch, tmp_path) == [
         ("vms", "disdik/dapodik-sync", "delete"),
         ("monitoring", "node/disdik/dapodik-sync", "delete"),
+        ("backup", "disdik", "update"),  # it leaves its OPD's backups
     ]
 
 

@@ -327,3 +327,42 @@ def test_the_guest_vlan_is_never_allocated_to_a_tenant(tmp_path: Path) -> None:
 
     spec = load_spec(write(tmp_path / "b", _set(("wifi", "guest", "vlan"), low)))
     assert low not in spec.allocation.vlans.values()
+
+
+def test_radios_and_aps_are_probed_and_labelled_by_the_opd_they_serve(tmp_path: Path) -> None:
+    """An AP's alerts go to its OPD; a radio carrying one OPD is that OPD's; a radio
+    carrying several (a backbone) is the site's, so its alerts reach the infra team."""
+    from dcctl.monitoring.config import Settings, rules
+    from dcctl.monitoring.targets import build_targets
+
+    def backbone(site: dict[str, Any], opds: dict[str, dict[str, Any]]) -> None:
+        far = named(site["switches"], "radio-far")
+        far.pop("owner")
+        far["ports"], far["model"] = ["ether1", "sfp1", "wlan1"], "NetMetal ac2"
+        b = {"name": "remote2", "location": "Kantor jauh 2", "switch": "radio-far"}
+        opds["dishub"]["buildings"].append({**b, "lan_ports": ["sfp1"]})
+
+    for mutate, radio_label in ((None, "dinkes"), (backbone, "wonosobo")):
+        spec = load_spec(write(tmp_path / str(radio_label), mutate))
+        targets = {t.key: t for t in build_targets(spec)}
+        assert spec.site.name == "wonosobo"
+        for radio in ("radio-dc", "radio-far"):
+            t = targets[f"radio/{radio}"]
+            assert (t.opd, t.kind, t.module) == (radio_label, "radio", "tcp_connect")
+            assert t.address == f"{named_sw(spec, radio).mgmt_address}:22"
+            assert "radio link rf-far" in t.detail
+            assert f"switch/{radio}" not in targets  # one probe, as a radio
+        for code in ("dinkes", "dishub"):
+            assert targets[f"ap/ap-{code}"].opd == code
+        doc = rules(targets.values(), [], Settings(site="wonosobo"))
+        by = {r["labels"].get("name"): r for g in doc["groups"] for r in g["rules"]}
+        assert by["radio-dc"]["alert"] == "RadioUnreachable"
+        assert by["radio-dc"]["labels"]["opd"] == radio_label
+        assert by["ap-dinkes"]["alert"] == "AccessPointUnreachable"
+        assert by["ap-dinkes"]["expr"] == 'probe_success{job="ap",name="ap-dinkes"} == 0'
+        words = "the site wonosobo (backbone)" if radio_label == "wonosobo" else "OPD dinkes"
+        assert words in by["radio-far"]["annotations"]["summary"]
+
+
+def named_sw(spec: Any, name: str) -> Any:
+    return next(s for s in spec.site.switches if s.name == name)

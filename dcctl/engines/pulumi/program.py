@@ -86,10 +86,14 @@ class ProgramInputError(ValueError):
 
 @dataclass(frozen=True, kw_only=True)
 class BackupPolicy:
-    """A VM's backup policy (``none``, ``hourly``, ``daily`` or ``weekly``)."""
+    """A VM's effective backup policy (``none``, ``hourly``, ``daily`` or ``weekly``).
+
+    ``copies`` 2: also a second, off-site copy (the site's off-site storage).
+    """
 
     schedule: str
     retention_days: int
+    copies: int = 1
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -323,10 +327,11 @@ def site_inputs(spec: Spec) -> dict[str, Any]:
         # Where cloud images are downloaded to: a file storage with the "import"
         # content type enabled; "local" exists on every Proxmox VE node.
         "image_datastore": "local",
-        # Proxmox storage for vzdump backup jobs (ideally a Proxmox Backup Server).
-        # The spec has no field for it yet; while None, no jobs are created and
-        # each VM carries its policy as a backup-<schedule>-<days>d tag instead.
-        "backup_storage": None,
+        # Proxmox storages of the vzdump backup jobs (ideally Proxmox Backup Servers):
+        # every VM with a policy is in a job to the first, a VM keeping two copies
+        # in a job to the second as well (issue 18).
+        "backup_storage": site.backup.proxmox_storage if site.backup else None,
+        "backup_offsite_storage": site.backup.proxmox_offsite_storage if site.backup else None,
         "nodes": [{"name": n.name, "bridge": n.bridge} for n in hv.nodes],
         "ssh_keys": list(site.ssh_keys),
         "admin_user": ADMIN_USER,

@@ -17,6 +17,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from dcctl import cliopts
+from dcctl.cliopts import examples
 from dcctl.engines.switches.engine import SwitchResult
 from dcctl.engines.switches.layer import (
     apply_switches,
@@ -39,18 +41,27 @@ if TYPE_CHECKING:
 # --------------------------------------------------------------------------
 # Commands
 
-switch_app = typer.Typer(
+switch_app = cliopts.app(
     name="switch",
-    help="Back up, diff and push switch configurations (IOS, RouterOS).",
-    no_args_is_help=True,
-    add_completion=False,
-    rich_markup_mode=None,
+    help="Back up, diff and push switch configurations (IOS, RouterOS, VRP).",
 )
 
 
-NameArg = Annotated[str | None, typer.Argument(help="Switch name from the spec")]
+#: `[PATH] [NAME]`: the spec path first like every command, and left out inside a repo.
+WordsArg = Annotated[
+    list[str] | None,
+    typer.Argument(
+        metavar="[PATH] [NAME]",
+        help="Spec repo (default: the repo around the current folder), then a switch name",
+        autocompletion=cliopts.complete_switch,
+        show_default=False,
+    ),
+]
 AllOpt = Annotated[bool, typer.Option("--all", help="Every switch in the spec")]
-SpecOpt = Annotated[Path, typer.Option("--spec", help="Spec repo directory")]
+SpecOpt = Annotated[
+    Path | None,
+    typer.Option("--spec", help="Deprecated: give the spec path first instead", hidden=True),
+]
 TargetOpt = Annotated[Target, typer.Option("--target", "-t", help="lab (rehearsal) or prod")]
 OutputOpt = Annotated[Output, typer.Option("--output", "-o", help="text or json")]
 
@@ -69,11 +80,28 @@ def _load(path: Path, as_json: bool) -> Spec:
     return cast("Spec", load_spec_or_exit(path, as_json))
 
 
-def _names(name: str | None, all_: bool) -> list[str] | None:
-    if all_ == (name is not None):
+def _target_switches(
+    words: list[str] | None, all_: bool, spec: Path | None
+) -> tuple[Path, list[str] | None]:
+    """The spec path and the switches named: `[PATH] [NAME]` or `--all`.
+
+    The old spelling `NAME --spec PATH` still works, with a note on stderr.
+    """
+    if spec is not None:
+        err_console().print(
+            "note: --spec is deprecated; give the spec path first: "
+            f"dcctl switch ... {escape(str(spec))} [NAME]"
+        )
+        path, names = cliopts.resolve_spec(spec), list(words or [])
+    else:
+        path, names = cliopts.split_spec_words(words)
+    if len(names) > 1:
+        err_console().print(f"error: one switch NAME at a time (got {escape(' '.join(names))})")
+        raise typer.Exit(1)
+    if all_ == bool(names):
         err_console().print("error: give a switch NAME or --all (not both)")
         raise typer.Exit(1)
-    return None if all_ else [name] if name else None
+    return path, None if all_ else names
 
 
 def _run(
@@ -150,39 +178,54 @@ def summary_table(results: list[SwitchResult]) -> Table:
     return table
 
 
-@switch_app.command()
+EXAMPLES_BACKUP = examples(
+    "dcctl switch backup examples/wonosobo sw-core --target lab",
+    "dcctl switch backup --all --target prod -o json",
+)
+EXAMPLES_DIFF = examples(
+    "dcctl switch diff examples/wonosobo sw-dinkes",
+    "dcctl switch diff sw-core        # inside the spec repo",
+    "dcctl switch diff . --all --target prod -o json",
+)
+EXAMPLES_PUSH = examples(
+    "dcctl switch push examples/wonosobo sw-dinkes --target lab",
+    "dcctl switch push . --all --target prod --auto-approve",
+)
+
+
+@switch_app.command(epilog=EXAMPLES_BACKUP)
 def backup(
-    name: NameArg = None,
+    words: WordsArg = None,
     all_: AllOpt = False,
-    spec: SpecOpt = Path("."),
+    spec: SpecOpt = None,
     target: TargetOpt = Target.lab,
     output: OutputOpt = Output.text,
 ) -> None:
     """Save running configs to state/switches/[lab/]<name>.cfg; changes nothing."""
-    names = _names(name, all_)
-    loaded = _load(spec, output == Output.json)
+    path, names = _target_switches(words, all_, spec)
+    loaded = _load(path, output == Output.json)
     _emit(_run("backup", names, loaded, target, output, backup_switches), output, False)
 
 
-@switch_app.command()
+@switch_app.command(epilog=EXAMPLES_DIFF)
 def diff(
-    name: NameArg = None,
+    words: WordsArg = None,
     all_: AllOpt = False,
-    spec: SpecOpt = Path("."),
+    spec: SpecOpt = None,
     target: TargetOpt = Target.lab,
     output: OutputOpt = Output.text,
 ) -> None:
     """Show the lines a push would send (drift included); changes nothing."""
-    names = _names(name, all_)
-    loaded = _load(spec, output == Output.json)
+    path, names = _target_switches(words, all_, spec)
+    loaded = _load(path, output == Output.json)
     _emit(_run("diff", names, loaded, target, output, plan_switches), output, True)
 
 
-@switch_app.command()
+@switch_app.command(epilog=EXAMPLES_PUSH)
 def push(
-    name: NameArg = None,
+    words: WordsArg = None,
     all_: AllOpt = False,
-    spec: SpecOpt = Path("."),
+    spec: SpecOpt = None,
     target: TargetOpt = Target.lab,
     output: OutputOpt = Output.text,
     auto_approve: Annotated[
@@ -200,8 +243,8 @@ def push(
     from dcctl.engines.audit import audited
     from dcctl.engines.lock import LockedError, apply_lock
 
-    names = _names(name, all_)
-    loaded = _load(spec, output == Output.json)
+    path, names = _target_switches(words, all_, spec)
+    loaded = _load(path, output == Output.json)
     if target == Target.prod:
         which = "every switch" if names is None else ", ".join(names)
         confirm_or_exit(auto_approve, "push", f"Push the delta to {which} in prod?")

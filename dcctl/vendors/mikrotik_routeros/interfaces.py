@@ -36,6 +36,10 @@ MODELS: Final[dict[str, ModelCaps]] = {
         ports=2, wireless=WirelessCaps(("5ghz",), (20, 40, 80), reach_m=10_000)
     ),
     "DynaDish 5": ModelCaps(ports=2, wireless=WirelessCaps(("5ghz",), (20, 40), reach_m=25_000)),
+    # A connectorised radio (external antenna) with an SFP cage: a relay or backbone end.
+    "NetMetal ac2": ModelCaps(
+        ports=3, wireless=WirelessCaps(("5ghz",), (20, 40, 80), reach_m=30_000)
+    ),
     "SXTsq Lite2": ModelCaps(ports=2, wireless=WirelessCaps(("2ghz",), (20, 40), reach_m=5_000)),
     # Indoor access points: wlan1 2 GHz, wlan2 5 GHz, legacy `wireless` package (WPA2;
     # the ax models' `wifi` package, which has WPA3, is not rendered by dcctl yet).

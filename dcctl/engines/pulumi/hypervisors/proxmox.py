@@ -72,6 +72,7 @@ __all__ = [
     "VpnHub",
     "api_token",
     "build",
+    "missing_backup_storage",
 ]
 
 OPD_TYPE = "dcctl:regency:Opd"
@@ -137,6 +138,7 @@ class Site:
     datastore: str
     image_datastore: str
     backup_storage: str | None = None
+    backup_offsite_storage: str | None = None
     nodes: tuple[Node, ...]
     ssh_keys: tuple[str, ...]
     admin_user: str
@@ -203,6 +205,69 @@ def _prune(schedule: str, days: int) -> dict[str, str]:
     if schedule == "weekly":
         return {"keep-weekly": str(max(1, math.ceil(days / 7)))}
     return {"keep-daily": str(days)}
+
+
+def _backup_jobs(
+    code: str,
+    groups: Mapping[tuple[str, str, int], list[proxmoxve.VmLegacy]],
+    site: Site,
+    opts: pulumi.ResourceOptions,
+) -> dict[str, proxmoxve.backup.Job]:
+    """One vzdump job per (copy, schedule, retention) of an OPD's VMs (issue 18).
+
+    The primary copy goes to the site's backup storage, the second (VMs keeping two
+    copies) to its off-site storage half an hour later, so the two never run at once.
+    The minute is a hash of the OPD, spreading the OPDs' jobs over the hour. Inputs
+    are the SDK's ``JobArgs``: a misspelt input fails when the program runs.
+    """
+    minute = zlib.crc32(code.encode()) % 60
+    jobs: dict[str, proxmoxve.backup.Job] = {}
+    for (copy, schedule, days), members in sorted(groups.items()):
+        offsite = copy == "offsite"
+        storage = site.backup_offsite_storage if offsite else site.backup_storage
+        assert storage is not None  # build() refused a policy without its storage
+        job_id = f"dcctl-{code}-{schedule}-{days}d" + ("-offsite" if offsite else "")
+        jobs[job_id] = proxmoxve.backup.Job(
+            job_id,
+            args=proxmoxve.backup.JobArgs(
+                resource_id=job_id,
+                schedule=_SCHEDULES[schedule].format(m=(minute + 30 * offsite) % 60),
+                vmids=[m.vm_id.apply(str) for m in members],
+                storage=storage,
+                mode="snapshot",
+                compress="zstd",
+                enabled=True,
+                repeat_missed=True,
+                prune_backups=_prune(schedule, days),
+                notes_template=f"{{{{guestname}}}} (OPD {code}, dcctl {schedule} {days}d {copy})",
+            ),
+            opts=opts,
+        )
+    return jobs
+
+
+def missing_backup_storage(vms: Mapping[str, DesiredVm], site: Site) -> list[str]:
+    """Why VMs' backup policies cannot be kept on this site (empty: they can).
+
+    A VM with a policy and no storage to back it up to is refused before anything is
+    registered, never skipped with a warning nobody reads (issue 18); ``dcctl
+    validate`` refuses such a spec first, this guards doctored or hand-run state.
+    """
+    problems = []
+    for key, vm in sorted(vms.items()):
+        if vm.backup.schedule == "none":
+            continue
+        if not site.backup_storage:
+            problems.append(
+                f"{key}: backup policy {vm.backup.schedule} but the site names no backup "
+                "storage (backup.proxmox_storage)"
+            )
+        elif vm.backup.copies > 1 and not site.backup_offsite_storage:
+            problems.append(
+                f"{key}: keeps {vm.backup.copies} copies but the site names no off-site "
+                "backup storage (backup.proxmox_offsite_storage)"
+            )
+    return problems
 
 
 def _public_rules(
@@ -341,7 +406,8 @@ class OpdComponent(pulumi.ComponentResource):
 
         self.vms: dict[str, proxmoxve.VmLegacy] = {}
         self.outputs: dict[str, pulumi.Output[dict[str, Any]]] = {}
-        backup_groups: dict[tuple[str, int], list[proxmoxve.VmLegacy]] = {}
+        # (copy, schedule, retention days) -> the VMs of one vzdump job.
+        backup_groups: dict[tuple[str, str, int], list[proxmoxve.VmLegacy]] = {}
         for key, vm in sorted(args.vms.items()):
             name = resource_name(key)
             public = vm.exposure == "public"
@@ -420,10 +486,11 @@ class OpdComponent(pulumi.ComponentResource):
                     opts=_renamed(child, vm, "-public"),
                 )
 
-            if backup.schedule != "none" and site.backup_storage:
-                backup_groups.setdefault((backup.schedule, backup.retention_days), []).append(
-                    machine
-                )
+            if backup.schedule != "none":
+                copies = ("primary", "offsite")[: max(1, backup.copies)]
+                for copy in copies:
+                    group = (copy, backup.schedule, backup.retention_days)
+                    backup_groups.setdefault(group, []).append(machine)
             self.outputs[key] = pulumi.Output.from_input(
                 {
                     "name": name,
@@ -434,23 +501,7 @@ class OpdComponent(pulumi.ComponentResource):
                 }
             )
 
-        minute = zlib.crc32(code.encode()) % 60
-        self.backups: dict[str, proxmoxve.backup.Job] = {}
-        for (schedule, days), members in sorted(backup_groups.items()):
-            job_id = f"dcctl-{code}-{schedule}-{days}d"
-            self.backups[job_id] = proxmoxve.backup.Job(
-                job_id,
-                resource_id=job_id,
-                schedule=_SCHEDULES[schedule].format(m=minute),
-                vmids=[m.vm_id.apply(str) for m in members],
-                storage=site.backup_storage,
-                mode="snapshot",
-                compress="zstd",
-                enabled=True,
-                prune_backups=_prune(schedule, days),
-                notes_template=f"{{{{guestname}}}} (OPD {code}, dcctl {schedule} {days}d)",
-                opts=child,
-            )
+        self.backups = _backup_jobs(code, backup_groups, site, child)
 
         self.register_outputs(
             {
@@ -473,6 +524,10 @@ def build(
             raise ValueError(f"{key}: node {vm.node!r} is not a hypervisor node of the site")
         if vm.image not in IMAGES:
             raise ValueError(f"{key}: no cloud image known for {vm.image!r}")
+    missing = missing_backup_storage(vms, conf)
+    if missing:
+        # Never guess a storage ("local" is the nodes' root disk and would fill it).
+        raise ValueError("; ".join(missing) + "; refusing to create any resource")
     bridges = {n.bridge for n in nodes.values()}
     if len(bridges) != 1:
         raise ValueError(
@@ -510,14 +565,6 @@ def build(
             opts=opts,
         )
 
-    if not conf.backup_storage and any(vm.backup.schedule != "none" for vm in vms.values()):
-        # vzdump needs a target storage and the spec names none yet; guessing
-        # ("local" is the nodes' root disk) could fill a hypervisor's root file
-        # system. The policy stays visible as a backup-<schedule>-<days>d VM tag.
-        pulumi.log.warn(
-            "no backup storage configured for the site: backup jobs are not created, "
-            "each VM's backup policy is only recorded as a tag"
-        )
 
     components = {
         code: OpdComponent(

@@ -1,0 +1,1 @@
+"""Backups of every OPD's data: repositories per OPD, records of backups and drills (issue 18)."""

@@ -1,0 +1,111 @@
+"""`dcctl backup status`: each VM's backups against its policy, from the target's records.
+
+Only reads: the spec (each VM's effective policy) and what backups and drills recorded
+for the target (:mod:`dcctl.backup.state`); it reaches no VM, so it answers offline, in
+a pipeline too (``-o json``). Exit code 0 whatever the backups' state: the alerts
+(``BackupStale``, ``RestoreDrillOverdue``) are what pages someone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from dcctl import cliopts
+from dcctl.cliopts import SpecPath, examples
+from dcctl.output import Output, Target, console, emit_json, err_console, load_spec_or_exit
+
+backup_app = cliopts.app(help="Backups of every OPD's data: status (and restore drills).")
+
+TargetOpt = Annotated[Target, typer.Option("--target", "-t", help="lab or prod")]
+OutputOpt = Annotated[Output, typer.Option("--output", "-o", help="text or json")]
+
+_STYLE = {
+    "ok": "green",
+    "none": "dim",
+    "drill-overdue": "yellow",
+    "copies": "yellow",
+    "stale": "red",
+    "missing": "red",
+}
+
+
+def _age(seconds: int | None) -> str:
+    from dcctl.tickets.status import human
+
+    return "" if seconds is None else human(dt.timedelta(seconds=seconds))
+
+
+@backup_app.command(
+    "status",
+    epilog=examples(
+        "dcctl backup status",
+        "dcctl backup status examples/wonosobo --target lab",
+        "dcctl backup status . -o json | jq '.vms[] | select(.state != \"ok\")'",
+    ),
+)
+def status(
+    path: SpecPath = Path("."), target: TargetOpt = Target.prod, output: OutputOpt = Output.text
+) -> None:
+    """Per VM: its policy, last backup and its age against it, copies present, last drill."""
+    from dcctl.backup.state import load, records_path
+    from dcctl.backup.status import backup_status
+    from dcctl.plan.desired import desired_state
+    from dcctl.spec.source import DataFileError
+
+    as_json = output == Output.json
+    spec = load_spec_or_exit(path, as_json)
+    file = records_path(spec, target.value)
+    try:
+        records = load(file)
+    except DataFileError as exc:
+        err_console().print(f"error: {escape(str(exc))}")
+        raise typer.Exit(1) from None
+    now = dt.datetime.now(dt.UTC)
+    rows = backup_status(desired_state(spec), records, now)
+    if as_json:
+        emit_json(
+            {
+                "target": target.value,
+                "records": str(file),
+                "generated": now.replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+                "vms": [r.to_dict() for r in rows],
+            }
+        )
+        return
+    _table(rows, target.value, file)
+
+
+def _table(rows: list[Any], target: str, file: Path) -> None:
+    table = Table(title=f"Backups ({target}: {escape(str(file))})", title_justify="left")
+    for col in ("VM", "class", "policy", "last backup", "age", "copies", "last drill", "state"):
+        table.add_column(col, no_wrap=col in ("VM", "state"))
+    for r in rows:
+        policy = "none" if r.schedule == "none" else f"{r.schedule} {r.retention_days}d"
+        copies = f"{len(r.copies_present)}/{r.copies_required}" if r.copies_required else ""
+        drill = ""
+        if r.last_drill is not None:
+            result = "ok" if r.drill_ok else "FAILED"
+            drill = f"{result} {_age(r.drill_age_s)} ago ({r.drill_duration_s:.1f}s)"
+        limit = f" / {_age(r.stale_after_s)}" if r.stale_after_s else ""
+        style = _STYLE.get(r.state, "")
+        table.add_row(
+            escape(r.vm),
+            r.classification,
+            policy,
+            r.last_backup or ("never" if r.schedule != "none" else ""),
+            f"{_age(r.age_s)}{limit}" if r.age_s is not None else "",
+            copies,
+            drill,
+            f"[{style}]{r.state}[/{style}]" if style else r.state,
+        )
+    console().print(table)
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r.state] = counts.get(r.state, 0) + 1
+    console().print(", ".join(f"{n} {state}" for state, n in counts.items()))

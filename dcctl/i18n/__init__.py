@@ -1,0 +1,120 @@
+"""Bahasa Indonesia and English from one message catalogue (gettext .po files read by Babel).
+
+Why this shape: the engineers and the Kepala Dinas read Indonesian, pipelines and
+upstream tools read English, and a message that exists in one language only is a
+bug. So every user-facing string is an English msgid wrapped in :func:`_`; its
+translations live in ``locale/<lang>/LC_MESSAGES/dcctl.po`` (the gettext format
+every translator's tool reads; ``pybabel extract -F babel.cfg`` finds the msgids,
+``tests/unit/test_i18n.py`` fails when either catalogue lacks one). The catalogues
+are read with Babel at first use (no compile step, so a checkout and a wheel
+behave alike: the .po files ship as package data).
+
+The language: ``--lang id|en`` (:func:`set_language`), else ``LC_ALL``,
+``LC_MESSAGES``, ``LANG`` (``id_ID.UTF-8`` -> id), else English. Numbers and dates
+go through Babel's CLDR data for the language (:func:`number`, :func:`percent`,
+:func:`date`), so id-ID reads ``8.550``, ``50,0 %`` and ``1 Desember 2026``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from functools import cache
+from pathlib import Path
+
+LANGS = ("en", "id")
+#: Babel locale of each language (numbers, dates).
+LOCALES = {"en": "en_US", "id": "id_ID"}
+LOCALE_DIR = Path(__file__).parent / "locale"
+DOMAIN = "dcctl"
+
+_state: dict[str, str] = {}
+
+
+def from_env(environ: dict[str, str] | None = None) -> str:
+    """The language the environment asks for: the first of LC_ALL, LC_MESSAGES, LANG set."""
+    env = os.environ if environ is None else environ
+    for var in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = env.get(var, "")
+        if value:
+            code = value.split(".")[0].split("_")[0].lower()
+            return code if code in LANGS else "en"
+    return "en"
+
+
+def set_language(lang: str | None) -> str:
+    """Use ``lang`` (id or en) from now on; None: the environment's. Returns the one in force."""
+    chosen = lang if lang in LANGS else from_env()
+    _state["lang"] = chosen
+    return chosen
+
+
+def language() -> str:
+    """The language in force (the environment's until :func:`set_language` is called)."""
+    if "lang" not in _state:
+        set_language(None)
+    return _state["lang"]
+
+
+@cache
+def catalogue(lang: str) -> dict[str, str]:
+    """msgid -> translation of one language, read from its .po file with Babel."""
+    from babel.messages.pofile import read_po
+
+    path = LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+    with path.open("rb") as fh:
+        cat = read_po(fh, locale=lang, domain=DOMAIN)
+    return {m.id: m.string for m in cat if m.id and isinstance(m.id, str) and m.string}
+
+
+def _(msgid: str) -> str:
+    """The translation of ``msgid`` in the language in force (the msgid itself if missing)."""
+    lang = language()
+    return catalogue(lang).get(msgid, msgid)
+
+
+def gettext_in(lang: str, msgid: str) -> str:
+    """``msgid`` in a given language (tests, and text that must be in both)."""
+    return catalogue(lang).get(msgid, msgid)
+
+
+def N_(msgid: str) -> str:
+    """Mark a constant for extraction; it is translated where it is shown (``_(CONST)``)."""
+    return msgid
+
+
+def locale() -> str:
+    return LOCALES[language()]
+
+
+def number(value: float, decimals: int | None = None) -> str:
+    """``value`` with the language's grouping and decimal signs (id: 8.550 / 12,5)."""
+    from babel.numbers import format_decimal
+
+    if decimals is None:
+        decimals = 0 if float(value).is_integer() else 1
+    pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
+    return format_decimal(round(float(value), decimals), format=pattern, locale=locale())
+
+
+def percent(value: float, decimals: int = 1) -> str:
+    """A percentage given as 0-100 (id: ``50,0 %``, en: ``50.0%``)."""
+    text = number(value, decimals)
+    return f"{text} %" if language() == "id" else f"{text}%"
+
+
+def date(value: dt.date | dt.datetime) -> str:
+    """A date in words (id: ``1 Desember 2026``, en: ``December 1, 2026``)."""
+    from babel.dates import format_date
+
+    day = value.date() if isinstance(value, dt.datetime) else value
+    return format_date(day, format="long", locale=locale())
+
+
+def datetime(value: dt.datetime) -> str:
+    """Date in words and the time with its zone (``1 Desember 2026 14.05 UTC``)."""
+    from babel.dates import format_time
+
+    time = format_time(value, format="short", locale=locale())
+    zone = value.tzname() or ""
+    return f"{date(value)} {time} {zone}".strip()

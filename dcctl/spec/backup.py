@@ -1,0 +1,249 @@
+"""Backups in the spec: the Site's repositories and per-classification minimums, a VM's own policy.
+
+Why it is shaped this way (issue 18):
+
+* The Site names where backups go (``backup.vm``: the backup VM in the data center that
+  holds one restic repository per OPD, reached over SFTP; ``backup.offsite_vm``: a second
+  backup VM in another building for the off-site copy; ``proxmox_storage`` /
+  ``proxmox_offsite_storage``: the Proxmox VE storages, e.g. a Proxmox Backup Server, that
+  production's vzdump jobs write to) and the *minimum* policy of each classification.
+* A VM's own ``backup`` may only tighten its class's minimum: every field it leaves out
+  is the class's, every field it sets must be at least as strict. :func:`weaker` is the one
+  home of that rule; ``dcctl validate`` and tickets both ask it, so the refusal names the
+  same rule everywhere.
+* The effective policy (:func:`effective`) is plain data the plan shows, the Proxmox
+  program schedules and the restic role runs; the backup VMs themselves are not backed up
+  into themselves (their repositories are the backups; the off-site copy is the second).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from dcctl.spec.types import Strict
+
+Schedule = Literal["hourly", "daily", "weekly", "none"]
+
+#: How strict each schedule is: a higher rank backs up more often.
+SCHEDULE_RANK: dict[str, int] = {"none": 0, "weekly": 1, "daily": 2, "hourly": 3}
+#: Seconds between two backups of a schedule (``none`` has no interval).
+INTERVAL_S: dict[str, int] = {"hourly": 3600, "daily": 86400, "weekly": 7 * 86400}
+
+_VM_REF = r"^[a-z][a-z0-9-]*/[a-z][a-z0-9-]*$"
+#: Proxmox VE storage IDs: a letter, then letters, digits, '-', '_' and '.'.
+_STORAGE_ID = r"^[a-z][a-z0-9._-]{0,62}[a-z0-9]$"
+
+
+class Backup(Strict):
+    """A VM's own backup policy; every field left out is its classification's minimum."""
+
+    schedule: Schedule | None = Field(
+        None, description="hourly, daily, weekly or none; at least the class's minimum"
+    )
+    retention_days: int | None = Field(
+        None, ge=0, le=3650, description="Days backups are kept; at least the class's minimum"
+    )
+    copies: int | None = Field(
+        None, ge=1, le=2, description="Repositories holding the backups (2: also off-site)"
+    )
+    offsite: bool | None = Field(None, description="Also copied to the off-site repository")
+
+    @model_validator(mode="after")
+    def _offsite_is_a_copy(self) -> Backup:
+        if self.offsite and self.copies == 1:
+            raise ValueError("an off-site copy is a second copy: offsite: true needs copies: 2")
+        return self
+
+
+class ClassPolicy(Strict):
+    """The minimum backup policy of one classification."""
+
+    schedule: Schedule = Field(description="Backups at least this often")
+    retention_days: int = Field(ge=0, le=3650, description="Kept at least this many days")
+    copies: int = Field(1, ge=1, le=2, description="Repositories: 1 (primary) or 2 (+ off-site)")
+    offsite: bool = Field(False, description="One copy off-site (the Site's backup.offsite_vm)")
+    encrypted: bool = Field(True, description="Repositories encrypted (rahasia: always)")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ClassPolicy:
+        if self.offsite and self.copies < 2:
+            raise ValueError("an off-site copy is a second copy: offsite: true needs copies: 2")
+        if self.schedule == "none" and (self.copies > 1 or self.offsite):
+            raise ValueError("schedule none makes no backups, so no copies either")
+        return self
+
+
+class Policies(Strict):
+    """The minimum per classification (publik, terbatas, rahasia)."""
+
+    publik: ClassPolicy
+    terbatas: ClassPolicy
+    rahasia: ClassPolicy
+
+    @model_validator(mode="after")
+    def _rahasia_encrypted(self) -> Policies:
+        if not self.rahasia.encrypted:
+            raise ValueError("rahasia data is encrypted always: policy.rahasia.encrypted: true")
+        return self
+
+
+class SiteBackup(Strict):
+    """Where every OPD's backups go, and the minimum policy of each classification."""
+
+    vm: str = Field(
+        pattern=_VM_REF,
+        description="OPD/VM of the backup VM in the data center: one repository per OPD (SFTP)",
+    )
+    offsite_vm: str | None = Field(
+        None,
+        pattern=_VM_REF,
+        description="OPD/VM of the second backup VM (another building) for off-site copies",
+    )
+    proxmox_storage: str | None = Field(
+        None,
+        pattern=_STORAGE_ID,
+        description="Proxmox VE storage ID (e.g. a Proxmox Backup Server) of vzdump jobs",
+    )
+    proxmox_offsite_storage: str | None = Field(
+        None,
+        pattern=_STORAGE_ID,
+        description="Proxmox VE storage ID of the off-site vzdump copy (classes with copies: 2)",
+    )
+    drill_every_days: int = Field(
+        30, ge=1, le=366, description="A restore drill of each VM at least this often"
+    )
+    stale_after_factor: float = Field(
+        2.0,
+        ge=1.0,
+        le=10.0,
+        description="BackupStale fires when the last backup is older than this many intervals",
+    )
+    policy: Policies
+
+    @model_validator(mode="after")
+    def _two_places(self) -> SiteBackup:
+        if self.offsite_vm is not None and self.offsite_vm == self.vm:
+            raise ValueError("offsite_vm must be another VM than vm (an off-site copy)")
+        if (
+            self.proxmox_offsite_storage is not None
+            and self.proxmox_offsite_storage == self.proxmox_storage
+        ):
+            raise ValueError("proxmox_offsite_storage must be another storage than proxmox_storage")
+        return self
+
+    def service_vms(self) -> list[str]:
+        """The backup VMs themselves (their repositories are the backups)."""
+        return [v for v in (self.vm, self.offsite_vm) if v is not None]
+
+
+@dataclass(frozen=True)
+class Effective:
+    """A VM's effective policy: its class's minimum, tightened by its own ``backup``."""
+
+    schedule: str
+    retention_days: int
+    copies: int
+    offsite: bool
+    encrypted: bool
+
+    @property
+    def active(self) -> bool:
+        return self.schedule != "none"
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "schedule": self.schedule,
+            "retention_days": self.retention_days,
+            "copies": self.copies,
+            "offsite": self.offsite,
+            "encrypted": self.encrypted,
+        }
+
+
+#: What a VM gets when nothing asks for backups (no Site backup section, or a backup VM).
+NONE = Effective("none", 0, 0, False, False)
+
+
+def explicit(vm_backup: Backup) -> bool:
+    """Whether a VM's ``backup`` asks for any backup itself (not only ``schedule: none``)."""
+    return any(
+        v is not None for v in (vm_backup.retention_days, vm_backup.copies, vm_backup.offsite)
+    ) or vm_backup.schedule not in (None, "none")
+
+
+def effective(site: SiteBackup | None, classification: str, vm_backup: Backup) -> Effective:
+    """The policy a VM runs under (``NONE`` without a Site backup section).
+
+    Each field the VM sets replaces its class's minimum (validation has refused a weaker
+    one); a second copy is also an off-site one: the only second repository is the
+    off-site VM's.
+    """
+    if site is None:
+        return NONE
+    floor: ClassPolicy = getattr(site.policy, classification)
+    schedule = vm_backup.schedule or floor.schedule
+    if schedule == "none":
+        return NONE
+    copies = vm_backup.copies or floor.copies
+    offsite = floor.offsite if vm_backup.offsite is None else vm_backup.offsite
+    if offsite:
+        copies = 2
+    return Effective(
+        schedule=schedule,
+        retention_days=(
+            floor.retention_days if vm_backup.retention_days is None else vm_backup.retention_days
+        ),
+        copies=copies,
+        offsite=offsite or copies > 1,
+        encrypted=floor.encrypted or classification == "rahasia",
+    )
+
+
+@dataclass(frozen=True)
+class Weaker:
+    """One field of a VM's policy weaker than its class's minimum, and the rule it breaks."""
+
+    field: str
+    message: str
+
+
+def weaker(floor: ClassPolicy, classification: str, vm_backup: Backup) -> list[Weaker]:
+    """Every field ``vm_backup`` sets weaker than the ``classification`` minimum ``floor``.
+
+    The one home of "stricter, never weaker": ``dcctl validate`` places each on the VM's
+    field, a ticket refuses the request with the same words.
+    """
+    rule = f"the {classification} minimum (site.yaml backup.policy.{classification})"
+    out: list[Weaker] = []
+    if (
+        vm_backup.schedule is not None
+        and SCHEDULE_RANK[vm_backup.schedule] < SCHEDULE_RANK[floor.schedule]
+    ):
+        out.append(
+            Weaker(
+                "schedule",
+                f"schedule {vm_backup.schedule} is weaker than {rule}: {floor.schedule}",
+            )
+        )
+    if vm_backup.retention_days is not None and vm_backup.retention_days < floor.retention_days:
+        out.append(
+            Weaker(
+                "retention_days",
+                f"retention_days {vm_backup.retention_days} is weaker than {rule}: "
+                f"{floor.retention_days}",
+            )
+        )
+    if vm_backup.copies is not None and vm_backup.copies < floor.copies:
+        out.append(
+            Weaker("copies", f"copies {vm_backup.copies} is weaker than {rule}: {floor.copies}")
+        )
+    if vm_backup.offsite is False and floor.offsite:
+        out.append(Weaker("offsite", f"offsite false is weaker than {rule}: offsite true"))
+    return out
+
+
+#: The hint of every refusal of a weaker policy.
+WEAKER_HINT = "a VM's backup policy may be stricter than its classification's, never weaker"
