@@ -24,7 +24,7 @@ from rich.table import Table
 from dcctl import __version__, cliopts
 from dcctl.cliopts import SpecPath, examples
 from dcctl.engines.layer import WAITING
-from dcctl.i18n import _
+from dcctl.i18n import _, number
 from dcctl.output import (
     EXIT_CODES,
     configure,
@@ -199,9 +199,7 @@ def validate(
     named = ctx.meta.get("dcctl.spec_file")
     if named is not None:
         con.print(
-            escape(
-                _("checked {file} within its repo {root}").format(file=named, root=spec.root)
-            )
+            escape(_("checked {file} within its repo {root}").format(file=named, root=spec.root))
         )
     con.print(_("read: {files}").format(files=escape(", ".join(spec.files))), soft_wrap=True)
     for rel, why in spec.skipped.items():
@@ -379,7 +377,7 @@ def plan(
     try:
         changes = target_changes(spec, desired, target.value if target is not None else "prod")
     except SnapshotError as exc:
-        err_console().print(f"error: {escape(str(exc))}")
+        err_console().print(_("error: {problem}").format(problem=escape(str(exc))))
         raise typer.Exit(1) from None
     engines = _engine_preview(spec, target, _layers(layer), desired) if target is not None else None
     if output == Output.json:
@@ -448,7 +446,7 @@ def _engine_preview(
     try:
         return orchestrate(spec, "preview", target.value, layers=layers, state=state)
     except LockedError as exc:
-        err_console().print(f"error: {escape(str(exc))}")
+        err_console().print(_("error: {problem}").format(problem=escape(str(exc))))
         raise typer.Exit(1) from None
 
 
@@ -466,11 +464,13 @@ def _engines_text(report: Any, verbose: bool) -> None:
     from dcctl.plan.render import engine_step_lines
 
     con = console()
-    con.print(f"\n[bold]engines ({report.target})[/bold]")
+    con.print("\n[bold]" + escape(_("engines ({target})").format(target=report.target)) + "[/bold]")
     switches = report.layers.get("switches")
     for sw in switches.items if switches is not None else []:
         if sw.status.pending:
-            con.print(f"  switch {sw.name}: {len(sw.lines)} lines to push")
+            con.print(
+                "  " + _("switch {name}: {n} lines to push").format(name=sw.name, n=len(sw.lines))
+            )
             for line in sw.lines if verbose else sw.lines[:10]:
                 con.print(f"      {escape(line)}")
         elif sw.status.value != "same":
@@ -489,11 +489,13 @@ def _engines_text(report: Any, verbose: bool) -> None:
         if host.action == WAITING:
             waiting.append(host.name)
             continue
-        con.print(f"  host {host.name}: {host.action} would change")
+        con.print(
+            "  " + _("host {name}: {play} would change").format(name=host.name, play=host.action)
+        )
         for task in host.lines if verbose else ():
             con.print(f"      {escape(host.name)}: {escape(task)}")
     if waiting:
-        con.print(f"  hosts not reachable yet: {', '.join(waiting)}")
+        con.print("  " + _("hosts not reachable yet: {names}").format(names=", ".join(waiting)))
     hosts = report.layers.get("hosts")
     if hosts is not None:
         _skipped_text(hosts)
@@ -581,7 +583,7 @@ def _engine_run(
                 converge=converge,
             )
         except (LockedError, DestroyRefused, SnapshotError) as exc:
-            con.print(f"error: {escape(str(exc))}")
+            con.print(_("error: {problem}").format(problem=escape(str(exc))))
             raise typer.Exit(1) from None
     if output == Output.json:
         emit_json(report.to_dict())
@@ -589,7 +591,7 @@ def _engine_run(
         for name, result in report.layers.items():
             changes = {k: v for k, v in result.changes.items() if k != "same"}
             text = ", ".join(f"{v} {k}" for k, v in sorted(changes.items())) or (
-                "failed" if result.errors else result.detail.get("note") or "no changes"
+                _("failed") if result.errors else result.detail.get("note") or _("no changes")
             )
             console().print(f"{name}: {text}")
             for opd, c in sorted(result.by_opd().items()):
@@ -597,8 +599,14 @@ def _engine_run(
             _skipped_text(result)
         for err in report.errors:
             con.print(f"[red]error[/red] {escape(err)}")
-        outcome = "INTERRUPTED" if report.interrupted else "done" if report.ok else "FAILED"
-        console().print(f"{verb} {outcome} in {report.seconds:.1f} s")
+        outcome = (
+            _("INTERRUPTED") if report.interrupted else _("done") if report.ok else _("FAILED")
+        )
+        console().print(
+            _("{verb} {outcome} in {seconds} s").format(
+                verb=verb, outcome=outcome, seconds=number(report.seconds, 1)
+            )
+        )
     if report.interrupted:
         raise typer.Exit(interrupt.exit_code())
     return report
@@ -612,7 +620,7 @@ def _show_plan(spec: Any, target: Target, state: Any, output: Output) -> bool:
     try:
         changes = target_changes(spec, state, target.value)
     except SnapshotError as exc:
-        err_console().print(f"error: {escape(str(exc))}")
+        err_console().print(_("error: {problem}").format(problem=escape(str(exc))))
         raise typer.Exit(1) from None
     if output == Output.text:
         render_text(console(), spec, changes, False)
@@ -738,7 +746,7 @@ def _refuse_data_loss(
     try:
         check_destroy(spec, target.value, state, allowed)
     except DestroyRefused as exc:
-        err_console().print(f"error: {escape(str(exc))}")
+        err_console().print(_("error: {problem}").format(problem=escape(str(exc))))
         raise typer.Exit(1) from None
 
 
@@ -751,7 +759,7 @@ def _saved_plan(
     try:
         plan = saved.read(plan_file)
     except saved.SavedPlanError as exc:
-        err_console().print(f"error: {escape(str(exc))}")
+        err_console().print(_("error: {problem}").format(problem=escape(str(exc))))
         raise typer.Exit(1) from None
     if target is not None and target.value != plan.target:
         err_console().print(
@@ -847,7 +855,11 @@ def _drift_text(report: Any) -> None:
             for line in item.lines:
                 con.print(f"      {escape(line)}")
     if found:
-        con.print(f"drift: {found} item{'s' if found != 1 else ''} differ")
+        con.print(
+            (_("drift: {n} item differs") if found == 1 else _("drift: {n} items differ")).format(
+                n=found
+            )
+        )
     elif report.ok:
         con.print("no drift")
     else:  # "no drift" would claim what the failed layers could not check
@@ -898,7 +910,7 @@ def snapshot_adopt(
         with apply_lock(spec.state_dir, "snapshot adopt"):
             written = adopt_snapshot(spec.state_dir, target.value)
     except (SnapshotError, LockedError) as exc:
-        err_console().print(f"error: {escape(str(exc))}")
+        err_console().print(_("error: {problem}").format(problem=escape(str(exc))))
         raise typer.Exit(1) from None
     console().print(f"{escape(str(written))} is now {target.value}'s last-applied snapshot")
 
@@ -926,7 +938,7 @@ def codeowners(
     try:
         text = render(owners(spec), fmt.value)
     except NoReviewers as exc:
-        err_console().print(f"error: {escape(str(exc))}")
+        err_console().print(_("error: {problem}").format(problem=escape(str(exc))))
         raise typer.Exit(1) from None
     if out is None:
         sys.stdout.write(text)

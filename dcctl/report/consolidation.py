@@ -483,5 +483,5 @@ def _requests(spec: Spec, tickets: Path | None) -> dict[str, dict[str, int]] | N
     folder = tickets if tickets is not None else spec.root / "tickets"
     if not folder.exists():
         return None
-    statuses, _ = ticket_status(folder, spec.root, spec.site.service_levels)
+    statuses, _problems = ticket_status(folder, spec.root, spec.site.service_levels)
     return per_opd(statuses)

@@ -15,6 +15,7 @@ from typing import Any
 
 import netaddr
 
+from dcctl.i18n import _
 from dcctl.spec.age import DocumentAge
 from dcctl.spec.backup import WEAKER_HINT, effective, explicit, weaker
 from dcctl.spec.compute import DISK_SHRINK_HINT, Vm, disk_shrink
@@ -51,7 +52,7 @@ def _dupes(items: list[Any], attr: str) -> list[tuple[int, str]]:
 
 
 def _vm_ref(ref: str, opds: dict[str, Opd]) -> bool:
-    code, _, vm = ref.partition("/")
+    code, _sep, vm = ref.partition("/")
     return code in opds and any(v.name == vm for v in opds[code].vms)
 
 
@@ -117,7 +118,9 @@ class _Checker:
                 self.errors.append(
                     holder[0].error(
                         holder[1],
-                        f"port {key[0]}:{key[1]} is already used by {who} ({doc.file})",
+                        _("port {port} is already used by {user} ({file})").format(
+                            port=f"{key[0]}:{key[1]}", user=who, file=doc.file
+                        ),
                         exc.hint,
                     )
                 )
@@ -133,38 +136,49 @@ class _Checker:
         sd, site = self.sd, self.site
         for field in ("switches", "links"):
             for i, name in _dupes(getattr(site, field), "name"):
-                self.errors.append(sd.error((field, i, "name"), f"duplicate name {name!r}"))
+                self.errors.append(
+                    sd.error((field, i, "name"), _("duplicate name {name!r}").format(name=name))
+                )
         for i, name in _dupes(site.hypervisors.nodes, "name"):
             self.errors.append(
-                sd.error(("hypervisors", "nodes", i, "name"), f"duplicate node {name!r}")
+                sd.error(
+                    ("hypervisors", "nodes", i, "name"),
+                    _("duplicate node {name!r}").format(name=name),
+                )
             )
 
     def management(self) -> None:
         sd, site = self.sd, self.site
         mgmt = netaddr.IPNetwork(site.management.prefix)
         if netaddr.IPAddress(site.management.gateway) not in mgmt:
-            self.errors.append(sd.error(("management", "gateway"), f"gateway is outside {mgmt}"))
+            self.errors.append(
+                sd.error(("management", "gateway"), _("gateway is outside {net}").format(net=mgmt))
+            )
         seen_mgmt: dict[str, str] = {}
         for i, sw in enumerate(site.switches):
             if netaddr.IPAddress(sw.mgmt_address) not in mgmt:
                 self.errors.append(
                     sd.error(
                         ("switches", i, "mgmt_address"),
-                        f"{sw.mgmt_address} is outside the management network {mgmt}",
+                        _("{address} is outside the management network {net}").format(
+                            address=sw.mgmt_address, net=mgmt
+                        ),
                     )
                 )
             if sw.mgmt_address in seen_mgmt or sw.mgmt_address == site.management.gateway:
                 self.errors.append(
                     sd.error(
                         ("switches", i, "mgmt_address"),
-                        f"{sw.mgmt_address} is already used by "
-                        f"{seen_mgmt.get(sw.mgmt_address, 'the gateway')}",
+                        _("{address} is already used by {user}").format(
+                            address=sw.mgmt_address,
+                            user=seen_mgmt.get(sw.mgmt_address, _("the gateway")),
+                        ),
                     )
                 )
             seen_mgmt[sw.mgmt_address] = sw.name
             names = sw.port_names()
             if len(names) != len(set(names)):
-                self.errors.append(sd.error(("switches", i, "ports"), "a port is listed twice"))
+                self.errors.append(sd.error(("switches", i, "ports"), _("a port is listed twice")))
 
     def owned_by_other(
         self, switch: str, code: str | None, doc: SourceDoc, path: tuple[Any, ...], what: str
@@ -181,8 +195,10 @@ class _Checker:
         self.errors.append(
             doc.error(
                 path,
-                f"switch {switch} is {sw.owner}'s access switch; {what} may not use its ports",
-                "use a port of your own or a site switch (switches[].owner in site.yaml)",
+                _(
+                    "switch {switch} is {owner}'s access switch; {what} may not use its ports"
+                ).format(switch=switch, owner=sw.owner, what=what),
+                _("use a port of your own or a site switch (switches[].owner in site.yaml)"),
             )
         )
         return True
@@ -193,7 +209,7 @@ class _Checker:
                 self.errors.append(
                     self.sd.error(
                         ("switches", i, "owner"),
-                        f"unknown OPD {sw.owner!r}",
+                        _("unknown OPD {opd!r}").format(opd=sw.owner),
                         _choices(self.opds),
                     )
                 )
@@ -315,16 +331,19 @@ class _Checker:
         for field in ("vms", "offices", "cameras", "buildings"):
             for i, name in _dupes(getattr(opd, field), "name"):
                 self.errors.append(
-                    od.error((field, i, "name"), f"duplicate {field[:-1]} name {name!r}")
+                    od.error(
+                        (field, i, "name"),
+                        _("duplicate {what} name {name!r}").format(what=field[:-1], name=name),
+                    )
                 )
         self.opd_ports(code, opd, od)
         self.opd_vms(opd, od)
         self.opd_offices(code, opd, od, internal)
         if opd.offices and self.site.vpn is None:
-            self.errors.append(od.error(("offices",), "the Site has no vpn hub for offices"))
+            self.errors.append(od.error(("offices",), _("the Site has no vpn hub for offices")))
         if opd.cameras and self.site.cctv is None:
             self.errors.append(
-                od.error(("cameras",), "the Site has no cctv.nvr_vm to record cameras")
+                od.error(("cameras",), _("the Site has no cctv.nvr_vm to record cameras"))
             )
 
     def opd_ports(self, code: str, opd: Opd, od: SourceDoc) -> None:
@@ -333,7 +352,7 @@ class _Checker:
                 self.errors.append(
                     od.error(
                         ("buildings", i, "switch"),
-                        f"unknown switch {b.switch!r}",
+                        _("unknown switch {switch!r}").format(switch=b.switch),
                         _choices(self.sw_by_name),
                     )
                 )
@@ -384,15 +403,15 @@ class _Checker:
                 self.errors.append(
                     od.error(
                         ("vms", i, "exposure"),
-                        f"VM {vm.name} is classified rahasia and cannot be public",
-                        "set exposure: internal, or reclassify after review",
+                        _("VM {vm} is classified rahasia and cannot be public").format(vm=vm.name),
+                        _("set exposure: internal, or reclassify after review"),
                     )
                 )
             if vm.node is not None and vm.node not in self.node_names:
                 self.errors.append(
                     od.error(
                         ("vms", i, "node"),
-                        f"unknown hypervisor node {vm.node!r}",
+                        _("unknown hypervisor node {node!r}").format(node=vm.node),
                         _choices(self.node_names),
                     )
                 )
@@ -410,8 +429,10 @@ class _Checker:
                 self.errors.append(
                     od.error(
                         ("quota", what),
-                        f"quota exceeded: {what} {used} > {limit}",
-                        "raise the quota (needs approval) or shrink the request",
+                        _("quota exceeded: {what} {used} > {limit}").format(
+                            what=what, used=used, limit=limit
+                        ),
+                        _("raise the quota (needs approval) or shrink the request"),
                     )
                 )
 
@@ -429,7 +450,9 @@ class _Checker:
                 self.errors.append(
                     doc.error(
                         path,
-                        f"WAN address {off.wan_address} already used by {other} ({other_file})",
+                        _("WAN address {address} already used by {other} ({file})").format(
+                            address=off.wan_address, other=other, file=other_file
+                        ),
                     )
                 )
             else:
@@ -438,21 +461,23 @@ class _Checker:
             bad = _not_unicast(off.wan_address)
             hub = self.site.vpn.endpoint.rpartition(":")[0] if self.site.vpn else None
             if bad is None and off.wan_address == hub:
-                bad = "is the VPN hub's own public address"
+                bad = _("is the VPN hub's own public address")
             if bad is not None:
                 self.errors.append(
                     od.error(
                         ("offices", i, "wan_address"),
-                        f"WAN address {off.wan_address} {bad}",
-                        "use the public unicast address the office dials out from",
+                        _("WAN address {address} {problem}").format(
+                            address=off.wan_address, problem=bad
+                        ),
+                        _("use the public unicast address the office dials out from"),
                     )
                 )
             elif any(netaddr.IPAddress(off.wan_address) in n for n in internal):
                 self.errors.append(
                     od.error(
                         ("offices", i, "wan_address"),
-                        "WAN address lies inside an internal pool",
-                        "use the office's public address",
+                        _("WAN address lies inside an internal pool"),
+                        _("use the office's public address"),
                     )
                 )
 
@@ -580,16 +605,19 @@ class _Checker:
             self.errors.append(
                 sd.error(
                     ("storage", "vm_capacity_gb"),
-                    f"VMs need {self.total_disk} GB, the site offers {st.vm_capacity_gb} GB",
+                    _("VMs need {need} GB, the site offers {have} GB").format(
+                        need=self.total_disk, have=st.vm_capacity_gb
+                    ),
                 )
             )
         if self.total_rec > st.recording_capacity_gb:
             self.errors.append(
                 sd.error(
                     ("storage", "recording_capacity_gb"),
-                    f"cameras need {self.total_rec:,.0f} GB of recordings, the site offers "
-                    f"{st.recording_capacity_gb} GB",
-                    "lower bitrate or retention, or add NVR storage",
+                    _("cameras need {need} GB of recordings, the site offers {have} GB").format(
+                        need=f"{self.total_rec:,.0f}", have=st.recording_capacity_gb
+                    ),
+                    _("lower bitrate or retention, or add NVR storage"),
                 )
             )
 
@@ -619,7 +647,7 @@ def _not_unicast_blocks() -> tuple[tuple[netaddr.IPNetwork, str], ...]:
 def _choices(names: Any) -> str:
     names = sorted(names)
     shown = ", ".join(names[:8]) + (" ..." if len(names) > 8 else "")
-    return f"known: {shown}" if names else "none defined"
+    return _("known: {names}").format(names=shown) if names else _("none defined")
 
 
 _NET_SUFFIX = {"servers": "SRV", "dmz": "DMZ", "cctv": "CCTV", "lan": "LAN"}

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from dcctl.i18n import _
 from dcctl.spec.site import Switch, canonical_port
 
 #: (switch name, canonical port name)
@@ -41,14 +42,15 @@ class PortClaims:
 
     def resolve(self, ref: str) -> PortKey:
         """The canonical (switch, port) of `switch:port`; PortClaimError if there is none."""
-        sw_name, _, port = ref.partition(":")
+        sw_name, _sep, port = ref.partition(":")
         sw = self._switches.get(sw_name)
         if sw is None:
-            raise PortClaimError(f"unknown switch {sw_name!r}")
+            raise PortClaimError(_("unknown switch {switch!r}").format(switch=sw_name))
         canon = canonical_port(sw.vendor, port)
         if canon not in self._ports[sw_name]:
             raise PortClaimError(
-                f"switch {sw_name} has no port {port!r}", "declare it in the switch's ports"
+                _("switch {switch} has no port {port!r}").format(switch=sw_name, port=port),
+                _("declare it in the switch's ports"),
             )
         return sw_name, canon
 
@@ -58,8 +60,10 @@ class PortClaims:
         holder = self.users.get(key)
         if holder is not None:
             raise PortClaimError(
-                f"port {key[0]}:{key[1]} is already used by {holder}",
-                "each switch port connects one thing",
+                _("port {port} is already used by {user}").format(
+                    port=f"{key[0]}:{key[1]}", user=holder
+                ),
+                _("each switch port connects one thing"),
             )
         self.users[key] = user
         return key

@@ -325,3 +325,18 @@ def test_pydantic_messages_in_indonesian(spec_repo: Path) -> None:
     got = {e.path: e.message for e in exc.value.errors}
     assert got["vms[0].vcpu"] == "harus lebih besar dari atau sama dengan 1"
     assert got["vms[0].memory_gb"] == "harus bilangan bulat (didapat str)"
+
+
+def test_indonesian_collision_and_quota_errors(spec_repo: Path, cli: CliRunner) -> None:
+    """The cross-document checks a ticket or an edit trips most often, in Indonesian."""
+    f = spec_repo / "opd" / "dinkes.yaml"
+    text = f.read_text()
+    assert "lan_ports: [Gi1/0/3]" in text
+    f.write_text(text.replace("lan_ports: [Gi1/0/3]", "lan_ports: [Gi1/0/5]"))
+    _broken(spec_repo, "vms: 2, cameras: 0", "vms: 0, cameras: 0")
+    r = cli.invoke(app, ["--lang", "id", "validate", str(spec_repo)], env={"COLUMNS": "250"})
+    assert r.exit_code == 1
+    assert "sudah dipakai oleh" in r.output
+    assert "(petunjuk: setiap port switch menyambung satu perangkat)" in r.output
+    assert "kuota terlampaui: vms 1 > 0" in r.output
+    assert "naikkan kuota (perlu persetujuan) atau kecilkan permintaan" in r.output
