@@ -21,6 +21,8 @@ from typing import Any
 import netaddr
 import yaml
 
+from dcctl.i18n import _
+
 LOCK_FILE = "dcctl.lock.yaml"
 _LOCK_HEADER = (
     "# IPAM allocations made by dcctl. Commit this file with the spec change that\n"
@@ -321,8 +323,12 @@ def _allocate_vlans(
             problems.append(
                 Problem(
                     r.key,
-                    f"VLAN {r.pin} is {reserved[r.pin]} and never given to a tenant",
-                    f"pick a VLAN in ipam.vlan_range {rng[0]}-{rng[1]} or drop the pin",
+                    _("VLAN {vlan} is {what} and never given to a tenant").format(
+                        vlan=r.pin, what=reserved[r.pin]
+                    ),
+                    _("pick a VLAN in ipam.vlan_range {first}-{last} or drop the pin").format(
+                        first=rng[0], last=rng[1]
+                    ),
                 )
             )
             continue
@@ -330,8 +336,10 @@ def _allocate_vlans(
             problems.append(
                 Problem(
                     r.key,
-                    f"VLAN {r.pin} is outside ipam.vlan_range {rng[0]}-{rng[1]}",
-                    "pin a VLAN inside the range, or widen the range in the Site",
+                    _("VLAN {vlan} is outside ipam.vlan_range {first}-{last}").format(
+                        vlan=r.pin, first=rng[0], last=rng[1]
+                    ),
+                    _("pin a VLAN inside the range, or widen the range in the Site"),
                 )
             )
             continue
@@ -339,8 +347,10 @@ def _allocate_vlans(
             problems.append(
                 Problem(
                     r.key,
-                    f"VLAN {r.pin} is already used by {owner[r.pin]}",
-                    "pick another VLAN or drop the pin",
+                    _("VLAN {vlan} is already used by {user}").format(
+                        vlan=r.pin, user=owner[r.pin]
+                    ),
+                    _("pick another VLAN or drop the pin"),
                 )
             )
             continue
@@ -354,8 +364,8 @@ def _allocate_vlans(
             problems.append(
                 Problem(
                     r.key,
-                    f"VLAN range {rng[0]}-{rng[1]} is exhausted",
-                    "widen ipam.vlan_range in the Site",
+                    _("VLAN range {first}-{last} is exhausted").format(first=rng[0], last=rng[1]),
+                    _("widen ipam.vlan_range in the Site"),
                 )
             )
             continue
@@ -373,7 +383,7 @@ def _allocate_prefixes(
 ) -> dict[str, str]:
     taken: list[tuple[netaddr.IPNetwork, str]] = [(netaddr.IPNetwork(r), "site") for r in reserved]
     taken_set = _Used()
-    for n, _ in taken:
+    for n, _key in taken:
         taken_set.add(n)
     spaces = {name: _PrefixSpace(pool, taken_set) for name, pool in pools.items()}
     out: dict[str, str] = {}
@@ -384,8 +394,8 @@ def _allocate_prefixes(
             problems.append(
                 Problem(
                     key,
-                    f"{what} {net} overlaps {other}",
-                    "prefixes must not overlap; pick a free one or drop the pin",
+                    _("{what} {net} overlaps {other}").format(what=what, net=net, other=other),
+                    _("prefixes must not overlap; pick a free one or drop the pin"),
                 )
             )
             return False
@@ -544,7 +554,14 @@ def _allocate_addresses(
                 )
             )
         elif int(ip) in owner and owner[int(ip)] != r.key:
-            problems.append(Problem(r.key, f"address {ip} is already used by {owner[int(ip)]}"))
+            problems.append(
+                Problem(
+                    r.key,
+                    _("address {address} is already used by {user}").format(
+                        address=ip, user=owner[int(ip)]
+                    ),
+                )
+            )
         else:
             owner[int(ip)] = r.key
             out[r.key] = str(ip)
@@ -559,8 +576,8 @@ def _allocate_addresses(
             problems.append(
                 Problem(
                     r.key,
-                    f"no free address left in {n.net}",
-                    "use a shorter prefix length for this network",
+                    _("no free address left in {net}").format(net=n.net),
+                    _("use a shorter prefix length for this network"),
                 )
             )
             continue

@@ -297,7 +297,7 @@ def _load_spec(root: Path) -> Spec:
     if not site_docs and errors:
         raise SpecErrors(errors)  # the Site failed validation; its errors say why
     if len(site_docs) != 1:
-        where = ", ".join(d.file for d, _ in site_docs) or "none found"
+        where = ", ".join(d.file for d, _model in site_docs) or "none found"
         errors.append(
             SpecError(str(root), None, None, "", f"exactly one Site document is required ({where})")
         )

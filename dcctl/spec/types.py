@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal
 import netaddr
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
+from dcctl.i18n import _
+
 API_VERSION = "dcctl/v1"
 
 #: Every enum of the spec that accepts words of the other language too: canonical
@@ -106,8 +108,10 @@ _HOST_RE = re.compile(
 def _name(v: str) -> str:
     if not _NAME_RE.fullmatch(v):
         raise ValueError(
-            "must be a lowercase identifier: a-z, 0-9 and '-', starting with a letter, "
-            "at most 32 characters"
+            _(
+                "must be a lowercase identifier: a-z, 0-9 and '-', starting with a letter, "
+                "at most 32 characters"
+            )
         )
     return v
 
@@ -124,8 +128,10 @@ def _text(v: str) -> str:
         bad = sorted({c for c in v if not _TEXT_CHAR_RE.fullmatch(c)})
         shown = ", ".join(repr(c) for c in bad)
         raise ValueError(
-            f"contains characters not allowed in free text ({shown}); allowed are letters, "
-            "digits, spaces and . , ( ) / & ' + : @ -"
+            _(
+                "contains characters not allowed in free text ({shown}); allowed are letters, "
+                "digits, spaces and . , ( ) / & ' + : @ -"
+            ).format(shown=shown)
         )
     return v
 
@@ -133,7 +139,7 @@ def _text(v: str) -> str:
 def _port(v: str) -> str:
     if not _PORT_RE.fullmatch(v):
         raise ValueError(
-            "must be an interface name like Gi1/0/1, TenGigabitEthernet1/1/1 or ether5"
+            _("must be an interface name like Gi1/0/1, TenGigabitEthernet1/1/1 or ether5")
         )
     return v
 
@@ -141,8 +147,10 @@ def _port(v: str) -> str:
 def _cred(v: str) -> str:
     if not _CRED_RE.fullmatch(v):
         raise ValueError(
-            "must be a credential reference (env:VAR, file:path or lab:name), "
-            "never the secret itself"
+            _(
+                "must be a credential reference (env:VAR, file:path or lab:name), "
+                "never the secret itself"
+            )
         )
     return v
 
@@ -151,7 +159,7 @@ def _ipv4(v: str) -> str:
     try:
         ip = netaddr.IPAddress(v, version=4, flags=netaddr.INET_PTON)
     except (netaddr.AddrFormatError, ValueError, TypeError):
-        raise ValueError("must be an IPv4 address like 10.20.1.10") from None
+        raise ValueError(_("must be an IPv4 address like 10.20.1.10")) from None
     return str(ip)
 
 
@@ -159,18 +167,18 @@ def _prefix(v: str) -> str:
     try:
         net = netaddr.IPNetwork(v, version=4)
     except (netaddr.AddrFormatError, ValueError, TypeError):
-        raise ValueError("must be an IPv4 prefix like 10.20.0.0/16") from None
+        raise ValueError(_("must be an IPv4 prefix like 10.20.0.0/16")) from None
     if "/" not in v:
-        raise ValueError("must carry a prefix length, like 10.20.0.0/16")
+        raise ValueError(_("must carry a prefix length, like 10.20.0.0/16"))
     if net.ip != net.network:
-        raise ValueError(f"has host bits set; did you mean {net.cidr}?")
+        raise ValueError(_("has host bits set; did you mean {prefix}?").format(prefix=net.cidr))
     return str(net.cidr)
 
 
 def _endpoint(v: str) -> str:
     host, sep, port = v.rpartition(":")
     if not sep or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError("must be ADDRESS:PORT, like 203.0.113.1:51820")
+        raise ValueError(_("must be ADDRESS:PORT, like 203.0.113.1:51820"))
     _ipv4(host)
     return v
 
@@ -178,7 +186,7 @@ def _endpoint(v: str) -> str:
 def _switch_port(v: str) -> str:
     sw, sep, port = v.partition(":")
     if not sep:
-        raise ValueError("must be SWITCH:PORT, like sw-core:Gi1/0/1")
+        raise ValueError(_("must be SWITCH:PORT, like sw-core:Gi1/0/1"))
     _name(sw)
     _port(port)
     return v
@@ -186,34 +194,36 @@ def _switch_port(v: str) -> str:
 
 def _email(v: str) -> str:
     if not _EMAIL_RE.fullmatch(v):
-        raise ValueError("must be an e-mail address")
+        raise ValueError(_("must be an e-mail address"))
     return v
 
 
 def _phone(v: str) -> str:
     if not _PHONE_RE.fullmatch(v):
-        raise ValueError("must be a phone number: digits, spaces, '-' and a leading '+'")
+        raise ValueError(_("must be a phone number: digits, spaces, '-' and a leading '+'"))
     return v
 
 
 def _rtsp(v: str) -> str:
     if not _RTSP_RE.fullmatch(v):
-        raise ValueError("must be a URL path like /stream1 (letters, digits, _ . / -)")
+        raise ValueError(_("must be a URL path like /stream1 (letters, digits, _ . / -)"))
     return v
 
 
 def _ssid(v: str) -> str:
     if not _SSID_RE.fullmatch(v):
         raise ValueError(
-            "must be an SSID of 1-32 letters, digits, spaces, '.', '_' or '-', "
-            "not starting or ending with a space"
+            _(
+                "must be an SSID of 1-32 letters, digits, spaces, '.', '_' or '-', "
+                "not starting or ending with a space"
+            )
         )
     return v
 
 
 def _hostname(v: str) -> str:
     if not _HOST_RE.fullmatch(v) or len(v) > 253:
-        raise ValueError("must be a DNS name like dc.wonosobo.go.id")
+        raise ValueError(_("must be a DNS name like dc.wonosobo.go.id"))
     return v
 
 

@@ -83,6 +83,30 @@ def test_every_wrapped_literal_is_extracted() -> None:
     assert not hidden, "move these out of f-strings:\n" + "\n".join(hidden)
 
 
+def test_no_function_shadows_the_translator() -> None:
+    """`a, _, b = x.partition(":")` makes `_` a local: a `_("...")` in that function fails.
+
+    Found twice while wrapping messages (ports.resolve, ipam's prefix claim); checked
+    everywhere the catalogue is imported.
+    """
+    bad = []
+    for path in sorted((ROOT / "dcctl").rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        for fn in ast.walk(tree):
+            if not isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            stores = calls = False
+            for node in ast.walk(fn):
+                if isinstance(node, ast.Name) and node.id == "_":
+                    if isinstance(node.ctx, ast.Store):
+                        stores = True
+                    elif isinstance(node.ctx, ast.Load):
+                        calls = True
+            if stores and calls:
+                bad.append(f"{path.relative_to(ROOT)}:{getattr(fn, 'lineno', 0)}")
+    assert not bad, "rename the `_` variable in: " + ", ".join(bad)
+
+
 #: The surfaces done thoroughly (issue 19): validate errors, plan, show, report, tickets' CLI.
 SCANNED = [
     "dcctl/output.py",
