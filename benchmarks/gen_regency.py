@@ -48,7 +48,7 @@ def generate(
         )
         up = "Gi1/0/24" if vendor == "cisco_ios" else "ether24"
         links.append(f'  - {{name: fo-{s}, a: "sw-core:Gi1/0/{s + 1}", b: "sw-a{s}:{up}"}}')
-    # OPD 0 holds vm0, vm<opds>, vm<2*opds> (VMs go round the OPDs); one tunnel
+    # OPD 0 holds vm0, vm<opds>, vm<2*opds>, vm<3*opds> (VMs go round the OPDs); one tunnel
     # address per office and the hub, with room to spare.
     tunnel_prefix = 32 - max(10, (offices + 2).bit_length() + 1)
     (dest / "site.yaml").write_text(f"""apiVersion: dcctl/v1
@@ -76,6 +76,13 @@ links:
 vpn: {{vm: opd0/vm0, endpoint: "203.0.113.10:51820", tunnel_pool: 10.99.0.0/{tunnel_prefix}}}
 monitoring: {{vm: opd0/vm{opds}}}
 cctv: {{nvr_vm: opd0/vm{2 * opds}}}
+backup:
+  vm: opd0/vm{3 * opds}
+  proxmox_storage: pbs-dc
+  policy:
+    publik: {{schedule: weekly, retention_days: 28}}
+    terbatas: {{schedule: daily, retention_days: 14}}
+    rahasia: {{schedule: daily, retention_days: 14}}
 """)
     # Ports 1..22 of each access switch are free for buildings and cameras.
     free_ports = [(s, p) for s in range(access) for p in range(1, 23)]
@@ -103,9 +110,11 @@ cctv: {{nvr_vm: opd0/vm{2 * opds}}}
         )
         lines.append("vms:")
         for v in my_vms:
+            # the backup VM (site.yaml backup.vm) is not backed up into itself
+            backup = "" if v == 3 * opds else ", backup: {schedule: daily, retention_days: 14}"
             lines.append(
                 f"  - {{name: vm{v}, description: Layanan {v}, vcpu: 2, memory_gb: 4, "
-                f"disk_gb: 50, backup: {{schedule: daily, retention_days: 14}}}}"
+                f"disk_gb: 50{backup}}}"
             )
         lines.append("offices:" if my_offices else "offices: []")
         for f in my_offices:

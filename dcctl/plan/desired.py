@@ -17,6 +17,7 @@ from dcctl.plan.switching import switch_intents
 from dcctl.spec.backup import INTERVAL_S, NONE, effective
 from dcctl.spec.checks import opd_networks, vlan_name, vm_network
 from dcctl.spec.loader import Spec
+from dcctl.speed import gc_paused
 
 LAYERS = ("networks", "vms", "switches", "vpn", "cctv", "monitoring", "backup")
 
@@ -24,6 +25,7 @@ LAYERS = ("networks", "vms", "switches", "vpn", "cctv", "monitoring", "backup")
 DesiredState = dict[str, dict[str, Any]]
 
 
+@gc_paused
 def desired_state(spec: Spec) -> DesiredState:
     """Every layer's records for `spec`; a run computes it once and hands it on."""
     site, alloc = spec.site, spec.allocation

@@ -11,6 +11,7 @@ adopt it (``dcctl snapshot adopt``).
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Mapping
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from dcctl import targets
 from dcctl.files import atomic_write
 from dcctl.spec.source import load_data
+from dcctl.speed import gc_paused
 from dcctl.targets import Target
 
 if TYPE_CHECKING:
@@ -88,11 +90,18 @@ def list_delta(old: Any, new: Any) -> tuple[list[Any] | None, list[Any] | None]:
     return [v for v in new if v not in old], [v for v in old if v not in new]
 
 
+_DIGITS = re.compile(r"(\d+)")
+
+
+@functools.lru_cache(maxsize=1 << 16)
 def natural_key(text: str) -> tuple[Any, ...]:
-    """Sort key that orders digits as numbers: ``Gi1/0/4`` before ``Gi1/0/11``."""
+    """Sort key that orders digits as numbers: ``Gi1/0/4`` before ``Gi1/0/11``.
+
+    Cached: a plan sorts the same field and port names over and over (issue 17).
+    """
     return tuple(
         (0, int(part), "") if part.isdigit() else (1, 0, part)
-        for part in re.split(r"(\d+)", text)
+        for part in _DIGITS.split(text)
         if part
     )
 
@@ -175,13 +184,28 @@ def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
     """``{"ports.Gi1/0/4.mode": ...}``: a record's fields in its order, nested keys natural."""
     if isinstance(value, dict) and value:
         out: dict[str, Any] = {}
-        items = value.items() if not prefix else sorted(value.items(), key=_natural_item)
-        for k, v in items:
-            if not prefix and k in _BOOKKEEPING:
-                continue
-            out.update(_flatten(v, f"{prefix}.{k}" if prefix else str(k)))
+        _flatten_into(out, value, prefix)
         return out
     return {prefix: value}
+
+
+def _flatten_into(out: dict[str, Any], value: dict[Any, Any], prefix: str) -> None:
+    """:func:`_flatten` of a non-empty mapping, written into `out` (one dict, no merging
+    of partial ones: a x10 plan flattens 250,000 fields)."""
+    if not prefix:
+        items: Any = value.items()
+    elif len(value) > 1:
+        items = sorted(value.items(), key=_natural_item)
+    else:
+        items = value.items()
+    for k, v in items:
+        if not prefix and k in _BOOKKEEPING:
+            continue
+        name = f"{prefix}.{k}" if prefix else str(k)
+        if isinstance(v, dict) and v:
+            _flatten_into(out, v, name)
+        else:
+            out[name] = v
 
 
 def _natural_item(item: tuple[Any, Any]) -> tuple[Any, ...]:
@@ -227,6 +251,7 @@ def _replace_reasons(fields: dict[str, tuple[Any, Any]], replaces: Mapping[str, 
     ]
 
 
+@gc_paused
 def diff_states(
     old: dict[str, dict[str, Any]],
     new: dict[str, dict[str, Any]],

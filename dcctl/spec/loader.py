@@ -26,6 +26,7 @@ from dcctl.spec.site import Site
 from dcctl.spec.source import SourceDoc, read_yaml
 from dcctl.spec.tenancy import Opd
 from dcctl.spec.types import API_VERSION, ENUM_ALIASES
+from dcctl.speed import gc_paused
 
 KINDS: dict[str, type[BaseModel]] = {"Site": Site, "Opd": Opd}
 STATE_DIR = "state"
@@ -253,6 +254,7 @@ def _parse(
     return models, errors, shown, found.skipped
 
 
+@gc_paused
 def load_spec(root: Path | str) -> Spec:
     """Load and fully validate a spec repo; raise SpecErrors with every problem.
 

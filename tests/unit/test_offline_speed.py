@@ -1,4 +1,4 @@
-"""The fast paths of the offline commands read exactly what the full paths read (issue 17).
+"""The fast paths of the offline commands give exactly what the plain paths give (issue 17).
 
 `read_yaml` converts documents by a lean path and makes the line marks only on first
 use; `Lock.read` takes a lock in the exact form dcctl writes by a line reader. Both must
@@ -10,6 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dcctl.spec.discovery import discover_specs
 from dcctl.spec.ipam import LOCK_FILE, Lock, _read_as_written
@@ -123,3 +125,87 @@ def test_lock_read_as_written_or_as_yaml(tmp_path: Path, edit) -> None:  # type:
 def test_locks_dcctl_writes_take_the_line_reader() -> None:
     assert _read_as_written(EXAMPLE / LOCK_FILE) is not None
     assert _read_as_written(Path("/nonexistent") / LOCK_FILE) is None
+
+
+def _reach(start: str, adj: dict[str, list[tuple[str, int]]], without: int) -> set[str]:
+    seen, stack = {start}, [start]
+    while stack:
+        for nxt, link in adj[stack.pop()]:
+            if link != without and nxt not in seen:
+                seen.add(nxt)
+                stack.append(nxt)
+    return seen
+
+
+def carried_by_walking(
+    ends: list[tuple[str, str]], members: dict[int, set[str]]
+) -> list[list[int]]:
+    """Trunk pruning as it was: walk both sides of every link, for every VLAN."""
+    adj: dict[str, list[tuple[str, int]]] = {}
+    for i, (a, b) in enumerate(ends):
+        adj.setdefault(a, []).append((b, i))
+        adj.setdefault(b, []).append((a, i))
+    out = []
+    for i, (a, b) in enumerate(ends):
+        side_a, side_b = _reach(a, adj, i), _reach(b, adj, i)
+        out.append(sorted(v for v, m in members.items() if m & side_a and m & side_b))
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 9), st.integers(0, 9)).filter(lambda e: e[0] != e[1]),
+        max_size=16,
+    ),
+    st.dictionaries(st.integers(100, 110), st.sets(st.integers(0, 11), max_size=6), max_size=8),
+)
+def test_trunk_pruning_matches_walking_both_sides(
+    links: list[tuple[int, int]], members: dict[int, set[int]]
+) -> None:
+    """Trees, cycles, parallel links, separate parts and members on no link: the bridge
+    search carries exactly the VLANs that walking both sides of each link carries."""
+    from dcctl.plan.switching import carried_vlans
+
+    ends = [(f"sw{a}", f"sw{b}") for a, b in links]
+    named = {v: {f"sw{s}" for s in m} for v, m in members.items()}
+    assert carried_vlans(ends, named) == carried_by_walking(ends, named)
+
+
+#: What validate and plan never import (dcctl/speed.py): each costs a tenth of a second
+#: or more at start-up, and none is needed to read a spec or diff it.
+HEAVY = (
+    "pulumi",
+    "ansible",
+    "ansible_runner",
+    "netmiko",
+    "paramiko",
+    "hier_config",
+    "ruamel",
+    "jinja2",
+    "cryptography",
+    "ntc_templates",
+    "textfsm",
+)
+
+
+def test_validate_and_plan_import_no_engine() -> None:
+    """`dcctl validate` and `dcctl plan -o json` of the example, in a fresh interpreter,
+    load none of the engines' libraries (lazy imports keep them fast)."""
+    import subprocess
+    import sys
+
+    script = f"""
+import contextlib, io, sys
+from dcctl import cli
+for argv in (["validate", {str(EXAMPLE)!r}], ["plan", {str(EXAMPLE)!r}, "-o", "json"]):
+    sys.argv = ["dcctl", *argv]
+    with contextlib.redirect_stdout(io.StringIO()):
+        try:
+            cli.run()
+        except SystemExit as exc:
+            assert exc.code in (0, None, 2), exc.code
+print(sorted({{m.split(".")[0] for m in sys.modules}} & set({HEAVY!r})))
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
