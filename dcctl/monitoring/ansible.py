@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from dcctl.backup.metrics import watches
 from dcctl.engines.ansible.vars import RoleVars
 from dcctl.monitoring.config import (
     ALERTMANAGER_ADDR,
@@ -89,7 +90,7 @@ def role_vars(spec: Spec, state: DesiredState, state_dir: Path, target: Target) 
         )
     public: dict[str, Any] = {
         "monitoring_prometheus_config": prometheus_config(targets, s),
-        "monitoring_rules": rules(targets, offices, s),
+        "monitoring_rules": rules(targets, offices, s, watches(state)),
         "monitoring_blackbox_config": blackbox_config(s),
         "monitoring_alertmanager_config": alertmanager_config(s),
         "monitoring_rules_path": PATHS["rules"],

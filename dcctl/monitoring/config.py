@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from dcctl.backup.metrics import DRILL_LAST_SUCCESS, LAST_SUCCESS, Watch
 from dcctl.monitoring.targets import Target, UnsafeValue, label_value, text
 
 __all__ = [
@@ -247,6 +248,73 @@ def _handshake_rule(office: Mapping[str, str], s: Settings) -> dict[str, Any]:
     }
 
 
+def _span(seconds: int) -> str:
+    """A threshold in words: 2 hours, 2 days, 30 days."""
+    if seconds % 86400 == 0:
+        days = seconds // 86400
+        return f"{days} day{'s' if days != 1 else ''}"
+    if seconds % 3600 == 0:
+        hours = seconds // 3600
+        return f"{hours} hour{'s' if hours != 1 else ''}"
+    return f"{seconds} s"
+
+
+def _backup_rules(w: Watch, s: Settings) -> list[dict[str, Any]]:
+    """``BackupStale`` per repository of the VM, ``RestoreDrillOverdue`` per VM (issue 18).
+
+    The series are selected by the scrape's own target labels ``opd`` and ``name`` (the
+    VM's key), which the VM's node exporter job sets and no textfile can override: a VM
+    speaks only for itself (see :mod:`dcctl.backup.metrics`). A missing series is as
+    bad as an old one (``absent``): the backup never ran, or its exporter broke.
+    rahasia data is critical, the rest a warning.
+    """
+    opd = label_value(w.opd, "OPD code")
+    vm = label_value(w.vm, "VM key")
+    who = _opd_words(s, opd)
+    severity = "critical" if w.classification == "rahasia" else "warning"
+    out = []
+    for repo in w.repositories:
+        series = _selector(
+            LAST_SUCCESS, {"opd": opd, "name": vm, "repo": label_value(repo, "repo")}
+        )
+        where = "the off-site repository" if repo == "offsite" else "the backup repository"
+        out.append(
+            {
+                "alert": "BackupStale",
+                "expr": f"(time() - {series}) > {w.stale_after_s} or absent({series})",
+                "for": f"{s.scrape_interval_s * 2}s",
+                "labels": {
+                    "severity": severity,
+                    "opd": opd,
+                    "kind": "backup",
+                    "name": vm,
+                    "repo": repo,
+                },
+                "annotations": {
+                    "summary": f"Backup of VM {vm} of OPD {who} in {where} is stale",
+                    "description": f"No successful {w.schedule} backup of {vm} into {where} "
+                    f"({repo}) for more than {_span(w.stale_after_s)} "
+                    f"({w.stale_after_s} s), or none recorded at all.",
+                },
+            }
+        )
+    drill = _selector(DRILL_LAST_SUCCESS, {"opd": opd, "name": vm})
+    out.append(
+        {
+            "alert": "RestoreDrillOverdue",
+            "expr": f"(time() - {drill}) > {w.drill_every_s} or absent({drill})",
+            "for": f"{s.scrape_interval_s * 2}s",
+            "labels": {"severity": "warning", "opd": opd, "kind": "backup", "name": vm},
+            "annotations": {
+                "summary": f"Restore drill of VM {vm} of OPD {who} is overdue",
+                "description": f"No successful restore drill of {vm} for more than "
+                f"{_span(w.drill_every_s)} ({w.drill_every_s} s); run dcctl backup drill.",
+            },
+        }
+    )
+    return out
+
+
 def _self_rules(s: Settings) -> list[dict[str, Any]]:
     out = []
     for job, alert in (("alertmanager", "AlertmanagerDown"), ("blackbox", "BlackboxExporterDown")):
@@ -267,7 +335,10 @@ def _self_rules(s: Settings) -> list[dict[str, Any]]:
 
 
 def rules(
-    targets: Iterable[Target], offices: Iterable[Mapping[str, str]], s: Settings
+    targets: Iterable[Target],
+    offices: Iterable[Mapping[str, str]],
+    s: Settings,
+    backups: Iterable[Watch] = (),
 ) -> dict[str, Any]:
     """The rules file: a group per kind, every alert labelled with its OPD."""
     targets = list(targets)
@@ -278,6 +349,9 @@ def rules(
             members += [_handshake_rule(o, s) for o in offices]
         if members:
             groups.append({"name": f"dcctl-{kind}", "rules": members})
+    backup_rules = [r for w in backups for r in _backup_rules(w, s)]
+    if backup_rules:
+        groups.append({"name": "dcctl-backup", "rules": backup_rules})
     groups.append({"name": "dcctl-monitoring", "rules": _self_rules(s)})
     return {"groups": groups}
 

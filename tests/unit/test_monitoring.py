@@ -339,3 +339,45 @@ def test_wg_exporter_writes_zeros_when_wg_fails(tmp_path: Path) -> None:
     text_ = output.read_text()
     assert 'office="pkm-a",opd="dinkes"} 0' in text_ and "wireguard_exporter_up 0" in text_
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_backup_alerts_per_vm_with_a_policy_labelled_with_its_opd(
+    spec: Spec, public: dict[str, Any]
+) -> None:
+    """Issue 18: BackupStale per repository a VM's policy needs, RestoreDrillOverdue per VM."""
+    state = desired_state(spec)
+    rules = [r for g in public["monitoring_rules"]["groups"] for r in g["rules"]]
+    stale = {(r["labels"]["name"], r["labels"]["repo"]): r for r in rules
+             if r["alert"] == "BackupStale"}  # fmt: skip
+    drill = {r["labels"]["name"]: r for r in rules if r["alert"] == "RestoreDrillOverdue"}
+    with_policy = {k: v for k, v in state["vms"].items() if v["backup"]["schedule"] != "none"}
+    assert with_policy and "kominfo/backup" not in with_policy
+    assert set(stale) == {(k, repo) for k, v in with_policy.items()
+                          for repo in v["backup"]["repositories"]}  # fmt: skip
+    assert set(drill) == set(with_policy)
+    # rahasia keeps two copies: the off-site one is watched too.
+    db = stale[("dinkes/simpus-db", "offsite")]
+    assert db["labels"] == {
+        "severity": "critical",
+        "opd": "dinkes",
+        "kind": "backup",
+        "name": "dinkes/simpus-db",
+        "repo": "offsite",
+    }
+    series = (
+        'dcctl_backup_last_success_timestamp_seconds{opd="dinkes",name="dinkes/simpus-db",'
+        'repo="offsite"}'
+    )
+    # hourly: stale after two hours; a missing series is stale too.
+    assert db["expr"] == f"(time() - {series}) > 7200 or absent({series})"
+    assert "Dinas Kesehatan (dinkes)" in db["annotations"]["summary"]
+    assert stale[("dinkes/info-sehat", "primary")]["labels"]["severity"] == "warning"
+    assert "> 1209600 " in stale[("dinkes/info-sehat", "primary")]["expr"]  # weekly x 2
+    overdue = drill["dinkes/simpus"]
+    assert overdue["labels"]["opd"] == "dinkes"
+    assert "> 2592000 " in overdue["expr"]  # drill_every_days: 30
+    assert "absent(dcctl_backup_drill_last_success_timestamp_seconds{" in overdue["expr"]
+    # Routed like every alert: by its opd label to that OPD's contact (and the NOC).
+    matchers = [r.get("matchers") for r in public["monitoring_alertmanager_config"]["route"]
+                ["routes"]]  # fmt: skip
+    assert ['opd="dinkes"'] in matchers
