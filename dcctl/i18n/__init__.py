@@ -10,7 +10,9 @@ are read with Babel at first use (no compile step, so a checkout and a wheel
 behave alike: the .po files ship as package data).
 
 The language: ``--lang id|en`` (:func:`set_language`), else ``LC_ALL``,
-``LC_MESSAGES``, ``LANG`` (``id_ID.UTF-8`` -> id), else English. Numbers and dates
+``LC_MESSAGES``, ``LANG`` (``id_ID.UTF-8`` -> id), else English; the HTML report,
+read by the regency's officials, is Indonesian unless a language was chosen
+(:func:`report_language`). Numbers and dates
 go through Babel's CLDR data for the language (:func:`number`, :func:`percent`,
 :func:`date`), so id-ID reads ``8.550``, ``50,0 %`` and ``1 Desember 2026``.
 """
@@ -19,6 +21,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
@@ -31,22 +35,61 @@ DOMAIN = "dcctl"
 _state: dict[str, str] = {}
 
 
-def from_env(environ: dict[str, str] | None = None) -> str:
-    """The language the environment asks for: the first of LC_ALL, LC_MESSAGES, LANG set."""
+def env_language(environ: dict[str, str] | None = None) -> str | None:
+    """The language the environment names (first of LC_ALL, LC_MESSAGES, LANG), if any.
+
+    None for no setting or the C/POSIX locale (a pipeline's default, not a choice);
+    a language dcctl does not have reads as English.
+    """
     env = os.environ if environ is None else environ
     for var in ("LC_ALL", "LC_MESSAGES", "LANG"):
         value = env.get(var, "")
         if value:
             code = value.split(".")[0].split("_")[0].lower()
+            if code in ("c", "posix"):
+                return None
             return code if code in LANGS else "en"
-    return "en"
+    return None
+
+
+def from_env(environ: dict[str, str] | None = None) -> str:
+    """The language of the environment, English when it names none."""
+    return env_language(environ) or "en"
 
 
 def set_language(lang: str | None) -> str:
     """Use ``lang`` (id or en) from now on; None: the environment's. Returns the one in force."""
-    chosen = lang if lang in LANGS else from_env()
-    _state["lang"] = chosen
-    return chosen
+    chosen = lang if lang in LANGS else env_language()
+    _state["chosen"] = chosen or ""
+    _state["lang"] = chosen or "en"
+    return _state["lang"]
+
+
+def chosen() -> str | None:
+    """The language someone chose (``--lang`` or a LANG naming one), None if nobody did.
+
+    The HTML report is read by the Kepala Dinas and the Sekda: unless a language was
+    chosen it is in Indonesian (`report_language`), while messages default to English.
+    """
+    language()
+    return _state["chosen"] or None
+
+
+def report_language() -> str:
+    """The language of documents for the regency's readers: the chosen one, else id."""
+    return chosen() or "id"
+
+
+@contextmanager
+def using(lang: str) -> Iterator[None]:
+    """Run a block in ``lang`` (a document in its reader's language), then switch back."""
+    language()
+    before = dict(_state)
+    _state["lang"] = lang
+    try:
+        yield
+    finally:
+        _state.update(before)
 
 
 def language() -> str:

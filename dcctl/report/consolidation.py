@@ -254,8 +254,17 @@ def _env() -> Environment:
     return env
 
 
-def render_report_html(data: dict[str, Any]) -> str:
-    """One self-contained HTML page from report data (as `report()` returns it)."""
+def render_report_html(data: dict[str, Any], lang: str | None = None) -> str:
+    """One self-contained HTML page from report data (as `report()` returns it).
+
+    In ``lang``; by default the chosen language, else Indonesian (its readers are the
+    Kepala Dinas and the Sekda: :func:`dcctl.i18n.report_language`).
+    """
+    with i18n.using(lang or i18n.report_language()):
+        return _render_html(data)
+
+
+def _render_html(data: dict[str, Any]) -> str:
     generated = data.get("generated_at")
     when = i18n.datetime(dt.datetime.fromisoformat(generated)) if generated else None
     return (

@@ -14,7 +14,9 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from dcctl.i18n import _
 from dcctl.spec.errors import format_path
+from dcctl.spec.loader import PYDANTIC_MESSAGES
 from dcctl.spec.source import read_yaml
 from dcctl.tickets.errors import Refusal, TicketRefused
 from dcctl.tickets.models import KINDS, TICKET_ADAPTER, control_chars
@@ -105,13 +107,13 @@ def load_ticket(path: Path) -> Any:
     raw = path.read_bytes()
     if b"\x00" in raw:
         raise TicketRefused(
-            [Refusal(_FILE, "binary file (NUL bytes)", "export the ticket as text")]
+            [Refusal(_FILE, _("binary file (NUL bytes)"), _("export the ticket as text"))]
         )
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise TicketRefused([Refusal(_FILE, "not valid UTF-8 text", None, line)]) from None
+        raise TicketRefused([Refusal(_FILE, _("not valid UTF-8 text"), None, line)]) from None
     text = text.removeprefix("\ufeff")
     try:
         problems = _scan_events(text)
@@ -128,14 +130,18 @@ def load_ticket(path: Path) -> Any:
             [
                 Refusal(
                     _FILE,
-                    f"not valid YAML or JSON: {exc.problem or exc.context}",
+                    _("not valid YAML or JSON: {problem}").format(
+                        problem=exc.problem or exc.context
+                    ),
                     None,
                     mark.line + 1 if mark else None,
                 )
             ]
         ) from None
     except (yaml.YAMLError, ValueError, RecursionError) as exc:
-        raise TicketRefused([Refusal(_FILE, f"not valid YAML or JSON: {exc}")]) from None
+        raise TicketRefused(
+            [Refusal(_FILE, _("not valid YAML or JSON: {problem}").format(problem=exc))]
+        ) from None
     if problems:
         raise TicketRefused(problems)
     try:
@@ -145,7 +151,7 @@ def load_ticket(path: Path) -> Any:
     if errors:
         raise TicketRefused([Refusal(e.path or _FILE, e.message, e.hint, e.line) for e in errors])
     if len(docs) != 1 or not isinstance(docs[0].data, dict):
-        raise TicketRefused([Refusal(_FILE, "a ticket must be one mapping of fields")])
+        raise TicketRefused([Refusal(_FILE, _("a ticket must be one mapping of fields"))])
     doc = docs[0]
     data = doc.data
     number = data.get("nomor_tiket") if isinstance(data.get("nomor_tiket"), str) else None
@@ -157,7 +163,9 @@ def load_ticket(path: Path) -> Any:
                 [
                     Refusal(
                         format_path(spath) or _FILE,
-                        "control characters are not allowed: " + ", ".join(bad),
+                        _("control characters are not allowed: {chars}").format(
+                            chars=", ".join(bad)
+                        ),
                         None,
                         doc.locate(spath)[0],
                     )
@@ -173,8 +181,8 @@ def load_ticket(path: Path) -> Any:
             [
                 Refusal(
                     "jenis",
-                    f"unknown request kind {data['jenis']!r}",
-                    "one of: " + ", ".join(KINDS),
+                    _("unknown request kind {kind!r}").format(kind=data["jenis"]),
+                    _("one of: {names}").format(names=", ".join(KINDS)),
                     doc.locate(("jenis",))[0],
                 )
             ],
@@ -193,17 +201,19 @@ def _pydantic_refusals(exc: ValidationError, doc: Any) -> list[Refusal]:
         loc = tuple(p for p in err["loc"] if p not in KINDS)
         msg = err["msg"].removeprefix("Value error, ")
         hint = None
+        if err["type"] in PYDANTIC_MESSAGES:  # the spec loader's, in the language in force
+            msg = _(PYDANTIC_MESSAGES[err["type"]]).format(**(err.get("ctx") or {}))
         if err["type"] == "extra_forbidden":
-            msg = f"unknown field {loc[-1]!r}"
-            hint = "see dcctl/tickets/README.md for the fields of each kind"
+            msg = _("unknown field {name!r}").format(name=loc[-1])
+            hint = _("see dcctl/tickets/README.md for the fields of each kind")
         elif err["type"] == "missing":
-            msg = "required field is missing"
+            msg = _("required field is missing")
         elif err["type"].endswith("_type"):
             got = type(err.get("input")).__name__
-            msg = f"{msg} (got {got})"
+            msg = f"{msg} (" + _("got {type}").format(type=got) + ")"
             if isinstance(err.get("input"), bool):
-                hint = "YAML reads yes/no/on/off as booleans; quote the value"
+                hint = _("YAML reads yes/no/on/off as booleans; quote the value")
             elif err["type"] == "string_type":
-                hint = "quote the value"
+                hint = _("quote the value")
         out.append(Refusal(format_path(loc) or _FILE, msg, hint, doc.locate(loc)[0]))
     return out

@@ -28,13 +28,6 @@ from dcctl.spec.errors import SpecErrors
 from tests.conftest import EXAMPLE, ROOT
 
 
-@pytest.fixture(autouse=True)
-def _english_after() -> object:
-    """Each test leaves the process in the environment's language (English here)."""
-    yield
-    i18n.set_language("en")
-
-
 def _source_msgids() -> set[str]:
     """Every msgid the source uses, found by Babel's extractors as `scripts/i18n` finds them."""
     methods = [("dcctl/**.py", "python"), ("dcctl/report/templates/**.j2", "jinja2")]
@@ -173,8 +166,20 @@ def test_user_facing_strings_of_the_main_surfaces_are_wrapped() -> None:
     assert not offenders, "wrap these in _() and run scripts/i18n:\n" + "\n".join(offenders)
 
 
+def test_html_report_is_indonesian_unless_a_language_is_chosen(spec_repo: Path) -> None:
+    """Its readers are the Kepala Dinas and the Sekda; messages stay English by default."""
+    data = report(load_spec(spec_repo))
+    assert i18n.chosen() is None and i18n.language() == "en"  # LANG=C.UTF-8 (conftest)
+    assert '<html lang="id">' in render_report_html(data)
+    i18n.set_language("en")
+    assert '<html lang="en">' in render_report_html(data)
+    assert '<html lang="id">' in render_report_html(data, "id")
+
+
 def test_language_from_flag_and_environment() -> None:
     assert i18n.from_env({"LANG": "id_ID.UTF-8"}) == "id"
+    assert i18n.env_language({"LANG": "C.UTF-8"}) is None
+    assert i18n.env_language({"LANG": "POSIX"}) is None
     assert i18n.from_env({"LANG": "en_US.UTF-8"}) == "en"
     assert i18n.from_env({"LANG": "C.UTF-8"}) == "en"
     assert i18n.from_env({"LC_ALL": "id_ID.UTF-8", "LANG": "en_US.UTF-8"}) == "id"
@@ -364,3 +369,28 @@ def test_indonesian_collision_and_quota_errors(spec_repo: Path, cli: CliRunner) 
     assert "(petunjuk: setiap port switch menyambung satu perangkat)" in r.output
     assert "kuota terlampaui: vms 1 > 0" in r.output
     assert "naikkan kuota (perlu persetujuan) atau kecilkan permintaan" in r.output
+
+
+def test_indonesian_ticket_field_refusal(tmp_path: Path) -> None:
+    """A ticket with a wrong field is refused in Indonesian, naming the ticket's own field."""
+    from dcctl.tickets import TicketRefused, load_ticket
+
+    t = tmp_path / "t.json"
+    t.write_text(
+        json.dumps(
+            {
+                "nomor_tiket": "KOM-2025-0001",
+                "judul": "x",
+                "opd": "dinkes",
+                "pemohon": {"nama": "A", "jabatan": "B", "email": "a@b.id"},
+                "jenis": "vm_baruu",
+                "permintaan": {},
+            }
+        )
+    )
+    i18n.set_language("id")
+    with pytest.raises(TicketRefused) as exc:
+        load_ticket(t)
+    (r,) = exc.value.refusals
+    assert (r.field, r.reason) == ("jenis", "jenis permintaan 'vm_baruu' tidak dikenal")
+    assert r.hint is not None and r.hint.startswith("salah satu dari: vm_baru")

@@ -102,7 +102,8 @@ def test_html_is_one_self_contained_page_with_an_svg_per_chart(built: Path) -> N
     assert html.startswith("<!DOCTYPE html>") and html.rstrip().endswith("</html>")
     # nothing is fetched: no URL, no script, no external stylesheet, font or image
     assert not re.search(r"https?:|//[a-z]|<script|<link|<img|src=|href=|url\(|@import", html, re.I)
-    assert "OPD dinkes" in html and "720 / 1,500" in html  # en-US grouping (--lang en)
+    # Indonesian unless a language is chosen (its readers), with id-ID grouping
+    assert "OPD dinkes" in html and "720 / 1.500" in html
 
 
 def test_html_escapes_hostile_names(built: Path) -> None:
