@@ -264,6 +264,8 @@ class LabPlan:
     wan: WanPlan | None = None
     vpn: VpnGatewayPlan | None = None
     gateway_netns: str = ""
+    #: The gateway's DMZ filter (``iptables -A DCCTL-DMZ`` arguments; dcctl.lab.dmz).
+    dmz_filter: list[list[str]] = field(default_factory=list)
     credential_refs: tuple[str, ...] = ()
 
     # -- lookups -----------------------------------------------------------

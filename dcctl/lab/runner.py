@@ -26,7 +26,7 @@ import shutil
 import time
 from pathlib import Path
 
-from dcctl.lab import edge, host, net, offices, processes, reconcile
+from dcctl.lab import dmz, edge, host, net, offices, processes, reconcile
 from dcctl.lab.base import (
     DAEMON_PID,
     FAULTS_DIR,
@@ -120,6 +120,8 @@ def up(plan: LabPlan, reporter: Reporter | None = None, wait: float = 30.0) -> R
     offices.vpn_gateway(run)
     r.step("edge rules on the gateway")
     edge.edge(run)
+    r.step("DMZ filter on the gateway")
+    dmz.apply_filter(run)
     r.step("office routers")
     offices.office_routers(run)
     if run.started:

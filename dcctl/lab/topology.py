@@ -44,6 +44,7 @@ import os
 import re
 from pathlib import Path
 
+from dcctl.lab import dmz
 from dcctl.lab.plan import LabPlan, LabPlanError
 from dcctl.lab.planners import fabric, opds, wireless
 from dcctl.lab.planners.wiring import Wiring
@@ -123,6 +124,7 @@ def build_plan(spec: Spec, lab_id: str | None = None, state_dir: Path | None = N
     wireless.plan_radio_air(w)
     wireless.plan_stations(w)
     wireless.plan_edge(w)
+    plan.dmz_filter = dmz.rules(spec)
     fabric.plan_unplugged(w)
     fabric.plan_switches(w)
     fabric.plan_credentials(w)

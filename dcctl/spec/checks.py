@@ -392,6 +392,28 @@ class _Checker:
                 )
             claimed.setdefault(old, vm.name)
 
+    def vm_services(self, vm: Vm, i: int, od: SourceDoc) -> None:
+        """A service open to anyone only on a public VM; one entry per port and protocol."""
+        seen: set[tuple[int, str]] = set()
+        for j, svc in enumerate(vm.services):
+            if svc.source == "public" and vm.exposure != "public":
+                self.errors.append(
+                    od.error(
+                        ("vms", i, "services", j, "from"),
+                        f"VM {vm.name} is internal; its service {svc.protocol}/{svc.port} "
+                        "cannot be open to the public",
+                        "use from: opd or from: regency, or set exposure: public after review",
+                    )
+                )
+            if (svc.port, svc.protocol) in seen:
+                self.errors.append(
+                    od.error(
+                        ("vms", i, "services", j, "port"),
+                        f"VM {vm.name} declares {svc.protocol}/{svc.port} twice",
+                    )
+                )
+            seen.add((svc.port, svc.protocol))
+
     def opd_vms(self, opd: Opd, od: SourceDoc) -> None:
         vcpu = mem = disk = 0
         for i, vm in enumerate(opd.vms):
@@ -407,6 +429,7 @@ class _Checker:
                         _("set exposure: internal, or reclassify after review"),
                     )
                 )
+            self.vm_services(vm, i, od)
             if vm.node is not None and vm.node not in self.node_names:
                 self.errors.append(
                     od.error(

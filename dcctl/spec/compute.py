@@ -12,6 +12,27 @@ from dcctl.spec.types import Classification, Exposure, IPv4, Name, Strict, Text
 __all__ = ["DISK_SHRINK_HINT", "Backup", "Vm", "disk_shrink"]
 
 
+class Service(Strict):
+    """A port the VM serves, and who may reach it: the only inbound flows besides dcctl's own.
+
+    Every VM's firewall drops what no flow allows (``dcctl/firewall``); the flows dcctl
+    needs itself (SSH and monitoring from management, the hub's WireGuard port, HTTP(S)
+    of a public VM) come from the site, the rest only from here.
+    """
+
+    port: int = Field(ge=1, le=65535)
+    protocol: Literal["tcp", "udp"] = "tcp"
+    source: Literal["opd", "regency", "public"] = Field(
+        "opd",
+        alias="from",
+        description=(
+            "Who may connect: opd (the OPD's own networks and offices), regency (every "
+            "OPD's networks and offices) or public (anywhere; exposure: public VMs only)"
+        ),
+    )
+    description: Text | None = None
+
+
 class Vm(Strict):
     name: Name
     description: Text | None = None
@@ -30,6 +51,11 @@ class Vm(Strict):
         Backup(),
         description="Stricter than the classification's minimum (site backup.policy), never "
         "weaker; fields left out are the minimum's",
+    )
+    services: list[Service] = Field(
+        default_factory=list,
+        max_length=64,
+        description="Ports the VM serves and from where; its firewall drops everything else",
     )
     node: Name | None = Field(None, description="Pin to a hypervisor node")
     address: IPv4 | None = Field(None, description="Pin; otherwise IPAM allocates")

@@ -63,7 +63,7 @@ def _model_at(model: Any, loc: tuple[Any, ...]) -> type[BaseModel] | None:
             continue
         if not (isinstance(cur, type) and issubclass(cur, BaseModel)):
             return None
-        f = cur.model_fields.get(str(part))
+        f = {fi.alias or n: fi for n, fi in cur.model_fields.items()}.get(str(part))
         if f is None:
             return cur
         cur = _unwrap(f.annotation)
@@ -97,7 +97,8 @@ def _pydantic_errors(
             owner = _model_at(model, loc[:-1])
             msg = _("unknown field {name!r}").format(name=loc[-1])
             if owner is not None:
-                allowed = list(owner.model_fields)
+                # The names a document uses: a field's alias (``from``) where it has one.
+                allowed = [f.alias or n for n, f in owner.model_fields.items()]
                 close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
                 hint = (
                     _("did you mean {name!r}?").format(name=close[0])

@@ -42,6 +42,7 @@ from dcctl.engines.pulumi.program import (
     regency_program,
     site_inputs,
 )
+from dcctl.firewall.flows import vm_flows
 from dcctl.plan.desired import desired_state
 from dcctl.spec import load_spec
 from tests.conftest import EXAMPLE
@@ -390,6 +391,32 @@ def test_public_vms_get_http_firewall_rahasia_vms_never_do(
     # The VPN hub keeps its WireGuard port open.
     hub_rules = rules["kominfo-vpn-gw-public"].inputs["rules"]
     assert any(r.get("proto") == "udp" and r.get("dport") == "51820" for r in hub_rules)
+
+
+def test_public_vms_accept_only_their_flows_never_the_server_pool(
+    dep: Deployment, state: dict[str, Any]
+) -> None:
+    """Issue 15: from the data center a public VM accepts exactly its flows (dcctl.firewall)."""
+    import netaddr
+
+    spec = load_spec(EXAMPLE)
+    flows = vm_flows(spec, state)
+    pool = netaddr.IPNetwork(spec.site.ipam.server_pool)
+    mgmt = spec.site.management.prefix
+    rules = dep.of(RULES)
+    for key, vm in state["vms"].items():
+        if vm["exposure"] != "public":
+            continue
+        got = rules[f"{key.replace('/', '-')}-public"].inputs["rules"]
+        sources = [r["source"] for r in got if r.get("source")]
+        assert sources, got
+        for src in sources:
+            assert not any(pool in netaddr.IPNetwork(s) for s in src.split(",")), (key, src)
+        ssh = [r for r in got if r.get("dport") == "22"]
+        assert [r["source"] for r in ssh] == [mgmt], ssh
+        # One rule per flow: the spec's flows, nothing else (no accept-everything rule).
+        assert len(got) == len(flows[key]), (got, flows[key])
+        assert all(r.get("proto") or r.get("macro") == "Ping" for r in got), got
 
 
 def test_rahasia_vm_with_public_exposure_is_refused(

@@ -71,7 +71,8 @@ def _as_seen_by(role: str, rv: RoleVars) -> list[dict[str, Any]]:
     """The role's variables as each host running it sees them (host vars over run vars)."""
     run = {k: v for k, v in {**rv.public, **rv.secret}.items() if _owner(k) == role}
     hosts = [
-        {k: v for k, v in hostvars.items() if _owner(k) == role} for hostvars in rv.hosts.values()
+        {k: v for k, v in hostvars.items() if _owner(k) == role}
+        for hostvars in [*rv.hosts.values(), *rv.hostvars.values()]
     ]
     return [{**run, **h} for h in hosts if h] or [run]
 
@@ -134,7 +135,12 @@ def test_provider_vars_match_the_spec(role: str, role_vars: RoleVars) -> None:
 def test_every_provider_var_belongs_to_a_role(role_vars: RoleVars) -> None:
     """A variable no role's name prefixes is read by nobody (a misspelt role name)."""
     names = [*role_vars.public, *role_vars.secret]
-    names += [k for hv in role_vars.hosts.values() for k in hv if not k.startswith("ansible_")]
+    names += [
+        k
+        for hv in [*role_vars.hosts.values(), *role_vars.hostvars.values()]
+        for k in hv
+        if not k.startswith("ansible_")
+    ]
     inventory_facts = {"opd", "office"}  # host facts of the inventory, read as such
     orphans = {n for n in names if _owner(n) is None} - inventory_facts
     assert not orphans

@@ -105,6 +105,13 @@ def inventory_for(
         if name in hostvars:
             raise ValueError(f"inventory host {name} defined twice")
         hostvars[name] = dict(hv)
+    for name, hv in role_vars.hostvars.items():
+        if name not in hostvars:
+            raise ValueError(f"role variables for {name}, which is no inventory host")
+        clash = set(hostvars[name]) & set(hv)
+        if clash:
+            raise ValueError(f"inventory host {name}: {sorted(clash)} defined twice")
+        hostvars[name].update(hv)
     if known_hosts is not None:
         from dcctl.engines.ansible.runner import ssh_trust
 

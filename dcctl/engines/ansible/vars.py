@@ -56,6 +56,9 @@ class RoleVars:
     #: Extra inventory hosts (name -> hostvars) and the groups they join.
     hosts: dict[str, dict[str, Any]] = field(default_factory=dict)
     groups: dict[str, list[str]] = field(default_factory=dict)
+    #: Variables of inventory hosts the VMs' inventory already has (name -> vars):
+    #: per-host inputs (a VM's own firewall) that only that host's digest covers.
+    hostvars: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 #: ``(spec, desired state, state dir, target)``: the run's desired state is computed
@@ -134,6 +137,12 @@ def collect(
             if clash:
                 raise ValueError(f"role vars of {name} redefine {sorted(clash)}")
             mine.update(theirs)
+        for host, hv in part.hostvars.items():
+            mine_hv = merged.hostvars.setdefault(host, {})
+            clash = set(mine_hv) & set(hv)
+            if clash:
+                raise ValueError(f"role vars of {name} redefine {sorted(clash)} of {host}")
+            mine_hv.update(hv)
         for group, members in part.groups.items():
             merged.groups.setdefault(group, []).extend(members)
     return merged

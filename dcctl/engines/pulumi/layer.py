@@ -26,7 +26,7 @@ def program_for(spec: Spec, target: Target, state: dict[str, Any]) -> Callable[[
     """The Pulumi program of `spec` on `target` (also what ``stacks/__main__.py`` runs)."""
     from dcctl.engines.pulumi.program import regency_program, site_inputs
 
-    site = {**site_inputs(spec), **target.site_inputs(spec, state)}
+    site = {**site_inputs(spec, state), **target.site_inputs(spec, state)}
     hypervisor = target.hypervisor(spec)
     return lambda: regency_program(state, site, hypervisor)
 

@@ -310,13 +310,16 @@ def _zone_id(site_name: str) -> str:
     return ident[:8]
 
 
-def site_inputs(spec: Spec) -> dict[str, Any]:
-    """The plain, JSON-ready facts about the site that every target needs."""
+def site_inputs(spec: Spec, state: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The plain, JSON-ready facts about the site that every target needs.
+
+    ``state`` is the run's desired state (computed here when not given).
+    """
+    from dcctl.firewall.flows import vm_flows
+
     site = spec.site
     hv = site.hypervisors
-    internal = [site.management.prefix, site.ipam.server_pool, site.ipam.lan_pool]
-    if site.vpn is not None:
-        internal.append(site.vpn.tunnel_pool)
+    flows = vm_flows(spec, dict(state) if state is not None else None)
     return {
         "name": site.name,
         "type": hv.type,
@@ -338,9 +341,9 @@ def site_inputs(spec: Spec) -> dict[str, Any]:
         "domain": site.domain,
         "dns": list(site.dns),
         "vlan_zone": _zone_id(site.name),
-        # Sources a public VM still accepts everything from (management, OPD
-        # servers and LANs, VPN offices); the internet gets only 80/443.
-        "internal_prefixes": internal,
+        # Each VM's inbound flows (dcctl.firewall): the hypervisor's firewall of a
+        # public VM accepts exactly these, never the whole server pool.
+        "vm_firewall": {key: [f.to_dict() for f in fl] for key, fl in flows.items()},
         "vpn_hub": (
             {"vm": site.vpn.vm, "port": site.vpn.listen_port} if site.vpn is not None else None
         ),

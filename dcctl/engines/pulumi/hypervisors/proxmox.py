@@ -40,7 +40,7 @@ import math
 import re
 import zlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +128,16 @@ class VpnHub:
 
 
 @dataclass(frozen=True, kw_only=True)
+class FirewallFlow:
+    """One inbound flow a VM needs (:class:`dcctl.firewall.flows.Flow` as plain data)."""
+
+    protocol: str  # tcp | udp | icmp
+    ports: tuple[int, ...]
+    sources: tuple[str, ...] | None  # None: from anywhere
+    why: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class Site:
     """The facts of :func:`~dcctl.engines.pulumi.program.site_inputs` this target uses."""
 
@@ -144,7 +154,7 @@ class Site:
     admin_user: str
     domain: str
     vlan_zone: str
-    internal_prefixes: tuple[str, ...] = ()
+    vm_firewall: Mapping[str, tuple[FirewallFlow, ...]] = field(default_factory=dict)
     vpn_hub: VpnHub | None = None
 
 
@@ -294,15 +304,22 @@ def _public_rules(
                 comment="dcctl: WireGuard from remote offices",
             )
         )
-    if site.internal_prefixes:
-        rules.append(
-            proxmoxve.firewall.RulesLegacyRuleArgs(
-                type="in",
-                action="ACCEPT",
-                source=",".join(site.internal_prefixes),
-                comment="dcctl: data-center internal networks (Ansible, monitoring)",
-            )
+    opened = {("tcp", (80, 443)), ("udp", (hub.port,) if hub and hub.vm == key else ())}
+    for flow in site.vm_firewall.get(key, ()):
+        if flow.sources is None and (flow.protocol, flow.ports) in opened:
+            continue  # the two rules above
+        rule = proxmoxve.firewall.RulesLegacyRuleArgs(
+            type="in",
+            action="ACCEPT",
+            comment=f"dcctl: {flow.why}",
+            source=",".join(flow.sources) if flow.sources is not None else None,
+            **(
+                {"macro": "Ping"}
+                if flow.protocol == "icmp"
+                else {"proto": flow.protocol, "dport": ",".join(map(str, flow.ports))}
+            ),
         )
+        rules.append(rule)
     return rules
 
 
@@ -466,8 +483,9 @@ class OpdComponent(pulumi.ComponentResource):
             self.vms[key] = machine
 
             if public:
-                # Default-deny inbound; HTTP(S) from anywhere, everything from the
-                # data center's own networks. Takes effect once the datacenter-level
+                # Default-deny inbound; HTTP(S) from anywhere, and from the data
+                # center's networks only the flows the VM needs (dcctl.firewall),
+                # never the whole server pool. Takes effect once the datacenter-level
                 # firewall is enabled (a one-time site decision, not made here).
                 proxmoxve.firewall.OptionsLegacy(
                     f"{name}-firewall",
