@@ -99,8 +99,11 @@ class Production:
         return Path(key) if key else None
 
     def site_inputs(self, spec: Spec, state: DesiredState) -> dict[str, Any]:
-        del spec, state
-        return {}
+        # The VMs whose SSH host key dcctl makes (public halves only; the program
+        # reads the private ones from the sealed store under the state dir).
+        from dcctl.ssh.vmkeys import planned
+
+        return {"host_keys": planned(spec, state, self), "state_dir": str(spec.state_dir)}
 
     def state_path(self, base: Path) -> Path:
         return base

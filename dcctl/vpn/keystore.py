@@ -27,7 +27,7 @@ import json
 import os
 import re
 import secrets
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,6 +44,8 @@ from dcctl.targets import Target
 
 __all__ = [
     "HUB",
+    "WIREGUARD",
+    "KeyKind",
     "KeyPair",
     "KeyStore",
     "KeystoreError",
@@ -103,6 +105,23 @@ def _generate() -> tuple[str, str]:
     return private, public_of(private)
 
 
+@dataclass(frozen=True)
+class KeyKind:
+    """What a store holds: how a pair is made and how a private key gives its public one.
+
+    One sealed-store format serves every key dcctl makes (WireGuard pairs here, the
+    SSH host keys of production VMs in :mod:`dcctl.ssh.vmkeys`); only this differs.
+    """
+
+    name: str
+    generate: Callable[[], tuple[str, str]]
+    public_of: Callable[[str], str]
+
+
+#: X25519 pairs as WireGuard prints them (base64 of 32 raw bytes each).
+WIREGUARD = KeyKind("wireguard", _generate, public_of)
+
+
 def keystore_path(state_dir: Path, target: Target | str = "prod") -> Path:
     """``state/vpn/keys.enc`` for production; a lab rehearsal keeps its own keys."""
     return targets.get(target).state_path(Path(state_dir) / "vpn") / FILE_NAME
@@ -124,8 +143,11 @@ class KeyStore:
     The passphrase is asked for lazily: listing public keys never needs it.
     """
 
-    def __init__(self, path: Path, passphrase: str | None = None) -> None:
+    def __init__(
+        self, path: Path, passphrase: str | None = None, kind: KeyKind = WIREGUARD
+    ) -> None:
         self.path = Path(path)
+        self.kind = kind
         self._passphrase = passphrase
         self._doc: dict[str, Any] = {}
         self._private: dict[str, str] | None = None
@@ -237,7 +259,7 @@ class KeyStore:
         """The full key pair (decrypts); callers must keep ``private`` out of logs."""
         public = self.public_key(name)
         private = self._privates().get(name)
-        if private is None or public_of(private) != public:
+        if private is None or self.kind.public_of(private) != public:
             raise KeystoreError(f"{self.path}: private key of {name!r} does not match")
         return KeyPair(name, public, private, self.created(name))
 
@@ -277,7 +299,7 @@ class KeyStore:
 
     def _set(self, name: str) -> None:
         privates = self._privates()
-        private, public = _generate()
+        private, public = self.kind.generate()
         privates[name] = private
         self._doc["public"][name] = public
         self._doc.setdefault("created", {})[name] = (

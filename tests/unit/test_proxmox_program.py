@@ -58,6 +58,7 @@ FW_OPTIONS = "proxmoxve:firewall/optionsLegacy:OptionsLegacy"
 JOB = "proxmoxve:backup/job:Job"
 IMAGE = "proxmoxve:download/file:File"
 PROVIDER = "pulumi:providers:proxmoxve"
+SNIPPET = "proxmoxve:index/fileLegacy:FileLegacy"
 
 # Every resource type the program registers -> the SDK's input type of its inputs.
 # A type missing here fails the mocks' input check (add it, do not skip it).
@@ -73,6 +74,7 @@ ARGS: dict[str, type] = {
     JOB: proxmoxve.backup.JobArgs,
     IMAGE: proxmoxve.download.FileArgs,
     PROVIDER: proxmoxve.ProviderArgs,
+    SNIPPET: proxmoxve.FileLegacyArgs,
 }
 
 
@@ -597,7 +599,12 @@ def test_hand_run_stack_entry_point_builds_the_same_program(
         hand = run_under_mocks(lambda: runpy.run_path(str(main)) and None)
     finally:
         pulumi.runtime.set_all_config({})
-    inline = deploy(state, site)  # what dcctl runs through the Automation API
+    # What dcctl runs through the Automation API: the site plus what production adds
+    # (the VMs whose SSH host keys dcctl makes, dcctl.ssh.vmkeys).
+    from dcctl import targets
+
+    prod = targets.get("prod").site_inputs(load_spec(EXAMPLE), state)
+    inline = deploy(state, {**site, **prod})
     assert len(hand.of(VM)) == len(state["vms"]) > 0
     # The same resources (type, name, URN, parent, every input) and the same exports.
     assert hand.graph() == inline.graph()
@@ -620,6 +627,7 @@ def test_nvr_gets_a_recording_disk_sized_from_the_cameras(
 def test_every_registered_resource_is_checked_against_the_sdk_input_types(
     state: dict[str, Any], site: dict[str, Any]
 ) -> None:
+    site["host_keys"] = {k: "" for k in state["vms"]}  # and host key snippets
     dep = deploy(state, site)
     custom = [r for r in dep.resources if r.typ != proxmox.OPD_TYPE]
     assert {r.typ for r in custom} == set(ARGS)  # every type the program uses is known
@@ -660,9 +668,17 @@ def test_nested_inputs_are_the_sdks_args_objects(
         real(self, t, name, props, *a, **kw)
 
     monkeypatch.setattr(pulumi.CustomResource, "__init__", spy)
+    site["host_keys"] = {k: "" for k in state["vms"]}  # and host key snippets
     deploy(state, site)
     assert {t for t, _, _ in built} == set(ARGS)
-    untyped = [f"{name}: {e}" for t, name, props in built for e in _untyped(ARGS[t], props, "")]
+    # A provider's nested inputs (its ssh block) are JSON-encoded by the SDK itself
+    # before they reach here; the mocks' input check decodes and checks them.
+    untyped = [
+        f"{name}: {e}"
+        for t, name, props in built
+        if t != PROVIDER
+        for e in _untyped(ARGS[t], props, "")
+    ]
     assert untyped == []
     # The check looks inside: the VMs' nested inputs are there to be checked.
     vm = next(props for t, name, props in built if name == "kominfo-nvr")

@@ -68,6 +68,15 @@ class VmLayer:
         return self._run(ctx, "preview", Status.planned)
 
     def apply(self, ctx: Context) -> LayerResult:
+        from dcctl.ssh.vmkeys import ensure
+
+        try:
+            # Host keys before the VMs: known (and pinned) before anyone logs in.
+            notes = ensure(ctx.spec, ctx.state, ctx.target)
+        except Exception as exc:  # a keystore or known_hosts problem, reported
+            return LayerResult.broken(self.name, f"SSH host keys: {exc}")
+        for note in notes:
+            ctx.step("changed", note)
         return self._run(ctx, "up", Status.changed)
 
     def drift(self, ctx: Context) -> LayerResult:

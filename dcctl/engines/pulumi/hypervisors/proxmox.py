@@ -155,6 +155,13 @@ class Site:
     domain: str
     vlan_zone: str
     vm_firewall: Mapping[str, tuple[FirewallFlow, ...]] = field(default_factory=dict)
+    #: VMs that get a dcctl-made SSH host key (dcctl.ssh.vmkeys): key -> public key line
+    #: ("" while the first apply has yet to make it); the private halves are read from
+    #: the sealed store under ``state_dir`` when the program runs, never passed in.
+    host_keys: Mapping[str, str] = field(default_factory=dict)
+    state_dir: str = ""
+    #: A file storage with the "snippets" content type: cloud-init user data goes there.
+    snippets_datastore: str = "local"
     vpn_hub: VpnHub | None = None
 
 
@@ -171,6 +178,8 @@ class OpdArgs:
     site: Site
     zone: proxmoxve.sdn.zone.Vlan
     images: Mapping[tuple[str, str], proxmoxve.download.File]
+    #: Cloud-init user data (a Pulumi secret) of the VMs that get a dcctl-made host key.
+    user_data: Mapping[str, pulumi.Output[str]] = field(default_factory=dict)
 
 
 class CredentialError(RuntimeError):
@@ -358,8 +367,50 @@ def _disks(
     return disks
 
 
-def _initialization(vm: DesiredVm, site: Site) -> proxmoxve.VmLegacyInitializationArgs:
-    """Cloud-init: static address, DNS, and the admin account with the infra team's keys."""
+#: The user data of a VM whose host key the first apply will make (a preview shows it).
+PENDING_USER_DATA = "#cloud-config\n# the SSH host key is created by the first apply\n"
+
+
+def host_key_user_data(site: Site, vms: Mapping[str, DesiredVm]) -> dict[str, pulumi.Output[str]]:
+    """Each dcctl-made host key's cloud-init user data, as a secret (dcctl.ssh.vmkeys).
+
+    The private halves are decrypted here, in the program, from the sealed store
+    (the secrets passphrase, as for the WireGuard keys): they exist in memory and in
+    Pulumi's state as secrets only, never in the plain inputs or any output.
+    """
+    from dcctl.ssh.vmkeys import private_keys, user_data
+
+    wanted = {k: pub for k, pub in site.host_keys.items() if k in vms}
+    if not wanted:
+        return {}
+    privates = private_keys(Path(site.state_dir), {k: p for k, p in wanted.items() if p})
+    out: dict[str, pulumi.Output[str]] = {}
+    for key, public in sorted(wanted.items()):
+        private = privates.get(key)
+        text = (
+            user_data(
+                hostname=resource_name(key),
+                domain=site.domain,
+                admin_user=site.admin_user,
+                authorized_keys=site.ssh_keys,
+                private_key=private,
+                public_key=public,
+            )
+            if private and public
+            else PENDING_USER_DATA
+        )
+        out[key] = pulumi.Output.secret(text)
+    return out
+
+
+def _initialization(
+    vm: DesiredVm, site: Site, user_data: proxmoxve.FileLegacy | None = None
+) -> proxmoxve.VmLegacyInitializationArgs:
+    """Cloud-init: static address, DNS, and the admin account with the infra team's keys.
+
+    With ``user_data`` (a dcctl-made host key) the VM reads that file instead of the
+    user settings Proxmox would generate (it states the same account and keys).
+    """
     return proxmoxve.VmLegacyInitializationArgs(
         datastore_id=site.datastore,
         dns=proxmoxve.VmLegacyInitializationDnsArgs(domain=site.domain, servers=list(vm.dns)),
@@ -373,6 +424,7 @@ def _initialization(vm: DesiredVm, site: Site) -> proxmoxve.VmLegacyInitializati
         user_account=proxmoxve.VmLegacyInitializationUserAccountArgs(
             username=site.admin_user, keys=list(site.ssh_keys)
         ),
+        user_data_file_id=user_data.id if user_data is not None else None,
     )
 
 
@@ -439,6 +491,23 @@ class OpdComponent(pulumi.ComponentResource):
             }
             if public:
                 tags.add("exposure-public")
+            snippet = None
+            if key in args.user_data:
+                # Uploaded to the node (the provider's SSH access: Proxmox's API takes
+                # no snippets); the data is a secret, so is what the state keeps of it.
+                snippet = proxmoxve.FileLegacy(
+                    f"{name}-user-data",
+                    content_type="snippets",
+                    datastore_id=site.snippets_datastore,
+                    node_name=vm.node,
+                    source_raw=proxmoxve.FileLegacySourceRawArgs(
+                        data=args.user_data[key], file_name=f"dcctl-{name}-user-data.yaml"
+                    ),
+                    opts=pulumi.ResourceOptions.merge(
+                        _renamed(child, vm, "-user-data"),
+                        pulumi.ResourceOptions(additional_secret_outputs=["sourceRaw"]),
+                    ),
+                )
             machine = proxmoxve.VmLegacy(
                 name,
                 # The VM name is also the guest's hostname (Proxmox's cloud-init
@@ -477,7 +546,7 @@ class OpdComponent(pulumi.ComponentResource):
                         firewall=public,
                     )
                 ],
-                initialization=_initialization(vm, site),
+                initialization=_initialization(vm, site, snippet),
                 opts=_renamed(child, vm),
             )
             self.vms[key] = machine
@@ -552,11 +621,15 @@ def build(
             "an SDN VLAN zone has one bridge on every node; nodes use " + ", ".join(sorted(bridges))
         )
 
+    user_data = host_key_user_data(conf, vms)
     provider = proxmoxve.Provider(
         "proxmox",
         endpoint=conf.endpoint,
         api_token=api_token(conf.credential, conf.spec_root),
         insecure=conf.insecure,
+        # Snippets (the host keys' user data) are uploaded over SSH to the nodes, as
+        # root with the agent's key; without host keys to hand in, no SSH is needed.
+        ssh=proxmoxve.ProviderSshArgs(agent=True, username="root") if user_data else None,
     )
     opts = pulumi.ResourceOptions(provider=provider)
 
@@ -593,6 +666,7 @@ def build(
                 site=conf,
                 zone=zone,
                 images=images,
+                user_data={k: d for k, d in user_data.items() if vms[k].opd == code},
             ),
             opts=pulumi.ResourceOptions(providers=[provider]),
         )
