@@ -101,7 +101,26 @@ def language() -> str:
 
 @cache
 def catalogue(lang: str) -> dict[str, str]:
-    """msgid -> translation of one language, read from its .po file with Babel."""
+    """msgid -> translation of one language.
+
+    From the compiled ``dcctl.mo`` (written by ``scripts/i18n`` with Babel, read by the
+    standard library's gettext in a millisecond); from the ``.po`` with Babel when
+    there is no .mo (importing Babel's catalogue code costs ~0.2 s, too much for
+    an offline command). ``tests/unit/test_i18n.py`` keeps the two equal.
+    """
+    import gettext
+
+    folder = LOCALE_DIR / lang / "LC_MESSAGES"
+    mo = folder / f"{DOMAIN}.mo"
+    if mo.exists():
+        with mo.open("rb") as fh:
+            table = gettext.GNUTranslations(fh)._catalog  # type: ignore[attr-defined]
+        return {k: v for k, v in table.items() if isinstance(k, str) and k and v}
+    return read_po_catalogue(lang)
+
+
+def read_po_catalogue(lang: str) -> dict[str, str]:
+    """msgid -> translation as the ``.po`` file (the source of truth) has it, via Babel."""
     from babel.messages.pofile import read_po
 
     path = LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
@@ -111,13 +130,14 @@ def catalogue(lang: str) -> dict[str, str]:
 
 
 def _(msgid: str) -> str:
-    """The translation of ``msgid`` in the language in force (the msgid itself if missing)."""
+    """The translation of ``msgid`` in the language in force (the msgid itself if missing).
+
+    English msgids are the English text (en.po translates each to itself, checked by
+    the completeness test), so English needs no catalogue at all.
+    """
     lang = language()
-    return catalogue(lang).get(msgid, msgid)
-
-
-def gettext_in(lang: str, msgid: str) -> str:
-    """``msgid`` in a given language (tests, and text that must be in both)."""
+    if lang == "en":
+        return msgid
     return catalogue(lang).get(msgid, msgid)
 
 
@@ -132,10 +152,12 @@ def locale() -> str:
 
 def number(value: float, decimals: int | None = None) -> str:
     """``value`` with the language's grouping and decimal signs (id: 8.550 / 12,5)."""
-    from babel.numbers import format_decimal
-
     if decimals is None:
         decimals = 0 if float(value).is_integer() else 1
+    if language() == "en":  # en-US is Python's own format; no CLDR lookup on the hot path
+        return f"{round(float(value), decimals):,.{decimals}f}"
+    from babel.numbers import format_decimal
+
     pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
     return format_decimal(round(float(value), decimals), format=pattern, locale=locale())
 

@@ -58,6 +58,15 @@ def test_catalogue_is_complete(lang: str) -> None:
         assert set(re.findall(r"\{[^}]*\}", msgid)) == set(re.findall(r"\{[^}]*\}", text)), msgid
 
 
+def test_compiled_catalogue_matches_the_po_and_english_is_identity() -> None:
+    """dcctl reads id's dcctl.mo; it must say what dcctl.po says (run scripts/i18n)."""
+    i18n.catalogue.cache_clear()
+    assert i18n.catalogue("id") == i18n.read_po_catalogue("id")
+    assert len(i18n.catalogue("id")) > 150
+    en = i18n.read_po_catalogue("en")
+    assert en and all(k == v for k, v in en.items())  # so English needs no lookup
+
+
 def test_every_wrapped_literal_is_extracted() -> None:
     """`_("...")` inside an f-string is invisible to the extractor: it must not exist."""
     used = _source_msgids()
