@@ -45,11 +45,16 @@ _BAR_H = 14
 _TOP = 8
 
 
-def report(spec: Spec, requests: dict[str, dict[str, int]] | None = None) -> dict[str, Any]:
+def report(
+    spec: Spec,
+    requests: dict[str, dict[str, int]] | None = None,
+    backups: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Per-OPD usage against quota and consolidation status, with regency totals.
 
     `requests` (from `dcctl.tickets.status.per_opd`) adds the section on OPD requests and
     their service levels; every OPD of the spec gets a row, zeros where it asked nothing.
+    `backups` (from :func:`backup_section`) adds the per-OPD backup section.
     """
     opds: dict[str, dict[str, Any]] = {}
     for code, opd in spec.opds.items():
@@ -123,7 +128,91 @@ def report(spec: Spec, requests: dict[str, dict[str, int]] | None = None) -> dic
             "opds": rows_r,
             "totals": {k: sum(r[k] for r in rows_r.values()) for k in zero},
         }
+    if backups is not None:
+        out["backups"] = backups
     return out
+
+
+#: Per-OPD backup counts that add up to the regency's.
+_BACKUP_SUMS = ("vms", "with_policy", "covered", "never", "drills_ok", "drills_failed",
+                "drills_missing")  # fmt: skip
+
+
+def backup_section(
+    spec: Spec, target: str = "prod", now: dt.datetime | None = None
+) -> dict[str, Any] | None:
+    """Per OPD: VMs with a backup policy, how many are covered, the oldest backup, drills.
+
+    From the target's records (:mod:`dcctl.backup.state`; production's by default, the
+    report is the regency's), judged as ``dcctl backup status`` judges them. None when
+    the Site has no backup section. Raises ``DataFileError`` for an unreadable record file.
+    """
+    conf = spec.site.backup
+    if conf is None:
+        return None
+    from dcctl.backup.state import load, records_path
+    from dcctl.backup.status import backup_status, per_opd
+    from dcctl.plan.desired import desired_state
+
+    rows = backup_status(desired_state(spec), load(records_path(spec, target)), now)
+    opds = per_opd(rows)
+    ages = [o["oldest_age_s"] for o in opds.values() if o["oldest_age_s"] is not None]
+    drills = [o["last_drill"] for o in opds.values() if o["last_drill"] is not None]
+    totals: dict[str, Any] = {k: sum(o[k] for o in opds.values()) for k in _BACKUP_SUMS}
+    totals["oldest_age_s"] = max(ages) if ages else None
+    totals["last_drill"] = max(drills) if drills else None
+    return {
+        "target": target,
+        "drill_every_days": conf.drill_every_days,
+        "opds": opds,
+        "totals": totals,
+    }
+
+
+def age_words(seconds: int | None) -> str:
+    """An age in the report's language: ``45 min``, ``5 h``, ``3 d`` (``-``: none)."""
+    if seconds is None:
+        return "-"
+    if seconds < 7200:
+        return _("{n} min").format(n=i18n.number(seconds // 60))
+    if seconds < 172800:
+        return _("{n} h").format(n=i18n.number(seconds // 3600))
+    return _("{n} d").format(n=i18n.number(seconds // 86400))
+
+
+def drill_date(when: str | None) -> str:
+    """The last drill's date in words (``-``: never)."""
+    if when is None:
+        return "-"
+    from dcctl.backup.state import parse_time
+
+    return i18n.date(parse_time(when))
+
+
+_BACKUP_COLUMNS = (
+    N_("OPD"),
+    N_("VMs with a policy"),
+    N_("covered"),
+    N_("never backed up"),
+    N_("oldest backup"),
+    N_("drills ok"),
+    N_("drills failed"),
+    N_("no drill"),
+    N_("last drill"),
+)
+
+
+def _backup_cells(b: dict[str, Any]) -> list[str]:
+    return [
+        _fmt(b["with_policy"]),
+        _of(b["covered"], b["with_policy"]),
+        _fmt(b["never"]),
+        age_words(b["oldest_age_s"]),
+        _fmt(b["drills_ok"]),
+        _fmt(b["drills_failed"]),
+        _fmt(b["drills_missing"]),
+        drill_date(b["last_drill"]),
+    ]
 
 
 def _fmt(v: float) -> str:
@@ -250,7 +339,15 @@ def _env() -> Environment:
         lstrip_blocks=True,
     )
     # Looked up at render time, so one cached environment serves both languages.
-    env.globals.update(_=_, num=_fmt, pct=i18n.percent, status=status_label)
+    env.globals.update(
+        _=_,
+        num=_fmt,
+        pct=i18n.percent,
+        status=status_label,
+        age=age_words,
+        drill_date=drill_date,
+        backup_note=BACKUP_NOTE,
+    )
     return env
 
 
@@ -378,7 +475,34 @@ def render_markdown(data: dict[str, Any]) -> str:
             )
             + " |"
         )
+    bk = data.get("backups")
+    if bk:
+        lines += [
+            "",
+            _("### Backups per OPD"),
+            "",
+            _(BACKUP_NOTE).format(days=bk["drill_every_days"]),
+            "",
+            "| " + " | ".join(_(c) for c in _BACKUP_COLUMNS) + " |",
+            "|" + "---|" * len(_BACKUP_COLUMNS),
+        ]
+        for code, b in bk["opds"].items():
+            lines.append("| " + " | ".join([cell(code), *_backup_cells(b)]) + " |")
+        lines.append(
+            "| "
+            + " | ".join(
+                ["**" + _("TOTAL") + "**", *(f"**{c}**" for c in _backup_cells(bk["totals"]))]
+            )
+            + " |"
+        )
     return "\n".join(lines) + "\n"
+
+
+#: What "covered" and the drill columns mean, under every backup table.
+BACKUP_NOTE = N_(
+    "Covered: backed up within its policy, every copy present. Drills: restores proven, "
+    "due every {days} days."
+)
 
 
 _REQUEST_COLUMNS = (
@@ -424,7 +548,14 @@ def report_command(
     except SpecErrors as exc:
         print_spec_errors(exc, fmt == "json")
         raise typer.Exit(1) from None
-    data = report(spec, _requests(spec, tickets))
+    from dcctl.spec.source import DataFileError
+
+    try:
+        backups = backup_section(spec)
+    except DataFileError as exc:
+        err_console().print(_("error: {problem}").format(problem=escape(str(exc))))
+        raise typer.Exit(1) from None
+    data = report(spec, _requests(spec, tickets), backups)
     if html is not None:
         atomic_write(html, render_report_html(data))
         err_console().print(_("wrote {file}").format(file=escape(str(html))))
@@ -483,6 +614,16 @@ def report_command(
                 table.add_row(code, *_request_cells(r))
         table.add_row(_("TOTAL"), *_request_cells(req["totals"]), style="bold")
         console().print(table)
+    bk = data.get("backups")
+    if bk:
+        table = Table(title=escape(_("Backups per OPD")), title_justify="left")
+        for col in _BACKUP_COLUMNS:
+            table.add_column(_(col))
+        for code, b in bk["opds"].items():
+            table.add_row(escape(code), *_backup_cells(b))
+        table.add_row(_("TOTAL"), *_backup_cells(bk["totals"]), style="bold")
+        console().print(table)
+        console().print(escape(_(BACKUP_NOTE).format(days=bk["drill_every_days"])))
 
 
 def _requests(spec: Spec, tickets: Path | None) -> dict[str, dict[str, int]] | None:

@@ -7,15 +7,20 @@ follows from the OPDs below, not from whatever the demo regency holds today.
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
 import re
 from pathlib import Path
 
 import pytest
 
+from dcctl import i18n
+from dcctl.backup.state import BackupRun, DrillRun, record_backup, record_drill, records_path
 from dcctl.report.consolidation import (
+    backup_section,
     charts,
     render_html,
+    render_markdown,
     render_report_html,
     report,
     report_command,
@@ -153,3 +158,97 @@ def test_report_command_on_a_broken_spec_exits_1(tmp_path: Path) -> None:
     with pytest.raises(typer.Exit) as exc:
         report_command(tmp_path, "text", None)
     assert exc.value.exit_code == 1
+
+
+# --------------------------------------------------------------------------
+# Backups per OPD (issue 18), from the records at a fixed moment.
+
+NOW = dt.datetime(2026, 12, 7, 12, 0, tzinfo=dt.UTC)
+
+
+def _at(**delta: float) -> str:
+    return (NOW - dt.timedelta(**delta)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@pytest.fixture(scope="module")
+def backed_up(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """dinkes (rahasia: daily, two copies): db covered and drilled, app only one copy,
+    old never backed up; dishub (publik, weekly): web covered, its drill failed."""
+    root = build_spec(
+        tmp_path_factory.mktemp("report-backup"),
+        opds=[
+            OpdSpec("dinkes", classification="rahasia",
+                    vms=[VmSpec("db"), VmSpec("app"), VmSpec("old")]),
+            OpdSpec("dishub", classification="publik", vms=[VmSpec("web")]),
+            OpdSpec("dc"),
+        ],
+        services="dc",
+        backup=True,
+    )  # fmt: skip
+    path = records_path(load_spec(root), "prod")
+    for repo in ("primary", "offsite"):
+        record_backup(path, "dinkes/db", repo, BackupRun(_at(hours=5), "a1"))
+    record_backup(path, "dinkes/app", "primary", BackupRun(_at(hours=30), "a2"))
+    record_backup(path, "dishub/web", "primary", BackupRun(_at(days=3), "a3"))
+    record_drill(path, "dinkes/db", DrillRun(_at(days=2), True, 8.5, "a1", 4))
+    record_drill(path, "dishub/web", DrillRun(_at(days=1), False, 2.0, "a3", 0, "checksum"))
+    return root
+
+
+def test_backup_section_counts_coverage_age_and_drills(backed_up: Path) -> None:
+    section = backup_section(load_spec(backed_up), now=NOW)
+    assert section is not None and section["drill_every_days"] == 30
+    dinkes = section["opds"]["dinkes"]
+    assert (dinkes["with_policy"], dinkes["covered"], dinkes["never"]) == (3, 1, 1)
+    assert dinkes["oldest_age_s"] == 30 * 3600  # app's one copy
+    assert (dinkes["drills_ok"], dinkes["drills_failed"], dinkes["drills_missing"]) == (1, 0, 2)
+    dishub = section["opds"]["dishub"]
+    # Backed up within its weekly policy; the failed drill does not uncover it.
+    assert (dishub["covered"], dishub["drills_failed"]) == (1, 1)
+    assert dishub["last_drill"] == _at(days=1)
+    t = section["totals"]
+    # dc's three service VMs have a policy and no backup; its backup VMs none.
+    assert (t["with_policy"], t["covered"], t["never"]) == (7, 2, 4)
+    assert t["oldest_age_s"] == 3 * 86400 and t["last_drill"] == _at(days=1)
+    # Without a backup section in the Site there is no section at all.
+    assert backup_section(load_spec(build_spec(Path(backed_up).parent / "none"))) is None
+
+
+def test_backup_section_in_text_markdown_and_html_in_the_reports_language(
+    backed_up: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = load_spec(backed_up)
+    data = report(spec, None, backup_section(spec, now=NOW))
+    md = render_markdown(data)
+    assert "### Backups per OPD" in md
+    assert "| dinkes | 3 | 1/3 | 1 | 30 h | 1 | 0 | 2 | December 5, 2026 |" in md
+    html = render_report_html(data)
+    assert "<h2>Backups per OPD</h2>" in html and "due every 30 days" in html
+    i18n.set_language("id")
+    try:
+        html_id = render_report_html(data)
+        md_id = render_markdown(data)
+    finally:
+        i18n.set_language("en")
+    assert "<h2>Cadangan data per OPD</h2>" in html_id and "Belum pernah dicadangkan" in html_id
+    assert "wajib setiap 30 hari" in html_id and "Backups" not in html_id
+    assert "| dinkes | 3 | 1/3 | 1 | 30 jam | 1 | 0 | 2 | 5 Desember 2026 |" in md_id
+    report_command(backed_up, "text", None)
+    text = capsys.readouterr().out
+    assert "Backups per OPD" in text and "1/3" in text  # dinkes covered (narrow terminal)
+
+
+def test_an_unreadable_record_file_fails_the_report_clearly(
+    backed_up: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import shutil
+
+    import typer
+
+    root = tmp_path / "spec"
+    shutil.copytree(backed_up, root)
+    (root / "state" / "backup" / "records.json").write_text("[]")
+    with pytest.raises(typer.Exit) as exc:
+        report_command(root, "text", None)
+    assert exc.value.exit_code == 1
+    assert "not a backup record file" in capsys.readouterr().err
