@@ -222,11 +222,11 @@ def test_backup_section_in_text_markdown_and_html_in_the_reports_language(
     md = render_markdown(data)
     assert "### Backups per OPD" in md
     assert "| dinkes | 3 | 1/3 | 1 | 30 h | 1 | 0 | 2 | December 5, 2026 |" in md
-    html = render_report_html(data)
+    html = render_report_html(data, "en")
     assert "<h2>Backups per OPD</h2>" in html and "due every 30 days" in html
+    html_id = render_report_html(data, "id")
     i18n.set_language("id")
     try:
-        html_id = render_report_html(data)
         md_id = render_markdown(data)
     finally:
         i18n.set_language("en")
