@@ -201,8 +201,10 @@ def _parse(
                     None,
                     None,
                     "",
-                    f"is a symbolic link leading outside the spec repo ({path.resolve()})",
-                    "replace the link with the file itself",
+                    _("is a symbolic link leading outside the spec repo ({target})").format(
+                        target=path.resolve()
+                    ),
+                    _("replace the link with the file itself"),
                 )
             )
             continue
@@ -210,20 +212,26 @@ def _parse(
         errors.extend(errs)
         for doc in docs:
             if not isinstance(doc.data, dict):
-                errors.append(doc.error((), "a spec document must be a mapping with 'kind'"))
+                errors.append(doc.error((), _("a spec document must be a mapping with 'kind'")))
                 continue
             kind = doc.data.get("kind")
             if "apiVersion" not in doc.data:
                 errors.append(
-                    doc.error((), "missing apiVersion", f"add 'apiVersion: {API_VERSION}'")
+                    doc.error(
+                        (),
+                        _("missing apiVersion"),
+                        _("add 'apiVersion: {version}'").format(version=API_VERSION),
+                    )
                 )
                 continue
             if doc.data.get("apiVersion") != API_VERSION:
                 errors.append(
                     doc.error(
                         ("apiVersion",),
-                        f"unsupported apiVersion {doc.data.get('apiVersion')!r}",
-                        f"use {API_VERSION}",
+                        _("unsupported apiVersion {version!r}").format(
+                            version=doc.data.get("apiVersion")
+                        ),
+                        _("use {version}").format(version=API_VERSION),
                     )
                 )
                 continue
@@ -232,8 +240,8 @@ def _parse(
                 errors.append(
                     doc.error(
                         ("kind",) if "kind" in doc.data else (),
-                        f"unknown kind {kind!r}",
-                        "one of: " + ", ".join(KINDS),
+                        _("unknown kind {kind!r}").format(kind=kind),
+                        _("one of: {names}").format(names=", ".join(KINDS)),
                     )
                 )
                 continue
@@ -248,8 +256,8 @@ def _parse(
                 None,
                 None,
                 "",
-                "no spec files found",
-                "dcctl reads site.yaml, opd/*.yaml and YAML files with 'apiVersion: dcctl/v1'",
+                _("no spec files found"),
+                _("dcctl reads site.yaml, opd/*.yaml and YAML files with 'apiVersion: dcctl/v1'"),
             )
         )
     return models, errors, shown, found.skipped
@@ -274,7 +282,7 @@ def _load_spec(root: Path) -> Spec:
     from dcctl.spec.checks import check_disks, check_spec, plan_ipam
 
     if not root.exists():
-        raise SpecErrors([SpecError(str(root), None, None, "", "no such file or directory")])
+        raise SpecErrors([SpecError(str(root), None, None, "", _("no such file or directory"))])
     models, errors, shown, skipped = _parse(root)
     age = DocumentAge(root if root.is_dir() else root.parent)
     site_docs = [(d, m) for d, m in models if isinstance(m, Site)]
@@ -300,9 +308,15 @@ def _load_spec(root: Path) -> Spec:
     if not site_docs and errors:
         raise SpecErrors(errors)  # the Site failed validation; its errors say why
     if len(site_docs) != 1:
-        where = ", ".join(d.file for d, _model in site_docs) or "none found"
+        where = ", ".join(d.file for d, _model in site_docs) or _("none found")
         errors.append(
-            SpecError(str(root), None, None, "", f"exactly one Site document is required ({where})")
+            SpecError(
+                str(root),
+                None,
+                None,
+                "",
+                _("exactly one Site document is required ({found})").format(found=where),
+            )
         )
         raise SpecErrors(errors)
     site_doc, site = site_docs[0]
@@ -319,8 +333,8 @@ def _load_spec(root: Path) -> Spec:
                 None,
                 None,
                 "",
-                f"unreadable lock file: {exc}",
-                "restore it from Git, or delete it to re-allocate",
+                _("unreadable lock file: {problem}").format(problem=exc),
+                _("restore it from Git, or delete it to re-allocate"),
             )
         )
         lock = Lock()
