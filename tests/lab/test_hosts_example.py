@@ -360,6 +360,31 @@ def _ping(netns: str, address: str) -> bool:
     return p.returncode == 0
 
 
+def test_wifi_and_the_radio_link_carry_each_network_where_it_belongs(applied: Applied) -> None:
+    """Issue 20 on the example: buildings beyond a radio link reach their gateway; an OPD
+    SSID's client reaches its OPD's gateway, never another OPD's staff LAN; a guest
+    reaches the internet stand-in, never an OPD, its gateway or management."""
+    plan, spec = applied.lab.plan, applied.lab.spec
+    if not plan.stations:
+        pytest.skip("the example has no access point")
+    radios = {s.name for s in spec.site.switches if s.role == "radio"}
+    for b in plan.buildings:
+        if b.switch_port.partition(":")[0] in radios:
+            wait_for(f"{b.opd}/{b.name} across the radio", partial(_ping, b.netns, b.gateway), 20)
+    staff = {b.opd: b.address.split("/")[0] for b in plan.buildings}
+    assert plan.edge is not None and plan.edge.internet_address is not None
+    internet = plan.edge.internet_address.split("/")[0]
+    for s in plan.stations:
+        others = [ip for opd, ip in staff.items() if opd != s.opd]
+        if s.opd is not None:
+            assert _ping(s.netns, s.gateway), s.key
+            assert s.opd not in staff or _ping(s.netns, staff[s.opd]), s.key
+        else:
+            assert _ping(s.netns, internet), s.key
+            others = [spec.site.management.gateway, *others]
+        assert not any(_ping(s.netns, ip) for ip in others[:3]), s.key
+
+
 def _linux_offices(a: Applied) -> list[Any]:
     offices = [o for o in a.lab.plan.offices if o.router == "linux"]
     assert offices, "the example has Linux office routers"
