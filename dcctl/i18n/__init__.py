@@ -109,13 +109,18 @@ def catalogue(lang: str) -> dict[str, str]:
     an offline command). ``tests/unit/test_i18n.py`` keeps the two equal.
     """
     import gettext
+    import hashlib
 
     folder = LOCALE_DIR / lang / "LC_MESSAGES"
     mo = folder / f"{DOMAIN}.mo"
     if mo.exists():
         with mo.open("rb") as fh:
-            table = gettext.GNUTranslations(fh)._catalog  # type: ignore[attr-defined]
-        return {k: v for k, v in table.items() if isinstance(k, str) and k and v}
+            compiled = gettext.GNUTranslations(fh)
+        # A .mo left behind by a merge that changed the .po is ignored, never trusted.
+        digest = "po-sha256:" + hashlib.sha256((folder / f"{DOMAIN}.po").read_bytes()).hexdigest()
+        if compiled.info().get("project-id-version", "").endswith(digest):
+            table = compiled._catalog  # type: ignore[attr-defined]
+            return {k: v for k, v in table.items() if isinstance(k, str) and k and v}
     return read_po_catalogue(lang)
 
 

@@ -60,6 +60,15 @@ def test_catalogue_is_complete(lang: str) -> None:
 
 def test_compiled_catalogue_matches_the_po_and_english_is_identity() -> None:
     """dcctl reads id's dcctl.mo; it must say what dcctl.po says (run scripts/i18n)."""
+    import gettext
+
+    mo = i18n.LOCALE_DIR / "id" / "LC_MESSAGES" / "dcctl.mo"
+    with mo.open("rb") as fh:
+        version = gettext.GNUTranslations(fh).info()["project-id-version"]
+    po = (mo.with_suffix(".po")).read_bytes()
+    import hashlib
+
+    assert version.endswith(hashlib.sha256(po).hexdigest()), "stale dcctl.mo: run scripts/i18n"
     i18n.catalogue.cache_clear()
     assert i18n.catalogue("id") == i18n.read_po_catalogue("id")
     assert len(i18n.catalogue("id")) > 150
@@ -407,3 +416,19 @@ def test_indonesian_ticket_field_refusal(tmp_path: Path) -> None:
     (r,) = exc.value.refusals
     assert (r.field, r.reason) == ("jenis", "jenis permintaan 'vm_baruu' tidak dikenal")
     assert r.hint is not None and r.hint.startswith("salah satu dari: vm_baru")
+
+
+def test_a_stale_compiled_catalogue_is_not_trusted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A merge that changed dcctl.po but not dcctl.mo: the .po's words win."""
+    locale = tmp_path / "locale"
+    shutil.copytree(i18n.LOCALE_DIR, locale)
+    po = locale / "id" / "LC_MESSAGES" / "dcctl.po"
+    po.write_text(po.read_text().replace('msgstr "kesalahan"', 'msgstr "galat"', 1))
+    monkeypatch.setattr(i18n, "LOCALE_DIR", locale)
+    i18n.catalogue.cache_clear()
+    try:
+        assert i18n.catalogue("id")["error"] == "galat"
+    finally:
+        i18n.catalogue.cache_clear()
