@@ -13,9 +13,10 @@ from typing import Any
 
 from dcctl.lab import net
 from dcctl.lab.base import camera_pid, fault, parallel, switch_pid, wan_up
-from dcctl.lab.plan import CameraPlan, LabPlan, SwitchPlan
+from dcctl.lab.plan import CameraPlan, LabPlan, SwitchPlan, air_dir
 from dcctl.lab.preflight import require_root, switchd_available
 from dcctl.lab.reconcile import Seen
+from dcctl.lab.switchd.air import describe
 
 
 @dataclass
@@ -146,6 +147,34 @@ def _site_items(plan: LabPlan, seen: Seen) -> list[Item]:
     return items
 
 
+def _wireless_items(plan: LabPlan, seen: Seen) -> list[Item]:
+    """Radio links (associated or why not), Wi-Fi clients and the gateway's edge rules.
+
+    A radio link that is not associated is `n/a`, not `down`: before the first apply
+    the radios radiate nothing, as on a mast, and that is no fault of the lab.
+    """
+    items: list[Item] = []
+    links = sorted({link for sw in plan.switches for _, link in sw.air})
+    for link in links:
+        joined, why = describe(air_dir(plan, link))
+        items.append(Item("radio-link", link, "up" if joined else "n/a", why))
+    for s in plan.stations:
+        dev = seen.get(s.netns, {}).get(s.ifname)
+        ok = dev is not None and s.address in dev.addresses and dev.up
+        items.append(
+            Item("wifi-client", s.key, "up" if ok else "missing", f"{s.address} on {s.ssid}")
+        )
+    if plan.edge is not None:
+        e = plan.edge
+        listed = net.run(
+            ["ip", "netns", "exec", e.netns, "iptables", "-w", "5", "-S", "FORWARD"], check=False
+        ).stdout
+        ok = f"-j {e.chain}" in listed
+        what = "guests to the internet only, " if e.guest_ifname else ""
+        items.append(Item("edge", e.chain, "up" if ok else "missing", what + "staff LANs apart"))
+    return items
+
+
 def status(plan: LabPlan) -> Status:
     """Every item of the plan, probed (devices in parallel, each with a short timeout)."""
     require_root()
@@ -155,4 +184,5 @@ def status(plan: LabPlan) -> Status:
     items += parallel(lambda sw: _switch_item(plan, sw, switchd), plan.switches)
     items += parallel(lambda cam: _camera_item(plan, cam), plan.cameras)
     items += _site_items(plan, seen)
+    items += _wireless_items(plan, seen)
     return Status(plan.lab_id, plan.prefix, str(plan.state_dir), items)

@@ -180,6 +180,9 @@ def test_apply_configures_radios_and_aps(applied: Wlab) -> None:
     published = {p.stem: json.loads(p.read_text()) for p in air.glob("*.json")}
     assert set(published) == {"radio-dc", "radio-far"}
     assert {r["mode"] for r in published.values()} == {"bridge", "station-bridge"}
+    states = {i.name: (i.state, i.detail) for i in runner.status(applied.plan).items}
+    assert states["rf-far"][0] == "up", states["rf-far"]
+    assert all(states[s.key][0] == "up" for s in applied.plan.stations)
     # dinkes' building beyond the radio link reaches its gateway and its other building.
     remote = applied.building("dinkes", "remote")
     assert eventually(lambda: ping(remote, "10.64.0.1"))
@@ -245,6 +248,11 @@ def test_drift_on_a_radio_is_found_and_undone(applied: Wlab) -> None:
     edit = "/interface wireless set [find default-name=wlan1] channel-width=20mhz"
     _edit_radio(applied, "radio-far", edit)
     assert eventually(lambda: not ping(remote, "10.64.0.1", tries=1))  # the link is lost
+    link = next(i for i in runner.status(applied.plan).items if i.name == "rf-far")
+    assert (link.state, link.detail) == (
+        "n/a",
+        "not associated: radio-dc and radio-far differ in channel-width",
+    )
     rc, out, err = applied.dcctl(
         "drift", str(applied.root), "--target", "lab", "--layer", "switches",
         "--detailed-exitcode",

@@ -17,7 +17,7 @@ import pytest
 
 from dcctl.lab.edge import forward_rules, input_rules
 from dcctl.lab.plan import LabPlan, air_dir, switchd_config
-from dcctl.lab.switchd.air import Radio
+from dcctl.lab.switchd.air import Radio, describe
 from dcctl.lab.switchd.state import MemoryBackend, PortSettings, Switch, SwitchdConfig, load_vendor
 from dcctl.lab.topology import build_plan
 from dcctl.spec import load_spec
@@ -127,6 +127,25 @@ def test_a_radio_link_forwards_only_while_both_ends_join(link: tuple[Device, Dev
     settle(a, b)
     assert a.port("aw") == PortSettings.parked()
     assert b.port("bw") == PortSettings.parked()
+
+
+def test_lab_status_says_whether_and_why_not_a_radio_link_is_associated(
+    link: tuple[Device, Device], tmp_path: Path
+) -> None:
+    a, b = link
+    air = tmp_path / "air" / "rl-1"
+    a(RADIO.replace("ssid=", "mode=bridge ssid="))
+    assert describe(air) == (False, "not associated: only radio-a radiates")
+    b(RADIO.replace("ssid=", "mode=station-bridge ssid=").replace("nv2", "802.11"))
+    assert describe(air) == (
+        False,
+        "not associated: radio-a and radio-b differ in protocol, security",  # nv2 has its own
+    )
+    b("/interface wireless set wlan1 wireless-protocol=nv2")
+    assert describe(air) == (
+        True,
+        "radio-a bridge <-> radio-b station-bridge, 5ghz-a/n/ac 20/40/80mhz-XXXX nv2",
+    )
 
 
 def test_the_air_holds_no_key(link: tuple[Device, Device], tmp_path: Path) -> None:

@@ -55,15 +55,31 @@ class Radio:
 
     def joins(self, other: Radio) -> bool:
         """Would these two associate? One access side, one station side, all else equal."""
-        roles = {self.role, other.role}
-        same = (self.ssid, self.band, self.channel_width, self.protocol, self.security) == (
-            other.ssid,
-            other.band,
-            other.channel_width,
-            other.protocol,
-            other.security,
-        )
-        return roles == {"access", "station"} and same
+        return not self.differences(other)
+
+    def differences(self, other: Radio) -> list[str]:
+        """Why these two would not associate (empty: they would)."""
+        out = [] if {self.role, other.role} == {"access", "station"} else ["mode"]
+        for name in ("ssid", "band", "channel_width", "protocol", "security"):
+            if getattr(self, name) != getattr(other, name):
+                out.append(name.replace("_", "-"))
+        return out
+
+
+def describe(directory: Path) -> tuple[bool, str]:
+    """(associated, why) for one radio link's air, as `lab status` shows it."""
+    ends: dict[str, Radio] = {}
+    for path in sorted(directory.glob("*.json")):
+        with contextlib.suppress(OSError, ValueError, TypeError):
+            ends[path.stem] = Radio(**json.loads(path.read_text(encoding="utf-8")))
+    if len(ends) < 2:
+        which = ", ".join(ends) or "no radio"
+        return False, f"not associated: only {which} radiates"
+    (a, ra), (b, rb) = list(ends.items())[:2]
+    diff = ra.differences(rb)
+    if diff:
+        return False, f"not associated: {a} and {b} differ in {', '.join(diff)}"
+    return True, f"{a} {ra.mode} <-> {b} {rb.mode}, {ra.band} {ra.channel_width} {ra.protocol}"
 
 
 def key_digest(salt: str, key: str) -> str:
