@@ -244,6 +244,27 @@ def set_values(text: str, display: str, key: str, name: str, values: dict[str, i
     return _check(text, _dump(y, data), expected, {"replace"}, display)
 
 
+def set_mapping(
+    text: str, display: str, key: str, name: str, field: str, value: dict[str, Any]
+) -> str:
+    """Set the list item ``name``'s ``field`` to the flow mapping ``value`` (a new policy).
+
+    The item's other keys, the file's comments and layout stay as written: a one-line
+    item is replaced in place, a block item gains or replaces the field's one line.
+    """
+    y, data = load_round_trip(text, display)
+    expected = _plain(text)
+    items = data.get(key) or []
+    idx = next((i for i, it in enumerate(items) if it.get("name") == name), None)
+    if idx is None:
+        raise refuse("permintaan.nama", f"{name!r} not found in {display} {key}")
+    node = CommentedMap(value)
+    node.fa.set_flow_style()
+    items[idx][field] = node
+    expected[key][idx][field] = dict(value)
+    return _check(text, _dump(y, data), expected, {"replace", "insert"}, display)
+
+
 def remove_item(text: str, display: str, key: str, name: str) -> str:
     """Remove the list item named `name`; an emptied list is removed with its key."""
     y, data = load_round_trip(text, display)

@@ -28,7 +28,7 @@ from dcctl.spec.types import (
     Text,
 )
 
-KINDS = ("vm_baru", "ubah_vm", "kantor_vpn", "kamera_baru", "hapus")
+KINDS = ("vm_baru", "ubah_vm", "kantor_vpn", "kamera_baru", "hapus", "backup_vm")
 
 # Characters that start YAML syntax when they open a plain scalar.
 _YAML_LEAD = set("-?:,[]{}#&*!|>'\"%@`")
@@ -127,8 +127,10 @@ class Pemohon(Strict):
 
 
 class Backup(Strict):
-    jadwal: Literal["hourly", "daily", "weekly", "none"] = "daily"
-    retensi_hari: int = Field(14, ge=0, le=3650)
+    """A new VM's own backup policy; left out, its classification's minimum applies."""
+
+    jadwal: Literal["hourly", "daily", "weekly", "none"] | None = None
+    retensi_hari: int | None = Field(None, ge=0, le=3650)
 
 
 class VmBaru(Strict):
@@ -199,6 +201,28 @@ class KameraBaru(Strict):
         return self
 
 
+class BackupVm(Strict):
+    """A stricter backup policy for an existing VM (issue 18); never a weaker one."""
+
+    nama: Name
+    jadwal: Literal["hourly", "daily", "weekly"] | None = Field(
+        None, description="Back up at least this often"
+    )
+    retensi_hari: int | None = Field(None, ge=1, le=3650, description="Keep backups this long")
+    salinan: int | None = Field(None, ge=1, le=2, description="Copies: 2 adds the off-site one")
+    luar_lokasi: bool | None = Field(None, description="true: also an off-site copy")
+
+    @model_validator(mode="after")
+    def _something(self) -> BackupVm:
+        if (self.jadwal, self.retensi_hari, self.salinan, self.luar_lokasi) == (None,) * 4:
+            raise ValueError("name at least one of jadwal, retensi_hari, salinan, luar_lokasi")
+        if self.luar_lokasi and self.salinan == 1:
+            raise ValueError(
+                "an off-site copy is a second copy: luar_lokasi: true needs salinan: 2"
+            )
+        return self
+
+
 class Hapus(Strict):
     """Decommission one VM, office or camera; a reason is mandatory for the record."""
 
@@ -247,8 +271,13 @@ class TiketHapus(_Ticket):
     permintaan: Hapus
 
 
+class TiketBackupVm(_Ticket):
+    jenis: Literal["backup_vm"]
+    permintaan: BackupVm
+
+
 Ticket = Annotated[
-    TiketVmBaru | TiketUbahVm | TiketKantorVpn | TiketKameraBaru | TiketHapus,
+    TiketVmBaru | TiketUbahVm | TiketKantorVpn | TiketKameraBaru | TiketHapus | TiketBackupVm,
     Field(discriminator="jenis"),
 ]
 TICKET_ADAPTER: TypeAdapter[Any] = TypeAdapter(Ticket)
@@ -266,6 +295,13 @@ VM_FIELDS = {
     "exposure": "paparan",
     "backup": "backup",
     "address": "nama",
+}
+#: Spec backup field -> backup_vm ticket field.
+BACKUP_FIELDS = {
+    "schedule": "jadwal",
+    "retention_days": "retensi_hari",
+    "copies": "salinan",
+    "offsite": "luar_lokasi",
 }
 OFFICE_FIELDS = {
     "name": "nama",

@@ -34,9 +34,11 @@ from dcctl.tickets import edit
 from dcctl.tickets.errors import Refusal, TicketRefused, refuse
 from dcctl.tickets.gitops import GitError, Repo, commit_branch, preflight
 from dcctl.tickets.models import (
+    BACKUP_FIELDS,
     CAMERA_FIELDS,
     OFFICE_FIELDS,
     VM_FIELDS,
+    BackupVm,
     Hapus,
     KameraBaru,
     KantorVpn,
@@ -289,6 +291,18 @@ def _summary(ticket: Any) -> str:
         return f"join office {r.nama} ({r.lokasi}) to the VPN"
     if isinstance(r, KameraBaru):
         return f"{len(r.kamera)} new camera(s): " + ", ".join(k.nama for k in r.kamera)
+    if isinstance(r, BackupVm):
+        asked = [
+            f"{label} {v}"
+            for label, v in (
+                ("schedule", r.jadwal),
+                ("retention days", r.retensi_hari),
+                ("copies", r.salinan),
+                ("off-site", r.luar_lokasi),
+            )
+            if v is not None
+        ]
+        return f"stricter backup policy for VM {r.nama}: " + ", ".join(asked)
     assert isinstance(r, Hapus)
     return f"decommission {r.objek} {r.nama} ({r.alasan})"
 
@@ -337,7 +351,14 @@ def _edit(ticket: Any, spec: Spec, opd: Opd, text: str, display: str) -> tuple[s
             "classification": r.klasifikasi,
             "exposure": r.paparan,
             "backup": (
-                {"schedule": r.backup.jadwal, "retention_days": r.backup.retensi_hari}
+                {
+                    k: v
+                    for k, v in (
+                        ("schedule", r.backup.jadwal),
+                        ("retention_days", r.backup.retensi_hari),
+                    )
+                    if v is not None
+                }
                 if r.backup
                 else None
             ),
@@ -369,6 +390,8 @@ def _edit(ticket: Any, spec: Spec, opd: Opd, text: str, display: str) -> tuple[s
         new = edit.set_values(text, display, "vms", r.nama, values)
         idx = opd.vms.index(vm_obj)
         return new, {idx: "permintaan"}
+    if isinstance(r, BackupVm):
+        return _stricter_backup(r, spec, opd, text, display)
     if isinstance(r, KantorVpn):
         if any(o.name == r.nama for o in opd.offices):
             raise refuse(
@@ -448,6 +471,83 @@ def _edit(ticket: Any, spec: Spec, opd: Opd, text: str, display: str) -> tuple[s
                     _("shared infrastructure is changed in site.yaml by the infra team"),
                 )
     return edit.remove_item(text, display, key, r.nama), {}
+
+
+def _stricter_backup(
+    r: BackupVm, spec: Spec, opd: Opd, text: str, display: str
+) -> tuple[str, dict[int, str]]:
+    """A VM's backup policy tightened as asked; refused if any field would be weaker.
+
+    Weaker than the classification's minimum is refused naming that rule (the same
+    words as ``dcctl validate``); weaker than the VM's policy today is refused too: a
+    ticket only tightens, loosening a VM's own stricter policy is the infra team's.
+    """
+    from dcctl.spec.backup import WEAKER_HINT, Backup, ClassPolicy, effective, weaker
+
+    code = opd.code
+    vm = next((v for v in opd.vms if v.name == r.nama), None)
+    if vm is None:
+        raise refuse(
+            "permintaan.nama",
+            _("{code} has no VM {name!r}").format(code=code, name=r.nama),
+            _names(opd.vms),
+        )
+    conf = spec.site.backup
+    ref = f"{code}/{r.nama}"
+    if conf is None:
+        raise refuse(
+            "permintaan",
+            _("the site names no backup repository (backup in site.yaml)"),
+            _("the infra team sets up the backup VM first"),
+        )
+    if ref in conf.service_vms():
+        raise refuse(
+            "permintaan.nama",
+            _("VM {ref} is the site's backup VM").format(ref=ref),
+            _("shared infrastructure is changed in site.yaml by the infra team"),
+        )
+    cls = vm.classification or opd.classification
+    asked = Backup(
+        schedule=r.jadwal,
+        retention_days=r.retensi_hari,
+        copies=r.salinan,
+        offsite=r.luar_lokasi,
+    )
+    today = effective(conf, cls, vm.backup)
+    for floor, rule in (
+        (getattr(conf.policy, cls), WEAKER_HINT),
+        (
+            ClassPolicy(
+                schedule=today.schedule,  # type: ignore[arg-type]
+                retention_days=today.retention_days,
+                copies=max(1, today.copies),
+                offsite=today.offsite,
+            ),
+            _("a ticket only tightens a VM's backup policy; loosening it is the infra team's"),
+        ),
+    ):
+        bad = weaker(floor, cls, asked)
+        if bad:
+            message = bad[0].message
+            if rule != WEAKER_HINT:
+                message = _("{field} is weaker than VM {ref}'s policy today").format(
+                    field=bad[0].field, ref=ref
+                )
+            raise refuse(f"permintaan.{BACKUP_FIELDS[bad[0].field]}", message, rule)
+    policy = {k: v for k, v in vm.backup.model_dump().items() if v is not None}
+    policy.update(asked.model_dump(exclude_none=True))
+    if asked.offsite:
+        policy["copies"] = 2
+    if effective(conf, cls, Backup(**policy)) == today:
+        raise refuse(
+            "permintaan",
+            _("VM {ref} already has this backup policy").format(ref=ref),
+        )
+    order = ("schedule", "retention_days", "copies", "offsite")
+    new = edit.set_mapping(
+        text, display, "vms", r.nama, "backup", {k: policy[k] for k in order if k in policy}
+    )
+    return new, {opd.vms.index(vm): "permintaan"}
 
 
 def _map_errors(

@@ -342,7 +342,7 @@ def test_cli_refusal_is_one_clear_reason_without_traceback(repo: Path, tmp_path:
 
 def test_example_tickets_all_parse() -> None:
     kinds = {load_ticket(p).jenis for p in TICKETS.iterdir()}
-    assert kinds == {"vm_baru", "ubah_vm", "kantor_vpn", "kamera_baru", "hapus"}
+    assert kinds == {"vm_baru", "ubah_vm", "kantor_vpn", "kamera_baru", "hapus", "backup_vm"}
 
 
 # --- repo-level refusals -------------------------------------------------------------
@@ -939,3 +939,83 @@ def test_yaml_scalar_emits_values_that_read_back_as_themselves(value: Any, emitt
 
     assert yaml_scalar(value) == emitted
     assert yaml.safe_load(f"{{k: {emitted}}}") == {"k": value}
+
+
+# --- backup_vm: a stricter backup policy (issue 18) ---------------------------------
+
+
+def backup_ticket(**permintaan: Any) -> dict[str, Any]:
+    """A backup_vm ticket for dinkes/simpus (rahasia; its own policy daily/30)."""
+    return {**base_ticket(), "jenis": "backup_vm", "permintaan": {"nama": "simpus", **permintaan}}
+
+
+def test_backup_vm_tightens_the_policy_in_place(repo: Path, tmp_path: Path) -> None:
+    result = render_ticket(TICKETS / "backup-vm.yaml", repo)
+    branch = result.branch or ""
+    assert changed_files(repo, branch) == ["opd/dinkes.yaml"]
+    removed, added = branch_diff(repo, branch, "opd/dinkes.yaml")
+    assert removed == ["    backup: {schedule: daily, retention_days: 30}"]
+    assert added == ["    backup: {schedule: hourly, retention_days: 90}"]
+    assert plan(repo, branch, tmp_path) == [("vms", "dinkes/simpus", "update")]
+    after = desired_state(load_spec(checkout(repo, branch, tmp_path / "b")))
+    policy = after["vms"]["dinkes/simpus"]["backup"]
+    assert (policy["schedule"], policy["retention_days"], policy["copies"]) == ("hourly", 90, 2)
+    message = git(repo, "log", "-1", "--format=%B", branch)
+    assert "stricter backup policy for VM simpus: schedule hourly, retention days 90" in message
+
+
+def test_backup_vm_on_a_one_line_vm_adds_the_policy(repo: Path, tmp_path: Path) -> None:
+    """A publik VM with no policy of its own (weekly/28 minimum) asks daily, off-site."""
+    path = write_ticket(
+        tmp_path,
+        {**backup_ticket(jadwal="daily", luar_lokasi=True), "permintaan": {
+            "nama": "info-sehat", "jadwal": "daily", "luar_lokasi": True}},
+    )  # fmt: skip
+    result = render_ticket(path, repo)
+    removed, added = branch_diff(repo, result.branch or "", "opd/dinkes.yaml")
+    assert len(removed) == len(added) == 1
+    assert added[0].endswith(
+        "exposure: public, backup: {schedule: daily, copies: 2, offsite: true}}"
+    )
+    after = desired_state(load_spec(checkout(repo, result.branch or "", tmp_path / "b")))
+    assert after["vms"]["dinkes/info-sehat"]["backup"]["repositories"] == ["primary", "offsite"]
+
+
+@pytest.mark.parametrize(
+    ("permintaan", "field", "fragment", "hint"),
+    [
+        # Weaker than the rahasia minimum: the rule, in validate's words.
+        ({"jadwal": "weekly"}, "permintaan.jadwal",
+         "schedule weekly is weaker than the rahasia minimum", "never weaker"),
+        ({"salinan": 1}, "permintaan.salinan",
+         "copies 1 is weaker than the rahasia minimum", "never weaker"),
+        # Within the class, but weaker than the VM's own policy today (30 days).
+        ({"retensi_hari": 20}, "permintaan.retensi_hari",
+         "retention_days is weaker than VM dinkes/simpus's policy today", "only tightens"),
+        # Nothing stricter than today.
+        ({"jadwal": "daily", "retensi_hari": 30}, "permintaan",
+         "already has this backup policy", ""),
+        ({"nama": "nope", "jadwal": "hourly"}, "permintaan.nama", "dinkes has no VM 'nope'", ""),
+    ],
+)  # fmt: skip
+def test_backup_vm_is_refused_if_weaker(
+    repo: Path, tmp_path: Path, permintaan: dict[str, Any], field: str, fragment: str, hint: str
+) -> None:
+    before = snapshot(repo)
+    with pytest.raises(TicketRefused) as exc:
+        render_ticket(write_ticket(tmp_path, backup_ticket(**permintaan)), repo)
+    refusal = exc.value.refusals[0]
+    assert refusal.field == field and fragment in refusal.reason, refusal
+    assert hint in (refusal.hint or "")
+    assert snapshot(repo) == before  # nothing written, no branch
+
+
+def test_backup_vm_needs_something_to_ask(tmp_path: Path) -> None:
+    from pydantic import ValidationError
+
+    from dcctl.tickets.models import TICKET_ADAPTER
+
+    with pytest.raises(ValidationError, match="name at least one of jadwal"):
+        TICKET_ADAPTER.validate_python(backup_ticket())
+    with pytest.raises(ValidationError, match="luar_lokasi: true needs salinan: 2"):
+        TICKET_ADAPTER.validate_python(backup_ticket(luar_lokasi=True, salinan=1))
