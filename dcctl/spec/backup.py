@@ -23,6 +23,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from dcctl.i18n import N_, _
 from dcctl.spec.types import Strict
 
 Schedule = Literal["hourly", "daily", "weekly", "none"]
@@ -54,7 +55,7 @@ class Backup(Strict):
     @model_validator(mode="after")
     def _offsite_is_a_copy(self) -> Backup:
         if self.offsite and self.copies == 1:
-            raise ValueError("an off-site copy is a second copy: offsite: true needs copies: 2")
+            raise ValueError(_("an off-site copy is a second copy: offsite: true needs copies: 2"))
         return self
 
 
@@ -70,9 +71,9 @@ class ClassPolicy(Strict):
     @model_validator(mode="after")
     def _consistent(self) -> ClassPolicy:
         if self.offsite and self.copies < 2:
-            raise ValueError("an off-site copy is a second copy: offsite: true needs copies: 2")
+            raise ValueError(_("an off-site copy is a second copy: offsite: true needs copies: 2"))
         if self.schedule == "none" and (self.copies > 1 or self.offsite):
-            raise ValueError("schedule none makes no backups, so no copies either")
+            raise ValueError(_("schedule none makes no backups, so no copies either"))
         return self
 
 
@@ -86,7 +87,7 @@ class Policies(Strict):
     @model_validator(mode="after")
     def _rahasia_encrypted(self) -> Policies:
         if not self.rahasia.encrypted:
-            raise ValueError("rahasia data is encrypted always: policy.rahasia.encrypted: true")
+            raise ValueError(_("rahasia data is encrypted always: policy.rahasia.encrypted: true"))
         return self
 
 
@@ -126,12 +127,14 @@ class SiteBackup(Strict):
     @model_validator(mode="after")
     def _two_places(self) -> SiteBackup:
         if self.offsite_vm is not None and self.offsite_vm == self.vm:
-            raise ValueError("offsite_vm must be another VM than vm (an off-site copy)")
+            raise ValueError(_("offsite_vm must be another VM than vm (an off-site copy)"))
         if (
             self.proxmox_offsite_storage is not None
             and self.proxmox_offsite_storage == self.proxmox_storage
         ):
-            raise ValueError("proxmox_offsite_storage must be another storage than proxmox_storage")
+            raise ValueError(
+                _("proxmox_offsite_storage must be another storage than proxmox_storage")
+            )
         return self
 
     def service_vms(self) -> list[str]:
@@ -216,34 +219,34 @@ def weaker(floor: ClassPolicy, classification: str, vm_backup: Backup) -> list[W
     The one home of "stricter, never weaker": ``dcctl validate`` places each on the VM's
     field, a ticket refuses the request with the same words.
     """
-    rule = f"the {classification} minimum (site.yaml backup.policy.{classification})"
+    asked, floor_of = vm_backup.model_dump(), floor.model_dump()
+    below = {
+        "schedule": lambda v, f: SCHEDULE_RANK[v] < SCHEDULE_RANK[f],
+        "retention_days": lambda v, f: v < f,
+        "copies": lambda v, f: v < f,
+        "offsite": lambda v, f: v is False and f,
+    }
     out: list[Weaker] = []
-    if (
-        vm_backup.schedule is not None
-        and SCHEDULE_RANK[vm_backup.schedule] < SCHEDULE_RANK[floor.schedule]
-    ):
-        out.append(
-            Weaker(
-                "schedule",
-                f"schedule {vm_backup.schedule} is weaker than {rule}: {floor.schedule}",
-            )
+    for field, value in asked.items():
+        if value is None or not below[field](value, floor_of[field]):
+            continue
+        message = _(
+            "{field} {value} is weaker than the {cls} minimum "
+            "(site.yaml backup.policy.{cls}): {minimum}"
+        ).format(
+            field=field,
+            value=_word(value),
+            cls=classification,
+            minimum=_word(floor_of[field]),
         )
-    if vm_backup.retention_days is not None and vm_backup.retention_days < floor.retention_days:
-        out.append(
-            Weaker(
-                "retention_days",
-                f"retention_days {vm_backup.retention_days} is weaker than {rule}: "
-                f"{floor.retention_days}",
-            )
-        )
-    if vm_backup.copies is not None and vm_backup.copies < floor.copies:
-        out.append(
-            Weaker("copies", f"copies {vm_backup.copies} is weaker than {rule}: {floor.copies}")
-        )
-    if vm_backup.offsite is False and floor.offsite:
-        out.append(Weaker("offsite", f"offsite false is weaker than {rule}: offsite true"))
+        out.append(Weaker(field, message))
     return out
 
 
-#: The hint of every refusal of a weaker policy.
-WEAKER_HINT = "a VM's backup policy may be stricter than its classification's, never weaker"
+def _word(value: object) -> str:
+    """A policy value as the spec writes it (``true``, not ``True``)."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+#: The hint of every refusal of a weaker policy (a msgid: shown through ``_()``).
+WEAKER_HINT = N_("a VM's backup policy may be stricter than its classification's, never weaker")

@@ -544,7 +544,11 @@ class _Checker:
                 ref = getattr(conf, attr)
                 if ref is not None and not _vm_ref(ref, self.opds):
                     self.errors.append(
-                        sd.error(("backup", attr), f"unknown VM {ref!r}", "write it as OPD/VM")
+                        sd.error(
+                            ("backup", attr),
+                            _("unknown VM {ref!r}").format(ref=ref),
+                            _("write it as OPD/VM"),
+                        )
                     )
         service = set(conf.service_vms()) if conf is not None else set()
         active: list[str] = []
@@ -559,10 +563,14 @@ class _Checker:
                     self.errors.append(
                         od.error(
                             where,
-                            f"VM {vm.name} has a backup policy, but the Site names no backup "
-                            "repository",
-                            "add backup: {vm: OPD/VM, policy: ...} to site.yaml, or drop the "
-                            "VM's backup",
+                            _(
+                                "VM {vm} has a backup policy, but the Site names no backup "
+                                "repository"
+                            ).format(vm=vm.name),
+                            _(
+                                "add backup (vm: OPD/VM, policy) to site.yaml, or drop the "
+                                "VM's backup"
+                            ),
                         )
                     )
                     continue
@@ -570,16 +578,22 @@ class _Checker:
                     self.errors.append(
                         od.error(
                             where,
-                            f"VM {vm.name} is a backup VM (site.yaml backup): its repositories "
-                            "are the backups and it is not backed up into itself",
-                            "drop the VM's backup policy; the off-site copy is the second one",
+                            _(
+                                "VM {vm} is a backup VM (site.yaml backup): its repositories "
+                                "are the backups and it is not backed up into itself"
+                            ).format(vm=vm.name),
+                            _("drop the VM's backup policy; the off-site copy is the second one"),
                         )
                     )
                     continue
                 cls = vm.classification or opd.classification
                 for bad in weaker(getattr(conf.policy, cls), cls, vm.backup):
                     self.errors.append(
-                        od.error((*where, bad.field), f"VM {vm.name} {bad.message}", WEAKER_HINT)
+                        od.error(
+                            (*where, bad.field),
+                            _("VM {vm} {problem}").format(vm=vm.name, problem=bad.message),
+                            _(WEAKER_HINT),
+                        )
                     )
                 policy = effective(conf, cls, vm.backup)
                 if policy.active:
@@ -590,15 +604,18 @@ class _Checker:
             return
 
         def few(keys: list[str]) -> str:
-            return ", ".join(keys[:3]) + (f" and {len(keys) - 3} more" if len(keys) > 3 else "")
+            more = _(" and {n} more").format(n=len(keys) - 3) if len(keys) > 3 else ""
+            return ", ".join(keys[:3]) + more
 
         if second and conf.offsite_vm is None:
             self.errors.append(
                 sd.error(
                     ("backup",),
-                    f"{len(second)} VM(s) need a second, off-site copy ({few(second)}), but "
-                    "backup.offsite_vm names no off-site backup VM",
-                    "add backup.offsite_vm: OPD/VM (a backup VM in another building)",
+                    _(
+                        "{n} VM(s) need a second, off-site copy ({vms}), but "
+                        "backup.offsite_vm names no off-site backup VM"
+                    ).format(n=len(second), vms=few(second)),
+                    _("add backup.offsite_vm: OPD/VM (a backup VM in another building)"),
                 )
             )
         if self.site.hypervisors.type != "proxmox":
@@ -607,18 +624,22 @@ class _Checker:
             self.errors.append(
                 sd.error(
                     ("backup",),
-                    f"{len(active)} VM(s) have a backup policy ({few(active)}), but "
-                    "backup.proxmox_storage names no Proxmox VE storage for their vzdump jobs",
-                    "add backup.proxmox_storage: STORAGE_ID (e.g. a Proxmox Backup Server)",
+                    _(
+                        "{n} VM(s) have a backup policy ({vms}), but backup.proxmox_storage "
+                        "names no Proxmox VE storage for their vzdump jobs"
+                    ).format(n=len(active), vms=few(active)),
+                    _("add backup.proxmox_storage: STORAGE_ID (e.g. a Proxmox Backup Server)"),
                 )
             )
         if second and conf.proxmox_offsite_storage is None:
             self.errors.append(
                 sd.error(
                     ("backup",),
-                    f"{len(second)} VM(s) need an off-site copy ({few(second)}), but "
-                    "backup.proxmox_offsite_storage names no Proxmox VE storage for it",
-                    "add backup.proxmox_offsite_storage: STORAGE_ID",
+                    _(
+                        "{n} VM(s) need an off-site copy ({vms}), but "
+                        "backup.proxmox_offsite_storage names no Proxmox VE storage for it"
+                    ).format(n=len(second), vms=few(second)),
+                    _("add backup.proxmox_offsite_storage: STORAGE_ID"),
                 )
             )
 

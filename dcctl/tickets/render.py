@@ -515,7 +515,7 @@ def _stricter_backup(
     )
     today = effective(conf, cls, vm.backup)
     for floor, rule in (
-        (getattr(conf.policy, cls), WEAKER_HINT),
+        (getattr(conf.policy, cls), _(WEAKER_HINT)),
         (
             ClassPolicy(
                 schedule=today.schedule,  # type: ignore[arg-type]
@@ -529,7 +529,7 @@ def _stricter_backup(
         bad = weaker(floor, cls, asked)
         if bad:
             message = bad[0].message
-            if rule != WEAKER_HINT:
+            if rule != _(WEAKER_HINT):
                 message = _("{field} is weaker than VM {ref}'s policy today").format(
                     field=bad[0].field, ref=ref
                 )

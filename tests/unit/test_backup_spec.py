@@ -239,3 +239,27 @@ def test_a_built_spec_with_backup_counts_its_own_repositories(tmp_path: Path) ->
         "dinkes": ["offsite", "primary"],
         "dishub": ["primary"],
     }
+
+
+def test_a_weaker_policy_is_refused_in_indonesian_too(spec_repo: Path) -> None:
+    from dcctl import i18n
+
+    edit_file(
+        spec_repo,
+        "opd/dinkes.yaml",
+        "backup: {schedule: hourly, retention_days: 14}",
+        "backup: {schedule: hourly, retention_days: 7}",
+    )
+    i18n.set_language("id")
+    try:
+        err = spec_error(spec_repo, "lebih lemah")
+    finally:
+        i18n.set_language("en")
+    assert err.message == (
+        "VM simpus-db: retention_days 7 lebih lemah daripada minimum rahasia "
+        "(site.yaml backup.policy.rahasia): 14"
+    )
+    assert (
+        err.hint == "kebijakan cadangan VM boleh lebih ketat daripada klasifikasinya, "
+        "tidak pernah lebih lemah"
+    )
