@@ -25,7 +25,7 @@ import netaddr
 
 from dcctl.gitops.git import GitError, git
 from dcctl.spec.errors import SpecError
-from dcctl.spec.ipam import LOCK_FILE, Lock
+from dcctl.spec.ipam import LOCK_FILE, Lock, prefix_range
 
 _SECTIONS = ("vlans", "prefixes", "addresses")
 _ONE = {"vlans": "VLAN", "prefixes": "prefix", "addresses": "address"}
@@ -87,18 +87,15 @@ def _clashing_pairs(section: str, values: list[Any]) -> list[tuple[int, int]]:
     """
     pairs: list[tuple[int, int]] = []
     if section == "prefixes":
-        nets = sorted(
-            ((_network(v), i) for i, v in enumerate(values)),
-            key=lambda t: (t[0].version, t[0].first, -t[0].last, t[1]),
-        )
-        stack: list[tuple[netaddr.IPNetwork, int]] = []
-        for net, i in nets:
-            while stack and not (
-                stack[-1][0].version == net.version and net.last <= stack[-1][0].last
-            ):
+        # (version, first, last, index); a holder sorts before the blocks it holds
+        nets = [(*prefix_range(str(v)), i) for i, v in enumerate(values)]
+        nets.sort(key=lambda t: (t[0], t[1], -t[2], t[3]))
+        stack: list[tuple[int, int, int, int]] = []
+        for version, first, last, i in nets:
+            while stack and not (stack[-1][0] == version and last <= stack[-1][2]):
                 stack.pop()
-            pairs.extend((min(i, j), max(i, j)) for _, j in stack)
-            stack.append((net, i))
+            pairs.extend((min(i, j), max(i, j)) for *_, j in stack)
+            stack.append((version, first, last, i))
     else:
         slots: dict[str, list[int]] = {}
         for i, v in enumerate(values):

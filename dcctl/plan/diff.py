@@ -77,6 +77,8 @@ class Change:
 
 def _field_json(old: Any, new: Any) -> dict[str, Any]:
     out: dict[str, Any] = {"old": old, "new": new}
+    if old is None or new is None:  # a create or a delete: no list delta (the common case)
+        return out
     added, removed = list_delta(old, new)
     if added is not None:
         out.update(added=added, removed=removed)

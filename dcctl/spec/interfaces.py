@@ -15,6 +15,7 @@ what all vendors share and asks the vendor for the rest.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import re
 from dataclasses import dataclass
@@ -114,10 +115,11 @@ def is_physical(vendor: str, name: str) -> bool:
     return table is not None and bool(table.is_physical(name))
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def canonical_port(vendor: str, name: str) -> str:
     """The one spelling of a port every layer uses, so ``Gi1/0/1`` and
     ``GigabitEthernet1/0/1`` are one port (the vendor decides; unknown vendors
-    keep the name as written)."""
+    keep the name as written). Cached: a plan asks for the same ports many times."""
     table = _vendor(vendor)
     return str(table.canonical(name)) if table is not None else name
 

@@ -414,7 +414,7 @@ def _allocate_prefixes(
         net, pool = netaddr.IPNetwork(old), pools[r.pool]
         if (
             net.prefixlen == pool.length
-            and net in netaddr.IPNetwork(pool.prefix)
+            and net in spaces[r.pool].net
             and not taken_set.overlaps(net)
         ):
             claim(r.key, net, "locked prefix")
@@ -422,7 +422,7 @@ def _allocate_prefixes(
         if r.pin is None:
             continue
         net = netaddr.IPNetwork(r.pin)
-        if r.pool is not None and net not in netaddr.IPNetwork(pools[r.pool].prefix):
+        if r.pool is not None and net not in spaces[r.pool].net:
             problems.append(
                 Problem(
                     r.key,
@@ -461,6 +461,23 @@ def _address(text: str) -> tuple[int, int]:
     except OSError:
         ip = netaddr.IPAddress(text)
         return ip.version, int(ip)
+
+
+def prefix_range(text: str) -> tuple[int, int, int]:
+    """(IP version, first, last) of a prefix as ``netaddr.IPNetwork`` reads it (host
+    bits ignored); dotted IPv4 ``a.b.c.d/n`` without netaddr, anything else through it."""
+    address, slash, length = text.partition("/")
+    if slash and length.isdigit() and len(length) <= 2 and int(length) <= 32:
+        try:
+            value = int.from_bytes(socket.inet_pton(socket.AF_INET, address), "big")
+        except OSError:
+            pass
+        else:
+            size = 1 << (32 - int(length))
+            first = value & ~(size - 1)
+            return 4, first, first + size - 1
+    net = netaddr.IPNetwork(text)
+    return net.version, net.first, net.last
 
 
 def _text(version: int, value: int) -> str:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from yaml.resolver import Resolver
 
 from dcctl.i18n import _
 from dcctl.spec.errors import SpecError
@@ -228,6 +229,101 @@ def _lean(node: yaml.Node, budget: _Budget, depth: int = 0) -> Any:
     return value
 
 
+_NO_KEY = object()
+_SCALAR_EVENT = yaml.ScalarEvent
+_OPENS = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+_CLOSES = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+
+
+def _lean_stream(text: str) -> list[Any] | None:
+    """Every document's plain data straight from libyaml's events, or None.
+
+    The leanest path: no node tree at all (a third less time than composing nodes
+    first). It takes only plain documents: no anchor, alias or explicit tag, string
+    keys only, each once, no value the safe constructor would not give as it is,
+    within the depth and value budgets. Anything else, a syntax error included,
+    returns None and the file is read again by the node path, whose results and
+    errors are then exactly the full path's.
+    """
+    loader = _FastLoader(text)
+    get = loader.get_event
+    tags = loader._tags
+    docs: list[Any] = []
+    try:
+        get()  # stream start
+        while not isinstance(get(), yaml.StreamEndEvent):  # a document starts
+            budget = 0
+            stack: list[Any] = []  # open mappings and sequences
+            keys: list[Any] = []  # per open mapping: its pending key, or _NO_KEY
+            root: Any = None
+            while True:
+                event = get()
+                cls = event.__class__
+                if cls is _SCALAR_EVENT:
+                    if event.anchor is not None or event.tag not in (None, "!"):
+                        return None
+                    value = event.value
+                    if event.implicit[0]:
+                        tag = tags.get(value)
+                        if tag is None:
+                            tag = tags[value] = Resolver.resolve(
+                                loader, yaml.ScalarNode, value, event.implicit
+                            )
+                        if tag != _STR:
+                            cached = _VALUES.get((tag, value), _VALUES)
+                            if cached is _VALUES:
+                                if tag not in _SCALAR_TAGS:
+                                    return None  # a timestamp: the node path keeps it text
+                                cached = _CONSTRUCT[tag](_SCALAR, yaml.ScalarNode(tag, value))
+                                _VALUES[tag, value] = cached
+                            value = cached
+                    else:
+                        tag = _STR
+                    budget += 1
+                elif cls in _OPENS:
+                    if event.anchor is not None or event.tag not in (None, "!"):
+                        return None
+                    if len(stack) >= MAX_DEPTH:
+                        return None
+                    value = {} if cls is yaml.MappingStartEvent else []
+                    tag = None
+                    budget += 1
+                elif cls in _CLOSES:
+                    stack.pop()
+                    keys.pop()
+                    continue
+                elif cls is yaml.DocumentEndEvent:
+                    break
+                else:
+                    return None  # an alias
+                if stack:
+                    top = stack[-1]
+                    if top.__class__ is dict:
+                        key = keys[-1]
+                        if key is _NO_KEY:
+                            if tag != _STR or value in top:
+                                return None  # not a string key, or a duplicate one
+                            keys[-1] = value
+                            continue
+                        top[key] = value
+                        keys[-1] = _NO_KEY
+                    else:
+                        top.append(value)
+                else:
+                    root = value
+                if tag is None:
+                    stack.append(value)
+                    keys.append(_NO_KEY)
+            if budget > MAX_NODES:
+                return None
+            docs.append(root)
+    except (yaml.YAMLError, RecursionError):
+        return None
+    finally:
+        loader.dispose()
+    return docs
+
+
 def _mark(doc: SourceDoc) -> None:
     """Fill `doc`'s marks by converting its document again along the full path."""
     assert doc.text is not None and doc._marks is not None
@@ -304,6 +400,9 @@ def read_yaml(path: Path, display: str) -> tuple[list[SourceDoc], list[SpecError
                 _("files pasted together keep each one's BOM; delete the invisible character"),
             )
         ]
+    lean = _lean_stream(text)
+    if lean is not None:
+        return [SourceDoc(display, i, data, text=text) for i, data in enumerate(lean)], []
     docs: list[SourceDoc] = []
     try:
         loader = _FastLoader(text)

@@ -47,6 +47,69 @@ def test_lean_reader_gives_the_full_paths_data_and_marks() -> None:
         assert [(d.data, d.marks) for d in docs] == full_path(path.read_text(), path.name)
 
 
+SCALARS = st.one_of(
+    st.integers(-(10**12), 10**12),
+    st.booleans(),
+    st.none(),
+    st.floats(allow_nan=False),
+    st.sampled_from(
+        [
+            "yes",
+            "No",
+            "on",
+            "~",
+            "",
+            "0x1F",
+            "0o17",
+            "017",
+            "1_000",
+            "1:20",
+            "2024-01-02",
+            "<<",
+            "=",
+            ".inf",
+            "-.5",
+            "Gi1/0/1",
+            "dinkes/simpus",
+            "a: b",
+            "#x",
+            "'q'",
+        ]
+    ),
+    st.text(max_size=8),
+)
+DATA = st.recursive(
+    SCALARS,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.dictionaries(st.one_of(st.text(max_size=6), st.integers(0, 3)), inner, max_size=4),
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(DATA, min_size=1, max_size=3), st.booleans())
+def test_event_reader_gives_the_full_paths_data(docs: list[object], flow: bool) -> None:
+    """Any documents (YAML 1.1 look-alike words, int keys, empty strings, dates), block
+    or flow: the event reader either declines or gives exactly the full path's data."""
+    import yaml
+
+    from dcctl.spec.source import _lean_stream
+
+    text = yaml.safe_dump_all(docs, default_flow_style=flow, allow_unicode=True)
+    lean = _lean_stream(text)
+    if lean is not None:
+        assert lean == [data for data, _ in full_path(text, "x.yaml")]
+
+
+def test_plain_spec_files_take_the_event_reader() -> None:
+    from dcctl.spec.source import _lean_stream
+
+    for path in discover_specs(EXAMPLE).files:
+        assert _lean_stream(path.read_text()) is not None, path
+
+
 def test_unusual_documents_take_the_full_path(tmp_path: Path) -> None:
     """A merge key, an int key, a duplicate key and an odd tag are each reported with the
     line the full path gives, and a timestamp stays text."""
