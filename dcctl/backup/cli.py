@@ -1,9 +1,13 @@
-"""`dcctl backup status`: each VM's backups against its policy, from the target's records.
+"""`dcctl backup status|drill`: each VM's backups against its policy; restore drills.
 
-Only reads: the spec (each VM's effective policy) and what backups and drills recorded
-for the target (:mod:`dcctl.backup.state`); it reaches no VM, so it answers offline, in
-a pipeline too (``-o json``). Exit code 0 whatever the backups' state: the alerts
-(``BackupStale``, ``RestoreDrillOverdue``) are what pages someone.
+`status` only reads: the spec (each VM's effective policy) and what backups and drills
+recorded for the target (:mod:`dcctl.backup.state`); it reaches no VM, so it answers
+offline, in a pipeline too (``-o json``). Exit code 0 whatever the backups' state: the
+alerts (``BackupStale``, ``RestoreDrillOverdue``) are what pages someone.
+
+`drill` is a deliberate act with a result worth keeping (an auditor asks "when was a
+restore of the rahasia database last proven, and how long did it take"): it restores
+on the VM into a scratch directory it removes again, and records its outcome.
 """
 
 from __future__ import annotations
@@ -109,3 +113,85 @@ def _table(rows: list[Any], target: str, file: Path) -> None:
     for r in rows:
         counts[r.state] = counts.get(r.state, 0) + 1
     console().print(", ".join(f"{n} {state}" for state, n in counts.items()))
+
+
+#: `[PATH] OPD/VM`: the spec path first like every command, and left out inside a repo.
+VmWords = Annotated[
+    list[str],
+    typer.Argument(
+        metavar="[PATH] OPD/VM",
+        help="Spec repo (default: the repo around the current folder), then the VM as OPD/VM",
+        show_default=False,
+    ),
+]
+TargetOpt = Annotated[Target, typer.Option("--target", "-t", help="lab or prod")]
+OutputOpt = Annotated[Output, typer.Option("--output", "-o", help="text or json")]
+
+
+@backup_app.command(
+    "drill",
+    epilog=examples(
+        "dcctl backup drill examples/wonosobo dinkes/simpus-db --target lab",
+        "dcctl backup drill dinkes/simpus-db --target prod --repository offsite -o json",
+    ),
+)
+def drill_cmd(
+    words: VmWords,
+    target: TargetOpt,
+    repository: Annotated[
+        str, typer.Option("--repository", "-r", help="primary or offsite (its second copy)")
+    ] = "primary",
+    verify: Annotated[
+        list[str] | None,
+        typer.Option("--verify", help="A file that must come back byte-identical (repeatable)"),
+    ] = None,
+    output: OutputOpt = Output.text,
+) -> None:
+    """Restore VM's latest snapshot into a scratch directory, check it, record the result.
+
+    The restore runs on the VM (which alone holds its OPD's repository key): `restic
+    check` of the repository, then a SHA-256 of every restored file against the source.
+    The result and its measured duration go to the state (`dcctl backup status` shows
+    them); exit 1 when the drill failed.
+    """
+    from dcctl.backup.drill import DrillError, drill, record
+
+    as_json = output == Output.json
+    path, rest = cliopts.split_spec_words(words)
+    if len(rest) != 1:
+        err_console().print("error: give one OPD/VM (after the spec path, if any)")
+        raise typer.Exit(1)
+    vm = rest[0]
+    spec = load_spec_or_exit(path, as_json)
+    if repository not in ("primary", "offsite"):
+        err_console().print(f"error: --repository {escape(repository)!r}: primary or offsite")
+        raise typer.Exit(1)
+    try:
+        result = drill(spec, target.value, vm, repository=repository, verify=tuple(verify or ()))
+    except DrillError as exc:
+        if as_json:
+            emit_json({"ok": False, "error": str(exc)})
+        else:
+            err_console().print(f"[red]error[/red] {escape(str(exc))}")
+        raise typer.Exit(1) from None
+    where = record(spec, target.value, result)
+    if as_json:
+        emit_json({**result.to_dict(), "recorded": str(where)})
+    else:
+        r = result.report
+        if result.ok:
+            console().print(
+                f"drill of {escape(result.vm)} ({result.target}, {repository}) ok in "
+                f"{result.seconds:.1f} s: snapshot {escape(str(r.get('snapshot')))} of "
+                f"{escape(str(r.get('snapshot_time')))}, {r.get('files')} files restored, "
+                f"{r.get('matched')} identical to the source, {r.get('changed_since')} changed "
+                "since the snapshot, restic check ok"
+            )
+        else:
+            err_console().print(
+                f"[red]drill of {escape(result.vm)} failed[/red] after {result.seconds:.1f} s: "
+                f"{escape(result.error)}"
+            )
+        console().print(f"recorded in {escape(str(where))}")
+    if not result.ok:
+        raise typer.Exit(1)

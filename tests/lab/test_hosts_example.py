@@ -15,6 +15,7 @@ tunnel back, and no secret leaks.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -515,6 +516,125 @@ def test_unreachable_host_is_reported_and_the_rest_complete(applied: Applied) ->
     assert EDITED in {t["host"] for t in report["layers"]["hosts"]["tasks"]}
 
 
+def _vm_container(a: Applied, key: str) -> str:
+    return f"dl{a.lab.plan.lab_id}-vm-{key.replace('/', '-')}"
+
+
+def _vm_exec(a: Applied, key: str, *argv: str, stdin: str | None = None) -> str:
+    out = subprocess.run(
+        ["podman", "exec", *(["-i"] if stdin is not None else []), _vm_container(a, key), *argv],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, (key, argv, out.stderr[-1000:])
+    return out.stdout
+
+
+def _restic(a: Applied, key: str, repo: str, *args: str) -> str:
+    """restic on VM ``key`` against its OPD's repository ``repo``, as its backup script runs it."""
+    conf = json.loads(_vm_exec(a, key, "cat", "/etc/dcctl/backup/backup.json"))
+    url = conf["repositories"][repo]["url"]
+    return _vm_exec(
+        a, key, "env", "RESTIC_PASSWORD_FILE=/etc/dcctl/backup/password",
+        "restic", "--no-cache", "-r", url, *args,
+    )  # fmt: skip
+
+
+def test_every_vm_with_a_backup_policy_has_snapshots_rahasia_in_two_repositories(
+    applied: Applied,
+) -> None:
+    """After the apply: a snapshot of every VM with a policy in its OPD's repository, and of
+    every VM keeping two copies (rahasia) in the off-site repository too; the backup VMs
+    keep each OPD's repository in its own account's 0700 directory."""
+    records = applied.state["backup"]
+    assert records, "the example backs up VMs"
+    two = []
+    for code, rec in sorted(records.items()):
+        first = sorted(rec["vms"])[0]
+        for repo in rec["repositories"]:
+            listed = json.loads(_restic(applied, first, repo, "snapshots", "--json") or "[]")
+            hosts = {s["hostname"] for s in listed}
+            want = {
+                k.replace("/", "-")
+                for k in rec["vms"]
+                if repo in applied.state["vms"][k]["backup"]["repositories"]
+            }
+            assert want and want <= hosts, (code, repo, want - hosts)
+            if repo == "offsite":
+                two += sorted(want)
+    rahasia = [
+        k.replace("/", "-")
+        for k, vm in applied.state["vms"].items()
+        if vm["classification"] == "rahasia" and vm["backup"]["schedule"] != "none"
+    ]
+    assert rahasia and set(rahasia) <= set(two), (rahasia, two)
+    site = applied.lab.spec.site.backup
+    assert site is not None
+    for ref in (site.vm, site.offsite_vm):
+        assert ref is not None
+        held = {
+            c for c, r in records.items() if any(x["vm"] == ref for x in r["repositories"].values())
+        }
+        out = _vm_exec(
+            applied, ref, "stat", "-c", "%n %U %a", *(f"/srv/backup/{c}" for c in sorted(held))
+        )
+        for line, code in zip(out.splitlines(), sorted(held), strict=True):
+            assert line.split()[1:] == [records[code]["user"], "700"], line
+    print(f"\nbackup plays of the first apply: {_backup_play_seconds(applied):.1f} s "
+          f"of {applied.seconds:.1f} s")  # fmt: skip
+
+
+def _backup_play_seconds(a: Applied) -> float:
+    """How long the first apply's backup plays took, read off the VMs' own clocks: from the
+    first backup account made to the last first backup finished."""
+    site = a.lab.spec.site.backup
+    assert site is not None
+    starts = [float(_vm_exec(a, site.vm, "stat", "-c", "%Y", "/etc/ssh/dcctl-backup-keys").strip())]
+    ends = []
+    for rec in a.state["backup"].values():
+        for key in rec["vms"]:
+            ends.append(
+                float(_vm_exec(a, key, "cat", "/var/lib/dcctl-backup/primary.last-success"))
+            )
+    return max(ends) - min(starts)
+
+
+DRILLED = "dinkes/simpus-db"
+
+
+def test_a_written_file_is_in_the_next_backup_and_a_drill_restores_it(applied: Applied) -> None:
+    """A file written on a rahasia VM is in its next backup (both repositories); `dcctl backup
+    drill` restores it byte-identical, checks the repository and records its duration."""
+    payload = base64.b64encode(os.urandom(6000)).decode()
+    _vm_exec(applied, DRILLED, "install", "-d", "/srv/drill")
+    _vm_exec(applied, DRILLED, "sh", "-c", "cat > /srv/drill/records.txt", stdin=payload)
+    before = len(json.loads(_restic(applied, DRILLED, "primary", "snapshots", "--json")))
+    _vm_exec(applied, DRILLED, "systemctl", "start", "dcctl-backup.service")  # the timer's unit
+    assert len(json.loads(_restic(applied, DRILLED, "primary", "snapshots", "--json"))) > before
+    for repo in ("primary", "offsite"):
+        dumped = _restic(applied, DRILLED, repo, "dump", "latest", "/srv/drill/records.txt")
+        assert dumped == payload, repo
+    rc, out, err = _dcctl(
+        applied.env, "backup", "drill", str(applied.repo), DRILLED, "--target", "lab",
+        "--verify", "/srv/drill/records.txt", "-o", "json", timeout=600,
+    )  # fmt: skip
+    applied.outputs += [out, err]
+    assert rc == 0, (out[-2000:], err[-2000:])
+    report = json.loads(out)
+    assert report["ok"] and report["check"] == "ok" and report["mismatched_count"] == 0, report
+    assert report["verified"] == {"/srv/drill/records.txt": "identical"}, report
+    assert report["seconds"] > 0 and report["restore_seconds"] > 0
+    from dcctl.backup.state import load, records_path
+
+    from dcctl.spec import load_spec
+
+    rec = load(records_path(load_spec(applied.repo), "lab"))[DRILLED]
+    assert rec.drill is not None and rec.drill.ok and rec.drill.duration_s == report["seconds"]
+    print(f"\ndrill of {DRILLED}: {report['seconds']:.1f} s ({report['files']} files)")
+
+
 def test_no_secret_in_repo_state_or_output(applied: Applied) -> None:
     from dcctl.lab.secrets import lab_secret
 
@@ -524,6 +644,7 @@ def test_no_secret_in_repo_state_or_output(applied: Applied) -> None:
     assert {sw.credential for sw in applied.lab.spec.site.switches} <= refs
     secrets = {lab_secret(applied.lab.plan.state_dir, ref) for ref in refs}
     secrets |= _wireguard_private_keys(applied)
+    secrets |= _backup_keys(applied)
     assert all(len(s) >= 16 for s in secrets)
     texts = list(applied.outputs)
     for path in applied.repo.rglob("*"):
@@ -531,6 +652,23 @@ def test_no_secret_in_repo_state_or_output(applied: Applied) -> None:
             texts.append(path.read_bytes().decode("utf-8", "replace"))
     for secret in secrets:
         assert not any(secret in t for t in texts), "a secret leaked into the repo/state/output"
+
+
+def _backup_keys(a: Applied) -> set[str]:
+    """Every OPD's repository password and a line of its SFTP key's private body; none may
+    show up in the repo, the state, dcctl's output or a VM's backup journal."""
+    from dcctl.backup.keys import BackupKeys, keys_dir, password_name, ssh_name
+
+    store = BackupKeys(keys_dir(a.repo / "state", "lab"), passphrase=PASSPHRASE)
+    codes = sorted(a.state["backup"])
+    keys = {store.pair(password_name(c)).private for c in codes}
+    # Line 3 of an Ed25519 OpenSSH PEM body holds the private seed (lines 1-2: header, public).
+    keys |= {store.pair(ssh_name(c)).private.splitlines()[3] for c in codes}
+    assert len(keys) == 2 * len(codes), "the apply generated a password and key per OPD"
+    journal = _vm_exec(a, DRILLED, "journalctl", "-u", "dcctl-backup.service", "--no-pager")
+    assert "dcctl-backup" in journal or "Back up" in journal
+    assert not any(k in journal for k in keys)
+    return keys
 
 
 def _wireguard_private_keys(a: Applied) -> set[str]:
