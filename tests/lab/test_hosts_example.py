@@ -627,7 +627,6 @@ def test_a_written_file_is_in_the_next_backup_and_a_drill_restores_it(applied: A
     assert report["verified"] == {"/srv/drill/records.txt": "identical"}, report
     assert report["seconds"] > 0 and report["restore_seconds"] > 0
     from dcctl.backup.state import load, records_path
-
     from dcctl.spec import load_spec
 
     rec = load(records_path(load_spec(applied.repo), "lab"))[DRILLED]
