@@ -134,7 +134,6 @@ def build_role_vars(state: DesiredState, store: BackupKeys, host_keys: dict[str,
                 "host": host_name(key),
                 "schedule": policy["schedule"],
                 "retention_days": int(policy["retention_days"]),
-                "stale_after_s": int(policy.get("stale_after_s") or 0),
                 "paths": list(DATA_PATHS),
                 "excludes": list(EXCLUDES.get(vm["role"], ())),
                 # The OPD's first VM creates its repositories while the others wait.

@@ -25,9 +25,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
-from pathlib import Path
-
 from collections.abc import Iterable
+from pathlib import Path
 
 from dcctl import targets
 from dcctl.ssh.vmkeys import SSH_HOST_KEY

@@ -91,3 +91,18 @@ def backup_layer(spec: Spec, vms: dict[str, dict[str, Any]]) -> dict[str, dict[s
                 "url": f"sftp:{rec['user']}@{address}:{repository_path(code)}",
             }
     return out
+
+
+def sftp_clients(state: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
+    """``{backup VM key: [VM keys that back up into it]}``: who may open SFTP to whom.
+
+    The VM firewall of a backup VM accepts SSH from exactly these VMs, and the lab
+    gateway lets a DMZ VM with a policy reach its backup VMs and nothing else inside.
+    """
+    out: dict[str, set[str]] = {}
+    for rec in state.get("backup", {}).values():
+        for name, repo in rec["repositories"].items():
+            for key in rec["vms"]:
+                if name in state["vms"][key]["backup"]["repositories"]:
+                    out.setdefault(repo["vm"], set()).add(key)
+    return {k: sorted(v) for k, v in sorted(out.items())}

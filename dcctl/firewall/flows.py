@@ -13,7 +13,9 @@ exists only because the spec says so:
 * each ``services:`` entry from its ``from`` scope: ``opd`` (the OPD's own server,
   DMZ and LAN networks and its offices' LANs), ``regency`` (every OPD's) or
   ``public`` (anywhere; only on a public VM, validation refuses it elsewhere);
-* ICMP echo from the VM's own OPD (its networks and offices: reachability checks).
+* ICMP echo from the VM's own OPD (its networks and offices: reachability checks);
+* SSH (SFTP into the OPDs' restic repositories) on a backup VM from exactly the VMs
+  that back up into it (``dcctl.backup.repositories.sftp_clients``).
 
 Camera networks are never a source: the NVR pulls the streams, the cameras answer
 on that connection (conntrack), and a camera an OPD controls must not open new
@@ -29,6 +31,7 @@ from typing import Any, Literal
 
 import netaddr
 
+from dcctl.backup.repositories import sftp_clients
 from dcctl.plan.desired import DesiredState, desired_state
 from dcctl.spec.loader import Spec
 
@@ -103,6 +106,7 @@ def vm_flows(spec: Spec, state: DesiredState | None = None) -> dict[str, list[Fl
         f"{code}/{vm.name}": vm.services for code, opd in spec.opds.items() for vm in opd.vms
     }
     regency = _opd_sources(state, None)
+    backups = sftp_clients(state)
     out: dict[str, list[Flow]] = {}
     for key in sorted(vms):
         vm = vms[key]
@@ -138,6 +142,11 @@ def vm_flows(spec: Spec, state: DesiredState | None = None) -> dict[str, list[Fl
             flows.append(Flow("udp", (site.vpn.listen_port,), None, "WireGuard from offices"))
         if vm["exposure"] == "public":
             flows.append(Flow("tcp", (80, 443), None, "exposure public: HTTP/HTTPS"))
+        if backups.get(key):
+            clients = [vms[c]["address"].split("/")[0] + "/32" for c in backups[key]]
+            flows.append(
+                Flow("tcp", (SSH_PORT,), _nets(clients), "SFTP from the VMs backing up here")
+            )
         for svc in declared.get(key, []):
             sources = {"opd": own, "regency": regency}.get(svc.source)
             if svc.source != "public" and not sources:

@@ -4,7 +4,8 @@ Why on the gateway as well as on each VM: a public VM is the one most likely to 
 taken over, and a taken-over VM controls its own nftables. The gateway (the lab's
 edge router, the regency's in production) is outside its reach: a DMZ network may
 not open connections into any internal network (management, every OPD's servers,
-LANs and cameras, the VPN tunnels; DNS to the site's resolvers excepted), and into a
+LANs and cameras, the VPN tunnels; DNS to the site's resolvers and a backed-up DMZ VM's
+SFTP to its backup VMs excepted), and into a
 DMZ only the flows its VMs need pass (``dcctl.firewall.flows``, the same flows their
 own firewalls open), from the internet and from inside alike. Replies pass
 (conntrack). Offices' traffic that the VPN hub (a DMZ VM) routes for them comes from
@@ -22,6 +23,7 @@ import json
 
 import netaddr
 
+from dcctl.backup.repositories import sftp_clients
 from dcctl.firewall.flows import Flow, vm_flows
 from dcctl.lab import net
 from dcctl.lab.base import UpRun
@@ -73,6 +75,17 @@ def rules(spec: Spec, state: DesiredState | None = None) -> list[list[str]]:
                 out.append(
                     ["-s", prefix, "-d", f"{dns}/32", "-p", proto, "-m", proto,
                      "--dport", "53", "-j", "ACCEPT"]
+                )  # fmt: skip
+        # The one way in from a DMZ besides DNS: its backed-up VMs' SFTP to their backup VMs.
+        for repo_vm, clients in sftp_clients(state).items():
+            target = state["vms"].get(repo_vm)
+            for client in clients:
+                address = state["vms"][client]["address"].split("/")[0]
+                if target is None or netaddr.IPAddress(address) not in netaddr.IPNetwork(prefix):
+                    continue
+                out.append(
+                    ["-s", f"{address}/32", "-d", target["address"].split("/")[0] + "/32",
+                     "-p", "tcp", "-m", "tcp", "--dport", "22", "-j", "ACCEPT"]
                 )  # fmt: skip
         out += [["-s", prefix, "-d", n, "-j", "DROP"] for n in internal]
         for vm_key, vm in sorted(state["vms"].items()):

@@ -139,7 +139,9 @@ def _backup_policy(spec: Spec, key: str, classification: str, vm: Any) -> dict[s
     out: dict[str, Any] = policy.to_dict()
     out["repositories"] = [PRIMARY, OFFSITE][: policy.copies]
     if policy.active and conf is not None:
-        out["stale_after_s"] = int(INTERVAL_S[policy.schedule] * conf.stale_after_factor)
+        out["stale_after_s"] = conf.stale_after_s or int(
+            INTERVAL_S[policy.schedule] * conf.stale_after_factor
+        )
     return out
 
 

@@ -122,6 +122,13 @@ class SiteBackup(Strict):
         le=10.0,
         description="BackupStale fires when the last backup is older than this many intervals",
     )
+    stale_after_s: int | None = Field(
+        None,
+        ge=60,
+        le=366 * 86400,
+        description="BackupStale after this many seconds for every VM, instead of the factor "
+        "(a short window for a rehearsal in the lab)",
+    )
     policy: Policies
 
     @model_validator(mode="after")

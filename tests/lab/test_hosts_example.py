@@ -634,6 +634,74 @@ def test_a_written_file_is_in_the_next_backup_and_a_drill_restores_it(applied: A
     print(f"\ndrill of {DRILLED}: {report['seconds']:.1f} s ({report['files']} files)")
 
 
+#: The short BackupStale window of the rehearsal (site.yaml backup.stale_after_s).
+STALE_WINDOW_S = 90
+
+
+def test_stopped_backup_timer_raises_backup_stale_with_its_opd(applied: Applied) -> None:
+    """A VM whose backup timer runs stays fresh; its timer stopped, BackupStale fires within
+    the configured window, labelled with its OPD and VM.
+
+    The window is the Site's ``backup.stale_after_s`` (set short here, applied to the
+    monitoring VM only); the VM's timer is sped up by a runtime drop-in (every 20 s) so
+    "fresh while the timer runs" is seen within the test, then stopped.
+    """
+    key = next(
+        k
+        for k, vm in sorted(applied.state["vms"].items())
+        if vm["backup"]["repositories"] == ["primary"] and vm["opd"] != "kominfo"
+    )
+    opd = applied.state["vms"][key]["opd"]
+    dropin = "/run/systemd/system/dcctl-backup.timer.d"
+    _vm_exec(applied, key, "install", "-d", dropin)
+    _vm_exec(
+        applied, key, "sh", "-c",
+        f"printf '[Timer]\\nOnCalendar=\\nRandomizedDelaySec=0\\nOnActiveSec=1\\n"
+        f"OnUnitActiveSec=20s\\nAccuracySec=1s\\n' > {dropin}/test.conf && "
+        "systemctl daemon-reload && systemctl restart dcctl-backup.timer",
+    )  # fmt: skip
+    site = applied.repo / "site.yaml"
+    text = site.read_text()
+    try:
+        site.write_text(
+            text.replace(
+                "  drill_every_days:", f"  stale_after_s: {STALE_WINDOW_S}\n  drill_every_days:"
+            )
+        )
+        rc, report, err, seconds = _apply(applied, "--layer", "hosts")
+        assert rc == 0, (report.get("errors"), err[-2000:])
+        ran = set(report["layers"]["hosts"]["hosts"])
+        print(f"\nshort BackupStale window applied in {seconds:.1f} s on {sorted(ran)}")
+        monitor = applied.vm_address(applied.lab.spec.site.monitoring.vm)
+
+        def stale() -> list[dict[str, Any]]:
+            alerts = _get_json(f"http://{monitor}:9093/api/v2/alerts?active=true")
+            return [
+                a
+                for a in alerts
+                if a["labels"].get("alertname") == "BackupStale"
+                and a["labels"].get("name") == key
+                and a["status"]["state"] == "active"
+            ]
+
+        # The timer runs: after more than the window (and the rule's `for`), still fresh.
+        time.sleep(STALE_WINDOW_S + 45)
+        assert stale() == [], "BackupStale fired while the timer was backing up"
+        _vm_exec(applied, key, "systemctl", "stop", "dcctl-backup.timer")
+        stopped = time.monotonic()
+        alerts = _wait(f"BackupStale for {key}", stale, STALE_WINDOW_S + 180, interval=3)
+        took = time.monotonic() - stopped
+        print(f"BackupStale for {key} reached Alertmanager {took:.1f} s after its timer stopped")
+        assert took <= STALE_WINDOW_S + 150
+        assert alerts[0]["labels"]["opd"] == opd and alerts[0]["labels"]["repo"] == "primary"
+    finally:
+        site.write_text(text)
+        _vm_exec(
+            applied, key, "sh", "-c",
+            f"rm -rf {dropin} && systemctl daemon-reload && systemctl restart dcctl-backup.timer",
+        )  # fmt: skip
+
+
 def test_no_secret_in_repo_state_or_output(applied: Applied) -> None:
     from dcctl.lab.secrets import lab_secret
 
