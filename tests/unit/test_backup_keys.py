@@ -116,3 +116,43 @@ def test_role_vars_keep_each_opd_to_its_own_account(tmp_path: Path) -> None:
     for code in ("dinkes", "dpmd"):
         assert rv.secret["backup_client_passwords"][code] not in public
         assert store.pair(ssh_name(code)).private.splitlines()[1] not in public
+
+
+def test_backup_vms_accept_sftp_from_exactly_their_clients() -> None:
+    """The example: each backup VM's firewall opens SSH to the VMs backing up into it (and
+    management) only; a DMZ VM with a policy may reach its backup VM's SFTP, nothing else."""
+    import netaddr
+
+    from dcctl.backup.repositories import sftp_clients
+    from dcctl.firewall.flows import vm_flows
+    from dcctl.lab.dmz import rules
+    from dcctl.plan.desired import desired_state
+    from dcctl.spec import load_spec
+    from tests.conftest import EXAMPLE
+
+    spec = load_spec(EXAMPLE)
+    state = desired_state(spec)
+    clients = sftp_clients(state)
+    site = spec.site.backup
+    assert site is not None and set(clients) == {site.vm, site.offsite_vm}
+    # Only VMs keeping two copies reach the off-site VM.
+    assert all(state["vms"][k]["backup"]["copies"] == 2 for k in clients[str(site.offsite_vm)])
+    flows = vm_flows(spec, state)
+    for repo_vm, keys in clients.items():
+        (sftp,) = [f for f in flows[repo_vm] if f.why.startswith("SFTP")]
+        allowed = netaddr.IPSet(sftp.sources)
+        want = {state["vms"][k]["address"].split("/")[0] for k in keys}
+        assert allowed == netaddr.IPSet(want), repo_vm
+    # No other VM opens SSH beyond management.
+    others = [k for k in flows if k not in clients]
+    assert not any(f.why.startswith("SFTP") for k in others for f in flows[k])
+    # The gateway: a public (DMZ) VM with a policy gets exactly one way in, its backup VM's SSH.
+    primary = state["vms"][site.vm]["address"].split("/")[0] + "/32"
+    dmz_clients = [
+        state["vms"][k]["address"].split("/")[0] + "/32"
+        for k in clients[site.vm]
+        if state["vms"][k]["exposure"] == "public"
+    ]
+    assert dmz_clients
+    holes = [r for r in rules(spec, state) if "--dport" in r and r[r.index("--dport") + 1] == "22"]
+    assert {(r[1], r[3]) for r in holes} == {(c, primary) for c in dmz_clients}
