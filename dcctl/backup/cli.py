@@ -22,6 +22,7 @@ from rich.table import Table
 
 from dcctl import cliopts
 from dcctl.cliopts import SpecPath, examples
+from dcctl.i18n import N_, _
 from dcctl.output import Output, Target, console, emit_json, err_console, load_spec_or_exit
 
 backup_app = cliopts.app(help="Backups of every OPD's data: status (and restore drills).")
@@ -85,27 +86,44 @@ def status(
     _table(rows, target.value, file)
 
 
+#: Column headings (msgids, shown through ``_()``); VM and state never wrap.
+_COLUMNS = (
+    N_("VM"),
+    N_("class"),
+    N_("policy"),
+    N_("last backup"),
+    N_("age / stale after"),
+    N_("copies"),
+    N_("last drill"),
+    N_("state"),
+)
+
+
 def _table(rows: list[Any], target: str, file: Path) -> None:
-    table = Table(title=f"Backups ({target}: {escape(str(file))})", title_justify="left")
-    for col in ("VM", "class", "policy", "last backup", "age", "copies", "last drill", "state"):
-        table.add_column(col, no_wrap=col in ("VM", "state"))
+    title = _("Backups ({target}: {file})").format(target=target, file=str(file))
+    table = Table(title=escape(title), title_justify="left")
+    for i, col in enumerate(_COLUMNS):
+        table.add_column(_(col), no_wrap=i in (0, len(_COLUMNS) - 1))
     for r in rows:
         policy = "none" if r.schedule == "none" else f"{r.schedule} {r.retention_days}d"
         copies = f"{len(r.copies_present)}/{r.copies_required}" if r.copies_required else ""
         drill = ""
         if r.last_drill is not None:
-            result = "ok" if r.drill_ok else "FAILED"
-            drill = f"{result} {_age(r.drill_age_s)} ago ({r.drill_duration_s:.1f}s)"
+            drill = _("{result} {age} ago ({seconds} s)").format(
+                result=_("ok") if r.drill_ok else _("FAILED"),
+                age=_age(r.drill_age_s),
+                seconds=f"{r.drill_duration_s:.1f}",
+            )
         limit = f" / {_age(r.stale_after_s)}" if r.stale_after_s else ""
         style = _STYLE.get(r.state, "")
         table.add_row(
             escape(r.vm),
             r.classification,
             policy,
-            r.last_backup or ("never" if r.schedule != "none" else ""),
+            r.last_backup or (_("never") if r.schedule != "none" else ""),
             f"{_age(r.age_s)}{limit}" if r.age_s is not None else "",
             copies,
-            drill,
+            escape(drill),
             f"[{style}]{r.state}[/{style}]" if style else r.state,
         )
     console().print(table)
