@@ -140,10 +140,10 @@ def build_role_vars(state: DesiredState, store: BackupKeys, host_keys: dict[str,
                 "initialise": n == 0,
                 "repositories": repos,
             }
-    public: dict[str, Any] = {
-        "backup_repository_accounts": accounts,
-        "backup_client_hosts": clients,
-    }
+    # Each client's settings as its own host variable: only that host's digest covers
+    # them, so a VM added to an OPD reruns that VM, not every backed-up VM.
+    public: dict[str, Any] = {"backup_repository_accounts": accounts}
+    hostvars = {host: {"backup_client_host": cfg} for host, cfg in clients.items()}
     secret: dict[str, Any] = {
         "backup_client_passwords": {c: store.pair(password_name(c)).private for c in records},
         "backup_client_ssh_keys": {c: store.pair(ssh_name(c)).private for c in records},
@@ -153,4 +153,4 @@ def build_role_vars(state: DesiredState, store: BackupKeys, host_keys: dict[str,
         groups[REPOSITORY_GROUP] = sorted(servers)
     if clients:
         groups[CLIENT_GROUP] = sorted(clients)
-    return RoleVars(public=public, secret=secret, groups=groups)
+    return RoleVars(public=public, secret=secret, groups=groups, hostvars=hostvars)

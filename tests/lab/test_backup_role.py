@@ -152,7 +152,11 @@ class Scratch:
         inventory: dict[str, Any] = {
             "_meta": {
                 "hostvars": {
-                    name: {"ansible_host": addr, "ansible_user": "dcctl"}
+                    name: {
+                        "ansible_host": addr,
+                        "ansible_user": "dcctl",
+                        **rv.hostvars.get(name, {}),
+                    }
                     for name, addr in ADDRS.items()
                 }
             },

@@ -102,7 +102,7 @@ def test_role_vars_keep_each_opd_to_its_own_account(tmp_path: Path) -> None:
     assert accounts["dpmd"]["public_key"] == store.public_key(ssh_name("dpmd"))
     assert accounts["dinkes"]["hosts"] == ["kominfo-backup", "kominfo-backup-dr"]
     assert accounts["dpmd"]["hosts"] == ["kominfo-backup"]  # no off-site copy, no account there
-    clients = rv.public["backup_client_hosts"]
+    clients = {h: v["backup_client_host"] for h, v in rv.hostvars.items()}
     db = clients["dinkes-simpus-db"]
     assert db["schedule"] == "hourly" and db["retention_days"] == 14
     assert set(db["repositories"]) == {"primary", "offsite"}
