@@ -28,12 +28,17 @@ from dcctl.engines.layer import WAITING
 from dcctl.i18n import _, number
 from dcctl.output import (
     EXIT_CODES,
+    Output,
+    OutputMd,
     configure,
     confirm_or_exit,
     console,
-    emit_json,
+    emit,
     err_console,
+    fail,
     load_spec_or_exit,
+    output_option,
+    set_format,
     type_to_confirm,
 )
 
@@ -47,12 +52,6 @@ app = cliopts.app(
     add_completion=True,
     epilog=EPILOG,
 )
-
-
-class Output(StrEnum):
-    text = "text"
-    json = "json"
-    markdown = "markdown"
 
 
 class Lang(StrEnum):
@@ -70,7 +69,9 @@ class Target(StrEnum):
 TargetOpt = Annotated[Target, typer.Option("--target", "-t", help="lab (rehearsal) or prod")]
 
 
-OutputOpt = Annotated[Output, typer.Option("--output", "-o", help="text, json or markdown")]
+OutputOpt = Annotated[Output, output_option(Output)]
+#: plan and report: a pipeline posts their markdown.
+OutputMdOpt = Annotated[OutputMd, output_option(OutputMd)]
 
 
 class Layer(StrEnum):
@@ -139,6 +140,7 @@ def main(
 
     set_language(lang.value if lang is not None else None)
     configure(no_color=no_color)
+    set_format(None)  # until the command's own -o says otherwise (tests run many in one process)
 
 
 def _load(path: Path, as_json: bool) -> Any:
@@ -178,14 +180,14 @@ def validate(
     from dcctl.output import print_spec_errors
     from dcctl.spec.errors import SpecErrors
 
-    spec = _load(path, output == Output.json)
+    spec = _load(path, output.data)
     lock_errors = check(spec.root, against)
     if lock_errors:
-        print_spec_errors(SpecErrors(lock_errors), output == Output.json)
+        print_spec_errors(SpecErrors(lock_errors), output.data)
         raise typer.Exit(1)
     s = _summary(spec)
-    if output == Output.json:
-        emit_json({"ok": True, **s, "files": spec.files, "skipped": spec.skipped})
+    if output.data:
+        emit({"ok": True, **s, "files": spec.files, "skipped": spec.skipped}, output)
         return
     con = console()
     con.print(
@@ -226,13 +228,22 @@ def schema(
     out: Annotated[
         Path | None, typer.Option("--out", help="Write to file instead of stdout")
     ] = None,
+    output: OutputOpt = Output.json,
 ) -> None:
-    """Print the JSON Schema of spec documents (for yaml-language-server)."""
+    """Print the JSON Schema of spec documents (for yaml-language-server).
+
+    JSON by default (text is the same JSON); `-o yaml` gives the same schema as YAML.
+    """
     import json
+
+    import yaml
 
     from dcctl.spec.schema import spec_json_schema
 
-    text = json.dumps(spec_json_schema(), indent=2) + "\n"
+    if output == Output.yaml:
+        text = yaml.safe_dump(spec_json_schema(), sort_keys=False, allow_unicode=True)
+    else:
+        text = json.dumps(spec_json_schema(), indent=2) + "\n"
     if out:
         out.write_text(text)
         err_console().print(f"wrote {out}")
@@ -251,8 +262,13 @@ def lock(
             "give this branch's colliding keys new ones",
         ),
     ] = None,
+    output: OutputOpt = Output.text,
 ) -> None:
-    """Write IPAM allocations to dcctl.lock.yaml (commit it with your change)."""
+    """Write IPAM allocations to dcctl.lock.yaml (commit it with your change).
+
+    Lists what it allocated (each new VLAN, prefix, address and disk floor, with
+    its value), what moved and what was released, so the change is reviewable.
+    """
     import contextlib
 
     from dcctl.files import locked
@@ -264,15 +280,40 @@ def lock(
     # runs (or a ticket render) take turns instead of overwriting each other.
     root = path if path.is_dir() else path.parent
     with locked(root) if root.is_dir() else contextlib.nullcontext():
-        spec = _load(path, False)
+        spec = _load(path, output.data)
         try:
             done = relock(spec, against)
         except SpecErrors as exc:
-            print_spec_errors(exc, False)
+            print_spec_errors(exc, output.data)
             raise typer.Exit(1) from None
+    if output.data:
+        emit(
+            {
+                "changed": done.changed,
+                "allocated": [{"kind": k, "key": key, "value": v} for k, key, v in done.allocated],
+                "moved": [
+                    {"key": key, "old": old, "new": new, "why": why or None}
+                    for key, old, new, why in done.moved
+                ],
+                "released": [{"kind": k, "key": key, "value": v} for k, key, v in done.released],
+            },
+            output,
+        )
+        return
+    con = console()
+    for kind, key, value in done.allocated:
+        con.print(f"  + {kind} {escape(key)}: {escape(str(value))}")
     for key, old, new, why in done.moved:
-        console().print(f"  {escape(key)}: {old} -> {new}" + (f" ({escape(why)})" if why else ""))
-    console().print("dcctl.lock.yaml updated" if done.changed else "dcctl.lock.yaml is up to date")
+        con.print(f"  ~ {escape(key)}: {old} -> {new}" + (f" ({escape(why)})" if why else ""))
+    for kind, key, value in done.released:
+        con.print(f"  - {kind} {escape(key)}: {escape(str(value))} (released)")
+    if not done.changed:
+        con.print("dcctl.lock.yaml is up to date")
+        return
+    counts = (
+        f"{len(done.allocated)} allocated, {len(done.moved)} moved, {len(done.released)} released"
+    )
+    con.print(f"dcctl.lock.yaml updated: {counts}")
 
 
 @app.command(
@@ -285,46 +326,57 @@ def lock(
 )
 def show(
     path: SpecPath = Path("."),
-    opd: Annotated[
+    what: Annotated[
         str | None,
-        typer.Argument(help="Only this OPD (code)", autocompletion=cliopts.complete_opd),
+        typer.Argument(
+            metavar="[OPD|switches|ports|links|buildings]",
+            help="Only this OPD (code); or a view of the fabric: switches, ports (free ones "
+            "marked), links, buildings",
+            autocompletion=cliopts.complete_show,
+            show_default=False,
+        ),
     ] = None,
     output: OutputOpt = Output.text,
 ) -> None:
-    """Tables of OPDs, allocations, VMs, offices, cameras and storage."""
-    from dcctl.i18n.headings import heading
-    from dcctl.report.inventory import inventory
+    """Tables of OPDs, allocations, VMs, offices, cameras and storage; or the fabric.
 
-    spec = _load(path, output == Output.json)
-    if opd is not None and opd not in spec.opds:
-        err_console().print(
-            escape(
-                _("error: unknown OPD {opd!r}; known: {known}").format(
-                    opd=opd, known=", ".join(spec.opds)
-                )
-            )
+    `dcctl show PATH ports` lists every switch port with what uses it, and
+    `free` for the ones nothing uses: where a new building or camera can go.
+    """
+    from dcctl.report.inventory import VIEWS, fabric, inventory
+
+    spec = _load(path, output.data)
+    if what in VIEWS:
+        data = fabric(spec, what)
+    elif what is None or what in spec.opds:
+        data = inventory(spec, what)
+    else:
+        raise fail(
+            _("unknown OPD or view {what!r}").format(what=what),
+            _("OPDs: {opds}; views: {views}").format(
+                opds=", ".join(spec.opds), views=", ".join(VIEWS)
+            ),
         )
-        raise typer.Exit(1)
-    inv = inventory(spec, opd)
-    if output == Output.json:
-        emit_json(inv)
+    if output.data:
+        emit(data, output)
         return
-    for title, rows in inv.items():
+    print_tables(data)
+
+
+def print_tables(data: dict[str, list[dict[str, Any]]]) -> None:
+    """One table per key, one row per record (never wrapped when piped: grep finds a row)."""
+    from dcctl.i18n.headings import heading
+    from dcctl.report.inventory import cell
+
+    for title, rows in data.items():
         if not rows:
             continue
         table = Table(title=heading(title), title_justify="left")
         for col in rows[0]:
             table.add_column(heading(col), overflow="fold")
         for row in rows:
-            table.add_row(*(escape(_cell(v)) for v in row.values()))
+            table.add_row(*(escape(cell(v)) for v in row.values()))
         console().print(table)
-
-
-def _cell(value: Any) -> str:
-    """A table cell: fractions in the language's format (id: 331,8); IDs (VLAN, port) plain."""
-    from dcctl.i18n import number
-
-    return number(value, 1) if isinstance(value, float) else str(value)
 
 
 @app.command(
@@ -337,7 +389,7 @@ def _cell(value: Any) -> str:
 )
 def plan(
     path: SpecPath = Path("."),
-    output: OutputOpt = Output.text,
+    output: OutputMdOpt = OutputMd.text,
     detailed_exitcode: Annotated[
         bool, typer.Option("--detailed-exitcode", help="Exit 2 when changes are pending")
     ] = False,
@@ -373,25 +425,25 @@ def plan(
     from dcctl.plan.diff import SnapshotError, summarize, target_changes
     from dcctl.plan.render import render_markdown, render_text
 
-    spec = _load(path, output == Output.json)
+    spec = _load(path, output.data)
     desired = desired_state(spec)
     try:
         changes = target_changes(spec, desired, target.value if target is not None else "prod")
     except SnapshotError as exc:
-        err_console().print(_("error: {problem}").format(problem=escape(str(exc))))
-        raise typer.Exit(1) from None
+        raise fail(str(exc)) from None
     engines = _engine_preview(spec, target, _layers(layer), desired) if target is not None else None
-    if output == Output.json:
-        emit_json(
+    if output.data:
+        emit(
             {
                 "site": spec.site.name,
                 "lock_up_to_date": not spec.lock_changed,
                 "changes": [c.to_dict() for c in changes],
                 "summary": summarize(changes),
                 **({"engines": engines.to_dict()} if engines else {}),
-            }
+            },
+            output,
         )
-    elif output == Output.markdown:
+    elif output == OutputMd.markdown:
         sys.stdout.write(render_markdown(spec, changes))
         if engines:
             sys.stdout.write(_engines_markdown(engines))
@@ -447,8 +499,7 @@ def _engine_preview(
     try:
         return orchestrate(spec, "preview", target.value, layers=layers, state=state)
     except LockedError as exc:
-        err_console().print(_("error: {problem}").format(problem=escape(str(exc))))
-        raise typer.Exit(1) from None
+        raise fail(str(exc)) from None
 
 
 def _engine_changes(report: Any) -> bool:
@@ -562,13 +613,13 @@ def _engine_run(
         TimeElapsedColumn(),
         console=con,
         transient=True,
-        disable=output == Output.json,
+        disable=output.data,
     ) as progress:
         task = progress.add_task(f"{verb} {spec.site.name} ({target.value})")
 
         def on_step(op: str, name: str) -> None:
             progress.update(task, description=f"{verb}: {op} {name}")
-            if output != Output.json:
+            if not output.data:
                 con.print(f"  {op:>8} {escape(name)}")
 
         try:
@@ -586,8 +637,8 @@ def _engine_run(
         except (LockedError, DestroyRefused, SnapshotError) as exc:
             con.print(_("error: {problem}").format(problem=escape(str(exc))))
             raise typer.Exit(1) from None
-    if output == Output.json:
-        emit_json(report.to_dict())
+    if output.data:
+        emit(report.to_dict(), output)
     else:
         for name, result in report.layers.items():
             changes = {k: v for k, v in result.changes.items() if k != "same"}
@@ -621,8 +672,7 @@ def _show_plan(spec: Any, target: Target, state: Any, output: Output) -> bool:
     try:
         changes = target_changes(spec, state, target.value)
     except SnapshotError as exc:
-        err_console().print(_("error: {problem}").format(problem=escape(str(exc))))
-        raise typer.Exit(1) from None
+        raise fail(str(exc)) from None
     if output == Output.text:
         render_text(console(), spec, changes, False)
     return bool(changes)
@@ -699,7 +749,7 @@ def apply(
     """
     from dcctl.plan.desired import desired_state
 
-    spec = _load(path, output == Output.json)
+    spec = _load(path, output.data)
     desired = desired_state(spec)
     expected: dict[str, Any] = {}
     layers = _layers(layer)
@@ -747,8 +797,7 @@ def _refuse_data_loss(
     try:
         check_destroy(spec, target.value, state, allowed)
     except DestroyRefused as exc:
-        err_console().print(_("error: {problem}").format(problem=escape(str(exc))))
-        raise typer.Exit(1) from None
+        raise fail(str(exc)) from None
 
 
 def _saved_plan(
@@ -760,8 +809,7 @@ def _saved_plan(
     try:
         plan = saved.read(plan_file)
     except saved.SavedPlanError as exc:
-        err_console().print(_("error: {problem}").format(problem=escape(str(exc))))
-        raise typer.Exit(1) from None
+        raise fail(str(exc)) from None
     if target is not None and target.value != plan.target:
         err_console().print(
             f"error: {escape(str(plan_file))} is a plan for {plan.target}, not {target.value}"
@@ -799,7 +847,7 @@ def destroy(
 
     Asks the engineer to type the regency's (site's) name, or needs --auto-approve.
     """
-    spec = _load(path, output == Output.json)
+    spec = _load(path, output.data)
     type_to_confirm(
         auto_approve,
         "destroy",
@@ -832,7 +880,7 @@ def drift(
     Text output lists what drifted: each switch's lines that differ from the
     spec, each VM resource that differs, each host task that would change.
     """
-    spec = _load(path, output == Output.json)
+    spec = _load(path, output.data)
     report = _engine_run(spec, "drift", target, output, "drift", _layers(layer))
     if output == Output.text:
         _drift_text(report)
@@ -872,7 +920,7 @@ def _drift_text(report: Any) -> None:
 )
 def report(
     path: SpecPath = Path("."),
-    output: OutputOpt = Output.text,
+    output: OutputMdOpt = OutputMd.text,
     html: Annotated[Path | None, typer.Option("--html", help="Also write an HTML page")] = None,
     tickets: Annotated[
         Path | None,
@@ -911,8 +959,7 @@ def snapshot_adopt(
         with apply_lock(spec.state_dir, "snapshot adopt"):
             written = adopt_snapshot(spec.state_dir, target.value)
     except (SnapshotError, LockedError) as exc:
-        err_console().print(_("error: {problem}").format(problem=escape(str(exc))))
-        raise typer.Exit(1) from None
+        raise fail(str(exc)) from None
     console().print(f"{escape(str(written))} is now {target.value}'s last-applied snapshot")
 
 
@@ -939,8 +986,7 @@ def codeowners(
     try:
         text = render(owners(spec), fmt.value)
     except NoReviewers as exc:
-        err_console().print(_("error: {problem}").format(problem=escape(str(exc))))
-        raise typer.Exit(1) from None
+        raise fail(str(exc)) from None
     if out is None:
         sys.stdout.write(text)
         return
@@ -951,25 +997,43 @@ def codeowners(
 
 @app.command(epilog=examples("dcctl doctor", "dcctl doctor -o json"))
 def doctor(output: OutputOpt = Output.text) -> None:
-    """Report which engines and system tools are present, and how to fix what is missing."""
+    """Report which engines and system tools are present, and how to fix what is missing.
+
+    Required tools come first (dcctl's validate, plan and apply need them; exit 1 if
+    one is missing); optional ones after them (the lab, rehearsals, host settings),
+    whose absence only limits what this machine can rehearse.
+    """
     from dcctl.doctor import checks
 
     rows = checks()
-    if output == Output.json:
-        emit_json(rows)
+    required = [r for r in rows if r["required"]]
+    optional = [r for r in rows if not r["required"]]
+    ok = all(r["ok"] for r in required)
+    if output.data:
+        emit({"ok": ok, "required": required, "optional": optional}, output)
     else:
-        table = Table(title="dcctl doctor", title_justify="left")
-        for col in ("check", "status", "detail", "fix"):
-            table.add_column(col, overflow="fold")
-        for r in rows:
-            table.add_row(
-                r["check"],
-                "ok" if r["ok"] else "MISSING",
-                escape(r["detail"]),
-                escape(r["fix"] or ""),
-            )
-        console().print(table)
-    if not all(r["ok"] for r in rows if r["required"]):
+        con = console()
+        for title, group, missing in (
+            ("Required (validate, plan, apply)", required, "MISSING"),
+            ("Optional (the lab and its rehearsals)", optional, "missing (optional)"),
+        ):
+            table = Table(title=title, title_justify="left")
+            for col in ("check", "status", "detail", "fix"):
+                table.add_column(col, overflow="fold")
+            for r in group:
+                table.add_row(
+                    r["check"],
+                    "ok" if r["ok"] else missing,
+                    escape(r["detail"]),
+                    escape(r["fix"] or ""),
+                )
+            con.print(table)
+        lacking = [r["check"] for r in required if not r["ok"]]
+        con.print(
+            f"required: {'all present' if ok else 'missing ' + ', '.join(lacking)}; optional: "
+            f"{sum(r['ok'] for r in optional)} of {len(optional)} present"
+        )
+    if not ok:
         raise typer.Exit(1)
 
 

@@ -246,6 +246,13 @@ def device_names(spec: Any) -> list[str]:
     return sorted(devices(spec))
 
 
+def show_words(spec: Any) -> list[str]:
+    from dcctl.report.inventory import VIEWS
+
+    return [*VIEWS, *opd_codes(spec)]
+
+
+complete_show = _completer(show_words)
 complete_switch = _completer(switch_names)
 complete_opd = _completer(opd_codes)
 complete_vm = _completer(vm_names)

@@ -13,7 +13,7 @@ from dataclasses import replace
 from enum import StrEnum
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 from rich.markup import escape
 
 from dcctl.spec.errors import SpecErrors, printable
@@ -48,6 +48,27 @@ class _SafeConsole(Console):
         safe = [printable(o, keep_newlines=True) if isinstance(o, str) else o for o in objects]
         super().print(*safe, **kwargs)
 
+    @property
+    def size(self) -> ConsoleDimensions:
+        """Not on a terminal (piped, redirected): wide enough that nothing wraps.
+
+        Why: rich fits tables to 80 columns off a terminal (or to the terminal of
+        stderr), so `dcctl show spec | grep sismiop` found half a row. Piped, every
+        record is one line; on a terminal tables fit the window as before.
+        """
+        dims = Console.size.fget(self)  # type: ignore[attr-defined]
+        if self._width is None and not self.is_terminal:
+            return ConsoleDimensions(PIPE_WIDTH, dims.height)
+        return dims  # type: ignore[no-any-return]
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        Console.size.fset(self, new_size)  # type: ignore[attr-defined]
+
+
+#: Columns of a console that is not a terminal: no table row is that long.
+PIPE_WIDTH = 100_000
+
 
 def configure(no_color: bool) -> None:
     plain = no_color or "NO_COLOR" in os.environ
@@ -58,14 +79,75 @@ def configure(no_color: bool) -> None:
     )
 
 
-def emit_json(data: Any) -> None:
+def emit_json(data: Any, stderr: bool = False) -> None:
     """Indented for a person at a terminal; one compact line for a pipeline.
 
     Why: Python's C encoder only runs without indentation; the pure-Python
     indented encoder was most of `plan -o json`'s time on a large regency.
     """
-    indent = 2 if sys.stdout.isatty() else None
-    sys.stdout.write(json.dumps(data, indent=indent, sort_keys=False, default=str) + "\n")
+    stream = sys.stderr if stderr else sys.stdout
+    indent = 2 if stream.isatty() else None
+    stream.write(json.dumps(data, indent=indent, sort_keys=False, default=str) + "\n")
+
+
+def emit(data: Any, fmt: str = "json", stderr: bool = False) -> None:
+    """Data for a pipeline: JSON, or YAML (block style, keys in order); stdout unless `stderr`.
+
+    YAML gets exactly the JSON's typed values (numbers stay numbers; addresses,
+    dates and paths are strings as in the JSON), so the two never disagree.
+    """
+    if fmt != "yaml":
+        emit_json(data, stderr)
+        return
+    import yaml
+
+    plain = json.loads(json.dumps(data, default=str))
+    text = yaml.safe_dump(plain, sort_keys=False, allow_unicode=True)
+    (sys.stderr if stderr else sys.stdout).write(text)
+
+
+def emit_errors(errors: list[dict[str, Any]], fmt: str = "json") -> None:
+    """Errors of a JSON/YAML run: the text's fields, as data, on stderr (stdout stays data).
+
+    Every error has `message` and `hint`; a spec error also `file`, `line`,
+    `column` and `field`, exactly what its text line shows.
+    """
+    emit({"ok": False, "errors": errors}, fmt, stderr=True)
+
+
+def data_format() -> str | None:
+    """ "json" or "yaml" when the running command was asked for data (`-o`), else None."""
+    return _mode.get("fmt")
+
+
+_mode: dict[str, str] = {}
+
+
+def set_format(fmt: str | None) -> None:
+    """Remember the command's `-o` (its option callback calls this) for :func:`fail`."""
+    if fmt in ("json", "yaml"):
+        _mode["fmt"] = fmt
+    else:
+        _mode.pop("fmt", None)
+
+
+def fail(message: str, hint: str | None = None, code: int = 1) -> Any:
+    """Print one error (JSON/YAML on stderr under `-o json|yaml`) and return the Exit to raise.
+
+    Usage: ``raise fail("unknown OPD 'x'", "known: ...")``.
+    """
+    import typer
+
+    from dcctl.i18n import _
+
+    fmt = data_format()
+    if fmt:
+        emit_errors([{"message": message, "hint": hint}], fmt)
+    else:
+        err_console().print(escape(_("error")) + ": " + escape(message))
+        if hint:
+            err_console().print("  " + escape(_("hint: {hint}").format(hint=hint)))
+    return typer.Exit(code)
 
 
 def from_cwd(file: str, root: Any = None) -> str:
@@ -120,19 +202,20 @@ def source_excerpt(file: str, root: Any, line: int | None, column: int | None) -
 
 
 def print_spec_errors(exc: SpecErrors, as_json: bool) -> None:
-    """Every error with its place (path from the current directory), source line and caret."""
+    """Every error with its place (path from the current directory), source line and caret.
+
+    Under `-o json|yaml` the errors are data on stderr, with the text's fields.
+    """
     from dcctl.i18n import _
 
     root = getattr(exc, "root", None)
-    if as_json:
-        emit_json(
-            {
-                "ok": False,
-                "errors": [
-                    {**e.to_dict(), "file": from_cwd(e.file, root), "spec_file": e.file}
-                    for e in exc.errors
-                ],
-            }
+    if as_json or data_format():
+        emit_errors(
+            [
+                {**e.to_dict(), "file": from_cwd(e.file, root), "spec_file": e.file}
+                for e in exc.errors
+            ],
+            data_format() or "json",
         )
         return
     con = err_console()
@@ -215,7 +298,48 @@ def type_to_confirm(auto_approve: bool, verb: str, word: str, question: str) -> 
 
 
 class Output(StrEnum):
-    """Output of the sub-commands: for a person, or for a pipeline."""
+    """Output of a command that prints data: for a person, or typed data for a pipeline."""
 
     text = "text"
     json = "json"
+    yaml = "yaml"
+
+    @property
+    def data(self) -> bool:
+        """JSON or YAML: typed data on stdout, errors as data on stderr."""
+        return self is not Output.text
+
+
+class OutputMd(StrEnum):
+    """The outputs of a command whose result a pipeline posts (plan, report)."""
+
+    text = "text"
+    json = "json"
+    yaml = "yaml"
+    markdown = "markdown"
+
+    @property
+    def data(self) -> bool:
+        return self in (OutputMd.json, OutputMd.yaml)
+
+
+def _remember(value: Any) -> Any:
+    set_format(getattr(value, "value", value))
+    return value
+
+
+def output_option(kind: type[StrEnum] = Output) -> Any:
+    """The `-o/--output` option of a data command (its choices say which formats)."""
+    import typer
+
+    from dcctl.i18n import _
+
+    formats = ", ".join(m.value for m in kind)
+    return typer.Option(
+        "--output",
+        "-o",
+        help=_("{formats} (json/yaml: typed data, errors as data on stderr)").format(
+            formats=formats
+        ),
+        callback=_remember,
+    )

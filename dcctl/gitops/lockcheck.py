@@ -17,7 +17,7 @@ merge request showed; the new numbers are in the branch's diff for its reviewer.
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -226,10 +226,27 @@ def relock_base(ours: Lock, theirs: Lock) -> tuple[Lock, list[Collision]]:
 
 @dataclass
 class Relocked:
-    """What `dcctl lock` did: whether the file changed, and every key that moved."""
+    """What `dcctl lock` did: whether the file changed, every key that moved, every new one."""
 
     changed: bool
     moved: list[tuple[str, str, str, str]]  # key, old value, new value, why
+    #: what this run allocated: (kind VLAN/prefix/address/disk, key, value), new keys only
+    allocated: list[tuple[str, str, str]] = field(default_factory=list)
+    #: keys in the old lock that the spec no longer needs (kept out of the new lock)
+    released: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+def _allocated(
+    old: Lock, new: Lock
+) -> tuple[list[tuple[str, str, str]], list[tuple[str, str, str]]]:
+    """New keys of `new` and keys of `old` it dropped, per section, with their values."""
+    added, gone = [], []
+    for section in (*_SECTIONS, "disks"):
+        before, after = dict(getattr(old, section, {})), dict(getattr(new, section, {}))
+        kind = _ONE.get(section, "disk")
+        added += [(kind, k, after[k]) for k in sorted(after) if k not in before]
+        gone += [(kind, k, before[k]) for k in sorted(before) if k not in after]
+    return added, gone
 
 
 def relock(spec: Any, against: str | None) -> Relocked:
@@ -248,7 +265,8 @@ def relock(spec: Any, against: str | None) -> Relocked:
         errors = check(root, None)
         if errors:
             raise SpecErrors(errors)
-        return Relocked(spec.allocation.lock().write(root), [])
+        new = spec.allocation.lock()
+        return Relocked(new.write(root), [], *_allocated(ours, new))
     try:
         theirs = lock_at(root, against)
     except GitError as exc:
@@ -269,4 +287,4 @@ def relock(spec: Any, against: str | None) -> Relocked:
             if str(now.get(key)) != str(old):
                 value = str(now.get(key, "released"))
                 moved.append((key, str(old), value, why.get((section, key), "")))
-    return Relocked(new.write(root), moved)
+    return Relocked(new.write(root), moved, *_allocated(ours, new))

@@ -24,7 +24,14 @@ from rich.table import Table
 
 from dcctl import cliopts
 from dcctl.cliopts import SpecPath, examples
-from dcctl.output import Output, console, emit_json, err_console, print_spec_errors
+from dcctl.output import (
+    Output,
+    console,
+    emit,
+    err_console,
+    output_option,
+    print_spec_errors,
+)
 from dcctl.spec.errors import SpecErrors
 
 T = TypeVar("T")
@@ -47,7 +54,7 @@ LabIdOpt = Annotated[
         help="3 characters [a-z0-9]; default $DCCTL_LAB_ID or the first letters of the site name",
     ),
 ]
-OutputOpt = Annotated[Output, typer.Option("--output", "-o", help="text or json")]
+OutputOpt = Annotated[Output, output_option()]
 
 
 class _Reporter:
@@ -123,8 +130,8 @@ def _identity(path: Path, lab_id: str | None) -> tuple[str, Path]:
 
 
 def _print_result(res: Any, output: Output) -> None:
-    if output == Output.json:
-        emit_json(res.to_dict())
+    if output.data:
+        emit(res.to_dict(), output)
         return
     con = console()
     for w in res.warnings:
@@ -147,7 +154,7 @@ def up(
     """Build the lab (idempotent: a second run only repairs what is missing)."""
     from dcctl.lab import runner
 
-    plan = _plan(path, lab_id, output == Output.json)
+    plan = _plan(path, lab_id, output.data)
     with _progress(output == Output.text) as rep:
         res = _guard(lambda: runner.up(plan, rep, wait=wait))
     _print_result(res, output)
@@ -199,10 +206,10 @@ def status(
     """What runs and what is missing. Exit 0 when everything is up, 1 otherwise."""
     from dcctl.lab import runner
 
-    plan = _plan(path, lab_id, output == Output.json)
+    plan = _plan(path, lab_id, output.data)
     st = _guard(lambda: runner.status(plan))
-    if output == Output.json:
-        emit_json(st.to_dict())
+    if output.data:
+        emit(st.to_dict(), output)
     else:
         table = Table(title=f"lab {st.lab_id} ({st.prefix}, {st.state_dir})")
         for col in ("kind", "name", "state", "detail"):
@@ -226,6 +233,10 @@ def _fault_words(words: list[str], names: tuple[str, ...]) -> tuple[Path, list[s
     The older order, the path last (`camera NAME ACTION PATH`), still works.
     """
     if len(words) == len(names) + 1 and not Path(words[0]).exists() and Path(words[-1]).exists():
+        err_console().print(
+            "note: the spec path last is deprecated; give it first: "
+            f"dcctl lab fault ... {escape(words[-1])} {escape(' '.join(words[:-1]))}"
+        )
         return cliopts.resolve_spec(words[-1]), words[:-1]
     path, rest = cliopts.split_spec_words(words)
     if len(rest) != len(names):

@@ -538,7 +538,7 @@ def report_command(
     from rich.markup import escape
     from rich.table import Table
 
-    from dcctl.output import console, emit_json, err_console, print_spec_errors
+    from dcctl.output import console, emit, err_console, print_spec_errors
     from dcctl.spec import load_spec
     from dcctl.spec.errors import SpecErrors
 
@@ -546,7 +546,7 @@ def report_command(
     try:
         spec = load_spec(path)
     except SpecErrors as exc:
-        print_spec_errors(exc, fmt == "json")
+        print_spec_errors(exc, fmt in ("json", "yaml"))
         raise typer.Exit(1) from None
     from dcctl.spec.source import DataFileError
 
@@ -559,8 +559,8 @@ def report_command(
     if html is not None:
         atomic_write(html, render_report_html(data))
         err_console().print(_("wrote {file}").format(file=escape(str(html))))
-    if fmt == "json":
-        emit_json(data)
+    if fmt in ("json", "yaml"):
+        emit(data, fmt)
         return
     if fmt == "markdown":
         sys.stdout.write(render_markdown(data))

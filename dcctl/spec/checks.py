@@ -66,6 +66,21 @@ def check_spec(
     When two documents collide (a port, a WAN address), the error goes on the newer
     one (:mod:`dcctl.spec.age`, from the files under ``root``), naming the other.
     """
+    return _run_checks(site, opds, sources, root).errors
+
+
+def port_users(spec: Any) -> dict[tuple[str, str], str]:
+    """Who uses each switch port of a loaded spec: (switch, canonical port) -> user.
+
+    The checks' own claims, so `dcctl show PATH ports` marks free exactly the ports
+    validation would let a new building, camera or link take.
+    """
+    return dict(_run_checks(spec.site, spec.opds, spec.sources, spec.root).claims.users)
+
+
+def _run_checks(
+    site: Site, opds: dict[str, Opd], sources: dict[str, SourceDoc], root: Path | None = None
+) -> _Checker:
     check = _Checker(site, opds, sources)
     check.age = DocumentAge(root)
     check.site_names()
@@ -82,7 +97,7 @@ def check_spec(
     check.vendor_limits()
     check.credentials()
     check.errors.extend(wireless_errors(site, opds, sources))
-    return check.errors
+    return check
 
 
 class _Checker:

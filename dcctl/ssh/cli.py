@@ -22,7 +22,15 @@ from rich.table import Table
 
 from dcctl import cliopts
 from dcctl.cliopts import SpecPath, examples
-from dcctl.output import Output, Target, console, emit_json, err_console, load_spec_or_exit
+from dcctl.output import (
+    Output,
+    Target,
+    console,
+    emit,
+    err_console,
+    load_spec_or_exit,
+    output_option,
+)
 
 if TYPE_CHECKING:
     from dcctl.spec.loader import Spec
@@ -30,7 +38,7 @@ if TYPE_CHECKING:
 hostkeys_app = cliopts.app(help="Pinned SSH host keys of switches, VMs and office routers.")
 
 TargetOpt = Annotated[Target, typer.Option("--target", "-t", help="lab or prod")]
-OutputOpt = Annotated[Output, typer.Option("--output", "-o", help="text or json")]
+OutputOpt = Annotated[Output, output_option()]
 
 
 def devices(spec: Spec) -> dict[str, tuple[str, int]]:
@@ -67,7 +75,7 @@ def list_(
     from dcctl import targets
     from dcctl.ssh.knownhosts import HostKeyError, KnownHosts
 
-    spec = _load(path, output == Output.json)
+    spec = _load(path, output.data)
     file = targets.get(target.value).known_hosts(spec)
     try:
         pinned = KnownHosts(file).entries()
@@ -87,8 +95,8 @@ def list_(
                 "pinned_address": key.host if key else None,
             }
         )
-    if output == Output.json:
-        emit_json({"target": target.value, "file": str(file), "devices": rows})
+    if output.data:
+        emit({"target": target.value, "file": str(file), "devices": rows}, output)
         return
     table = Table(
         title=f"SSH host keys ({target.value}: {escape(str(file))})", title_justify="left"
@@ -131,7 +139,7 @@ def trust(
     from dcctl.ssh.knownhosts import HostKeyError, KnownHosts, fingerprint, scan
 
     path, names = cliopts.split_spec_words(words)
-    spec = _load(path, output == Output.json)
+    spec = _load(path, output.data)
     known = devices(spec)
     unknown = sorted(set(names or ()) - set(known))
     if unknown:
@@ -151,8 +159,8 @@ def trust(
         except HostKeyError as exc:
             results.append({"name": name, "status": "failed", "error": str(exc)})
     failed = [r for r in results if r["status"] == "failed"]
-    if output == Output.json:
-        emit_json({"target": target.value, "file": str(store.path), "devices": results})
+    if output.data:
+        emit({"target": target.value, "file": str(store.path), "devices": results}, output)
     else:
         out = console()
         for r in results:

@@ -6,7 +6,6 @@ with one reason per line, naming the ticket field, when it cannot be fulfilled.
 
 from __future__ import annotations
 
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,7 +15,7 @@ from rich.markup import escape
 from dcctl import cliopts
 from dcctl.cliopts import examples
 from dcctl.i18n import _
-from dcctl.output import console, emit_json, err_console
+from dcctl.output import Output, console, emit, err_console, output_option
 from dcctl.tickets.errors import TicketRefused
 
 ticket_app = cliopts.app(help="Render OPD request tickets into reviewed spec changes.")
@@ -48,9 +47,8 @@ def _group() -> None:
 _SYMBOL = {"create": ("+", "green"), "update": ("~", "yellow"), "delete": ("-", "red")}
 
 
-class TicketOutput(StrEnum):
-    text = "text"
-    json = "json"
+#: text, json or yaml (the one Output of every data command).
+TicketOutput = Output
 
 
 @ticket_app.command(
@@ -75,9 +73,7 @@ def render(
         bool,
         typer.Option("--no-branch", help="Write the change into the working tree, no Git branch"),
     ] = False,
-    output: Annotated[
-        TicketOutput, typer.Option("--output", "-o", help="text or json")
-    ] = TicketOutput.text,
+    output: Annotated[TicketOutput, output_option()] = TicketOutput.text,
 ) -> None:
     """Render a ticket onto its OPD's file, validate, and commit it on branch ticket/<nomor>."""
     from dcctl.tickets.render import render_ticket
@@ -90,21 +86,23 @@ def render(
     try:
         result = render_ticket(ticket, repo, branch=not no_branch)
     except TicketRefused as exc:
-        if output == TicketOutput.json:
-            emit_json(exc.to_dict())
+        if output.data:
+            emit(exc.to_dict(), output, stderr=True)
         else:
             con = err_console()
             label = _("ticket {number}").format(number=exc.ticket) if exc.ticket else str(ticket)
             con.print(
-                "[red]" + escape(_("refused")) + "[/red] "
+                "[red]"
+                + escape(_("refused"))
+                + "[/red] "
                 + escape(_("{ticket}: it cannot be fulfilled as written").format(ticket=label))
             )
             for r in exc.refusals:
                 con.print(f"  {escape(str(r))}")
             con.print(escape(_("Nothing was changed.")))
         raise typer.Exit(1) from None
-    if output == TicketOutput.json:
-        emit_json(result.to_dict())
+    if output.data:
+        emit(result.to_dict(), output)
         return
     con = console()
     t = result.ticket
@@ -181,9 +179,7 @@ def status(
     now: Annotated[
         str | None, typer.Option("--now", help="Evaluate at this time (ISO 8601), not now")
     ] = None,
-    output: Annotated[
-        TicketOutput, typer.Option("--output", "-o", help="text or json")
-    ] = TicketOutput.text,
+    output: Annotated[TicketOutput, output_option()] = TicketOutput.text,
 ) -> None:
     """Each ticket's received, answered, merged and applied times against the service levels."""
     from datetime import datetime
@@ -194,7 +190,7 @@ def status(
     from dcctl.spec.discovery import find_root
     from dcctl.tickets.status import ticket_status
 
-    as_json = output == TicketOutput.json
+    as_json = output.data
     words = list(words or [])
     if len(words) > 2 or (len(words) == 2 and repo is not None):
         err_console().print("error: give [PATH] [TICKETS] (the spec path once: first or --repo)")
@@ -223,12 +219,13 @@ def status(
     levels = spec.site.service_levels
     rows, problems = ticket_status(tickets, spec.root, levels, at, main)
     if as_json:
-        emit_json(
+        emit(
             {
                 "service_levels": levels.model_dump(),
                 "tickets": [r.to_dict() for r in rows],
                 "problems": problems,
-            }
+            },
+            output,
         )
     else:
         table = Table(

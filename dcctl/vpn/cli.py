@@ -11,7 +11,7 @@ Nothing here prints a private key.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 from rich.markup import escape
@@ -24,8 +24,10 @@ from dcctl.output import (
     Target,
     confirm_or_exit,
     console,
-    emit_json,
+    emit,
     err_console,
+    fail,
+    output_option,
     print_spec_errors,
 )
 from dcctl.spec.errors import SpecErrors
@@ -50,7 +52,7 @@ OfficeWords = Annotated[
     ),
 ]
 TargetOpt = Annotated[Target, typer.Option("--target", "-t", help="lab (rehearsal keys) or prod")]
-OutputOpt = Annotated[Output, typer.Option("--output", "-o", help="text or json")]
+OutputOpt = Annotated[Output, output_option()]
 
 
 def _load(path: Path, as_json: bool = False) -> Spec:
@@ -68,8 +70,7 @@ def _load(path: Path, as_json: bool = False) -> Spec:
 
 
 def _fail(message: str) -> typer.Exit:
-    err_console().print(f"error: {escape(message)}")
-    return typer.Exit(1)
+    return cast(typer.Exit, fail(message))  # JSON/YAML on stderr under -o json|yaml
 
 
 #: What a read shows for a key pair no apply has created yet.
@@ -123,7 +124,7 @@ def show(
     """The hub and every office peer: addresses, allowed networks, public keys only."""
     from dcctl.vpn.ansible import hub_facts
 
-    spec = _load(path, output == Output.json)
+    spec = _load(path, output.data)
     all_peers, hub_pub, missing = _peers(spec, target)
     hub = hub_facts(spec)
     store = KeyStore(keystore_path(spec.state_dir, target.value))
@@ -131,8 +132,8 @@ def show(
     def key(name: str, public: str) -> str:
         return NOT_YET if name in missing else public
 
-    if output == Output.json:
-        emit_json(
+    if output.data:
+        emit(
             {
                 "target": target.value,
                 "hub": {
@@ -155,7 +156,8 @@ def show(
                     }
                     for p in all_peers
                 ],
-            }
+            },
+            output,
         )
         return
     out = console()
@@ -205,6 +207,7 @@ def rotate(
     auto_approve: Annotated[
         bool, typer.Option("--auto-approve", help="Do not ask (production asks otherwise)")
     ] = False,
+    output: OutputOpt = Output.text,
 ) -> None:
     """Replace one office's key pair; the next apply (or render) uses the new keys.
 
@@ -229,6 +232,12 @@ def rotate(
             rec.finish(False, {"errors": [str(exc)]})
             raise _fail(str(exc)) from None
         rec.finish(True, {"public_key": {"old": old, "new": new}})
+    if output.data:
+        emit(
+            {"office": peer.key, "target": target.value, "public_key": {"old": old, "new": new}},
+            output,
+        )
+        return
     out = console()
     out.print(f"rotated {escape(peer.key)} ({target.value}): {escape(old)} -> {escape(new)}")
     if peer.router == "mikrotik":
@@ -245,7 +254,9 @@ vpn_app.add_typer(keys_app, name="keys")
 @keys_app.command(
     "init", epilog=examples("dcctl vpn keys init", "dcctl vpn keys init . --target prod")
 )
-def keys_init(path: SpecPath = Path("."), target: TargetOpt = Target.lab) -> None:
+def keys_init(
+    path: SpecPath = Path("."), target: TargetOpt = Target.lab, output: OutputOpt = Output.text
+) -> None:
     """Create the key pairs the spec needs and the store lacks (apply does this too).
 
     Reads (`vpn show`, `vpn render`, plans) never create keys; this is the
@@ -265,6 +276,9 @@ def keys_init(path: SpecPath = Path("."), target: TargetOpt = Target.lab) -> Non
             rec.finish(False, {"errors": [str(exc)]})
             raise _fail(str(exc)) from None
         rec.finish(True, {"created": made})
+    if output.data:
+        emit({"target": target.value, "created": made}, output)
+        return
     console().print("; ".join(made) if made else f"every key pair exists already ({target.value})")
 
 
@@ -285,8 +299,12 @@ def render_cmd(
             help="Write the config WITH its private key to this file (0600, outside the repo)",
         ),
     ] = None,
+    output: OutputOpt = Output.text,
 ) -> None:
-    """The RouterOS v7 WireGuard config of a MikroTik office (private key masked)."""
+    """The RouterOS v7 WireGuard config of a MikroTik office (private key masked).
+
+    `-o json|yaml` gives the office, target and the (masked) config as data.
+    """
     from dcctl.engines.credentials import CredentialError
     from dcctl.vpn import routeros
     from dcctl.vpn.ansible import hub_facts
@@ -303,6 +321,10 @@ def render_cmd(
             for name, public in ((HUB, hub_pub), (peer.key, peer.public_key)):
                 if name in missing:
                     text = text.replace(public, f"<{name} public key: {NOT_YET[1:-1]}>")
+            if output.data:
+                body = {"office": peer.key, "target": target.value, "private_key": "masked"}
+                emit({**body, "config": text}, output)
+                return
             console().print(escape(text), end="", soft_wrap=True)
             return
         _need_keys(missing, (HUB, peer.key), path, target)
@@ -311,4 +333,7 @@ def render_cmd(
         dest = routeros.export(text, export, spec.root)
     except (routeros.RenderError, KeystoreError, CredentialError) as exc:
         raise _fail(str(exc)) from None
+    if output.data:
+        emit({"office": peer.key, "target": target.value, "exported": str(dest)}, output)
+        return
     console().print(f"wrote {escape(str(dest))} (0600; holds the private key of {peer.key})")

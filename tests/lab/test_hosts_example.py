@@ -299,7 +299,7 @@ def test_stopped_camera_raises_its_alert_with_its_opd(applied: Applied) -> None:
     camera = "dinkes/loket-dinkes"
     window = applied.lab.spec.site.monitoring.camera_down_after_s
     rc, out, err = _dcctl(
-        applied.env, "lab", "fault", "camera", camera, "stop", str(applied.repo), timeout=120
+        applied.env, "lab", "fault", "camera", str(applied.repo), camera, "stop", timeout=120
     )
     assert rc == 0, out + err
     started = time.monotonic()
@@ -323,7 +323,7 @@ def test_stopped_camera_raises_its_alert_with_its_opd(applied: Applied) -> None:
             alerts[0]["annotations"]
         )
     finally:
-        _dcctl(applied.env, "lab", "fault", "camera", camera, "start", str(applied.repo))
+        _dcctl(applied.env, "lab", "fault", "camera", str(applied.repo), camera, "start")
 
 
 def test_nvr_records_every_camera(applied: Applied) -> None:

@@ -52,7 +52,7 @@ def _dcctl(*args: str, env: dict[str, str] | None = None) -> subprocess.Complete
 def test_usage_errors_exit_1_even_with_detailed_exitcode(spec_repo: Path) -> None:
     """2 means "changes pending" to a pipeline; click's usage errors must never look like it."""
     for args in (
-        ["plan", str(spec_repo), "--detailed-exitcode", "-o", "yaml"],
+        ["plan", str(spec_repo), "--detailed-exitcode", "-o", "xml"],
         ["drift", str(spec_repo), "--detailed-exitcode", "--no-such-option"],
         ["plan", str(spec_repo), "--detailed-exitcode", "--target", "staging"],
         ["vpn", "rotate", "--detailed-exitcode"],

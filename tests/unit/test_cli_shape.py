@@ -212,3 +212,23 @@ def test_switch_takes_the_spec_path_first(spec_repo: Path, monkeypatch: pytest.M
     # the old spelling still works, with a note
     r = CliRunner().invoke(app, ["switch", "diff", "sw-nope", "--spec", str(spec_repo)])
     assert r.exit_code == 1 and "--spec is deprecated" in r.output and "sw-nope" in r.output
+
+
+def test_ticket_takes_the_spec_path_first_or_finds_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ticket = EXAMPLE.parent / "tickets" / "vm-baru.yaml"
+    repos = [tmp_path / n for n in ("first", "around", "option")]
+    for repo in repos:
+        shutil.copytree(EXAMPLE, repo)
+    runs = [
+        ["ticket", "render", str(repos[0]), str(ticket), "--no-branch"],
+        ["ticket", "render", str(ticket), "--no-branch"],  # from inside repos[1]/opd
+        ["ticket", "render", str(ticket), "--repo", str(repos[2]), "--no-branch"],
+    ]
+    for repo, args in zip(repos, runs, strict=True):
+        monkeypatch.chdir(repo / "opd" if repo.name == "around" else tmp_path)
+        r = CliRunner().invoke(app, args)
+        assert r.exit_code == 0, r.output
+    texts = [(repo / "opd" / "dinkes.yaml").read_text() for repo in repos]
+    assert texts[0] == texts[1] == texts[2] != (EXAMPLE / "opd" / "dinkes.yaml").read_text()

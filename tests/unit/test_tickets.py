@@ -324,8 +324,8 @@ def test_cli_render_text_and_json(repo: Path) -> None:
     r = cli.invoke(
         ticket_app, ["render", str(TICKETS / "hapus.yaml"), "--repo", str(repo), "-o", "json"]
     )
-    assert r.exit_code == 1
-    data = json.loads(r.stdout)
+    assert r.exit_code == 1 and r.stdout == ""  # a refusal is an error: data on stderr
+    data = json.loads(r.stderr)
     assert data["ok"] is False and data["ticket"] == "KOM-2025-0150"
     assert data["refusals"][0]["field"] == "nomor_tiket"
     assert "already rendered" in data["refusals"][0]["reason"]

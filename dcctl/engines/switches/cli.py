@@ -30,9 +30,10 @@ from dcctl.output import (
     Target,
     confirm_or_exit,
     console,
-    emit_json,
+    emit,
     err_console,
     load_spec_or_exit,
+    output_option,
 )
 
 if TYPE_CHECKING:
@@ -63,7 +64,7 @@ SpecOpt = Annotated[
     typer.Option("--spec", help="Deprecated: give the spec path first instead", hidden=True),
 ]
 TargetOpt = Annotated[Target, typer.Option("--target", "-t", help="lab (rehearsal) or prod")]
-OutputOpt = Annotated[Output, typer.Option("--output", "-o", help="text or json")]
+OutputOpt = Annotated[Output, output_option()]
 
 _STYLE = {
     "changed": "green",
@@ -115,7 +116,7 @@ def _run(
     """Shared body: a progress bar while switches finish, one status line each."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    as_json = output == Output.json
+    as_json = output.data
     total = len(names) if names else len(spec.site.switches)
     con = err_console()
     with Progress(
@@ -145,8 +146,8 @@ def _emit(
     results: list[SwitchResult], output: Output, show_lines: bool, exit_if_failed: bool = True
 ) -> None:
     ok = all(r.ok for r in results)
-    if output == Output.json:
-        emit_json({"ok": ok, "switches": [r.to_dict() for r in results]})
+    if output.data:
+        emit({"ok": ok, "switches": [r.to_dict() for r in results]}, output)
     else:
         out = console()
         if show_lines:
@@ -203,7 +204,7 @@ def backup(
 ) -> None:
     """Save running configs to state/switches/[lab/]<name>.cfg; changes nothing."""
     path, names = _target_switches(words, all_, spec)
-    loaded = _load(path, output == Output.json)
+    loaded = _load(path, output.data)
     _emit(_run("backup", names, loaded, target, output, backup_switches), output, False)
 
 
@@ -217,7 +218,7 @@ def diff(
 ) -> None:
     """Show the lines a push would send (drift included); changes nothing."""
     path, names = _target_switches(words, all_, spec)
-    loaded = _load(path, output == Output.json)
+    loaded = _load(path, output.data)
     _emit(_run("diff", names, loaded, target, output, plan_switches), output, True)
 
 
@@ -244,7 +245,7 @@ def push(
     from dcctl.engines.lock import LockedError, apply_lock
 
     path, names = _target_switches(words, all_, spec)
-    loaded = _load(path, output == Output.json)
+    loaded = _load(path, output.data)
     if target == Target.prod:
         which = "every switch" if names is None else ", ".join(names)
         confirm_or_exit(auto_approve, "push", f"Push the delta to {which} in prod?")
