@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, cast
 
 import typer
 from rich.markup import escape
@@ -29,6 +29,7 @@ from dcctl.output import (
     console,
     emit,
     err_console,
+    fail,
     output_option,
     print_spec_errors,
 )
@@ -78,11 +79,8 @@ def _progress(enabled: bool) -> Iterator[_Reporter]:
 
 
 def _fail(message: str, hint: str | None = None) -> typer.Exit:
-    con = err_console()
-    con.print(f"[red]error[/red] {escape(message)}")
-    if hint:
-        con.print(f"  hint: {escape(hint)}")
-    return typer.Exit(1)
+    """One error (with a hint): text, or data on stderr under -o json|yaml."""
+    return cast(typer.Exit, fail(message, hint))
 
 
 def _guard(fn: Callable[[], T]) -> T:

@@ -28,6 +28,7 @@ from dcctl.output import (
     console,
     emit,
     err_console,
+    fail,
     load_spec_or_exit,
     output_option,
 )
@@ -80,8 +81,7 @@ def list_(
     try:
         pinned = KnownHosts(file).entries()
     except HostKeyError as exc:
-        err_console().print(f"error: {escape(str(exc))}")
-        raise typer.Exit(2) from None
+        raise fail(str(exc), code=2) from None
     rows: list[dict[str, Any]] = []
     for name, (host, port) in sorted(devices(spec).items()):
         key = pinned.get(name)

@@ -15,7 +15,7 @@ from rich.markup import escape
 from dcctl import cliopts
 from dcctl.cliopts import examples
 from dcctl.i18n import _
-from dcctl.output import Output, console, emit, err_console, output_option
+from dcctl.output import Output, console, emit, err_console, fail, output_option
 from dcctl.tickets.errors import TicketRefused
 
 ticket_app = cliopts.app(help="Render OPD request tickets into reviewed spec changes.")
@@ -208,14 +208,11 @@ def status(
     try:
         at = datetime.fromisoformat(now) if now else None
     except ValueError:
-        err_console().print(f"error: --now {escape(now or '')!r} is not an ISO 8601 time")
-        raise typer.Exit(1) from None
+        raise fail(f"--now {now or ''!r} is not an ISO 8601 time") from None
     if at is not None and at.tzinfo is None:
-        err_console().print("error: --now needs its UTC offset, e.g. 2025-02-04T09:00+07:00")
-        raise typer.Exit(1)
+        raise fail("--now needs its UTC offset, e.g. 2025-02-04T09:00+07:00")
     if not tickets.exists():
-        err_console().print(f"error: {escape(str(tickets))}: no such file or folder")
-        raise typer.Exit(1)
+        raise fail(f"{tickets}: no such file or folder")
     levels = spec.site.service_levels
     rows, problems = ticket_status(tickets, spec.root, levels, at, main)
     if as_json:

@@ -25,7 +25,6 @@ from dcctl.output import (
     confirm_or_exit,
     console,
     emit,
-    err_console,
     fail,
     output_option,
     print_spec_errors,
@@ -64,8 +63,7 @@ def _load(path: Path, as_json: bool = False) -> Spec:
         print_spec_errors(exc, as_json)
         raise typer.Exit(1) from None
     if spec.site.vpn is None:
-        err_console().print("error: the Site has no vpn hub")
-        raise typer.Exit(1)
+        raise _fail("the Site has no vpn hub")
     return spec
 
 

@@ -47,7 +47,11 @@ def test_yaml_and_json_carry_the_same_typed_data(args: list[str]) -> None:
     as_json = _run([*args, "-o", "json"])
     as_yaml = _run([*args, "-o", "yaml"])
     assert as_json.exit_code == 0 and as_yaml.exit_code == 0, as_json.output + as_yaml.output
-    assert yaml.safe_load(as_yaml.stdout) == json.loads(as_json.stdout)
+    from_yaml, from_json = yaml.safe_load(as_yaml.stdout), json.loads(as_json.stdout)
+    for data in (from_yaml, from_json):  # the report's generation time moves between runs
+        if isinstance(data, dict) and "generated_at" in data:
+            data["generated_at"] = str(data["generated_at"])[:10]
+    assert from_yaml == from_json
 
 
 def test_show_json_gives_numbers_not_display_strings() -> None:

@@ -32,6 +32,7 @@ from dcctl.output import (
     console,
     emit,
     err_console,
+    fail,
     load_spec_or_exit,
     output_option,
 )
@@ -97,11 +98,9 @@ def _target_switches(
     else:
         path, names = cliopts.split_spec_words(words)
     if len(names) > 1:
-        err_console().print(f"error: one switch NAME at a time (got {escape(' '.join(names))})")
-        raise typer.Exit(1)
+        raise fail(f"one switch NAME at a time (got {' '.join(names)})")
     if all_ == bool(names):
-        err_console().print("error: give a switch NAME or --all (not both)")
-        raise typer.Exit(1)
+        raise fail("give a switch NAME or --all (not both)")
     return path, None if all_ else names
 
 
@@ -264,8 +263,7 @@ def push(
                 rec.body = {"switches": [r.to_dict() for r in results]}
             rec.finish(all(r.ok for r in results))
     except LockedError as exc:
-        err_console().print(f"error: {escape(str(exc))}")
-        raise typer.Exit(1) from None
+        raise fail(str(exc)) from None
     _emit(results, output, True, exit_if_failed=interrupt.signal_name() is None)
     if interrupt.requested():
         err_console().print(f"push interrupted by {interrupt.signal_name()}")
