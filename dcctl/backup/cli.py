@@ -23,12 +23,21 @@ from rich.table import Table
 from dcctl import cliopts
 from dcctl.cliopts import SpecPath, examples
 from dcctl.i18n import N_, _
-from dcctl.output import Output, Target, console, emit_json, err_console, load_spec_or_exit
+from dcctl.output import (
+    Output,
+    Target,
+    console,
+    emit,
+    err_console,
+    fail,
+    load_spec_or_exit,
+    output_option,
+)
 
 backup_app = cliopts.app(help="Backups of every OPD's data: status (and restore drills).")
 
 TargetOpt = Annotated[Target, typer.Option("--target", "-t", help="lab or prod")]
-OutputOpt = Annotated[Output, typer.Option("--output", "-o", help="text or json")]
+OutputOpt = Annotated[Output, output_option()]
 
 _STYLE = {
     "ok": "green",
@@ -63,24 +72,24 @@ def status(
     from dcctl.plan.desired import desired_state
     from dcctl.spec.source import DataFileError
 
-    as_json = output == Output.json
+    as_json = output.data
     spec = load_spec_or_exit(path, as_json)
     file = records_path(spec, target.value)
     try:
         records = load(file)
     except DataFileError as exc:
-        err_console().print(f"error: {escape(str(exc))}")
-        raise typer.Exit(1) from None
+        raise fail(str(exc)) from None
     now = dt.datetime.now(dt.UTC)
     rows = backup_status(desired_state(spec), records, now)
     if as_json:
-        emit_json(
+        emit(
             {
                 "target": target.value,
                 "records": str(file),
                 "generated": now.replace(microsecond=0).isoformat().replace("+00:00", "Z"),
                 "vms": [r.to_dict() for r in rows],
-            }
+            },
+            output,
         )
         return
     _table(rows, target.value, file)
@@ -139,11 +148,12 @@ VmWords = Annotated[
     typer.Argument(
         metavar="[PATH] OPD/VM",
         help="Spec repo (default: the repo around the current folder), then the VM as OPD/VM",
+        autocompletion=cliopts.complete_vm,
         show_default=False,
     ),
 ]
 TargetOpt = Annotated[Target, typer.Option("--target", "-t", help="lab or prod")]
-OutputOpt = Annotated[Output, typer.Option("--output", "-o", help="text or json")]
+OutputOpt = Annotated[Output, output_option()]
 
 
 @backup_app.command(
@@ -174,27 +184,21 @@ def drill_cmd(
     """
     from dcctl.backup.drill import DrillError, drill, record
 
-    as_json = output == Output.json
+    as_json = output.data
     path, rest = cliopts.split_spec_words(words)
     if len(rest) != 1:
-        err_console().print("error: give one OPD/VM (after the spec path, if any)")
-        raise typer.Exit(1)
+        raise fail("give one OPD/VM (after the spec path, if any)")
     vm = rest[0]
     spec = load_spec_or_exit(path, as_json)
     if repository not in ("primary", "offsite"):
-        err_console().print(f"error: --repository {escape(repository)!r}: primary or offsite")
-        raise typer.Exit(1)
+        raise fail(f"--repository {repository!r}: primary or offsite")
     try:
         result = drill(spec, target.value, vm, repository=repository, verify=tuple(verify or ()))
     except DrillError as exc:
-        if as_json:
-            emit_json({"ok": False, "error": str(exc)})
-        else:
-            err_console().print(f"[red]error[/red] {escape(str(exc))}")
-        raise typer.Exit(1) from None
+        raise fail(str(exc)) from None  # data on stderr under -o json|yaml
     where = record(spec, target.value, result)
     if as_json:
-        emit_json({**result.to_dict(), "recorded": str(where)})
+        emit({**result.to_dict(), "recorded": str(where)}, output)
     else:
         r = result.report
         if result.ok:
