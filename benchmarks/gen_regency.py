@@ -56,6 +56,9 @@ kind: Site
 name: bench
 domain: dc.bench.go.id
 dns: [10.20.0.53]
+credentials:
+  - {{ref: env:PVE_TOKEN, kind: hypervisor}}
+  - {{ref: env:SW_PASS, kind: switch}}
 hypervisors:
   type: proxmox
   credential: env:PVE_TOKEN
@@ -123,6 +126,8 @@ backup:
                 f"{'linux' if f % 2 else 'mikrotik'}, "
                 f"wan_address: 198.51.{100 + f // 250}.{1 + f % 250}}}"
             )
+        if my_cams:
+            lines.append(f"credentials: [{{ref: env:BENCH_OPD{o}_CAMERA_PASSWORD, kind: camera}}]")
         lines.append("cameras:" if my_cams else "cameras: []")
         for c in my_cams:
             s, p = free_ports[cursor]

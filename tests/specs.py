@@ -239,7 +239,39 @@ def site_doc(
         docs.append(doc)
     if wireless:
         add_wireless(site, docs, ports)
+    declare_credentials(site, docs)
     return site, docs
+
+
+def declare_credentials(site: dict[str, Any], docs: list[dict[str, Any]]) -> None:
+    """Put every reference the documents use in its owner's registry (``credentials:``).
+
+    A test that wants an undeclared or misdeclared reference edits the result; the
+    rule itself is ``dcctl.spec.credentials`` (this only saves each test the lines).
+    """
+
+    def add(doc: dict[str, Any], ref: str | None, kind: str) -> None:
+        reg = doc.setdefault("credentials", [])
+        if ref and not any(c["ref"] == ref for c in reg):
+            reg.append({"ref": ref, "kind": kind})
+
+    site["credentials"] = []
+    add(site, site["hypervisors"]["credential"], "hypervisor")
+    for sw in site.get("switches", []):
+        add(site, sw.get("credential"), "switch")
+        add(site, sw.get("enable_credential"), "switch_enable")
+    for link in site.get("links", []):
+        add(site, link.get("key"), "radio_key")
+    add(
+        site,
+        ((site.get("wifi") or {}).get("guest") or {}).get("passphrase"),
+        "guest_wifi_passphrase",
+    )
+    for doc in docs:
+        doc["credentials"] = []
+        for cam in doc.get("cameras", []):
+            add(doc, cam["credential"], "camera")
+        add(doc, (doc.get("wifi") or {}).get("passphrase"), "wifi_passphrase")
 
 
 #: The radios, APs and Wi-Fi ``build_spec(wireless=True)`` adds (issue 20), by name.

@@ -19,7 +19,13 @@ from dcctl.i18n import _
 from dcctl.spec.age import DocumentAge
 from dcctl.spec.backup import WEAKER_HINT, effective, explicit, weaker
 from dcctl.spec.compute import DISK_SHRINK_HINT, Vm, disk_shrink
-from dcctl.spec.credentials import CredentialUse, credential_uses, namespace_problem
+from dcctl.spec.credentials import (
+    SITE,
+    Declaration,
+    credential_uses,
+    declarations,
+    namespace_problem,
+)
 from dcctl.spec.errors import SpecError
 from dcctl.spec.interfaces import is_physical, limits, model_caps, vlan_name_max
 from dcctl.spec.ipam import (
@@ -520,29 +526,60 @@ class _Checker:
                 )
 
     def credentials(self) -> None:
-        """Each reference in its owner's namespace, with one owner and one kind (issue 15)."""
-        first: dict[str, CredentialUse] = {}
-        for use in credential_uses(self.site, self.opds):
-            doc = self.sources[use.source]
-            bad = namespace_problem(use.ref, use.owner, self.opds)
+        """Each reference declared once, by its owner, with the kind its uses need (issue 15)."""
+        registry: dict[str, Declaration] = {}
+        for dec in declarations(self.site, self.opds):
+            doc = self.sources[dec.source]
+            bad = namespace_problem(dec.ref, dec.owner)
             if bad is not None:
                 self.errors.append(
                     doc.error(
-                        use.path,
-                        f"credential {use.ref} is not {use.owner}'s: {bad}",
+                        dec.path,
+                        f"credential {dec.ref} cannot be {dec.owner}'s: {bad}",
                         "each owner (the site, an OPD) has its own secrets; see README "
                         "'Credentials'",
                     )
                 )
                 continue
-            seen = first.setdefault(use.ref, use)
-            if (seen.owner, seen.kind) != (use.owner, use.kind):
+            seen = registry.setdefault(dec.ref, dec)
+            if seen is not dec:
+                where = "the site" if seen.owner == SITE else f"OPD {seen.owner}"
+                self.errors.append(
+                    doc.error(
+                        dec.path,
+                        f"credential {dec.ref} is already declared by {where} "
+                        f"({seen.source}, as {seen.kind}); a reference has one owner and one kind",
+                        f"give this credential of {dec.owner} its own reference",
+                    )
+                )
+        for use in credential_uses(self.site, self.opds):
+            doc = self.sources[use.source]
+            dec = registry.get(use.ref)
+            owner = "the site" if use.owner == SITE else f"OPD {use.owner}"
+            if dec is None:
                 self.errors.append(
                     doc.error(
                         use.path,
-                        f"credential {use.ref} is already {seen.owner}'s {seen.kind} credential "
-                        f"({seen.source}); a reference has one owner and one kind",
-                        f"give this {use.kind} credential of {use.owner} its own reference",
+                        f"credential {use.ref} is not in {owner}'s credential registry",
+                        f"declare it in {doc.file} under credentials: "
+                        f"- {{ref: {use.ref}, kind: {use.kind}}}",
+                    )
+                )
+            elif dec.owner != use.owner:
+                theirs = "the site" if dec.owner == SITE else f"OPD {dec.owner}"
+                self.errors.append(
+                    doc.error(
+                        use.path,
+                        f"credential {use.ref} is {theirs}'s ({dec.source}), not {owner}'s",
+                        f"use one of {owner}'s own {use.kind} credentials",
+                    )
+                )
+            elif dec.kind != use.kind:
+                self.errors.append(
+                    doc.error(
+                        use.path,
+                        f"credential {use.ref} is declared as {dec.kind}, used here as {use.kind}",
+                        f"declare a {use.kind} credential of its own",
                     )
                 )
 

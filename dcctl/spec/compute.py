@@ -36,9 +36,7 @@ class Service(Strict):
 class Vm(Strict):
     name: Name
     description: Text | None = None
-    role: Literal["app", "db", "web", "file", "nvr", "vpn-hub", "monitoring", "backup"] = (
-        "app"
-    )
+    role: Literal["app", "db", "web", "file", "nvr", "vpn-hub", "monitoring", "backup"] = "app"
     vcpu: int = Field(ge=1, le=128)
     memory_gb: int = Field(ge=1, le=1024)
     disk_gb: int = Field(ge=4, le=65536)

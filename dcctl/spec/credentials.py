@@ -6,19 +6,16 @@ ticket naming the switch password or the secrets passphrase carried it into an
 RTSP URL. So every reference has
 
 * an **owner** (``site``, or one OPD's code) and a **kind** (``hypervisor``,
-  ``switch``, ``camera``, ...), both taken from where it sits in the spec, by the
-  one table :func:`credential_uses` (a new credential field adds a line there);
-* a text inside the owner's **namespace**, so a reader (and a ticket check) can
-  tell the owner from the reference alone:
-
-  - ``file:secrets/<owner>/<name>``: under the secrets directory, in the owner's
-    folder (``site`` or the OPD code);
-  - ``env:VAR``: an OPD's variables carry its code as a ``_``-separated word
-    (``WSB_DINKES_CAMERA_PASSWORD`` for dinkes); site variables carry no OPD code;
-    dcctl's, Pulumi's, Ansible's and the shell's own variables are never references.
-
-* one owner and one kind across the whole spec: the same reference used by two
-  OPDs, or as a switch and as a camera credential, is refused.
+  ``switch``, ``camera``, ...), *declared* in the owner's credential registry
+  (``credentials:`` of ``site.yaml`` or of the OPD's file: ``{ref, kind}`` each),
+  reviewed like any spec change; every place that uses a reference
+  (:func:`credential_uses`, the one table of credential fields) must use one its
+  owner declared, of the kind the place needs. A reference is declared once, by
+  one owner: the switch password cannot also be an OPD's camera credential, and a
+  ticket may only name a camera credential its OPD already declared;
+* a text the owner may hold: ``file:secrets/<owner>/<name>`` (under the secrets
+  directory, in the owner's folder, ``site`` or the OPD code); an ``env:`` variable
+  that is not dcctl's, Pulumi's, Ansible's or the shell's own.
 
 ``file:`` references are resolved here and nowhere else (:func:`secret_file`,
 :func:`read_reference`): against the spec root, inside the secrets directory
@@ -28,13 +25,16 @@ elsewhere), never inside ``state/``, with symlinks followed before the check.
 
 from __future__ import annotations
 
-import functools
 import os
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import Field
+
+from dcctl.spec.types import CredentialRef, Strict, Text
 
 if TYPE_CHECKING:
     from dcctl.spec.site import Site
@@ -62,6 +62,19 @@ _RESERVED_ENV = re.compile(
     r"^(DCCTL_.*|PULUMI_.*|ANSIBLE_.*|AWS_.*|SSH_.*|GIT_.*|CI_.*|GITHUB_.*|"
     r"HOME|PATH|USER|LOGNAME|SHELL|PWD|TMPDIR|LD_.*|PYTHON.*)$"
 )
+
+
+Kind = Literal[KINDS]  # type: ignore[valid-type]
+
+
+class Credential(Strict):
+    """One entry of an owner's credential registry: a reference and what it is for."""
+
+    ref: CredentialRef = Field(
+        description="env:VAR or file:secrets/<owner>/NAME (never the secret)"
+    )
+    kind: Kind = Field(description="What the secret is for; a use of another kind is refused")
+    description: Text | None = None
 
 
 class CredentialError(LookupError):
@@ -111,21 +124,36 @@ def credential_uses(site: Site, opds: Mapping[str, Opd]) -> Iterator[CredentialU
             yield CredentialUse(opd.wifi.passphrase, code, "wifi_passphrase", f"opd/{code}", path)
 
 
-@functools.lru_cache(maxsize=65536)
-def _token(code: str) -> str:
-    return code.upper().replace("-", "_")
+@dataclass(frozen=True)
+class Declaration:
+    """One registry entry: the reference, its declared owner and kind, and its place."""
+
+    ref: str
+    owner: str
+    kind: str
+    source: str
+    path: tuple[Any, ...]
 
 
-def _word_runs(name: str) -> set[str]:
-    """Every run of consecutive ``_``-separated words of `name`: ``_T_`` is in ``_name_``
-    exactly when T is one of them. A set lookup per OPD instead of a substring search
-    (issue 17: 480 site credentials against 600 OPD codes)."""
-    words = name.split("_")
-    return {"_".join(words[i:j]) for i in range(len(words)) for j in range(i + 1, len(words) + 1)}
+def declarations(site: Site, opds: Mapping[str, Opd]) -> Iterator[Declaration]:
+    """Every registry entry of the spec: the site's, then each OPD's."""
+    for i, c in enumerate(site.credentials):
+        yield Declaration(c.ref, SITE, c.kind, "site", ("credentials", i, "ref"))
+    for code, opd in opds.items():
+        for i, c in enumerate(opd.credentials):
+            yield Declaration(c.ref, code, c.kind, f"opd/{code}", ("credentials", i, "ref"))
 
 
-def namespace_problem(ref: str, owner: str, opd_codes: Any) -> str | None:
-    """Why `ref` is outside `owner`'s namespace (see the module docstring), or None."""
+def declared(opd: Opd, kind: str) -> list[str]:
+    """The references `opd` declared of `kind` (what a ticket of that OPD may name)."""
+    return [c.ref for c in opd.credentials if c.kind == kind]
+
+
+def namespace_problem(ref: str, owner: str, opd_codes: Any = ()) -> str | None:
+    """Why `owner` may not hold `ref` at all (see the module docstring), or None.
+
+    ``opd_codes`` is no longer read (the registry says who owns what); kept for callers.
+    """
     scheme, _, rest = ref.partition(":")
     if scheme == "file":
         parts = rest.split("/")
@@ -137,17 +165,6 @@ def namespace_problem(ref: str, owner: str, opd_codes: Any) -> str | None:
     if scheme == "env":
         if _RESERVED_ENV.match(rest):
             return f"{rest} is one of dcctl's, the engines' or the shell's own variables"
-        words = f"_{rest}_"
-        if owner == SITE:
-            runs = _word_runs(rest)
-            other = sorted(c for c in opd_codes if _token(c) in runs)
-            if other:
-                return f"{rest} names OPD {other[0]}; a site credential names no OPD"
-            return None
-        if f"_{_token(owner)}_" not in words:
-            return f"an env: credential of {owner} carries {_token(owner)} as a word (e.g. " + (
-                f"WSB_{_token(owner)}_CAMERA_PASSWORD)"
-            )
         return None
     return None  # lab: references exist only in the lab's own store
 

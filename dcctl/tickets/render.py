@@ -24,7 +24,7 @@ from dcctl.i18n import _
 from dcctl.plan.desired import desired_state
 from dcctl.plan.diff import Change, diff_states
 from dcctl.spec.compute import DISK_SHRINK_HINT, disk_shrink
-from dcctl.spec.credentials import namespace_problem
+from dcctl.spec.credentials import declared
 from dcctl.spec.errors import SpecError, SpecErrors
 from dcctl.spec.ipam import LOCK_FILE
 from dcctl.spec.loader import STATE_DIR, Spec, load_spec
@@ -415,20 +415,20 @@ def _edit(ticket: Any, spec: Spec, opd: Opd, text: str, display: str) -> tuple[s
                     f"permintaan.kamera[{j}].nama",
                     _("camera {code}/{name} exists").format(code=code, name=k.nama),
                 )
-            # Only the OPD's own camera credentials: never the switches', the
-            # passphrase or a state file (the RTSP URL would carry that secret).
-            bad = namespace_problem(k.kredensial, code, spec.opds)
-            if bad is not None:
+            # Only a camera credential the OPD's registry declares (reviewed when it
+            # was added): never the switches', the passphrase or a state file (the
+            # RTSP URL would carry that secret); a ticket never declares one.
+            own = declared(opd, "camera")
+            if k.kredensial not in own:
                 raise refuse(
                     f"permintaan.kamera[{j}].kredensial",
                     _("{ref} is not one of {code}'s credentials: {why}").format(
-                        ref=k.kredensial, code=code, why=bad
+                        ref=k.kredensial,
+                        code=code,
+                        why=f"not a camera credential of {code}'s registry (opd/{code}.yaml)",
                     ),
                     _("use {code}'s camera credential, e.g. ").format(code=code)
-                    + next(
-                        (c.credential for c in opd.cameras),
-                        f"env:WSB_{code.upper().replace('-', '_')}_CAMERA_PASSWORD",
-                    ),
+                    + (own[0] if own else f"one the infra team declares in opd/{code}.yaml"),
                 )
             cam = {
                 "name": k.nama,

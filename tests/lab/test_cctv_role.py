@@ -105,6 +105,9 @@ switches:
   - {name: sw1, vendor: cisco_ios, role: core, location: Lab, mgmt_address: 172.31.31.11,
      credential: env:HCAM_SWITCH_UNUSED, ports: [Gi1/0/1-12]}
 cctv: {nvr_vm: infra/nvr}
+credentials:
+  - {ref: env:HCAM_UNUSED, kind: hypervisor}
+  - {ref: env:HCAM_SWITCH_UNUSED, kind: switch}
 """
 
 
@@ -126,6 +129,7 @@ contacts: [{{name: Lab, role: Lab, email: lab@hcam.test}}]
 quota: {{vcpu: 8, memory_gb: 16, disk_gb: 500, vms: 2, cameras: 4}}
 vms:
   - {{name: nvr, role: nvr, vcpu: 1, memory_gb: 1, disk_gb: 20}}
+credentials: [{{ref: file:secrets/infra/camera, kind: camera}}]
 cameras:
 {cams}
 """

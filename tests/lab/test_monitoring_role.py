@@ -92,6 +92,9 @@ monitoring:
   camera_down_after_s: {CAMERA_DOWN_S}
   alert_email: noc@mon.lab.example
 cctv: {{nvr_vm: kominfo/hub}}
+credentials:
+  - {{ref: env:HMON_UNUSED, kind: hypervisor}}
+  - {{ref: env:HMON_SWITCH_UNUSED, kind: switch}}
 """
 KOMINFO = f"""\
 apiVersion: dcctl/v1
@@ -120,6 +123,7 @@ network: {{cctv: {{prefix: 172.31.20.64/27}}}}
 offices:
   - {{name: pkm-lab, location: Puskesmas Lab, router: linux, wan_address: 198.51.100.77,
      tunnel_address: {OFFICE_TUNNEL}}}
+credentials: [{{ref: env:HMON_DINKES_UNUSED, kind: camera}}]
 cameras:
   - {{name: cam-lab, location: Loket Lab, port: "sw-lab:Gi1/0/2", address: {CAM},
      credential: env:HMON_DINKES_UNUSED, bitrate_kbps: 256, retention_days: 1}}

@@ -23,151 +23,92 @@ from dcctl.spec.credentials import (
     read_reference,
     secret_file,
 )
-from tests.helpers import assert_edit_refused, edit_file
+from tests.helpers import assert_edit_refused, edit_file, spec_error
 
 CAM = "credential: env:WSB_DINKES_CAMERA_PASSWORD"
 SW = "credential: env:WSB_SWITCH_PASSWORD\n    owner: dinkes"  # sw-dinkes's
 PVE = "credential: env:WSB_PVE_API_TOKEN"
 
+DINKES_REG = "- {ref: env:WSB_DINKES_CAMERA_PASSWORD, kind: camera}"
+SITE_REG = "- {ref: env:WSB_PVE_API_TOKEN, kind: hypervisor"
+NOT_DINKES = "not in OPD dinkes's credential registry"
+NOT_SITE = "not in the site's credential registry"
+
+
 # (id, file, old, new, field, message fragment)
 CASES: list[tuple[str, str, str, str, str, str]] = [
-    (
-        "camera-uses-switch-password",
-        "opd/dinkes.yaml",
-        CAM,
-        "credential: env:WSB_SWITCH_PASSWORD",
-        "cameras[0].credential",
-        "carries DINKES",
-    ),
-    (
-        "camera-uses-passphrase",
-        "opd/dinkes.yaml",
-        CAM,
-        "credential: env:DCCTL_PASSPHRASE",
-        "cameras[0].credential",
-        "dcctl's, the engines'",
-    ),
-    (
-        "camera-uses-pulumi-passphrase",
-        "opd/dinkes.yaml",
-        CAM,
-        "credential: env:PULUMI_CONFIG_PASSPHRASE",
-        "cameras[0].credential",
-        "dcctl's",
-    ),
-    (
-        "camera-uses-other-opd",
-        "opd/dinkes.yaml",
-        CAM,
-        "credential: env:WSB_SETDA_CAMERA_PASSWORD",
-        "cameras[0].credential",
-        "carries DINKES",
-    ),
-    (
-        "camera-file-in-state",
-        "opd/dinkes.yaml",
-        CAM,
-        "credential: file:state/vpn/keys.json",
-        "cameras[0].credential",
-        "under secrets/dinkes/",
-    ),
-    (
-        "camera-file-absolute",
-        "opd/dinkes.yaml",
-        CAM,
-        "credential: file:/etc/shadow",
-        "cameras[0].credential",
-        "relative path",
-    ),
-    (
-        "camera-file-dotdot",
-        "opd/dinkes.yaml",
-        CAM,
-        "credential: file:secrets/dinkes/../../state/x",
-        "cameras[0].credential",
-        "'..'",
-    ),
-    (
-        "camera-file-site-folder",
-        "opd/dinkes.yaml",
-        CAM,
-        "credential: file:secrets/site/switch",
-        "cameras[0].credential",
-        "under secrets/dinkes/",
-    ),
-    (
-        "switch-names-an-opd",
-        "site.yaml",
-        SW,
-        "credential: env:WSB_DINKES_CAMERA_PASSWORD\n    owner: dinkes",
-        "switches[4].credential",
-        "names OPD dinkes",
-    ),
-    (
-        "switch-uses-passphrase",
-        "site.yaml",
-        SW,
-        "credential: env:DCCTL_PASSPHRASE\n    owner: dinkes",
-        "switches[4].credential",
-        "dcctl's",
-    ),
-    (
-        "switch-file-in-opd-folder",
-        "site.yaml",
-        SW,
-        "credential: file:secrets/dinkes/pw\n    owner: dinkes",
-        "switches[4].credential",
-        "under secrets/site/",
-    ),
-    (
-        "switch-uses-hypervisor-token",
-        "site.yaml",
-        SW,
-        "credential: env:WSB_PVE_API_TOKEN\n    owner: dinkes",
-        "switches[4].credential",
-        "one owner and one kind",
-    ),
-    (
-        "enable-secret-uses-passphrase",
-        "site.yaml",
-        SW,
-        SW + "\n    enable_credential: env:DCCTL_PASSPHRASE",
-        "switches[4].enable_credential",
-        "dcctl's",
-    ),
-    (
-        "enable-secret-is-a-camera-password",
-        "site.yaml",
-        SW,
-        SW + "\n    enable_credential: env:WSB_DINKES_CAMERA_PASSWORD",
-        "switches[4].enable_credential",
-        "names OPD dinkes",
-    ),
-    (
-        "enable-secret-is-the-login-reference-of-another-kind",
-        "site.yaml",
-        SW,
-        SW + "\n    enable_credential: env:WSB_SWITCH_PASSWORD",
-        "switches[4].enable_credential",
-        "one owner and one kind",
-    ),
-    (
-        "hypervisor-uses-ssh-agent",
-        "site.yaml",
-        PVE,
-        "credential: env:SSH_AUTH_SOCK",
-        "hypervisors.credential",
-        "dcctl's",
-    ),
-    (
-        "hypervisor-file-in-state",
-        "site.yaml",
-        PVE,
-        "credential: file:state/audit.log",
-        "hypervisors.credential",
-        "under secrets/site/",
-    ),
-]
+    # A use of a reference its owner did not declare, or another owner's, or of another kind.
+    ("camera-uses-switch-password", "opd/dinkes.yaml", CAM,
+     "credential: env:WSB_SWITCH_PASSWORD", "cameras[0].credential", "is the site's"),
+    ("camera-uses-passphrase", "opd/dinkes.yaml", CAM,
+     "credential: env:DCCTL_PASSPHRASE", "cameras[0].credential", NOT_DINKES),
+    ("camera-uses-pulumi-passphrase", "opd/dinkes.yaml", CAM,
+     "credential: env:PULUMI_CONFIG_PASSPHRASE", "cameras[0].credential", NOT_DINKES),
+    ("camera-uses-other-opd", "opd/dinkes.yaml", CAM,
+     "credential: env:WSB_SETDA_CAMERA_PASSWORD", "cameras[0].credential", "is OPD setda's"),
+    ("camera-undeclared-with-its-own-code", "opd/dinkes.yaml", CAM,
+     "credential: env:WSB_DINKES_OTHER_SECRET", "cameras[0].credential", NOT_DINKES),
+    ("camera-file-in-state", "opd/dinkes.yaml", CAM,
+     "credential: file:state/vpn/keys.json", "cameras[0].credential", NOT_DINKES),
+    ("camera-file-absolute", "opd/dinkes.yaml", CAM,
+     "credential: file:/etc/shadow", "cameras[0].credential", NOT_DINKES),
+    ("camera-file-site-folder", "opd/dinkes.yaml", CAM,
+     "credential: file:secrets/site/switch", "cameras[0].credential", NOT_DINKES),
+    ("switch-names-an-opd", "site.yaml", SW,
+     "credential: env:WSB_DINKES_CAMERA_PASSWORD\n    owner: dinkes", "switches[4].credential",
+     "is OPD dinkes's"),
+    ("switch-uses-passphrase", "site.yaml", SW,
+     "credential: env:DCCTL_PASSPHRASE\n    owner: dinkes", "switches[4].credential", NOT_SITE),
+    ("switch-file-in-opd-folder", "site.yaml", SW,
+     "credential: file:secrets/dinkes/pw\n    owner: dinkes", "switches[4].credential", NOT_SITE),
+    ("switch-uses-hypervisor-token", "site.yaml", SW,
+     "credential: env:WSB_PVE_API_TOKEN\n    owner: dinkes", "switches[4].credential",
+     "declared as hypervisor, used here as switch"),
+    ("enable-secret-uses-passphrase", "site.yaml", SW,
+     SW + "\n    enable_credential: env:DCCTL_PASSPHRASE", "switches[4].enable_credential",
+     NOT_SITE),
+    ("enable-secret-is-a-camera-password", "site.yaml", SW,
+     SW + "\n    enable_credential: env:WSB_DINKES_CAMERA_PASSWORD",
+     "switches[4].enable_credential", "is OPD dinkes's"),
+    ("enable-secret-is-the-login-reference-of-another-kind", "site.yaml", SW,
+     SW + "\n    enable_credential: env:WSB_SWITCH_PASSWORD", "switches[4].enable_credential",
+     "declared as switch, used here as switch_enable"),
+    ("hypervisor-uses-ssh-agent", "site.yaml", PVE,
+     "credential: env:SSH_AUTH_SOCK", "hypervisors.credential", NOT_SITE),
+    ("hypervisor-file-in-state", "site.yaml", PVE,
+     "credential: file:state/audit.log", "hypervisors.credential", NOT_SITE),
+    # A declaration an owner may not make.
+    ("declares-the-passphrase", "opd/dinkes.yaml", DINKES_REG,
+     "- {ref: env:DCCTL_PASSPHRASE, kind: camera}", "credentials[0].ref",
+     "dcctl's, the engines'"),
+    ("declares-the-pulumi-passphrase", "opd/dinkes.yaml", DINKES_REG,
+     "- {ref: env:PULUMI_CONFIG_PASSPHRASE, kind: camera}", "credentials[0].ref", "dcctl's"),
+    ("declares-the-switch-password", "opd/dinkes.yaml", DINKES_REG,
+     "- {ref: env:WSB_SWITCH_PASSWORD, kind: camera}", "credentials[0].ref",
+     "already declared by the site"),
+    ("declares-a-state-file", "opd/dinkes.yaml", DINKES_REG,
+     "- {ref: file:state/vpn/keys.json, kind: camera}", "credentials[0].ref",
+     "under secrets/dinkes/"),
+    ("declares-an-absolute-file", "opd/dinkes.yaml", DINKES_REG,
+     "- {ref: file:/etc/shadow, kind: camera}", "credentials[0].ref", "relative path"),
+    ("declares-a-dotdot-file", "opd/dinkes.yaml", DINKES_REG,
+     "- {ref: file:secrets/dinkes/../../state/x, kind: camera}", "credentials[0].ref", "'..'"),
+    ("declares-the-site-folder", "opd/dinkes.yaml", DINKES_REG,
+     "- {ref: file:secrets/site/switch, kind: camera}", "credentials[0].ref",
+     "under secrets/dinkes/"),
+    ("declares-another-kind", "opd/dinkes.yaml", DINKES_REG,
+     "- {ref: env:WSB_DINKES_CAMERA_PASSWORD, kind: switch}", "cameras[0].credential",
+     "declared as switch, used here as camera"),
+    ("declares-an-unknown-kind", "opd/dinkes.yaml", DINKES_REG,
+     "- {ref: env:WSB_DINKES_CAMERA_PASSWORD, kind: root}", "credentials[0].kind", "camera"),
+    ("declares-a-secret", "opd/dinkes.yaml", DINKES_REG,
+     "- {ref: hunter2, kind: camera}", "credentials[0].ref", "reference"),
+    ("site-declares-ssh-agent", "site.yaml", SITE_REG,
+     "- {ref: env:SSH_AUTH_SOCK, kind: hypervisor", "credentials[0].ref", "dcctl's"),
+    ("site-declares-opd-folder", "site.yaml", SITE_REG,
+     "- {ref: file:secrets/dinkes/x, kind: hypervisor", "credentials[0].ref",
+     "under secrets/site/"),
+]  # fmt: skip
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
@@ -194,6 +135,14 @@ def test_every_reference_of_the_example_has_an_owner_and_a_kind(spec_repo: Path)
 
 def test_file_secret_of_an_opd_validates(spec_repo: Path) -> None:
     edit_file(spec_repo, "opd/dinkes.yaml", CAM, "credential: file:secrets/dinkes/kamera")
+    # Undeclared, the reference is refused; declared by dinkes, it validates.
+    assert "not in OPD dinkes's credential registry" in spec_error(spec_repo, "registry").message
+    edit_file(
+        spec_repo,
+        "opd/dinkes.yaml",
+        DINKES_REG,
+        "- {ref: file:secrets/dinkes/kamera, kind: camera}",
+    )
     load_spec(spec_repo)
 
 

@@ -804,7 +804,10 @@ def test_a_switch_with_its_own_enable_secret(
     text = site.read_text()
     anchor = "    mgmt_address: 10.255.0.11\n    credential: env:WSB_SWITCH_PASSWORD\n"
     assert anchor in text
-    site.write_text(text.replace(anchor, anchor + "    enable_credential: env:SW_ENABLE\n"))
+    text = text.replace(anchor, anchor + "    enable_credential: env:SW_ENABLE\n")
+    reg = "credentials:\n"
+    assert reg in text
+    site.write_text(text.replace(reg, reg + "  - {ref: env:SW_ENABLE, kind: switch_enable}\n", 1))
     s = load_spec(spec_repo)
     monkeypatch.setenv("WSB_SWITCH_PASSWORD", "login-pw")
     monkeypatch.setenv("SW_ENABLE", "enable-pw")

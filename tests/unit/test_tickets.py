@@ -691,24 +691,30 @@ HOSTILE: list[tuple[str, Any, str, str]] = [
         "permintaan.nama",
         "VPN hub",
     ),
-    # a camera ticket may only name its own OPD's credentials (issue 15)
+    # a camera ticket may only name a camera credential its OPD's registry declares
     *[
         (f"credential-not-own-{i}", _cam(kredensial=ref), "permintaan.kamera[0].kredensial", why)
         for i, (ref, why) in enumerate(
             [
-                ("env:WSB_SWITCH_PASSWORD", "not one of dinkes's"),
-                ("env:WSB_PVE_API_TOKEN", "not one of dinkes's"),
-                ("env:DCCTL_PASSPHRASE", "dcctl's, the engines' or the shell's own"),
-                ("env:DCCTL_PASSPHRASE_FILE", "dcctl's, the engines' or the shell's own"),
-                ("env:PULUMI_CONFIG_PASSPHRASE", "dcctl's, the engines' or the shell's own"),
-                ("env:AWS_SECRET_ACCESS_KEY", "dcctl's, the engines' or the shell's own"),
-                ("env:WSB_DISDUKCAPIL_CAMERA_PASSWORD", "carries DINKES"),
-                ("file:state/vpn/keys.json", "under secrets/dinkes/"),
-                ("file:state/pulumi/.pulumi/stacks/proxmox.json", "under secrets/dinkes/"),
-                ("file:secrets/site/switch", "under secrets/dinkes/"),
-                ("file:secrets/disdukcapil/camera", "under secrets/dinkes/"),
-                ("file:secrets/dinkes", "under secrets/dinkes/"),
-                ("file:dcctl.lock.yaml", "under secrets/dinkes/"),
+                ("env:WSB_SWITCH_PASSWORD", "not a camera credential of dinkes's registry"),
+                ("env:WSB_PVE_API_TOKEN", "not a camera credential of dinkes's registry"),
+                ("env:DCCTL_PASSPHRASE", "not a camera credential of dinkes's registry"),
+                ("env:DCCTL_PASSPHRASE_FILE", "not a camera credential of dinkes's registry"),
+                ("env:PULUMI_CONFIG_PASSPHRASE", "not a camera credential of dinkes's registry"),
+                ("env:AWS_SECRET_ACCESS_KEY", "not a camera credential of dinkes's registry"),
+                (
+                    "env:WSB_DISDUKCAPIL_CAMERA_PASSWORD",
+                    "not a camera credential of dinkes's registry",
+                ),
+                ("file:state/vpn/keys.json", "not a camera credential of dinkes's registry"),
+                (
+                    "file:state/pulumi/.pulumi/stacks/proxmox.json",
+                    "not a camera credential of dinkes's registry",
+                ),
+                ("file:secrets/site/switch", "not a camera credential of dinkes's registry"),
+                ("file:secrets/disdukcapil/camera", "not a camera credential of dinkes's registry"),
+                ("file:secrets/dinkes", "not a camera credential of dinkes's registry"),
+                ("file:dcctl.lock.yaml", "not a camera credential of dinkes's registry"),
                 ("lab:switches", "lab only"),
             ]
         )

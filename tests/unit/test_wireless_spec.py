@@ -191,14 +191,14 @@ REFUSED: list[tuple[str, Mutate, str, str, str]] = [
         _set(("links", RF, "key"), "env:WSB_DINKES_RADIO_KEY"),
         "site.yaml",
         "links",
-        "names OPD dinkes",
+        "not in the site's credential registry",
     ),
     (
         "radio-key-is-the-switch-password",
         _set(("links", RF, "key"), "env:WSB_SWITCH_PASSWORD"),
         "site.yaml",
         "links",
-        "one owner and one kind",
+        "declared as switch, used here as radio_key",
     ),
     (
         "radio-model-not-a-radio",
@@ -240,14 +240,14 @@ REFUSED: list[tuple[str, Mutate, str, str, str]] = [
         _set(("wifi", "passphrase"), wifi_passphrase("dishub"), "dinkes"),
         "opd/dinkes.yaml",
         "wifi.passphrase",
-        "carries DINKES",
+        "is OPD dishub's",
     ),
     (
         "passphrase-is-the-switch-password",
         _set(("wifi", "passphrase"), "file:secrets/site/switch", "dinkes"),
         "opd/dinkes.yaml",
         "wifi.passphrase",
-        "lives under secrets/dinkes/",
+        "not in OPD dinkes's credential registry",
     ),
     (
         "ssid-used-twice",

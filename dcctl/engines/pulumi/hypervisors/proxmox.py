@@ -656,7 +656,6 @@ def build(
             opts=opts,
         )
 
-
     components = {
         code: OpdComponent(
             code,
