@@ -77,6 +77,18 @@ class Credential(Strict):
     description: Text | None = None
 
 
+def registry_field() -> Any:
+    """The ``credentials:`` field of an owner's document (the Site, each Opd)."""
+    return Field(
+        default_factory=list,
+        max_length=256,
+        description=(
+            "The owner's credential registry: every reference its fields use, declared "
+            "once with its kind"
+        ),
+    )
+
+
 class CredentialError(LookupError):
     """A credential reference that cannot be resolved (the message never has the secret)."""
 

@@ -14,7 +14,7 @@ from pydantic import Field, field_validator, model_validator
 
 from dcctl import plugins
 from dcctl.spec.backup import SiteBackup
-from dcctl.spec.credentials import Credential
+from dcctl.spec.credentials import Credential, registry_field
 from dcctl.spec.gitops import Review, ServiceLevels
 from dcctl.spec.interfaces import canonical_port
 from dcctl.spec.types import (
@@ -268,14 +268,7 @@ class Site(Document):
     )
     review: Review | None = Field(None, description="Reviewers of every change (CODEOWNERS)")
     service_levels: ServiceLevels = ServiceLevels()
-    credentials: list[Credential] = Field(
-        default_factory=list,
-        max_length=256,
-        description=(
-            "The owner's credential registry: every reference its fields use, declared "
-            "once with its kind"
-        ),
-    )
+    credentials: list[Credential] = registry_field()
 
     @field_validator("ssh_keys")
     @classmethod

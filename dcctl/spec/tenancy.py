@@ -12,7 +12,7 @@ from pydantic import Field
 
 from dcctl.spec.cctv import Camera
 from dcctl.spec.compute import Vm
-from dcctl.spec.credentials import Credential
+from dcctl.spec.credentials import Credential, registry_field
 from dcctl.spec.gitops import Handle
 from dcctl.spec.types import (
     Classification,
@@ -100,14 +100,7 @@ class Opd(Document):
     vms: list[Vm] = Field(default_factory=list)
     offices: list[Office] = Field(default_factory=list)
     cameras: list[Camera] = Field(default_factory=list)
-    credentials: list[Credential] = Field(
-        default_factory=list,
-        max_length=256,
-        description=(
-            "The owner's credential registry: every reference its fields use, declared "
-            "once with its kind"
-        ),
-    )
+    credentials: list[Credential] = registry_field()
     wifi: OpdWifi | None = Field(
         None, description="The OPD's SSID on the APs of its buildings, on its staff LAN VLAN"
     )
