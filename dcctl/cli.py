@@ -1070,7 +1070,10 @@ def run() -> None:
     mounted only when the command line may need them, which keeps `dcctl validate`
     and `dcctl plan` fast enough for a pre-commit hook.
     """
-    words = [a for a in sys.argv[1:] if not a.startswith("-")]
+    # The command word after global options and their values (`--lang id validate`).
+    front = cliopts.hoist(sys.argv[1:])
+    skip = {i + 1 for i, a in enumerate(front) if cliopts.GLOBAL_OPTIONS.get(a, 0)}
+    words = [a for i, a in enumerate(front) if not a.startswith("-") and i not in skip]
     if not words or words[0] not in _CORE:
         _mount_subcommands()
     if words and words[0] in _OFFLINE and "--target" not in sys.argv:

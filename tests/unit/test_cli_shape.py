@@ -3,6 +3,7 @@ completion, one grammar for the spec path, global options anywhere."""
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import shutil
@@ -232,3 +233,43 @@ def test_ticket_takes_the_spec_path_first_or_finds_it(
         assert r.exit_code == 0, r.output
     texts = [(repo / "opd" / "dinkes.yaml").read_text() for repo in repos]
     assert texts[0] == texts[1] == texts[2] != (EXAMPLE / "opd" / "dinkes.yaml").read_text()
+
+
+def test_lab_fault_takes_the_path_first_and_still_reads_it_last(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from dcctl.lab.cli import _fault_words
+
+    ex = str(EXAMPLE)
+    path, rest = _fault_words([ex, "dishub/terminal", "stop"], ("CAMERA", "ACTION"))
+    assert path.resolve() == EXAMPLE.resolve() and rest == ["dishub/terminal", "stop"]
+    path, rest = _fault_words(["dishub/terminal", "stop", ex], ("CAMERA", "ACTION"))
+    assert path.resolve() == EXAMPLE.resolve() and rest == ["dishub/terminal", "stop"]
+    assert "deprecated" in capsys.readouterr().err
+    monkeypatch.chdir(EXAMPLE / "opd")
+    path, rest = _fault_words(["sw-core"], ("NAME",))
+    assert path.resolve() == EXAMPLE.resolve() and rest == ["sw-core"]
+
+
+def test_the_entry_point_finds_the_command_word_after_global_options(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`dcctl --lang id validate` is a core command: the sub-apps are not imported for it."""
+    import dcctl.cli as cli
+
+    mounted: list[bool] = []
+    monkeypatch.setattr(cli, "_mount_subcommands", lambda: mounted.append(True))
+    monkeypatch.setattr(cli, "app", lambda **_kw: 0)
+    try:
+        for argv, mounts in (
+            (["dcctl", "--lang", "id", "validate", "."], False),
+            (["dcctl", "-o", "json", "show", "."], False),
+            (["dcctl", "--no-color", "vpn", "show"], True),
+        ):
+            mounted.clear()
+            monkeypatch.setattr(sys, "argv", argv)
+            with pytest.raises(SystemExit):
+                cli.run()
+            assert bool(mounted) is mounts, argv
+    finally:
+        gc.enable()  # run() turns the collector off for a short offline command
