@@ -14,7 +14,8 @@ from typing import get_args
 
 from dcctl.spec.types import Sector
 
-SECTORS = list(get_args(Sector))
+#: The canonical sectors: Sector is ``Annotated[Literal[...], <alias resolver>]``.
+SECTORS = list(get_args(get_args(Sector)[0]))
 
 
 def generate(

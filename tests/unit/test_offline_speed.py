@@ -272,3 +272,20 @@ print(sorted({{m.split(".")[0] for m in sys.modules}} & set({HEAVY!r})))
 """
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_the_benchmark_regency_validates(tmp_path: Path) -> None:
+    """benchmarks/gen_regency.py writes a valid spec (the offline figures mean nothing
+    for a spec that fails at its first error)."""
+    import sys
+
+    from dcctl.spec.loader import load_spec
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    try:
+        from gen_regency import generate
+    finally:
+        sys.path.pop(0)
+    generate(tmp_path / "bench", opds=6, vms=40, switches=5, offices=15, cameras=80)
+    spec = load_spec(tmp_path / "bench")
+    assert sum(len(o.vms) for o in spec.opds.values()) == 40
