@@ -536,6 +536,7 @@ def _engines_text(report: Any, verbose: bool) -> None:
         if verbose:
             for item in _pending(report, "vms"):
                 con.print(f"      {item.action} {escape(item.name)} {escape(','.join(item.lines))}")
+        _skipped_text(vms)
     waiting = []
     for host in _pending(report, "hosts"):
         if host.action == WAITING:

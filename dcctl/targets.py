@@ -73,6 +73,12 @@ class Target(Protocol):
         """Where this target keeps its part of a domain's state under `base`."""
         ...
 
+    def converge_evidence(self, spec: Spec) -> Any:
+        """What the VM layer's skip proof adds about the live machines (issue 17): the
+        lab's VM containers as they are now; nothing for production (drift finds changes
+        there, and a drift found drops the proof)."""
+        ...
+
     def known_hosts(self, spec: Spec) -> Path:
         """The file of this target's pinned SSH host keys (:mod:`dcctl.ssh.knownhosts`)."""
         ...
@@ -107,6 +113,10 @@ class Production:
 
     def state_path(self, base: Path) -> Path:
         return base
+
+    def converge_evidence(self, spec: Spec) -> Any:
+        del spec
+        return None
 
     def known_hosts(self, spec: Spec) -> Path:
         # In the spec repo's state: a pinned (or changed) key is reviewed like any change.
@@ -149,6 +159,12 @@ class Lab:
     def state_path(self, base: Path) -> Path:
         # A rehearsal keeps its own backups and keys, never production's.
         return base / self.name
+
+    def converge_evidence(self, spec: Spec) -> Any:
+        # A lab taken down and up again, or a VM container removed, is seen here.
+        from dcctl.lab.integration import lab_vm_evidence
+
+        return lab_vm_evidence(spec)
 
     def known_hosts(self, spec: Spec) -> Path:
         # With the lab's state: `lab up` pins the keys of the machines it creates there.

@@ -73,3 +73,19 @@ def lab_site_inputs(spec: Spec, state: DesiredState) -> dict[str, Any]:
         # Each VM's host key is pinned here when it is made; Ansible checks it strictly.
         "lab_known_hosts": str(plan.state_dir / KNOWN_HOSTS),
     }
+
+
+def lab_vm_evidence(spec: Spec) -> dict[str, Any]:
+    """The lab's VMs as they are now: each VM container's id and state, and the lab's
+    pinned keys (a VM made again has a new key). Part of the VM layer's proof that it
+    may skip the Pulumi engine (:mod:`dcctl.engines.pulumi.converged`)."""
+    from dcctl.lab.podman import podman
+
+    plan = lab_plan(spec)
+    prefix = f"{lab_prefix(plan.lab_id)}-vm-"
+    rows = podman("ps", "-a", "--format", "{{.Names}} {{.ID}} {{.State}}", timeout=60).stdout
+    known = plan.state_dir / KNOWN_HOSTS
+    return {
+        "containers": sorted(r for r in rows.splitlines() if r.startswith(prefix)),
+        "known_hosts": known.read_text(encoding="utf-8") if known.exists() else None,
+    }

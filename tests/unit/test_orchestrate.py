@@ -184,7 +184,7 @@ def test_unknown_layer_action_or_target_is_refused_before_anything_runs(
 
 
 def test_hosts_layer_inputs_come_from_the_runs_desired_state(
-    spec: Spec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    spec: Spec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
 ) -> None:
     """Role variables and inventory are built from the state the run hands on, not recomputed.
 
@@ -202,9 +202,20 @@ def test_hosts_layer_inputs_come_from_the_runs_desired_state(
     def recomputed(_spec: Spec) -> dict[str, Any]:
         raise AssertionError("desired_state recomputed inside the hosts layer")
 
+    real = desired.desired_state
     for module in [m for name, m in sys.modules.items() if name.startswith("dcctl.")]:
-        if getattr(module, "desired_state", None) is desired.desired_state:
+        if getattr(module, "desired_state", None) is real:
             monkeypatch.setattr(module, "desired_state", recomputed)
+
+    def unpatch_late_imports() -> None:
+        # A module first imported while dcctl.plan.desired was patched bound the fake
+        # (`from dcctl.plan.desired import desired_state`); monkeypatch knows nothing of
+        # it, and every later test would call the fake.
+        for module in list(sys.modules.values()):
+            if getattr(module, "desired_state", None) is recomputed:
+                module.desired_state = real  # type: ignore[attr-defined]
+
+    request.addfinalizer(unpatch_late_imports)
     dropped_cam = sorted(state["cctv"])[0]
     dropped_office = sorted(state["vpn"])[0]
     del state["cctv"][dropped_cam]

@@ -22,13 +22,20 @@ if TYPE_CHECKING:
 __all__ = ["VmLayer", "program_for"]
 
 
-def program_for(spec: Spec, target: Target, state: dict[str, Any]) -> Callable[[], None]:
-    """The Pulumi program of `spec` on `target` (also what ``stacks/__main__.py`` runs)."""
-    from dcctl.engines.pulumi.program import regency_program, site_inputs
+def program_inputs(spec: Spec, target: Target, state: dict[str, Any]) -> dict[str, Any]:
+    """Everything the program is built from: the desired state, site inputs, hypervisor."""
+    from dcctl.engines.pulumi.program import site_inputs
 
     site = {**site_inputs(spec, state), **target.site_inputs(spec, state)}
-    hypervisor = target.hypervisor(spec)
-    return lambda: regency_program(state, site, hypervisor)
+    return {"state": state, "site": site, "hypervisor": target.hypervisor(spec)}
+
+
+def program_for(spec: Spec, target: Target, state: dict[str, Any]) -> Callable[[], None]:
+    """The Pulumi program of `spec` on `target` (also what ``stacks/__main__.py`` runs)."""
+    from dcctl.engines.pulumi.program import regency_program
+
+    inputs = program_inputs(spec, target, state)
+    return lambda: regency_program(state, inputs["site"], inputs["hypervisor"])
 
 
 def layer_result(res: StackResult, status: Status) -> LayerResult:
@@ -64,7 +71,37 @@ class VmLayer:
             return LayerResult.broken(self.name, str(exc))
         return layer_result(res, status)
 
+    def _proof(self, ctx: Context) -> tuple[Any, str | None]:
+        """The target's record and this run's digest (None: no proof, the engine runs)."""
+        from dcctl.engines.credentials import passphrase
+        from dcctl.engines.pulumi.converged import Record, digest, record_path
+
+        record = Record(record_path(ctx.spec.state_dir, ctx.target))
+        try:
+            inputs = program_inputs(ctx.spec, ctx.target, ctx.state)
+            inputs["live"] = ctx.target.converge_evidence(ctx.spec)
+            value = digest(ctx.spec.state_dir, ctx.target.stack, inputs, passphrase(create=False))
+        except Exception:  # an unreadable input or passphrase: no proof, so the engine runs
+            value = None
+        return record, value
+
+    def _skipped(self, ctx: Context, record: Any, value: str | None) -> LayerResult | None:
+        """The result of leaving the engine alone, when the record proves nothing moved."""
+        found = None if ctx.converge else record.matches(value)
+        if found is None:
+            return None
+        why = f"inputs and Pulumi checkpoint unchanged since converged at {found.at}"
+        out = LayerResult(self.name, detail={"skipped": why})
+        out.items.append(Item(f"stack {ctx.target.stack}", Status.same, note=why))
+        if "vms" in found.outputs:
+            out.outputs["vms"] = found.outputs["vms"]
+        return out
+
     def plan(self, ctx: Context) -> LayerResult:
+        record, value = self._proof(ctx)
+        skipped = self._skipped(ctx, record, value)
+        if skipped is not None:
+            return skipped  # a preview would compare the same program with the same state
         return self._run(ctx, "preview", Status.planned)
 
     def apply(self, ctx: Context) -> LayerResult:
@@ -77,7 +114,17 @@ class VmLayer:
             return LayerResult.broken(self.name, f"SSH host keys: {exc}")
         for note in notes:
             ctx.step("changed", note)
-        return self._run(ctx, "up", Status.changed)
+        record, value = self._proof(ctx)
+        skipped = None if notes else self._skipped(ctx, record, value)
+        if skipped is not None:
+            return skipped
+        record.forget()
+        out = self._run(ctx, "up", Status.changed)
+        if out.ok:
+            # The checkpoint this up wrote is part of the proof the next run checks.
+            _, after = self._proof(ctx)
+            record.converged(after, {"vms": out.outputs["vms"]} if "vms" in out.outputs else {})
+        return out
 
     def drift(self, ctx: Context) -> LayerResult:
         import os
@@ -91,8 +138,14 @@ class VmLayer:
             return LayerResult(
                 self.name, detail={"note": f"nothing applied to {ctx.target.name} yet"}
             )
-        # A drifted resource is work for the next apply (it puts the resource back).
-        return self._run(ctx, "drift", Status.planned)
+        # A drifted resource is work for the next apply (it puts the resource back), so
+        # the proof that the stack converged no longer holds: the next apply runs it.
+        out = self._run(ctx, "drift", Status.planned)
+        if out.has_changes or not out.ok:
+            from dcctl.engines.pulumi.converged import Record, record_path
+
+            Record(record_path(ctx.spec.state_dir, ctx.target)).forget()
+        return out
 
     def destroy(self, ctx: Context) -> LayerResult:
         """Remove every VM and network of the stack (the hosts go with them)."""
