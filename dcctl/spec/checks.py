@@ -15,7 +15,7 @@ from typing import Any
 
 import netaddr
 
-from dcctl.i18n import _
+from dcctl.i18n import N_, _
 from dcctl.spec.age import DocumentAge
 from dcctl.spec.backup import WEAKER_HINT, effective, explicit, weaker
 from dcctl.spec.compute import DISK_SHRINK_HINT, Vm, disk_shrink
@@ -251,7 +251,12 @@ class _Checker:
                 name = vlan_name(code, net)
                 if name in seen:
                     self.errors.append(
-                        od.error(("code",), f"VLAN name {name} is also {seen[name]}'s")
+                        od.error(
+                            ("code",),
+                            _("VLAN name {name} is also {other}'s").format(
+                                name=name, other=seen[name]
+                            ),
+                        )
                     )
                 seen[name] = f"{code}/{net}"
                 for vendor in sorted(vendors):
@@ -262,8 +267,15 @@ class _Checker:
                         self.errors.append(
                             od.error(
                                 ("code",),
-                                f"VLAN name {name} does not fit {vendor} "
-                                f"(at most {lim.vlan_name_max} of {lim.vlan_name_chars})",
+                                _(
+                                    "VLAN name {name} does not fit {vendor} "
+                                    "(at most {max} of {chars})"
+                                ).format(
+                                    name=name,
+                                    vendor=vendor,
+                                    max=lim.vlan_name_max,
+                                    chars=lim.vlan_name_chars,
+                                ),
                             )
                         )
         for i, sw in enumerate(self.site.switches):
@@ -273,7 +285,9 @@ class _Checker:
                 self.errors.append(
                     sd.error(
                         ("switches", i, "ports"),
-                        f"{', '.join(bad[:3])}: not a port name of {sw.vendor}",
+                        _("{ports}: not a port name of {vendor}").format(
+                            ports=", ".join(bad[:3]), vendor=sw.vendor
+                        ),
                     )
                 )
             caps = model_caps(sw.vendor, sw.model)
@@ -281,7 +295,9 @@ class _Checker:
                 self.errors.append(
                     sd.error(
                         ("switches", i, "ports"),
-                        f"{len(names)} ports listed, a {sw.model} has {caps.ports}",
+                        _("{listed} ports listed, a {model} has {ports}").format(
+                            listed=len(names), model=sw.model, ports=caps.ports
+                        ),
                     )
                 )
 
@@ -290,16 +306,18 @@ class _Checker:
         for i, node in enumerate(site.hypervisors.nodes):
             where = ("hypervisors", "nodes", i, "uplink")
             sw = node.uplink.partition(":")[0]
-            if self.owned_by_other(sw, None, sd, where, f"hypervisor node {node.name}"):
+            who = _("hypervisor node {node}").format(node=node.name)
+            if self.owned_by_other(sw, None, sd, where, who):
                 continue
-            self.use_port(node.uplink, f"hypervisor node {node.name}", sd, where)
+            self.use_port(node.uplink, who, sd, where)
         for i, link in enumerate(site.links):
             if link.a.partition(":")[0] == link.b.partition(":")[0]:
                 self.errors.append(
-                    sd.error(("links", i), "a link must join two different switches")
+                    sd.error(("links", i), _("a link must join two different switches"))
                 )
-            self.use_port(link.a, f"link {link.name}", sd, ("links", i, "a"))
-            self.use_port(link.b, f"link {link.name}", sd, ("links", i, "b"))
+            who = _("link {link}").format(link=link.name)
+            self.use_port(link.a, who, sd, ("links", i, "a"))
+            self.use_port(link.b, who, sd, ("links", i, "b"))
 
     def pools(self) -> dict[str, str]:
         """The site's address pools, which must be disjoint (returned for later checks)."""
@@ -322,8 +340,10 @@ class _Checker:
                     self.errors.append(
                         self.sd.error(
                             tuple(b.split(".")),
-                            f"{pools[b]} overlaps {a} {pools[a]}",
-                            "site pools must be disjoint",
+                            _("{pool} overlaps {other} {other_pool}").format(
+                                pool=pools[b], other=a, other_pool=pools[a]
+                            ),
+                            _("site pools must be disjoint"),
                         )
                     )
         return pools
@@ -334,16 +354,27 @@ class _Checker:
         for attr, ref in (("vpn", site.vpn), ("monitoring", site.monitoring)):
             if ref is not None and not _vm_ref(ref.vm, self.opds):
                 self.errors.append(
-                    sd.error((attr, "vm"), f"unknown VM {ref.vm!r}", "write it as OPD/VM")
+                    sd.error(
+                        (attr, "vm"),
+                        _("unknown VM {ref!r}").format(ref=ref.vm),
+                        _("write it as OPD/VM"),
+                    )
                 )
         if site.vpn is not None:
             bad = _not_unicast(site.vpn.endpoint.rpartition(":")[0])
             if bad is not None:
-                self.errors.append(sd.error(("vpn", "endpoint"), f"the hub's public address {bad}"))
+                self.errors.append(
+                    sd.error(
+                        ("vpn", "endpoint"),
+                        _("the hub's public address {problem}").format(problem=bad),
+                    )
+                )
         if site.cctv is not None and not _vm_ref(site.cctv.nvr_vm, self.opds):
             self.errors.append(
                 sd.error(
-                    ("cctv", "nvr_vm"), f"unknown VM {site.cctv.nvr_vm!r}", "write it as OPD/VM"
+                    ("cctv", "nvr_vm"),
+                    _("unknown VM {ref!r}").format(ref=site.cctv.nvr_vm),
+                    _("write it as OPD/VM"),
                 )
             )
 
@@ -378,14 +409,15 @@ class _Checker:
                     )
                 )
                 continue
-            what = f"{code} building {b.name}"
+            what = _("{opd} building {building}").format(opd=code, building=b.name)
             if self.owned_by_other(b.switch, code, od, ("buildings", i, "switch"), what):
                 continue
             for j, port in enumerate(b.lan_ports):
                 where = ("buildings", i, "lan_ports", j)
-                self.use_port(f"{b.switch}:{port}", f"{code} building {b.name}", od, where)
+                self.use_port(f"{b.switch}:{port}", what, od, where)
         for i, cam in enumerate(opd.cameras):
-            what, where = f"{code} camera {cam.name}", ("cameras", i, "port")
+            what = _("{opd} camera {camera}").format(opd=code, camera=cam.name)
+            where = ("cameras", i, "port")
             if not self.owned_by_other(cam.port.partition(":")[0], code, od, where, what):
                 self.use_port(cam.port, what, od, where)
             self.total_rec += cam.storage_gb()
@@ -403,13 +435,20 @@ class _Checker:
                 self.errors.append(
                     od.error(
                         where,
-                        f"VM {vm.name} is renamed_from {old!r}, but a VM {old!r} is still here",
-                        "a rename keeps one VM: remove the old entry, or drop renamed_from",
+                        _("VM {vm} is renamed_from {old!r}, but a VM {old!r} is still here").format(
+                            vm=vm.name, old=old
+                        ),
+                        _("a rename keeps one VM: remove the old entry, or drop renamed_from"),
                     )
                 )
             elif old in claimed:
                 self.errors.append(
-                    od.error(where, f"{claimed[old]} and {vm.name} both renamed_from {old!r}")
+                    od.error(
+                        where,
+                        _("{first} and {vm} both renamed_from {old!r}").format(
+                            first=claimed[old], vm=vm.name, old=old
+                        ),
+                    )
                 )
             claimed.setdefault(old, vm.name)
 
@@ -421,16 +460,20 @@ class _Checker:
                 self.errors.append(
                     od.error(
                         ("vms", i, "services", j, "from"),
-                        f"VM {vm.name} is internal; its service {svc.protocol}/{svc.port} "
-                        "cannot be open to the public",
-                        "use from: opd or from: regency, or set exposure: public after review",
+                        _(
+                            "VM {vm} is internal; its service {protocol}/{port} "
+                            "cannot be open to the public"
+                        ).format(vm=vm.name, protocol=svc.protocol, port=svc.port),
+                        _("use from: opd or from: regency, or set exposure: public after review"),
                     )
                 )
             if (svc.port, svc.protocol) in seen:
                 self.errors.append(
                     od.error(
                         ("vms", i, "services", j, "port"),
-                        f"VM {vm.name} declares {svc.protocol}/{svc.port} twice",
+                        _("VM {vm} declares {protocol}/{port} twice").format(
+                            vm=vm.name, protocol=svc.protocol, port=svc.port
+                        ),
                     )
                 )
             seen.add((svc.port, svc.protocol))
@@ -528,6 +571,10 @@ class _Checker:
     def credentials(self) -> None:
         """Each reference declared once, by its owner, with the kind its uses need (issue 15)."""
         registry: dict[str, Declaration] = {}
+
+        def whose(owner: str) -> str:
+            return _("the site") if owner == SITE else _("OPD {opd}").format(opd=owner)
+
         for dec in declarations(self.site, self.opds):
             doc = self.sources[dec.source]
             bad = namespace_problem(dec.ref, dec.owner)
@@ -535,51 +582,68 @@ class _Checker:
                 self.errors.append(
                     doc.error(
                         dec.path,
-                        f"credential {dec.ref} cannot be {dec.owner}'s: {bad}",
-                        "each owner (the site, an OPD) has its own secrets; see README "
-                        "'Credentials'",
+                        _("credential {ref} cannot be {owner}'s: {problem}").format(
+                            ref=dec.ref, owner=dec.owner, problem=bad
+                        ),
+                        _(
+                            "each owner (the site, an OPD) has its own secrets; see README "
+                            "'Credentials'"
+                        ),
                     )
                 )
                 continue
             seen = registry.setdefault(dec.ref, dec)
             if seen is not dec:
-                where = "the site" if seen.owner == SITE else f"OPD {seen.owner}"
                 self.errors.append(
                     doc.error(
                         dec.path,
-                        f"credential {dec.ref} is already declared by {where} "
-                        f"({seen.source}, as {seen.kind}); a reference has one owner and one kind",
-                        f"give this credential of {dec.owner} its own reference",
+                        _(
+                            "credential {ref} is already declared by {owner} ({source}, as "
+                            "{kind}); a reference has one owner and one kind"
+                        ).format(
+                            ref=dec.ref, owner=whose(seen.owner), source=seen.source, kind=seen.kind
+                        ),
+                        _("give this credential of {owner} its own reference").format(
+                            owner=dec.owner
+                        ),
                     )
                 )
         for use in credential_uses(self.site, self.opds):
             doc = self.sources[use.source]
             dec = registry.get(use.ref)
-            owner = "the site" if use.owner == SITE else f"OPD {use.owner}"
+            owner = whose(use.owner)
             if dec is None:
                 self.errors.append(
                     doc.error(
                         use.path,
-                        f"credential {use.ref} is not in {owner}'s credential registry",
-                        f"declare it in {doc.file} under credentials: "
-                        f"- {{ref: {use.ref}, kind: {use.kind}}}",
+                        _("credential {ref} is not in {owner}'s credential registry").format(
+                            ref=use.ref, owner=owner
+                        ),
+                        _("declare it in {file} under credentials: {entry}").format(
+                            file=doc.file, entry=f"- {{ref: {use.ref}, kind: {use.kind}}}"
+                        ),
                     )
                 )
             elif dec.owner != use.owner:
-                theirs = "the site" if dec.owner == SITE else f"OPD {dec.owner}"
                 self.errors.append(
                     doc.error(
                         use.path,
-                        f"credential {use.ref} is {theirs}'s ({dec.source}), not {owner}'s",
-                        f"use one of {owner}'s own {use.kind} credentials",
+                        _("credential {ref} is {theirs}'s ({source}), not {owner}'s").format(
+                            ref=use.ref, theirs=whose(dec.owner), source=dec.source, owner=owner
+                        ),
+                        _("use one of {owner}'s own {kind} credentials").format(
+                            owner=owner, kind=use.kind
+                        ),
                     )
                 )
             elif dec.kind != use.kind:
                 self.errors.append(
                     doc.error(
                         use.path,
-                        f"credential {use.ref} is declared as {dec.kind}, used here as {use.kind}",
-                        f"declare a {use.kind} credential of its own",
+                        _("credential {ref} is declared as {kind}, used here as {use}").format(
+                            ref=use.ref, kind=dec.kind, use=use.kind
+                        ),
+                        _("declare a {kind} credential of its own").format(kind=use.kind),
                     )
                 )
 
@@ -720,18 +784,18 @@ class _Checker:
 
 #: Address blocks that are never an office's (or the hub's) public address.
 _NOT_UNICAST = (
-    ("0.0.0.0/8", "is an unspecified ('this network') address"),
-    ("127.0.0.0/8", "is a loopback address (it would configure the controller itself)"),
-    ("169.254.0.0/16", "is a link-local address"),
-    ("224.0.0.0/4", "is a multicast address"),
-    ("240.0.0.0/4", "is a reserved or broadcast address"),
+    ("0.0.0.0/8", N_("is an unspecified ('this network') address")),
+    ("127.0.0.0/8", N_("is a loopback address (it would configure the controller itself)")),
+    ("169.254.0.0/16", N_("is a link-local address")),
+    ("224.0.0.0/4", N_("is a multicast address")),
+    ("240.0.0.0/4", N_("is a reserved or broadcast address")),
 )
 
 
 def _not_unicast(address: str) -> str | None:
     """Why `address` cannot be a device's own unicast address, or None if it can."""
     ip = netaddr.IPAddress(address)
-    return next((why for block, why in _not_unicast_blocks() if ip in block), None)
+    return next((_(why) for block, why in _not_unicast_blocks() if ip in block), None)
 
 
 @functools.cache
@@ -791,8 +855,8 @@ def check_disks(
                 errors.append(
                     sources[f"opd/{code}"].error(
                         ("vms", i, "disk_gb"),
-                        f"VM {vm.name}: {why} (dcctl.lock.yaml)",
-                        DISK_SHRINK_HINT,
+                        _("VM {vm}: {problem} (dcctl.lock.yaml)").format(vm=vm.name, problem=why),
+                        _(DISK_SHRINK_HINT),
                     )
                 )
             disks[key] = vm.disk_gb
@@ -870,11 +934,11 @@ def plan_ipam(
         preq.append(PrefixRequest("vpn/tunnel", None, site.vpn.tunnel_pool))
         areq.append(AddressRequest("vpn/hub", "vpn/tunnel", 1, None))
     ip = site.ipam
-    reserved_vlans = {site.management.vlan: "the management VLAN"}
+    reserved_vlans = {site.management.vlan: _("the management VLAN")}
     reserved = [site.management.prefix]
     guest = site.wifi.guest if site.wifi is not None else None
     if guest is not None:  # the guest network is never a tenant's (issue 20)
-        reserved_vlans[guest.vlan] = "the guest Wi-Fi VLAN"
+        reserved_vlans[guest.vlan] = _("the guest Wi-Fi VLAN")
         reserved.append(guest.prefix)
     pools = {
         "server_pool": Pool(ip.server_pool, ip.server_prefix_length),
@@ -890,7 +954,7 @@ def plan_ipam(
         areq,
         reserved=reserved,
         reserved_vlans=reserved_vlans,
-        reserved_addresses={dns: "the site DNS server" for dns in site.dns},
+        reserved_addresses={dns: _("the site DNS server") for dns in site.dns},
     )
     errors: list[SpecError] = guest_lock_errors(site, sources, lock.vlans)
     by_doc: dict[str, list[str]] = defaultdict(list)
@@ -898,8 +962,12 @@ def plan_ipam(
         doc, path = where.get(p.key, (sources["site"], ("ipam",)))
         by_doc[doc.file].append(p.key)
         msg = p.message
-        if p.key.startswith("vpn/") and "no free address" in msg:
-            msg = f"VPN tunnel pool exhausted: {msg}"
-            p = type(p)(p.key, msg, "enlarge vpn.tunnel_pool in the Site")
-        errors.append(doc.error(path, f"IPAM {p.key}: {msg}", p.hint))
+        # ipam's message in the language in force (its text up to the placeholder).
+        exhausted = _("no free address left in {net}").partition("{")[0]
+        if p.key.startswith("vpn/") and exhausted in msg:
+            msg = _("VPN tunnel pool exhausted: {problem}").format(problem=msg)
+            p = type(p)(p.key, msg, _("enlarge vpn.tunnel_pool in the Site"))
+        errors.append(
+            doc.error(path, _("IPAM {key}: {problem}").format(key=p.key, problem=msg), p.hint)
+        )
     return allocation, errors

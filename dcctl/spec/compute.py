@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from dcctl.i18n import N_, _
 from dcctl.spec.backup import Backup
 from dcctl.spec.types import Classification, Exposure, IPv4, Name, Strict, Text
 
@@ -68,7 +69,7 @@ class Vm(Strict):
 
 
 #: Why disks never shrink, the hint of every refusal (validation and tickets).
-DISK_SHRINK_HINT = "disks only grow; shrinking would lose data"
+DISK_SHRINK_HINT = N_("disks only grow; shrinking would lose data")
 
 
 def disk_shrink(new_gb: int, current_gb: int | None) -> str | None:
@@ -80,5 +81,7 @@ def disk_shrink(new_gb: int, current_gb: int | None) -> str | None:
     cut short loses what was beyond the new end.
     """
     if current_gb is not None and new_gb < current_gb:
-        return f"disk_gb {new_gb} is smaller than the current {current_gb}"
+        return _("disk_gb {new} is smaller than the current {current}").format(
+            new=new_gb, current=current_gb
+        )
     return None

@@ -27,6 +27,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
+from dcctl.i18n import _
 from dcctl.tickets.errors import refuse
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -113,7 +114,7 @@ def render_item(template: str, **context: Any) -> str:
     """Render one list item (a one-line flow map) from a template."""
     text = _env().get_template(template).render(**context).strip()
     if "\n" in text:  # pragma: no cover - templates are one line by construction
-        raise refuse("permintaan", "internal: template produced more than one line")
+        raise refuse("permintaan", _("internal: template produced more than one line"))
     return text
 
 
@@ -139,17 +140,26 @@ def load_round_trip(text: str, display: str) -> tuple[YAML, CommentedMap]:
         try:
             docs = list(y.load_all(text))
         except Exception as exc:
-            raise refuse("opd", f"{display} cannot be parsed for editing: {exc}") from None
+            raise refuse(
+                "opd",
+                _("{file} cannot be parsed for editing: {problem}").format(
+                    file=display, problem=exc
+                ),
+            ) from None
         if len(docs) != 1 or not isinstance(docs[0], CommentedMap):
             raise refuse(
-                "opd", f"{display} holds more than one document", "apply the change by hand"
+                "opd",
+                _("{file} holds more than one document").format(file=display),
+                _("apply the change by hand"),
             )
         if _dump(y, docs[0]) == text:
             return y, docs[0]
     raise refuse(
         "opd",
-        f"{display} cannot be edited without reformatting it (unusual indentation or layout)",
-        "apply the change by hand, or normalise the file's layout first",
+        _("{file} cannot be edited without reformatting it (unusual indentation or layout)").format(
+            file=display
+        ),
+        _("apply the change by hand, or normalise the file's layout first"),
     )
 
 
@@ -167,12 +177,15 @@ def _check(
     would mean ruamel.yaml attached someone's comment to the item we remove.
     """
     if _plain(new) != expected:
-        raise refuse("opd", f"internal: editing {display} would not produce the intended data")
+        raise refuse(
+            "opd",
+            _("internal: editing {file} would not produce the intended data").format(file=display),
+        )
     a, b = old.splitlines(), new.splitlines()
     ops = [op for op in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()]
     changed = [op for op in ops if op[0] != "equal"]
-    removed = [ln for tag, i1, i2, _, _ in changed if tag != "insert" for ln in a[i1:i2]]
-    added = sum(j2 - j1 for tag, _, _, j1, j2 in changed if tag != "delete")
+    removed = [ln for tag, i1, i2, _j1, _j2 in changed if tag != "insert" for ln in a[i1:i2]]
+    added = sum(j2 - j1 for tag, _i1, _i2, j1, j2 in changed if tag != "delete")
     if (
         not changed
         or not {op[0] for op in changed} <= allowed
@@ -181,19 +194,23 @@ def _check(
     ):
         raise refuse(
             "opd",
-            f"editing {display} would change more than the requested lines "
-            "(comments or layout next to the item)",
-            "apply the change by hand",
+            _(
+                "editing {file} would change more than the requested lines "
+                "(comments or layout next to the item)"
+            ).format(file=display),
+            _("apply the change by hand"),
         )
     if allowed == {"replace"} and len(a) != len(b):
-        raise refuse("opd", f"internal: resizing in {display} would add or remove lines")
+        raise refuse(
+            "opd", _("internal: resizing in {file} would add or remove lines").format(file=display)
+        )
     return new
 
 
 def _item_node(y: YAML, rendered: str) -> CommentedMap:
     node = y.load(rendered)
     if not isinstance(node, CommentedMap):  # pragma: no cover - template bug
-        raise refuse("permintaan", "internal: template did not produce a mapping")
+        raise refuse("permintaan", _("internal: template did not produce a mapping"))
     return node
 
 
@@ -205,18 +222,26 @@ def add_items(text: str, display: str, key: str, rendered: list[str]) -> str:
     current = data.get(key)
     if current:  # a non-empty list: append after its last item
         if not isinstance(current, CommentedSeq):
-            raise refuse("opd", f"{display}: {key} is not a list", "fix the OPD file first")
+            raise refuse(
+                "opd",
+                _("{file}: {key} is not a list").format(file=display, key=key),
+                _("fix the OPD file first"),
+            )
         if current.fa.flow_style():
             raise refuse(
                 "opd",
-                f"{display}: {key} is written as a flow list [...]",
-                "rewrite it as a block list (one '- ' item per line) first",
+                _("{file}: {key} is written as a flow list [...]").format(file=display, key=key),
+                _("rewrite it as a block list (one '- ' item per line) first"),
             )
         current.extend(nodes)
         allowed, lines = {"insert"}, len(nodes)
     elif key in data:  # `key: []` or `key:` becomes a block list; that one line is replaced
         if current is not None and not isinstance(current, CommentedSeq):
-            raise refuse("opd", f"{display}: {key} is not a list", "fix the OPD file first")
+            raise refuse(
+                "opd",
+                _("{file}: {key} is not a list").format(file=display, key=key),
+                _("fix the OPD file first"),
+            )
         data[key] = CommentedSeq(nodes)
         allowed, lines = {"replace", "insert"}, None
     else:  # no such key: add it where the spec's field order puts it
@@ -235,10 +260,18 @@ def set_values(text: str, display: str, key: str, name: str, values: dict[str, i
     items = data.get(key) or []
     idx = next((i for i, it in enumerate(items) if it.get("name") == name), None)
     if idx is None:
-        raise refuse("permintaan.nama", f"{name!r} not found in {display} {key}")
+        raise refuse(
+            "permintaan.nama",
+            _("{name!r} not found in {file} {key}").format(name=name, file=display, key=key),
+        )
     for field, value in values.items():
         if field not in items[idx]:  # pragma: no cover - vcpu/memory/disk are required fields
-            raise refuse("permintaan", f"{display}: {key} {name} has no {field} to change")
+            raise refuse(
+                "permintaan",
+                _("{file}: {key} {name} has no {field} to change").format(
+                    file=display, key=key, name=name, field=field
+                ),
+            )
         items[idx][field] = value
         expected[key][idx][field] = value
     return _check(text, _dump(y, data), expected, {"replace"}, display)
@@ -257,7 +290,10 @@ def set_mapping(
     items = data.get(key) or []
     idx = next((i for i, it in enumerate(items) if it.get("name") == name), None)
     if idx is None:
-        raise refuse("permintaan.nama", f"{name!r} not found in {display} {key}")
+        raise refuse(
+            "permintaan.nama",
+            _("{name!r} not found in {file} {key}").format(name=name, file=display, key=key),
+        )
     node = CommentedMap(value)
     node.fa.set_flow_style()
     items[idx][field] = node
@@ -272,7 +308,10 @@ def remove_item(text: str, display: str, key: str, name: str) -> str:
     items = data.get(key) or []
     idx = next((i for i, it in enumerate(items) if it.get("name") == name), None)
     if idx is None:
-        raise refuse("permintaan.nama", f"{name!r} not found in {display} {key}")
+        raise refuse(
+            "permintaan.nama",
+            _("{name!r} not found in {file} {key}").format(name=name, file=display, key=key),
+        )
     del items[idx]
     del expected[key][idx]
     if not items:

@@ -376,7 +376,7 @@ def _edit(ticket: Any, spec: Spec, opd: Opd, text: str, display: str) -> tuple[s
             )
         shrink = disk_shrink(r.disk_gb, vm_obj.disk_gb) if r.disk_gb is not None else None
         if shrink is not None:
-            raise refuse("permintaan.disk_gb", shrink, DISK_SHRINK_HINT)
+            raise refuse("permintaan.disk_gb", shrink, _(DISK_SHRINK_HINT))
         values = {
             k: v
             for k, v in (("vcpu", r.vcpu), ("memory_gb", r.memori_gb), ("disk_gb", r.disk_gb))
