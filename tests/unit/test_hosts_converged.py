@@ -332,3 +332,28 @@ def test_a_plan_with_a_vm_change_pending_skips_no_host(env: dict[str, Any]) -> N
     result = HostLayer().plan(ctx)
     assert env["fake"].ran() == first
     assert not any(i.note for i in result.items)
+
+
+def test_no_play_gathers_facts_and_roles_make_the_facts_they_read() -> None:
+    """Fact gathering only where used (issue 17): no play gathers all facts, and every
+    fact a role reads (without a default) is made by a task of that role (getent, a
+    setup subset)."""
+    import re
+
+    import yaml
+
+    from dcctl.paths import playbooks_dir
+
+    root = playbooks_dir()
+    plays = yaml.safe_load((root / "site.yml").read_text())
+    assert plays and all(p.get("gather_facts") is False for p in plays), [
+        p["name"] for p in plays if p.get("gather_facts") is not False
+    ]
+    makers = {"getent_passwd": "ansible.builtin.getent", "mounts": "gather_subset"}
+    for tasks in (root / "roles").glob("*/tasks/*.yml"):
+        text = tasks.read_text()
+        # a fact read with a default is no requirement (os_family: the images are Debian)
+        reads = r"ansible_facts(?:\.|\[')([a-z_]++)(?:'\])?+(?!\s*\|\s*default\()"
+        for fact in set(re.findall(reads, text)):
+            assert fact in makers, f"{tasks}: reads fact {fact} that no play gathers"
+            assert makers[fact] in text, f"{tasks}: reads {fact} without making it"
