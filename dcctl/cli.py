@@ -306,14 +306,14 @@ def lock(
     for key, old, new, why in done.moved:
         con.print(f"  ~ {escape(key)}: {old} -> {new}" + (f" ({escape(why)})" if why else ""))
     for kind, key, value in done.released:
-        con.print(f"  - {kind} {escape(key)}: {escape(str(value))} (released)")
+        con.print(f"  - {kind} {escape(key)}: {escape(str(value))} " + _("(released)"))
     if not done.changed:
-        con.print("dcctl.lock.yaml is up to date")
+        con.print(_("dcctl.lock.yaml is up to date"))
         return
-    counts = (
-        f"{len(done.allocated)} allocated, {len(done.moved)} moved, {len(done.released)} released"
+    counts = _("{allocated} allocated, {moved} moved, {released} released").format(
+        allocated=len(done.allocated), moved=len(done.moved), released=len(done.released)
     )
-    con.print(f"dcctl.lock.yaml updated: {counts}")
+    con.print(_("dcctl.lock.yaml updated: {counts}").format(counts=counts))
 
 
 @app.command(
@@ -1005,6 +1005,7 @@ def doctor(output: OutputOpt = Output.text) -> None:
     whose absence only limits what this machine can rehearse.
     """
     from dcctl.doctor import checks
+    from dcctl.i18n.headings import heading
 
     rows = checks()
     required = [r for r in rows if r["required"]]
@@ -1015,24 +1016,27 @@ def doctor(output: OutputOpt = Output.text) -> None:
     else:
         con = console()
         for title, group, missing in (
-            ("Required (validate, plan, apply)", required, "MISSING"),
-            ("Optional (the lab and its rehearsals)", optional, "missing (optional)"),
+            (_("Required (validate, plan, apply)"), required, _("MISSING")),
+            (_("Optional (the lab and its rehearsals)"), optional, _("missing (optional)")),
         ):
             table = Table(title=title, title_justify="left")
             for col in ("check", "status", "detail", "fix"):
-                table.add_column(col, overflow="fold")
+                table.add_column(heading(col), overflow="fold")
             for r in group:
                 table.add_row(
-                    r["check"],
-                    "ok" if r["ok"] else missing,
+                    _(r["check"]),
+                    _("ok") if r["ok"] else missing,
                     escape(r["detail"]),
                     escape(r["fix"] or ""),
                 )
             con.print(table)
-        lacking = [r["check"] for r in required if not r["ok"]]
+        lacking = ", ".join(_(r["check"]) for r in required if not r["ok"])
         con.print(
-            f"required: {'all present' if ok else 'missing ' + ', '.join(lacking)}; optional: "
-            f"{sum(r['ok'] for r in optional)} of {len(optional)} present"
+            _("required: {required}; optional: {present} of {total} present").format(
+                required=_("all present") if ok else _("missing {checks}").format(checks=lacking),
+                present=sum(r["ok"] for r in optional),
+                total=len(optional),
+            )
         )
     if not ok:
         raise typer.Exit(1)

@@ -8,6 +8,8 @@ import shutil
 import subprocess
 from typing import Any
 
+from dcctl.i18n import N_, _
+
 
 def _version(cmd: list[str]) -> str | None:
     try:
@@ -36,14 +38,16 @@ def checks() -> list[dict[str, Any]]:
 
     bin_dir = engine_bin_dir()
     add(
-        "pulumi engine",
+        N_("pulumi engine"),
         bin_dir is not None,
-        f"{bin_dir} (SDK {sdk_version()})" if bin_dir else f"none for SDK {sdk_version()}",
+        f"{bin_dir} (SDK {sdk_version()})"
+        if bin_dir
+        else _("none for SDK {version}").format(version=sdk_version()),
         "scripts/install-pulumi",
     )
     launcher = bool(bin_dir and (bin_dir / "pulumi-resource-pulumi-python").exists())
     add(
-        "pulumi dynamic-provider launcher",
+        N_("pulumi dynamic-provider launcher"),
         launcher,
         "pulumi-resource-pulumi-python",
         "scripts/install-pulumi",
@@ -52,11 +56,14 @@ def checks() -> list[dict[str, Any]]:
         "ansible",
         importlib.util.find_spec("ansible_runner") is not None
         and importlib.util.find_spec("ansible") is not None,
-        "ansible-core + ansible-runner",
+        _("ansible-core + ansible-runner"),
         "scripts/setup",
     )
     add(
-        "netmiko", importlib.util.find_spec("netmiko") is not None, "switch driver", "scripts/setup"
+        "netmiko",
+        importlib.util.find_spec("netmiko") is not None,
+        _("switch driver"),
+        "scripts/setup",
     )
     for tool, pkg, required in (
         ("ovs-vsctl", "openvswitch-switch", False),
@@ -68,9 +75,13 @@ def checks() -> list[dict[str, Any]]:
         ("wg", "wireguard-tools", False),
     ):
         path = shutil.which(tool)
-        add(tool, path is not None, path or "not found", f"apt-get install -y {pkg}", required)
+        add(tool, path is not None, path or _("not found"), f"apt-get install -y {pkg}", required)
     add(
-        "root (for the lab)", os.geteuid() == 0, f"uid {os.geteuid()}", "run the lab as root", False
+        N_("root (for the lab)"),
+        os.geteuid() == 0,
+        f"uid {os.geteuid()}",
+        _("run the lab as root"),
+        False,
     )
     from dcctl.lab import host
 
@@ -79,8 +90,10 @@ def checks() -> list[dict[str, Any]]:
         add(
             f"host {row['setting']}",
             row["status"] == "ok",
-            f"{row['value']}; lab needs {row['lab needs']}: {row['why']}",
-            "dcctl lab up raises it (lab down restores it)",
+            _("{value}; lab needs {needs}: {why}").format(
+                value=row["value"], needs=row["lab needs"], why=row["why"]
+            ),
+            _("dcctl lab up raises it (lab down restores it)"),
             False,
         )
     return rows

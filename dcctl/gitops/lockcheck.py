@@ -24,6 +24,7 @@ from typing import Any
 import netaddr
 
 from dcctl.gitops.git import GitError, git
+from dcctl.i18n import _
 from dcctl.spec.errors import SpecError
 from dcctl.spec.ipam import LOCK_FILE, Lock, prefix_range
 
@@ -43,10 +44,18 @@ class Collision:
 
     def describe(self, where: str) -> str:
         if self.key == self.other_key:
-            return f"{self.key} is {self.value} here but {self.other_value} on {where}"
-        return (
-            f"{_ONE[self.section]} {self.value} of {self.key} collides with "
-            f"{self.other_key} ({self.other_value}) on {where}"
+            return _("{key} is {value} here but {other_value} on {where}").format(
+                key=self.key, value=self.value, other_value=self.other_value, where=where
+            )
+        return _(
+            "{kind} {value} of {key} collides with {other_key} ({other_value}) on {where}"
+        ).format(
+            kind=_ONE[self.section],
+            value=self.value,
+            key=self.key,
+            other_key=self.other_key,
+            other_value=self.other_value,
+            where=where,
         )
 
 
@@ -138,7 +147,7 @@ def internal_collisions(lock: Lock) -> list[Collision]:
     out: list[Collision] = []
     for section in _SECTIONS:
         items = sorted(_values(lock, section).items())
-        for i, j in _clashing_pairs(section, [v for _, v in items]):
+        for i, j in _clashing_pairs(section, [v for _key, v in items]):
             (key, value), (okey, ovalue) = items[i], items[j]
             out.append(Collision(section, okey, str(ovalue), key, str(value)))
     return out
@@ -169,10 +178,14 @@ def check(root: Path, against: str | None) -> list[SpecError]:
             _entry_error(
                 root,
                 c,
-                f"{_ONE[c.section]} {c.value} is held by both {c.other_key} and {c.key} "
-                "(two branches allocated it independently and Git merged both)",
-                "the lock whose values stand was applied or reviewed first: re-lock onto it "
-                "with 'dcctl lock --against <that branch>' and commit dcctl.lock.yaml",
+                _(
+                    "{kind} {value} is held by both {other_key} and {key} "
+                    "(two branches allocated it independently and Git merged both)"
+                ).format(kind=_ONE[c.section], value=c.value, other_key=c.other_key, key=c.key),
+                _(
+                    "the lock whose values stand was applied or reviewed first: re-lock onto it "
+                    "with 'dcctl lock --against <that branch>' and commit dcctl.lock.yaml"
+                ),
             )
         )
     if against is None:
@@ -187,8 +200,10 @@ def check(root: Path, against: str | None) -> list[SpecError]:
                 None,
                 None,
                 "",
-                f"cannot read the lock of {against!r}: {exc}",
-                f"fetch it first (git fetch origin {against.removeprefix('origin/')})",
+                _("cannot read the lock of {ref!r}: {problem}").format(ref=against, problem=exc),
+                _("fetch it first ({command})").format(
+                    command=f"git fetch origin {against.removeprefix('origin/')}"
+                ),
             ),
         ]
     for c in collisions(ours, theirs):
@@ -197,10 +212,12 @@ def check(root: Path, against: str | None) -> list[SpecError]:
                 root,
                 c,
                 c.describe(against),
-                f"merging would renumber one of them: bring {against} in "
-                f"(git merge {against}, or git rebase {against}), then run "
-                f"'dcctl lock --against {against}' and commit dcctl.lock.yaml; "
-                "the new numbers show in this change's plan",
+                _(
+                    "merging would renumber one of them: bring {ref} in "
+                    "(git merge {ref}, or git rebase {ref}), then run "
+                    "'dcctl lock --against {ref}' and commit dcctl.lock.yaml; "
+                    "the new numbers show in this change's plan"
+                ).format(ref=against),
             )
         )
     return errors
@@ -271,7 +288,17 @@ def relock(spec: Any, against: str | None) -> Relocked:
         theirs = lock_at(root, against)
     except GitError as exc:
         raise SpecErrors(
-            [SpecError(LOCK_FILE, None, None, "", f"cannot read the lock of {against!r}: {exc}")]
+            [
+                SpecError(
+                    LOCK_FILE,
+                    None,
+                    None,
+                    "",
+                    _("cannot read the lock of {ref!r}: {problem}").format(
+                        ref=against, problem=exc
+                    ),
+                )
+            ]
         ) from None
     base, dropped = relock_base(ours, theirs)
     allocation, ipam_errors = plan_ipam(spec.site, spec.opds, spec.sources, base)

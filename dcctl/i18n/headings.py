@@ -48,6 +48,10 @@ HEADINGS: dict[str, str] = {
     "opd": N_("OPD"),
     "vm_disk_gb": N_("VM disk GB"),
     "recording_gb": N_("recording GB"),
+    "check": N_("check"),
+    "status": N_("status"),
+    "detail": N_("detail"),
+    "fix": N_("fix"),
 }
 
 

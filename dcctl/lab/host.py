@@ -22,6 +22,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from dcctl.i18n import N_, _
+
 #: Where the kernel's settings live (a test points it at a scratch tree).
 PROC_SYS = Path("/proc/sys")
 
@@ -52,14 +54,16 @@ NEEDED: tuple[HostSetting, ...] = (
     HostSetting(
         "fs.inotify.max_user_instances",
         1024,
-        "every systemd lab machine and wireguard-go holds inotify instances; "
-        "the default 128 runs out with a dozen lab machines",
+        N_(
+            "every systemd lab machine and wireguard-go holds inotify instances; "
+            "the default 128 runs out with a dozen lab machines"
+        ),
     ),
 )
 
 #: Host settings the lab does not depend on (shown by doctor, never changed).
 INDEPENDENT: dict[str, str] = {
-    "net.ipv4.ip_forward": "each lab namespace and lab machine sets its own forwarding",
+    "net.ipv4.ip_forward": N_("each lab namespace and lab machine sets its own forwarding"),
 }
 
 
@@ -175,9 +179,11 @@ def report() -> list[dict[str, str]]:
             {
                 "setting": s.key,
                 "value": value or "?",
-                "lab needs": f">= {s.minimum} (lab up sets it, lab down restores it)",
+                "lab needs": _(">= {minimum} (lab up sets it, lab down restores it)").format(
+                    minimum=s.minimum
+                ),
                 "status": "ok" if ok else "lab up will raise it",
-                "why": s.why,
+                "why": _(s.why),
             }
         )
     for key, why in INDEPENDENT.items():
@@ -185,9 +191,9 @@ def report() -> list[dict[str, str]]:
             {
                 "setting": key,
                 "value": current(key) or "?",
-                "lab needs": "any value",
+                "lab needs": _("any value"),
                 "status": "ok",
-                "why": why,
+                "why": _(why),
             }
         )
     return rows

@@ -131,6 +131,8 @@ SCANNED = [
     "dcctl/spec/ports.py",
     "dcctl/spec/checks.py",
     "dcctl/tickets/edit.py",
+    "dcctl/gitops/lockcheck.py",
+    "dcctl/doctor.py",
 ]
 
 
@@ -178,6 +180,10 @@ _ALLOWED = {
     ("dcctl/tickets/edit.py", "dq quotes strings only"),
     ("dcctl/tickets/edit.py", "cannot render"),
     ("dcctl/tickets/edit.py", "into YAML"),
+    # Commands to type, the same in every language; a data key of host.report().
+    ("dcctl/gitops/lockcheck.py", "git fetch origin"),
+    ("dcctl/doctor.py", "apt-get install -y"),
+    ("dcctl/doctor.py", "lab needs"),
 }
 
 
@@ -459,3 +465,22 @@ def test_indonesian_spec_checks_and_ticket_edit_refusals(spec_repo: Path, cli: C
     with i18n.using("id"), pytest.raises(TicketRefused) as exc:
         remove_item(text, "opd/dpmd.yaml", "vms", "nosuch")
     assert str(exc.value) == "permintaan.nama: 'nosuch' tidak ditemukan di opd/dpmd.yaml vms"
+
+
+def test_indonesian_lock_and_doctor(spec_repo: Path, cli: CliRunner) -> None:
+    """`lock` says what it did and `doctor` groups its checks in Indonesian; JSON keeps its keys."""
+    lock = spec_repo / "dcctl.lock.yaml"
+    lock.write_text(
+        "".join(ln for ln in lock.read_text().splitlines(True) if "dinkes/lan" not in ln)
+    )
+    r = cli.invoke(app, ["--lang", "id", "lock", str(spec_repo)])
+    assert r.exit_code == 0, r.output
+    assert "dcctl.lock.yaml diperbarui: 2 dialokasikan, 0 dipindah, 0 dilepas" in r.output
+    r = cli.invoke(app, ["--lang", "id", "lock", str(spec_repo)])
+    assert "dcctl.lock.yaml sudah mutakhir" in r.output
+    r = cli.invoke(app, ["--lang", "id", "doctor"])
+    assert "Wajib (validate, plan, apply)" in r.output and "mesin pulumi" in r.output
+    assert "Opsional (lab dan gladinya)" in r.output and "pemeriksaan" in r.output
+    assert re.search(r"wajib: (semua ada|tidak ada .+); opsional: \d+ dari \d+ ada", r.output)
+    r = cli.invoke(app, ["--lang", "id", "doctor", "-o", "json"])
+    assert "pulumi engine" in {x["check"] for x in json.loads(r.stdout)["required"]}
