@@ -28,7 +28,7 @@ from dcctl.spec.wireless_checks import wireless_caps
 #: The guest network's VLAN name on every switch (issue 20).
 GUEST_VLAN_NAME = "GUEST-WIFI"
 #: Link descriptions by medium: what a port's description says it carries.
-_LINK_TAG = {"fiber": "FO", "copper": "FO", "radio": "RF"}
+_LINK_TAG = {"fiber": "FO", "copper": "CU", "radio": "RF"}
 
 
 @dataclass

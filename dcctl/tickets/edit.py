@@ -47,6 +47,7 @@ OPD_KEY_ORDER = (
     "vms",
     "offices",
     "cameras",
+    "wifi",
 )
 # (mapping, sequence, offset) indentations tried for the byte-identical round trip.
 _INDENTS = ((2, 4, 2), (2, 2, 0), (4, 6, 4), (4, 4, 0), (4, 4, 2))
@@ -299,6 +300,35 @@ def set_mapping(
     items[idx][field] = node
     expected[key][idx][field] = dict(value)
     return _check(text, _dump(y, data), expected, {"replace", "insert"}, display)
+
+
+def add_wifi(text: str, display: str, wifi: dict[str, Any] | None, building: str, ap: str) -> str:
+    """Add access point `ap` to `building`'s ``access_points`` and, if given, the OPD's
+    ``wifi`` mapping (issue 20): the building's line changes, the wifi lines are added."""
+    y, data = load_round_trip(text, display)
+    expected = _plain(text)
+    buildings = data.get("buildings") or []
+    idx = next((i for i, b in enumerate(buildings) if b.get("name") == building), None)
+    if idx is None:
+        raise refuse("permintaan.gedung", f"{building!r} not found in {display} buildings")
+    node = buildings[idx]
+    aps = node.get("access_points")
+    if aps is None:
+        seq = CommentedSeq([ap])
+        seq.fa.set_flow_style()
+        node["access_points"] = seq
+    else:
+        aps.append(ap)
+    expected["buildings"][idx]["access_points"] = [
+        *(expected["buildings"][idx].get("access_points") or []),
+        ap,
+    ]
+    if wifi is not None:
+        after = [k for k in OPD_KEY_ORDER[: OPD_KEY_ORDER.index("wifi")] if k in data]
+        pos = list(data).index(after[-1]) + 1 if after else len(data)
+        data.insert(pos, "wifi", CommentedMap(wifi))
+        expected["wifi"] = dict(wifi)
+    return _check(text, _dump(y, data), expected, {"insert", "replace"}, display)
 
 
 def remove_item(text: str, display: str, key: str, name: str) -> str:

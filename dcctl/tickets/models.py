@@ -23,12 +23,13 @@ from dcctl.spec.types import (
     Name,
     Phone,
     RtspPath,
+    Ssid,
     Strict,
     SwitchPort,
     Text,
 )
 
-KINDS = ("vm_baru", "ubah_vm", "kantor_vpn", "kamera_baru", "hapus", "backup_vm")
+KINDS = ("vm_baru", "ubah_vm", "kantor_vpn", "kamera_baru", "wifi_baru", "hapus", "backup_vm")
 
 # Characters that start YAML syntax when they open a plain scalar.
 _YAML_LEAD = set("-?:,[]{}#&*!|>'\"%@`")
@@ -223,6 +224,21 @@ class BackupVm(Strict):
         return self
 
 
+class WifiBaru(Strict):
+    """Wi-Fi in one of the OPD's buildings (issue 20), on an access point Diskominfo put
+    there (a site AP on the building's switch). The OPD's SSID lands on its staff LAN;
+    its passphrase is a reference to the OPD's own secret, never the passphrase."""
+
+    gedung: Name = Field(description="The OPD's building (buildings[].name)")
+    access_point: Name = Field(description="The site's access point installed there")
+    ssid: Ssid | None = Field(None, description="Default: the OPD code in capitals")
+    keamanan: Literal["wpa2", "wpa3", "wpa2-wpa3"] = "wpa2"
+    kata_sandi: TicketCredential | None = Field(
+        None, description="Default: env:WSB_<OPD>_WIFI_PASSPHRASE"
+    )
+    tamu: bool = Field(False, description="Also broadcast the site's guest SSID")
+
+
 class Hapus(Strict):
     """Decommission one VM, office or camera; a reason is mandatory for the record."""
 
@@ -266,6 +282,11 @@ class TiketKameraBaru(_Ticket):
     permintaan: KameraBaru
 
 
+class TiketWifiBaru(_Ticket):
+    jenis: Literal["wifi_baru"]
+    permintaan: WifiBaru
+
+
 class TiketHapus(_Ticket):
     jenis: Literal["hapus"]
     permintaan: Hapus
@@ -277,7 +298,13 @@ class TiketBackupVm(_Ticket):
 
 
 Ticket = Annotated[
-    TiketVmBaru | TiketUbahVm | TiketKantorVpn | TiketKameraBaru | TiketHapus | TiketBackupVm,
+    TiketVmBaru
+    | TiketUbahVm
+    | TiketKantorVpn
+    | TiketKameraBaru
+    | TiketWifiBaru
+    | TiketHapus
+    | TiketBackupVm,
     Field(discriminator="jenis"),
 ]
 TICKET_ADAPTER: TypeAdapter[Any] = TypeAdapter(Ticket)

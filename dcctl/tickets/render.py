@@ -44,6 +44,7 @@ from dcctl.tickets.models import (
     KantorVpn,
     UbahVm,
     VmBaru,
+    WifiBaru,
 )
 from dcctl.tickets.parse import load_ticket
 
@@ -303,6 +304,8 @@ def _summary(ticket: Any) -> str:
             if v is not None
         ]
         return f"stricter backup policy for VM {r.nama}: " + ", ".join(asked)
+    if isinstance(r, WifiBaru):
+        return f"Wi-Fi in building {r.gedung} on access point {r.access_point}"
     assert isinstance(r, Hapus)
     return f"decommission {r.objek} {r.nama} ({r.alasan})"
 
@@ -444,6 +447,8 @@ def _edit(ticket: Any, spec: Spec, opd: Opd, text: str, display: str) -> tuple[s
         new = edit.add_items(text, display, "cameras", items)
         n = len(opd.cameras)
         return new, {n + j: f"permintaan.kamera[{j}]" for j in range(len(items))}
+    if isinstance(r, WifiBaru):
+        return _edit_wifi(r, spec, opd, text, display), {}
     assert isinstance(r, Hapus)
     key = _LIST_OF[r.objek]
     present = getattr(opd, key)
@@ -550,6 +555,70 @@ def _stricter_backup(
     return new, {opd.vms.index(vm): "permintaan"}
 
 
+def _edit_wifi(r: WifiBaru, spec: Spec, opd: Opd, text: str, display: str) -> str:
+    """Wi-Fi in a building: the AP must be the site's, on that building's switch, free.
+
+    The rest (the AP's owner, WPA3 on its model, a guest network the site has, SSIDs
+    unique) is the spec's validation of the edited copy, mapped back to the ticket.
+    """
+    code = opd.code
+    building = next((b for b in opd.buildings if b.name == r.gedung), None)
+    if building is None:
+        raise refuse("permintaan.gedung", f"{code} has no building {r.gedung!r}",
+                     _names(opd.buildings))  # fmt: skip
+    placed = {ap for o in spec.opds.values() for b in o.buildings for ap in b.access_points}
+    free = sorted(
+        s.name
+        for s in spec.site.switches
+        if s.role == "ap" and s.name not in placed and s.owner in (None, code)
+    )
+    ap = next((s for s in spec.site.switches if s.name == r.access_point), None)
+    if ap is None or ap.role != "ap":
+        raise refuse(
+            "permintaan.access_point",
+            f"{r.access_point!r} is not an access point of the site",
+            ("free access points: " + ", ".join(free)) if free else
+            "none is free: ask Diskominfo to install one (site.yaml, role: ap)",
+        )  # fmt: skip
+    if r.access_point in placed:
+        raise refuse("permintaan.access_point", f"access point {r.access_point} already serves "
+                     "a building")  # fmt: skip
+    ref = r.kata_sandi or f"env:WSB_{code.upper().replace('-', '_')}_WIFI_PASSPHRASE"
+    bad = namespace_problem(ref, code, spec.opds)
+    if bad is not None:
+        raise refuse(
+            "permintaan.kata_sandi",
+            f"{ref} is not one of {code}'s credentials: {bad}",
+            f"use {code}'s own Wi-Fi passphrase reference, e.g. "
+            f"env:WSB_{code.upper().replace('-', '_')}_WIFI_PASSPHRASE",
+        )
+    wifi: dict[str, Any] | None = {
+        "ssid": r.ssid or code.upper(),
+        "security": r.keamanan,
+        "passphrase": ref,
+        "guest": r.tamu,
+    }
+    if opd.wifi is not None:
+        have = opd.wifi
+        asked = {"ssid": r.ssid, "security": r.keamanan, "passphrase": r.kata_sandi,
+                 "guest": r.tamu}  # fmt: skip
+        field_of = {"ssid": "ssid", "security": "keamanan", "passphrase": "kata_sandi",
+                    "guest": "tamu"}  # fmt: skip
+        for key, value in asked.items():
+            if value not in (None, getattr(have, key)) and not (key == "guest" and not value):
+                raise refuse(
+                    f"permintaan.{field_of[key]}",
+                    f"{code}'s Wi-Fi already has {key} {getattr(have, key)}; a building "
+                    "joins it as it is",
+                    "changing the OPD's Wi-Fi is a separate change by the infra team",
+                )
+        wifi = None
+    return edit.add_wifi(text, display, wifi, r.gedung, r.access_point)
+
+
+_WIFI_FIELDS = {"ssid": "ssid", "security": "keamanan", "passphrase": "kata_sandi", "guest": "tamu"}
+
+
 def _map_errors(
     errors: list[SpecError], ticket: Any, opd_file: str, new_items: dict[int, str]
 ) -> list[Refusal]:
@@ -576,5 +645,11 @@ def _map_errors(
             where = "permintaan.kamera"
         elif e.path in ("vpn.vm", "monitoring.vm", "cctv.nvr_vm"):
             where = "permintaan.nama"
+        if isinstance(ticket.permintaan, WifiBaru) and e.file == opd_file:
+            if e.path.startswith("wifi."):
+                where = "permintaan." + _WIFI_FIELDS.get(e.path.split(".")[1], "")
+            elif "access_points" in e.path:
+                where = "permintaan.access_point"
+            where = where.rstrip(".")
         out.append(Refusal(where, e.message, e.hint))
     return out

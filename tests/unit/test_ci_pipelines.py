@@ -239,6 +239,9 @@ def github_expr(p: Project, event: str, **extra: str) -> dict[str, str]:
         "secrets.WSB_DINKES_CAMERA_PASSWORD": "x",
         "secrets.WSB_DISHUB_CAMERA_PASSWORD": "x",
         "secrets.WSB_SETDA_CAMERA_PASSWORD": "x",
+        "secrets.WSB_RADIO_KEY": "x",
+        "secrets.WSB_DINKES_WIFI_PASSPHRASE": "x",
+        "secrets.WSB_DISDUKCAPIL_WIFI_PASSPHRASE": "x",
         **extra,
     }
 

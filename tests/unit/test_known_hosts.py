@@ -144,10 +144,13 @@ def test_every_switch_the_layer_connects_to_is_pinned_against_the_targets_file(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from dcctl.engines.switches.layer import switch_targets
+    from dcctl.spec.credentials import credential_uses
 
     spec = load_spec(EXAMPLE)
-    for sw in spec.site.switches:
-        kind, _, var = sw.credential.partition(":")
+    # The switches' passwords, and the radio key and Wi-Fi passphrases radios and APs
+    # are configured with (issue 20): every env: reference of the spec.
+    for use in credential_uses(spec.site, spec.opds):
+        kind, _, var = use.ref.partition(":")
         if kind == "env":
             monkeypatch.setenv(var, "x")
     reachable, failed = switch_targets(spec, "prod")

@@ -64,11 +64,24 @@ def test_every_vm_camera_switch_and_office_is_a_target(spec: Spec, public: dict[
     for key, cam in state["cctv"].items():
         assert cameras[key]["opd"] == cam["opd"]
         assert cameras[key]["address"] == f"{cam['address']}:554"
+    # Every managed device is probed on SSH: switches as switches, radios and access
+    # points (issue 20) as their own kinds, labelled with the OPD they serve.
+    wired = [sw for sw in spec.site.switches if sw.role not in ("radio", "ap")]
     switches = _static_targets(config, "switch")
-    assert set(switches) == {sw.name for sw in spec.site.switches}
-    for sw in spec.site.switches:
+    assert set(switches) == {sw.name for sw in wired}
+    for sw in wired:
         assert switches[sw.name]["address"] == f"{sw.mgmt_address}:22"
         assert switches[sw.name]["opd"] == "kominfo"
+    for role in ("radio", "ap"):
+        devices = _static_targets(config, role)
+        mine = [sw for sw in spec.site.switches if sw.role == role]
+        assert set(devices) == {sw.name for sw in mine} and mine
+        for sw in mine:
+            assert devices[sw.name]["address"] == f"{sw.mgmt_address}:22"
+            assert devices[sw.name]["kind"] == role
+            # The example's radios and APs all serve one OPD, their owner.
+            assert devices[sw.name]["opd"] == sw.owner or sw.name == "radio-dc"
+    assert _static_targets(config, "radio")["radio-dc"]["opd"] == "dinkes"  # its one OPD
     offices = _static_targets(config, "vpn")
     assert set(offices) == set(state["vpn"])
     assert len(offices) == total(spec, "offices") > 0
@@ -113,7 +126,12 @@ def test_every_rule_carries_its_targets_opd(spec: Spec, public: dict[str, Any]) 
         by_alert.setdefault(r["alert"], {})[r["labels"].get("name", "")] = r
     assert set(by_alert["InstanceDown"]) == set(state["vms"])
     assert set(by_alert["CameraDown"]) == set(state["cctv"])
-    assert set(by_alert["SwitchUnreachable"]) == {s.name for s in spec.site.switches}
+    by_role: dict[str, set[str]] = {}
+    for s in spec.site.switches:
+        by_role.setdefault(s.role if s.role in ("radio", "ap") else "switch", set()).add(s.name)
+    assert set(by_alert["SwitchUnreachable"]) == by_role["switch"]
+    assert set(by_alert["RadioUnreachable"]) == by_role["radio"]
+    assert set(by_alert["AccessPointUnreachable"]) == by_role["ap"]
     assert set(by_alert["VpnTunnelDown"]) == set(state["vpn"])
     assert set(by_alert["VpnHandshakeStale"]) == set(state["vpn"])
     for key, cam in state["cctv"].items():

@@ -27,10 +27,14 @@ def test_trunks_are_pruned_per_link(switches: dict) -> None:
     spec = load_spec(EXAMPLE)
     v = spec.allocation.vlans
     kota = switches["sw-dist-kota"]["ports"]
-    # The Dinkes building link carries Dinkes' LAN and CCTV and management, nothing else.
+    # The Dinkes building link carries Dinkes' LAN and CCTV and management, and the guest
+    # Wi-Fi VLAN for the guest SSID of its access point (issue 20), nothing else.
+    guest = spec.site.wifi.guest.vlan  # type: ignore[union-attr]
     assert kota["GigabitEthernet1/0/2"]["trunk_vlans"] == sorted(
-        [99, v["dinkes/lan"], v["dinkes/cctv"]]
+        [99, guest, v["dinkes/lan"], v["dinkes/cctv"]]
     )
+    # The Setda building has no access point: no guest VLAN towards it.
+    assert guest not in kota["GigabitEthernet1/0/1"]["trunk_vlans"]
     # Server VLANs never leave the core towards buildings: VMs live on the hypervisors.
     assert v["dinkes/servers"] not in kota["TenGigabitEthernet1/1/1"]["trunk_vlans"]
     core = switches["sw-core"]["ports"]

@@ -304,18 +304,31 @@ def test_ipam_skips_gateway_and_dns(tmp_path: Path, spec_repo: Path) -> None:
 
 
 def test_owned_switch_ports_carry_only_the_owners_networks(spec_repo: Path) -> None:
-    """On every OPD-owned switch, access ports and trunks carry that OPD's VLANs (and MGMT)."""
+    """On every OPD-owned switch, access ports and trunks carry that OPD's VLANs (and MGMT).
+
+    The one other VLAN is the site's guest Wi-Fi network (issue 20), which is no OPD's
+    and reaches only the internet: only on a switch whose OPD broadcasts the guest SSID,
+    and there never on a port to the OPD's staff LAN or cameras.
+    """
     spec = load_spec(spec_repo)
     state = desired_state(spec)
     mgmt = spec.site.management.vlan
+    guest = spec.site.wifi.guest.vlan if spec.site.wifi and spec.site.wifi.guest else None
     owned = [sw for sw in spec.site.switches if sw.owner]
     assert owned, "the example has OPD access switches"
+    guests_seen = 0
     for sw in owned:
         theirs = {n["vlan"] for n in state["networks"].values() if n["opd"] == sw.owner}
+        wifi = spec.opds[sw.owner].wifi
+        allowed = theirs | {mgmt} | ({guest} if wifi and wifi.guest else set())
         ports = state["switches"][sw.name]["ports"]
         for name, port in ports.items():
             vlans = {port["vlan"]} if port["mode"] == "access" else set(port["trunk_vlans"])
-            assert vlans <= theirs | {mgmt}, (sw.name, name, vlans, theirs)
+            assert vlans <= allowed, (sw.name, name, vlans, theirs)
+            if guest in vlans:
+                guests_seen += 1
+                assert port["description"].startswith(("FO ", "CU ", "RF ", "WIFI guest")), port
+    assert guests_seen, "the example's guest SSID reaches its access points"
 
 
 def test_boundary_errors_name_the_ticket_free_path(spec_repo: Path) -> None:

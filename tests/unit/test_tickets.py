@@ -342,7 +342,15 @@ def test_cli_refusal_is_one_clear_reason_without_traceback(repo: Path, tmp_path:
 
 def test_example_tickets_all_parse() -> None:
     kinds = {load_ticket(p).jenis for p in TICKETS.iterdir()}
-    assert kinds == {"vm_baru", "ubah_vm", "kantor_vpn", "kamera_baru", "hapus", "backup_vm"}
+    assert kinds == {
+        "vm_baru",
+        "ubah_vm",
+        "kantor_vpn",
+        "kamera_baru",
+        "wifi_baru",
+        "hapus",
+        "backup_vm",
+    }
 
 
 # --- repo-level refusals -------------------------------------------------------------

@@ -140,12 +140,14 @@ def desired(intent: dict[str, Any], secrets: Mapping[str, DeviceSecret], state: 
                     "wireless-protocol": "802.11",
                 }
             else:
-                props |= {"master-interface": iface, "default-forwarding": "no"}
+                props |= {"master-interface": iface, "default-forwarding": "no", "mode": w["mode"]}
             state.wlans[ssid["interface"]] = props
 
 
 def full_wlan(props: Mapping[str, str]) -> dict[str, str]:
-    return {**WLAN_DEFAULTS, **props}
+    """Every property, defaults filled in; a virtual AP's mode defaults to ap-bridge."""
+    virtual = {"mode": "ap-bridge"} if "master-interface" in props else {}
+    return {**WLAN_DEFAULTS, **virtual, **props}
 
 
 def full_profile(props: Mapping[str, str]) -> dict[str, str]:
@@ -216,6 +218,7 @@ def commands(cur: Any, tgt: Any, kv: Any, quote: Any) -> tuple[list[str], list[s
             if "master-interface" not in props:
                 raise ValueError(f"{name}: no such wireless interface on the device")
             shown = {k: v for k, v in props.items() if v != WLAN_DEFAULTS.get(k) or k == "disabled"}
+            shown["mode"] = props.get("mode", "ap-bridge")  # said, whatever the default
             before.append(f"{WIRELESS_MENU} add name={quote(name)} {_args(shown, kv)}")
             continue
         changed = _changed(full_wlan(have), full_wlan(props), _KEYED_WLAN)
