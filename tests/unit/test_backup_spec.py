@@ -114,14 +114,21 @@ def test_each_opd_has_its_own_repositories_account_and_key(spec_repo: Path) -> N
 def test_a_weaker_vm_policy_is_refused_naming_the_rule(
     spec_repo: Path, old: str, new: str, field: str, fragment: str
 ) -> None:
+    line = _line_of(spec_repo / "opd/dinkes.yaml", old)
     err = assert_edit_refused(spec_repo, "opd/dinkes.yaml", old, new, field, fragment)
-    assert err.line == 27
+    assert err.line == line
     assert err.hint == WEAKER_HINT
+
+
+def _line_of(path: Path, text: str) -> int:
+    """The 1-based line of `path` holding `text` (the example's layout may move)."""
+    return next(i for i, ln in enumerate(path.read_text().splitlines(), 1) if text in ln)
 
 
 def test_validate_refuses_a_weaker_policy_with_file_line_and_rule(
     spec_repo: Path, cli: CliRunner
 ) -> None:
+    line = _line_of(spec_repo / "opd/dinkes.yaml", "backup: {schedule: daily, retention_days: 30}")
     edit_file(
         spec_repo,
         "opd/dinkes.yaml",
@@ -132,7 +139,7 @@ def test_validate_refuses_a_weaker_policy_with_file_line_and_rule(
     result = cli.invoke(app, ["validate", str(spec_repo)])
     assert result.exit_code == 1
     out = result.output
-    assert "opd/dinkes.yaml:21:" in out and "vms[0].backup.schedule" in out
+    assert f"opd/dinkes.yaml:{line}:" in out and "vms[0].backup.schedule" in out
     assert "VM simpus schedule weekly is weaker than the rahasia minimum" in out
     assert "Traceback" not in out
     assert sorted(p.name for p in spec_repo.rglob("*")) == before  # nothing written

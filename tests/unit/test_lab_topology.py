@@ -60,6 +60,8 @@ def _used_ports(spec: Spec) -> set[tuple[str, str]]:
             if b.lan_ports:
                 used.add(_canon(spec, f"{b.switch}:{b.lan_ports[0]}"))
         used |= {_canon(spec, c.port) for c in opd.cameras}
+        if opd.wifi is not None:  # a Wi-Fi client sits on each AP's first radio (issue 20)
+            used |= {(ap, "wlan1") for b in opd.buildings for ap in b.access_points}
     return used
 
 
@@ -116,8 +118,12 @@ def test_every_switch_port_has_a_veth_in_its_bridge(spec: Spec, plan: LabPlan) -
     ovs_ends = {e.ifname: e for e in plan.ends() if e.ovs_bridge}
     for sw, sp in zip(spec.site.switches, plan.switches, strict=True):
         assert sp.name == sw.name
-        assert [name for name, _ in sp.ports] == sw.port_names()
-        for _, ifname in sp.ports:
+        # Physical ports, then the lab ports of guest virtual APs (issue 20), nothing else.
+        physical = [(n, i) for n, i in sp.ports if n not in sp.virtual_ports]
+        assert [name for name, _ in physical] == sw.port_names()
+        assert set(sp.virtual_ports) <= {f"{w}-guest" for w in ("wlan1", "wlan2")}
+        assert bool(sp.virtual_ports) == (sw.role == "ap")
+        for _, ifname in physical:
             end = ovs_ends[ifname]
             assert end.ovs_bridge == sp.bridge
             assert end.ovs_tag == 1, "factory default is access VLAN 1"
@@ -154,6 +160,10 @@ def test_hypervisor_bridges_are_trunked_to_their_uplink(spec: Spec, plan: LabPla
 def test_gateway_holds_every_opd_gateway_on_its_vlan(spec: Spec, plan: LabPlan) -> None:
     alloc = spec.allocation
     nets = {g.key: g for g in plan.gateway_networks}
+    # The site's guest network (issue 20) has its gateway there too, on its own VLAN.
+    guest = spec.site.wifi.guest  # type: ignore[union-attr]
+    g = nets.pop("guest")
+    assert (g.vlan, g.prefix, g.address) == (guest.vlan, guest.prefix, "10.98.0.1/24")
     assert set(nets) == {k for k in alloc.vlans if k in alloc.prefixes}
     first_node = next(b.name for b in plan.ovs_bridges if b.role == "node")
     by_if = {e.ifname: e for e in plan.ends()}
