@@ -583,15 +583,18 @@ def _edit_wifi(r: WifiBaru, spec: Spec, opd: Opd, text: str, display: str) -> st
     if r.access_point in placed:
         raise refuse("permintaan.access_point", f"access point {r.access_point} already serves "
                      "a building")  # fmt: skip
-    ref = r.kata_sandi or f"env:WSB_{code.upper().replace('-', '_')}_WIFI_PASSPHRASE"
-    bad = namespace_problem(ref, code, spec.opds)
-    if bad is not None:
+    # Only a Wi-Fi passphrase the OPD's registry declares (reviewed when it was added);
+    # a ticket never declares one, and never names the switches' or another OPD's.
+    own = declared(opd, "wifi_passphrase")
+    ref = r.kata_sandi or (own[0] if len(own) == 1 else None)
+    if ref is None or ref not in own:
         raise refuse(
             "permintaan.kata_sandi",
-            f"{ref} is not one of {code}'s credentials: {bad}",
-            f"use {code}'s own Wi-Fi passphrase reference, e.g. "
-            f"env:WSB_{code.upper().replace('-', '_')}_WIFI_PASSPHRASE",
-        )
+            f"{ref or 'no passphrase'} is not one of {code}'s credentials: not a "
+            f"wifi_passphrase of {code}'s registry (opd/{code}.yaml)",
+            f"use {code}'s Wi-Fi passphrase: " + (", ".join(own) if own else
+            f"one the infra team declares in opd/{code}.yaml (kind wifi_passphrase)"),
+        )  # fmt: skip
     wifi: dict[str, Any] | None = {
         "ssid": r.ssid or code.upper(),
         "security": r.keamanan,

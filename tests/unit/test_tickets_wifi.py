@@ -37,7 +37,7 @@ def repo(tmp_path: Path) -> Path:
         if not ln.startswith("wifi:") and "Staff Wi-Fi at the MPP" not in ln
     ]
     before = "".join(lines).replace(", access_points: [ap-mpp]}", "}")
-    assert before != text and "wifi" not in before
+    assert before != text and "wifi:" not in before and "access_points" not in before
     (dest / CAPIL).write_text(before)
     load_spec(dest).allocation.lock().write(dest)
     return git_init_commit(dest, "before the MPP Wi-Fi")
@@ -101,7 +101,11 @@ def git_show(repo: Path, branch: str, path: str) -> str:
             "permintaan.kata_sandi",
             "not one of disdukcapil's credentials",
         ),
-        ({"kata_sandi": "env:WSB_SWITCH_PASSWORD"}, "permintaan.kata_sandi", "carries"),
+        (
+            {"kata_sandi": "env:WSB_SWITCH_PASSWORD"},
+            "permintaan.kata_sandi",
+            "not one of disdukcapil's credentials",
+        ),
         ({"keamanan": "wpa3"}, "permintaan.access_point", "offers WPA2 only"),
         ({"ssid": "DINKES-STAF"}, "permintaan.ssid", "already dinkes's"),
     ],
