@@ -234,7 +234,7 @@ class WifiBaru(Strict):
     ssid: Ssid | None = Field(None, description="Default: the OPD code in capitals")
     keamanan: Literal["wpa2", "wpa3", "wpa2-wpa3"] = "wpa2"
     kata_sandi: TicketCredential | None = Field(
-        None, description="Default: env:WSB_<OPD>_WIFI_PASSPHRASE"
+        None, description="A wifi_passphrase the OPD declared; default: the one it declared"
     )
     tamu: bool = Field(False, description="Also broadcast the site's guest SSID")
 
