@@ -19,6 +19,7 @@ from rich.table import Table
 
 from dcctl import cliopts, targets
 from dcctl.cliopts import SpecPath, examples
+from dcctl.i18n import N_, _
 from dcctl.output import (
     Output,
     Target,
@@ -63,7 +64,7 @@ def _load(path: Path, as_json: bool = False) -> Spec:
         print_spec_errors(exc, as_json)
         raise typer.Exit(1) from None
     if spec.site.vpn is None:
-        raise _fail("the Site has no vpn hub")
+        raise _fail(_("the Site has no vpn hub"))
     return spec
 
 
@@ -72,7 +73,7 @@ def _fail(message: str) -> typer.Exit:
 
 
 #: What a read shows for a key pair no apply has created yet.
-NOT_YET = "(created by the first apply)"
+NOT_YET = N_("(created by the first apply)")
 
 
 def _peers(spec: Spec, target: Target) -> tuple[list[Peer], str, set[str]]:
@@ -101,14 +102,17 @@ def _find(all_peers: list[Peer], ref: str) -> Peer:
     if exact or len(named) == 1:
         return (exact or named)[0]
     known = ", ".join(p.key for p in all_peers)
-    why = "is ambiguous" if named else "is not an office of the spec"
-    raise _fail(f"{ref!r} {why}; known: {known}")
+    if named:
+        raise _fail(_("{ref!r} is ambiguous; known: {known}").format(ref=ref, known=known))
+    raise _fail(
+        _("{ref!r} is not an office of the spec; known: {known}").format(ref=ref, known=known)
+    )
 
 
 def _office_words(words: list[str]) -> tuple[Path, str]:
     path, rest = cliopts.split_spec_words(words)
     if len(rest) != 1:
-        raise _fail("give one OFFICE (after the spec path, if any)")
+        raise _fail(_("give one OFFICE (after the spec path, if any)"))
     return path, rest[0]
 
 
@@ -163,8 +167,8 @@ def show(
         f"hub {escape(str(hub['vm']))} {escape(str(hub['endpoint']))} "
         f"tunnel {escape(str(hub['cidr']))} key {escape(key(HUB, hub_pub))}"
     )
-    table = Table(title=f"VPN peers ({target.value})", title_justify="left")
-    for col in ("office", "router", "tunnel", "LAN", "reaches", "public key"):
+    table = Table(title=_("VPN peers ({target})").format(target=target.value), title_justify="left")
+    for col in (_("office"), _("router"), _("tunnel"), _("LAN"), _("reaches"), _("public key")):
         table.add_column(col, overflow="fold")
     for p in all_peers:
         table.add_row(
@@ -178,8 +182,11 @@ def show(
     out.print(table)
     if missing:
         out.print(
-            f"no key pairs yet for {len(missing)} of them: {NOT_YET[1:-1]} "
-            f"(or `dcctl vpn keys init {path} --target {target.value}`)"
+            _("no key pairs yet for {n} of them: {why} (or `{command}`)").format(
+                n=len(missing),
+                why=_(NOT_YET)[1:-1],
+                command=f"dcctl vpn keys init {path} --target {target.value}",
+            )
         )
 
 
@@ -187,8 +194,14 @@ def _need_keys(missing: set[str], names: tuple[str, ...], path: Path, target: Ta
     lacking = [n for n in names if n in missing]
     if lacking:
         raise _fail(
-            f"no key pair yet for {', '.join(lacking)} ({target.value}): the first apply "
-            f"creates them, or `dcctl vpn keys init {path} --target {target.value}`"
+            _(
+                "no key pair yet for {names} ({target}): the first apply creates them, "
+                "or `{command}`"
+            ).format(
+                names=", ".join(lacking),
+                target=target.value,
+                command=f"dcctl vpn keys init {path} --target {target.value}",
+            )
         )
 
 
@@ -220,7 +233,11 @@ def rotate(
     peer = _find(all_peers, office)
     _need_keys(missing, (HUB, peer.key), path, target)
     if target == Target.prod:
-        confirm_or_exit(auto_approve, "rotate", f"Rotate the WireGuard keys of {peer.key} in prod?")
+        confirm_or_exit(
+            auto_approve,
+            "rotate",
+            _("Rotate the WireGuard keys of {office} in prod?").format(office=peer.key),
+        )
     store = KeyStore(keystore_path(spec.state_dir, target.value))
     with audited(spec.state_dir, spec.root, "vpn rotate", target.value, office=peer.key) as rec:
         try:
@@ -237,12 +254,17 @@ def rotate(
         )
         return
     out = console()
-    out.print(f"rotated {escape(peer.key)} ({target.value}): {escape(old)} -> {escape(new)}")
+    out.print(
+        _("rotated {office} ({target}): {old} -> {new}").format(
+            office=escape(peer.key), target=target.value, old=escape(old), new=escape(new)
+        )
+    )
     if peer.router == "mikrotik":
-        out.print(f"next: `dcctl vpn render {path} {peer.key} --export FILE` for the router,")
-        out.print("      then `dcctl apply` so the hub knows the new public key")
+        command = f"dcctl vpn render {path} {peer.key} --export FILE"
+        out.print(_("next: `{command}` for the router,").format(command=command))
+        out.print(_("      then `dcctl apply` so the hub knows the new public key"))
     else:
-        out.print("next: `dcctl apply` pushes the new keys to the hub and the office router")
+        out.print(_("next: `dcctl apply` pushes the new keys to the hub and the office router"))
 
 
 keys_app = cliopts.app(help="The VPN key store: create the key pairs before the first apply.")
@@ -277,7 +299,11 @@ def keys_init(
     if output.data:
         emit({"target": target.value, "created": made}, output)
         return
-    console().print("; ".join(made) if made else f"every key pair exists already ({target.value})")
+    console().print(
+        "; ".join(made)
+        if made
+        else _("every key pair exists already ({target})").format(target=target.value)
+    )
 
 
 @vpn_app.command(
@@ -318,7 +344,12 @@ def render_cmd(
             # Stand-ins for keys no apply created yet are never shown as if real.
             for name, public in ((HUB, hub_pub), (peer.key, peer.public_key)):
                 if name in missing:
-                    text = text.replace(public, f"<{name} public key: {NOT_YET[1:-1]}>")
+                    text = text.replace(
+                        public,
+                        "<"
+                        + _("{name} public key: {why}").format(name=name, why=_(NOT_YET)[1:-1])
+                        + ">",
+                    )
             if output.data:
                 body = {"office": peer.key, "target": target.value, "private_key": "masked"}
                 emit({**body, "config": text}, output)
@@ -334,4 +365,8 @@ def render_cmd(
     if output.data:
         emit({"office": peer.key, "target": target.value, "exported": str(dest)}, output)
         return
-    console().print(f"wrote {escape(str(dest))} (0600; holds the private key of {peer.key})")
+    console().print(
+        _("wrote {file} (0600; holds the private key of {office})").format(
+            file=escape(str(dest)), office=peer.key
+        )
+    )

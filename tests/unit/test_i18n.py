@@ -484,3 +484,19 @@ def test_indonesian_lock_and_doctor(spec_repo: Path, cli: CliRunner) -> None:
     assert re.search(r"wajib: (semua ada|tidak ada .+); opsional: \d+ dari \d+ ada", r.output)
     r = cli.invoke(app, ["--lang", "id", "doctor", "-o", "json"])
     assert "pulumi engine" in {x["check"] for x in json.loads(r.stdout)["required"]}
+
+
+def test_indonesian_vpn_messages(spec_repo: Path, cli: CliRunner) -> None:
+    """`vpn show` before the first apply and an unknown office, in Indonesian."""
+    from dcctl.vpn.cli import vpn_app
+
+    i18n.set_language("id")  # vpn is a sub-app `dcctl` mounts at run time
+    r = cli.invoke(vpn_app, ["show", str(spec_repo)])
+    assert r.exit_code == 0, r.output
+    assert "Peer VPN (lab)" in r.output
+    assert re.search(
+        r"belum ada pasangan kunci untuk \d+ di antaranya: dibuat oleh apply", r.output
+    )
+    r = cli.invoke(vpn_app, ["render", str(spec_repo), "nosuch"])
+    assert r.exit_code != 0
+    assert "'nosuch' bukan kantor dalam spec; yang dikenal: " in r.output
