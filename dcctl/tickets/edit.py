@@ -310,7 +310,12 @@ def add_wifi(text: str, display: str, wifi: dict[str, Any] | None, building: str
     buildings = data.get("buildings") or []
     idx = next((i for i, b in enumerate(buildings) if b.get("name") == building), None)
     if idx is None:
-        raise refuse("permintaan.gedung", f"{building!r} not found in {display} buildings")
+        raise refuse(
+            "permintaan.gedung",
+            _("{name!r} not found in {file} {key}").format(
+                name=building, file=display, key="buildings"
+            ),
+        )
     node = buildings[idx]
     aps = node.get("access_points")
     if aps is None:
