@@ -22,6 +22,7 @@ from rich.table import Table
 
 from dcctl import cliopts
 from dcctl.cliopts import SpecPath, examples
+from dcctl.i18n import _
 from dcctl.output import (
     Output,
     Target,
@@ -99,13 +100,18 @@ def list_(
         emit({"target": target.value, "file": str(file), "devices": rows}, output)
         return
     table = Table(
-        title=f"SSH host keys ({target.value}: {escape(str(file))})", title_justify="left"
+        title=_("SSH host keys ({target}: {file})").format(
+            target=target.value, file=escape(str(file))
+        ),
+        title_justify="left",
     )
-    for col in ("device", "address", "pinned key"):
+    for col in (_("device"), _("address"), _("pinned key")):
         table.add_column(col, overflow="fold")
     for r in rows:
         table.add_row(
-            escape(r["name"]), r["address"], r["fingerprint"] or "[yellow]not pinned[/yellow]"
+            escape(r["name"]),
+            r["address"],
+            r["fingerprint"] or "[yellow]" + _("not pinned") + "[/yellow]",
         )
     console().print(table)
 
@@ -144,8 +150,9 @@ def trust(
     unknown = sorted(set(names or ()) - set(known))
     if unknown:
         err_console().print(
-            f"error: not an SSH device of the spec: {escape(', '.join(unknown))}; "
-            f"known: {escape(', '.join(sorted(known)))}"
+            _("error: not an SSH device of the spec: {names}; known: {known}").format(
+                names=escape(", ".join(unknown)), known=escape(", ".join(sorted(known)))
+            )
         )
         raise typer.Exit(2)
     store = KnownHosts(targets.get(target.value).known_hosts(spec))
@@ -167,6 +174,10 @@ def trust(
             what = r.get("fingerprint") or r.get("error", "")
             out.print(f"{escape(r['name'])}: {r['status']} {escape(str(what))}")
         pinned = len(results) - len(failed)
-        out.print(f"{pinned} pinned, {len(failed)} failed in {escape(str(store.path))}")
+        out.print(
+            _("{pinned} pinned, {failed} failed in {file}").format(
+                pinned=pinned, failed=len(failed), file=escape(str(store.path))
+            )
+        )
     if failed:
         raise typer.Exit(1)

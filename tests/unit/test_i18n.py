@@ -500,3 +500,16 @@ def test_indonesian_vpn_messages(spec_repo: Path, cli: CliRunner) -> None:
     r = cli.invoke(vpn_app, ["render", str(spec_repo), "nosuch"])
     assert r.exit_code != 0
     assert "'nosuch' bukan kantor dalam spec; yang dikenal: " in r.output
+
+
+def test_indonesian_hostkeys_messages(spec_repo: Path, cli: CliRunner) -> None:
+    """`hostkeys list` and an unknown device, in Indonesian."""
+    from dcctl.ssh.cli import hostkeys_app
+
+    i18n.set_language("id")  # hostkeys is a sub-app `dcctl` mounts at run time
+    r = cli.invoke(hostkeys_app, ["list", str(spec_repo)])
+    assert r.exit_code == 0, r.output
+    assert "Kunci host SSH (prod: " in r.output and "belum disematkan" in r.output
+    r = cli.invoke(hostkeys_app, ["trust", str(spec_repo), "nosuch"])
+    assert r.exit_code == 2
+    assert "kesalahan: bukan perangkat SSH dalam spec: nosuch; yang dikenal: " in r.output
