@@ -50,11 +50,13 @@ def test_error_path_is_relative_to_the_current_directory(
     monkeypatch.chdir(spec_repo.parent)
     r = cli.invoke(app, ["validate", "spec"])
     assert re.search(r"^error spec/opd/dpmd\.yaml:6:1: ", r.output, re.M), r.output
-    # JSON carries the same path, and the spec-relative one.
+    # JSON (an error: on stderr, stdout stays empty) carries the same path, and the
+    # spec-relative one.
     r = cli.invoke(app, ["validate", "spec", "-o", "json"])
     import json
 
-    err = json.loads(r.stdout)["errors"][0]
+    assert r.exit_code == 1 and r.stdout == ""
+    err = json.loads(r.stderr)["errors"][0]
     assert err["file"] == "spec/opd/dpmd.yaml" and err["spec_file"] == "opd/dpmd.yaml"
 
 
