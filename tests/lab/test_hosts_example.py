@@ -217,6 +217,8 @@ def test_full_apply_configures_every_host(applied: Applied) -> None:
 
 def test_every_vm_passes_the_baseline(applied: Applied) -> None:
     keys = list(applied.lab.spec.site.ssh_keys)
+    monitoring_vm = applied.lab.spec.site.monitoring.vm
+    monitor = _host(applied, applied.vm_address(monitoring_vm))
     for key, vm in applied.state["vms"].items():
         host = _host(applied, applied.vm_address(key))
         sshd = {
@@ -245,10 +247,14 @@ def test_every_vm_passes_the_baseline(applied: Applied) -> None:
         assert host.file("/etc/dcctl/baseline").contains(
             f"classification={vm['classification']}"
         ), key
-        # The node exporter answers from outside (what Prometheus scrapes).
+        # The node exporter answers the monitoring VM (what Prometheus scrapes), and the VM
+        # firewall drops it from anywhere else (issue 15), here the management network.
         url = f"http://{applied.vm_address(key)}:9100/metrics"
-        with urllib.request.urlopen(url, timeout=10) as resp:
-            assert b"node_exporter_build_info" in resp.read(), key
+        fetch = f"import urllib.request as u; print(u.urlopen({url!r}, timeout=10).read().decode())"
+        assert "node_exporter_build_info" in monitor.check_output("python3 -c %s", fetch), key
+        if key != monitoring_vm:
+            with pytest.raises(OSError):
+                urllib.request.urlopen(url, timeout=3)
 
 
 def _get_json(url: str) -> Any:
