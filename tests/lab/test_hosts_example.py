@@ -266,13 +266,17 @@ def _get_json(url: str) -> Any:
 _wait = partial(wait_for, interval=2.0, retry_on=(OSError,))
 
 
+#: The Prometheus jobs of managed network devices (issue 20: radios and APs by their kind).
+DEVICES = ("switch", "radio", "ap")
+
+
 def test_prometheus_sees_every_target_up(applied: Applied) -> None:
     monitor = applied.vm_address(applied.lab.spec.site.monitoring.vm)
     expected = len(applied.state["monitoring"])
 
     def all_up() -> list[dict[str, Any]] | None:
         targets = _get_json(f"http://{monitor}:9090/api/v1/targets")["data"]["activeTargets"]
-        probed = [t for t in targets if t["labels"].get("job") in ("node", "camera", "switch")]
+        probed = [t for t in targets if t["labels"].get("job") in ("node", "camera", *DEVICES)]
         if len(probed) < expected - len(applied.state["vpn"]):
             return None
         return targets if all(t["health"] == "up" for t in targets) else None
@@ -289,10 +293,14 @@ def test_prometheus_sees_every_target_up(applied: Applied) -> None:
         ), t["labels"]
     assert by_job["node"] == len(applied.state["vms"])
     assert by_job["camera"] == len(applied.state["cctv"])
-    assert by_job["switch"] == len(applied.lab.spec.site.switches)
+    # Every managed device is probed under its kind: switches, radios and access points.
+    roles = [
+        {"radio": "radio", "ap": "ap"}.get(s.role, "switch") for s in applied.lab.spec.site.switches
+    ]
+    assert {job: by_job.get(job, 0) for job in DEVICES} == {j: roles.count(j) for j in DEVICES}
 
-    # The probes themselves succeed: every camera's RTSP port and switch's SSH answers.
-    query = "probe_success{job=~'camera|switch'}"
+    # The probes themselves succeed: every camera's RTSP port and device's SSH answers.
+    query = "probe_success{job=~'camera|switch|radio|ap'}"
     result = _get_json(f"http://{monitor}:9090/api/v1/query?query={urllib.parse.quote(query)}")[
         "data"
     ]["result"]
