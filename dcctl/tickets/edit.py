@@ -254,17 +254,24 @@ def add_items(text: str, display: str, key: str, rendered: list[str]) -> str:
     return _check(text, _dump(y, data), expected, allowed, display, lines)
 
 
+def _index(items: list[Any], name: str, display: str, key: str, field: str) -> int:
+    """The position of the item named ``name`` in ``display``'s ``key`` list; refused,
+    naming the ticket's ``field``, when there is none (one rule for every edit)."""
+    idx = next((i for i, it in enumerate(items) if it.get("name") == name), None)
+    if idx is None:
+        raise refuse(
+            field,
+            _("{name!r} not found in {file} {key}").format(name=name, file=display, key=key),
+        )
+    return idx
+
+
 def set_values(text: str, display: str, key: str, name: str, values: dict[str, int]) -> str:
     """Change scalar values of the list item named `name` in place (a resize)."""
     y, data = load_round_trip(text, display)
     expected = _plain(text)
     items = data.get(key) or []
-    idx = next((i for i, it in enumerate(items) if it.get("name") == name), None)
-    if idx is None:
-        raise refuse(
-            "permintaan.nama",
-            _("{name!r} not found in {file} {key}").format(name=name, file=display, key=key),
-        )
+    idx = _index(items, name, display, key, "permintaan.nama")
     for field, value in values.items():
         if field not in items[idx]:  # pragma: no cover - vcpu/memory/disk are required fields
             raise refuse(
@@ -289,12 +296,7 @@ def set_mapping(
     y, data = load_round_trip(text, display)
     expected = _plain(text)
     items = data.get(key) or []
-    idx = next((i for i, it in enumerate(items) if it.get("name") == name), None)
-    if idx is None:
-        raise refuse(
-            "permintaan.nama",
-            _("{name!r} not found in {file} {key}").format(name=name, file=display, key=key),
-        )
+    idx = _index(items, name, display, key, "permintaan.nama")
     node = CommentedMap(value)
     node.fa.set_flow_style()
     items[idx][field] = node
@@ -308,14 +310,7 @@ def add_wifi(text: str, display: str, wifi: dict[str, Any] | None, building: str
     y, data = load_round_trip(text, display)
     expected = _plain(text)
     buildings = data.get("buildings") or []
-    idx = next((i for i, b in enumerate(buildings) if b.get("name") == building), None)
-    if idx is None:
-        raise refuse(
-            "permintaan.gedung",
-            _("{name!r} not found in {file} {key}").format(
-                name=building, file=display, key="buildings"
-            ),
-        )
+    idx = _index(buildings, building, display, "buildings", "permintaan.gedung")
     node = buildings[idx]
     aps = node.get("access_points")
     if aps is None:
@@ -341,12 +336,7 @@ def remove_item(text: str, display: str, key: str, name: str) -> str:
     y, data = load_round_trip(text, display)
     expected = _plain(text)
     items = data.get(key) or []
-    idx = next((i for i, it in enumerate(items) if it.get("name") == name), None)
-    if idx is None:
-        raise refuse(
-            "permintaan.nama",
-            _("{name!r} not found in {file} {key}").format(name=name, file=display, key=key),
-        )
+    idx = _index(items, name, display, key, "permintaan.nama")
     del items[idx]
     del expected[key][idx]
     if not items:
