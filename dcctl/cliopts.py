@@ -151,7 +151,10 @@ def resolve_spec(value: Path | str | None) -> Path:
     if root is None:
         return given if given is not None else Path(".")
     rel = os.path.relpath(root)
-    return Path(rel) if not rel.startswith("../../..") else root
+    # Relative to where the engineer stands (an editor jumps to it), unless that
+    # climbs out of the tree they named absolutely, or far up: then as absolute.
+    outside = rel.startswith("..") and given is not None and given.is_absolute()
+    return root if outside or rel.startswith("../../..") else Path(rel)
 
 
 def _spec_callback(ctx: Any, param: Any, value: Any) -> Path:

@@ -108,8 +108,22 @@ def test_role_vars_keep_each_opd_to_its_own_account(tmp_path: Path) -> None:
     assert set(db["repositories"]) == {"primary", "offsite"}
     assert db["repositories"]["primary"]["host_key"] == "ssh-ed25519 AAAAprimary"
     assert db["repositories"]["offsite"]["host_key"] == ""  # not pinned: a strict login fails
-    # One VM per OPD creates the OPD's repositories.
-    assert [h for h, c in clients.items() if c["initialise"]] == ["dinkes-simpus", "dpmd-siskeudes"]
+    # One VM per repository creates it: the OPD's first VM using the most of them.
+    made = {h: c["initialise"] for h, c in clients.items() if c["initialise"]}
+    assert made == {"dinkes-simpus": ["offsite", "primary"], "dpmd-siskeudes": ["primary"]}
+    # The OPD's first VM by name may be a publik one without the off-site copy: the
+    # off-site repository is then still made by one VM only, with the primary before it.
+    state["backup"]["dinkes"]["vms"].append("dinkes/info")
+    state["vms"]["dinkes/info"] = {
+        "opd": "dinkes",
+        "role": "web",
+        "backup": {"schedule": "daily", "retention_days": 7, "repositories": ["primary"]},
+    }
+    clients = {
+        h: v["backup_client_host"] for h, v in build_role_vars(state, store, {}).hostvars.items()
+    }
+    made = {h: c["initialise"] for h, c in clients.items() if c["initialise"]}
+    assert made == {"dinkes-simpus": ["offsite", "primary"], "dpmd-siskeudes": ["primary"]}
     assert clients["dpmd-siskeudes"]["excludes"] == ["/srv/cctv"]
     # Secrets only in the secret part; nothing secret in the public part.
     public = json.dumps(rv.public)
