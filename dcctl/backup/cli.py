@@ -2,8 +2,11 @@
 
 `status` only reads: the spec (each VM's effective policy) and what backups and drills
 recorded for the target (:mod:`dcctl.backup.state`); it reaches no VM, so it answers
-offline, in a pipeline too (``-o json``). Exit code 0 whatever the backups' state: the
-alerts (``BackupStale``, ``RestoreDrillOverdue``) are what pages someone.
+offline, in a pipeline too (``-o json``). ``--live`` adds what the target's Prometheus
+saw of the VMs' timer runs since (:mod:`dcctl.backup.live`), still writing nothing.
+Exit code 0 whatever the backups' state (the alerts, ``BackupStale`` and
+``RestoreDrillOverdue``, are what pages someone); 3 when ``--live`` cannot reach
+Prometheus.
 
 `drill` is a deliberate act with a result worth keeping (an auditor asks "when was a
 restore of the rahasia database last proven, and how long did it take"): it restores
@@ -59,12 +62,30 @@ def _age(seconds: int | None) -> str:
     "status",
     epilog=examples(
         "dcctl backup status",
-        "dcctl backup status examples/wonosobo --target lab",
+        "dcctl backup status examples/wonosobo --target lab --live",
         "dcctl backup status . -o json | jq '.vms[] | select(.state != \"ok\")'",
     ),
 )
 def status(
-    path: SpecPath = Path("."), target: TargetOpt = Target.prod, output: OutputOpt = Output.text
+    path: SpecPath = Path("."),
+    target: TargetOpt = Target.prod,
+    output: OutputOpt = Output.text,
+    live: Annotated[
+        bool,
+        typer.Option(
+            "--live",
+            help="Also ask the target's Prometheus for each VM's last backups (the timer's "
+            "runs since the apply); exit 3 if it cannot be reached",
+        ),
+    ] = False,
+    prometheus: Annotated[
+        str | None,
+        typer.Option(
+            "--prometheus",
+            metavar="URL",
+            help="Prometheus to ask with --live (default: the monitoring VM, port 9090)",
+        ),
+    ] = None,
 ) -> None:
     """Per VM: its policy, last backup and its age against it, copies present, last drill."""
     from dcctl.backup.state import load, records_path
@@ -79,20 +100,37 @@ def status(
         records = load(file)
     except DataFileError as exc:
         raise fail(str(exc)) from None
+    state = desired_state(spec)
+    source = None
+    if live or prometheus:
+        from dcctl.backup.live import LiveError, merge, prometheus_url, query_backups
+
+        monitoring = spec.site.monitoring.vm if spec.site.monitoring else None
+        if prometheus is not None and not prometheus.startswith(("http://", "https://")):
+            raise fail(_("--prometheus: an http:// or https:// URL"))
+        source = prometheus or prometheus_url(state, monitoring)
+        if source is None:
+            raise fail(_("--live: no Prometheus to ask (no monitoring VM; give --prometheus URL)"))
+        try:
+            records = merge(records, query_backups(source))
+        except LiveError as exc:
+            message = _("--live: Prometheus not reachable: {error}").format(error=exc)
+            raise fail(message, code=3) from None
     now = dt.datetime.now(dt.UTC)
-    rows = backup_status(desired_state(spec), records, now)
+    rows = backup_status(state, records, now)
     if as_json:
         emit(
             {
                 "target": target.value,
                 "records": str(file),
+                "live": source,
                 "generated": now.replace(microsecond=0).isoformat().replace("+00:00", "Z"),
                 "vms": [r.to_dict() for r in rows],
             },
             output,
         )
         return
-    _table(rows, target.value, file)
+    _table(rows, target.value, file if source is None else f"{file} + {source}")
 
 
 #: Column headings (msgids, shown through ``_()``); VM and state never wrap.
@@ -108,7 +146,7 @@ _COLUMNS = (
 )
 
 
-def _table(rows: list[Any], target: str, file: Path) -> None:
+def _table(rows: list[Any], target: str, file: Path | str) -> None:
     title = _("Backups ({target}: {file})").format(target=target, file=str(file))
     table = Table(title=escape(title), title_justify="left")
     for i, col in enumerate(_COLUMNS):

@@ -600,6 +600,33 @@ def test_every_vm_with_a_backup_policy_has_snapshots_rahasia_in_two_repositories
           f"of {applied.seconds:.1f} s")  # fmt: skip
 
 
+def test_live_backup_status_sees_every_vm_backed_up(applied: Applied) -> None:
+    """`backup status --live` asks the lab's real Prometheus: every VM with a policy has a
+    backup (the apply's first run, scraped from its node exporter), rahasia VMs two copies;
+    the records file stays as it was (a status writes nothing)."""
+    records = applied.repo / "state" / "backup" / "lab" / "records.json"
+    before = records.read_bytes() if records.exists() else None
+    args = ("backup", "status", str(applied.repo), "--target", "lab", "--live", "-o", "json")
+
+    def status() -> dict[str, Any]:
+        rc, out, err = _dcctl(applied.env, *args, timeout=120)
+        assert rc == 0, err[-2000:]
+        return {r["vm"]: r for r in json.loads(out)["vms"]}
+
+    def all_seen(rows: dict[str, Any]) -> bool:
+        return all(r["last_backup"] for r in rows.values() if r["schedule"] != "none")
+
+    rows = _wait("every VM's backup in Prometheus", status, 120, interval=10, ok=all_seen)
+    for key, row in rows.items():
+        if row["schedule"] == "none":
+            continue
+        assert row["state"] not in ("missing", "stale"), row
+        assert len(row["copies_present"]) >= row["copies_required"], row
+        if applied.state["vms"][key]["classification"] == "rahasia":
+            assert set(row["copies_present"]) == {"primary", "offsite"}, row
+    assert (records.read_bytes() if records.exists() else None) == before
+
+
 def _backup_play_seconds(a: Applied) -> float:
     """How long the first apply's backup plays took, read off the VMs' own clocks: from the
     first backup account made to the last first backup finished."""

@@ -6,10 +6,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
+from dcctl.backup.metrics import LAST_SUCCESS
 from dcctl.backup.state import BackupRun, DrillRun, load, record_backup, record_drill
 from dcctl.backup.status import backup_status, per_opd
 from dcctl.cli import _mount_subcommands, app
@@ -150,3 +152,94 @@ def test_an_unreadable_record_file_is_one_clear_error(spec_root: Path, cli: CliR
     assert result.exit_code == 1
     assert "records.json" in result.output and "not a backup record file" in result.output
     assert "Traceback" not in result.output
+
+
+class _Prometheus:
+    """A stand-in answering /api/v1/query in the shape Prometheus's HTTP API documents
+    (``{"status": "success", "data": {"resultType": "vector", "result": [{"metric": ...,
+    "value": [unix, "string"]}]}}``); the example's lab test asks the real one."""
+
+    def __init__(self, result: list[dict[str, Any]]) -> None:
+        import http.server
+        import threading
+
+        asked: list[str] = []
+        body = json.dumps({"status": "success", "data": {"resultType": "vector", "result": result}})
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                asked.append(self.path)
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(body.encode())
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.asked = asked
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _series(vm: str, repo: str, when: dt.datetime) -> dict[str, Any]:
+    opd = vm.split("/")[0]
+    labels = {"__name__": LAST_SUCCESS, "opd": opd, "name": vm, "repo": repo, "job": "node"}
+    return {"metric": labels, "value": [NOW.timestamp(), str(when.timestamp())]}
+
+
+def test_live_status_takes_the_timers_newer_backups_from_prometheus(
+    spec_root: Path, cli: CliRunner
+) -> None:
+    """The records say 'never' and 'stale'; Prometheus saw fresh runs since: --live says so,
+    keeps a recorded backup newer than Prometheus's, and writes nothing."""
+    path = spec_root / "state" / "backup" / "records.json"
+    fill(path)
+    before = path.read_bytes()
+    now = dt.datetime.now(dt.UTC)
+    prom = _Prometheus(
+        [
+            _series("dinkes/never", "primary", now - dt.timedelta(hours=1)),
+            _series("dinkes/never", "offsite", now - dt.timedelta(hours=1)),
+            _series("dinkes/stale", "primary", now - dt.timedelta(minutes=5)),
+            _series("dinkes/stale", "offsite", now - dt.timedelta(minutes=5)),
+            # Older than its record: the record stays.
+            _series("dishub/web", "primary", now - dt.timedelta(days=400)),
+        ]
+    )
+    try:
+        args = ["backup", "status", str(spec_root), "-o", "json", "--prometheus", prom.url]
+        result = cli.invoke(app, args)
+    finally:
+        prom.close()
+    assert result.exit_code == 0, result.output
+    assert prom.asked and LAST_SUCCESS in prom.asked[0]
+    data = json.loads(result.stdout)
+    assert data["live"] == prom.url
+    rows = {r["vm"]: r for r in data["vms"]}
+    never = rows["dinkes/never"]
+    assert never["copies_present"] == ["primary", "offsite"] and 3000 < never["age_s"] < 4000
+    assert rows["dinkes/stale"]["age_s"] < 600
+    assert rows["dinkes/stale"]["state"] != "stale"
+    assert rows["dishub/web"]["last_backup"] == ago(days=6)
+    assert path.read_bytes() == before  # read-only
+
+
+def test_live_status_with_prometheus_unreachable_exits_3(spec_root: Path, cli: CliRunner) -> None:
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    result = cli.invoke(app, ["backup", "status", str(spec_root), "--prometheus", url])
+    assert result.exit_code == 3
+    assert "Prometheus not reachable" in result.output and url in result.output
+    assert "Traceback" not in result.output
+    bad = cli.invoke(app, ["backup", "status", str(spec_root), "--prometheus", "file:///etc/x"])
+    assert bad.exit_code == 1 and "--prometheus" in bad.output
