@@ -14,7 +14,7 @@ from rich.markup import escape
 
 from dcctl import cliopts
 from dcctl.cliopts import examples
-from dcctl.i18n import _
+from dcctl.i18n import N_, _
 from dcctl.output import Output, console, emit, err_console, fail, output_option
 from dcctl.tickets.errors import TicketRefused
 
@@ -79,7 +79,9 @@ def render(
     from dcctl.tickets.render import render_ticket
 
     if len(words) not in (1, 2) or (len(words) == 2 and repo is not None):
-        err_console().print("error: give [PATH] TICKET (the spec path once: first or --repo)")
+        err_console().print(
+            escape(_("error: give [PATH] TICKET (the spec path once: first or --repo)"))
+        )
         raise typer.Exit(1)
     ticket = Path(words[-1])
     repo = cliopts.resolve_spec(words[0]) if len(words) == 2 else _repo_and(words, repo, ticket)
@@ -138,6 +140,10 @@ def render(
         )
 
 
+#: A service-level verdict as a person reads it (the JSON keeps the English key).
+_STATES = {"met": N_("met"), "missed": N_("missed"), "open": N_("open"), "overdue": N_("overdue")}
+
+
 def _when(t: Any) -> str:
     return t.strftime("%Y-%m-%d %H:%M") if t is not None else "-"
 
@@ -146,12 +152,12 @@ def _level(t: Any) -> str:
     from dcctl.tickets.status import human
 
     if t is None or t.state == "unknown":
-        return "unknown (no diterima)"
+        return _("unknown (no diterima)")
     if t.state == "overdue":
-        return f"OVERDUE by {human(t.took - t.limit)}"
+        return _("OVERDUE by {late}").format(late=human(t.took - t.limit))
     if t.state == "open":
-        return f"open, due in {human(t.limit - t.took)}"
-    return f"{t.state} ({human(t.took)})"
+        return _("open, due in {left}").format(left=human(t.limit - t.took))
+    return _("{state} ({took})").format(state=_(_STATES.get(t.state, t.state)), took=human(t.took))
 
 
 @ticket_app.command(
@@ -193,7 +199,9 @@ def status(
     as_json = output.data
     words = list(words or [])
     if len(words) > 2 or (len(words) == 2 and repo is not None):
-        err_console().print("error: give [PATH] [TICKETS] (the spec path once: first or --repo)")
+        err_console().print(
+            escape(_("error: give [PATH] [TICKETS] (the spec path once: first or --repo)"))
+        )
         raise typer.Exit(1)
     if len(words) == 2:
         repo, tickets = cliopts.resolve_spec(words[0]), Path(words[1])
@@ -208,11 +216,13 @@ def status(
     try:
         at = datetime.fromisoformat(now) if now else None
     except ValueError:
-        raise fail(f"--now {now or ''!r} is not an ISO 8601 time") from None
+        raise fail(
+            _("--now {value} is not an ISO 8601 time").format(value=repr(now or ""))
+        ) from None
     if at is not None and at.tzinfo is None:
-        raise fail("--now needs its UTC offset, e.g. 2025-02-04T09:00+07:00")
+        raise fail(_("--now needs its UTC offset, e.g. 2025-02-04T09:00+07:00"))
     if not tickets.exists():
-        raise fail(f"{tickets}: no such file or folder")
+        raise fail(_("{path}: no such file or folder").format(path=tickets))
     levels = spec.site.service_levels
     rows, problems = ticket_status(tickets, spec.root, levels, at, main)
     if as_json:
@@ -226,12 +236,21 @@ def status(
         )
     else:
         table = Table(
-            title=f"Requests: answer within {levels.answer_minutes} min, "
-            f"resolve within {levels.resolve_hours} h",
+            title=_("Requests: answer within {minutes} min, resolve within {hours} h").format(
+                minutes=levels.answer_minutes, hours=levels.resolve_hours
+            ),
             title_justify="left",
         )
-        table.add_column("ticket", no_wrap=True)
-        for col in ("OPD", "received", "answered", "merged", "applied", "answer", "resolve"):
+        table.add_column(_("ticket"), no_wrap=True)
+        for col in (
+            _("OPD"),
+            _("received"),
+            _("answered"),
+            _("merged"),
+            _("applied"),
+            _("answer"),
+            _("resolve"),
+        ):
             table.add_column(col, overflow="fold")
         for r in rows:
             table.add_row(
@@ -246,8 +265,10 @@ def status(
             )
         console().print(table)
         if any(r.answered_by == "render" for r in rows):
-            console().print("* answered when its branch was rendered (no helpdesk reply time)")
+            console().print(
+                escape(_("* answered when its branch was rendered (no helpdesk reply time)"))
+            )
         for p in problems:
-            err_console().print(f"[red]unreadable[/red] {escape(p)}")
+            err_console().print("[red]" + escape(_("unreadable")) + f"[/red] {escape(p)}")
     if problems:
         raise typer.Exit(1)

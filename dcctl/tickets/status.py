@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from dcctl.gitops.git import GitError, git
+from dcctl.i18n import _
 
 _RENDER_MARK = "Rendered-by: dcctl ticket render"
 _RANK = {"overdue": 0, "open": 1, "missed": 2, "met": 3, "unknown": 4}
@@ -273,9 +274,9 @@ def human(delta: timedelta | None) -> str:
         return ""
     minutes = int(delta.total_seconds() // 60)
     if minutes < 60:
-        return f"{minutes}m"
+        return _("{minutes}m").format(minutes=minutes)
     hours, minutes = divmod(minutes, 60)
     if hours < 48:
-        return f"{hours}h {minutes:02d}m"
+        return _("{hours}h {minutes:02d}m").format(hours=hours, minutes=minutes)
     days, hours = divmod(hours, 24)
-    return f"{days}d {hours}h"
+    return _("{days}d {hours}h").format(days=days, hours=hours)

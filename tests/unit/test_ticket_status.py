@@ -113,6 +113,27 @@ def test_cli_table_and_json(repo: Path) -> None:
     }
 
 
+def test_cli_table_in_indonesian(repo: Path) -> None:
+    """`dcctl --lang id ticket status`: title, headings, verdicts and durations in Indonesian."""
+    from dcctl import i18n
+
+    i18n.set_language("id")  # what `dcctl --lang id` does before the sub-command runs
+    args = ["status", str(repo / "tickets"), "--repo", str(repo), "--now", NOW.isoformat()]
+    r = CliRunner().invoke(ticket_app, args, env={"COLUMNS": "200"})
+    assert r.exit_code == 0, r.output
+    assert "Permintaan: dijawab dalam 60 menit, diselesaikan dalam 24 jam" in r.output
+    assert "diterima" in r.output and "dijawab" in r.output and "penyelesaian" in r.output
+    line = next(ln for ln in r.output.splitlines() if "KOM-2025-0130" in ln)
+    assert "TERLAMBAT 2 j" in line and "terlewat (2 j 00 mnt)" in line
+    assert "terpenuhi (20 mnt)" in r.output and "terpenuhi (5 j 00 mnt)" in r.output
+    assert "* dijawab saat branch-nya dibuat oleh render" in r.output
+    r = CliRunner().invoke(ticket_app, [*args, "--now", "2025-02-11T12:20"])
+    assert r.exit_code == 1
+    assert "kesalahan: --now perlu selisih UTC-nya, mis. 2025-02-04T09:00+07:00" in r.output
+    data = json.loads(CliRunner().invoke(ticket_app, [*args, "-o", "json"]).output)
+    assert {t["answer"]["state"] for t in data["tickets"]} <= {"met", "missed", "open"}
+
+
 def test_site_sets_other_targets(repo: Path) -> None:
     site = repo / "site.yaml"
     site.write_text(
