@@ -135,6 +135,7 @@ SCANNED = [
     "dcctl/doctor.py",
     "dcctl/tickets/cli.py",
     "dcctl/tickets/status.py",
+    "dcctl/engines/switches/cli.py",
 ]
 
 
@@ -201,6 +202,8 @@ _ALLOWED = {
     # A commit trailer dcctl searches for and a git log format: read by git, not a person.
     ("dcctl/tickets/status.py", "Rendered-by: dcctl ticket render"),
     ("dcctl/tickets/status.py", "--format=%H %cI"),
+    # The audit log's and the apply lock's name of the action (data, not a sentence).
+    ("dcctl/engines/switches/cli.py", "switch push"),
 }
 
 
@@ -530,3 +533,38 @@ def test_indonesian_hostkeys_messages(spec_repo: Path, cli: CliRunner) -> None:
     r = cli.invoke(hostkeys_app, ["trust", str(spec_repo), "nosuch"])
     assert r.exit_code == 2
     assert "kesalahan: bukan perangkat SSH dalam spec: nosuch; yang dikenal: " in r.output
+
+
+def test_indonesian_switch_messages(spec_repo: Path, cli: CliRunner) -> None:
+    """`dcctl switch`: usage errors, an unknown switch, the summary table; JSON keeps its keys."""
+    from rich.console import Console
+
+    from dcctl.cli import _mount_subcommands
+    from dcctl.engines.switches.cli import summary_table
+    from dcctl.engines.switches.engine import SwitchResult
+
+    _mount_subcommands()  # `run()` mounts `switch` when the command line names it
+    r = cli.invoke(app, ["--lang", "id", "switch", "diff", str(spec_repo)])
+    assert r.exit_code == 1
+    assert "kesalahan: berikan NAME switch atau --all (bukan keduanya)" in r.output
+    r = cli.invoke(app, ["--lang", "id", "switch", "diff", str(spec_repo), "sw-nope"])
+    assert r.exit_code == 1
+    assert "switch tidak dikenal: sw-nope; yang dikenal: " in r.output
+    r = cli.invoke(app, ["--lang", "id", "switch", "diff", "sw-nope", "--spec", str(spec_repo)])
+    assert "catatan: --spec sudah usang; berikan path spec di depan" in r.output
+    i18n.set_language("id")
+    results = [
+        SwitchResult("sw-core", "unchanged"),
+        SwitchResult("sw-dinkes", "rolled_back", ["vlan 104"], error="timeout", seconds=2.5),
+    ]
+    con = Console(width=200, record=True)
+    con.print(summary_table(results))
+    text = con.export_text()
+    assert "Switch" in text and "baris" in text and "detik" in text and "rincian" in text
+    assert "tidak berubah" in text and "di-rollback" in text and "2,5" in text
+    assert results[1].to_dict()["status"] == "rolled_back"
+    i18n.set_language("en")
+    con = Console(width=200, record=True)
+    con.print(summary_table(results))
+    text = con.export_text()
+    assert "unchanged" in text and "rolled_back" in text and "seconds" in text

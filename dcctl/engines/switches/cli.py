@@ -25,6 +25,7 @@ from dcctl.engines.switches.layer import (
     backup_switches,
     plan_switches,
 )
+from dcctl.i18n import N_, _, number
 from dcctl.output import (
     Output,
     Target,
@@ -77,6 +78,22 @@ _STYLE = {
     "skipped": "yellow",
 }
 
+#: A switch's result as a person reads it; the JSON keeps the English status.
+_STATUS = {
+    "changed": N_("changed"),
+    "planned": N_("planned"),
+    "unchanged": N_("unchanged"),
+    "backed_up": N_("backed_up"),
+    "rolled_back": N_("rolled_back"),
+    "failed": N_("failed"),
+    "skipped": N_("skipped"),
+}
+
+
+def _status(status: str) -> str:
+    """``status`` in the language in force (unknown ones as they are)."""
+    return _(_STATUS[status]) if status in _STATUS else status
+
 
 def _load(path: Path, as_json: bool) -> Spec:
     return cast("Spec", load_spec_or_exit(path, as_json))
@@ -91,16 +108,20 @@ def _target_switches(
     """
     if spec is not None:
         err_console().print(
-            "note: --spec is deprecated; give the spec path first: "
-            f"dcctl switch ... {escape(str(spec))} [NAME]"
+            escape(
+                _(
+                    "note: --spec is deprecated; give the spec path first: "
+                    "dcctl switch ... {path} [NAME]"
+                ).format(path=spec)
+            )
         )
         path, names = cliopts.resolve_spec(spec), list(words or [])
     else:
         path, names = cliopts.split_spec_words(words)
     if len(names) > 1:
-        raise fail(f"one switch NAME at a time (got {' '.join(names)})")
+        raise fail(_("one switch NAME at a time (got {names})").format(names=" ".join(names)))
     if all_ == bool(names):
-        raise fail("give a switch NAME or --all (not both)")
+        raise fail(_("give a switch NAME or --all (not both)"))
     return path, None if all_ else names
 
 
@@ -132,12 +153,12 @@ def _run(
             progress.advance(task)
             if not as_json:
                 style = _STYLE.get(res.status, "")
-                con.print(f"  [{style}]{res.status:>11}[/{style}] {escape(res.name)}")
+                con.print(f"  [{style}]{_status(res.status):>11}[/{style}] {escape(res.name)}")
 
         try:
             return fn(spec, target.value, on_done=on_done, names=names)
         except KeyError as exc:
-            con.print(f"error: {escape(str(exc.args[0]))}")
+            con.print(escape(_("error: {problem}").format(problem=exc.args[0])))
             raise typer.Exit(1) from None
 
 
@@ -162,17 +183,17 @@ def _emit(
 
 def summary_table(results: list[SwitchResult]) -> Table:
     """One row per switch: status, how many lines, time, error or backup file."""
-    table = Table(title="Switches", title_justify="left")
-    for col in ("switch", "status", "lines", "seconds", "detail"):
+    table = Table(title=_("Switches"), title_justify="left")
+    for col in (_("switch"), _("status"), _("lines"), _("seconds"), _("detail")):
         table.add_column(col, overflow="fold")
     for r in results:
         style = _STYLE.get(r.status, "")
         detail = r.error or r.backup or ""
         table.add_row(
             escape(r.name),
-            f"[{style}]{r.status}[/{style}]" if style else r.status,
+            f"[{style}]{_status(r.status)}[/{style}]" if style else _status(r.status),
             str(len(r.lines)),
-            f"{r.seconds:.1f}",
+            number(r.seconds, 1),
             escape(detail),
         )
     return table
@@ -246,8 +267,9 @@ def push(
     path, names = _target_switches(words, all_, spec)
     loaded = _load(path, output.data)
     if target == Target.prod:
-        which = "every switch" if names is None else ", ".join(names)
-        confirm_or_exit(auto_approve, "push", f"Push the delta to {which} in prod?")
+        which = _("every switch") if names is None else ", ".join(names)
+        question = _("Push the delta to {which} in prod?").format(which=which)
+        confirm_or_exit(auto_approve, "push", question)
     results: list[SwitchResult] = []
     try:
         with (
@@ -266,5 +288,7 @@ def push(
         raise fail(str(exc)) from None
     _emit(results, output, True, exit_if_failed=interrupt.signal_name() is None)
     if interrupt.requested():
-        err_console().print(f"push interrupted by {interrupt.signal_name()}")
+        err_console().print(
+            _("push interrupted by {signal}").format(signal=interrupt.signal_name())
+        )
         raise typer.Exit(interrupt.exit_code())

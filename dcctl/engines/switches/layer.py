@@ -30,6 +30,7 @@ from dcctl.engines.switches.engine import (
     run_all,
 )
 from dcctl.engines.switches.secrets import device_secrets
+from dcctl.i18n import _
 
 if TYPE_CHECKING:
     from dcctl.spec.loader import Spec
@@ -75,7 +76,11 @@ def switch_targets(
     known = {s.name: s for s in spec.site.switches}
     unknown = sorted(set(names or ()) - set(known))
     if unknown:
-        raise KeyError(f"unknown switch {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        raise KeyError(
+            _("unknown switch {names}; known: {known}").format(
+                names=", ".join(unknown), known=", ".join(sorted(known))
+            )
+        )
     user = os.environ.get("DCCTL_SWITCH_USERNAME") or DEFAULT_USERNAME
     tgt = targets.get(target)
     reachable: list[SwitchTarget] = []
