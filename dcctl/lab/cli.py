@@ -24,6 +24,7 @@ from rich.table import Table
 
 from dcctl import cliopts
 from dcctl.cliopts import SpecPath, examples
+from dcctl.i18n import N_, _, number
 from dcctl.output import (
     Output,
     console,
@@ -66,7 +67,7 @@ class _Reporter:
 
     def step(self, text: str) -> None:
         if self.status is not None:
-            self.status.update(f"lab: {escape(text)}...")
+            self.status.update(escape(_("lab: {step}...").format(step=text)))
 
 
 @contextmanager
@@ -74,7 +75,7 @@ def _progress(enabled: bool) -> Iterator[_Reporter]:
     if not enabled:
         yield _Reporter(None)
         return
-    with err_console().status("lab: starting...") as status:
+    with err_console().status(escape(_("lab: starting..."))) as status:
         yield _Reporter(status)
 
 
@@ -93,13 +94,15 @@ def _guard(fn: Callable[[], T]) -> T:
     except LabError as exc:
         raise _fail(str(exc), exc.hint) from None
     except LabPlanError as exc:
-        raise _fail(str(exc), "fix the spec, or choose another --lab-id") from None
+        raise _fail(str(exc), _("fix the spec, or choose another --lab-id")) from None
     except NetError as exc:
         raise _fail(
-            str(exc), "see `dcctl lab status`; `dcctl lab down` removes a half-built lab"
+            str(exc), _("see `dcctl lab status`; `dcctl lab down` removes a half-built lab")
         ) from None
     except PermissionError as exc:
-        raise _fail(f"permission denied: {exc}", "dcctl lab needs root") from None
+        raise _fail(
+            _("permission denied: {problem}").format(problem=exc), _("dcctl lab needs root")
+        ) from None
 
 
 def _plan(path: Path, lab_id: str | None, as_json: bool = False) -> Any:
@@ -127,15 +130,28 @@ def _identity(path: Path, lab_id: str | None) -> tuple[str, Path]:
     return lid, lab_state_dir(lid)
 
 
+#: What a lab command did, as a person reads it (the JSON keeps the English action).
+_ACTIONS = {"up": N_("up"), "down": N_("down"), "reset": N_("reset")}
+
+
 def _print_result(res: Any, output: Output) -> None:
     if output.data:
         emit(res.to_dict(), output)
         return
     con = console()
     for w in res.warnings:
-        err_console().print(f"[yellow]warning[/yellow] {escape(w)}")
-    what = "; ".join(res.changes) if res.changes else "nothing to change"
-    con.print(f"lab {res.lab_id} {res.action}: {escape(what)} ({res.elapsed:.1f}s)")
+        err_console().print("[yellow]" + escape(_("warning")) + f"[/yellow] {escape(w)}")
+    what = "; ".join(res.changes) if res.changes else _("nothing to change")
+    con.print(
+        escape(
+            _("lab {lab_id} {action}: {what} ({seconds}s)").format(
+                lab_id=res.lab_id,
+                action=_(_ACTIONS.get(res.action, res.action)),
+                what=what,
+                seconds=number(res.elapsed, 1),
+            )
+        )
+    )
 
 
 @lab_app.command(
@@ -158,7 +174,11 @@ def up(
     _print_result(res, output)
     if output == Output.text:
         console().print(
-            f"state: {plan.state_dir}  (status: dcctl lab status --lab-id {plan.lab_id})"
+            escape(
+                _("state: {path}  (status: dcctl lab status --lab-id {lab_id})").format(
+                    path=plan.state_dir, lab_id=plan.lab_id
+                )
+            )
         )
 
 
@@ -193,6 +213,14 @@ def reset(
 
 
 _STYLE = {"up": "green", "missing": "red", "down": "red", "fault": "yellow", "n/a": "dim"}
+#: A lab item's state as a person reads it (the JSON keeps the English state).
+_STATES = {
+    "up": N_("up"),
+    "missing": N_("missing"),
+    "down": N_("down"),
+    "fault": N_("fault"),
+    "n/a": N_("n/a"),
+}
 
 
 @lab_app.command(epilog=examples("dcctl lab status", "dcctl lab status examples/wonosobo -o json"))
@@ -209,14 +237,23 @@ def status(
     if output.data:
         emit(st.to_dict(), output)
     else:
-        table = Table(title=f"lab {st.lab_id} ({st.prefix}, {st.state_dir})")
-        for col in ("kind", "name", "state", "detail"):
+        table = Table(
+            title=escape(
+                _("lab {lab_id} ({prefix}, {path})").format(
+                    lab_id=st.lab_id, prefix=st.prefix, path=st.state_dir
+                )
+            )
+        )
+        for col in (_("kind"), _("name"), _("state"), _("detail")):
             table.add_column(col)
         for i in st.items:
             style = _STYLE.get(i.state, "")
-            table.add_row(i.kind, escape(i.name), f"[{style}]{i.state}[/{style}]", escape(i.detail))
+            state = _(_STATES[i.state]) if i.state in _STATES else i.state
+            table.add_row(i.kind, escape(i.name), f"[{style}]{state}[/{style}]", escape(i.detail))
         console().print(table)
-        console().print("all up" if st.ok else "[red]not everything is up[/red]")
+        console().print(
+            escape(_("all up")) if st.ok else "[red]" + escape(_("not everything is up")) + "[/red]"
+        )
     if not st.ok:
         raise typer.Exit(1)
 
@@ -232,20 +269,29 @@ def _fault_words(words: list[str], names: tuple[str, ...]) -> tuple[Path, list[s
     """
     if len(words) == len(names) + 1 and not Path(words[0]).exists() and Path(words[-1]).exists():
         err_console().print(
-            "note: the spec path last is deprecated; give it first: "
-            f"dcctl lab fault ... {escape(words[-1])} {escape(' '.join(words[:-1]))}"
+            escape(
+                _(
+                    "note: the spec path last is deprecated; give it first: "
+                    "dcctl lab fault ... {path} {words}"
+                ).format(path=words[-1], words=" ".join(words[:-1]))
+            )
         )
         return cliopts.resolve_spec(words[-1]), words[:-1]
     path, rest = cliopts.split_spec_words(words)
     if len(rest) != len(names):
-        raise _fail(f"expected [PATH] {' '.join(names)}, got {' '.join(words) or 'nothing'}")
+        raise _fail(
+            _("expected [PATH] {names}, got {words}").format(
+                names=" ".join(names), words=" ".join(words) or _("nothing")
+            )
+        )
     return path, rest
 
 
-def _words(metavar: str, what: str, complete: Any = None) -> Any:
+def _words(*, metavar: str, help: str, complete: Any = None) -> Any:
+    """`[PATH] METAVAR...`: the help names what follows the spec path."""
     return typer.Argument(
         metavar=f"[PATH] {metavar}",
-        help=f"Spec repo (default: the repo around the current folder), then {what}",
+        help=f"Spec repo (default: the repo around the current folder), then {help}",
         autocompletion=complete,
         show_default=False,
     )
@@ -259,7 +305,9 @@ def _words(metavar: str, what: str, complete: Any = None) -> Any:
     ),
 )
 def fault_switch(
-    words: Annotated[list[str], _words("NAME", "the switch name", cliopts.complete_switch)],
+    words: Annotated[
+        list[str], _words(metavar="NAME", help="the switch name", complete=cliopts.complete_switch)
+    ],
     lab_id: LabIdOpt = None,
     drop_after: Annotated[
         int | None, typer.Option(help="Hang up SSH sessions after N commands")
@@ -276,9 +324,9 @@ def fault_switch(
     from dcctl.lab import runner
 
     if drop_after is not None and drop_after < 0:
-        raise _fail("--drop-after must be >= 0")
+        raise _fail(_("--drop-after must be >= 0"))
     if delay is not None and delay < 0:
-        raise _fail("--delay must be >= 0")
+        raise _fail(_("--delay must be >= 0"))
     path, (name,) = _fault_words(words, ("NAME",))
     plan = _plan(path, lab_id)
     faults = _guard(
@@ -286,7 +334,13 @@ def fault_switch(
             plan, name, drop_after=drop_after, reject=reject, delay=delay, clear=clear
         )
     )
-    console().print(f"{name}: faults {json.dumps(faults) if faults else 'cleared'}")
+    console().print(
+        escape(
+            _("{name}: faults {faults}").format(name=name, faults=json.dumps(faults))
+            if faults
+            else _("{name}: faults cleared").format(name=name)
+        )
+    )
 
 
 class CameraAction(StrEnum):
@@ -305,7 +359,8 @@ class CameraAction(StrEnum):
 )
 def fault_camera(
     words: Annotated[
-        list[str], _words("CAMERA ACTION", "NAME or OPD/NAME and stop, start, pause or resume")
+        list[str],
+        _words(metavar="CAMERA ACTION", help="NAME or OPD/NAME and stop, start, pause or resume"),
     ],
     lab_id: LabIdOpt = None,
 ) -> None:
@@ -314,7 +369,11 @@ def fault_camera(
 
     path, (name, action) = _fault_words(words, ("CAMERA", "ACTION"))
     if action not in CameraAction.__members__:
-        raise _fail(f"camera ACTION is one of {', '.join(CameraAction)}, not {action!r}")
+        raise _fail(
+            _("camera ACTION is one of {actions}, not {action}").format(
+                actions=", ".join(CameraAction), action=repr(action)
+            )
+        )
     plan = _plan(path, lab_id)
     console().print(_guard(lambda: runner.camera_fault(plan, name, action)))
 
@@ -334,7 +393,11 @@ class WanAction(StrEnum):
 def fault_wan(
     words: Annotated[
         list[str],
-        _words("OFFICE ACTION", "NAME or OPD/NAME and down or up", cliopts.complete_office),
+        _words(
+            metavar="OFFICE ACTION",
+            help="NAME or OPD/NAME and down or up",
+            complete=cliopts.complete_office,
+        ),
     ],
     lab_id: LabIdOpt = None,
 ) -> None:
@@ -343,6 +406,6 @@ def fault_wan(
 
     path, (office, action) = _fault_words(words, ("OFFICE", "ACTION"))
     if action not in WanAction.__members__:
-        raise _fail(f"WAN ACTION is down or up, not {action!r}")
+        raise _fail(_("WAN ACTION is down or up, not {action}").format(action=repr(action)))
     plan = _plan(path, lab_id)
     console().print(_guard(lambda: runner.wan_fault(plan, office, action)))

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from dcctl.i18n import _
 from dcctl.lab import net
 from dcctl.lab.base import LabError, camera_pid, set_fault, write_if_changed
 from dcctl.lab.net import NetError
@@ -43,7 +44,9 @@ def switch_fault(
         plan.switch(name)
     except KeyError:
         known = ", ".join(s.name for s in plan.switches)
-        raise LabError(f"no switch {name!r}", f"known: {known}") from None
+        raise LabError(
+            _("no switch {name}").format(name=repr(name)), _("known: {known}").format(known=known)
+        ) from None
     path = plan.switch_dir(name) / "faults.json"
     current: dict[str, Any] = {}
     if not clear:
@@ -58,7 +61,11 @@ def switch_fault(
             try:
                 re.compile(rx)
             except re.error as exc:
-                raise LabError(f"--reject {rx!r} is not a regular expression: {exc}") from None
+                raise LabError(
+                    _("--reject {regex} is not a regular expression: {problem}").format(
+                        regex=repr(rx), problem=exc
+                    )
+                ) from None
         current["reject"] = list(reject)
     if delay is not None:
         current["delay"] = delay
@@ -87,33 +94,39 @@ def camera_fault(plan: LabPlan, ref: str, action: str) -> str:
             net.stop_pids([pid])
         plan.camera_pid_path(cam).unlink(missing_ok=True)
         set_fault(plan.state_dir, "camera", cam.key, "stopped")
-        return f"camera {cam.key} stopped"
+        return _("camera {camera} stopped").format(camera=cam.key)
     if action == "pause":
         if not pid:
-            raise LabError(f"camera {cam.key} is not running")
+            raise LabError(_("camera {camera} is not running").format(camera=cam.key))
         os.kill(pid, signal.SIGSTOP)
         set_fault(plan.state_dir, "camera", cam.key, "paused")
-        return f"camera {cam.key} paused (accepts TCP, answers nothing)"
+        return _("camera {camera} paused (accepts TCP, answers nothing)").format(camera=cam.key)
     if action == "resume":
         if pid:
             os.kill(pid, signal.SIGCONT)
         set_fault(plan.state_dir, "camera", cam.key, None)
-        return f"camera {cam.key} resumed"
+        return _("camera {camera} resumed").format(camera=cam.key)
     if action == "start":
         set_fault(plan.state_dir, "camera", cam.key, None)
         if pid:
             os.kill(pid, signal.SIGCONT)
-            return f"camera {cam.key} already running"
+            return _("camera {camera} already running").format(camera=cam.key)
         if cam.netns not in net.netns_list():
-            raise LabError(f"namespace {cam.netns} is missing", "run `dcctl lab up` first")
+            raise LabError(
+                _("namespace {netns} is missing").format(netns=cam.netns),
+                _("run `dcctl lab up` first"),
+            )
         pw = secret_path(plan.state_dir, cam.credential)
         start_camera(plan, cam, pw)
-        for _ in range(100):
+        for _attempt in range(100):
             if net.rtsp_options(cam.netns, cam.ip, cam.rtsp_port, cam.rtsp_path, 1.0):
                 break
             time.sleep(0.1)
-        return f"camera {cam.key} started"
-    raise LabError(f"unknown camera action {action!r}", "stop, start, pause or resume")
+        return _("camera {camera} started").format(camera=cam.key)
+    raise LabError(
+        _("unknown camera action {action}").format(action=repr(action)),
+        _("stop, start, pause or resume"),
+    )
 
 
 def wan_fault(plan: LabPlan, ref: str, action: str) -> str:
@@ -121,13 +134,20 @@ def wan_fault(plan: LabPlan, ref: str, action: str) -> str:
     require_root()
     office = _lookup(plan.office, ref)
     if action not in ("down", "up"):
-        raise LabError(f"unknown WAN action {action!r}", "down or up")
+        raise LabError(
+            _("unknown WAN action {action}").format(action=repr(action)), _("down or up")
+        )
     assert plan.wan is not None
     set_fault(plan.state_dir, "wan", office.key, "down" if action == "down" else None)
     try:
         net.ip(plan.wan.netns, "link", "set", office.wan_bridge_port, action)
     except NetError as exc:
         raise LabError(
-            f"cannot set WAN link of {office.key} {action}: {exc}", "run `dcctl lab up`"
+            _("cannot set WAN link of {office} {action}: {problem}").format(
+                office=office.key, action=action, problem=exc
+            ),
+            _("run `dcctl lab up`"),
         ) from None
-    return f"WAN link of {office.key} {action}"
+    return (
+        _("WAN link of {office} down") if action == "down" else _("WAN link of {office} up")
+    ).format(office=office.key)

@@ -15,6 +15,7 @@ import subprocess
 from collections.abc import Iterable
 from pathlib import Path
 
+from dcctl.i18n import _
 from dcctl.lab import net
 from dcctl.lab.base import LabError
 from dcctl.lab.plan import LabPlan
@@ -47,9 +48,11 @@ _GST_CHECK = (
 def require_root() -> None:
     if os.geteuid() != 0:
         raise LabError(
-            "dcctl lab needs root: it creates network namespaces, veth pairs and "
-            "Open vSwitch bridges",
-            "run it as root, e.g. `sudo .venv/bin/dcctl lab up`",
+            _(
+                "dcctl lab needs root: it creates network namespaces, veth pairs and "
+                "Open vSwitch bridges"
+            ),
+            _("run it as root, e.g. `sudo .venv/bin/dcctl lab up`"),
         )
 
 
@@ -60,7 +63,7 @@ def missing_tools() -> dict[str, str]:
 def gst_problem() -> str | None:
     """Why the system python cannot run a camera, or None if it can."""
     if not Path(SYSTEM_PYTHON).exists():
-        return f"{SYSTEM_PYTHON} is missing"
+        return _("{path} is missing").format(path=SYSTEM_PYTHON)
     try:
         proc = subprocess.run(
             [SYSTEM_PYTHON, "-c", _GST_CHECK], capture_output=True, text=True, timeout=30
@@ -69,7 +72,7 @@ def gst_problem() -> str | None:
         return str(exc)
     if proc.returncode != 0:
         lines = proc.stderr.strip().splitlines()
-        return lines[-1] if lines else f"exit code {proc.returncode}"
+        return lines[-1] if lines else _("exit code {code}").format(code=proc.returncode)
     return None
 
 
@@ -84,7 +87,7 @@ def preflight() -> None:
         missing["ovs-ctl"] = "openvswitch-switch"
     if missing:
         raise LabError(
-            "missing commands: " + ", ".join(sorted(missing)),
+            _("missing commands: {commands}").format(commands=", ".join(sorted(missing))),
             apt_hint(missing.values()),
         )
 
@@ -123,7 +126,11 @@ def require_addresses_free(plan: LabPlan) -> None:
     if held:
         other, dst, dev = held
         raise LabError(
-            f"lab {other!r} is up with the same addresses (the route to {dst} goes via its "
-            f"{dev}); one lab of a spec at a time: nothing was built",
-            hint=f"take it down first: dcctl lab down --lab-id {other} (its saved configs stay)",
+            _(
+                "lab {other} is up with the same addresses (the route to {dst} goes via its "
+                "{dev}); one lab of a spec at a time: nothing was built"
+            ).format(other=repr(other), dst=dst, dev=dev),
+            hint=_(
+                "take it down first: dcctl lab down --lab-id {other} (its saved configs stay)"
+            ).format(other=other),
         )

@@ -44,6 +44,7 @@ import os
 import re
 from pathlib import Path
 
+from dcctl.i18n import _
 from dcctl.lab import dmz
 from dcctl.lab.plan import LabPlan, LabPlanError
 from dcctl.lab.planners import fabric, opds, wireless
@@ -73,10 +74,14 @@ def resolve_lab_id(site_name: str | None, explicit: str | None = None) -> str:
     lab_id = explicit or os.environ.get("DCCTL_LAB_ID") or ""
     if not lab_id:
         if site_name is None:
-            raise LabPlanError("no lab id: give --lab-id or a loadable spec")
+            raise LabPlanError(_("no lab id: give --lab-id or a loadable spec"))
         lab_id = default_lab_id(site_name)
     if not LAB_ID_RE.match(lab_id):
-        raise LabPlanError(f"lab id {lab_id!r} must be exactly 3 characters of a-z and 0-9")
+        raise LabPlanError(
+            _("lab id {lab_id} must be exactly 3 characters of a-z and 0-9").format(
+                lab_id=repr(lab_id)
+            )
+        )
     return lab_id
 
 

@@ -136,6 +136,9 @@ SCANNED = [
     "dcctl/tickets/cli.py",
     "dcctl/tickets/status.py",
     "dcctl/engines/switches/cli.py",
+    "dcctl/lab/cli.py",
+    "dcctl/lab/faults.py",
+    "dcctl/lab/preflight.py",
 ]
 
 
@@ -204,6 +207,9 @@ _ALLOWED = {
     ("dcctl/tickets/status.py", "--format=%H %cI"),
     # The audit log's and the apply lock's name of the action (data, not a sentence).
     ("dcctl/engines/switches/cli.py", "switch push"),
+    # Python run by the system interpreter to probe GStreamer; a command to type.
+    ("dcctl/lab/preflight.py", "import gi; "),
+    ("dcctl/lab/preflight.py", "apt-get install -y"),
 }
 
 
@@ -568,3 +574,50 @@ def test_indonesian_switch_messages(spec_repo: Path, cli: CliRunner) -> None:
     con.print(summary_table(results))
     text = con.export_text()
     assert "unchanged" in text and "rolled_back" in text and "seconds" in text
+
+
+def test_indonesian_lab_messages(
+    spec_repo: Path, cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`dcctl lab`: operator errors (no root, bad lab id, bad fault) and the result line in id."""
+    import os
+    from types import SimpleNamespace
+
+    from dcctl.lab import cli as lab_cli
+    from dcctl.output import Output
+
+    i18n.set_language("id")  # lab is a sub-app `dcctl` mounts at run time
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    r = cli.invoke(lab_cli.lab_app, ["up", str(spec_repo), "--lab-id", "t01"])
+    assert r.exit_code == 1
+    assert "kesalahan: dcctl lab memerlukan root: perintah ini membuat network namespace" in (
+        r.output
+    )
+    assert "petunjuk: jalankan sebagai root, mis. `sudo .venv/bin/dcctl lab up`" in r.output
+    r = cli.invoke(lab_cli.lab_app, ["down", str(spec_repo), "--lab-id", "TOO-LONG"])
+    assert "lab id 'TOO-LONG' harus tepat 3 karakter dari a-z dan 0-9" in r.output
+    assert "petunjuk: perbaiki spec, atau pilih --lab-id lain" in r.output
+    fault = ["fault", "camera", str(spec_repo), "dishub/terminal", "meledak"]
+    r = cli.invoke(lab_cli.lab_app, fault)
+    assert r.exit_code == 1
+    assert "ACTION kamera adalah salah satu dari stop, start, pause, resume, bukan 'meledak'" in (
+        r.output
+    )
+    r = cli.invoke(lab_cli.lab_app, ["fault", "switch", str(spec_repo), "sw-nope", "--delay", "1"])
+    assert r.exit_code == 1
+    assert "kesalahan: tidak ada switch 'sw-nope'" in r.output and "yang dikenal: " in r.output
+    r = cli.invoke(lab_cli.lab_app, ["fault", "switch", str(spec_repo), "--delay", "-1", "x"])
+    assert "kesalahan: --delay harus >= 0" in r.output
+    done = SimpleNamespace(
+        lab_id="wsb", action="up", changes=[], warnings=["w"], elapsed=12.34, to_dict=dict
+    )
+    with monkeypatch.context() as m:
+        printed: list[str] = []
+        m.setattr(lab_cli, "console", lambda: SimpleNamespace(print=printed.append))
+        m.setattr(lab_cli, "err_console", lambda: SimpleNamespace(print=printed.append))
+        lab_cli._print_result(done, Output.text)
+        i18n.set_language("en")
+        lab_cli._print_result(done, Output.text)
+    assert printed[1] == "lab wsb aktif: tidak ada yang perlu diubah (12,3 dtk)"
+    assert printed[3] == "lab wsb up: nothing to change (12.3s)"
+    assert "peringatan" in printed[0] and "warning" in printed[2]
