@@ -161,6 +161,8 @@ def site_doc(
         )
     ports = _Ports(sws)
     core = sws[0]["name"]
+    if backup:
+        nodes = max(nodes, 2)  # the off-site backup VM on a node of its own
     site["switches"] = sws
     site["hypervisors"]["nodes"] = [
         {"name": f"pve{n + 1}", "uplink": ports.take(core), "vcpu": 64, "memory_gb": 256}
@@ -193,7 +195,10 @@ def site_doc(
         if o.code == services:
             vms += [{"name": name, **copy.deepcopy(body)} for name, body in SERVICE_VMS.items()]
             if backup:
-                vms += [{"name": n, **copy.deepcopy(body)} for n, body in BACKUP_VMS.items()]
+                vms += [
+                    {"name": n, **copy.deepcopy(body), "node": f"pve{i + 1}"}
+                    for i, (n, body) in enumerate(BACKUP_VMS.items())
+                ]
         cams = [
             {
                 "name": f"cam{c + 1}",

@@ -22,6 +22,7 @@ from dcctl.backup.keys import BackupKeys, keys_dir, password_name, ssh_name
 from dcctl.engines.ansible.inventory import host_name
 from dcctl.engines.ansible.vars import RoleVars, role_default
 from dcctl.plan.desired import DesiredState
+from dcctl.spec.backup import DEFAULT_PATHS
 from dcctl.spec.loader import Spec
 from dcctl.ssh.knownhosts import HostKeyError, KnownHosts
 from dcctl.targets import Target
@@ -40,9 +41,9 @@ CLIENT_GROUP = "backup_client"
 #: Host alias of a repository in the client's ssh_config drop-in: ``dcctl-backup-primary``.
 ALIAS_PREFIX = "dcctl-backup-"
 REPOSITORY_GROUP = "backup_repository"
-#: What a VM's file-level backup holds: its configuration and the places the estate's
-#: services keep data (a path missing on a VM is skipped, not an error).
-DATA_PATHS: tuple[str, ...] = ("/etc", "/home", "/root", "/srv", "/var/backups")
+#: What a VM's file-level backup holds by default (the spec's; a VM's ``backup.paths``
+#: adds to it; a path missing on a VM is skipped, not an error).
+DATA_PATHS: tuple[str, ...] = DEFAULT_PATHS
 #: Data a VM's role keeps elsewhere: the NVR's recordings have their own retention and
 #: would dwarf every other OPD's backups.
 EXCLUDES: dict[str, tuple[str, ...]] = {
@@ -152,7 +153,7 @@ def build_role_vars(state: DesiredState, store: BackupKeys, host_keys: dict[str,
                 "host": host_name(key),
                 "schedule": policy["schedule"],
                 "retention_days": int(policy["retention_days"]),
-                "paths": list(DATA_PATHS),
+                "paths": list(policy.get("paths", DATA_PATHS)),
                 "excludes": list(EXCLUDES.get(vm["role"], ())),
                 # The repositories this VM creates while the others wait (one creator
                 # per repository: two `restic init` at once leave two keys).

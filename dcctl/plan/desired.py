@@ -14,7 +14,7 @@ import netaddr
 
 from dcctl.backup.repositories import OFFSITE, PRIMARY, backup_layer
 from dcctl.plan.switching import switch_intents
-from dcctl.spec.backup import INTERVAL_S, NONE, effective
+from dcctl.spec.backup import INTERVAL_S, NONE, data_paths, effective
 from dcctl.spec.checks import opd_networks, vlan_name, vm_network
 from dcctl.spec.loader import Spec
 from dcctl.speed import gc_paused
@@ -138,6 +138,8 @@ def _backup_policy(spec: Spec, key: str, classification: str, vm: Any) -> dict[s
         policy = effective(conf, classification, vm.backup)
     out: dict[str, Any] = policy.to_dict()
     out["repositories"] = [PRIMARY, OFFSITE][: policy.copies]
+    if policy.active:
+        out["paths"] = data_paths(vm.backup)
     if policy.active and conf is not None:
         out["stale_after_s"] = conf.stale_after_s or int(
             INTERVAL_S[policy.schedule] * conf.stale_after_factor

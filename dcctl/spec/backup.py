@@ -18,10 +18,11 @@ Why it is shaped this way (issue 18):
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from dcctl.i18n import N_, _
 from dcctl.spec.types import Strict
@@ -38,8 +39,42 @@ _VM_REF = r"^[a-z][a-z0-9-]*/[a-z][a-z0-9-]*$"
 _STORAGE_ID = r"^[a-z][a-z0-9._-]{0,62}[a-z0-9]$"
 
 
+#: What every backed-up VM keeps (its configuration, homes, served files, Debian's own
+#: dumps); a VM's ``backup.paths`` adds its application's data (a database's directory).
+DEFAULT_PATHS: tuple[str, ...] = ("/etc", "/home", "/root", "/srv", "/var/backups")
+#: Kernel and runtime trees: nothing to keep, and reading them hangs or floods a backup.
+_NOT_DATA = ("/proc", "/sys", "/dev", "/run", "/tmp")
+#: An absolute path of plain segments: no '..', no glob or shell characters, no spaces.
+_DATA_PATH_RE = re.compile(r"^(/[A-Za-z0-9_][A-Za-z0-9._@+-]{0,63}){1,16}$")
+
+
+def _data_path(v: str) -> str:
+    if not _DATA_PATH_RE.fullmatch(v) or "/.." in v or "/./" in f"{v}/":
+        raise ValueError(
+            _(
+                "must be an absolute path of plain names, like /var/lib/postgresql (letters, "
+                "digits, . _ @ + -; no '..', spaces or wildcards)"
+            )
+        )
+    if any(v == top or v.startswith(f"{top}/") for top in _NOT_DATA):
+        raise ValueError(
+            _("{path} is a kernel or runtime tree, not data").format(path=v.split("/")[1])
+        )
+    return v
+
+
+DataPath = Annotated[str, AfterValidator(_data_path)]
+
+
 class Backup(Strict):
     """A VM's own backup policy; every field left out is its classification's minimum."""
+
+    paths: list[DataPath] | None = Field(
+        None,
+        max_length=32,
+        description="Data paths backed up beyond the defaults (/etc, /home, /root, /srv, "
+        "/var/backups), e.g. /var/lib/postgresql",
+    )
 
     schedule: Schedule | None = Field(
         None, description="hourly, daily, weekly or none; at least the class's minimum"
@@ -173,6 +208,15 @@ class Effective:
         }
 
 
+def data_paths(vm_backup: Backup) -> list[str]:
+    """What a VM's backups hold: the defaults, then its own paths not already inside them."""
+    out = list(DEFAULT_PATHS)
+    for path in vm_backup.paths or ():
+        if not any(path == p or path.startswith(f"{p}/") for p in out):
+            out.append(path)
+    return out
+
+
 #: What a VM gets when nothing asks for backups (no Site backup section, or a backup VM).
 NONE = Effective("none", 0, 0, False, False)
 
@@ -235,6 +279,8 @@ def weaker(floor: ClassPolicy, classification: str, vm_backup: Backup) -> list[W
     }
     out: list[Weaker] = []
     for field, value in asked.items():
+        if field not in below:
+            continue  # paths: more data, never weaker
         if value is None or not below[field](value, floor_of[field]):
             continue
         message = _(

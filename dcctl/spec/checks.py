@@ -647,6 +647,46 @@ class _Checker:
                     )
                 )
 
+    def _offsite_apart(self, conf: Any) -> None:
+        """The off-site backup VM is pinned to another node than the backup VM.
+
+        An off-site copy on the same hypervisor node (or placed there by the name hash,
+        unpinned) is lost with the primary in one fire or one failed node: the plan would
+        promise two copies where there is one place.
+        """
+        if conf.offsite_vm is None:
+            return
+
+        def node(ref: str) -> str | None:
+            code, _sep, name = ref.partition("/")
+            return next(v.node for v in self.opds[code].vms if v.name == name)
+
+        if not (_vm_ref(conf.vm, self.opds) and _vm_ref(conf.offsite_vm, self.opds)):
+            return  # named unknown above
+        first, second = node(conf.vm), node(conf.offsite_vm)
+        if first is None or second is None:
+            self.errors.append(
+                self.sd.error(
+                    ("backup", "offsite_vm"),
+                    _(
+                        "the backup VMs {vm} and {offsite} are not both pinned to a node: "
+                        "placed by name, the off-site copy may share the primary's node"
+                    ).format(vm=conf.vm, offsite=conf.offsite_vm),
+                    _("pin each to its own node (node: in its OPD file), in another building"),
+                )
+            )
+        elif first == second:
+            self.errors.append(
+                self.sd.error(
+                    ("backup", "offsite_vm"),
+                    _(
+                        "the off-site backup VM {offsite} runs on node {node}, like the backup "
+                        "VM {vm}: one lost node loses both copies"
+                    ).format(offsite=conf.offsite_vm, node=first, vm=conf.vm),
+                    _("pin it to another node (node: in its OPD file), in another building"),
+                )
+            )
+
     def backups(self) -> None:
         """Backup repositories exist, VM policies never undercut their class (issue 18).
 
@@ -734,6 +774,7 @@ class _Checker:
                     _("add backup.offsite_vm: OPD/VM (a backup VM in another building)"),
                 )
             )
+        self._offsite_apart(conf)
         if self.site.hypervisors.type != "proxmox":
             return
         if active and conf.proxmox_storage is None:

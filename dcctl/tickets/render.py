@@ -548,7 +548,7 @@ def _stricter_backup(
             "permintaan",
             _("VM {ref} already has this backup policy").format(ref=ref),
         )
-    order = ("schedule", "retention_days", "copies", "offsite")
+    order = ("schedule", "retention_days", "copies", "offsite", "paths")  # paths kept as is
     new = edit.set_mapping(
         text, display, "vms", r.nama, "backup", {k: policy[k] for k in order if k in policy}
     )

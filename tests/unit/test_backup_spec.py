@@ -18,6 +18,9 @@ from dcctl.spec.backup import WEAKER_HINT
 from tests.helpers import assert_edit_refused, edit_file, spec_error
 from tests.specs import OpdSpec, VmSpec, build_spec
 
+#: The example's rahasia database policy (opd/dinkes.yaml, vms[1]).
+DB_POLICY = "backup: {schedule: hourly, retention_days: 14, paths: [/var/lib/postgresql]}"
+
 
 def test_the_examples_policies_follow_class_minimums(spec_repo: Path) -> None:
     vms = desired_state(load_spec(spec_repo))["vms"]
@@ -29,6 +32,7 @@ def test_the_examples_policies_follow_class_minimums(spec_repo: Path) -> None:
         "offsite": True,
         "encrypted": True,
         "repositories": ["primary", "offsite"],
+        "paths": ["/etc", "/home", "/root", "/srv", "/var/backups", "/var/lib/postgresql"],
         "stale_after_s": 7200,
     }
     # rahasia with its own longer retention; the class's schedule and copies.
@@ -85,27 +89,27 @@ def test_each_opd_has_its_own_repositories_account_and_key(spec_repo: Path) -> N
     ("old", "new", "field", "fragment"),
     [
         (
-            "backup: {schedule: hourly, retention_days: 14}",
-            "backup: {schedule: weekly, retention_days: 14}",
+            DB_POLICY,
+            DB_POLICY.replace("hourly", "weekly"),
             "vms[1].backup.schedule",
             "schedule weekly is weaker than the rahasia minimum (site.yaml "
             "backup.policy.rahasia): daily",
         ),
         (
-            "backup: {schedule: hourly, retention_days: 14}",
-            "backup: {schedule: hourly, retention_days: 7}",
+            DB_POLICY,
+            DB_POLICY.replace("14", "7"),
             "vms[1].backup.retention_days",
             "retention_days 7 is weaker than the rahasia minimum",
         ),
         (
-            "backup: {schedule: hourly, retention_days: 14}",
-            "backup: {schedule: hourly, offsite: false}",
+            DB_POLICY,
+            DB_POLICY.replace("retention_days: 14", "offsite: false"),
             "vms[1].backup.offsite",
             "offsite false is weaker than the rahasia minimum",
         ),
         (
-            "backup: {schedule: hourly, retention_days: 14}",
-            "backup: {schedule: none}",
+            DB_POLICY,
+            DB_POLICY.replace("hourly, retention_days: 14", "none"),
             "vms[1].backup.schedule",
             "schedule none is weaker than the rahasia minimum",
         ),
@@ -254,8 +258,8 @@ def test_a_weaker_policy_is_refused_in_indonesian_too(spec_repo: Path) -> None:
     edit_file(
         spec_repo,
         "opd/dinkes.yaml",
-        "backup: {schedule: hourly, retention_days: 14}",
-        "backup: {schedule: hourly, retention_days: 7}",
+        DB_POLICY,
+        DB_POLICY.replace("14", "7"),
     )
     i18n.set_language("id")
     try:
@@ -270,3 +274,71 @@ def test_a_weaker_policy_is_refused_in_indonesian_too(spec_repo: Path) -> None:
         err.hint == "kebijakan cadangan VM boleh lebih ketat daripada klasifikasinya, "
         "tidak pernah lebih lemah"
     )
+
+
+def test_the_offsite_backup_vm_on_the_primarys_node_is_refused(spec_repo: Path) -> None:
+    """Two copies on one node are one copy: a lost node loses both."""
+    edit_file(
+        spec_repo, "opd/kominfo.yaml", "disk_gb: 500, node: pve2}", "disk_gb: 500, node: pve1}"
+    )
+    err = spec_error(spec_repo, "like the backup VM kominfo/backup: one lost node loses both")
+    assert (err.file, err.path) == ("site.yaml", "backup.offsite_vm") and err.line is not None
+    assert "runs on node pve1" in err.message
+
+
+def test_an_unpinned_offsite_backup_vm_is_refused(spec_repo: Path) -> None:
+    edit_file(spec_repo, "opd/kominfo.yaml", "disk_gb: 500, node: pve2}", "disk_gb: 500}")
+    err = spec_error(spec_repo, "are not both pinned to a node")
+    assert (err.file, err.path) == ("site.yaml", "backup.offsite_vm") and err.line is not None
+
+
+@pytest.mark.parametrize(
+    ("paths", "fragment"),
+    [
+        ("[var/lib/x]", "must be an absolute path"),
+        ("[/var/lib/../../etc/shadow]", "must be an absolute path"),
+        ("['/srv/a b']", "must be an absolute path"),
+        ("['/srv/*']", "must be an absolute path"),
+        ("['/srv/x;rm -rf /']", "must be an absolute path"),
+        ('["/srv/\\x1b[2J"]', "must be an absolute path"),
+        ("[/proc/1]", "proc is a kernel or runtime tree"),
+        ("[/run]", "run is a kernel or runtime tree"),
+        ("[/]", "must be an absolute path"),
+    ],
+)
+def test_a_bad_data_path_is_refused(spec_repo: Path, paths: str, fragment: str) -> None:
+    assert_edit_refused(
+        spec_repo,
+        "opd/dinkes.yaml",
+        "paths: [/var/lib/postgresql]",
+        f"paths: {paths}",
+        "vms[1].backup.paths",
+        fragment,
+    )
+
+
+def test_data_paths_reach_the_state_and_the_vms_backup_settings(
+    spec_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dcctl.backup.ansible import build_role_vars, open_keys
+
+    edit_file(
+        spec_repo,
+        "opd/dinkes.yaml",
+        "paths: [/var/lib/postgresql]",
+        "paths: [/var/lib/postgresql, /etc/ssl, /opt/simpus]",
+    )
+    state = desired_state(load_spec(spec_repo))
+    want = ["/etc", "/home", "/root", "/srv", "/var/backups", "/var/lib/postgresql", "/opt/simpus"]
+    assert state["vms"]["dinkes/simpus-db"]["backup"]["paths"] == want  # /etc/ssl is in /etc
+    assert state["vms"]["dinkes/simpus"]["backup"]["paths"] == want[:5]
+    assert "paths" not in state["vms"]["kominfo/backup"]["backup"]  # not backed up
+    monkeypatch.setenv("DCCTL_PASSPHRASE", "unit-test-passphrase")
+    store = open_keys(state, tmp_path, "prod", create=True)
+    clients = {
+        h: v["backup_client_host"]
+        for h, v in build_role_vars(state, store, {}).hostvars.items()
+        if "backup_client_host" in v
+    }
+    assert clients["dinkes-simpus-db"]["paths"] == want
+    assert clients["dinkes-simpus"]["paths"] == want[:5]

@@ -995,6 +995,24 @@ def test_backup_vm_on_a_one_line_vm_adds_the_policy(repo: Path, tmp_path: Path) 
     assert after["vms"]["dinkes/info-sehat"]["backup"]["repositories"] == ["primary", "offsite"]
 
 
+def test_backup_vm_keeps_the_vms_data_paths(repo: Path, tmp_path: Path) -> None:
+    """Tightening simpus-db's retention keeps its own data paths (the database's directory)."""
+    path = write_ticket(
+        tmp_path,
+        {**backup_ticket(), "permintaan": {"nama": "simpus-db", "retensi_hari": 60}},
+    )
+    result = render_ticket(path, repo)
+    removed, added = branch_diff(repo, result.branch or "", "opd/dinkes.yaml")
+    assert removed == [
+        "    backup: {schedule: hourly, retention_days: 14, paths: [/var/lib/postgresql]}"
+    ]
+    assert added == [
+        "    backup: {schedule: hourly, retention_days: 60, paths: [/var/lib/postgresql]}"
+    ]
+    after = desired_state(load_spec(checkout(repo, result.branch or "", tmp_path / "b")))
+    assert after["vms"]["dinkes/simpus-db"]["backup"]["paths"][-1] == "/var/lib/postgresql"
+
+
 @pytest.mark.parametrize(
     ("permintaan", "field", "fragment", "hint"),
     [
