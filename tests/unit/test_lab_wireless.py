@@ -336,3 +336,23 @@ def test_the_edge_keeps_guests_to_the_internet_and_staff_lans_apart(wplan: LabPl
     gw_wan = ipaddress.ip_interface(wan.a.addresses[0])
     assert ipaddress.ip_interface(e.internet_address).network == gw_wan.network
     assert ipaddress.ip_interface(e.internet_address) != gw_wan
+
+
+def test_a_startup_wrapped_inside_a_value_boots_with_the_value_whole(
+    link: tuple[Device, Device],
+) -> None:
+    """RouterOS wraps a long export line inside a value (``ssid=\\`` then the name indented
+    by four blanks); the device reads its startup the way the driver reads an export,
+    so the SSID comes back whole, not as `` DINKES-STAF``."""
+    a, _ = link
+    a(RADIO.replace("ssid=", "mode=bridge ssid="))
+    startup = a.switch.startup_path
+    text = startup.read_text()
+    assert "ssid=" in text
+    wrapped = text.replace("ssid=", "ssid=\\\n    ", 1)
+    startup.write_text(wrapped)
+    before = [ln for ln in a("/export terse").splitlines() if "ssid=" in ln]
+    warnings = a.switch.boot()
+    assert warnings == []
+    after = [ln for ln in a("/export terse").splitlines() if "ssid=" in ln]
+    assert after == before and before

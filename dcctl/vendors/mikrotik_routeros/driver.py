@@ -209,22 +209,33 @@ def unquote(raw: str) -> str:
     return "".join(out)
 
 
-def _logical_lines(text: str) -> list[str]:
-    """Join continuation lines. RouterOS wraps a long line at a blank (kept before the
-    backslash) or inside a value (``ssid=\\`` then ``    NAME`` in a real v7 export),
-    and indents the continuation by four blanks: only the indent is dropped."""
-    lines: list[str] = []
-    buf = ""
-    for raw in text.splitlines():
+def numbered_lines(text: str) -> list[tuple[int, str]]:
+    """Join continuation lines, each with the number of its first line.
+
+    RouterOS wraps a long line at a blank (kept before the backslash) or inside a value
+    (``ssid=\\`` then ``    NAME`` in a real v7 export), and indents the continuation
+    by four blanks: only the indent is dropped. The lab's device reads a startup
+    configuration with the same rule (one reading of an export, the device's and ours).
+    """
+    lines: list[tuple[int, str]] = []
+    buf, start = "", 0
+    for n, raw in enumerate(text.splitlines(), 1):
+        if not buf:
+            start = n
         piece = raw.lstrip() if buf else raw
         if piece.endswith("\\"):
             buf += piece[:-1]
             continue
-        lines.append((buf + piece).strip())
+        lines.append((start, (buf + piece).strip()))
         buf = ""
     if buf:
-        lines.append(buf.strip())
+        lines.append((start, buf.strip()))
     return lines
+
+
+def _logical_lines(text: str) -> list[str]:
+    """:func:`numbered_lines` without the numbers."""
+    return [line for _n, line in numbered_lines(text)]
 
 
 def parse_export(text: str) -> RosState:

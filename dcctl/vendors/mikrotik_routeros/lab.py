@@ -53,6 +53,7 @@ from dcctl.lab.switchd.state import (
     Reply,
 )
 from dcctl.spec.vlanlist import format_vlan_list, parse_vlan_list
+from dcctl.vendors.mikrotik_routeros.driver import numbered_lines
 
 if TYPE_CHECKING:
     from dcctl.lab.switchd.state import Switch
@@ -1127,7 +1128,7 @@ class RosVendor:
         cfg = RosConfig.empty(hostname, ports)
         session = RosSession(None, "boot", cfg)
         warnings: list[str] = []
-        for n, line in _logical_lines(startup):
+        for n, line in numbered_lines(startup):
             out = session.handle(line).output
             if out.strip():
                 warnings.append(f"line {n}: {line.strip()}: {out.strip()}")
@@ -1138,24 +1139,6 @@ class RosVendor:
 
     def login_name(self, username: str) -> str:
         return username.split("+", 1)[0]
-
-
-def _logical_lines(text: str) -> list[tuple[int, str]]:
-    """Join RouterOS export continuation lines (trailing backslash)."""
-    out: list[tuple[int, str]] = []
-    buf, start = "", 0
-    for n, raw in enumerate(text.splitlines(), 1):
-        if not buf:
-            start = n
-        if raw.endswith("\\"):
-            buf += raw[:-1].rstrip() + " " if not buf else raw[:-1].strip() + " "
-            continue
-        buf += raw.strip() if buf else raw
-        out.append((start, buf))
-        buf = ""
-    if buf:
-        out.append((start, buf))
-    return out
 
 
 VENDOR = RosVendor()
