@@ -24,6 +24,8 @@ turn (`lab_turn`). Only the switch layer is applied: no VM, so it stays cheap.
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
 import json
 import os
 import subprocess
@@ -109,6 +111,20 @@ def ping(netns: str, address: str, tries: int = 3) -> bool:
         if proc.returncode == 0:
             return True
     return False
+
+
+@contextlib.contextmanager
+def posing_in(station: StationPlan, like: str) -> Iterator[str]:
+    """The client takes an address in the subnet of `like` (an address/prefix), so only
+    VLANs can keep it from `like`'s hosts: what the switches and the AP enforce."""
+    net_ = ipaddress.ip_interface(like).network
+    fake = f"{net_.broadcast_address - 3}/{net_.prefixlen}"
+    argv = ["ip", "-n", station.netns, "addr"]
+    subprocess.run([*argv, "add", fake, "dev", station.ifname], check=True, timeout=10)
+    try:
+        yield fake
+    finally:
+        subprocess.run([*argv, "del", fake, "dev", station.ifname], check=False, timeout=10)
 
 
 def eventually(check: Callable[[], bool], seconds: float = 20) -> bool:
@@ -199,6 +215,10 @@ def test_opd_ssid_client_reaches_its_opd_only(applied: Wlab) -> None:
     assert not ping(me, applied.address(applied.building("setda", "kantor")), tries=2)
     assert not ping(me, applied.address(other), tries=2)
     assert not ping(other, applied.address(applied.building("dinkes", "kantor")), tries=2)
+    # Not even at layer 2: posing in setda's subnet, dinkes' client still cannot reach it.
+    setda = next(b for b in applied.plan.buildings if b.opd == "setda")
+    with posing_in(applied.station("ap-dinkes"), setda.address):
+        assert not ping(me, setda.address.split("/")[0], tries=2)
 
 
 def test_guest_reaches_the_internet_only(applied: Wlab) -> None:
@@ -218,6 +238,10 @@ def test_guest_reaches_the_internet_only(applied: Wlab) -> None:
     }
     reached = [what for what, ip in forbidden.items() if ping(guest.netns, ip, tries=1)]
     assert reached == []
+    # The guest VLAN reaches no OPD's hosts at layer 2 either (switches and AP).
+    dinkes = next(b for b in applied.plan.buildings if b.opd == "dinkes" and b.name == "kantor")
+    with posing_in(guest, dinkes.address):
+        assert not ping(guest.netns, dinkes.address.split("/")[0], tries=2)
 
 
 def test_second_apply_changes_nothing(applied: Wlab) -> None:
