@@ -482,11 +482,21 @@ def _save_plan(
             engines.to_dict() if engines is not None else None, layers,
         )  # fmt: skip
     except OSError as exc:
-        err_console().print(f"error: cannot write the saved plan {escape(str(out))}: {exc}")
+        err_console().print(
+            escape(
+                _("error: cannot write the saved plan {file}: {problem}").format(
+                    file=out, problem=exc
+                )
+            )
+        )
         raise typer.Exit(1) from None
     err_console().print(
-        f"saved this plan to {escape(str(out))}; apply exactly it with "
-        f"`dcctl apply {escape(str(path))} --plan {escape(str(out))} --target {name}`"
+        escape(
+            _(
+                "saved this plan to {file}; apply exactly it with "
+                "`dcctl apply {path} --plan {file} --target {target}`"
+            ).format(file=out, path=path, target=name)
+        )
     )
 
 
@@ -559,10 +569,11 @@ def _engines_text(report: Any, verbose: bool) -> None:
 def _engines_markdown(report: Any) -> str:
     from dcctl.plan.render import engine_step_lines
 
-    lines = ["", f"#### engines ({report.target})", ""]
+    lines = ["", "#### " + _("engines ({target})").format(target=report.target), ""]
     for sw in _pending(report, "switches"):
+        summary = _("switch {name}: {n} lines").format(name=sw.name, n=len(sw.lines))
         lines += [
-            f"<details><summary>switch {sw.name}: {len(sw.lines)} lines</summary>",
+            f"<details><summary>{summary}</summary>",
             "",
             "```",
             *sw.lines,
@@ -577,8 +588,10 @@ def _engines_markdown(report: Any) -> str:
     lines += [f"  - {line}" for line in engine_step_lines(steps)]
     for host in _pending(report, "hosts"):
         if host.action != WAITING:
-            lines.append(f"- ansible `{host.name}`: {host.action} would change")
-    lines += [f"- **error**: {e}" for e in report.errors]
+            would = _("{play} would change").format(play=host.action)
+            lines.append(f"- ansible `{host.name}`: {would}")
+    error = _("error")
+    lines += [f"- **{error}**: {e}" for e in report.errors]
     return "\n".join(lines) + "\n"
 
 
@@ -651,7 +664,7 @@ def _engine_run(
                 console().print(f"  {opd}: " + ", ".join(f"{v} {k}" for k, v in sorted(c.items())))
             _skipped_text(result)
         for err in report.errors:
-            con.print(f"[red]error[/red] {escape(err)}")
+            con.print("[red]" + escape(_("error")) + f"[/red] {escape(err)}")
         outcome = (
             _("INTERRUPTED") if report.interrupted else _("done") if report.ok else _("FAILED")
         )
@@ -684,8 +697,13 @@ def _skipped_text(result: Any) -> None:
     noted = [i for i in result.items if i.note]
     if noted:
         console().print(
-            f"  skipped {len(noted)} {result.layer} (inputs unchanged since they converged; "
-            "--converge runs them): " + ", ".join(escape(i.name) for i in noted)
+            "  "
+            + escape(
+                _(
+                    "skipped {n} {layer} (inputs unchanged since they converged; "
+                    "--converge runs them): {names}"
+                ).format(n=len(noted), layer=result.layer, names=", ".join(i.name for i in noted))
+            )
         )
 
 
@@ -763,14 +781,20 @@ def apply(
     changes = _show_plan(spec, tgt, desired, output)
     if output == Output.text and not changes:
         console().print(
-            "(the engines still put back any drift they find on switches and VMs; "
-            "hosts whose inputs did not change are skipped: --converge checks them too)"
+            escape(
+                _(
+                    "(the engines still put back any drift they find on switches and VMs; "
+                    "hosts whose inputs did not change are skipped: --converge checks them too)"
+                )
+            )
         )
     _refuse_data_loss(spec, tgt, desired, layers, allow_destroy or ())
-    confirm_or_exit(
-        auto_approve, "apply", f"Apply {'these changes' if changes else 'the spec'} "
-        f"to {spec.site.name} ({tgt.value})?"
-    )  # fmt: skip
+    question = (
+        _("Apply these changes to {site} ({target})?")
+        if changes
+        else _("Apply the spec to {site} ({target})?")
+    )
+    confirm_or_exit(auto_approve, "apply", question.format(site=spec.site.name, target=tgt.value))
     report = _engine_run(
         spec,
         "up",
@@ -813,17 +837,27 @@ def _saved_plan(
         raise fail(str(exc)) from None
     if target is not None and target.value != plan.target:
         err_console().print(
-            f"error: {escape(str(plan_file))} is a plan for {plan.target}, not {target.value}"
+            escape(
+                _("error: {file} is a plan for {target}, not {given}").format(
+                    file=plan_file, target=plan.target, given=target.value
+                )
+            )
         )
         raise typer.Exit(1)
     if layer:
-        err_console().print("error: --layer cannot change a saved plan (plan again with it)")
+        err_console().print(
+            escape(_("error: --layer cannot change a saved plan (plan again with it)"))
+        )
         raise typer.Exit(1)
     moved = saved.moved(plan, spec, desired)
     if moved:
         err_console().print(
-            f"error: refusing the saved plan {escape(str(plan_file))}: what it was made from "
-            "moved since; plan again and review the new plan"
+            escape(
+                _(
+                    "error: refusing the saved plan {file}: what it was made from "
+                    "moved since; plan again and review the new plan"
+                ).format(file=plan_file)
+            )
         )
         for line in moved:
             err_console().print(f"  - {escape(line)}")
@@ -853,7 +887,9 @@ def destroy(
         auto_approve,
         "destroy",
         spec.site.name,
-        f"DESTROY every VM and network of {spec.site.name} on {target.value}?",
+        _("DESTROY every VM and network of {site} on {target}?").format(
+            site=spec.site.name, target=target.value
+        ),
     )
     report = _engine_run(spec, "destroy", target, output, "destroy")
     if not report.ok:
@@ -911,9 +947,9 @@ def _drift_text(report: Any) -> None:
             )
         )
     elif report.ok:
-        con.print("no drift")
+        con.print(_("no drift"))
     else:  # "no drift" would claim what the failed layers could not check
-        con.print("drift: not fully checked (see the errors)")
+        con.print(escape(_("drift: not fully checked (see the errors)")))
 
 
 @app.command(
@@ -961,7 +997,13 @@ def snapshot_adopt(
             written = adopt_snapshot(spec.state_dir, target.value)
     except (SnapshotError, LockedError) as exc:
         raise fail(str(exc)) from None
-    console().print(f"{escape(str(written))} is now {target.value}'s last-applied snapshot")
+    console().print(
+        escape(
+            _("{file} is now {target}'s last-applied snapshot").format(
+                file=written, target=target.value
+            )
+        )
+    )
 
 
 class CodeownersFormat(StrEnum):
@@ -993,7 +1035,7 @@ def codeowners(
         return
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
-    err_console().print(f"wrote {escape(str(out))}")
+    err_console().print(escape(_("wrote {file}").format(file=out)))
 
 
 @app.command(epilog=examples("dcctl doctor", "dcctl doctor -o json"))
@@ -1088,10 +1130,10 @@ def run() -> None:
         # running `--detailed-exitcode` reads as "changes pending".
         code = app(standalone_mode=False)
     except typer.Abort:
-        err_console().print("aborted: nothing was changed")
+        err_console().print(escape(_("aborted: nothing was changed")))
         sys.exit(1)
     except KeyboardInterrupt:
-        err_console().print("interrupted")
+        err_console().print(_("interrupted"))
         sys.exit(130)
     except Exception as exc:
         if _is_usage_error(exc):  # click's usage errors (Typer vendors click): show, exit 1
@@ -1100,8 +1142,10 @@ def run() -> None:
         # Last resort: never dump a traceback on users.
         if os.environ.get("DCCTL_DEBUG"):
             raise
-        err_console().print(f"error: {escape(type(exc).__name__)}: {escape(str(exc))}")
-        err_console().print("(set DCCTL_DEBUG=1 for a traceback)")
+        err_console().print(
+            escape(_("error: {problem}").format(problem=f"{type(exc).__name__}: {exc}"))
+        )
+        err_console().print(escape(_("(set DCCTL_DEBUG=1 for a traceback)")))
         sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -173,6 +174,35 @@ def test_saved_plan_is_applied_exactly_and_refused_once_the_spec_moved(
     assert r.exit_code == 1
     assert "refusing the saved plan" in r.output and "opd/dinkes.yaml" in r.output
     assert len(engine_runs) == 1, "a stale plan reached the engines"
+
+
+def test_saved_plan_apply_and_drift_messages_in_indonesian(
+    spec_repo: Path, tmp_path: Path, cli: CliRunner, engine_runs: list[dict[str, Any]]
+) -> None:
+    """`--lang id`: the saved plan's note and refusals, apply's summary, drift's verdict."""
+    saved = tmp_path / "p.json"
+    r = cli.invoke(app, ["--lang", "id", "plan", str(spec_repo), "--out", str(saved)])
+    assert r.exit_code == 0, r.output
+    assert f"plan ini disimpan ke {saved}; terapkan persis plan ini dengan `dcctl apply " in (
+        r.output.replace("\n", "")
+    )
+    base = ["--lang", "id", "apply", str(spec_repo), "--plan", str(saved), "--auto-approve"]
+    r = cli.invoke(app, [*base, "--target", "lab"])
+    assert r.exit_code == 1 and f"kesalahan: {saved} adalah plan untuk prod, bukan lab" in r.output
+    r = cli.invoke(app, [*base, "--layer", "vms"])
+    assert "kesalahan: --layer tidak dapat mengubah plan yang tersimpan" in r.output
+    r = cli.invoke(app, base)
+    assert r.exit_code == 0, r.output
+    assert re.search(r"^apply selesai dalam \d+,\d detik$", r.output, re.M)
+    dinkes = spec_repo / "opd" / "dinkes.yaml"
+    dinkes.write_text(dinkes.read_text().replace("vcpu: 4", "vcpu: 8", 1))
+    r = cli.invoke(app, base)
+    assert r.exit_code == 1 and f"kesalahan: plan tersimpan {saved} ditolak: sumbernya" in (
+        r.output.replace("\n", "")
+    )
+    assert len(engine_runs) == 1
+    r = cli.invoke(app, ["--lang", "id", "drift", str(spec_repo), "--target", "prod"])
+    assert r.exit_code == 0 and "tidak ada drift" in r.output, r.output
 
 
 def test_saved_plan_refused_when_lock_or_last_apply_moved_or_target_differs(

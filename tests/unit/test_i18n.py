@@ -139,6 +139,7 @@ SCANNED = [
     "dcctl/lab/cli.py",
     "dcctl/lab/faults.py",
     "dcctl/lab/preflight.py",
+    "dcctl/cli.py",
 ]
 
 
@@ -210,6 +211,15 @@ _ALLOWED = {
     # Python run by the system interpreter to probe GStreamer; a command to type.
     ("dcctl/lab/preflight.py", "import gi; "),
     ("dcctl/lab/preflight.py", "apt-get install -y"),
+    # The mounted groups' --help summaries (still English, like every --help text).
+    ("dcctl/cli.py", "The lab: a replica of the physical estate"),
+    ("dcctl/cli.py", "OPD request tickets to reviewed spec changes"),
+    ("dcctl/cli.py", "One switch at a time: backup, diff, push"),
+    ("dcctl/cli.py", "Office VPN: keys, rotation, MikroTik configs"),
+    ("dcctl/cli.py", "Pinned SSH host keys: list, trust"),
+    ("dcctl/cli.py", "Backups of every OPD's data: status, restore drills"),
+    # The apply lock's name of the action.
+    ("dcctl/cli.py", "snapshot adopt"),
 }
 
 
