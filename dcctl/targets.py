@@ -22,6 +22,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from dcctl.i18n import _
 from dcctl.spec.credentials import CredentialError, read_reference
 
 if TYPE_CHECKING:
@@ -140,7 +141,9 @@ class Lab:
             from dcctl.lab.secrets import lab_secret
             from dcctl.lab.topology import lab_state_dir, resolve_lab_id
         except ImportError as exc:
-            raise CredentialError(f"{ref}: the lab is not available ({exc})") from None
+            raise CredentialError(
+                _("{ref}: the lab is not available ({problem})").format(ref=ref, problem=exc)
+            ) from None
         try:
             return lab_secret(lab_state_dir(resolve_lab_id(spec.site.name)), ref)
         except (LookupError, ValueError) as exc:

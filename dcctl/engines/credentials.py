@@ -13,6 +13,7 @@ from pathlib import Path
 
 from dcctl import targets
 from dcctl.files import atomic_write, locked
+from dcctl.i18n import _
 from dcctl.spec.loader import Spec
 from dcctl.targets import CredentialError, Target
 
@@ -42,7 +43,7 @@ def passphrase(create: bool = True) -> str:
     env = os.environ.get("DCCTL_PASSPHRASE")
     if env:
         if not env.strip():
-            raise CredentialError("DCCTL_PASSPHRASE is blank; refusing to encrypt with it")
+            raise CredentialError(_("DCCTL_PASSPHRASE is blank; refusing to encrypt with it"))
         return env
     # An empty DCCTL_PASSPHRASE_FILE means "not set", not the current directory.
     path = Path(
@@ -50,8 +51,10 @@ def passphrase(create: bool = True) -> str:
     )
     if not path.exists() and not create:  # reading a secret made with a passphrase not here
         raise CredentialError(
-            f"no secrets passphrase: set DCCTL_PASSPHRASE or DCCTL_PASSPHRASE_FILE "
-            f"(default {path}, which the first apply creates)"
+            _(
+                "no secrets passphrase: set DCCTL_PASSPHRASE or DCCTL_PASSPHRASE_FILE "
+                "(default {file}, which the first apply creates)"
+            ).format(file=path)
         )
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     with locked(path.parent):
@@ -60,11 +63,15 @@ def passphrase(create: bool = True) -> str:
     try:
         text = path.read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError) as exc:
-        raise CredentialError(f"cannot read the secrets passphrase {path}: {exc}") from None
+        raise CredentialError(
+            _("cannot read the secrets passphrase {file}: {problem}").format(file=path, problem=exc)
+        ) from None
     if not text:
         raise CredentialError(
-            f"the secrets passphrase file {path} is empty (a full disk?); refusing to use an "
-            "empty passphrase. Restore the file from your backup (or set DCCTL_PASSPHRASE); "
-            "delete it only if nothing was ever encrypted with it"
+            _(
+                "the secrets passphrase file {file} is empty (a full disk?); refusing to use an "
+                "empty passphrase. Restore the file from your backup (or set DCCTL_PASSPHRASE); "
+                "delete it only if nothing was ever encrypted with it"
+            ).format(file=path)
         )
     return text

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
+from dcctl.i18n import _
 from dcctl.spec.types import CredentialRef, Strict, Text
 
 if TYPE_CHECKING:
@@ -166,17 +167,21 @@ def namespace_problem(ref: str, owner: str, opd_codes: Any = ()) -> str | None:
 
     ``opd_codes`` is no longer read (the registry says who owns what); kept for callers.
     """
-    scheme, _, rest = ref.partition(":")
+    scheme, _sep, rest = ref.partition(":")
     if scheme == "file":
         parts = rest.split("/")
         if rest.startswith(("/", "~")) or ".." in parts or "." in parts:
-            return "a file: reference is a relative path under secrets/, without '.' or '..'"
+            return _("a file: reference is a relative path under secrets/, without '.' or '..'")
         if len(parts) < 3 or parts[0] != SECRETS_DIR or parts[1] != owner:
-            return f"a file: credential of {owner} lives under {SECRETS_DIR}/{owner}/"
+            return _("a file: credential of {owner} lives under {folder}").format(
+                owner=owner, folder=f"{SECRETS_DIR}/{owner}/"
+            )
         return None
     if scheme == "env":
         if _RESERVED_ENV.match(rest):
-            return f"{rest} is one of dcctl's, the engines' or the shell's own variables"
+            return _("{name} is one of dcctl's, the engines' or the shell's own variables").format(
+                name=rest
+            )
         return None
     return None  # lab: references exist only in the lab's own store
 
@@ -193,17 +198,27 @@ def secret_file(root: Path, ref: str) -> Path:
     The one place a ``file:`` reference becomes a path: relative to the spec root,
     inside the secrets directory once every symlink is followed, never in state/.
     """
-    scheme, _, rest = ref.partition(":")
+    scheme, _sep, rest = ref.partition(":")
     parts = rest.split("/")
     if scheme != "file" or not rest or rest.startswith(("/", "~")) or ".." in parts:
-        raise CredentialError(f"{ref}: a file: reference is a relative path under {SECRETS_DIR}/")
+        raise CredentialError(
+            _("{ref}: a file: reference is a relative path under {folder}").format(
+                ref=ref, folder=f"{SECRETS_DIR}/"
+            )
+        )
     if parts[0] != SECRETS_DIR or len(parts) < 2:
-        raise CredentialError(f"{ref}: file: credentials live under {SECRETS_DIR}/")
+        raise CredentialError(
+            _("{ref}: file: credentials live under {folder}").format(
+                ref=ref, folder=f"{SECRETS_DIR}/"
+            )
+        )
     allowed = secrets_dir(root).resolve()
     path = (allowed / "/".join(parts[1:])).resolve()
     state = (Path(root) / "state").resolve()
     if not path.is_relative_to(allowed) or path.is_relative_to(state):
-        raise CredentialError(f"{ref}: leads outside the secrets directory {allowed}")
+        raise CredentialError(
+            _("{ref}: leads outside the secrets directory {folder}").format(ref=ref, folder=allowed)
+        )
     return path
 
 
@@ -213,21 +228,35 @@ def read_reference(root: Path, ref: str) -> str:
     An empty value is an error, never a secret: an unset variable exported as ""
     or a 0-byte file from a full disk would otherwise log in with no password.
     """
-    scheme, _, rest = ref.partition(":")
+    scheme, _sep, rest = ref.partition(":")
     if scheme == "env":
         value = os.environ.get(rest, "")
         if not value.strip():
-            raise CredentialError(f"{ref}: environment variable {rest} is not set or empty")
+            raise CredentialError(
+                _("{ref}: environment variable {name} is not set or empty").format(
+                    ref=ref, name=rest
+                )
+            )
         return value
     if scheme == "file":
         path = secret_file(root, ref)
         try:
             value = path.read_text(encoding="utf-8").rstrip("\r\n")
         except OSError as exc:
-            raise CredentialError(f"{ref}: cannot read {path}: {exc.strerror}") from None
+            raise CredentialError(
+                _("{ref}: cannot read {file}: {problem}").format(
+                    ref=ref, file=path, problem=exc.strerror
+                )
+            ) from None
         except UnicodeDecodeError:
-            raise CredentialError(f"{ref}: {path} is not UTF-8 text") from None
+            raise CredentialError(
+                _("{ref}: {file} is not UTF-8 text").format(ref=ref, file=path)
+            ) from None
         if not value.strip():
-            raise CredentialError(f"{ref}: {path} is empty")
+            raise CredentialError(_("{ref}: {file} is empty").format(ref=ref, file=path))
         return value
-    raise CredentialError(f"{ref}: {scheme}: references only resolve with --target lab")
+    raise CredentialError(
+        _("{ref}: {scheme}: references only resolve with --target lab").format(
+            ref=ref, scheme=scheme
+        )
+    )

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dcctl.files import atomic_write
+from dcctl.i18n import _
 
 __all__ = [
     "HostKey",
@@ -89,15 +90,17 @@ def parse_keyline(text: str) -> tuple[str, str]:
     """``"ssh-ed25519 AAAA..."`` (a comment may follow) -> (type, base64); HostKeyError if not."""
     parts = text.strip().split()
     if len(parts) < 2 or parts[0] not in KEY_TYPES or not _B64.fullmatch(parts[1]):
-        raise HostKeyError(f"not an SSH public key of a pinned type ({', '.join(KEY_TYPES)})")
+        raise HostKeyError(
+            _("not an SSH public key of a pinned type ({types})").format(types=", ".join(KEY_TYPES))
+        )
     try:
         blob = base64.b64decode(parts[1], validate=True)
     except (binascii.Error, ValueError):
-        raise HostKeyError("SSH public key is not valid base64") from None
+        raise HostKeyError(_("SSH public key is not valid base64")) from None
     # The blob starts with its own type name: a key pasted under the wrong type is refused.
     n = int.from_bytes(blob[:4], "big") if len(blob) >= 4 else -1
     if blob[4 : 4 + n].decode("ascii", "replace") != parts[0]:
-        raise HostKeyError(f"SSH public key does not match its type {parts[0]}")
+        raise HostKeyError(_("SSH public key does not match its type {type}").format(type=parts[0]))
     return parts[0], parts[1]
 
 
@@ -110,7 +113,9 @@ def fingerprint(keyline: str) -> str:
 
 def _check_name(name: str) -> str:
     if not _NAME.fullmatch(name):
-        raise HostKeyError(f"device name {name!r} cannot be a known_hosts label")
+        raise HostKeyError(
+            _("device name {name} cannot be a known_hosts label").format(name=repr(name))
+        )
     return name
 
 
@@ -120,7 +125,7 @@ def _check_host(host: str) -> str:
     except ValueError:
         if _HOST.fullmatch(host) and ":" not in host:
             return host
-    raise HostKeyError(f"{host!r} is not an address or host name")
+    raise HostKeyError(_("{host} is not an address or host name").format(host=repr(host)))
 
 
 class KnownHosts:
@@ -142,12 +147,14 @@ class KnownHosts:
                 continue
             try:
                 patterns, keytype, key = line.split()[:3]
-                name, _, spec = patterns.partition(",")
+                name, _sep, spec = patterns.partition(",")
                 host, port = _split_hostspec(spec)
                 parse_keyline(f"{keytype} {key}")
             except (ValueError, HostKeyError) as exc:
                 raise HostKeyError(
-                    f"{self.path}:{number}: not a dcctl known_hosts line ({exc})"
+                    _("{file}:{line}: not a dcctl known_hosts line ({problem})").format(
+                        file=self.path, line=number, problem=exc
+                    )
                 ) from None
             out[name] = HostKey(name, host, port, keytype, key)
         return out
@@ -160,15 +167,20 @@ class KnownHosts:
         pinned = self.get(name)
         if pinned is None:
             raise HostKeyError(
-                f"{name}: no pinned host key; record it with `dcctl hostkeys trust` "
-                f"after checking the fingerprint {fingerprint(keyline)}"
+                _(
+                    "{name}: no pinned host key; record it with `dcctl hostkeys trust` "
+                    "after checking the fingerprint {fingerprint}"
+                ).format(name=name, fingerprint=fingerprint(keyline))
             )
         if pinned.keyline != " ".join(parse_keyline(keyline)):
             raise HostKeyError(_changed(pinned, keyline))
         if (pinned.host, pinned.port) != (host, int(port)):
             raise HostKeyError(
-                f"{name}: pinned at {hostspec(pinned.host, pinned.port)}, "
-                f"not {hostspec(host, port)}; trust it again at the new address"
+                _(
+                    "{name}: pinned at {pinned}, not {given}; trust it again at the new address"
+                ).format(
+                    name=name, pinned=hostspec(pinned.host, pinned.port), given=hostspec(host, port)
+                )
             )
 
     def record(
@@ -187,7 +199,7 @@ class KnownHosts:
             if old == new:
                 return "same"
             if old is not None and old.keyline != new.keyline and not replace:
-                raise HostKeyError(_changed(old, new.keyline) + "; pass --replace if expected")
+                raise HostKeyError(_changed(old, new.keyline) + _("; pass --replace if expected"))
             verdict = (
                 "added" if old is None else "moved" if old.keyline == new.keyline else "replaced"
             )
@@ -232,18 +244,23 @@ class KnownHosts:
 
 
 def _changed(pinned: HostKey, keyline: str) -> str:
-    return (
-        f"{pinned.name}: HOST KEY CHANGED at {hostspec(pinned.host, pinned.port)}: "
-        f"pinned {pinned.fingerprint}, offered {fingerprint(keyline)}; refusing to connect"
+    return _(
+        "{name}: HOST KEY CHANGED at {address}: "
+        "pinned {pinned}, offered {offered}; refusing to connect"
+    ).format(
+        name=pinned.name,
+        address=hostspec(pinned.host, pinned.port),
+        pinned=pinned.fingerprint,
+        offered=fingerprint(keyline),
     )
 
 
 def _split_hostspec(spec: str) -> tuple[str, int]:
     if spec.startswith("["):
-        host, _, port = spec[1:].partition("]:")
+        host, _sep, port = spec[1:].partition("]:")
         return host, int(port)
     if not spec:
-        raise ValueError("no address")
+        raise ValueError(_("no address"))
     return spec, 22
 
 
@@ -260,9 +277,11 @@ def scan(host: str, port: int = 22, timeout: float = 5.0) -> str:
     try:
         out = subprocess.run(argv, capture_output=True, text=True, timeout=timeout + 10)
     except FileNotFoundError:
-        raise HostKeyError("ssh-keyscan missing (apt-get install openssh-client)") from None
+        raise HostKeyError(_("ssh-keyscan missing (apt-get install openssh-client)")) from None
     except subprocess.TimeoutExpired:
-        raise HostKeyError(f"{hostspec(host, port)}: ssh-keyscan timed out") from None
+        raise HostKeyError(
+            _("{address}: ssh-keyscan timed out").format(address=hostspec(host, port))
+        ) from None
     offered: dict[str, str] = {}
     for line in out.stdout.splitlines():
         parts = line.split()
@@ -272,7 +291,11 @@ def scan(host: str, port: int = 22, timeout: float = 5.0) -> str:
         if keytype in offered:
             parse_keyline(offered[keytype])
             return offered[keytype]
-    raise HostKeyError(f"{hostspec(host, port)}: no SSH host key offered (is sshd listening?)")
+    raise HostKeyError(
+        _("{address}: no SSH host key offered (is sshd listening?)").format(
+            address=hostspec(host, port)
+        )
+    )
 
 
 _OFFERED = re.compile(r"SHA256:[A-Za-z0-9+/]{43}")
@@ -299,13 +322,13 @@ def openssh_refusal(name: str, text: str, path: Path) -> str | None:
         return None
     offered = [f for f in _OFFERED.findall(text) if pinned is None or f != pinned.fingerprint]
     if pinned is None or ("is known for" in text and "HAS CHANGED" not in text):
-        return (
-            f"{name}: no pinned SSH host key in {path}; refusing to connect (nothing was sent). "
-            f"Check the fingerprint on its console, then `dcctl hostkeys trust {name}`"
-        )
-    got = f", offered {offered[0]}" if offered else ""
-    return (
-        f"{name}: HOST KEY CHANGED: pinned {pinned.fingerprint}{got}; refusing to connect "
-        f"(nothing was sent). If the machine was really replaced: "
-        f"`dcctl hostkeys trust {name} --replace`"
-    )
+        return _(
+            "{name}: no pinned SSH host key in {file}; refusing to connect (nothing was sent). "
+            "Check the fingerprint on its console, then `dcctl hostkeys trust {name}`"
+        ).format(name=name, file=path)
+    got = _(", offered {fingerprint}").format(fingerprint=offered[0]) if offered else ""
+    return _(
+        "{name}: HOST KEY CHANGED: pinned {pinned}{offered}; refusing to connect "
+        "(nothing was sent). If the machine was really replaced: "
+        "`dcctl hostkeys trust {name} --replace`"
+    ).format(name=name, pinned=pinned.fingerprint, offered=got)

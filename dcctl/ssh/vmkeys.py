@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from dcctl import targets
 from dcctl.engines.ansible.inventory import host_name
+from dcctl.i18n import _
 from dcctl.plan.desired import DesiredState
 from dcctl.spec.loader import Spec
 from dcctl.ssh.knownhosts import KnownHosts, parse_keyline
@@ -98,13 +99,15 @@ def ensure(spec: Spec, state: DesiredState, target: targets.Target | str) -> lis
         return []
     keys = store(spec.state_dir, target)
     wanted = _wanted(spec, state, target, keys)
-    notes = [f"SSH host key of VM {k} created" for k in keys.ensure(wanted)]
+    notes = [_("SSH host key of VM {vm} created").format(vm=k) for k in keys.ensure(wanted)]
     known = KnownHosts(target.known_hosts(spec))
     for key in wanted:
         address = state["vms"][key]["address"].split("/")[0]
         verdict = known.record(host_name(key), address, 22, keys.public_key(key))
         if verdict != "same":
-            notes.append(f"SSH host key of VM {key} pinned ({verdict})")
+            notes.append(
+                _("SSH host key of VM {vm} pinned ({verdict})").format(vm=key, verdict=verdict)
+            )
     return notes
 
 
@@ -126,7 +129,7 @@ def user_data(
     """
     parse_keyline(public_key)  # a malformed public key never reaches a VM
     if _public_of(private_key) != public_key.strip():
-        raise ValueError(f"{hostname}: the host key's halves do not match")
+        raise ValueError(_("{host}: the host key's halves do not match").format(host=hostname))
     doc: dict[str, Any] = {
         "hostname": hostname,
         "fqdn": f"{hostname}.{domain}",

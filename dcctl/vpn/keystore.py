@@ -40,6 +40,7 @@ from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from dcctl import targets
 from dcctl.files import atomic_write
+from dcctl.i18n import _
 from dcctl.targets import Target
 
 __all__ = [
@@ -175,9 +176,11 @@ class KeyStore:
         try:
             doc = json.loads(text)
             if doc.get("version") != VERSION or not isinstance(doc.get("public"), dict):
-                raise ValueError("unknown format")
+                raise ValueError(_("unknown format"))
         except ValueError as exc:
-            raise KeystoreError(f"{self.path}: not a dcctl keystore ({exc})") from None
+            raise KeystoreError(
+                _("{file}: not a dcctl keystore ({problem})").format(file=self.path, problem=exc)
+            ) from None
         self._doc = doc
 
     def _cipher(self) -> AESGCM:
@@ -192,7 +195,9 @@ class KeyStore:
             try:
                 n, r, p = int(kdf["n"]), int(kdf["r"]), int(kdf["p"])
             except (KeyError, TypeError, ValueError):
-                raise KeystoreError(f"{self.path}: unreadable scrypt parameters") from None
+                raise KeystoreError(
+                    _("{file}: unreadable scrypt parameters").format(file=self.path)
+                ) from None
             if not (
                 2 <= n <= _SCRYPT_MAX["n"]
                 and n & (n - 1) == 0
@@ -200,8 +205,10 @@ class KeyStore:
                 and 1 <= p <= _SCRYPT_MAX["p"]
             ):
                 raise KeystoreError(
-                    f"{self.path}: scrypt parameters n={n} r={r} p={p} are out of bounds "
-                    "(a damaged or tampered store)"
+                    _(
+                        "{file}: scrypt parameters n={n} r={r} p={p} are out of bounds "
+                        "(a damaged or tampered store)"
+                    ).format(file=self.path, n=n, r=r, p=p)
                 )
             digest = hashlib.sha256(self._passphrase.encode()).hexdigest()
             cache = (digest, str(kdf["salt"]), n, r, p)
@@ -232,7 +239,9 @@ class KeyStore:
                 )
             except (InvalidTag, binascii.Error, KeyError, ValueError):
                 raise KeystoreError(
-                    f"{self.path}: cannot decrypt (wrong passphrase, or the file was altered)"
+                    _("{file}: cannot decrypt (wrong passphrase, or the file was altered)").format(
+                        file=self.path
+                    )
                 ) from None
             self._private = json.loads(plain)
         return self._private
@@ -250,7 +259,9 @@ class KeyStore:
         try:
             return str(self._doc["public"][name])
         except KeyError:
-            raise KeystoreError(f"no key pair for {name!r} in {self.path}") from None
+            raise KeystoreError(
+                _("no key pair for {name} in {file}").format(name=repr(name), file=self.path)
+            ) from None
 
     def created(self, name: str) -> str:
         return str(self._doc.get("created", {}).get(name, ""))
@@ -260,7 +271,11 @@ class KeyStore:
         public = self.public_key(name)
         private = self._privates().get(name)
         if private is None or self.kind.public_of(private) != public:
-            raise KeystoreError(f"{self.path}: private key of {name!r} does not match")
+            raise KeystoreError(
+                _("{file}: private key of {name} does not match").format(
+                    file=self.path, name=repr(name)
+                )
+            )
         return KeyPair(name, public, private, self.created(name))
 
     # -- changes -----------------------------------------------------------------
@@ -292,7 +307,11 @@ class KeyStore:
         """Replace ``name``'s key pair; returns the new public key (the old one is gone)."""
         with self._locked():
             if name not in self._doc["public"]:
-                raise KeystoreError(f"no key pair for {name!r}; known: {', '.join(self.names())}")
+                raise KeystoreError(
+                    _("no key pair for {name}; known: {known}").format(
+                        name=repr(name), known=", ".join(self.names())
+                    )
+                )
             self._set(name)
             self._write()
             return self.public_key(name)

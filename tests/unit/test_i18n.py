@@ -140,6 +140,10 @@ SCANNED = [
     "dcctl/lab/faults.py",
     "dcctl/lab/preflight.py",
     "dcctl/cli.py",
+    "dcctl/vpn/keystore.py",
+    "dcctl/engines/credentials.py",
+    "dcctl/ssh/knownhosts.py",
+    "dcctl/ssh/vmkeys.py",
 ]
 
 
@@ -220,6 +224,16 @@ _ALLOWED = {
     ("dcctl/cli.py", "Backups of every OPD's data: status, restore drills"),
     # The apply lock's name of the action.
     ("dcctl/cli.py", "snapshot adopt"),
+    # What OpenSSH and Ansible print (matched, not shown); the known_hosts file's header.
+    ("dcctl/ssh/knownhosts.py", "no_log: true"),
+    ("dcctl/ssh/knownhosts.py", "Host key verification failed"),
+    ("dcctl/ssh/knownhosts.py", "HOST IDENTIFICATION HAS CHANGED"),
+    ("dcctl/ssh/knownhosts.py", "is known for"),
+    ("dcctl/ssh/knownhosts.py", "HAS CHANGED"),
+    ("dcctl/ssh/knownhosts.py", "# SSH host keys pinned by dcctl"),
+    # A sudoers rule in cloud-init; a key-parsing ValueError no caller shows.
+    ("dcctl/ssh/vmkeys.py", "ALL=(ALL) NOPASSWD:ALL"),
+    ("dcctl/ssh/vmkeys.py", "not an Ed25519 key"),
 }
 
 
@@ -631,3 +645,58 @@ def test_indonesian_lab_messages(
     assert printed[1] == "lab wsb aktif: tidak ada yang perlu diubah (12,3 dtk)"
     assert printed[3] == "lab wsb up: nothing to change (12.3s)"
     assert "peringatan" in printed[0] and "warning" in printed[2]
+
+
+def test_indonesian_keystore_host_key_and_credential_errors(
+    spec_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Errors raised deep in the VPN keystore, the pinned host keys and the credential
+    references reach the engineer through the CLI: they are in Indonesian too."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    from dcctl.engines.credentials import CredentialError, passphrase
+    from dcctl.spec.credentials import read_reference
+    from dcctl.ssh.knownhosts import HostKeyError, KnownHosts, openssh_refusal
+    from dcctl.vpn import keystore as ks
+
+    i18n.set_language("id")
+    monkeypatch.setattr(ks, "_SCRYPT", {"n": 2**4, "r": 8, "p": 1})  # cheap for a test
+    path = tmp_path / "keys.enc"
+    ks.KeyStore(path, "pw").ensure(["hub"])
+    with pytest.raises(ks.KeystoreError, match="tidak dapat didekripsi \\(passphrase salah"):
+        ks.KeyStore(path, "salah").pair("hub")
+    with pytest.raises(ks.KeystoreError, match="tidak ada pasangan kunci untuk 'nope' di "):
+        ks.KeyStore(path, "pw").public_key("nope")
+    (tmp_path / "junk.enc").write_text('{"version": 0}')
+    with pytest.raises(ks.KeystoreError, match="bukan keystore dcctl \\(format tidak dikenal\\)"):
+        ks.KeyStore(tmp_path / "junk.enc", "pw")
+
+    def keyline() -> str:
+        key = Ed25519PrivateKey.generate().public_key()
+        return key.public_bytes(Encoding.OpenSSH, PublicFormat.OpenSSH).decode()
+
+    known = KnownHosts(tmp_path / "known_hosts")
+    known.record("sw-core", "10.255.0.11", 22, keyline())
+    with pytest.raises(HostKeyError) as exc:
+        known.check("sw-core", "10.255.0.11", 22, keyline())
+    assert "sw-core: KUNCI HOST BERUBAH di 10.255.0.11: disematkan SHA256:" in str(exc.value)
+    assert str(exc.value).endswith("; koneksi ditolak")
+    with pytest.raises(HostKeyError, match="belum ada kunci host yang disematkan"):
+        known.check("sw-dinkes", "10.255.0.12", 22, keyline())
+    said = openssh_refusal("vm-x", "Host key verification failed.", tmp_path / "none")
+    assert said is not None and said.startswith("vm-x: tidak ada kunci host SSH yang disematkan")
+
+    monkeypatch.delenv("DCCTL_NOPE", raising=False)
+    with pytest.raises(CredentialError) as cred:
+        read_reference(spec_repo, "env:DCCTL_NOPE")
+    assert (
+        str(cred.value)
+        == "env:DCCTL_NOPE: variabel lingkungan DCCTL_NOPE belum disetel atau kosong"
+    )
+    monkeypatch.setenv("DCCTL_PASSPHRASE", "   ")
+    with pytest.raises(CredentialError, match=r"^DCCTL_PASSPHRASE kosong; enkripsi dengannya"):
+        passphrase()
+    i18n.set_language("en")
+    with pytest.raises(CredentialError, match=r"^DCCTL_PASSPHRASE is blank; refusing to encrypt"):
+        passphrase()
