@@ -1110,6 +1110,25 @@ def _is_usage_error(exc: Exception) -> bool:
     return "ClickException" in names and callable(getattr(exc, "show", None))
 
 
+def _command() -> Any:
+    """The app as a click command, its help texts in the run's language.
+
+    Typer holds the help texts from import time on, before `--lang` is parsed, so
+    the language is read off the command line (or LANG) here and the built command
+    tree's texts are translated before click formats any `--help`.
+    """
+    from dcctl.i18n import LANGS, env_language
+
+    lang = cliopts.global_value(sys.argv[1:], "--lang") or env_language() or "en"
+    if lang not in LANGS or lang == "en":
+        return app
+    from dcctl.i18n.helptext import translate_tree
+
+    cmd = typer.main.get_command(app)
+    translate_tree(cmd, lang)
+    return cmd
+
+
 def run() -> None:
     """Entry point that turns unexpected failures into one clear line, not a traceback.
 
@@ -1128,7 +1147,7 @@ def run() -> None:
     try:
         # Not standalone: click would exit 2 on a usage error, which a pipeline
         # running `--detailed-exitcode` reads as "changes pending".
-        code = app(standalone_mode=False)
+        code = _command()(standalone_mode=False)
     except typer.Abort:
         err_console().print(escape(_("aborted: nothing was changed")))
         sys.exit(1)

@@ -34,6 +34,18 @@ GLOBAL_OPTIONS: dict[str, int] = {"--no-color": 0, "--lang": 1}
 LEAF_OPTIONS: dict[str, int] = {"-o": 1, "--output": 1}
 
 
+def global_value(args: list[str], name: str) -> str | None:
+    """The value of global option `name` on the line (`--lang id`, `--lang=id`), if any."""
+    for i, word in enumerate(args):
+        if word == "--":
+            break
+        if word.startswith(f"{name}="):
+            return word.split("=", 1)[1]
+        if word == name and i + 1 < len(args):
+            return args[i + 1]
+    return None
+
+
 def hoist(args: list[str]) -> list[str]:
     """`args` with global options moved to the front and leaf options after the command.
 
@@ -94,7 +106,11 @@ class Group(TyperGroup):
                 continue
             rows.append((name, summary(cmd)))
         if rows:
-            with formatter.section("Commands"):
+            import typer.core
+
+            # Typer's own word, in the help's language (dcctl.i18n.helptext.FRAMEWORK).
+            heading = getattr(typer.core, "_")("Commands")  # noqa: B009 - not a msgid here
+            with formatter.section(heading):
                 formatter.write_dl(rows)
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:

@@ -100,7 +100,7 @@ def language() -> str:
 
 
 @cache
-def catalogue(lang: str) -> dict[str, str]:
+def catalogue(lang: str, domain: str = DOMAIN) -> dict[str, str]:
     """msgid -> translation of one language.
 
     From the compiled ``dcctl.mo`` (written by ``scripts/i18n`` with Babel, read by the
@@ -112,25 +112,27 @@ def catalogue(lang: str) -> dict[str, str]:
     import hashlib
 
     folder = LOCALE_DIR / lang / "LC_MESSAGES"
-    mo = folder / f"{DOMAIN}.mo"
+    mo = folder / f"{domain}.mo"
     if mo.exists():
         with mo.open("rb") as fh:
             compiled = gettext.GNUTranslations(fh)
         # A .mo left behind by a merge that changed the .po is ignored, never trusted.
-        digest = "po-sha256:" + hashlib.sha256((folder / f"{DOMAIN}.po").read_bytes()).hexdigest()
+        digest = "po-sha256:" + hashlib.sha256((folder / f"{domain}.po").read_bytes()).hexdigest()
         if compiled.info().get("project-id-version", "").endswith(digest):
             table = compiled._catalog  # type: ignore[attr-defined]
             return {k: v for k, v in table.items() if isinstance(k, str) and k and v}
-    return read_po_catalogue(lang)
+    return read_po_catalogue(lang, domain)
 
 
-def read_po_catalogue(lang: str) -> dict[str, str]:
+def read_po_catalogue(lang: str, domain: str = DOMAIN) -> dict[str, str]:
     """msgid -> translation as the ``.po`` file (the source of truth) has it, via Babel."""
     from babel.messages.pofile import read_po
 
-    path = LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+    path = LOCALE_DIR / lang / "LC_MESSAGES" / f"{domain}.po"
+    if not path.exists():
+        return {}
     with path.open("rb") as fh:
-        cat = read_po(fh, locale=lang, domain=DOMAIN)
+        cat = read_po(fh, locale=lang, domain=domain)
     return {m.id: m.string for m in cat if m.id and isinstance(m.id, str) and m.string}
 
 

@@ -700,3 +700,67 @@ def test_indonesian_keystore_host_key_and_credential_errors(
     i18n.set_language("en")
     with pytest.raises(CredentialError, match=r"^DCCTL_PASSPHRASE is blank; refusing to encrypt"):
         passphrase()
+
+
+def _help_msgids() -> set[str]:
+    """Every help text of the command tree, as `scripts/i18n` collects them."""
+    import typer
+
+    from dcctl.cli import _mount_subcommands
+    from dcctl.i18n.helptext import help_texts
+
+    _mount_subcommands()
+    return {msgid for _where, msgid in help_texts(typer.main.get_command(app))}
+
+
+@pytest.mark.parametrize("lang", ["en", "id"])
+def test_help_catalogue_is_complete(lang: str) -> None:
+    """Every `--help` text (summaries, option helps, epilogs' words) has a translation."""
+    from dcctl.i18n.helptext import HELP_DOMAIN
+
+    path = i18n.LOCALE_DIR / lang / "LC_MESSAGES" / f"{HELP_DOMAIN}.po"
+    with path.open("rb") as fh:
+        translated = {m.id: m.string for m in read_po(fh, locale=lang) if m.id}
+    used = _help_msgids()
+    assert len(used) > 100 and "Examples:" in used
+    missing = sorted(m for m in used if not translated.get(m))
+    assert not missing, f"{lang}: help untranslated (run scripts/i18n, then translate): {missing}"
+    stale = sorted(set(translated) - used)
+    assert not stale, f"{lang}: help msgids gone from the CLI (run scripts/i18n): {stale}"
+    for msgid, text in translated.items():
+        assert set(re.findall(r"\{[^}]*\}", msgid)) == set(re.findall(r"\{[^}]*\}", text)), msgid
+        # option names and commands in back-quotes stay as the engineer types them
+        for word in re.findall(r"--[a-z][a-z-]*|`[^`]*`", msgid):
+            assert word in text, (msgid, word)
+
+
+def _help(*args: str, env: dict[str, str] | None = None) -> str:
+    import os
+    import subprocess
+    import sys
+
+    base = {k: v for k, v in os.environ.items() if k not in ("LANG", "LC_ALL", "LC_MESSAGES")}
+    out = subprocess.run(
+        [sys.executable, "-m", "dcctl.cli", *args],
+        capture_output=True, text=True, timeout=60, env={**base, **(env or {})}, cwd=ROOT,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def test_help_is_in_indonesian_with_lang_id_or_lang_env() -> None:
+    """`--lang id` anywhere on the line, or LANG=id_ID.UTF-8, gives the help in Indonesian:
+    summary, headings, option helps, the examples' heading; the example lines as typed."""
+    for text in (
+        _help("validate", "-h", "--lang", "id"),
+        _help("validate", "--help", env={"LANG": "id_ID.UTF-8"}),
+    ):
+        assert "Validasi repo spesifikasi; laporkan semua galat sekaligus" in text
+        assert "Penggunaan:" in text and "Opsi:" in text and "Argumen:" in text
+        assert "Tampilkan pesan ini lalu keluar." in text
+        assert "Contoh:\n    dcctl validate\n" in text
+        assert "Examples:" not in text and "Show this message" not in text
+    top = _help("--lang", "id", "-h")
+    assert "Perintah:" in top and "Infrastruktur deklaratif" in top
+    english = _help("validate", "-h")
+    assert "Validate a spec repo" in english and "Examples:" in english and "Options:" in english
