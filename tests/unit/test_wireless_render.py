@@ -207,6 +207,7 @@ def test_engine_pushes_the_key_and_shows_it_masked(intents: dict[str, dict[str, 
 
     class Device(ros.RouterOsDriver):
         running = FACTORY["radio"]
+        sensitive = FACTORY["radio"]  # what `export show-sensitive` shows: keys too
         pushed: ClassVar[list[str]] = []
 
         def read_running(self, conn: Any) -> str:
@@ -214,22 +215,25 @@ def test_engine_pushes_the_key_and_shows_it_masked(intents: dict[str, dict[str, 
 
         def push(self, conn: Any, lines: list[str]) -> str:
             Device.pushed += lines
-            Device.running = as_device(
-                ros.render_state(
-                    ros.target_state(
-                        ros.parse_export(Device.running),
-                        ros.parse_export(self.intended("radio-far", intent, keys)),
-                        set(),
-                        False,
-                    )
+            Device.sensitive = ros.render_state(
+                ros.target_state(
+                    ros.parse_export(Device.running),
+                    ros.parse_export(self.intended("radio-far", intent, keys)),
+                    set(),
+                    False,
                 )
             )
+            Device.running = as_device(Device.sensitive)
             return ""
 
         def verify(self, conn: Any, intent: dict[str, Any]) -> list[str]:
             return ros.verify_state(ros.parse_export(Device.running), intent)
 
     class Conn:
+        def send_command(self, command: str, read_timeout: float = 10) -> str:
+            assert command == "/interface wireless export terse show-sensitive", command
+            return Device.sensitive
+
         def disconnect(self) -> None: ...
 
     keys = secrets_for(intent)
@@ -250,3 +254,81 @@ def test_engine_pushes_the_key_and_shows_it_masked(intents: dict[str, dict[str, 
     assert VALUES[RADIO_KEY] not in repr(res.to_dict())  # what is shown never has it
     assert any(MASK in x for x in res.lines)
     assert again.status == "unchanged", again
+
+
+def test_a_key_changed_by_hand_is_found_and_put_back_never_shown(
+    intents: dict[str, dict[str, Any]],
+) -> None:
+    """A radio's key edited on the device keeps its profile's name and tag: only the
+    sensitive read finds it. The drift line is masked; the apply sends the spec's key."""
+    drv, intent = ros.DRIVER, intents["radio-far"]
+    keys = secrets_for(intent)
+    intended = drv.intended("radio-far", intent, keys)
+    key = VALUES[RADIO_KEY]
+
+    class Conn:
+        def __init__(self, text: str) -> None:
+            self.text, self.asked = text, []  # type: ignore[var-annotated]
+
+        def send_command(self, command: str, read_timeout: float = 10) -> str:
+            self.asked.append(command)
+            return self.text
+
+    assert drv.stale_keys(Conn(intended), intended) == []  # the device has the spec's key
+    edited = intended.replace(f"wpa2-pre-shared-key={key}", "wpa2-pre-shared-key=typed-by-hand")
+    conn = Conn(edited)
+    lines = drv.stale_keys(conn, intended)
+    assert conn.asked == ["/interface wireless export terse show-sensitive"]
+    tag = secret_tag(PASSWORD, RADIO_KEY, key)
+    assert lines == [
+        f"/interface wireless security-profiles set [find name=dcctl-rf-far-{tag}] "
+        f"wpa2-pre-shared-key={key}"
+    ]
+    assert [drv.mask(x) for x in lines] == [
+        f"/interface wireless security-profiles set [find name=dcctl-rf-far-{tag}] "
+        f"wpa2-pre-shared-key={MASK}"
+    ]
+    # The ordinary delta cannot see it (the export has no key): this is the only witness.
+    assert drv.remediation(as_device(edited), intended, set(), False) == []
+    # A device without the profile yet: the ordinary delta adds it, with its key.
+    assert drv.stale_keys(Conn(FACTORY["radio"]), intended) == []
+
+
+def test_the_lab_device_shows_a_hand_changed_key_to_the_sensitive_read_only(
+    intents: dict[str, dict[str, Any]], tmp_path: Path
+) -> None:
+    """Against the lab's RouterOS dialect: the pushed config has no stale key; a key set
+    by hand at the device's console is found (and only by the sensitive read), and the
+    line the driver makes puts the spec's key back."""
+    from dcctl.lab.switchd.state import MemoryBackend, Switch, load_vendor
+
+    drv, intent = ros.DRIVER, intents["radio-far"]
+    intended = drv.intended("radio-far", intent, secrets_for(intent))
+    sw = Switch(
+        "radio-far", load_vendor("mikrotik_routeros"), {"ether1": "e1", "wlan1": "w1"},
+        MemoryBackend(), tmp_path / "radio-far", secret="s3cret",
+    )  # fmt: skip
+    sw.boot()
+    session = sw.vendor.session(sw, "admin")
+
+    class Conn:
+        def send_command(self, command: str, read_timeout: float = 10) -> str:
+            return str(sw.run(session, command).output)
+
+    def push(lines: list[str]) -> None:
+        for line in lines:
+            out = sw.run(session, line).output
+            assert not out.strip(), (drv.mask(line), out)
+
+    push(drv.remediation(drv.read_running(Conn()), intended, set(), False))
+    assert drv.remediation(drv.read_running(Conn()), intended, set(), False) == []
+    assert drv.stale_keys(Conn(), intended) == []
+    tag = secret_tag(PASSWORD, RADIO_KEY, VALUES[RADIO_KEY])
+    push([f"/interface wireless security-profiles set [find name=dcctl-rf-far-{tag}] "
+          "wpa2-pre-shared-key=typed-by-hand"])  # fmt: skip
+    assert "typed-by-hand" not in drv.read_running(Conn())  # the export hides it
+    assert drv.remediation(drv.read_running(Conn()), intended, set(), False) == []
+    lines = drv.stale_keys(Conn(), intended)
+    assert len(lines) == 1 and f"wpa2-pre-shared-key={VALUES[RADIO_KEY]}" in lines[0]
+    push(lines)
+    assert drv.stale_keys(Conn(), intended) == []

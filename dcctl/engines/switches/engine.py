@@ -270,6 +270,7 @@ def change_switch(
     try:
         backup = drv.read_running(conn)
         lines = drv.remediation(backup, intended, managed_vlans, full)
+        lines += stale_keys(drv, conn, intended)
         if dry_run or not lines:
             return result("planned" if (dry_run and lines) else "unchanged", lines)
         if expected is not None and lines_digest([hide(line) for line in lines]) != expected:
@@ -333,8 +334,19 @@ def verify_whole(
     output) must agree, so a line the device took but did not act on is caught.
     """
     left = drv.remediation(drv.read_running(conn), intended, managed_vlans, full)
+    left += stale_keys(drv, conn, intended)
     problems = [f"config still differs ({len(left)} lines): {left[:5]}"] if left else []
     return problems + drv.verify(conn, intent)
+
+
+def stale_keys(drv: Driver, conn: Any, intended: str) -> list[str]:
+    """The driver's lines re-setting keys changed by hand ([] for a driver without keys).
+
+    Only a vendor with radios and Wi-Fi (RouterOS) has keys a running config hides; its
+    driver reads them apart, in memory, so backups and plans never hold one.
+    """
+    check = getattr(drv, "stale_keys", None)
+    return list(check(conn, intended)) if check is not None else []
 
 
 def write_backup(backup_dir: Path, name: str, text: str) -> Path:

@@ -662,6 +662,20 @@ class RouterOsDriver:
     ) -> list[str]:
         return remediation(running, intended, managed_vlans, full)
 
+    def stale_keys(self, conn: Any, intended: str) -> list[str]:
+        """Lines re-setting the radio and Wi-Fi keys changed on the device by hand.
+
+        The keys are read with ``show-sensitive`` into memory and compared there; the
+        running config (backups, plans) never holds them. Lines come with the real
+        key for a push; everything shown of them is masked (:meth:`mask`).
+        """
+        want = parse_export(intended)
+        if not want.profiles and not want.wlans:
+            return []
+        live = conn.send_command(f"{wireless.WIRELESS_MENU} export terse show-sensitive",
+                                 read_timeout=60)  # fmt: skip
+        return wireless.rekey(parse_export(live), want, _kv, quote)
+
     def restore(self, running: str, backup: str) -> list[str]:
         """Commands that bring identity, bridge ports and bridge VLANs back to `backup`."""
         return diff_commands(parse_export(running), parse_export(backup))

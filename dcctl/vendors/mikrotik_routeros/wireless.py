@@ -239,6 +239,42 @@ def commands(cur: Any, tgt: Any, kv: Any, quote: Any) -> tuple[list[str], list[s
     return before, after
 
 
+def rekey(have: Any, want: Any, kv: Any, quote: Any) -> list[str]:
+    """Lines putting back the keys of `want` (RosStates) that differ on the device.
+
+    `have` is read with ``show-sensitive``, in memory only (never written to a backup):
+    the one way to see a key changed by hand, since a profile keeps its name (and its
+    tag) when someone edits its key. A profile or interface the device lacks is left
+    to the ordinary delta, which adds it with its key.
+    """
+    out = []
+    for name, props in sorted(want.profiles.items()):
+        live = have.profiles.get(name)
+        keys = _stale(live, props, full_profile, _KEYED_PROFILE)
+        if keys:
+            out.append(f"{PROFILE_MENU} set [find name={quote(name)}] {_args(keys, kv)}")
+    for name, props in sorted(want.wlans.items()):
+        live = have.wlans.get(name)
+        keys = _stale(live, props, full_wlan, _KEYED_WLAN)
+        if keys and live is not None:
+            find = "name" if "master-interface" in live else "default-name"
+            out.append(f"{WIRELESS_MENU} set [find {find}={quote(name)}] {_args(keys, kv)}")
+    return out
+
+
+def _stale(
+    live: dict[str, str] | None, want: dict[str, str], full: Any, keyed: tuple[str, ...]
+) -> dict[str, str]:
+    """The write-only keys of `want` that `live` holds otherwise; none when the delta
+    re-sends them anyway (the entry is new, or its profile or security mode changes)."""
+    if live is None:
+        return {}
+    have, need = full(live), full(want)
+    if any(have.get(k) != need.get(k) for k in keyed):
+        return {}
+    return {k: v for k, v in want.items() if k in WRITE_ONLY and live.get(k) != v}
+
+
 def render(state: Any, kv: Any, quote: Any) -> list[str]:
     """The wireless tables as `/export terse` lines (profiles first: interfaces name them)."""
     lines = []
