@@ -34,6 +34,7 @@ from dcctl.output import (
     confirm_or_exit,
     console,
     emit,
+    emit_errors,
     err_console,
     fail,
     load_spec_or_exit,
@@ -1104,6 +1105,16 @@ _CORE = {
 }
 
 
+def _usage_of(exc: Exception) -> str:
+    """The command a usage error is about (``dcctl show``), from its click context."""
+    names = []
+    ctx = getattr(exc, "ctx", None)
+    while ctx is not None and ctx.parent is not None:
+        names.append(str(ctx.info_name))
+        ctx = ctx.parent
+    return " ".join(["dcctl", *reversed(names)])
+
+
 def _is_usage_error(exc: Exception) -> bool:
     """A click ClickException (usage, bad parameter, missing file): it prints itself."""
     names = {cls.__name__ for cls in type(exc).__mro__}
@@ -1155,12 +1166,21 @@ def run() -> None:
         err_console().print(_("interrupted"))
         sys.exit(130)
     except Exception as exc:
+        fmt = cliopts.data_format_of(sys.argv[1:])
         if _is_usage_error(exc):  # click's usage errors (Typer vendors click): show, exit 1
-            exc.show()  # type: ignore[attr-defined]
+            if fmt:  # a pipeline asked for data: the error is data too, on stderr
+                hint = _("{command} -h shows the usage").format(command=_usage_of(exc))
+                message = exc.format_message()  # type: ignore[attr-defined]
+                emit_errors([{"message": message, "hint": hint}], fmt)
+            else:
+                exc.show()  # type: ignore[attr-defined]
             sys.exit(1)
         # Last resort: never dump a traceback on users.
         if os.environ.get("DCCTL_DEBUG"):
             raise
+        if fmt:
+            emit_errors([{"message": f"{type(exc).__name__}: {exc}", "hint": None}], fmt)
+            sys.exit(1)
         err_console().print(
             escape(_("error: {problem}").format(problem=f"{type(exc).__name__}: {exc}"))
         )

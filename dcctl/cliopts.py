@@ -46,6 +46,25 @@ def global_value(args: list[str], name: str) -> str | None:
     return None
 
 
+def data_format_of(args: list[str]) -> str | None:
+    """``json`` or ``yaml`` when the line asks for data (``-o json``, ``--output=yaml``,
+    ``-ojson``), read off the words themselves: for errors click raises before any
+    option is parsed, which must then be data too."""
+    for i, word in enumerate(args):
+        if word == "--":
+            break
+        value = None
+        if word in ("-o", "--output") and i + 1 < len(args):
+            value = args[i + 1]
+        elif word.startswith("--output="):
+            value = word.split("=", 1)[1]
+        elif word.startswith("-o") and len(word) > 2 and not word.startswith("--"):
+            value = word[2:]
+        if value in ("json", "yaml"):
+            return value
+    return None
+
+
 def hoist(args: list[str]) -> list[str]:
     """`args` with global options moved to the front and leaf options after the command.
 

@@ -83,6 +83,30 @@ def test_errors_in_json_mode_are_json_on_stderr() -> None:
     assert r.exit_code == 1 and r.stderr.startswith("error: unknown OPD or view 'nosuch'")
 
 
+@pytest.mark.parametrize(
+    ("args", "fmt", "message", "command"),
+    [
+        (["show", EX, "--bogus", "-o", "json"], "json", "No such option: --bogus", "dcctl show"),
+        (["-ojson", "nosuchcmd"], "json", "No such command 'nosuchcmd'.", "dcctl"),
+        (["backup", "status", "--output=yaml", "--nope"], "yaml", "No such option: --nope",
+         "dcctl backup status"),
+    ],
+)  # fmt: skip
+def test_usage_errors_in_data_mode_are_data_on_stderr(
+    args: list[str], fmt: str, message: str, command: str
+) -> None:
+    """click's own usage errors, raised before any option is parsed, follow `-o` too."""
+    p = subprocess.run([DCCTL, *args], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 1 and p.stdout == ""
+    err = (json.loads if fmt == "json" else yaml.safe_load)(p.stderr)
+    assert err == {"ok": False, "errors": [{"message": message,
+                                            "hint": f"{command} -h shows the usage"}]}  # fmt: skip
+    text = subprocess.run([DCCTL, *[a for a in args if "json" not in a and "yaml" not in a
+                                    and a not in ("-o",)]],
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert text.returncode == 1 and "Usage:" in text.stderr
+
+
 def test_spec_errors_in_json_mode_have_the_text_fields(tmp_path: Path) -> None:
     bad = tmp_path / "site.yaml"
     bad.write_text("apiVersion: dcctl/v1\nkind: Site\nname: x\nbogus: 1\n")
