@@ -22,6 +22,7 @@ from dcctl.engines.layer import Context, Layer, LayerResult, Step
 from dcctl.engines.lock import apply_lock
 from dcctl.engines.pulumi.layer import VmLayer
 from dcctl.engines.switches.layer import SwitchLayer
+from dcctl.i18n import _
 from dcctl.plan.desired import DesiredState, desired_state
 from dcctl.plan.diff import Change, target_changes, write_snapshot
 from dcctl.spec.loader import Spec
@@ -39,18 +40,26 @@ class DestroyRefused(ValueError):
         if unknown:
             # An allowance that matches nothing is a typo or a stale approval: never
             # let it look as if it had allowed something.
-            named = ", ".join(c.name for c in losses) or "none"
+            named = ", ".join(c.name for c in losses) or _("none")
             super().__init__(
-                f"refusing to apply: --allow-destroy {', '.join(sorted(unknown))}: no change "
-                f"of this plan loses data under that name (those that do: {named})"
+                _(
+                    "refusing to apply: --allow-destroy {names}: no change "
+                    "of this plan loses data under that name (those that do: {named})"
+                ).format(names=", ".join(sorted(unknown)), named=named)
             )
             return
         names = " ".join(f"--allow-destroy {c.name}" for c in losses)
         lines = [f"  {c.layer} {c.name}: {c.data_loss}" for c in losses]
         super().__init__(
-            f"refusing to apply: {len(losses)} change(s) lose data and were not allowed:\n"
+            _("refusing to apply: {n} change(s) lose data and were not allowed:").format(
+                n=len(losses)
+            )
+            + "\n"
             + "\n".join(lines)
-            + f"\nreview them (dcctl plan), then pass {names} (or --allow-destroy {ALLOW_ALL})"
+            + "\n"
+            + _("review them (dcctl plan), then pass {names} (or --allow-destroy {all})").format(
+                names=names, all=ALLOW_ALL
+            )
         )
 
 
@@ -98,7 +107,11 @@ class RunReport:
     def errors(self) -> list[str]:
         errors = [e for r in self.layers.values() for e in r.errors]
         if self.interrupted:
-            errors.append(f"interrupted by {self.interrupted}: stopped at a safe point")
+            errors.append(
+                _("interrupted by {signal}: stopped at a safe point").format(
+                    signal=self.interrupted
+                )
+            )
         return errors
 
     @property

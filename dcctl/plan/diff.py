@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from dcctl import targets
 from dcctl.files import atomic_write
+from dcctl.i18n import _
 from dcctl.spec.source import load_data
 from dcctl.speed import gc_paused
 from dcctl.targets import Target
@@ -135,16 +136,24 @@ def read_snapshot(state_dir: Path, target: Target | str = "prod") -> dict[str, d
     try:
         data = load_data(path)  # the spec loader's limits: size, depth, value count
     except (OSError, ValueError) as exc:
-        raise SnapshotError(f"{path}: not a readable snapshot ({exc})") from None
+        raise SnapshotError(
+            _("{file}: not a readable snapshot ({problem})").format(file=path, problem=exc)
+        ) from None
     if not isinstance(data, dict) or "target" not in data:
         raise SnapshotError(
-            f"{path} has no target (written before snapshots had one; it may be a lab "
-            "rehearsal). If it records the last production apply, run "
-            f"`dcctl snapshot adopt {Path(state_dir).parent} --target prod`; if it was a "
-            "rehearsal, delete it (the next lab apply writes state/lab/snapshot.json)"
+            _(
+                "{file} has no target (written before snapshots had one; it may be a lab "
+                "rehearsal). If it records the last production apply, run "
+                "`dcctl snapshot adopt {spec} --target prod`; if it was a "
+                "rehearsal, delete it (the next lab apply writes state/lab/snapshot.json)"
+            ).format(file=path, spec=Path(state_dir).parent)
         )
     if data["target"] != name:
-        raise SnapshotError(f"{path} is the {data['target']} target's snapshot, not {name}'s")
+        raise SnapshotError(
+            _("{file} is the {other} target's snapshot, not {target}'s").format(
+                file=path, other=data["target"], target=name
+            )
+        )
     state: dict[str, dict[str, Any]] = data.get("state") or {}
     return state
 
@@ -166,12 +175,18 @@ def adopt_snapshot(state_dir: Path, target: Target | str) -> Path:
     try:
         data = load_data(old)
     except (OSError, ValueError) as exc:
-        raise SnapshotError(f"{old}: nothing to adopt ({exc})") from None
+        raise SnapshotError(
+            _("{file}: nothing to adopt ({problem})").format(file=old, problem=exc)
+        ) from None
     if not isinstance(data, dict) or "target" in data:
-        raise SnapshotError(f"{old} already names its target; nothing to adopt")
+        raise SnapshotError(_("{file} already names its target; nothing to adopt").format(file=old))
     dest = snapshot_path(state_dir, target)
     if dest != old and dest.exists():
-        raise SnapshotError(f"{dest} exists; {targets.get(target).name} has its own snapshot")
+        raise SnapshotError(
+            _("{file} exists; {target} has its own snapshot").format(
+                file=dest, target=targets.get(target).name
+            )
+        )
     written = write_snapshot(state_dir, data, target)
     if written != old:
         old.unlink()

@@ -27,6 +27,7 @@ from typing import Any
 from dcctl import targets
 from dcctl.engines.audit import git_commit
 from dcctl.engines.pulumi.stack import checkpoint
+from dcctl.i18n import _
 from dcctl.plan.diff import snapshot_path
 from dcctl.spec.loader import Spec
 
@@ -141,19 +142,31 @@ def read(path: Path) -> SavedPlan:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise SavedPlanError(f"{path}: not a readable saved plan ({exc})") from None
+        raise SavedPlanError(
+            _("{file}: not a readable saved plan ({problem})").format(file=path, problem=exc)
+        ) from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise SavedPlanError(f"{path}: not a dcctl saved plan (no format {FORMAT!r})")
+        raise SavedPlanError(
+            _("{file}: not a dcctl saved plan (no format {format})").format(
+                file=path, format=repr(FORMAT)
+            )
+        )
     for key in ("target", "state", "inputs"):
         if key not in data:
-            raise SavedPlanError(f"{path}: saved plan has no {key!r}")
+            raise SavedPlanError(
+                _("{file}: saved plan has no {key}").format(file=path, key=repr(key))
+            )
     return SavedPlan(data)
 
 
 def moved(plan: SavedPlan, spec: Spec, state: dict[str, dict[str, Any]]) -> list[str]:
     """What differs now from when ``plan`` was made, one line each ([]: nothing moved)."""
     if plan.data.get("site") != spec.site.name:
-        return [f"the plan is for site {plan.data.get('site')!r}, this spec is {spec.site.name!r}"]
+        return [
+            _("the plan is for site {site}, this spec is {spec}").format(
+                site=repr(plan.data.get("site")), spec=repr(spec.site.name)
+            )
+        ]
     then = plan.data["inputs"]
     now = fingerprint(spec, plan.target)
     out: list[str] = []
@@ -161,22 +174,36 @@ def moved(plan: SavedPlan, spec: Spec, state: dict[str, dict[str, Any]]) -> list
     changed = sorted(f for f in old_files.keys() & new_files.keys() if old_files[f] != new_files[f])
     added = sorted(new_files.keys() - old_files.keys())
     removed = sorted(old_files.keys() - new_files.keys())
-    for what, names in (("changed", changed), ("added", added), ("removed", removed)):
+    for what, names in (
+        (_("spec files changed since the plan: {files}"), changed),
+        (_("spec files added since the plan: {files}"), added),
+        (_("spec files removed since the plan: {files}"), removed),
+    ):
         if names:
-            out.append(f"spec files {what} since the plan: {', '.join(names)}")
+            out.append(what.format(files=", ".join(names)))
     if then.get("lock") != now["lock"]:
-        out.append(f"{LOCK_FILE} changed since the plan")
+        out.append(_("{file} changed since the plan").format(file=LOCK_FILE))
     if then.get("snapshot") != now["snapshot"]:
         out.append(
-            f"{plan.target}'s last-applied snapshot changed since the plan (another apply ran)"
+            _("{target}'s last-applied snapshot changed since the plan (another apply ran)").format(
+                target=plan.target
+            )
         )
     if then.get("stack") != now["stack"]:
-        out.append(f"the Pulumi stack of {plan.target} changed since the plan (another apply ran)")
+        out.append(
+            _("the Pulumi stack of {target} changed since the plan (another apply ran)").format(
+                target=plan.target
+            )
+        )
     if not out and state != plan.state:
-        out.append("the desired state computed from the spec differs from the plan's")
+        out.append(_("the desired state computed from the spec differs from the plan's"))
     commit = plan.data.get("commit")
     if out and commit:
         now_commit = git_commit(spec.root, short=False)
         if now_commit and now_commit != commit:
-            out.append(f"(plan made at commit {commit[:12]}, the repo is at {now_commit[:12]})")
+            out.append(
+                _("(plan made at commit {then}, the repo is at {now})").format(
+                    then=commit[:12], now=now_commit[:12]
+                )
+            )
     return out

@@ -200,7 +200,11 @@ def test_saved_plan_apply_and_drift_messages_in_indonesian(
     assert r.exit_code == 1 and f"kesalahan: plan tersimpan {saved} ditolak: sumbernya" in (
         r.output.replace("\n", "")
     )
+    assert "berkas spec yang berubah sejak plan dibuat: opd/dinkes.yaml" in r.output
     assert len(engine_runs) == 1
+    (tmp_path / "junk").write_text("{}")
+    r = cli.invoke(app, [*base[:5], str(tmp_path / "junk"), "--auto-approve"])
+    assert r.exit_code == 1 and "bukan plan tersimpan dcctl (tidak ada format " in r.output
     r = cli.invoke(app, ["--lang", "id", "drift", str(spec_repo), "--target", "prod"])
     assert r.exit_code == 0 and "tidak ada drift" in r.output, r.output
 

@@ -290,6 +290,22 @@ def test_an_undeclared_vm_delete_is_refused_without_allow_destroy(
     assert cli.invoke(app, [*args, "--layer", "switches"]).exit_code == 0
 
 
+def test_data_loss_refusal_in_indonesian(
+    cli: CliRunner, spec_repo: Path, deleted_vm: dict[str, FakeLayer]
+) -> None:
+    """`--lang id apply`: the refusal and what to do about it in Indonesian (issue 19)."""
+    args = ["--lang", "id", "apply", str(spec_repo), "--target", "lab", "--auto-approve"]
+    r = cli.invoke(app, args)
+    assert r.exit_code == 1
+    assert "apply ditolak: 1 perubahan menghilangkan data dan tidak diizinkan:" in r.output
+    assert f"tinjau dulu (dcctl plan), lalu berikan --allow-destroy {ARSIP}" in r.output
+    r = cli.invoke(app, [*args, "--allow-destroy", "disdukcapil/siak-gw"])
+    assert "tidak ada perubahan dalam plan ini yang menghilangkan data dengan nama itu" in (
+        " ".join(r.output.split())
+    )
+    assert not any(f.calls for f in deleted_vm.values())
+
+
 def test_allow_destroy_all(spec_repo: Path, deleted_vm: dict[str, FakeLayer]) -> None:
     report = orchestrate.run(load_spec(spec_repo), "up", "lab", allow_destroy=["all"])
     assert report.ok and deleted_vm["vms"].calls
