@@ -267,6 +267,14 @@ def _edit_radio(wlab: Wlab, name: str, line: str) -> str:
     return str(out)
 
 
+def _drift(applied: Wlab) -> tuple[int, str, str]:
+    """`dcctl drift` of the switch layer (radios and APs included), exit 2 on drift."""
+    return applied.dcctl(
+        "drift", str(applied.root), "--target", "lab", "--layer", "switches",
+        "--detailed-exitcode",
+    )  # fmt: skip
+
+
 def test_drift_on_a_radio_is_found_and_undone(applied: Wlab) -> None:
     remote = applied.building("dinkes", "remote")
     assert eventually(lambda: ping(remote, "10.64.0.1"))
@@ -278,18 +286,12 @@ def test_drift_on_a_radio_is_found_and_undone(applied: Wlab) -> None:
         "n/a",
         "not associated: radio-dc and radio-far differ in channel-width",
     )
-    rc, out, err = applied.dcctl(
-        "drift", str(applied.root), "--target", "lab", "--layer", "switches",
-        "--detailed-exitcode",
-    )  # fmt: skip
+    rc, out, err = _drift(applied)
     assert rc == 2, out + err
     assert "radio-far" in out and "channel-width" in out, out
     applied.apply()
     assert eventually(lambda: ping(remote, "10.64.0.1"))
-    rc, out, err = applied.dcctl(
-        "drift", str(applied.root), "--target", "lab", "--layer", "switches",
-        "--detailed-exitcode",
-    )  # fmt: skip
+    rc, out, err = _drift(applied)
     assert rc == 0, out + err
 
 
@@ -310,19 +312,13 @@ def test_a_radio_key_changed_by_hand_is_found_and_undone(applied: Wlab) -> None:
         f"wpa2-pre-shared-key={hand}",
     )  # fmt: skip
     assert eventually(lambda: not ping(remote, "10.64.0.1", tries=1))  # the ends disagree
-    rc, out, err = applied.dcctl(
-        "drift", str(applied.root), "--target", "lab", "--layer", "switches",
-        "--detailed-exitcode",
-    )  # fmt: skip
+    rc, out, err = _drift(applied)
     assert rc == 2, out + err
     assert "radio-far" in out and "wpa2-pre-shared-key=" in out, out
     assert hand not in out + err and all(s not in out + err for s in applied.secrets())
     applied.apply()
     assert eventually(lambda: ping(remote, "10.64.0.1"))
-    rc, out, err = applied.dcctl(
-        "drift", str(applied.root), "--target", "lab", "--layer", "switches",
-        "--detailed-exitcode",
-    )  # fmt: skip
+    rc, out, err = _drift(applied)
     assert rc == 0, out + err
 
 
