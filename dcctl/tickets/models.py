@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, TypeAdapter, model_validator
 
+from dcctl.i18n import _
 from dcctl.spec.types import (
     Classification,
     CredentialRef,
@@ -54,21 +55,23 @@ def control_chars(value: str) -> list[str]:
 def _ticket_text(v: str) -> str:
     bad = control_chars(v)
     if bad:
-        raise ValueError("contains control characters: " + ", ".join(bad))
+        raise ValueError(_("contains control characters: {chars}").format(chars=", ".join(bad)))
     if v != v.strip() or not v:
-        raise ValueError("must not be empty or start/end with spaces")
+        raise ValueError(_("must not be empty or start/end with spaces"))
     if v[0] in _YAML_LEAD:
-        raise ValueError(f"must not start with {v[0]!r} (YAML syntax)")
+        raise ValueError(_("must not start with {char} (YAML syntax)").format(char=repr(v[0])))
     if ": " in v or v.endswith(":") or " #" in v:
-        raise ValueError("must not contain ': ', ' #' or end with ':' (YAML syntax)")
+        raise ValueError(_("must not contain ': ', ' #' or end with ':' (YAML syntax)"))
     return v
 
 
 def _ticket_no(v: str) -> str:
     if not _TICKET_NO_RE.fullmatch(v) or ".." in v or v.endswith((".", ".lock")):
         raise ValueError(
-            "must be 1-40 letters, digits, '.', '_' or '-', starting with a letter or digit "
-            "(it becomes the Git branch ticket/<nomor>)"
+            _(
+                "must be 1-40 letters, digits, '.', '_' or '-', starting with a letter or digit "
+                "(it becomes the Git branch ticket/<nomor>)"
+            )
         )
     return v
 
@@ -83,17 +86,17 @@ def _int_to_str(v: Any) -> Any:
 def _safe_credential(v: str) -> str:
     # The owner rule (the ticket's OPD's own references only) needs the spec; the
     # renderer applies it (dcctl.spec.credentials.namespace_problem).
-    kind, _, ref = v.partition(":")
+    kind, _sep, ref = v.partition(":")
     if kind == "file" and (ref.startswith("/") or ".." in ref.split("/")):
-        raise ValueError("a file: credential must be a relative path without '..'")
+        raise ValueError(_("a file: credential must be a relative path without '..'"))
     if kind == "lab":
-        raise ValueError("lab: credentials are for the lab only; use env:VAR or file:path")
+        raise ValueError(_("lab: credentials are for the lab only; use env:VAR or file:path"))
     return v
 
 
 def _date(v: str) -> str:
     if not _DATE_RE.fullmatch(v):
-        raise ValueError("must be a date YYYY-MM-DD")
+        raise ValueError(_("must be a date YYYY-MM-DD"))
     return v
 
 
@@ -103,9 +106,9 @@ def _datetime(v: str) -> str:
     try:
         parsed = datetime.fromisoformat(v)
     except ValueError:
-        raise ValueError("must be a time YYYY-MM-DDTHH:MM[:SS]+HH:MM") from None
+        raise ValueError(_("must be a time YYYY-MM-DDTHH:MM[:SS]+HH:MM")) from None
     if parsed.tzinfo is None:
-        raise ValueError("must carry its UTC offset, e.g. 2025-02-03T08:15:00+07:00")
+        raise ValueError(_("must carry its UTC offset, e.g. 2025-02-03T08:15:00+07:00"))
     return v
 
 
@@ -160,7 +163,7 @@ class UbahVm(Strict):
     @model_validator(mode="after")
     def _something(self) -> UbahVm:
         if self.vcpu is None and self.memori_gb is None and self.disk_gb is None:
-            raise ValueError("name at least one of vcpu, memori_gb, disk_gb")
+            raise ValueError(_("name at least one of vcpu, memori_gb, disk_gb"))
         return self
 
 
@@ -194,11 +197,15 @@ class KameraBaru(Strict):
         names = [k.nama for k in self.kamera]
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
-            raise ValueError(f"camera names repeat within the ticket: {', '.join(dup)}")
+            raise ValueError(
+                _("camera names repeat within the ticket: {names}").format(names=", ".join(dup))
+            )
         ports = [k.port for k in self.kamera]
         dupp = sorted({p for p in ports if ports.count(p) > 1})
         if dupp:
-            raise ValueError(f"switch ports repeat within the ticket: {', '.join(dupp)}")
+            raise ValueError(
+                _("switch ports repeat within the ticket: {ports}").format(ports=", ".join(dupp))
+            )
         return self
 
 
@@ -216,10 +223,10 @@ class BackupVm(Strict):
     @model_validator(mode="after")
     def _something(self) -> BackupVm:
         if (self.jadwal, self.retensi_hari, self.salinan, self.luar_lokasi) == (None,) * 4:
-            raise ValueError("name at least one of jadwal, retensi_hari, salinan, luar_lokasi")
+            raise ValueError(_("name at least one of jadwal, retensi_hari, salinan, luar_lokasi"))
         if self.luar_lokasi and self.salinan == 1:
             raise ValueError(
-                "an off-site copy is a second copy: luar_lokasi: true needs salinan: 2"
+                _("an off-site copy is a second copy: luar_lokasi: true needs salinan: 2")
             )
         return self
 

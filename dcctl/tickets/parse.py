@@ -38,7 +38,10 @@ def _scan_text(text: str) -> list[Refusal]:
         if bad:
             out.append(
                 Refusal(
-                    _FILE, "control characters are not allowed: " + ", ".join(bad), None, lineno
+                    _FILE,
+                    _("control characters are not allowed: {chars}").format(chars=", ".join(bad)),
+                    None,
+                    lineno,
                 )
             )
     return out[:5]
@@ -53,20 +56,41 @@ def _scan_events(text: str) -> list[Refusal]:
         if isinstance(ev, yaml.DocumentStartEvent):
             docs += 1
             if docs > 1:
-                out.append(Refusal(_FILE, "more than one YAML document", "one ticket per file"))
+                out.append(
+                    Refusal(_FILE, _("more than one YAML document"), _("one ticket per file"))
+                )
         elif isinstance(ev, yaml.AliasEvent):
-            out.append(Refusal(_FILE, f"YAML alias *{ev.anchor} is not allowed", None, line))
+            out.append(
+                Refusal(
+                    _FILE,
+                    _("YAML alias *{name} is not allowed").format(name=ev.anchor),
+                    None,
+                    line,
+                )
+            )
         elif isinstance(ev, (yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent)):
             if ev.anchor is not None:
-                out.append(Refusal(_FILE, f"YAML anchor &{ev.anchor} is not allowed", None, line))
+                out.append(
+                    Refusal(
+                        _FILE,
+                        _("YAML anchor &{name} is not allowed").format(name=ev.anchor),
+                        None,
+                        line,
+                    )
+                )
             if ev.tag is not None:  # the parser sets a tag only when one is written
-                out.append(Refusal(_FILE, f"YAML tag {ev.tag} is not allowed", None, line))
+                out.append(
+                    Refusal(
+                        _FILE, _("YAML tag {tag} is not allowed").format(tag=ev.tag), None, line
+                    )
+                )
             if isinstance(ev, yaml.ScalarEvent) and len(ev.value) > MAX_SCALAR_CHARS:
                 out.append(
                     Refusal(
                         _FILE,
-                        f"a value of {len(ev.value)} characters is over the "
-                        f"{MAX_SCALAR_CHARS}-character limit",
+                        _("a value of {n} characters is over the {limit}-character limit").format(
+                            n=len(ev.value), limit=MAX_SCALAR_CHARS
+                        ),
                         None,
                         line,
                     )
@@ -91,16 +115,25 @@ def load_ticket(path: Path) -> Any:
     try:
         size = path.stat().st_size
     except OSError as exc:
-        raise TicketRefused([Refusal(_FILE, f"cannot read {path}: {exc.strerror}")]) from None
+        raise TicketRefused(
+            [
+                Refusal(
+                    _FILE,
+                    _("cannot read {file}: {problem}").format(file=path, problem=exc.strerror),
+                )
+            ]
+        ) from None
     if not path.is_file():
-        raise TicketRefused([Refusal(_FILE, f"{path} is not a file")])
+        raise TicketRefused([Refusal(_FILE, _("{file} is not a file").format(file=path))])
     if size > MAX_TICKET_BYTES:
         raise TicketRefused(
             [
                 Refusal(
                     _FILE,
-                    f"ticket file is {size} bytes, over the {MAX_TICKET_BYTES}-byte limit",
-                    "a ticket is a short form; attachments stay in the helpdesk",
+                    _("ticket file is {size} bytes, over the {limit}-byte limit").format(
+                        size=size, limit=MAX_TICKET_BYTES
+                    ),
+                    _("a ticket is a short form; attachments stay in the helpdesk"),
                 )
             ]
         )
@@ -120,9 +153,16 @@ def load_ticket(path: Path) -> Any:
     except yaml.reader.ReaderError as exc:  # raw C0/C1 control characters
         line = text[: exc.position].count("\n") + 1
         bad = control_chars(chr(exc.character)) if isinstance(exc.character, int) else []
-        what = bad[0] if bad else "a non-printable character"
+        what = bad[0] if bad else _("a non-printable character")
         raise TicketRefused(
-            [Refusal(_FILE, f"control character {what} is not allowed", None, line)]
+            [
+                Refusal(
+                    _FILE,
+                    _("control character {char} is not allowed").format(char=what),
+                    None,
+                    line,
+                )
+            ]
         ) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -147,7 +187,9 @@ def load_ticket(path: Path) -> Any:
     try:
         docs, errors = read_yaml(path, path.name)
     except (ValueError, RecursionError) as exc:  # e.g. an integer with thousands of digits
-        raise TicketRefused([Refusal(_FILE, f"unreadable value: {exc}")]) from None
+        raise TicketRefused(
+            [Refusal(_FILE, _("unreadable value: {problem}").format(problem=exc))]
+        ) from None
     if errors:
         raise TicketRefused([Refusal(e.path or _FILE, e.message, e.hint, e.line) for e in errors])
     if len(docs) != 1 or not isinstance(docs[0].data, dict):

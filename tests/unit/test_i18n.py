@@ -146,6 +146,7 @@ SCANNED = [
     "dcctl/ssh/vmkeys.py",
     "dcctl/plan/saved.py",
     "dcctl/engines/orchestrate.py",
+    "dcctl/tickets/parse.py",
 ]
 
 
@@ -770,3 +771,35 @@ def test_help_is_in_indonesian_with_lang_id_or_lang_env() -> None:
     assert "Perintah:" in top and "Infrastruktur deklaratif" in top
     english = _help("validate", "-h")
     assert "Validate a spec repo" in english and "Examples:" in english and "Options:" in english
+
+
+def test_indonesian_ticket_file_and_field_value_refusals(tmp_path: Path) -> None:
+    """A ticket refused for its file (YAML features, size) or a field's value, in Indonesian."""
+    from dcctl.tickets import TicketRefused, load_ticket
+
+    base = {
+        "nomor_tiket": "KOM-2025-0001",
+        "judul": "x",
+        "opd": "dinkes",
+        "pemohon": {"nama": "A", "jabatan": "B", "email": "a@b.id"},
+        "jenis": "vm_baru",
+        "permintaan": {},
+    }
+    i18n.set_language("id")
+    t = tmp_path / "t.yaml"
+    t.write_text("nomor_tiket: &n KOM-2025-0001\njudul: *n\n")
+    with pytest.raises(TicketRefused) as exc:
+        load_ticket(t)
+    reasons = [r.reason for r in exc.value.refusals]
+    assert "anchor YAML &n tidak diperbolehkan" in reasons
+    assert "alias YAML *n tidak diperbolehkan" in reasons
+    t.write_text(json.dumps({**base, "diterima": "2025-02-03T08:15:00"}))
+    with pytest.raises(TicketRefused) as exc:
+        load_ticket(t)
+    got = {r.field: r.reason for r in exc.value.refusals}
+    assert got["diterima"] == "harus menyertakan selisih UTC-nya, mis. 2025-02-03T08:15:00+07:00"
+    t.write_text(json.dumps({**base, "nomor_tiket": "-x"}))
+    with pytest.raises(TicketRefused) as exc:
+        load_ticket(t)
+    got = {r.field: r.reason for r in exc.value.refusals}
+    assert got["nomor_tiket"].startswith("harus 1-40 huruf, angka, '.', '_' atau '-'")
