@@ -25,6 +25,8 @@ import threading
 from collections.abc import Callable, Iterator
 from types import FrameType
 
+from dcctl.i18n import _
+
 __all__ = [
     "exit_code",
     "interrupt_group",
@@ -89,7 +91,10 @@ def _call(fn: Callable[[], None]) -> None:
     try:
         fn()
     except Exception as exc:  # a child already gone must not break the handler
-        print(f"dcctl: could not pass the stop on: {exc!r}", file=sys.stderr)
+        print(
+            _("dcctl: could not pass the stop on: {problem}").format(problem=repr(exc)),
+            file=sys.stderr,
+        )
 
 
 def _handler(signum: int, _frame: FrameType | None) -> None:
@@ -98,12 +103,11 @@ def _handler(signum: int, _frame: FrameType | None) -> None:
         raise KeyboardInterrupt
     _received.append(signum)
     name = signal.Signals(signum).name
-    print(
-        f"\ndcctl: {name} received: stopping at the next safe point (no new switch, "
-        "play or layer starts; the running one finishes). Send it again to force.",
-        file=sys.stderr,
-        flush=True,
-    )
+    message = _(
+        "dcctl: {signal} received: stopping at the next safe point (no new switch, "
+        "play or layer starts; the running one finishes). Send it again to force."
+    ).format(signal=name)
+    print("\n" + message, file=sys.stderr, flush=True)
     with _lock:
         stoppers = list(_stoppers.values())
     for fn in stoppers:

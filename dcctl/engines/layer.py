@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
+from dcctl.i18n import _
+
 if TYPE_CHECKING:
     from dcctl.spec.loader import Spec
     from dcctl.targets import Target
@@ -110,7 +112,7 @@ class LayerResult:
         Every error line says what failed: an exception without a message (seen
         from a drift before any apply) is not printed as a bare ``vms: ``.
         """
-        what = " ".join(str(error).split()) or "failed, and the engine gave no reason"
+        what = " ".join(str(error).split()) or _("failed, and the engine gave no reason")
         return cls(layer, errors=[f"{layer}: {what}"])
 
 

@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from dcctl.i18n import _
+
 
 class LockedError(RuntimeError):
     """Another dcctl run holds the lock."""
@@ -45,9 +47,17 @@ def apply_lock(state_dir: Path, what: str, create: bool = True) -> Iterator[None
                 holder = {}
             since = time.strftime("%H:%M:%S", time.localtime(holder.get("since", 0)))
             raise LockedError(
-                f"another dcctl {holder.get('what', 'run')} holds {path} "
-                f"(pid {holder.get('pid', '?')}, {holder.get('user', '?')}@"
-                f"{holder.get('host', '?')}, since {since}); wait for it to finish"
+                _(
+                    "another dcctl {what} holds {file} (pid {pid}, {user}@{host}, "
+                    "since {since}); wait for it to finish"
+                ).format(
+                    what=holder.get("what", "run"),
+                    file=path,
+                    pid=holder.get("pid", "?"),
+                    user=holder.get("user", "?"),
+                    host=holder.get("host", "?"),
+                    since=since,
+                )
             ) from None
         info = {
             "pid": os.getpid(),

@@ -147,6 +147,9 @@ SCANNED = [
     "dcctl/plan/saved.py",
     "dcctl/engines/orchestrate.py",
     "dcctl/tickets/parse.py",
+    "dcctl/engines/lock.py",
+    "dcctl/engines/interrupt.py",
+    "dcctl/engines/layer.py",
 ]
 
 
@@ -241,6 +244,8 @@ _ALLOWED = {
     ("dcctl/engines/orchestrate.py", "unknown layer(s)"),
     ("dcctl/engines/orchestrate.py", "; choose from"),
     ("dcctl/engines/orchestrate.py", "unknown action"),
+    # WAITING: an item's action compared by the CLI and kept in the JSON (data).
+    ("dcctl/engines/layer.py", "not reachable yet"),
 }
 
 
@@ -803,3 +808,28 @@ def test_indonesian_ticket_file_and_field_value_refusals(tmp_path: Path) -> None
         load_ticket(t)
     got = {r.field: r.reason for r in exc.value.refusals}
     assert got["nomor_tiket"].startswith("harus 1-40 huruf, angka, '.', '_' atau '-'")
+
+
+def test_indonesian_lock_interrupt_and_engine_errors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A held apply lock, the first SIGTERM's notice and a reasonless engine failure in id."""
+    import signal
+
+    from dcctl.engines import interrupt
+    from dcctl.engines.layer import LayerResult
+    from dcctl.engines.lock import LockedError, apply_lock
+
+    i18n.set_language("id")
+    with (
+        apply_lock(tmp_path, "apply"),
+        pytest.raises(LockedError) as exc,
+        apply_lock(tmp_path, "apply"),
+    ):
+        pass
+    assert str(exc.value).startswith("dcctl apply lain sedang memegang ")
+    assert str(exc.value).endswith("; tunggu sampai selesai")
+    monkeypatch.setattr(interrupt, "_received", [])
+    interrupt._handler(signal.SIGTERM, None)
+    assert "dcctl: SIGTERM diterima: berhenti di titik aman berikutnya" in capsys.readouterr().err
+    assert LayerResult.broken("vms", "").errors == ["vms: gagal, dan engine tidak memberi alasan"]

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from dcctl.engines.layer import Context, Item, LayerResult, Status
+from dcctl.i18n import _
 
 if TYPE_CHECKING:
     from dcctl.engines.pulumi.stack import StackResult
@@ -111,7 +112,7 @@ class VmLayer:
             # Host keys before the VMs: known (and pinned) before anyone logs in.
             notes = ensure(ctx.spec, ctx.state, ctx.target)
         except Exception as exc:  # a keystore or known_hosts problem, reported
-            return LayerResult.broken(self.name, f"SSH host keys: {exc}")
+            return LayerResult.broken(self.name, _("SSH host keys: {problem}").format(problem=exc))
         for note in notes:
             ctx.step("changed", note)
         record, value = self._proof(ctx)
@@ -122,7 +123,7 @@ class VmLayer:
         out = self._run(ctx, "up", Status.changed)
         if out.ok:
             # The checkpoint this up wrote is part of the proof the next run checks.
-            _, after = self._proof(ctx)
+            _record, after = self._proof(ctx)
             record.converged(after, {"vms": out.outputs["vms"]} if "vms" in out.outputs else {})
         return out
 
