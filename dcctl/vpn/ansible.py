@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from dcctl.engines.ansible.vars import RoleVars, role_default
+from dcctl.i18n import _
 from dcctl.plan.desired import DesiredState, desired_state
 from dcctl.spec.loader import Spec
 from dcctl.spec.site import ADMIN_USER
@@ -71,7 +72,7 @@ def hub_facts(spec: Spec) -> dict[str, Any]:
     """The hub's tunnel address (IPAM's ``vpn/hub``), pool, endpoint and port."""
     vpn = spec.site.vpn
     if vpn is None:
-        raise ValueError("the Site has no vpn hub")
+        raise ValueError(_("the Site has no vpn hub"))
     alloc = spec.allocation
     pool = ipaddress.ip_network(alloc.prefixes.get("vpn/tunnel", vpn.tunnel_pool))
     hub = alloc.addresses.get("vpn/hub") or str(pool.network_address + 1)
@@ -110,7 +111,7 @@ def prepare(spec: Spec, state: DesiredState, state_dir: Path, target: Target) ->
         return []
     store = KeyStore(keystore_path(state_dir, target))
     made = store.ensure([HUB, *state["vpn"]])
-    return [f"created WireGuard key pairs: {', '.join(made)}"] if made else []
+    return [_("created WireGuard key pairs: {names}").format(names=", ".join(made))] if made else []
 
 
 def peers(spec: Spec, store: KeyStore, state: DesiredState | None = None) -> list[Peer]:

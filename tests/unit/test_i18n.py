@@ -150,6 +150,8 @@ SCANNED = [
     "dcctl/engines/lock.py",
     "dcctl/engines/interrupt.py",
     "dcctl/engines/layer.py",
+    "dcctl/vpn/cli.py",
+    "dcctl/vpn/ansible.py",
 ]
 
 
@@ -246,6 +248,12 @@ _ALLOWED = {
     ("dcctl/engines/orchestrate.py", "unknown action"),
     # WAITING: an item's action compared by the CLI and kept in the JSON (data).
     ("dcctl/engines/layer.py", "not reachable yet"),
+    # Commands to type and the audit log's names of actions.
+    ("dcctl/vpn/cli.py", "dcctl vpn keys init"),
+    ("dcctl/vpn/cli.py", "dcctl vpn render"),
+    ("dcctl/vpn/cli.py", "--export FILE"),
+    ("dcctl/vpn/cli.py", "vpn rotate"),
+    ("dcctl/vpn/cli.py", "vpn keys init"),
 }
 
 
@@ -833,3 +841,19 @@ def test_indonesian_lock_interrupt_and_engine_errors(
     interrupt._handler(signal.SIGTERM, None)
     assert "dcctl: SIGTERM diterima: berhenti di titik aman berikutnya" in capsys.readouterr().err
     assert LayerResult.broken("vms", "").errors == ["vms: gagal, dan engine tidak memberi alasan"]
+
+
+def test_indonesian_vpn_key_creation_note(
+    spec_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The note an apply prints when it creates the WireGuard key pairs, in Indonesian."""
+    from dcctl.plan.desired import desired_state
+    from dcctl.vpn import keystore as ks
+    from dcctl.vpn.ansible import prepare
+
+    monkeypatch.setattr(ks, "_SCRYPT", {"n": 2**4, "r": 8, "p": 1})  # cheap for a test
+    monkeypatch.setenv("DCCTL_PASSPHRASE", "a test passphrase")
+    spec = load_spec(spec_repo)
+    i18n.set_language("id")
+    (note,) = prepare(spec, desired_state(spec), tmp_path, "lab")
+    assert note.startswith("pasangan kunci WireGuard dibuat: ") and note.endswith(", hub")
