@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from dcctl import targets
 from dcctl.files import atomic_write
-from dcctl.i18n import _
+from dcctl.i18n import N_, _
 from dcctl.spec.source import load_data
 from dcctl.speed import gc_paused
 from dcctl.targets import Target
@@ -244,19 +244,25 @@ def _gb(value: Any) -> float:
 
 def _vm_loss(action: str, record: dict[str, Any], fields: dict[str, tuple[Any, Any]]) -> str | None:
     """What data a change of one VM loses, in words; None when it loses none."""
-    disks = f"{record.get('disk_gb')} GB disk"
+    disks = _("{gb} GB disk").format(gb=record.get("disk_gb"))
     if record.get("recording_disk_gb"):
-        disks += f" and {record['recording_disk_gb']} GB recording disk"
+        disks = _("{disks} and {gb} GB recording disk").format(
+            disks=disks, gb=record["recording_disk_gb"]
+        )
     if action == "delete":
-        return f"VM deleted with its {disks}"
+        return _("VM deleted with its {disks}").format(disks=disks)
     if action == "replace":
-        return f"VM replaced: a new VM with empty disks instead of its {disks}"
-    for name, what in (("disk_gb", "disk"), ("recording_disk_gb", "recording disk")):
+        return _("VM replaced: a new VM with empty disks instead of its {disks}").format(
+            disks=disks
+        )
+    for name, what in (("disk_gb", N_("disk")), ("recording_disk_gb", N_("recording disk"))):
         old, new = fields.get(name, (None, None))
         if name in fields and _gb(new) < _gb(old):
             if not new:
-                return f"{what} of {old} GB removed"
-            return f"{what} shrinks from {old} to {new} GB: data beyond {new} GB is lost"
+                return _("{what} of {old} GB removed").format(what=_(what), old=old)
+            return _("{what} shrinks from {old} to {new} GB: data beyond {new} GB is lost").format(
+                what=_(what), old=old, new=new
+            )
     return None
 
 
@@ -338,13 +344,15 @@ def _opd_changes(old: dict[str, dict[str, Any]], new: dict[str, dict[str, Any]])
     out: list[Change] = []  # a new OPD shows as its resources; a deleted one is named
     for code in sorted(was - now):
         lost = [k for k in old.get("vms", {}) if k.startswith(f"{code}/")]
-        what = f"{len(lost)} VM(s)" if lost else "no VMs"
+        what = _("{n} VM(s)").format(n=len(lost)) if lost else _("no VMs")
         out.append(
             Change(
                 "opds",
                 code,
                 "delete",
-                data_loss=f"OPD {code} deleted with everything it has ({what}, its networks)",
+                data_loss=_(
+                    "OPD {code} deleted with everything it has ({what}, its networks)"
+                ).format(code=code, what=what),
                 opd=code,
             )
         )

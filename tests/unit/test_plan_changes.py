@@ -298,6 +298,7 @@ def test_data_loss_refusal_in_indonesian(
     r = cli.invoke(app, args)
     assert r.exit_code == 1
     assert "apply ditolak: 1 perubahan menghilangkan data dan tidak diizinkan:" in r.output
+    assert f"vms {ARSIP}: VM dihapus beserta disk 600 GB" in r.output
     assert f"tinjau dulu (dcctl plan), lalu berikan --allow-destroy {ARSIP}" in r.output
     r = cli.invoke(app, [*args, "--allow-destroy", "disdukcapil/siak-gw"])
     assert "tidak ada perubahan dalam plan ini yang menghilangkan data dengan nama itu" in (
