@@ -25,7 +25,7 @@ from rich.table import Table
 
 from dcctl import cliopts
 from dcctl.cliopts import SpecPath, examples
-from dcctl.i18n import N_, _
+from dcctl.i18n import N_, _, number
 from dcctl.output import (
     Output,
     Target,
@@ -225,11 +225,11 @@ def drill_cmd(
     as_json = output.data
     path, rest = cliopts.split_spec_words(words)
     if len(rest) != 1:
-        raise fail("give one OPD/VM (after the spec path, if any)")
+        raise fail(_("give one OPD/VM (after the spec path, if any)"))
     vm = rest[0]
     spec = load_spec_or_exit(path, as_json)
     if repository not in ("primary", "offsite"):
-        raise fail(f"--repository {repository!r}: primary or offsite")
+        raise fail(_("--repository {value}: primary or offsite").format(value=repr(repository)))
     try:
         result = drill(spec, target.value, vm, repository=repository, verify=tuple(verify or ()))
     except DrillError as exc:
@@ -241,17 +241,30 @@ def drill_cmd(
         r = result.report
         if result.ok:
             console().print(
-                f"drill of {escape(result.vm)} ({result.target}, {repository}) ok in "
-                f"{result.seconds:.1f} s: snapshot {escape(str(r.get('snapshot')))} of "
-                f"{escape(str(r.get('snapshot_time')))}, {r.get('files')} files restored, "
-                f"{r.get('matched')} identical to the source, {r.get('changed_since')} changed "
-                "since the snapshot, restic check ok"
+                escape(
+                    _(
+                        "drill of {vm} ({target}, {repository}) ok in {seconds} s: snapshot "
+                        "{snapshot} of {time}, {files} files restored, {matched} identical to "
+                        "the source, {changed} changed since the snapshot, restic check ok"
+                    ).format(
+                        vm=result.vm,
+                        target=result.target,
+                        repository=repository,
+                        seconds=number(result.seconds, 1),
+                        snapshot=r.get("snapshot"),
+                        time=r.get("snapshot_time"),
+                        files=r.get("files"),
+                        matched=r.get("matched"),
+                        changed=r.get("changed_since"),
+                    )
+                )
             )
         else:
-            err_console().print(
-                f"[red]drill of {escape(result.vm)} failed[/red] after {result.seconds:.1f} s: "
-                f"{escape(result.error)}"
+            failed = _("drill of {vm} failed").format(vm=result.vm)
+            after = _("after {seconds} s: {problem}").format(
+                seconds=number(result.seconds, 1), problem=result.error
             )
-        console().print(f"recorded in {escape(str(where))}")
+            err_console().print(f"[red]{escape(failed)}[/red] {escape(after)}")
+        console().print(escape(_("recorded in {file}").format(file=where)))
     if not result.ok:
         raise typer.Exit(1)

@@ -152,6 +152,7 @@ SCANNED = [
     "dcctl/engines/layer.py",
     "dcctl/vpn/cli.py",
     "dcctl/vpn/ansible.py",
+    "dcctl/backup/cli.py",
 ]
 
 
@@ -857,3 +858,34 @@ def test_indonesian_vpn_key_creation_note(
     i18n.set_language("id")
     (note,) = prepare(spec, desired_state(spec), tmp_path, "lab")
     assert note.startswith("pasangan kunci WireGuard dibuat: ") and note.endswith(", hub")
+
+
+def test_indonesian_backup_drill_lines(
+    spec_repo: Path, cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`dcctl backup drill`: its result line, a failure and a usage error in Indonesian."""
+    from dcctl.backup import drill as drill_mod
+    from dcctl.backup.cli import backup_app
+
+    def fake(spec: object, target: str, vm: str, **kw: object) -> drill_mod.DrillResult:
+        ok = vm.endswith("simpus-db")
+        report = {"snapshot": "ab12", "snapshot_time": "t", "files": 3, "matched": 3}
+        return drill_mod.DrillResult(
+            "dinkes", vm, target, ok, 12.34, "t0", {**report, "changed_since": 0}, "" if ok else "x"
+        )
+
+    monkeypatch.setattr(drill_mod, "drill", fake)
+    monkeypatch.setattr(drill_mod, "record", lambda spec, target, result: Path("state/x.json"))
+    i18n.set_language("id")  # backup is a sub-app `dcctl` mounts at run time
+    args = ["drill", str(spec_repo), "dinkes/simpus-db", "--target", "lab"]
+    r = cli.invoke(backup_app, args, env={"COLUMNS": "300"})
+    assert r.exit_code == 0, r.output
+    assert "gladi pemulihan dinkes/simpus-db (lab, primary) berhasil dalam 12,3 detik: " in (
+        r.output
+    )
+    assert "3 berkas dipulihkan, 3 identik dengan sumbernya" in r.output
+    assert "dicatat di state/x.json" in r.output
+    r = cli.invoke(backup_app, [*args[:2], "dinkes/web", "--target", "lab"])
+    assert r.exit_code == 1 and "gladi pemulihan dinkes/web gagal setelah 12,3 detik: x" in r.output
+    r = cli.invoke(backup_app, ["drill", str(spec_repo), "--target", "lab"])
+    assert "berikan satu OPD/VM (setelah path spec, jika ada)" in r.output
