@@ -428,10 +428,18 @@ def _edit(ticket: Any, spec: Spec, opd: Opd, text: str, display: str) -> tuple[s
                     _("{ref} is not one of {code}'s credentials: {why}").format(
                         ref=k.kredensial,
                         code=code,
-                        why=f"not a camera credential of {code}'s registry (opd/{code}.yaml)",
+                        why=_("not a camera credential of {code}'s registry ({file})").format(
+                            code=code, file=f"opd/{code}.yaml"
+                        ),
                     ),
                     _("use {code}'s camera credential, e.g. ").format(code=code)
-                    + (own[0] if own else f"one the infra team declares in opd/{code}.yaml"),
+                    + (
+                        own[0]
+                        if own
+                        else _("one the infra team declares in {file}").format(
+                            file=f"opd/{code}.yaml"
+                        )
+                    ),
                 )
             cam = {
                 "name": k.nama,
@@ -564,8 +572,11 @@ def _edit_wifi(r: WifiBaru, spec: Spec, opd: Opd, text: str, display: str) -> st
     code = opd.code
     building = next((b for b in opd.buildings if b.name == r.gedung), None)
     if building is None:
-        raise refuse("permintaan.gedung", f"{code} has no building {r.gedung!r}",
-                     _names(opd.buildings))  # fmt: skip
+        raise refuse(
+            "permintaan.gedung",
+            _("{code} has no building {name}").format(code=code, name=repr(r.gedung)),
+            _names(opd.buildings),
+        )
     placed = {ap for o in spec.opds.values() for b in o.buildings for ap in b.access_points}
     free = sorted(
         s.name
@@ -576,13 +587,16 @@ def _edit_wifi(r: WifiBaru, spec: Spec, opd: Opd, text: str, display: str) -> st
     if ap is None or ap.role != "ap":
         raise refuse(
             "permintaan.access_point",
-            f"{r.access_point!r} is not an access point of the site",
-            ("free access points: " + ", ".join(free)) if free else
-            "none is free: ask Diskominfo to install one (site.yaml, role: ap)",
-        )  # fmt: skip
+            _("{name} is not an access point of the site").format(name=repr(r.access_point)),
+            _("free access points: {names}").format(names=", ".join(free))
+            if free
+            else _("none is free: ask Diskominfo to install one (site.yaml, role: ap)"),
+        )
     if r.access_point in placed:
-        raise refuse("permintaan.access_point", f"access point {r.access_point} already serves "
-                     "a building")  # fmt: skip
+        raise refuse(
+            "permintaan.access_point",
+            _("access point {name} already serves a building").format(name=r.access_point),
+        )
     # Only a Wi-Fi passphrase the OPD's registry declares (reviewed when it was added);
     # a ticket never declares one, and never names the switches' or another OPD's.
     own = declared(opd, "wifi_passphrase")
@@ -590,11 +604,22 @@ def _edit_wifi(r: WifiBaru, spec: Spec, opd: Opd, text: str, display: str) -> st
     if ref is None or ref not in own:
         raise refuse(
             "permintaan.kata_sandi",
-            f"{ref or 'no passphrase'} is not one of {code}'s credentials: not a "
-            f"wifi_passphrase of {code}'s registry (opd/{code}.yaml)",
-            f"use {code}'s Wi-Fi passphrase: " + (", ".join(own) if own else
-            f"one the infra team declares in opd/{code}.yaml (kind wifi_passphrase)"),
-        )  # fmt: skip
+            _("{ref} is not one of {code}'s credentials: {why}").format(
+                ref=ref or _("no passphrase"),
+                code=code,
+                why=_("not a wifi_passphrase of {code}'s registry ({file})").format(
+                    code=code, file=f"opd/{code}.yaml"
+                ),
+            ),
+            _("use {code}'s Wi-Fi passphrase: {refs}").format(
+                code=code,
+                refs=", ".join(own)
+                if own
+                else _("one the infra team declares in {file} (kind wifi_passphrase)").format(
+                    file=f"opd/{code}.yaml"
+                ),
+            ),
+        )
     wifi: dict[str, Any] | None = {
         "ssid": r.ssid or code.upper(),
         "security": r.keamanan,
@@ -611,9 +636,10 @@ def _edit_wifi(r: WifiBaru, spec: Spec, opd: Opd, text: str, display: str) -> st
             if value not in (None, getattr(have, key)) and not (key == "guest" and not value):
                 raise refuse(
                     f"permintaan.{field_of[key]}",
-                    f"{code}'s Wi-Fi already has {key} {getattr(have, key)}; a building "
-                    "joins it as it is",
-                    "changing the OPD's Wi-Fi is a separate change by the infra team",
+                    _(
+                        "{code}'s Wi-Fi already has {key} {value}; a building joins it as it is"
+                    ).format(code=code, key=key, value=getattr(have, key)),
+                    _("changing the OPD's Wi-Fi is a separate change by the infra team"),
                 )
         wifi = None
     return edit.add_wifi(text, display, wifi, r.gedung, r.access_point)

@@ -155,3 +155,23 @@ def test_a_second_building_joins_the_opds_wifi_as_it_is(tmp_path: Path) -> None:
         path.write_text(yaml.safe_dump(data))
         render_ticket(path, repo)
     assert exc.value.refusals[0].field == "permintaan.ssid"
+
+
+def test_wifi_baru_refusals_in_indonesian(repo: Path, tmp_path: Path) -> None:
+    """The same refusals with `--lang id` (issue 19): a ticket is refused in Indonesian."""
+    from dcctl import i18n
+
+    i18n.set_language("id")
+    cases = [
+        ({"gedung": "gudang"}, "tidak punya gedung 'gudang'"),
+        ({"access_point": "ap-dinkes"}, "access point ap-dinkes sudah melayani sebuah gedung"),
+        ({"access_point": "sw-dinkes"}, "'sw-dinkes' bukan access point milik site"),
+        (
+            {"kata_sandi": "env:WSB_DINKES_WIFI_PASSPHRASE"},
+            "bukan wifi_passphrase dalam registri disdukcapil (opd/disdukcapil.yaml)",
+        ),
+    ]
+    for change, fragment in cases:
+        with pytest.raises(TicketRefused) as exc:
+            render_ticket(ticket(tmp_path, **change), repo)
+        assert any(fragment in r.reason for r in exc.value.refusals), exc.value.refusals
