@@ -25,6 +25,7 @@ import netaddr
 
 from dcctl.backup.repositories import sftp_clients
 from dcctl.firewall.flows import Flow, vm_flows
+from dcctl.i18n import _
 from dcctl.lab import net
 from dcctl.lab.base import UpRun
 from dcctl.plan.desired import DesiredState, desired_state
@@ -125,4 +126,4 @@ def apply_filter(run: UpRun) -> None:
         _ipt(ns, "-A", "FORWARD", "-j", CHAIN)
     elif not want and jump:
         _ipt(ns, "-D", "FORWARD", "-j", CHAIN)
-    run.change("DMZ filter rules set on the gateway", len(want))
+    run.change(_("DMZ filter rules set on the gateway"), len(want))

@@ -23,6 +23,7 @@ them edited puts them back.
 
 from __future__ import annotations
 
+from dcctl.i18n import _
 from dcctl.lab import net
 from dcctl.lab.base import LabError, UpRun, write_if_changed
 from dcctl.lab.plan import EdgePlan
@@ -80,7 +81,7 @@ def edge(run: UpRun) -> None:
     if e is None:
         return
     if net.which("iptables") is None:
-        raise LabError("the gateway's edge rules need iptables", apt_hint(["iptables"]))
+        raise LabError(_("the gateway's edge rules need iptables"), apt_hint(["iptables"]))
     record = run.plan.state_dir / RULES_FILE
     try:
         recorded = record.read_text(encoding="utf-8")
@@ -90,7 +91,7 @@ def edge(run: UpRun) -> None:
         return
     _apply(e)
     write_if_changed(record, _shown(e))
-    run.change("gateway edge rules set (guest Wi-Fi to the internet only, staff LANs apart)")
+    run.change(_("gateway edge rules set (guest Wi-Fi to the internet only, staff LANs apart)"))
 
 
 def _apply(e: EdgePlan) -> None:

@@ -11,6 +11,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from dcctl.i18n import _
 from dcctl.lab.topology import build_plan, lab_prefix, resolve_lab_id
 from dcctl.paths import repo_root
 from dcctl.plan.desired import DesiredState
@@ -46,9 +47,13 @@ def lab_image() -> str:
     try:
         out = subprocess.run([str(script)], capture_output=True, text=True, timeout=900)
     except (OSError, subprocess.SubprocessError) as exc:
-        raise LabNotReady(f"cannot build the lab VM image: {exc}") from None
+        raise LabNotReady(
+            _("cannot build the lab VM image: {problem}").format(problem=exc)
+        ) from None
     if out.returncode != 0 or not out.stdout.strip():
-        raise LabNotReady("scripts/build-lab-image failed: " + out.stderr.strip()[-300:])
+        raise LabNotReady(
+            _("scripts/build-lab-image failed: {stderr}").format(stderr=out.stderr.strip()[-300:])
+        )
     return out.stdout.strip().splitlines()[-1]
 
 
@@ -56,7 +61,9 @@ def lab_site_inputs(spec: Spec, state: DesiredState) -> dict[str, Any]:
     """The lab hypervisor's site inputs: bridges, image, key, per-VM memory from `state`."""
     plan = lab_plan(spec)
     if not (plan.state_dir / "lab.json").exists():
-        raise LabNotReady(f"the lab is not up; run `dcctl lab up {spec.root}` first")
+        raise LabNotReady(
+            _("the lab is not up; run `dcctl lab up {root}` first").format(root=spec.root)
+        )
     _key, pub = lab_ssh_key(plan.state_dir)
 
     # 64 MiB per production GB (at least 128 MiB, what systemd, sshd and an Ansible

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from dcctl.i18n import _
 from dcctl.lab import net
 from dcctl.lab.base import LabError, UpRun, parallel
 from dcctl.lab.net import NetError
@@ -37,9 +38,9 @@ def vpn_gateway(run: UpRun) -> None:
     if v is None:
         return
     if net.which("iptables") is None:
-        raise LabError("the VPN port forward needs iptables", apt_hint(["iptables"]))
+        raise LabError(_("the VPN port forward needs iptables"), apt_hint(["iptables"]))
     if _ensure_dnat(v):
-        run.change("VPN port forwards set")
+        run.change(_("VPN port forwards set"))
 
 
 def _ensure_dnat(v: VpnGatewayPlan) -> bool:
@@ -67,7 +68,7 @@ def office_routers(run: UpRun) -> None:
     if not offices:
         return
     if net.which("podman") is None:
-        run.warn("podman is not installed: Linux office routers have no SSH host")
+        run.warn(_("podman is not installed: Linux office routers have no SSH host"))
         return
     todo, kept = [], []
     for office in offices:
@@ -80,7 +81,7 @@ def office_routers(run: UpRun) -> None:
                 kept.append(office)
                 continue
             podman("rm", "--force", "--ignore", "--time", "0", office.container, check=False)
-            run.change("office router containers replaced (namespace re-created)")
+            run.change(_("office router containers replaced (namespace re-created)"))
         todo.append(office)
     known = run.plan.state_dir / KNOWN_HOSTS
     for office in kept:  # a lab made before pinning existed, or a pin since removed
@@ -95,12 +96,12 @@ def office_routers(run: UpRun) -> None:
     try:
         image = lab_image()
     except LabNotReady as exc:
-        raise LabError(str(exc), "run scripts/build-lab-image as root") from None
+        raise LabError(str(exc), _("run scripts/build-lab-image as root")) from None
     _key, pub = lab_ssh_key(run.plan.state_dir)
     errors = [e for e in parallel(lambda o: _start_office_router(o, image, pub, known), todo) if e]
     for e in errors:
         run.warn(e)
-    run.change("office router containers started", len(todo) - len(errors))
+    run.change(_("office router containers started"), len(todo) - len(errors))
 
 
 def _container(name: str) -> dict[str, Any] | None:
@@ -117,7 +118,9 @@ def _pin(office: OfficePlan, known: Path) -> str | None:
     try:
         pin_host_key(office.container, known, office_host(office.key), office.wan_address)
     except (NetError, HostKeyError) as exc:
-        return f"office router {office.key}: its SSH host key: {exc}"
+        return _("office router {office}: its SSH host key: {problem}").format(
+            office=office.key, problem=exc
+        )
     return None
 
 
@@ -149,6 +152,8 @@ def _start_office_router(office: OfficePlan, image: str, pub: str, known: Path) 
             if (ans or "").startswith("SSH-"):
                 return _pin(office, known)
             time.sleep(0.5)
-        return f"office router {office.key}: sshd does not answer in {name}"
+        return _("office router {office}: sshd does not answer in {container}").format(
+            office=office.key, container=name
+        )
     except NetError as exc:
-        return f"office router {office.key}: {exc}"
+        return _("office router {office}: {problem}").format(office=office.key, problem=exc)

@@ -17,6 +17,7 @@ import sys
 import time
 from pathlib import Path
 
+from dcctl.i18n import _
 from dcctl.lab import net
 from dcctl.lab.base import (
     DAEMON_PID,
@@ -56,18 +57,18 @@ def state_files(run: UpRun) -> dict[str, Path]:
         d = plan.switch_dir(sw.name)
         d.mkdir(parents=True, exist_ok=True)
         if _host_key(d / "ssh_host_ed25519_key", f"{sw.name}@lab-{plan.lab_id}"):
-            run.change("switch host keys generated")
+            run.change(_("switch host keys generated"))
         # dcctl made this key, so it pins it (read from the file, not the network).
         pub = (d / "ssh_host_ed25519_key.pub").read_text(encoding="utf-8")
         pinned = KnownHosts(plan.state_dir / KNOWN_HOSTS)
         if pinned.record(sw.name, sw.mgmt_address, 22, pub, replace=True) != "same":
-            run.change("switch host keys pinned")
+            run.change(_("switch host keys pinned"))
         enable = pw[sw.enable_credential] if sw.enable_credential else None
         cfg = switchd_config(plan, sw, pw[sw.credential], enable)
         text = json.dumps(cfg, indent=2) + "\n"
         if write_if_changed(plan.switchd_config_path(sw.name), text, 0o600):
             run.changed_configs.add(sw.name)
-            run.change("switch daemon configs written")
+            run.change(_("switch daemon configs written"))
     (plan.state_dir / "cameras").mkdir(exist_ok=True)
     return pw
 
@@ -76,7 +77,7 @@ def switch_daemons(run: UpRun) -> None:
     """Start missing switch daemons; restart those whose ports or config changed."""
     plan = run.plan
     if not run.res.switchd:
-        run.warn("switch daemon (dcctl.lab.switchd) not installed yet: switches not started")
+        run.warn(_("switch daemon (dcctl.lab.switchd) not installed yet: switches not started"))
         return
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(repo_root()), *filter(None, [env.get("PYTHONPATH")])])
@@ -85,11 +86,13 @@ def switch_daemons(run: UpRun) -> None:
         if pid is not None and not net.pid_in_netns(pid, sw.netns):
             net.stop_pids([pid])  # the management namespace was re-created
             pid = None
-        rebuilt = sw.bridge in run.new_bridges or any(port in run.new_ports for _, port in sw.ports)
+        rebuilt = sw.bridge in run.new_bridges or any(
+            port in run.new_ports for _spec_port, port in sw.ports
+        )
         if pid is not None and (rebuilt or sw.name in run.changed_configs):
             net.stop_pids([pid])
             pid = None
-            run.change("switch daemons restarted (ports or config changed)")
+            run.change(_("switch daemons restarted (ports or config changed)"))
         if pid is not None:
             continue
         d = plan.switch_dir(sw.name)
@@ -101,7 +104,7 @@ def switch_daemons(run: UpRun) -> None:
         pid = net.spawn(argv, d / "console.log", env=env)
         (d / DAEMON_PID).write_text(f"{pid}\n")
         run.started.append(("switch", sw.name))
-        run.change("switch daemons started")
+        run.change(_("switch daemons started"))
 
 
 def cameras(run: UpRun, pw: dict[str, Path]) -> None:
@@ -123,13 +126,15 @@ def cameras(run: UpRun, pw: dict[str, Path]) -> None:
     problem = gst_problem()
     if problem:
         raise LabError(
-            f"cameras need GStreamer's RTSP server for {SYSTEM_PYTHON}: {problem}",
+            _("cameras need GStreamer's RTSP server for {python}: {problem}").format(
+                python=SYSTEM_PYTHON, problem=problem
+            ),
             apt_hint(GST_PACKAGES),
         )
     for cam in todo:
         start_camera(plan, cam, pw[cam.credential])
         run.started.append(("camera", cam.key))
-        run.change("cameras started")
+        run.change(_("cameras started"))
 
 
 def start_camera(plan: LabPlan, cam: CameraPlan, password_file: Path) -> int:
@@ -172,4 +177,9 @@ def wait_ready(run: UpRun, timeout: float) -> None:
         if pending:
             time.sleep(0.2)
     for kind, name in pending:
-        run.warn(f"{kind} {name} started but does not answer after {timeout:.0f}s")
+        said = (
+            _("switch {name} started but does not answer after {seconds}s")
+            if kind == "switch"
+            else _("camera {name} started but does not answer after {seconds}s")
+        )
+        run.warn(said.format(name=name, seconds=f"{timeout:.0f}"))

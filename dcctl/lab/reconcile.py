@@ -10,6 +10,7 @@ recorded in the `UpRun`, so later steps (the switch daemons) know what to restar
 
 from __future__ import annotations
 
+from dcctl.i18n import _
 from dcctl.lab import net
 from dcctl.lab.base import UpRun, parallel, wan_up
 from dcctl.lab.plan import LabPlan, OfficePlan, VethEnd
@@ -35,7 +36,7 @@ def remove_stale(run: UpRun) -> None:
         pids = [pid for ns in stale_ns for pid in net.netns_pids(ns)]
         net.stop_pids(pids)
         net.ip_batch(None, (f"netns del {ns}" for ns in stale_ns), force=True)
-        run.change("stale namespaces removed", len(stale_ns))
+        run.change(_("stale namespaces removed"), len(stale_ns))
     ovs = net.ovs_state()
     want_br = {b.name for b in plan.ovs_bridges}
     want_ports = {e.ifname: e.ovs_bridge for e in plan.ends() if e.ovs_bridge}
@@ -48,7 +49,7 @@ def remove_stale(run: UpRun) -> None:
             args += ["--", "--if-exists", "del-port", br, port]
     if args:
         net.vsctl(args)
-        run.change("stale OVS bridges/ports removed", len(args) // 4)
+        run.change(_("stale OVS bridges/ports removed"), len(args) // 4)
     want_root = {e.ifname for e in plan.ends() if e.netns is None} | want_br
     stale_links = [
         n
@@ -57,7 +58,7 @@ def remove_stale(run: UpRun) -> None:
     ]
     if stale_links:
         net.ip_batch(None, (f"link del {n}" for n in stale_links), force=True)
-        run.change("stale interfaces removed", len(stale_links))
+        run.change(_("stale interfaces removed"), len(stale_links))
 
 
 def namespaces(run: UpRun) -> None:
@@ -66,7 +67,7 @@ def namespaces(run: UpRun) -> None:
     missing = [n.name for n in run.plan.namespaces if n.name not in have]
     if missing:
         net.ip_batch(None, (f"netns add {n}" for n in missing))
-        run.change("namespaces created", len(missing))
+        run.change(_("namespaces created"), len(missing))
 
 
 def ovs_bridges(run: UpRun) -> net.OvsState:
@@ -81,7 +82,7 @@ def ovs_bridges(run: UpRun) -> net.OvsState:
             args += ["--", "set", "bridge", br.name, "datapath_type=netdev"]
     if args:
         net.vsctl(args)
-        run.change("OVS bridges created", len(run.new_bridges))
+        run.change(_("OVS bridges created"), len(run.new_bridges))
         ovs = net.ovs_state()
     return ovs
 
@@ -112,7 +113,7 @@ def veths(run: UpRun, seen: Seen) -> None:
             seen.setdefault(end.netns, {})[end.ifname] = net.Link(end.ifname, False, None)
     if lines:
         net.ip_batch(None, lines)
-        run.change("veth pairs created", len(lines))
+        run.change(_("veth pairs created"), len(lines))
 
 
 def _kept_port_settings(ovs: net.OvsState, port: str) -> list[str]:
@@ -152,7 +153,7 @@ def ovs_ports(run: UpRun, ovs: net.OvsState) -> None:
         added += 1
     if args:
         net.vsctl(args)
-        run.change("OVS ports attached", added)
+        run.change(_("OVS ports attached"), added)
 
 
 def _desired_up(plan: LabPlan, end: VethEnd, wan_ports: dict[str, OfficePlan]) -> bool:
@@ -210,7 +211,9 @@ def _route_lines(run: UpRun, ns_names: list[str | None]) -> dict[str | None, lis
                 route_lines[None].append(f"route add {r.dst}{via} dev {r.dev}")
             elif cur.get("dev") != r.dev:
                 run.warn(
-                    f"root route {r.dst} already goes via {cur.get('dev')}; not routed via {r.dev}"
+                    _("root route {dst} already goes via {dev}; not routed via {want}").format(
+                        dst=r.dst, dev=cur.get("dev"), want=r.dev
+                    )
                 )
             continue
         if cur is None or cur.get("dev") != r.dev or cur.get("gateway") != r.via:
@@ -234,7 +237,7 @@ def configure(run: UpRun, seen: Seen) -> None:
     n = apply(None)
     n += sum(parallel(apply, ns_names[1:]))
     if n:
-        run.change("link/address/route settings applied", n)
+        run.change(_("link/address/route settings applied"), n)
 
 
 def sysctls(run: UpRun) -> None:
@@ -242,7 +245,7 @@ def sysctls(run: UpRun) -> None:
     for ns in run.plan.namespaces:
         if ns.forward and net.sysctl_get(ns.name, "net.ipv4.ip_forward") != "1":
             net.sysctl_set(ns.name, "net.ipv4.ip_forward", "1")
-            run.change("namespaces with ip_forward enabled")
+            run.change(_("namespaces with ip_forward enabled"))
 
 
 def offloads(run: UpRun) -> None:

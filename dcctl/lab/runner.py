@@ -26,6 +26,7 @@ import shutil
 import time
 from pathlib import Path
 
+from dcctl.i18n import _
 from dcctl.lab import dmz, edge, host, net, offices, processes, reconcile
 from dcctl.lab.base import (
     DAEMON_PID,
@@ -89,43 +90,43 @@ def up(plan: LabPlan, reporter: Reporter | None = None, wait: float = 30.0) -> R
     preflight()
     require_addresses_free(plan)
     run = UpRun(plan, Result("up", plan.lab_id, switchd=switchd_available()))
-    r.step("host settings")
+    r.step(_("host settings"))
     for change in host.acquire(plan.lab_id):
-        run.change(f"host setting {change} (lab down restores it)")
-    r.step("Open vSwitch")
+        run.change(_("host setting {change} (lab down restores it)").format(change=change))
+    r.step(_("Open vSwitch"))
     if net.ensure_ovs():
-        run.change("Open vSwitch started")
-    r.step("state dir, secrets, switch configs")
+        run.change(_("Open vSwitch started"))
+    r.step(_("state dir, secrets, switch configs"))
     pw = processes.state_files(run)
-    r.step("removing leftovers")
+    r.step(_("removing leftovers"))
     reconcile.remove_stale(run)
-    r.step("namespaces")
+    r.step(_("namespaces"))
     reconcile.namespaces(run)
-    r.step("OVS bridges")
+    r.step(_("OVS bridges"))
     ovs = reconcile.ovs_bridges(run)
-    r.step("veth pairs")
+    r.step(_("veth pairs"))
     seen = reconcile.observe(plan)
     reconcile.veths(run, seen)
-    r.step("OVS ports")
+    r.step(_("OVS ports"))
     reconcile.ovs_ports(run, ovs)
-    r.step("addresses, links, routes")
+    r.step(_("addresses, links, routes"))
     reconcile.configure(run, seen)
     reconcile.sysctls(run)
     reconcile.offloads(run)
-    r.step("switch daemons")
+    r.step(_("switch daemons"))
     processes.switch_daemons(run)
-    r.step("cameras")
+    r.step(_("cameras"))
     processes.cameras(run, pw)
-    r.step("VPN port forward on the gateway")
+    r.step(_("VPN port forward on the gateway"))
     offices.vpn_gateway(run)
-    r.step("edge rules on the gateway")
+    r.step(_("edge rules on the gateway"))
     edge.edge(run)
-    r.step("DMZ filter on the gateway")
+    r.step(_("DMZ filter on the gateway"))
     dmz.apply_filter(run)
-    r.step("office routers")
+    r.step(_("office routers"))
     offices.office_routers(run)
     if run.started:
-        r.step(f"waiting for {len(run.started)} devices to answer")
+        r.step(_("waiting for {count} devices to answer").format(count=len(run.started)))
         processes.wait_ready(run, wait)
     _lab_json(run)
     run.res.elapsed = time.monotonic() - t0
@@ -207,42 +208,44 @@ def down(lab_id: str, state_dir: Path, reporter: Reporter | None = None) -> Resu
     require_root()
     res = Result("down", lab_id, switchd=switchd_available())
     p = lab_prefix(lab_id)
-    r.step("stopping processes")
+    r.step(_("stopping processes"))
     stopped = net.stop_pids(_lab_pids(lab_id, state_dir))
     if stopped:
-        res.changes.append(f"stopped {len(stopped)} processes")
+        res.changes.append(_("stopped {count} processes").format(count=len(stopped)))
     for pattern in (f"switches/*/{DAEMON_PID}", "cameras/*.pid"):
         for pid_file in state_dir.glob(pattern):
             pid_file.unlink(missing_ok=True)
-    r.step("lab VMs")
+    r.step(_("lab VMs"))
     removed = _remove_lab_vms(p)
     if removed:
-        res.changes.append(f"removed {removed} lab VM containers")
-    r.step("namespaces")
+        res.changes.append(_("removed {count} lab VM containers").format(count=removed))
+    r.step(_("namespaces"))
     namespaces = [ns for ns in net.netns_list() if ns.startswith(p + "-")]
     if namespaces:
         net.ip_batch(None, (f"netns del {ns}" for ns in namespaces), force=True)
-        res.changes.append(f"deleted {len(namespaces)} namespaces")
-    r.step("OVS bridges")
+        res.changes.append(_("deleted {count} namespaces").format(count=len(namespaces)))
+    r.step(_("OVS bridges"))
     if net.which("ovs-vsctl") and net.ovs_running():
         bridges = [b for b in net.ovs_state().bridges if b.startswith(p)]
         if bridges:
             net.vsctl([a for b in bridges for a in ("--", "--if-exists", "del-br", b)])
-            res.changes.append(f"deleted {len(bridges)} OVS bridges")
+            res.changes.append(_("deleted {count} OVS bridges").format(count=len(bridges)))
     elif net.which("ovs-vsctl"):
-        res.warnings.append("Open vSwitch is not running: lab bridges may remain in its database")
-    r.step("interfaces")
+        res.warnings.append(
+            _("Open vSwitch is not running: lab bridges may remain in its database")
+        )
+    r.step(_("interfaces"))
     leftovers = _one_end_per_pair(p)
     if leftovers:
         net.ip_batch(None, (f"link del {n}" for n in leftovers), force=True)
-        res.changes.append(f"deleted {len(leftovers)} interfaces")
+        res.changes.append(_("deleted {count} interfaces").format(count=len(leftovers)))
     shutil.rmtree(state_dir / FAULTS_DIR, ignore_errors=True)
-    r.step("host settings")
-    res.changes += [f"host setting {x}" for x in host.release(lab_id)]
+    r.step(_("host settings"))
+    res.changes += [_("host setting {change}").format(change=x) for x in host.release(lab_id)]
     left = [n for n in net.links(None) if n.startswith(p)]
     left += [ns for ns in net.netns_list() if ns.startswith(p + "-")]
     if left:
-        res.warnings.append("still present: " + ", ".join(sorted(left)))
+        res.warnings.append(_("still present: {names}").format(names=", ".join(sorted(left))))
     res.elapsed = time.monotonic() - t0
     return res
 
@@ -264,5 +267,5 @@ def reset(lab_id: str, state_dir: Path, reporter: Reporter | None = None) -> Res
                 f.unlink(missing_ok=True)
         wiped += 1
     if wiped:
-        res.changes.append(f"wiped NVRAM of {wiped} switches")
+        res.changes.append(_("wiped NVRAM of {count} switches").format(count=wiped))
     return res

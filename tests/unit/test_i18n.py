@@ -153,6 +153,13 @@ SCANNED = [
     "dcctl/vpn/cli.py",
     "dcctl/vpn/ansible.py",
     "dcctl/backup/cli.py",
+    "dcctl/lab/runner.py",
+    "dcctl/lab/reconcile.py",
+    "dcctl/lab/processes.py",
+    "dcctl/lab/offices.py",
+    "dcctl/lab/edge.py",
+    "dcctl/lab/dmz.py",
+    "dcctl/lab/integration.py",
 ]
 
 
@@ -255,6 +262,17 @@ _ALLOWED = {
     ("dcctl/vpn/cli.py", "--export FILE"),
     ("dcctl/vpn/cli.py", "vpn rotate"),
     ("dcctl/vpn/cli.py", "vpn keys init"),
+    # `ip -batch` lines, iptables rules and a podman format: read by the tools, not a person.
+    ("dcctl/lab/runner.py", "netns del"),
+    ("dcctl/lab/runner.py", "link del"),
+    ("dcctl/lab/reconcile.py", "netns "),
+    ("dcctl/lab/reconcile.py", "link "),
+    ("dcctl/lab/reconcile.py", "type veth peer name"),
+    ("dcctl/lab/reconcile.py", "type bridge"),
+    ("dcctl/lab/reconcile.py", "addr add"),
+    ("dcctl/lab/reconcile.py", "route "),
+    ("dcctl/lab/edge.py", " -j ACCEPT"),
+    ("dcctl/lab/integration.py", "{{.Names}} {{.ID}} {{.State}}"),
 }
 
 
@@ -889,3 +907,101 @@ def test_indonesian_backup_drill_lines(
     assert r.exit_code == 1 and "gladi pemulihan dinkes/web gagal setelah 12,3 detik: x" in r.output
     r = cli.invoke(backup_app, ["drill", str(spec_repo), "--target", "lab"])
     assert "berikan satu OPD/VM (setelah path spec, jika ada)" in r.output
+
+
+def test_indonesian_lab_steps_changes_and_operator_errors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`lab up`/`down`'s spinner steps, what they changed, their warnings and the operator
+    errors (iptables, GStreamer, the lab not up) in Indonesian; English unchanged. The
+    kernel and the tools are stood in for: no root, nothing created."""
+    from types import SimpleNamespace
+
+    from dcctl.lab import edge, host, net, offices, processes, reconcile, runner
+    from dcctl.lab.base import LabError, Result, UpRun
+    from dcctl.lab.integration import LabNotReady, lab_site_inputs
+    from dcctl.lab.topology import build_plan
+    from dcctl.plan.desired import desired_state
+
+    spec = load_spec(EXAMPLE)
+    plan = build_plan(spec, "t01", state_dir=tmp_path / "state")
+    monkeypatch.setattr(runner, "require_root", lambda: None)
+    monkeypatch.setattr(runner, "switchd_available", lambda: False)
+    monkeypatch.setattr(net, "netns_list", lambda: ["dlt01-gw"])
+    monkeypatch.setattr(net, "netns_pids", lambda ns: [])
+    monkeypatch.setattr(net, "pids_with", lambda marker: [4242])
+    monkeypatch.setattr(net, "stop_pids", lambda pids, grace=5.0: list(pids))
+    monkeypatch.setattr(net, "ip_batch", lambda *a, **kw: None)
+    monkeypatch.setattr(
+        net, "which", lambda cmd: "/usr/bin/ovs-vsctl" if cmd == "ovs-vsctl" else None
+    )
+    monkeypatch.setattr(net, "ovs_running", lambda: False)
+    monkeypatch.setattr(net, "ip_json", lambda *a: [])
+    monkeypatch.setattr(net, "links", lambda ns: {})
+    monkeypatch.setattr(host, "release", lambda holder: ["vm.max_map_count"])
+    monkeypatch.setattr(processes, "gst_problem", lambda: "no module gi")
+    monkeypatch.setenv("DCCTL_LAB_ROOT", str(tmp_path / "labs"))
+
+    def lab(lang: str) -> tuple[list[str], Result, UpRun, list[str]]:
+        steps: list[str] = []
+        i18n.set_language(lang)
+        down = runner.down("t01", plan.state_dir, SimpleNamespace(step=steps.append))
+        run = UpRun(plan, Result("up", "t01"))
+        with monkeypatch.context() as m:
+            m.setattr(net, "netns_list", lambda: [])
+            reconcile.namespaces(run)
+        run.started = [("switch", "sw-core"), ("camera", "dinkes/loket-dinkes")]
+        processes.wait_ready(run, 0)
+        offices.office_routers(run)  # podman missing: a warning, not an error
+        errors = []
+        for step in (offices.vpn_gateway, edge.edge, lambda r: processes.cameras(r, {})):
+            with pytest.raises(LabError) as exc:
+                step(run)
+            errors.append(str(exc.value))
+        with pytest.raises(LabNotReady) as not_up:
+            lab_site_inputs(spec, desired_state(spec))
+        errors.append(str(not_up.value))
+        return steps, down, run, errors
+
+    try:
+        steps, down, run, errors = lab("id")
+    finally:
+        i18n.set_language("en")
+    assert steps == [
+        "menghentikan proses", "VM lab", "namespace", "bridge OVS", "antarmuka", "pengaturan host"
+    ]  # fmt: skip
+    assert down.changes == [
+        "1 proses dihentikan",
+        "1 namespace dihapus",
+        "pengaturan host vm.max_map_count",
+    ]
+    assert down.warnings == [
+        "Open vSwitch tidak berjalan: bridge lab mungkin masih tersisa di basis datanya",
+        "masih ada: dlt01-gw",
+    ]
+    assert run.res.changes == [f"{len(plan.namespaces)} namespace dibuat"]
+    assert run.res.warnings == [
+        "switch sw-core sudah dijalankan tetapi tidak menjawab setelah 0 dtk",
+        "kamera dinkes/loket-dinkes sudah dijalankan tetapi tidak menjawab setelah 0 dtk",
+        "podman tidak terpasang: router kantor Linux tidak memiliki host SSH",
+    ]
+    assert errors[0] == "port forward VPN memerlukan iptables"
+    assert errors[1] == "aturan edge gateway memerlukan iptables"
+    assert errors[2].startswith("kamera memerlukan server RTSP GStreamer untuk ")
+    assert errors[2].endswith(": no module gi")
+    assert errors[3].startswith("lab belum aktif; jalankan `dcctl lab up ")
+    assert down.action == "down"  # the JSON's action stays English
+
+    steps, down, run, errors = lab("en")
+    assert steps[0] == "stopping processes" and steps[-1] == "host settings"
+    assert down.changes == [
+        "stopped 1 processes",
+        "deleted 1 namespaces",
+        "host setting vm.max_map_count",
+    ]
+    assert run.res.changes == [f"{len(plan.namespaces)} namespaces created"]
+    assert run.res.warnings[0] == "switch sw-core started but does not answer after 0s"
+    assert errors[:2] == [
+        "the VPN port forward needs iptables",
+        "the gateway's edge rules need iptables",
+    ]
