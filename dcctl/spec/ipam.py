@@ -21,7 +21,7 @@ from typing import Any
 import netaddr
 import yaml
 
-from dcctl.i18n import _
+from dcctl.i18n import N_, _
 
 LOCK_FILE = "dcctl.lock.yaml"
 _LOCK_HEADER = (
@@ -145,7 +145,7 @@ class Lock:
         if data is None:
             data = load_data(path, LOCK_FILE) or {}
         if not isinstance(data, dict):
-            raise ValueError(f"{LOCK_FILE} is not a mapping")
+            raise ValueError(_("{file} is not a mapping").format(file=LOCK_FILE))
         return cls(
             vlans={str(k): int(v) for k, v in (data.get("vlans") or {}).items()},
             prefixes={str(k): str(v) for k, v in (data.get("prefixes") or {}).items()},
@@ -261,8 +261,8 @@ class Allocation:
 #: VLANs no tenant ever gets: the default VLAN and the ones IOS reserves for
 #: FDDI/Token Ring. The site adds its management VLAN (``allocate(reserved_vlans=)``).
 RESERVED_VLANS: dict[int, str] = {
-    1: "the default VLAN",
-    **{v: "reserved by switch vendors (1002-1005)" for v in range(1002, 1006)},
+    1: N_("the default VLAN"),
+    **{v: N_("reserved by switch vendors (1002-1005)") for v in range(1002, 1006)},
 }
 
 
@@ -324,7 +324,7 @@ def _allocate_vlans(
                 Problem(
                     r.key,
                     _("VLAN {vlan} is {what} and never given to a tenant").format(
-                        vlan=r.pin, what=reserved[r.pin]
+                        vlan=r.pin, what=_(reserved[r.pin])
                     ),
                     _("pick a VLAN in ipam.vlan_range {first}-{last} or drop the pin").format(
                         first=rng[0], last=rng[1]
@@ -417,7 +417,7 @@ def _allocate_prefixes(
             and net in spaces[r.pool].net
             and not taken_set.overlaps(net)
         ):
-            claim(r.key, net, "locked prefix")
+            claim(r.key, net, _("locked prefix"))
     for r in ordered:
         if r.pin is None:
             continue
@@ -426,12 +426,14 @@ def _allocate_prefixes(
             problems.append(
                 Problem(
                     r.key,
-                    f"pinned prefix {net} is outside ipam.{r.pool} {pools[r.pool].prefix}",
-                    f"pin a prefix inside ipam.{r.pool}, or drop the pin",
+                    _("pinned prefix {net} is outside ipam.{pool} {prefix}").format(
+                        net=net, pool=r.pool, prefix=pools[r.pool].prefix
+                    ),
+                    _("pin a prefix inside ipam.{pool}, or drop the pin").format(pool=r.pool),
                 )
             )
             continue
-        claim(r.key, net, "pinned prefix")
+        claim(r.key, net, _("pinned prefix"))
     rest = [r for r in ordered if r.pin is None and r.key not in out]
     for r in rest:
         assert r.pool is not None  # only pinned requests have no pool
@@ -441,12 +443,14 @@ def _allocate_prefixes(
             problems.append(
                 Problem(
                     r.key,
-                    f"{r.pool} {pool.prefix} has no free /{pool.length} left",
-                    f"enlarge ipam.{r.pool} or use a longer prefix length",
+                    _("{pool} {prefix} has no free /{length} left").format(
+                        pool=r.pool, prefix=pool.prefix, length=pool.length
+                    ),
+                    _("enlarge ipam.{pool} or use a longer prefix length").format(pool=r.pool),
                 )
             )
             continue
-        claim(r.key, net, "prefix")
+        claim(r.key, net, _("prefix"))
     return out
 
 
@@ -530,7 +534,7 @@ def _allocate_addresses(
         n = nets[within]
         owner = used.setdefault(within, {})
         if n.size > 2 and lowest[within] >= 2:
-            owner[n.first + 1] = f"the gateway of {n.net}"
+            owner[n.first + 1] = _("the gateway of {net}").format(net=n.net)
         for (version, value), what in held:
             if n.holds(version, value):
                 owner[value] = what
@@ -557,17 +561,17 @@ def _allocate_addresses(
         ip = netaddr.IPAddress(r.pin)
         if ip not in net or ip in (net.network, net.broadcast):
             what = (
-                "the network address of"
+                _("address {address} is the network address of {net}")
                 if ip == net.network
-                else "the broadcast address of"
+                else _("address {address} is the broadcast address of {net}")
                 if ip == net.broadcast
-                else "not a host of"
+                else _("address {address} is not a host of {net}")
             )
             problems.append(
                 Problem(
                     r.key,
-                    f"address {ip} is {what} {net}",
-                    f"use a host address in {net} or drop the pin",
+                    what.format(address=ip, net=net),
+                    _("use a host address in {net} or drop the pin").format(net=net),
                 )
             )
         elif int(ip) in owner and owner[int(ip)] != r.key:

@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from dcctl import plugins
+from dcctl.i18n import _
 from dcctl.spec.backup import SiteBackup
 from dcctl.spec.credentials import Credential, registry_field
 from dcctl.spec.gitops import Review, ServiceLevels
@@ -116,7 +117,7 @@ class Ipam(Strict):
     @model_validator(mode="after")
     def _range_order(self) -> Ipam:
         if self.vlan_range[0] > self.vlan_range[1]:
-            raise ValueError("vlan_range must be [low, high]")
+            raise ValueError(_("vlan_range must be [low, high]"))
         return self
 
 
@@ -157,9 +158,9 @@ class Switch(Strict):
     @model_validator(mode="after")
     def _radio_role(self) -> Switch:
         if self.role == "radio" and self.radio is None:
-            raise ValueError("a radio (role: radio) needs its radio settings (radio: band, ...)")
+            raise ValueError(_("a radio (role: radio) needs its radio settings (radio: band, ...)"))
         if self.role != "radio" and self.radio is not None:
-            raise ValueError("radio settings belong to a radio (role: radio) only")
+            raise ValueError(_("radio settings belong to a radio (role: radio) only"))
         return self
 
     @field_validator("ports")
@@ -170,24 +171,38 @@ class Switch(Strict):
         total = 0
         for item in v:
             if len(item) > 40:
-                raise ValueError(f"{item[:40]!r}...: a port (or range) is at most 40 characters")
+                raise ValueError(
+                    _("{item!r}...: a port (or range) is at most 40 characters").format(
+                        item=item[:40]
+                    )
+                )
             m = _RANGE_RE.fullmatch(item)
             _port(f"{m['base']}{m['lo']}" if m else item)
             if any(len(n) > 5 for n in re.findall(r"[0-9]+", item)):
-                raise ValueError(f"{item!r}: port numbers have at most 5 digits")
+                raise ValueError(
+                    _("{item!r}: port numbers have at most 5 digits").format(item=item)
+                )
             if m is None:
                 total += 1
                 continue
             lo, hi = int(m["lo"]), int(m["hi"])
             if lo > hi:
-                raise ValueError(f"{item!r}: a range runs from low to high, like Gi1/0/1-24")
+                raise ValueError(
+                    _("{item!r}: a range runs from low to high, like Gi1/0/1-24").format(item=item)
+                )
             if hi - lo + 1 > MAX_RANGE_PORTS:
                 raise ValueError(
-                    f"{item!r} names {hi - lo + 1} ports; a range names at most {MAX_RANGE_PORTS}"
+                    _("{item!r} names {count} ports; a range names at most {max}").format(
+                        item=item, count=hi - lo + 1, max=MAX_RANGE_PORTS
+                    )
                 )
             total += hi - lo + 1
         if total > MAX_SWITCH_PORTS:
-            raise ValueError(f"{total} ports; a switch has at most {MAX_SWITCH_PORTS}")
+            raise ValueError(
+                _("{total} ports; a switch has at most {max}").format(
+                    total=total, max=MAX_SWITCH_PORTS
+                )
+            )
         return v
 
     def port_names(self) -> list[str]:
@@ -218,11 +233,11 @@ class Link(Strict):
     def _radio_fields(self) -> Link:
         if self.medium == "radio":
             if self.key is None:
-                raise ValueError("a radio link needs key: the reference of its encryption key")
+                raise ValueError(_("a radio link needs key: the reference of its encryption key"))
             if self.length_m is None:
-                raise ValueError("a radio link needs length_m: its path distance in metres")
+                raise ValueError(_("a radio link needs length_m: its path distance in metres"))
         elif self.key is not None:
-            raise ValueError("key belongs to a radio link (medium: radio) only")
+            raise ValueError(_("key belongs to a radio link (medium: radio) only"))
         return self
 
 
@@ -279,6 +294,6 @@ class Site(Document):
         for k in v:
             if not pat.fullmatch(k):
                 raise ValueError(
-                    "each key must be one OpenSSH public key line: TYPE BASE64 [comment]"
+                    _("each key must be one OpenSSH public key line: TYPE BASE64 [comment]")
                 )
         return v

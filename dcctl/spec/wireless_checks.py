@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from dcctl.i18n import N_, _
 from dcctl.spec.errors import SpecError
 from dcctl.spec.interfaces import WirelessCaps, canonical_port, model_caps
 from dcctl.spec.site import Link, Site, Switch
@@ -82,10 +83,18 @@ def _devices(site: Site, sd: SourceDoc, err: Callable[[SpecError], None]) -> Non
             err(
                 sd.error(
                     ("switches", i, "model"),
-                    f"{sw.name} is a {'radio' if sw.role == 'radio' else 'access point'} but "
-                    f"{sw.model or 'no model'} is not a radio or AP model of {sw.vendor}",
-                    "name a model of the vendor's model table with radios (e.g. LHG XL 5 ac, "
-                    "cAP ac for mikrotik_routeros)",
+                    _(
+                        "{name} is a {role} but {model} is not a radio or AP model of {vendor}"
+                    ).format(
+                        name=sw.name,
+                        role=_("radio") if sw.role == "radio" else _("access point"),
+                        model=sw.model or _("no model"),
+                        vendor=sw.vendor,
+                    ),
+                    _(
+                        "name a model of the vendor's model table with radios (e.g. LHG XL 5 ac, "
+                        "cAP ac for mikrotik_routeros)"
+                    ),
                 )
             )
             continue
@@ -93,7 +102,9 @@ def _devices(site: Site, sd: SourceDoc, err: Callable[[SpecError], None]) -> Non
             err(
                 sd.error(
                     ("switches", i, "role"),
-                    f"{sw.model} is a radio or access point model: give {sw.name} role radio or ap",
+                    _(
+                        "{model} is a radio or access point model: give {name} role radio or ap"
+                    ).format(model=sw.model, name=sw.name),
                 )
             )
             continue
@@ -104,15 +115,20 @@ def _devices(site: Site, sd: SourceDoc, err: Callable[[SpecError], None]) -> Non
             err(
                 sd.error(
                     ("switches", i, "radio", "band"),
-                    f"a {sw.model} has no {r.band} radio (it has {', '.join(caps.bands)})",
+                    _("a {model} has no {band} radio (it has {bands})").format(
+                        model=sw.model, band=r.band, bands=", ".join(caps.bands)
+                    ),
                 )
             )
         if r.channel_width_mhz not in caps.widths_mhz:
             err(
                 sd.error(
                     ("switches", i, "radio", "channel_width_mhz"),
-                    f"a {sw.model} offers channel widths "
-                    f"{', '.join(str(w) for w in caps.widths_mhz)} MHz, not {r.channel_width_mhz}",
+                    _("a {model} offers channel widths {widths} MHz, not {width}").format(
+                        model=sw.model,
+                        widths=", ".join(str(w) for w in caps.widths_mhz),
+                        width=r.channel_width_mhz,
+                    ),
                 )
             )
         missing = [p for p in caps.interfaces() if p not in sw.port_names()]
@@ -120,8 +136,10 @@ def _devices(site: Site, sd: SourceDoc, err: Callable[[SpecError], None]) -> Non
             err(
                 sd.error(
                     ("switches", i, "ports"),
-                    f"{sw.name} lists no {', '.join(missing)}: its radio's interface",
-                    "add it to ports",
+                    _("{name} lists no {ports}: its radio's interface").format(
+                        name=sw.name, ports=", ".join(missing)
+                    ),
+                    _("add it to ports"),
                 )
             )
 
@@ -132,7 +150,7 @@ def _radio_links(
     ends: dict[str, str] = {}  # radio name -> the radio link it is an end of
     for i, link in enumerate(site.links):
         for side in ("a", "b"):
-            sw_name, _, port = getattr(link, side).partition(":")
+            sw_name, _sep, port = getattr(link, side).partition(":")
             sw = sws.get(sw_name)
             if sw is None:
                 continue  # the port checks name unknown switches
@@ -142,9 +160,11 @@ def _radio_links(
                     err(
                         sd.error(
                             ("links", i, side),
-                            f"{port} of {sw_name} is a wireless interface: a {link.medium} "
-                            "link plugs into a wired port",
-                            "use the radio's ether port, or medium: radio",
+                            _(
+                                "{port} of {switch} is a wireless interface: a {medium} "
+                                "link plugs into a wired port"
+                            ).format(port=port, switch=sw_name, medium=link.medium),
+                            _("use the radio's ether port, or medium: radio"),
                         )
                     )
                 continue
@@ -152,9 +172,11 @@ def _radio_links(
                 err(
                     sd.error(
                         ("links", i, side),
-                        f"a radio link joins the wireless interfaces of two radios; {sw_name}:"
-                        f"{port} is not one ({sw_name} is role {sw.role})",
-                        "name a role: radio switch and its wlan port",
+                        _(
+                            "a radio link joins the wireless interfaces of two radios; "
+                            "{switch}:{port} is not one ({switch} is role {role})"
+                        ).format(switch=sw_name, port=port, role=sw.role),
+                        _("name a role: radio switch and its wlan port"),
                     )
                 )
                 continue
@@ -162,8 +184,10 @@ def _radio_links(
                 err(
                     sd.error(
                         ("links", i, side),
-                        f"radio {sw_name} is already an end of radio link {ends[sw_name]}; "
-                        "a point-to-point radio has one link",
+                        _(
+                            "radio {switch} is already an end of radio link {link}; "
+                            "a point-to-point radio has one link"
+                        ).format(switch=sw_name, link=ends[sw_name]),
                     )
                 )
             ends.setdefault(sw_name, link.name)
@@ -174,7 +198,9 @@ def _radio_links(
             err(
                 sd.error(
                     ("switches", i, "role"),
-                    f"radio {sw.name} is the end of no radio link (links with medium: radio)",
+                    _("radio {name} is the end of no radio link (links with medium: radio)").format(
+                        name=sw.name
+                    ),
                 )
             )
 
@@ -187,18 +213,20 @@ def _radio_pair(
     if a.radio is None or b.radio is None or a.role != "radio" or b.role != "radio":
         return
     for field, what in (
-        ("band", "band"),
-        ("channel_width_mhz", "channel width"),
-        ("protocol", "protocol"),
+        ("band", N_("band")),
+        ("channel_width_mhz", N_("channel width")),
+        ("protocol", N_("protocol")),
     ):
         va, vb = getattr(a.radio, field), getattr(b.radio, field)
         if va != vb:
             err(
                 sd.error(
                     ("links", i),
-                    f"radio link {link.name}: the ends disagree on {what} ({a.name}: {va}, "
-                    f"{b.name}: {vb}); both ends must use the same {what}",
-                    f"set the same radio.{field} on both radios",
+                    _(
+                        "radio link {link}: the ends disagree on {what} ({a}: {va}, "
+                        "{b}: {vb}); both ends must use the same {what}"
+                    ).format(link=link.name, what=_(what), a=a.name, va=va, b=b.name, vb=vb),
+                    _("set the same radio.{field} on both radios").format(field=field),
                 )
             )
     fa, fb = a.radio.frequency_mhz, b.radio.frequency_mhz
@@ -206,8 +234,10 @@ def _radio_pair(
         err(
             sd.error(
                 ("links", i),
-                f"radio link {link.name}: the ends are on different frequencies "
-                f"({a.name}: {fa} MHz, {b.name}: {fb} MHz)",
+                _(
+                    "radio link {link}: the ends are on different frequencies "
+                    "({a}: {fa} MHz, {b}: {fb} MHz)"
+                ).format(link=link.name, a=a.name, fa=fa, b=b.name, fb=fb),
             )
         )
     reaches = [(c.reach_m, s) for s in (a, b) if (c := wireless_caps(s)) and c.reach_m]
@@ -217,9 +247,16 @@ def _radio_pair(
             err(
                 sd.error(
                     ("links", i, "length_m"),
-                    f"radio link {link.name} is {link.length_m} m long; a {short.model} "
-                    f"({short.name}) reaches {reach} m",
-                    "use a model with more reach (a dish), or a relay",
+                    _(
+                        "radio link {link} is {length} m long; a {model} ({name}) reaches {reach} m"
+                    ).format(
+                        link=link.name,
+                        length=link.length_m,
+                        model=short.model,
+                        name=short.name,
+                        reach=reach,
+                    ),
+                    _("use a model with more reach (a dish), or a relay"),
                 )
             )
 
@@ -245,19 +282,34 @@ def _access_points(
                     err(
                         od.error(
                             where,
-                            f"{name!r} is not an access point of the site (a switch with role: ap)",
-                            f"known: {', '.join(known)}" if known else "none defined",
+                            _(
+                                "{name!r} is not an access point of the site "
+                                "(a switch with role: ap)"
+                            ).format(name=name),
+                            _("known: {known}").format(known=", ".join(known))
+                            if known
+                            else _("none defined"),
                         )
                     )
                     continue
                 if sw.owner is not None and sw.owner != code:
-                    err(od.error(where, f"access point {name} is {sw.owner}'s, not {code}'s"))
+                    err(
+                        od.error(
+                            where,
+                            _("access point {name} is {owner}'s, not {opd}'s").format(
+                                name=name, owner=sw.owner, opd=code
+                            ),
+                        )
+                    )
                 if len(placed.get(name, [])) > 1:
                     err(
                         od.error(
                             where,
-                            f"access point {name} is listed in more than one building "
-                            f"({', '.join(sorted({c for c, _, _ in placed[name]}))})",
+                            _(
+                                "access point {name} is listed in more than one building ({opds})"
+                            ).format(
+                                name=name, opds=", ".join(sorted({c for c, _b, _j in placed[name]}))
+                            ),
                         )
                     )
                 up = uplinks.get(name)
@@ -265,16 +317,20 @@ def _access_points(
                     err(
                         od.error(
                             where,
-                            f"access point {name} hangs off {up[2]} (link {up[1].name}), not off "
-                            f"this building's switch {b.switch}",
+                            _(
+                                "access point {name} hangs off {peer} (link {link}), not off "
+                                "this building's switch {switch}"
+                            ).format(name=name, peer=up[2], link=up[1].name, switch=b.switch),
                         )
                     )
                 if opd.wifi is None:
                     err(
                         od.error(
                             where,
-                            f"building {b.name} has access point {name} but {code} has no wifi",
-                            "add wifi: ssid, passphrase (the OPD's Wi-Fi)",
+                            _(
+                                "building {building} has access point {name} but {opd} has no wifi"
+                            ).format(building=b.name, name=name, opd=code),
+                            _("add wifi: ssid, passphrase (the OPD's Wi-Fi)"),
                         )
                     )
     for i, sw in enumerate(site.switches):
@@ -284,9 +340,13 @@ def _access_points(
             err(
                 sd.error(
                     ("switches", i, "name"),
-                    f"access point {sw.name} has no link to an access switch port",
-                    "add a links entry (medium: copper) from the building switch's port to "
-                    f"{sw.name}:ether1",
+                    _("access point {name} has no link to an access switch port").format(
+                        name=sw.name
+                    ),
+                    _(
+                        "add a links entry (medium: copper) from the building switch's port to "
+                        "{name}:ether1"
+                    ).format(name=sw.name),
                 )
             )
         else:
@@ -296,8 +356,10 @@ def _access_points(
                 err(
                     sd.error(
                         ("links", li),
-                        f"access point {sw.name} hangs off {peer} (role {peer_sw.role}); an "
-                        "access point sits on an access switch port",
+                        _(
+                            "access point {name} hangs off {peer} (role {role}); an "
+                            "access point sits on an access switch port"
+                        ).format(name=sw.name, peer=peer, role=peer_sw.role),
                     )
                 )
 
@@ -313,34 +375,53 @@ def _wifi(
     sws = {s.name: s for s in site.switches}
     ssids: dict[str, str] = {}
     if guest is not None:
-        ssids[guest.ssid.casefold()] = "the guest network"
+        ssids[guest.ssid.casefold()] = _("the guest network")
         if guest.vlan == site.management.vlan:
             err(
                 sd.error(
                     ("wifi", "guest", "vlan"),
-                    f"VLAN {guest.vlan} is the management VLAN; guests get a VLAN of their own",
+                    _("VLAN {vlan} is the management VLAN; guests get a VLAN of their own").format(
+                        vlan=guest.vlan
+                    ),
                 )
             )
         if 1002 <= guest.vlan <= 1005:
-            err(sd.error(("wifi", "guest", "vlan"), f"VLAN {guest.vlan} is reserved by vendors"))
+            err(
+                sd.error(
+                    ("wifi", "guest", "vlan"),
+                    _("VLAN {vlan} is reserved by vendors").format(vlan=guest.vlan),
+                )
+            )
     for code, opd in opds.items():
         if opd.wifi is None:
             continue
         od = sources[f"opd/{code}"]
         seen = ssids.get(opd.wifi.ssid.casefold())
         if seen is not None:
-            err(od.error(("wifi", "ssid"), f"SSID {opd.wifi.ssid} is already {seen}'s"))
+            err(
+                od.error(
+                    ("wifi", "ssid"),
+                    _("SSID {ssid} is already {owner}'s").format(ssid=opd.wifi.ssid, owner=seen),
+                )
+            )
         ssids.setdefault(opd.wifi.ssid.casefold(), code)
         if opd.wifi.guest and guest is None:
             err(
                 od.error(
                     ("wifi", "guest"),
-                    "the site has no guest network (site.yaml wifi.guest)",
-                    "ask Diskominfo to define one, or set guest: false",
+                    _("the site has no guest network (site.yaml wifi.guest)"),
+                    _("ask Diskominfo to define one, or set guest: false"),
                 )
             )
         if not opd.buildings:
-            err(od.error(("wifi",), f"{code} has wifi but no building (the staff LAN it lands on)"))
+            err(
+                od.error(
+                    ("wifi",),
+                    _("{opd} has wifi but no building (the staff LAN it lands on)").format(
+                        opd=code
+                    ),
+                )
+            )
         if opd.wifi.security != "wpa2":
             for i, b in enumerate(opd.buildings):
                 for j, name in enumerate(b.access_points):
@@ -349,9 +430,13 @@ def _wifi(
                         err(
                             od.error(
                                 ("buildings", i, "access_points", j),
-                                f"wifi security {opd.wifi.security} needs WPA3; access point "
-                                f"{name} ({sws[name].model}) offers WPA2 only",
-                                "set wifi.security: wpa2, or use an AP model with WPA3",
+                                _(
+                                    "wifi security {security} needs WPA3; access point "
+                                    "{name} ({model}) offers WPA2 only"
+                                ).format(
+                                    security=opd.wifi.security, name=name, model=sws[name].model
+                                ),
+                                _("set wifi.security: wpa2, or use an AP model with WPA3"),
                             )
                         )
 
@@ -374,8 +459,10 @@ def guest_lock_errors(
     return [
         sources["site"].error(
             ("wifi", "guest", "vlan"),
-            f"VLAN {guest.vlan} is already {holders[0]}'s (dcctl.lock.yaml); the guest VLAN is "
-            "never a tenant's",
-            "choose a free VLAN for guests",
+            _(
+                "VLAN {vlan} is already {owner}'s (dcctl.lock.yaml); the guest VLAN is "
+                "never a tenant's"
+            ).format(vlan=guest.vlan, owner=holders[0]),
+            _("choose a free VLAN for guests"),
         )
     ]

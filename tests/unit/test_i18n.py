@@ -160,6 +160,10 @@ SCANNED = [
     "dcctl/lab/edge.py",
     "dcctl/lab/dmz.py",
     "dcctl/lab/integration.py",
+    "dcctl/spec/wireless_checks.py",
+    "dcctl/spec/site.py",
+    "dcctl/spec/ipam.py",
+    "dcctl/spec/backup.py",
 ]
 
 
@@ -183,6 +187,10 @@ def _unwrapped(path: Path) -> list[tuple[int, str]]:
         if isinstance(node, ast.Call) and _name(node.func) == "examples":
             help_nodes.update(id(sub) for sub in ast.walk(node))
         if isinstance(node, ast.keyword) and node.arg in ("help", "metavar", "epilog"):
+            help_nodes.update(id(sub) for sub in ast.walk(node.value))
+        # A spec model's Field(description=, pattern=): the JSON Schema's words for an
+        # editor (examples/dcctl.schema.json, one English file kept in sync), not messages.
+        if isinstance(node, ast.keyword) and node.arg in ("description", "pattern"):
             help_nodes.update(id(sub) for sub in ast.walk(node.value))
         if isinstance(node, ast.FunctionDef | ast.ClassDef | ast.Module) and node.body:
             first = node.body[0]
@@ -273,6 +281,13 @@ _ALLOWED = {
     ("dcctl/lab/reconcile.py", "route "),
     ("dcctl/lab/edge.py", " -j ACCEPT"),
     ("dcctl/lab/integration.py", "{{.Names}} {{.ID}} {{.State}}"),
+    # The lock file's own header comment (a committed file, the same in every language)
+    # and the regular expressions that read the lock as written.
+    ("dcctl/spec/ipam.py", "# IPAM allocations made by dcctl."),
+    ("dcctl/spec/ipam.py", "(vlans|prefixes|addresses|disks)"),
+    ("dcctl/spec/ipam.py", "([A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)+): "),
+    # The OpenSSH public key line's regular expression.
+    ("dcctl/spec/site.py", "^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp256) "),
 }
 
 
@@ -1005,3 +1020,58 @@ def test_indonesian_lab_steps_changes_and_operator_errors(
         "the VPN port forward needs iptables",
         "the gateway's edge rules need iptables",
     ]
+
+
+def test_indonesian_wireless_and_site_spec_errors(tmp_path: Path) -> None:
+    """A radio engineer's mistakes (wireless checks) and a Site model's own refusal in id."""
+    from tests.helpers import spec_error
+    from tests.unit.test_wireless_spec import RADIO_FAR, RF, _set, write
+
+    def mistakes(site: dict[str, object], opds: dict[str, dict[str, object]]) -> None:
+        _set(("switches", RADIO_FAR, "radio", "channel_width_mhz"), 20)(site, opds)
+        _set(("links", RF, "length_m"), 45_000)(site, opds)
+        _set(("buildings", 0, "access_points"), ["ap-dinkes"], "dishub")(site, opds)
+
+    root = write(tmp_path / "a", mistakes)
+    bare = write(tmp_path / "b", _set(("switches", RADIO_FAR, "radio"), None))
+    i18n.set_language("id")
+    try:
+        err = spec_error(root, "kedua ujungnya berbeda lebar kanal (radio-dc: 40, radio-far: 20)")
+        assert err.message.endswith("kedua ujung harus memakai lebar kanal yang sama")
+        assert err.hint == "setel radio.channel_width_mhz yang sama pada kedua radio"
+        err = spec_error(root, "link radio rf-far sepanjang 45000 m; ")
+        assert err.message.endswith("hanya menjangkau 40000 m")
+        assert err.hint == "pakai model dengan jangkauan lebih jauh (antena dish), atau relay"
+        err = spec_error(root, "access point ap-dinkes milik dinkes, bukan milik dishub")
+        assert err.file == "opd/dishub.yaml"
+        err = spec_error(bare, "radio (role: radio) memerlukan pengaturan radionya")
+        assert err.file == "site.yaml"
+    finally:
+        i18n.set_language("en")
+    assert spec_error(root, "disagree on channel width").hint == (
+        "set the same radio.channel_width_mhz on both radios"
+    )
+
+
+def test_indonesian_ipam_errors(spec_repo: Path) -> None:
+    """A pinned prefix outside its pool and a VLAN switch vendors reserve, in Indonesian."""
+    _broken(spec_repo, "{vlan: 140}", "{vlan: 1002, prefix: 8.8.8.0/24}", "opd/disdukcapil.yaml")
+    i18n.set_language("id")
+    try:
+        with pytest.raises(SpecErrors) as exc:
+            load_spec(spec_repo)
+    finally:
+        i18n.set_language("en")
+    said = [(e.message, e.hint) for e in exc.value.errors]
+    assert any(
+        "disdukcapil/servers: prefiks tersemat 8.8.8.0/24 berada di luar ipam.server_pool " in m
+        and h == "sematkan prefiks di dalam ipam.server_pool, atau hapus sematannya"
+        for m, h in said
+    ), said
+    assert any(
+        m.endswith(
+            "disdukcapil/servers: VLAN 1002 adalah VLAN cadangan vendor switch (1002-1005) "
+            "dan tidak pernah diberikan kepada tenant"
+        )
+        for m, _h in said
+    ), said
