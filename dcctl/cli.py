@@ -208,7 +208,7 @@ def validate(
     con.print(_("read: {files}").format(files=escape(", ".join(spec.files))), soft_wrap=True)
     for rel, why in spec.skipped.items():
         con.print(
-            _("skipped {file}: {why}").format(file=escape(rel), why=escape(why)), soft_wrap=True
+            _("skipped {file}: {why}").format(file=escape(rel), why=escape(_(why))), soft_wrap=True
         )
 
 

@@ -130,9 +130,24 @@ def hypervisor_replaces(name: str) -> dict[str, str]:
         if isinstance(node, ast.Assign) and len(node.targets) == 1:
             target = node.targets[0]
         if isinstance(target, ast.Name) and target.id == "REPLACES" and node.value is not None:
-            value = ast.literal_eval(node.value)
+            value = ast.literal_eval(_Unmark().visit(node.value))
             return {str(k): str(v) for k, v in value.items()}
     return {}
+
+
+class _Unmark(ast.NodeTransformer):
+    """Reads ``N_("text")`` as ``"text"``: a driver marks its reasons for the catalogue
+    (the plan shows them translated) and the dict stays a literal for the offline read."""
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        if (
+            isinstance(node.func, ast.Name)
+            and node.func.id == "N_"
+            and len(node.args) == 1
+            and isinstance(node.args[0], ast.Constant)
+        ):
+            return node.args[0]
+        return self.generic_visit(node)
 
 
 def role_var_providers() -> dict[str, str]:

@@ -195,4 +195,8 @@ def get(target: Target | str) -> Target:
     try:
         return _TARGETS[str(target)]
     except KeyError:
-        raise ValueError(f"unknown target {target!r}; choose from {', '.join(_TARGETS)}") from None
+        raise ValueError(
+            _("unknown target {target!r}; choose from {known}").format(
+                target=target, known=", ".join(_TARGETS)
+            )
+        ) from None

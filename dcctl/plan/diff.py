@@ -268,7 +268,7 @@ def _vm_loss(action: str, record: dict[str, Any], fields: dict[str, tuple[Any, A
 
 def _replace_reasons(fields: dict[str, tuple[Any, Any]], replaces: Mapping[str, str]) -> list[str]:
     return [
-        f"{name} changes: forces replacement ({why})"
+        _("{field} changes: forces replacement ({why})").format(field=name, why=_(why))
         for name, why in replaces.items()
         if name in fields
     ]

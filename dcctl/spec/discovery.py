@@ -28,6 +28,8 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dcctl.i18n import N_
+
 #: Folders never entered (besides every dot-folder).
 SKIP_DIRS = frozenset({"state", "node_modules", "__pycache__"})
 LOCK_NAME = "dcctl.lock.yaml"
@@ -66,13 +68,13 @@ def discover_specs(root: Path) -> Discovery:
     ignored = git_ignored(root, candidates)
     for rel in candidates:
         if rel in ignored:
-            out.skipped[rel] = "git-ignored"
+            out.skipped[rel] = N_("git-ignored")
         elif any(_matches(p, rel) for p in patterns):
             out.skipped[rel] = IGNORE_FILE
         elif _is_layout(rel) or _declares_dcctl(root / rel):
             out.files.append(root / rel)
         else:
-            out.skipped[rel] = "not a dcctl document: no apiVersion dcctl/..."
+            out.skipped[rel] = N_("not a dcctl document: no apiVersion dcctl/...")
     return out
 
 

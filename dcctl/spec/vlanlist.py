@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from dcctl.i18n import _
+
 __all__ = ["VLAN_MAX", "VLAN_MIN", "format_vlan_list", "is_vlan_list", "parse_vlan_list"]
 
 VLAN_MIN = 1
@@ -29,16 +31,18 @@ def parse_vlan_list(text: str, lo: int = VLAN_MIN, hi: int = VLAN_MAX) -> set[in
     VLAN would pass verification).
     """
     if not text:
-        raise ValueError("empty VLAN list")
+        raise ValueError(_("empty VLAN list"))
     out: set[int] = set()
     for part in text.split(","):
         m = _ITEM.fullmatch(part)
         if not m:
-            raise ValueError(f"bad VLAN list item {part!r}")
+            raise ValueError(_("bad VLAN list item {part!r}").format(part=part))
         a = int(m[1])
         b = int(m[2]) if m[2] else a
         if not (lo <= a <= b <= hi):
-            raise ValueError(f"VLAN {part!r} out of range {lo}-{hi}")
+            raise ValueError(
+                _("VLAN {part!r} out of range {lo}-{hi}").format(part=part, lo=lo, hi=hi)
+            )
         out.update(range(a, b + 1))
     return out
 

@@ -26,6 +26,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from dcctl.i18n import _
 from dcctl.spec.types import CredentialRef, Prefix, Ssid, Strict, VlanId
 
 #: Bands dcctl plans radios and APs on: RouterOS's band names start with these.
@@ -59,8 +60,9 @@ class RadioSettings(Strict):
             lo, hi = BAND_FREQUENCIES[self.band]
             if not lo <= self.frequency_mhz <= hi:
                 raise ValueError(
-                    f"frequency_mhz {self.frequency_mhz} is outside the {self.band} band "
-                    f"({lo}-{hi} MHz)"
+                    _(
+                        "frequency_mhz {frequency} is outside the {band} band ({lo}-{hi} MHz)"
+                    ).format(frequency=self.frequency_mhz, band=self.band, lo=lo, hi=hi)
                 )
         return self
 

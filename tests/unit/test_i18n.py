@@ -164,6 +164,22 @@ SCANNED = [
     "dcctl/spec/site.py",
     "dcctl/spec/ipam.py",
     "dcctl/spec/backup.py",
+    "dcctl/spec/wireless.py",
+    "dcctl/spec/vlanlist.py",
+    "dcctl/spec/discovery.py",
+    "dcctl/spec/types.py",
+    "dcctl/spec/schema.py",
+    "dcctl/spec/tenancy.py",
+    "dcctl/spec/cctv.py",
+    "dcctl/spec/compute.py",
+    "dcctl/spec/credentials.py",
+    "dcctl/spec/gitops.py",
+    "dcctl/spec/vpn.py",
+    "dcctl/spec/age.py",
+    "dcctl/spec/errors.py",
+    "dcctl/spec/interfaces.py",
+    "dcctl/plan/diff.py",
+    "dcctl/targets.py",
 ]
 
 
@@ -288,6 +304,9 @@ _ALLOWED = {
     ("dcctl/spec/ipam.py", "([A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)+): "),
     # The OpenSSH public key line's regular expression.
     ("dcctl/spec/site.py", "^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp256) "),
+    # An SSID's regular expression; the JSON Schema's title (data for an editor).
+    ("dcctl/spec/types.py", "^[A-Za-z0-9._-]([A-Za-z0-9 ._-]{0,30}"),
+    ("dcctl/spec/schema.py", "dcctl spec document"),
 }
 
 
@@ -1075,3 +1094,37 @@ def test_indonesian_ipam_errors(spec_repo: Path) -> None:
         )
         for m, _h in said
     ), said
+
+
+def test_indonesian_replacement_reasons_target_and_vlan_lists(tmp_path: Path) -> None:
+    """A plan's "forces replacement" reasons (the hypervisors' own, from their REPLACES),
+    an unknown target, a VLAN list and a radio frequency outside its band, in Indonesian."""
+    from dcctl import plugins, targets
+    from dcctl.plan.diff import diff_states
+    from dcctl.spec.vlanlist import parse_vlan_list
+    from tests.helpers import spec_error
+    from tests.unit.test_wireless_spec import RADIO_FAR, _set, write
+
+    old = {"vms": {"dinkes/simpus": {"image": "debian-12", "vlan": 110, "disk_gb": 20}}}
+    new = {"vms": {"dinkes/simpus": {"image": "rocky-9", "vlan": 111, "disk_gb": 20}}}
+    root = write(tmp_path, _set(("switches", RADIO_FAR, "radio", "frequency_mhz"), 2437))
+    i18n.set_language("id")
+    try:
+        (prod,) = diff_states(old, new, plugins.hypervisor_replaces("proxmox"))
+        (lab,) = diff_states(old, new, plugins.hypervisor_replaces("lab"))
+        with pytest.raises(ValueError) as target:
+            targets.get("nope")
+        with pytest.raises(ValueError) as vlans:
+            parse_vlan_list("10,5000")
+        band = spec_error(root, "frequency_mhz 2437 berada di luar band 5ghz (")
+    finally:
+        i18n.set_language("en")
+    assert prod.reasons == ["image berubah: VM harus diganti (disk sistem diimpor dari image)"]
+    assert "vlan berubah: VM harus diganti (port VM disambungkan saat mulai)" in lab.reasons
+    assert str(target.value) == "target 'nope' tidak dikenal; pilih dari prod, lab"
+    assert str(vlans.value) == "VLAN '5000' di luar rentang 1-4094"
+    assert band.file == "site.yaml" and band.message.endswith(" MHz)")
+    (prod,) = diff_states(old, new, plugins.hypervisor_replaces("proxmox"))
+    assert prod.reasons == [
+        "image changes: forces replacement (the system disk is imported from the image)"
+    ]

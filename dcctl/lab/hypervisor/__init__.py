@@ -20,6 +20,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from dcctl.i18n import N_
+
 if TYPE_CHECKING:
     import pulumi
 
@@ -31,11 +33,11 @@ __all__ = ["REPLACES", "build"]
 #: two in step): the wiring is made when the container starts. Names (a rename) and
 #: sizes change in place; the spec's ``image`` is not the lab's (one lab image).
 REPLACES: dict[str, str] = {
-    "node": "each node is its own lab bridge; the VM's port is wired at start",
-    "vlan": "the VM's port is wired at start",
-    "address": "the container's network is set up at start",
-    "gateway": "the container's network is set up at start",
-    "dns": "podman writes resolv.conf at start",
+    "node": N_("each node is its own lab bridge; the VM's port is wired at start"),
+    "vlan": N_("the VM's port is wired at start"),
+    "address": N_("the container's network is set up at start"),
+    "gateway": N_("the container's network is set up at start"),
+    "dns": N_("podman writes resolv.conf at start"),
 }
 
 

@@ -58,6 +58,7 @@ from dcctl.engines.pulumi.program import (
     resource_aliases,
     resource_name,
 )
+from dcctl.i18n import N_
 from dcctl.spec.credentials import CredentialError as SpecCredentialError
 from dcctl.spec.credentials import read_reference
 
@@ -104,7 +105,7 @@ IMAGES: dict[str, tuple[str, str]] = {
 #: place: a node change migrates (``migrate=True``), VLAN, address, DNS and sizes are
 #: VM settings and cloud-init, the name is a VM setting (a rename keeps the VM).
 REPLACES: dict[str, str] = {
-    "image": "the system disk is imported from the image",
+    "image": N_("the system disk is imported from the image"),
 }
 
 # Backup schedule -> Proxmox calendar event; {m} staggers OPDs over the hour.
