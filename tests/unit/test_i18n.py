@@ -1097,9 +1097,11 @@ def test_indonesian_ipam_errors(spec_repo: Path) -> None:
 
 
 def test_indonesian_replacement_reasons_target_and_vlan_lists(tmp_path: Path) -> None:
-    """A plan's "forces replacement" reasons (the hypervisors' own, from their REPLACES),
-    an unknown target, a VLAN list and a radio frequency outside its band, in Indonesian."""
+    """A plan's "forces replacement" reasons (the hypervisors' own, from their REPLACES,
+    and the engine preview's), an unknown target, a VLAN list and a radio frequency
+    outside its band, in Indonesian."""
     from dcctl import plugins, targets
+    from dcctl.engines.pulumi.stack import classify_step
     from dcctl.plan.diff import diff_states
     from dcctl.spec.vlanlist import parse_vlan_list
     from tests.helpers import spec_error
@@ -1117,6 +1119,7 @@ def test_indonesian_replacement_reasons_target_and_vlan_lists(tmp_path: Path) ->
         with pytest.raises(ValueError) as vlans:
             parse_vlan_list("10,5000")
         band = spec_error(root, "frequency_mhz 2437 berada di luar band 5ghz (")
+        step = classify_step("replace", "proxmoxve:index/vmLegacy:VmLegacy", ["image"])
     finally:
         i18n.set_language("en")
     assert prod.reasons == ["image berubah: VM harus diganti (disk sistem diimpor dari image)"]
@@ -1124,6 +1127,8 @@ def test_indonesian_replacement_reasons_target_and_vlan_lists(tmp_path: Path) ->
     assert str(target.value) == "target 'nope' tidak dikenal; pilih dari prod, lab"
     assert str(vlans.value) == "VLAN '5000' di luar rentang 1-4094"
     assert band.file == "site.yaml" and band.message.endswith(" MHz)")
+    assert step["reason"] == "image berubah: harus diganti"  # the engine's preview step
+    assert step["data_loss"] == "VM diganti dengan VM baru yang disknya kosong"
     (prod,) = diff_states(old, new, plugins.hypervisor_replaces("proxmox"))
     assert prod.reasons == [
         "image changes: forces replacement (the system disk is imported from the image)"

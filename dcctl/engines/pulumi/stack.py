@@ -27,6 +27,7 @@ from dcctl.engines import interrupt
 from dcctl.engines.credentials import passphrase
 from dcctl.engines.pulumi.toolchain import ensure_on_path
 from dcctl.files import atomic_write
+from dcctl.i18n import _
 
 PROJECT = "dcctl-regency"
 #: Terminal colour codes the engine may put in its diagnostics.
@@ -122,10 +123,11 @@ def classify_step(op: str, type_: str, keys: list[str] | None) -> dict[str, str]
     cls = STEP_CLASS.get(op, op)
     out = {"class": cls}
     if cls == "replace" and keys:
-        out["reason"] = f"{', '.join(keys)} changes: forces replacement"
+        out["reason"] = _("{fields} changes: forces replacement").format(fields=", ".join(keys))
     if cls in ("replace", "delete") and type_ in VM_TYPES:
-        what = "deleted" if cls == "delete" else "replaced by a new one with empty disks"
-        out["data_loss"] = f"VM {what}"
+        out["data_loss"] = (
+            _("VM deleted") if cls == "delete" else _("VM replaced by a new one with empty disks")
+        )
     return out
 
 
