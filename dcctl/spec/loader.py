@@ -149,6 +149,11 @@ PYDANTIC_MESSAGES: dict[str, str] = {
     "list_type": N_("Input should be a valid list"),
     "dict_type": N_("Input should be a valid dictionary"),
     "model_type": N_("Input should be a valid dictionary or instance of {class_name}"),
+    "string_pattern_mismatch": N_("String should match pattern '{pattern}'"),
+    "float_type": N_("Input should be a valid number"),
+    "finite_number": N_("Input should be a finite number"),
+    "multiple_of": N_("Input should be a multiple of {multiple_of}"),
+    "enum": N_("Input should be {expected}"),
 }
 
 

@@ -1133,3 +1133,21 @@ def test_indonesian_replacement_reasons_target_and_vlan_lists(tmp_path: Path) ->
     assert prod.reasons == [
         "image changes: forces replacement (the system disk is imported from the image)"
     ]
+
+
+def test_pydantic_pattern_message_in_indonesian(spec_repo: Path) -> None:
+    """A value that does not match a field's pattern: pydantic's English in en, id in id."""
+    _broken(spec_repo, "alert_email: noc@wonosobokab.go.id", "alert_email: noc", "site.yaml")
+    pattern = "'^[A-Za-z0-9._+-]+@[A-Za-z0-9.-]+$'"
+    for lang, said in (
+        ("id", f"teks harus cocok dengan pola {pattern}"),
+        ("en", f"String should match pattern {pattern}"),  # pydantic's own words
+    ):
+        i18n.set_language(lang)
+        try:
+            with pytest.raises(SpecErrors) as exc:
+                load_spec(spec_repo)
+        finally:
+            i18n.set_language("en")
+        got = {e.path: e.message for e in exc.value.errors}
+        assert got["monitoring.alert_email"] == said, got
