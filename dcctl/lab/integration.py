@@ -57,6 +57,26 @@ def lab_image() -> str:
     return out.stdout.strip().splitlines()[-1]
 
 
+#: A lab VM's memory: MiB per production GB, and the floor every VM needs.
+LAB_MIB_PER_GB = 128
+LAB_MIB_FLOOR = 384
+
+
+def lab_vm_memory_mb(memory_gb: int) -> int:
+    """The memory limit of a lab VM whose production VM has `memory_gb`.
+
+    128 MiB per production GB, at least 384 MiB: systemd, sshd, node exporter and an
+    Ansible module run, plus restic, whose every run opens the repository key with
+    scrypt at 60 MiB (restic's own calibration) on top of its index. At 64 MiB a GB
+    with a 128 MiB floor the kernel killed restic mid-`init` on a 2 GB VM (a key
+    written without its config, or nothing) and Prometheus on the monitoring VM
+    (dmesg: "Memory cgroup out of memory"), seen as missing backups in CI. These are
+    limits, not reservations: the example's 21 VMs stay far below the machine's
+    memory, and a memory change in the spec is still a real (in-place) change.
+    """
+    return max(LAB_MIB_FLOOR, memory_gb * LAB_MIB_PER_GB)
+
+
 def lab_site_inputs(spec: Spec, state: DesiredState) -> dict[str, Any]:
     """The lab hypervisor's site inputs: bridges, image, key, per-VM memory from `state`."""
     plan = lab_plan(spec)
@@ -66,10 +86,7 @@ def lab_site_inputs(spec: Spec, state: DesiredState) -> dict[str, Any]:
         )
     _key, pub = lab_ssh_key(plan.state_dir)
 
-    # 64 MiB per production GB (at least 128 MiB, what systemd, sshd and an Ansible
-    # module run need): twenty VMs fit one lab machine, and a memory change in the
-    # spec is still a real (in-place) change of the lab VM.
-    memory = {k: max(128, vm["memory_gb"] * 64) for k, vm in state["vms"].items()}
+    memory = {k: lab_vm_memory_mb(vm["memory_gb"]) for k, vm in state["vms"].items()}
     return {
         "lab_memory_mb": memory,
         "lab_id": lab_prefix(plan.lab_id),

@@ -21,7 +21,7 @@ import pytest
 from dcctl.engines.pulumi.stack import engine_processes
 from dcctl.engines.pulumi.toolchain import engine_bin_dir
 from dcctl.lab.hypervisor.machine import live_limits
-from dcctl.lab.integration import lab_ssh_key
+from dcctl.lab.integration import lab_ssh_key, lab_vm_memory_mb
 from tests.lab.conftest import EXAMPLE, Lab
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(900)]
@@ -174,7 +174,7 @@ def test_apply_example_in_lab(built_lab: Lab, tmp_path: Path) -> None:
         assert live_limits(vm)[0] == 300
         fixed = _apply(repo, env)
         assert fixed.returncode == 0 and "setda: 1 update" in fixed.stdout, fixed.stdout
-        assert live_limits(vm)[0] == max(128, jdih_gb * 64)  # the lab's 64 MiB a GB, >= 128
+        assert live_limits(vm)[0] == lab_vm_memory_mb(jdih_gb) == 384  # 128 MiB a GB, >= 384
 
         # 4. A memory change is an in-place update; removing a VM deletes it.
         f = repo / "opd" / "bapenda.yaml"
@@ -194,7 +194,7 @@ def test_apply_example_in_lab(built_lab: Lab, tmp_path: Path) -> None:
         assert "bapenda: 1 update" in changed.stdout and "disdik: 1 delete" in changed.stdout
         assert _containers(lab) == before - {f"dl{lab.plan.lab_id}-vm-disdik-dapodik-sync"}
         memory_mib, _cpus = live_limits(f"dl{lab.plan.lab_id}-vm-bapenda-sismiop")
-        assert memory_mib == 6 * 64  # the lab scales 1 GB to 64 MiB
+        assert memory_mib == lab_vm_memory_mb(6) == 6 * 128  # the lab scales 1 GB to 128 MiB
 
         # 5. Destroy removes every VM.
         gone = _run("destroy", repo, env)
