@@ -524,6 +524,7 @@ def _pending(report: Any, layer: str) -> list[Any]:
 
 def _engines_text(report: Any, verbose: bool) -> None:
     """What each layer would do, from the layers' typed results."""
+    from dcctl.engines.layer import count_text, op_word
     from dcctl.plan.render import engine_step_lines
 
     con = console()
@@ -537,16 +538,19 @@ def _engines_text(report: Any, verbose: bool) -> None:
             for line in sw.lines if verbose else sw.lines[:10]:
                 con.print(f"      {escape(line)}")
         elif sw.status.value != "same":
-            con.print(f"  switch {sw.name}: {sw.status.value} {escape(sw.error or '')}")
+            status = op_word(sw.status.value)
+            con.print(f"  switch {sw.name}: {status} {escape(sw.error or '')}")
     vms = report.layers.get("vms")
     if vms is not None:
         for opd, c in sorted(vms.by_opd().items()):
-            con.print(f"  pulumi {opd}: " + ", ".join(f"{v} {k}" for k, v in sorted(c.items())))
+            counts = ", ".join(count_text(k, v) for k, v in sorted(c.items()))
+            con.print(f"  pulumi {opd}: {counts}")
         for line in engine_step_lines(vms.detail.get("steps", [])):
             con.print(f"      {escape(line)}")
         if verbose:
             for item in _pending(report, "vms"):
-                con.print(f"      {item.action} {escape(item.name)} {escape(','.join(item.lines))}")
+                action = op_word(item.action)
+                con.print(f"      {action} {escape(item.name)} {escape(','.join(item.lines))}")
         _skipped_text(vms)
     waiting = []
     for host in _pending(report, "hosts"):
@@ -564,10 +568,11 @@ def _engines_text(report: Any, verbose: bool) -> None:
     if hosts is not None:
         _skipped_text(hosts)
     for err in report.errors:
-        err_console().print(f"[red]error[/red] {escape(err)}")
+        err_console().print("[red]" + escape(_("error")) + f"[/red] {escape(err)}")
 
 
 def _engines_markdown(report: Any) -> str:
+    from dcctl.engines.layer import count_text
     from dcctl.plan.render import engine_step_lines
 
     lines = ["", "#### " + _("engines ({target})").format(target=report.target), ""]
@@ -584,7 +589,8 @@ def _engines_markdown(report: Any) -> str:
         ]
     vms = report.layers.get("vms")
     for opd, c in sorted(vms.by_opd().items()) if vms is not None else []:
-        lines.append(f"- pulumi `{opd}`: " + ", ".join(f"{v} {k}" for k, v in sorted(c.items())))
+        counts = ", ".join(count_text(k, v) for k, v in sorted(c.items()))
+        lines.append(f"- pulumi `{opd}`: {counts}")
     steps = vms.detail.get("steps", []) if vms is not None else []
     lines += [f"  - {line}" for line in engine_step_lines(steps)]
     for host in _pending(report, "hosts"):
@@ -616,6 +622,7 @@ def _engine_run(
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from dcctl.engines import interrupt
+    from dcctl.engines.layer import count_text, op_word
     from dcctl.engines.lock import LockedError
     from dcctl.engines.orchestrate import DestroyRefused
     from dcctl.engines.orchestrate import run as orchestrate
@@ -633,9 +640,9 @@ def _engine_run(
         task = progress.add_task(f"{verb} {spec.site.name} ({target.value})")
 
         def on_step(op: str, name: str) -> None:
-            progress.update(task, description=f"{verb}: {op} {name}")
+            progress.update(task, description=f"{verb}: {op_word(op)} {name}")
             if not output.data:
-                con.print(f"  {op:>8} {escape(name)}")
+                con.print(f"  {op_word(op):>8} {escape(name)}")
 
         try:
             report = orchestrate(
@@ -657,12 +664,14 @@ def _engine_run(
     else:
         for name, result in report.layers.items():
             changes = {k: v for k, v in result.changes.items() if k != "same"}
-            text = ", ".join(f"{v} {k}" for k, v in sorted(changes.items())) or (
+            text = ", ".join(count_text(k, v) for k, v in sorted(changes.items())) or (
                 _("failed") if result.errors else result.detail.get("note") or _("no changes")
             )
             console().print(f"{name}: {text}")
             for opd, c in sorted(result.by_opd().items()):
-                console().print(f"  {opd}: " + ", ".join(f"{v} {k}" for k, v in sorted(c.items())))
+                console().print(
+                    f"  {opd}: " + ", ".join(count_text(k, v) for k, v in sorted(c.items()))
+                )
             _skipped_text(result)
         for err in report.errors:
             con.print("[red]" + escape(_("error")) + f"[/red] {escape(err)}")
@@ -930,6 +939,8 @@ def drift(
 
 def _drift_text(report: Any) -> None:
     """The drifted lines themselves, per layer, after the summary."""
+    from dcctl.engines.layer import op_word
+
     con = console()
     found = 0
     for name, result in report.layers.items():
@@ -938,7 +949,7 @@ def _drift_text(report: Any) -> None:
                 continue
             found += 1
             what = "switch" if name == "switches" else "host" if name == "hosts" else name
-            con.print(f"  {what} {escape(item.name)}: {escape(item.action)}")
+            con.print(f"  {what} {escape(item.name)}: {escape(op_word(item.action))}")
             for line in item.lines:
                 con.print(f"      {escape(line)}")
     if found:

@@ -231,3 +231,25 @@ def assert_edit_refused(
     assert err.file == file and err.line is not None, err
     assert err.path.startswith(field), (err.path, field)
     return err
+
+
+def stop_hosts_after_first_play(monkeypatch: Any) -> list[str]:
+    """Stand in for ansible-playbook so a SIGINT lands during the first play of a hosts
+    run (no roles, no SSH key); returns the plays started, filled as the run goes."""
+    from dcctl.engines import interrupt
+    from dcctl.engines.ansible import layer as hosts_layer
+    from dcctl.engines.ansible import runner
+    from dcctl.engines.ansible.vars import RoleVars
+
+    started: list[str] = []
+
+    def play(path: Path, inventory: Any, **kw: Any) -> runner.PlaybookResult:
+        started.append(Path(path).name)
+        interrupt._received.append(int(signal.SIGINT))  # the signal lands during this play
+        return runner.PlaybookResult("successful", 0)
+
+    monkeypatch.setattr(interrupt, "_received", [])
+    monkeypatch.setattr(runner, "run_playbook", play)
+    monkeypatch.setattr(hosts_layer, "collect", lambda *a, **k: RoleVars())
+    monkeypatch.setattr(hosts_layer, "ssh_key", lambda *a, **k: None)
+    return started

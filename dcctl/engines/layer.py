@@ -18,13 +18,23 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
-from dcctl.i18n import _
+from dcctl.i18n import N_, _
 
 if TYPE_CHECKING:
     from dcctl.spec.loader import Spec
     from dcctl.targets import Target
 
-__all__ = ["WAITING", "Context", "Item", "Layer", "LayerResult", "Status", "Step"]
+__all__ = [
+    "WAITING",
+    "Context",
+    "Item",
+    "Layer",
+    "LayerResult",
+    "Status",
+    "Step",
+    "count_text",
+    "op_word",
+]
 
 #: The action of an item a plan could not check yet (a host before its VM exists):
 #: pending work, not a failure.
@@ -32,6 +42,58 @@ WAITING = "not reachable yet"
 
 #: Progress callback: (what happened, to what), e.g. ("create", "dinkes-simpus").
 Step = Callable[[str, str], None]
+
+#: The engines' words for what happens to an item (progress lines), as msgids: a person
+#: reads them in the language in force, the JSON keeps the English keys.
+_OP_WORDS = {
+    "create": N_("create"),
+    "update": N_("update"),
+    "replace": N_("replace"),
+    "delete": N_("delete"),
+    "create-replacement": N_("create-replacement"),
+    "delete-replaced": N_("delete-replaced"),
+    "same": N_("same"),
+    "changed": N_("changed"),
+    "would change": N_("would change"),
+    "created": N_("created"),
+    "repaired": N_("repaired"),
+    "failed": N_("failed"),
+    "unreachable": N_("unreachable"),
+    "planned": N_("planned"),
+    "unchanged": N_("unchanged"),
+    "rolled_back": N_("rolled_back"),
+    "backed_up": N_("backed_up"),
+    "skipped": N_("skipped"),
+}
+#: A layer's counts as the summary prints them ("3 create"); the JSON keeps the keys.
+_COUNT_WORDS = {
+    "create": N_("{count} create"),
+    "update": N_("{count} update"),
+    "replace": N_("{count} replace"),
+    "delete": N_("{count} delete"),
+    "create-replacement": N_("{count} create-replacement"),
+    "delete-replaced": N_("{count} delete-replaced"),
+    "same": N_("{count} same"),
+    "changed": N_("{count} changed"),
+    "failed": N_("{count} failed"),
+    "unreachable": N_("{count} unreachable"),
+    "planned": N_("{count} planned"),
+    "unchanged": N_("{count} unchanged"),
+    "rolled_back": N_("{count} rolled_back"),
+    "backed_up": N_("{count} backed_up"),
+    "skipped": N_("{count} skipped"),
+}
+
+
+def op_word(op: str) -> str:
+    """An engine's step word (``create``, ``would change``) in the language in force;
+    a word no engine table lists is shown as the engine said it."""
+    return _(_OP_WORDS[op]) if op in _OP_WORDS else op
+
+
+def count_text(op: str, count: int) -> str:
+    """``3 create`` in the language in force (an unlisted word as ``3 word``)."""
+    return _(_COUNT_WORDS[op]).format(count=count) if op in _COUNT_WORDS else f"{count} {op}"
 
 
 class Status(StrEnum):

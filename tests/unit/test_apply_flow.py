@@ -32,7 +32,7 @@ from dcctl.output import EXIT_CODES
 from dcctl.plan.desired import desired_state
 from dcctl.plan.diff import write_snapshot
 from dcctl.spec import load_spec
-from tests.helpers import REPO, wait_for
+from tests.helpers import REPO, stop_hosts_after_first_play, wait_for
 
 
 def _dcctl(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -417,22 +417,9 @@ def test_no_new_play_starts_after_a_stop_was_asked(
     spec_repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Issue 15: a SIGINT during one play used to let the next play run to completion."""
-    from dcctl.engines import interrupt
     from dcctl.engines.ansible import layer as hosts_layer
-    from dcctl.engines.ansible import runner
-    from dcctl.engines.ansible.vars import RoleVars
 
-    started: list[str] = []
-
-    def play(path: Path, inventory: Any, **kw: Any) -> runner.PlaybookResult:
-        started.append(Path(path).name)
-        interrupt._received.append(int(signal.SIGINT))  # the signal lands during this play
-        return runner.PlaybookResult("successful", 0)
-
-    monkeypatch.setattr(interrupt, "_received", [])
-    monkeypatch.setattr(runner, "run_playbook", play)
-    monkeypatch.setattr(hosts_layer, "collect", lambda *a, **k: RoleVars())
-    monkeypatch.setattr(hosts_layer, "ssh_key", lambda *a, **k: None)
+    started = stop_hosts_after_first_play(monkeypatch)
     spec = load_spec(spec_repo)
     report = hosts_layer.run_hosts(spec, "prod", None, check=True, converge=True)
     plays = len(hosts_layer._plays())

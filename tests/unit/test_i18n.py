@@ -180,6 +180,8 @@ SCANNED = [
     "dcctl/spec/interfaces.py",
     "dcctl/plan/diff.py",
     "dcctl/targets.py",
+    "dcctl/engines/pulumi/layer.py",
+    "dcctl/engines/ansible/layer.py",
 ]
 
 
@@ -307,6 +309,9 @@ _ALLOWED = {
     # An SSID's regular expression; the JSON Schema's title (data for an editor).
     ("dcctl/spec/types.py", "^[A-Za-z0-9._-]([A-Za-z0-9 ._-]{0,30}"),
     ("dcctl/spec/schema.py", "dcctl spec document"),
+    # An engine's step word: a key of the op table, translated where shown (op_word).
+    ("dcctl/engines/layer.py", "would change"),
+    ("dcctl/engines/ansible/layer.py", "would change"),
 }
 
 
@@ -1151,3 +1156,50 @@ def test_pydantic_pattern_message_in_indonesian(spec_repo: Path) -> None:
             i18n.set_language("en")
         got = {e.path: e.message for e in exc.value.errors}
         assert got["monitoring.alert_email"] == said, got
+
+
+def test_indonesian_engine_words_notes_and_errors(
+    spec_repo: Path, cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The engines' step words and per-layer counts, the notes they store as data (nothing
+    applied yet, plays not started), a VM's data loss and the Proxmox token error in id;
+    the JSON keys and classes stay English."""
+    from dcctl.engines.ansible import layer as hosts_layer
+    from dcctl.engines.layer import count_text, op_word
+    from dcctl.engines.pulumi.hypervisors.proxmox import CredentialError, api_token
+    from dcctl.engines.pulumi.stack import classify_step
+    from tests.helpers import stop_hosts_after_first_play
+
+    stop_hosts_after_first_play(monkeypatch)
+    monkeypatch.delenv("DCCTL_NOPE", raising=False)
+    spec = load_spec(spec_repo)
+    plays = len(hosts_layer._plays())
+    vm = "proxmoxve:index/vmLegacy:VmLegacy"
+    i18n.set_language("id")
+    try:
+        assert [count_text(k, n) for k, n in (("create", 3), ("delete", 1), ("same", 9))] == [
+            "3 dibuat", "1 dihapus", "9 sudah sesuai"
+        ]  # fmt: skip
+        assert count_text("moved", 2) == "2 moved"  # a word no engine table lists
+        assert [op_word(w) for w in ("create", "would change", "repaired", "moved")] == [
+            "buat", "akan berubah", "diperbaiki", "moved"
+        ]  # fmt: skip
+        r = cli.invoke(
+            app, ["--lang", "id", "drift", str(spec_repo), "--target", "prod", "--layer", "vms"]
+        )
+        assert r.exit_code == 0, r.output
+        assert "vms: belum ada yang diterapkan ke prod" in r.output
+        report = hosts_layer.run_hosts(spec, "prod", None, check=True, converge=True)
+        assert report.failures["(playbook)"] == (
+            f"dihentikan (SIGINT): {plays - 1} dari {plays} play belum dimulai"
+        )
+        replaced = classify_step("replace", vm, ["image"])
+        assert replaced["class"] == "replace"  # JSON: the class stays English
+        assert replaced["data_loss"] == "VM diganti dengan VM baru yang disknya kosong"
+        assert classify_step("delete", vm, None)["data_loss"] == "VM dihapus"
+        with pytest.raises(CredentialError, match=r"^token API Proxmox tidak ada: env:DCCTL_NOPE"):
+            api_token("env:DCCTL_NOPE", str(spec_repo))
+    finally:
+        i18n.set_language("en")
+    assert count_text("create", 3) == "3 create" and op_word("would change") == "would change"
+    assert classify_step("delete", vm, None)["data_loss"] == "VM deleted"

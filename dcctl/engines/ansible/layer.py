@@ -25,6 +25,7 @@ from dcctl.engines.ansible.converged import Digester, Record, hmac_key, record_p
 from dcctl.engines.ansible.inventory import build_inventory
 from dcctl.engines.ansible.vars import RoleVars, collect, prepare
 from dcctl.engines.layer import WAITING, Context, Item, LayerResult, Status
+from dcctl.i18n import _
 from dcctl.plan.desired import DesiredState, desired_state
 from dcctl.spec.loader import Spec
 from dcctl.ssh.knownhosts import HostKeyError, openssh_refusal
@@ -103,14 +104,20 @@ def inventory_for(
     hostvars = inventory["_meta"]["hostvars"]
     for name, hv in role_vars.hosts.items():
         if name in hostvars:
-            raise ValueError(f"inventory host {name} defined twice")
+            raise ValueError(_("inventory host {name} defined twice").format(name=name))
         hostvars[name] = dict(hv)
     for name, hv in role_vars.hostvars.items():
         if name not in hostvars:
-            raise ValueError(f"role variables for {name}, which is no inventory host")
+            raise ValueError(
+                _("role variables for {name}, which is no inventory host").format(name=name)
+            )
         clash = set(hostvars[name]) & set(hv)
         if clash:
-            raise ValueError(f"inventory host {name}: {sorted(clash)} defined twice")
+            raise ValueError(
+                _("inventory host {name}: {keys} defined twice").format(
+                    name=name, keys=sorted(clash)
+                )
+            )
         hostvars[name].update(hv)
     if known_hosts is not None:
         from dcctl.engines.ansible.runner import ssh_trust
@@ -165,18 +172,25 @@ def run_hosts(
         if kind == "runner_on_ok" and (data.get("res") or {}).get("changed"):
             report.changed_tasks.append({"host": host, "task": task})
             if on_step:
-                on_step("changed" if not check else "would change", f"host {host}: {task}")
+                on_step(
+                    "changed" if not check else "would change",
+                    _("host {name}: {task}").format(name=host, task=task),
+                )
         elif kind in ("runner_on_failed", "runner_on_unreachable"):
             if kind == "runner_on_failed" and data.get("ignore_errors"):
                 return
             res = data.get("res") or {}
             text = str(res.get("msg") or res.get("stderr") or "failed").strip()
             msg = text.splitlines()
-            what = "unreachable" if kind == "runner_on_unreachable" else f"{task} failed"
-            refused = openssh_refusal(host, text, known) if what == "unreachable" else None
-            report.failures.setdefault(host, refused or f"{what}: {msg[0][:200] if msg else ''}")
+            unreachable = kind == "runner_on_unreachable"
+            refused = openssh_refusal(host, text, known) if unreachable else None
+            said = _("unreachable: {problem}") if unreachable else _("{task} failed: {problem}")
+            said = said.format(task=task, problem=msg[0][:200] if msg else "")
+            report.failures.setdefault(host, refused or said)
             if on_step:
-                on_step("failed", f"host {host}: {report.failures[host]}")
+                on_step(
+                    "failed", _("host {name}: {task}").format(name=host, task=report.failures[host])
+                )
 
     extravars = {**role_vars.public, **role_vars.secret, "dcctl_target": target.name}
     key = ssh_key(spec, target)
@@ -212,10 +226,9 @@ def run_hosts(
         # the whole playbook, which must not keep the other services from running.
         for i, (name, play) in enumerate(zip(names, plays, strict=True)):
             if interrupt.requested():  # a safe point: no new play starts
-                report.failures["(playbook)"] = (
-                    f"interrupted ({interrupt.signal_name()}): "
-                    f"{len(plays) - i} of {len(plays)} plays not started"
-                )
+                report.failures["(playbook)"] = _(
+                    "interrupted ({signal}): {left} of {total} plays not started"
+                ).format(signal=interrupt.signal_name(), left=len(plays) - i, total=len(plays))
                 break
             hosts = matched[name]
             digests = {h: digester.digest(play, h) for h in hosts} if digester else {}
@@ -239,7 +252,7 @@ def run_hosts(
             if not check and digests and not result.errors:
                 record.converged(name, {h: digests[h] for h in todo if _converged(result, h)})
     report.skipped = {
-        h: f"inputs unchanged since converged at {at}"
+        h: _("inputs unchanged since converged at {at}").format(at=at)
         for h, at in sorted(skipped_at.items())
         if h not in ran
     }
@@ -257,12 +270,14 @@ def run_hosts(
     report.hosts = merged
     for name, counts in merged.items():
         if (counts["failed"] or counts["unreachable"]) and name not in report.failures:
-            report.failures[name] = "unreachable" if counts["unreachable"] else "failed"
+            report.failures[name] = _("unreachable") if counts["unreachable"] else _("failed")
     for r in results:
         if r.errors:  # that play never ran (syntax error, missing role)
             report.failures.setdefault("(playbook)", "; ".join(r.errors))
     if report.status != "successful" and not report.failures:
-        report.failures["(playbook)"] = f"ansible-runner ended {sorted(statuses)}"
+        report.failures["(playbook)"] = _("ansible-runner ended {statuses}").format(
+            statuses=sorted(statuses)
+        )
     return report
 
 
@@ -308,7 +323,7 @@ def _plays() -> list[dict[str, Any]]:
 
     plays = yaml.safe_load((PLAYBOOKS / PLAYBOOK).read_text(encoding="utf-8"))
     if not isinstance(plays, list) or not plays:
-        raise ValueError(f"{PLAYBOOKS / PLAYBOOK}: expected a list of plays")
+        raise ValueError(_("{file}: expected a list of plays").format(file=PLAYBOOKS / PLAYBOOK))
     return plays
 
 
@@ -342,9 +357,10 @@ def layer_result(hosts: HostsReport, check: bool) -> LayerResult:
         elif name in hosts.failures:
             status = Status.unreachable if counts.get("unreachable") else Status.failed
             out.items.append(Item(name, status, lines=lines, error=hosts.failures[name]))
-            out.errors.append(f"host {name}: {hosts.failures[name]}")
+            out.errors.append(_("host {name}: {task}").format(name=name, task=hosts.failures[name]))
         elif counts.get("changed"):
-            out.items.append(Item(name, pending, f"{counts['changed']} tasks", lines=lines))
+            action = _("{count} tasks").format(count=counts["changed"])
+            out.items.append(Item(name, pending, action, lines=lines))
         else:
             out.items.append(Item(name, Status.same))
     return out

@@ -91,7 +91,9 @@ class VmLayer:
         found = None if ctx.converge else record.matches(value)
         if found is None:
             return None
-        why = f"inputs and Pulumi checkpoint unchanged since converged at {found.at}"
+        why = _("inputs and Pulumi checkpoint unchanged since converged at {at}").format(
+            at=found.at
+        )
         out = LayerResult(self.name, detail={"skipped": why})
         out.items.append(Item(f"stack {ctx.target.stack}", Status.same, note=why))
         if "vms" in found.outputs:
@@ -137,7 +139,10 @@ class VmLayer:
         ):
             # Nothing applied yet: nothing to refresh, and a read creates no stack.
             return LayerResult(
-                self.name, detail={"note": f"nothing applied to {ctx.target.name} yet"}
+                self.name,
+                detail={
+                    "note": _("nothing applied to {target} yet").format(target=ctx.target.name)
+                },
             )
         # A drifted resource is work for the next apply (it puts the resource back), so
         # the proof that the stack converged no longer holds: the next apply runs it.

@@ -58,7 +58,7 @@ from dcctl.engines.pulumi.program import (
     resource_aliases,
     resource_name,
 )
-from dcctl.i18n import N_
+from dcctl.i18n import N_, _
 from dcctl.spec.credentials import CredentialError as SpecCredentialError
 from dcctl.spec.credentials import read_reference
 
@@ -204,7 +204,9 @@ def api_token(ref: str, spec_root: str) -> pulumi.Output[str] | None:
     except SpecCredentialError as exc:
         if _under_mocks():
             return None
-        raise CredentialError(f"the Proxmox API token is missing: {exc}") from None
+        raise CredentialError(
+            _("the Proxmox API token is missing: {problem}").format(problem=exc)
+        ) from None
 
 
 def _tag(prefix: str, value: Any) -> str:
