@@ -182,6 +182,9 @@ SCANNED = [
     "dcctl/targets.py",
     "dcctl/engines/pulumi/layer.py",
     "dcctl/engines/ansible/layer.py",
+    "dcctl/engines/switches/session.py",
+    "dcctl/engines/switches/engine.py",
+    "dcctl/engines/pulumi/stack.py",
 ]
 
 
@@ -312,6 +315,8 @@ _ALLOWED = {
     # An engine's step word: a key of the op table, translated where shown (op_word).
     ("dcctl/engines/layer.py", "would change"),
     ("dcctl/engines/ansible/layer.py", "would change"),
+    # What paramiko says of a host key not in known_hosts (matched, not shown).
+    ("dcctl/engines/switches/engine.py", "not found in known_hosts"),
 }
 
 
@@ -1203,3 +1208,46 @@ def test_indonesian_engine_words_notes_and_errors(
         i18n.set_language("en")
     assert count_text("create", 3) == "3 create" and op_word("would change") == "would change"
     assert classify_step("delete", vm, None)["data_loss"] == "VM deleted"
+
+
+def test_indonesian_switch_session_and_pulumi_engine_messages(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A switch left alone after a stop, a device's unexpected reply, the file backend's
+    repairs and an engine failure with nothing printed, in Indonesian; English unchanged."""
+    import re
+    import signal
+
+    from dcctl.engines import interrupt
+    from dcctl.engines.pulumi.stack import _failure, repair_file_backend
+    from dcctl.engines.switches.engine import SwitchTarget, change_switch
+    from dcctl.engines.switches.session import reply_error
+
+    monkeypatch.delenv("DCCTL_PULUMI_BACKEND", raising=False)
+    root = tmp_path / "pulumi" / ".pulumi"
+    (root / "stacks").mkdir(parents=True)
+    (root / "stacks" / "prod.json.attrs").write_text("")  # a sidecar truncated by a kill
+    (root / "x.tmp").write_text("")  # an interrupted write
+    monkeypatch.setattr(interrupt, "_received", [int(signal.SIGTERM)])
+    target = SwitchTarget("sw-core", {"vendor": "cisco_ios"}, "127.0.0.1", "admin", "pw")
+    caret = "   ^\n% Ambiguous command"
+    error, allowed = re.compile(r"% Invalid input"), re.compile(r"ok")
+    i18n.set_language("id")
+    try:
+        repairs = repair_file_backend(tmp_path)
+        skipped = change_switch(target, set(), None)
+        said = reply_error(caret, error, allowed)
+        failure = _failure(ValueError(), [], [])
+    finally:
+        i18n.set_language("en")
+    assert repairs == [
+        "berkas metadata terpotong pulumi/.pulumi/stacks/prod.json.attrs dihapus",
+        "berkas sementara pulumi/.pulumi/x.tmp dari penulisan yang terputus dihapus",
+    ]
+    assert skipped.status == "skipped"  # JSON: the status stays English
+    assert skipped.error == "tidak dimulai: proses dihentikan (tidak ada baris yang di-push)"
+    assert said == "balasan tak terduga: % Ambiguous command"
+    assert failure == "ValueError (engine tidak mencetak apa pun)"
+    english = change_switch(target, set(), None).error
+    assert english == "not started: the run was interrupted (no line was pushed)"
+    assert reply_error(caret, error, allowed) == "unexpected reply: % Ambiguous command"

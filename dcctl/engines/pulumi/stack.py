@@ -61,7 +61,7 @@ def _stack(state_dir: Path, target: str, program: Callable[[], None]) -> Any:
     from pulumi import automation as auto
 
     if ensure_on_path() is None:
-        raise EngineError("no Pulumi engine found; run scripts/setup (builds it once, cached)")
+        raise EngineError(_("no Pulumi engine found; run scripts/setup (builds it once, cached)"))
     backend_dir = state_dir / "pulumi"
     backend_dir.mkdir(parents=True, exist_ok=True)
     backend = os.environ.get("DCCTL_PULUMI_BACKEND", f"file://{backend_dir.resolve()}")
@@ -255,10 +255,13 @@ def stop_leftover_engines(state_dir: Path, wait_s: float = 10.0) -> list[str]:
         alive = [p for p in alive if not _is_gone(p)]
     if alive:
         raise EngineError(
-            f"processes {alive} of an interrupted apply (Pulumi engine or provider) did not "
-            "stop on SIGKILL; nothing was applied"
+            _(
+                "processes {pids} of an interrupted apply (Pulumi engine or provider) did not "
+                "stop on SIGKILL; nothing was applied"
+            ).format(pids=alive)
         )
-    return [f"stopped {len(killed)} engine process(es) of an interrupted apply"] if killed else []
+    stopped = _("stopped {count} engine process(es) of an interrupted apply")
+    return [stopped.format(count=len(killed))] if killed else []
 
 
 def _is_gone(pid: int) -> bool:
@@ -293,16 +296,16 @@ def repair_file_backend(state_dir: Path) -> list[str]:
         rel = path.relative_to(state_dir)
         if path.name.endswith(".tmp"):
             path.unlink(missing_ok=True)
-            done.append(f"removed the temp file {rel} of an interrupted write")
+            done.append(_("removed the temp file {file} of an interrupted write").format(file=rel))
         elif path.name.endswith(".attrs") and not _is_json(path):
             path.unlink(missing_ok=True)
-            done.append(f"removed the truncated metadata file {rel}")
+            done.append(_("removed the truncated metadata file {file}").format(file=rel))
         elif path.suffix == ".json" and "stacks" in path.parts and not _is_json(path):
             backup = path.with_name(path.name + ".bak")
             if _is_json(backup):
                 os.replace(backup, path)
                 path.with_name(path.name + ".attrs").unlink(missing_ok=True)
-                done.append(f"restored {rel} from its backup")
+                done.append(_("restored {file} from its backup").format(file=rel))
     return done
 
 
@@ -351,7 +354,11 @@ def migrate_moved_providers(state_dir: Path, moved: dict[str, str] | None = None
         if count:
             atomic_write(path, json.dumps(data, indent=4))
             path.with_name(path.name + ".attrs").unlink(missing_ok=True)
-            done.append(f"re-serialized {count} provider(s) of moved modules in {path.name}")
+            done.append(
+                _("re-serialized {count} provider(s) of moved modules in {file}").format(
+                    count=count, file=path.name
+                )
+            )
     return done
 
 
@@ -415,8 +422,10 @@ def run(
             _act(stack, action, result, quiet)
     except auto.errors.ConcurrentUpdateError:
         raise EngineError(
-            "the Pulumi stack is locked by another update (a team backend's lock; "
-            "check that no other apply is running, then `pulumi cancel` on that backend)"
+            _(
+                "the Pulumi stack is locked by another update (a team backend's lock; "
+                "check that no other apply is running, then `pulumi cancel` on that backend)"
+            )
         ) from None
     except auto.errors.CommandError as exc:
         raise EngineError(_failure(exc, result.errors, tail)) from None
@@ -475,4 +484,5 @@ def _failure(exc: BaseException, errors: list[str], tail: Sequence[str]) -> str:
     if text != type(exc).__name__:
         return text
     lines = [ln.strip() for ln in tail if ln.strip()]
-    return " ".join(lines)[-1500:] or f"{type(exc).__name__} (the engine printed nothing)"
+    nothing = _("{error} (the engine printed nothing)").format(error=type(exc).__name__)
+    return " ".join(lines)[-1500:] or nothing

@@ -23,6 +23,7 @@ from dcctl.engines import interrupt
 from dcctl.engines.switches.masking import generic_mask, mask_text
 from dcctl.engines.switches.secrets import DeviceSecret
 from dcctl.files import atomic_write
+from dcctl.i18n import N_, _
 from dcctl.ssh.knownhosts import HostKeyError, KnownHosts, fingerprint, hostspec
 
 
@@ -122,9 +123,9 @@ def lines_digest(lines: list[str]) -> str:
 
 
 #: Why a switch was left alone: a signal asked the run to stop before it was changed.
-STOPPED = "not started: the run was interrupted (no line was pushed)"
+STOPPED = N_("not started: the run was interrupted (no line was pushed)")
 #: Why a saved plan's switch was left alone: its delta is not the one reviewed.
-MOVED = "live config moved since the saved plan, nothing pushed"
+MOVED = N_("live config moved since the saved plan, nothing pushed")
 
 #: Switches changed at once. The work is waiting on devices, not CPU, so the pool
 #: covers a regency's whole switch estate and a change window lasts about as long
@@ -183,14 +184,22 @@ def netmiko_connect(t: SwitchTarget, drv: Driver, timeout: float = 20) -> Any:
                 pinned = KnownHosts(t.known_hosts).get(t.name) if t.known_hosts else None
                 offered = fingerprint(f"{cause.key.get_name()} {cause.key.get_base64()}")
                 raise HostKeyError(
-                    f"switch {t.name}: HOST KEY CHANGED at {hostspec(t.host, t.port)} "
-                    f"(pinned {pinned.fingerprint if pinned else '?'}, offered {offered}); "
-                    "refusing to connect, no password was sent"
+                    _(
+                        "switch {name}: HOST KEY CHANGED at {address} (pinned {pinned}, "
+                        "offered {offered}); refusing to connect, no password was sent"
+                    ).format(
+                        name=t.name,
+                        address=hostspec(t.host, t.port),
+                        pinned=pinned.fingerprint if pinned else "?",
+                        offered=offered,
+                    )
                 ) from None
             if "not found in known_hosts" in str(cause):
                 raise HostKeyError(
-                    f"switch {t.name}: no pinned host key for {hostspec(t.host, t.port)}; "
-                    "check the fingerprint and pin it with `dcctl hostkeys trust`"
+                    _(
+                        "switch {name}: no pinned host key for {address}; "
+                        "check the fingerprint and pin it with `dcctl hostkeys trust`"
+                    ).format(name=t.name, address=hostspec(t.host, t.port))
                 ) from None
             cause = cause.__cause__ or cause.__context__
         raise
@@ -253,7 +262,7 @@ def change_switch(
         return SwitchResult(t.name, status, shown, error, took, saved[0] if saved else None)
 
     if interrupt.requested():  # a safe point: this switch was never touched
-        return result("skipped", [], STOPPED)
+        return result("skipped", [], _(STOPPED))
     try:
         drv = driver_for(t.intent["vendor"])
         intended = render_intended(drv, t)
@@ -263,7 +272,7 @@ def change_switch(
     try:
         conn = _connect(t, drv, connect, retries)
     except Exception as exc:
-        return result("failed", [], f"connect: {_short(exc)}")
+        return result("failed", [], _("connect: {problem}").format(problem=_short(exc)))
     backup = ""
     lines: list[str] = []
     pushing = False
@@ -274,10 +283,10 @@ def change_switch(
         if dry_run or not lines:
             return result("planned" if (dry_run and lines) else "unchanged", lines)
         if expected is not None and lines_digest([hide(line) for line in lines]) != expected:
-            return result("failed", lines, f"{MOVED}: its {len(lines)} lines now are not "
-                          "the reviewed ones; plan again")  # fmt: skip
+            why = _("{moved}: its {count} lines now are not the reviewed ones; plan again")
+            return result("failed", lines, why.format(moved=_(MOVED), count=len(lines)))
         if interrupt.requested():  # the last safe point before the device changes
-            return result("skipped", lines, STOPPED)
+            return result("skipped", lines, _(STOPPED))
         if backup_dir is not None:
             saved.append(str(write_backup(backup_dir, t.name, backup)))
         pushing = True
@@ -299,10 +308,15 @@ def change_switch(
                 drv.push(conn, undo)
             left = drv.restore(drv.read_running(conn), backup)
             if left:
-                raise RollbackError(f"{len(left)} lines still differ from the backup: {left[:3]}")
+                raise RollbackError(
+                    _("{count} lines still differ from the backup: {lines}").format(
+                        count=len(left), lines=left[:3]
+                    )
+                )
             return result("rolled_back", lines, error)
         except Exception as exc2:
-            return result("failed", lines, f"{error}; rollback failed: {_short(exc2)}")
+            why = _("{error}; rollback failed: {problem}")
+            return result("failed", lines, why.format(error=error, problem=_short(exc2)))
     finally:
         _close(conn)
 
@@ -335,7 +349,8 @@ def verify_whole(
     """
     left = drv.remediation(drv.read_running(conn), intended, managed_vlans, full)
     left += stale_keys(drv, conn, intended)
-    problems = [f"config still differs ({len(left)} lines): {left[:5]}"] if left else []
+    differs = _("config still differs ({count} lines): {lines}")
+    problems = [differs.format(count=len(left), lines=left[:5])] if left else []
     return problems + drv.verify(conn, intent)
 
 
@@ -399,7 +414,9 @@ def backup_switch(
         drv = driver_for(t.intent["vendor"])
         conn = _connect(t, drv, connect, retries)
     except Exception as exc:
-        return SwitchResult(t.name, "failed", error=f"connect: {_short(exc)}")
+        return SwitchResult(
+            t.name, "failed", error=_("connect: {problem}").format(problem=_short(exc))
+        )
     try:
         path = write_backup(backup_dir, t.name, drv.read_running(conn))
         return SwitchResult(t.name, "backed_up", seconds=time.monotonic() - start, backup=str(path))

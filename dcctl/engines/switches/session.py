@@ -26,6 +26,8 @@ from typing import Any
 
 from netmiko.exceptions import ConfigInvalidException, ReadException, ReadTimeout
 
+from dcctl.i18n import _
+
 #: Lines per write; small enough for a device's input buffer, big enough that
 #: a typical delta needs one or two round trips.
 PASTE_LINES = 40
@@ -59,11 +61,15 @@ def paste(
             problem = reply_error(reply, error, allowed)
             if problem:
                 raise ConfigInvalidException(
-                    f"Invalid input detected at command: {cmd}, matched error: {problem}"
+                    _("Invalid input detected at command: {cmd}, matched error: {problem}").format(
+                        cmd=cmd, problem=problem
+                    )
                 )
     if final_prompt is not None and lines and not final_prompt.fullmatch(last):
         raise ConfigInvalidException(
-            f"after {lines[-1]!r} the device is at prompt {last!r}, not the expected mode"
+            _("after {line} the device is at prompt {prompt}, not the expected mode").format(
+                line=repr(lines[-1]), prompt=repr(last)
+            )
         )
     return "\n".join(out)
 
@@ -84,8 +90,8 @@ def reply_error(reply: str, error: re.Pattern[str], allowed: re.Pattern[str] | N
     if allowed is None or not lines:
         return ""
     if set(lines[0]) == {"^"} and len(lines) > 1:  # a caret under the word, then why
-        return f"unexpected reply: {lines[1]}"
-    return f"unexpected reply: {lines[0]}"
+        return _("unexpected reply: {reply}").format(reply=lines[1])
+    return _("unexpected reply: {reply}").format(reply=lines[0])
 
 
 def _is_echo(line: str, cmd: str, prompt: re.Pattern[str], first: bool) -> bool:
@@ -117,7 +123,7 @@ def read_replies_and_prompt(
     conn: Any, cmds: list[str], prompt: re.Pattern[str], read_timeout: float
 ) -> tuple[list[str], str]:
     """`read_replies`, and the prompt the device showed after the last command."""
-    replies: list[list[str]] = [[] for _ in cmds]
+    replies: list[list[str]] = [[] for _cmd in cmds]
     seen = -1  # index of the last command whose echo was read
     tail = ""
     deadline = time.monotonic() + read_timeout
@@ -134,13 +140,22 @@ def read_replies_and_prompt(
             if seen == len(cmds) - 1 and prompt.fullmatch(tail.strip()):
                 return ["\n".join(r) for r in replies], tail.strip()
         elif _closed(conn):
-            raise ReadException(f"session closed by the device after {seen + 1} lines")
+            raise ReadException(
+                _("session closed by the device after {count} lines").format(count=seen + 1)
+            )
         else:
             time.sleep(0.005)
         if time.monotonic() > deadline:  # also when a device keeps talking without a prompt
             raise ReadTimeout(
-                f"no echo and prompt for {cmds[seen + 1] if seen + 1 < len(cmds) else 'prompt'}"
-                f" within {read_timeout:.0f} s ({seen + 1}/{len(cmds)} lines confirmed)"
+                _(
+                    "no echo and prompt for {cmd} within {seconds} s "
+                    "({confirmed}/{total} lines confirmed)"
+                ).format(
+                    cmd=cmds[seen + 1] if seen + 1 < len(cmds) else "prompt",
+                    seconds=f"{read_timeout:.0f}",
+                    confirmed=seen + 1,
+                    total=len(cmds),
+                )
             )
 
 
