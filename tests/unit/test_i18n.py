@@ -185,6 +185,11 @@ SCANNED = [
     "dcctl/engines/switches/session.py",
     "dcctl/engines/switches/engine.py",
     "dcctl/engines/pulumi/stack.py",
+    "dcctl/engines/ansible/runner.py",
+    "dcctl/lab/status.py",
+    "dcctl/lab/secrets.py",
+    "dcctl/lab/topology.py",
+    "dcctl/lab/host.py",
 ]
 
 
@@ -317,6 +322,11 @@ _ALLOWED = {
     ("dcctl/engines/ansible/layer.py", "would change"),
     # What paramiko says of a host key not in known_hosts (matched, not shown).
     ("dcctl/engines/switches/engine.py", "not found in known_hosts"),
+    # ssh options Ansible passes on (typed, not read).
+    ("dcctl/engines/ansible/runner.py", "-o "),
+    # doctor's row key, and the row's status doctor compares with "ok" (it shows its own hint).
+    ("dcctl/lab/host.py", "lab needs"),
+    ("dcctl/lab/host.py", "lab up will raise it"),
 }
 
 
@@ -1251,3 +1261,39 @@ def test_indonesian_switch_session_and_pulumi_engine_messages(
     english = change_switch(target, set(), None).error
     assert english == "not started: the run was interrupted (no line was pushed)"
     assert reply_error(caret, error, allowed) == "unexpected reply: % Ambiguous command"
+
+
+def test_indonesian_lab_status_details_and_secrets(tmp_path: Path) -> None:
+    """`lab status`'s details (no switch daemon, a camera or WAN link faulted on purpose,
+    where a building's host sits) and a missing lab secret, in Indonesian; states stay
+    English (JSON)."""
+    from dcctl.lab import status as lab_status
+    from dcctl.lab.base import set_fault
+    from dcctl.lab.secrets import LabSecretError, lab_secret
+    from dcctl.lab.topology import build_plan
+
+    plan = build_plan(load_spec(EXAMPLE), "t01", state_dir=tmp_path / "state")
+    cam, office = plan.cameras[0], plan.offices[0]
+    set_fault(plan.state_dir, "camera", cam.key, "stopped")
+    set_fault(plan.state_dir, "wan", office.key, "down")
+    i18n.set_language("id")
+    try:
+        switch = lab_status._switch_item(plan, plan.switches[0], False)
+        camera = lab_status._camera_item(plan, cam)
+        items = {(i.kind, i.name): i for i in lab_status._site_items(plan, {})}
+        with pytest.raises(LabSecretError) as exc:
+            lab_secret(plan.state_dir, "env:DCCTL_NOPE")
+    finally:
+        i18n.set_language("en")
+    assert (switch.state, switch.detail) == ("n/a", "daemon switch belum terpasang")
+    assert camera.state == "fault" and camera.detail.startswith("stopped (gangguan lab); rtsp://")
+    assert items[("office", office.key)].detail == "link WAN mati (gangguan lab)"
+    b = plan.buildings[0]
+    building = items[("building", f"{b.opd}/{b.name}")]
+    assert (building.state, building.detail) == ("missing", f"{b.address} di {b.switch_port}")
+    assert str(exc.value).startswith(
+        "tidak ada secret lab untuk env:DCCTL_NOPE; jalankan `dcctl lab up` terlebih dahulu"
+    )
+    assert lab_status._switch_item(plan, plan.switches[0], False).detail == (
+        "switch daemon not installed yet"
+    )
