@@ -190,6 +190,11 @@ SCANNED = [
     "dcctl/lab/secrets.py",
     "dcctl/lab/topology.py",
     "dcctl/lab/host.py",
+    "dcctl/lab/net.py",
+    "dcctl/lab/podman.py",
+    "dcctl/lab/plan.py",
+    "dcctl/engines/ansible/vars.py",
+    "dcctl/engines/switches/ntc.py",
 ]
 
 
@@ -327,6 +332,15 @@ _ALLOWED = {
     # doctor's row key, and the row's status doctor compares with "ok" (it shows its own hint).
     ("dcctl/lab/host.py", "lab needs"),
     ("dcctl/lab/host.py", "lab up will raise it"),
+    # An RTSP request, a shell command and a sudoers rule: read by a camera, sh and sudo.
+    ("dcctl/lab/net.py", "OPTIONS rtsp://"),
+    ("dcctl/lab/net.py", "RTSP/1.0"),
+    ("dcctl/lab/podman.py", "mount --bind /proc/sys/net"),
+    ("dcctl/lab/podman.py", "ALL=(ALL) NOPASSWD:ALL"),
+    # The generated role defaults file's header (a committed file, read by developers).
+    ("dcctl/engines/ansible/vars.py", "# Rendered from meta/argument_specs.yml"),
+    ("dcctl/engines/ansible/vars.py", "# edit the spec, not this file"),
+    ("dcctl/engines/ansible/vars.py", "# applies only these defaults"),
 }
 
 
@@ -1297,3 +1311,35 @@ def test_indonesian_lab_status_details_and_secrets(tmp_path: Path) -> None:
     assert lab_status._switch_item(plan, plan.switches[0], False).detail == (
         "switch daemon not installed yet"
     )
+
+
+def test_indonesian_lab_lookups_commands_and_vm_policy(tmp_path: Path) -> None:
+    """An unknown lab camera or office, a command the lab needs but lacks, a 'rahasia' VM
+    made public and a VM on an unknown node, refused in Indonesian; English unchanged."""
+    from dcctl.engines.pulumi.program import ExposurePolicyError, assert_exposure_allowed
+    from dcctl.lab import net
+    from dcctl.lab.topology import build_plan
+
+    plan = build_plan(load_spec(EXAMPLE), "t01", state_dir=tmp_path / "state")
+    public = {"exposure": "public", "classification": "rahasia"}
+    i18n.set_language("id")
+    try:
+        with pytest.raises(KeyError) as camera:
+            plan.camera("nope")
+        with pytest.raises(KeyError) as office:
+            plan.office("nope")
+        with pytest.raises(net.NetError) as missing:
+            net.run(["dcctl-no-such-command", "x"])
+        with pytest.raises(ExposurePolicyError) as policy:
+            assert_exposure_allowed("dinkes/rekam", public)
+    finally:
+        i18n.set_language("en")
+    assert camera.value.args[0].startswith("tidak ada kamera 'nope'; yang dikenal: ")
+    assert office.value.args[0].startswith("tidak ada kantor 'nope'; yang dikenal: ")
+    assert str(missing.value) == "dcctl-no-such-command: perintah tidak ditemukan"
+    assert str(policy.value) == (
+        "dinkes/rekam: VM 'rahasia' tidak boleh memiliki exposure 'public'; "
+        "tidak ada resource yang dibuat"
+    )
+    with pytest.raises(KeyError, match="no camera 'nope'; known: "):
+        plan.camera("nope")

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
 import pulumi
 
 from dcctl import plugins
+from dcctl.i18n import _
 from dcctl.spec.site import ADMIN_USER
 
 if TYPE_CHECKING:
@@ -252,8 +253,10 @@ def assert_exposure_allowed(key: str, vm: Mapping[str, Any] | DesiredVm) -> None
         exposure, classification = vm.get("exposure"), vm.get("classification")
     if exposure == "public" and classification == "rahasia":
         raise ExposurePolicyError(
-            f"{key}: a 'rahasia' VM can never have exposure 'public'; "
-            "refusing to create any resource"
+            _(
+                "{vm}: a 'rahasia' VM can never have exposure 'public'; "
+                "refusing to create any resource"
+            ).format(vm=key)
         )
 
 
