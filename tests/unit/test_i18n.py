@@ -195,6 +195,10 @@ SCANNED = [
     "dcctl/lab/plan.py",
     "dcctl/engines/ansible/vars.py",
     "dcctl/engines/switches/ntc.py",
+    "dcctl/lab/planners/fabric.py",
+    "dcctl/lab/planners/opds.py",
+    "dcctl/lab/planners/wireless.py",
+    "dcctl/lab/hypervisor/machine.py",
 ]
 
 
@@ -341,6 +345,11 @@ _ALLOWED = {
     ("dcctl/engines/ansible/vars.py", "# Rendered from meta/argument_specs.yml"),
     ("dcctl/engines/ansible/vars.py", "# edit the spec, not this file"),
     ("dcctl/engines/ansible/vars.py", "# applies only these defaults"),
+    # What a lab link or a claimed port is, kept in lab.json (data, like the lab's names).
+    ("dcctl/lab/planners/fabric.py", " -> "),
+    ("dcctl/lab/planners/wireless.py", " -> WAN"),
+    ("dcctl/lab/planners/wireless.py", "Wi-Fi client o"),
+    ("dcctl/lab/planners/opds.py", "LAN host"),
 }
 
 
@@ -1343,3 +1352,11 @@ def test_indonesian_lab_lookups_commands_and_vm_policy(tmp_path: Path) -> None:
     )
     with pytest.raises(KeyError, match="no camera 'nope'; known: "):
         plan.camera("nope")
+    from dcctl.lab.hypervisor.program import lab_names
+
+    i18n.set_language("id")
+    try:
+        with pytest.raises(ValueError, match=r"^lab_id 'BAD!': 1-8 huruf kecil/angka$"):
+            lab_names("BAD!", "dinkes/simpus")
+    finally:
+        i18n.set_language("en")

@@ -73,6 +73,7 @@ from dcctl.engines.pulumi.program import (
     resource_aliases,
     resource_name,
 )
+from dcctl.i18n import _
 from dcctl.lab import podman
 from dcctl.lab.hypervisor.provider import LabVm
 
@@ -159,7 +160,9 @@ def _slug(text: str) -> str:
 def lab_names(lab_id: str, key: str) -> LabNames:
     """Deterministic names of VM ``key`` (``"dinkes/simpus"``) in lab ``lab_id``."""
     if not _LAB_ID.match(lab_id):
-        raise ValueError(f"lab_id {lab_id!r}: 1-8 lowercase letters/digits")
+        raise ValueError(
+            _("lab_id {lab_id}: 1-8 lowercase letters/digits").format(lab_id=repr(lab_id))
+        )
     slug = _slug(key.replace("/", "-"))
     container = podman.vm_container(lab_id, slug)
     return LabNames(
@@ -194,7 +197,7 @@ def _keys(site: LabSite) -> str:
         if k and k not in keys:
             keys.append(k)
     if not keys:
-        raise ValueError("no SSH public key for the lab VMs (site ssh_keys / lab_ssh_keys)")
+        raise ValueError(_("no SSH public key for the lab VMs (site ssh_keys / lab_ssh_keys)"))
     return "\n".join(keys)
 
 
@@ -259,13 +262,20 @@ def _validate(vms: Mapping[str, DesiredVm], site: LabSite) -> None:
     for key, vm in sorted(vms.items()):
         if vm.node not in site.lab_bridges:
             raise ValueError(
-                f"{key}: node {vm.node!r} has no lab bridge (site lab_bridges: "
-                f"{', '.join(sorted(site.lab_bridges)) or 'empty'})"
+                _("{vm}: node {node} has no lab bridge (site lab_bridges: {bridges})").format(
+                    vm=key,
+                    node=repr(vm.node),
+                    bridges=", ".join(sorted(site.lab_bridges)) or "empty",
+                )
             )
         names = lab_names(site.lab_id, key)
         for seen, value in ((ports, names.port), (containers, names.container)):
             if value in seen:
-                raise ValueError(f"{key} and {seen[value]} map to the same lab name {value}")
+                raise ValueError(
+                    _("{vm} and {other} map to the same lab name {name}").format(
+                        vm=key, other=seen[value], name=value
+                    )
+                )
             seen[value] = key
 
 
