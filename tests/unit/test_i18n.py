@@ -199,6 +199,7 @@ SCANNED = [
     "dcctl/lab/planners/opds.py",
     "dcctl/lab/planners/wireless.py",
     "dcctl/lab/hypervisor/machine.py",
+    "dcctl/lab/hypervisor/inputs.py",
 ]
 
 
@@ -350,6 +351,9 @@ _ALLOWED = {
     ("dcctl/lab/planners/wireless.py", " -> WAN"),
     ("dcctl/lab/planners/wireless.py", "Wi-Fi client o"),
     ("dcctl/lab/planners/opds.py", "LAN host"),
+    # An OpenSSH key line's regular expression and the marker of a private key it looks for.
+    ("dcctl/lab/hypervisor/inputs.py", "^(ssh-(ed25519|rsa|dss)"),
+    ("dcctl/lab/hypervisor/inputs.py", "PRIVATE KEY"),
 }
 
 
@@ -1360,3 +1364,23 @@ def test_indonesian_lab_lookups_commands_and_vm_policy(tmp_path: Path) -> None:
             lab_names("BAD!", "dinkes/simpus")
     finally:
         i18n.set_language("en")
+
+
+def test_indonesian_lab_vm_input_refusals() -> None:
+    """A lab VM's inputs the provider refuses before touching the host, in Indonesian."""
+    from dcctl.lab.hypervisor.inputs import check_inputs
+
+    bad = {"name": "Bad Name", "vlan": 5000, "gateway": "nope", "ssh_pubkey": "x"}
+    i18n.set_language("id")
+    try:
+        said = {f.property: f.reason for f in check_inputs(bad).failures}
+    finally:
+        i18n.set_language("en")
+    assert said["name"] == (
+        "name harus berupa nama container (huruf kecil, angka, _ . -), diberikan 'Bad Name'"
+    )
+    assert said["vlan"] == "vlan harus bilangan bulat dalam 1..4094, diberikan 5000"
+    assert said["gateway"] == "gateway harus alamat IPv4, diberikan 'nope'"
+    assert said["image"] == "image wajib diisi"  # missing: the last word on it
+    english = {f.property: f.reason for f in check_inputs(bad).failures}
+    assert english["vlan"] == "vlan must be an integer in 1..4094, got 5000"
