@@ -200,6 +200,8 @@ SCANNED = [
     "dcctl/lab/planners/wireless.py",
     "dcctl/lab/hypervisor/machine.py",
     "dcctl/lab/hypervisor/inputs.py",
+    "dcctl/engines/pulumi/program.py",
+    "dcctl/lab/hypervisor/program.py",
 ]
 
 
@@ -1384,3 +1386,24 @@ def test_indonesian_lab_vm_input_refusals() -> None:
     assert said["image"] == "image wajib diisi"  # missing: the last word on it
     english = {f.property: f.reason for f in check_inputs(bad).failures}
     assert english["vlan"] == "vlan must be an integer in 1..4094, got 5000"
+
+
+def test_indonesian_program_input_errors() -> None:
+    """The Pulumi program's typed inputs refused (a wrong shape, a missing lab key) in id."""
+    from dcctl.engines.pulumi.program import ProgramInputError
+    from dcctl.lab.hypervisor.program import lab_site
+
+    i18n.set_language("id")
+    try:
+        with pytest.raises(ProgramInputError) as shape:
+            lab_site({"lab_id": "t01", "lab_image": "img", "lab_memory_mb": "lots"})
+        with pytest.raises(ProgramInputError) as missing:
+            lab_site({"lab_id": "t01"})
+    finally:
+        i18n.set_language("en")
+    assert str(shape.value) == (
+        "site.lab_memory_mb: seharusnya int atau sebuah mapping, diberikan str 'lots'"
+    )
+    assert str(missing.value) == (
+        "site.lab_image tidak ada; target lab memerlukannya (jalankan scripts/build-lab-image)"
+    )

@@ -73,7 +73,7 @@ from dcctl.engines.pulumi.program import (
     resource_aliases,
     resource_name,
 )
-from dcctl.i18n import _
+from dcctl.i18n import N_, _
 from dcctl.lab import podman
 from dcctl.lab.hypervisor.provider import LabVm
 
@@ -134,7 +134,7 @@ class LabOpdArgs:
 
 
 # Required keys whose empty value is as useless as a missing one, and how to get them.
-_NEEDED = {"lab_id": "", "lab_image": " (run scripts/build-lab-image)"}
+_NEEDED = {"lab_id": "", "lab_image": N_("(run scripts/build-lab-image)")}
 
 
 def lab_site(site: Mapping[str, Any]) -> LabSite:
@@ -143,13 +143,18 @@ def lab_site(site: Mapping[str, Any]) -> LabSite:
     unknown = sorted(k for k in site if k.startswith("lab_") and k not in known)
     if unknown:
         raise ProgramInputError(
-            f"site.{unknown[0]}: not a key of the lab target (its keys: "
-            f"{', '.join(sorted(k for k in known if k.startswith('lab_')))})"
+            _("site.{key}: not a key of the lab target (its keys: {keys})").format(
+                key=unknown[0], keys=", ".join(sorted(k for k in known if k.startswith("lab_")))
+            )
         )
     for need, hint in _NEEDED.items():
         if site.get(need, "") == "":
-            what = "empty" if need in site else "missing"
-            raise ProgramInputError(f"site.{need} is {what}; the lab target needs it{hint}")
+            said = (
+                _("site.{key} is empty; the lab target needs it")
+                if need in site
+                else _("site.{key} is missing; the lab target needs it")
+            ).format(key=need)
+            raise ProgramInputError(said + (" " + _(hint) if hint else ""))
     return from_plain(LabSite, "site", site)
 
 
