@@ -1284,6 +1284,14 @@ def test_indonesian_switch_session_and_pulumi_engine_messages(
         "berkas sementara pulumi/.pulumi/x.tmp dari penulisan yang terputus dihapus",
     ]
     assert skipped.status == "skipped"  # JSON: the status stays English
+    from dcctl.engines.switches.layer import layer_result
+
+    i18n.set_language("id")
+    try:
+        (layer_error,) = layer_result([skipped]).errors
+    finally:
+        i18n.set_language("en")
+    assert layer_error.startswith("switch sw-core: dilewati: tidak dimulai: ")
     assert skipped.error == "tidak dimulai: proses dihentikan (tidak ada baris yang di-push)"
     assert said == "balasan tak terduga: % Ambiguous command"
     assert failure == "ValueError (engine tidak mencetak apa pun)"

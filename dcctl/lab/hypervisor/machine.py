@@ -106,7 +106,11 @@ def run(
         raise LabVmError(f"{argv[0]}: {exc}") from exc
     if check and proc.returncode != 0:
         err = (proc.stderr or proc.stdout).strip()[-800:]
-        raise LabVmError(f"{' '.join(argv)} failed ({proc.returncode}): {err}")
+        raise LabVmError(
+            _("{command} failed ({rc}): {problem}").format(
+                command=" ".join(argv), rc=proc.returncode, problem=err
+            )
+        )
     return proc
 
 
