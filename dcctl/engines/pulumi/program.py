@@ -38,7 +38,6 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
 import pulumi
 
 from dcctl import plugins
-from dcctl.i18n import _
 from dcctl.spec.site import ADMIN_USER
 
 if TYPE_CHECKING:
@@ -160,18 +159,14 @@ def from_plain(cls: type[R], where: str, data: Any) -> R:
     (``X | None``, ``int | Mapping[str, int]``).
     """
     if not isinstance(data, Mapping):
-        raise ProgramInputError(
-            _("{where}: expected {want}, got {value}").format(
-                where=where, want=_("a mapping"), value=type(data).__name__
-            )
-        )
+        raise ProgramInputError(f"{where}: expected a mapping, got {type(data).__name__}")
     hints = typing.get_type_hints(cls)
     values: dict[str, Any] = {}
     for f in dataclasses.fields(cls):  # type: ignore[arg-type]
         if f.name in data:
             values[f.name] = _typed(hints[f.name], f"{where}.{f.name}", data[f.name])
         elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-            raise ProgramInputError(_("{where} is missing").format(where=f"{where}.{f.name}"))
+            raise ProgramInputError(f"{where}.{f.name} is missing")
     return cls(**values)
 
 
@@ -196,9 +191,7 @@ def _typed(hint: Any, where: str, value: Any) -> Any:
     elif _is_scalar(hint, value):
         return value
     raise ProgramInputError(
-        _("{where}: expected {want}, got {value}").format(
-            where=where, want=_want(hint), value=f"{type(value).__name__} {reprlib.repr(value)}"
-        )
+        f"{where}: expected {_want(hint)}, got {type(value).__name__} {reprlib.repr(value)}"
     )
 
 
@@ -220,11 +213,9 @@ def _one_of(options: list[Any], where: str, value: Any) -> Any:
             return _typed(option, where, value)
         except ProgramInputError:
             continue
-    want = _(" or ").join(_want(o) for o in options)
+    want = " or ".join(_want(o) for o in options)
     raise ProgramInputError(
-        _("{where}: expected {want}, got {value}").format(
-            where=where, want=want, value=f"{type(value).__name__} {reprlib.repr(value)}"
-        )
+        f"{where}: expected {want}, got {type(value).__name__} {reprlib.repr(value)}"
     )
 
 
@@ -250,7 +241,7 @@ def _want(hint: Any) -> str:
     shape = _shape(hint)
     if shape == "scalar":
         return str(hint.__name__)
-    return _("a list") if shape == "list" else _("a mapping")
+    return "a list" if shape == "list" else "a mapping"
 
 
 def assert_exposure_allowed(key: str, vm: Mapping[str, Any] | DesiredVm) -> None:
@@ -261,10 +252,8 @@ def assert_exposure_allowed(key: str, vm: Mapping[str, Any] | DesiredVm) -> None
         exposure, classification = vm.get("exposure"), vm.get("classification")
     if exposure == "public" and classification == "rahasia":
         raise ExposurePolicyError(
-            _(
-                "{vm}: a 'rahasia' VM can never have exposure 'public'; "
-                "refusing to create any resource"
-            ).format(vm=key)
+            f"{key}: a 'rahasia' VM can never have exposure 'public'; "
+            "refusing to create any resource"
         )
 
 

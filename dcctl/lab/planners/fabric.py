@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import ipaddress
 
-from dcctl.i18n import _
 from dcctl.lab.plan import (
     GatewayNetwork,
     LabPlanError,
@@ -95,9 +94,7 @@ def _root_mgmt_address(w: Wiring) -> str:
         if str(ipaddress.ip_address(cand)) not in taken:
             return str(ipaddress.ip_address(cand))
     raise LabPlanError(
-        _("management prefix {prefix} has no free address for the host").format(
-            prefix=site.management.prefix
-        )
+        f"management prefix {site.management.prefix} has no free address for the host"
     )
 
 
