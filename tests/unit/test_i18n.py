@@ -43,19 +43,24 @@ def _source_msgids() -> set[str]:
 @pytest.mark.parametrize("lang", ["en", "id"])
 def test_catalogue_is_complete(lang: str) -> None:
     """Every msgid of the source has a non-empty translation; no stale or broken entries."""
-    path = i18n.LOCALE_DIR / lang / "LC_MESSAGES" / "dcctl.po"
-    with path.open("rb") as fh:
-        cat = read_po(fh, locale=lang)
-    translated = {m.id: m.string for m in cat if m.id}
     used = _source_msgids()
     assert len(used) > 150
+    _assert_complete(lang, "dcctl", used)
+
+
+def _assert_complete(lang: str, domain: str, used: set[str]) -> dict[str, str]:
+    """`domain`'s .po of `lang` translates every msgid of `used`, and nothing else, with
+    the same placeholders (so .format() never fails in one language only)."""
+    path = i18n.LOCALE_DIR / lang / "LC_MESSAGES" / f"{domain}.po"
+    with path.open("rb") as fh:
+        translated = {m.id: m.string for m in read_po(fh, locale=lang) if m.id}
     missing = sorted(m for m in used if not translated.get(m))
     assert not missing, f"{lang}: untranslated (run scripts/i18n, then translate): {missing}"
     stale = sorted(set(translated) - used)
     assert not stale, f"{lang}: msgids no longer in the source (run scripts/i18n): {stale}"
     for msgid, text in translated.items():
-        # the same placeholders, so .format() never fails in one language only
         assert set(re.findall(r"\{[^}]*\}", msgid)) == set(re.findall(r"\{[^}]*\}", text)), msgid
+    return translated
 
 
 def test_compiled_catalogue_matches_the_po_and_english_is_identity() -> None:
@@ -801,17 +806,10 @@ def test_help_catalogue_is_complete(lang: str) -> None:
     """Every `--help` text (summaries, option helps, epilogs' words) has a translation."""
     from dcctl.i18n.helptext import HELP_DOMAIN
 
-    path = i18n.LOCALE_DIR / lang / "LC_MESSAGES" / f"{HELP_DOMAIN}.po"
-    with path.open("rb") as fh:
-        translated = {m.id: m.string for m in read_po(fh, locale=lang) if m.id}
     used = _help_msgids()
     assert len(used) > 100 and "Examples:" in used
-    missing = sorted(m for m in used if not translated.get(m))
-    assert not missing, f"{lang}: help untranslated (run scripts/i18n, then translate): {missing}"
-    stale = sorted(set(translated) - used)
-    assert not stale, f"{lang}: help msgids gone from the CLI (run scripts/i18n): {stale}"
+    translated = _assert_complete(lang, HELP_DOMAIN, used)
     for msgid, text in translated.items():
-        assert set(re.findall(r"\{[^}]*\}", msgid)) == set(re.findall(r"\{[^}]*\}", text)), msgid
         # option names and commands in back-quotes stay as the engineer types them
         for word in re.findall(r"--[a-z][a-z-]*|`[^`]*`", msgid):
             assert word in text, (msgid, word)
