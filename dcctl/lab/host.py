@@ -165,7 +165,7 @@ def release(holder: str) -> list[str]:
             del data[key]
             if current(key) == entry.get("set"):  # nobody changed it since: undo ours
                 write(key, str(entry["original"]))
-                restored.append(f"{key} back to {entry['original']}")
+                restored.append(_("{key} back to {value}").format(key=key, value=entry["original"]))
     return restored
 
 

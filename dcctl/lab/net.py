@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from dcctl.i18n import _
+
 T = TypeVar("T")
 
 NETNS_DIR = Path("/var/run/netns")
@@ -59,11 +61,17 @@ def run(
             stdin=None if input is not None else subprocess.DEVNULL,
         )
     except FileNotFoundError:
-        raise NetError(f"{argv[0]}: command not found") from None
+        raise NetError(_("{command}: command not found").format(command=argv[0])) from None
     except subprocess.TimeoutExpired:
-        raise NetError(f"{' '.join(argv[:4])}...: timed out after {timeout:.0f}s") from None
+        raise NetError(
+            _("{command}...: timed out after {seconds}s").format(
+                command=" ".join(argv[:4]), seconds=f"{timeout:.0f}"
+            )
+        ) from None
     if check and proc.returncode != 0:
-        msg = (proc.stderr or proc.stdout).strip() or f"exit code {proc.returncode}"
+        msg = (proc.stderr or proc.stdout).strip() or _("exit code {code}").format(
+            code=proc.returncode
+        )
         raise NetError(f"{' '.join(argv[:6])}: {msg}")
     return proc
 
@@ -212,11 +220,11 @@ def ensure_ovs() -> bool:
     if not Path("/etc/openvswitch/system-id.conf").exists():
         argv = [OVS_CTL, "--system-id=random", "start"]
     run(argv, timeout=120)
-    for _ in range(50):
+    for _attempt in range(50):
         if ovs_running():
             return True
         time.sleep(0.2)
-    raise NetError("Open vSwitch did not come up after ovs-ctl start")
+    raise NetError(_("Open vSwitch did not come up after ovs-ctl start"))
 
 
 def vsctl(args: Sequence[str]) -> None:
@@ -261,7 +269,11 @@ def in_netns(netns: str | None, fn: Callable[[], T], timeout: float = 30.0) -> T
     t.start()
     t.join(timeout)
     if t.is_alive():
-        raise TimeoutError(f"{netns}: gave no answer within {timeout:.0f}s")
+        raise TimeoutError(
+            _("{netns}: gave no answer within {seconds}s").format(
+                netns=netns, seconds=f"{timeout:.0f}"
+            )
+        )
     if "error" in box:
         raise box["error"]
     return box["value"]  # type: ignore[no-any-return]

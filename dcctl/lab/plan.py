@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from dcctl.i18n import _
+
 SWITCH_USER = "admin"
 CAMERA_USER = "admin"
 SSH_PORT = 22
@@ -327,10 +329,19 @@ def _find(found: Iterable[_K], ref: str, what: str) -> _K:
     by_name = [i for i in items if i.name == ref]
     if len(by_name) == 1:
         return by_name[0]
-    known = ", ".join(i.key for i in items) or "none"
+    known = ", ".join(i.key for i in items) or _("none")
+    camera = what == "camera"  # the two kinds `_find` is asked for: camera, office
     if by_name:
-        raise KeyError(f"{what} {ref!r} is ambiguous; use OPD/NAME ({known})")
-    raise KeyError(f"no {what} {ref!r}; known: {known}")
+        ambiguous = (
+            _("camera {ref} is ambiguous; use OPD/NAME ({known})")
+            if camera
+            else _("office {ref} is ambiguous; use OPD/NAME ({known})")
+        )
+        raise KeyError(ambiguous.format(ref=repr(ref), known=known))
+    unknown = (
+        _("no camera {ref}; known: {known}") if camera else _("no office {ref}; known: {known}")
+    )
+    raise KeyError(unknown.format(ref=repr(ref), known=known))
 
 
 def air_dir(plan: LabPlan, link: str) -> Path:

@@ -27,6 +27,7 @@ import subprocess
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
+from dcctl.i18n import _
 from dcctl.lab import net
 
 #: crun fails on the lab machines' cgroup layout; runc works. Overridable for other hosts.
@@ -126,7 +127,9 @@ def start_machine(
     run("init", name)
     pid = run("inspect", "--format", "{{.State.Pid}}", name).stdout.strip()
     if not pid.isdigit() or int(pid) <= 1:
-        raise net.NetError(f"podman init {name} gave no process (pid {pid!r})")
+        raise net.NetError(
+            _("podman init {name} gave no process (pid {pid})").format(name=name, pid=repr(pid))
+        )
     # A bind of the container's own /proc/sys/net onto itself, made writable; the
     # flags podman gives /proc/sys (nosuid, nodev, noexec) are kept.
     remount = (

@@ -18,6 +18,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from dcctl.files import atomic_write
+from dcctl.i18n import _
 
 SECRETS_DIR = "secrets"
 
@@ -33,10 +34,10 @@ def secrets_dir(state_dir: Path) -> Path:
 def secret_path(state_dir: Path, ref: str) -> Path:
     """File holding the secret for `ref`; the name is the reference, '/' escaped."""
     if not ref or "\x00" in ref:
-        raise ValueError("empty or invalid credential reference")
+        raise ValueError(_("empty or invalid credential reference"))
     name = quote(ref, safe=":_-.")
     if name in (".", ".."):
-        raise ValueError(f"invalid credential reference {ref!r}")
+        raise ValueError(_("invalid credential reference {ref}").format(ref=repr(ref)))
     return secrets_dir(state_dir) / name
 
 
@@ -76,5 +77,7 @@ def lab_secret(state_dir: Path | str, ref: str) -> str:
         return path.read_text(encoding="utf-8").rstrip("\r\n")
     except FileNotFoundError:
         raise LabSecretError(
-            f"no lab secret for {ref}; run `dcctl lab up` first (looked in {path.parent})"
+            _("no lab secret for {ref}; run `dcctl lab up` first (looked in {folder})").format(
+                ref=ref, folder=path.parent
+            )
         ) from None

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from dcctl.i18n import _
 from dcctl.lab import net
 from dcctl.lab.base import camera_pid, fault, parallel, switch_pid, wan_up
 from dcctl.lab.plan import CameraPlan, LabPlan, SwitchPlan, air_dir
@@ -71,10 +72,10 @@ def _kernel_items(plan: LabPlan) -> tuple[list[Item], Seen]:
     items.append(
         Item(
             "veths",
-            f"{len(plan.veths)} pairs",
+            _("{count} pairs").format(count=len(plan.veths)),
             "missing" if missing else "up",
-            f"{total - len(missing)}/{total} ends present"
-            + (f"; missing {', '.join(missing[:6])}" if missing else ""),
+            _("{present}/{total} ends present").format(present=total - len(missing), total=total)
+            + (_("; missing {names}").format(names=", ".join(missing[:6])) if missing else ""),
         )
     )
     return items, seen
@@ -95,22 +96,26 @@ def _root_routes_item(plan: LabPlan) -> list[Item]:
             "root-routes",
             plan.mgmt.root_ifname,
             "missing" if bad else "up",
-            f"via {plan.mgmt.gateway}: "
-            + ", ".join(plan.mgmt.root_routes)
-            + (f"; not via lab: {', '.join(bad)}" if bad else ""),
+            _("via {gateway}: {routes}").format(
+                gateway=plan.mgmt.gateway, routes=", ".join(plan.mgmt.root_routes)
+            )
+            + (_("; not via lab: {routes}").format(routes=", ".join(bad)) if bad else ""),
         )
     ]
 
 
 def _switch_item(plan: LabPlan, sw: SwitchPlan, switchd: bool) -> Item:
     if not switchd:
-        return Item("switch", sw.name, "n/a", "switch daemon not installed yet")
+        return Item("switch", sw.name, "n/a", _("switch daemon not installed yet"))
     pid = switch_pid(plan, sw)
     inside = (net.tcp_probe(sw.netns, sw.mgmt_address, 22, timeout=2.0) or "").strip()
     if not inside.startswith("SSH-"):
-        return Item("switch", sw.name, "down", f"pid {pid or '-'}; no SSH on {sw.mgmt_address}:22")
+        no_ssh = _("pid {pid}; no SSH on {address}:22").format(
+            pid=pid or "-", address=sw.mgmt_address
+        )
+        return Item("switch", sw.name, "down", no_ssh)
     from_root = (net.tcp_probe(None, sw.mgmt_address, 22, timeout=2.0) or "").startswith("SSH-")
-    note = "" if from_root else " (not reachable from the root namespace)"
+    note = "" if from_root else " " + _("(not reachable from the root namespace)")
     return Item("switch", sw.name, "up", f"{sw.mgmt_address}:22 {inside[:40]}{note}")
 
 
@@ -118,12 +123,14 @@ def _camera_item(plan: LabPlan, cam: CameraPlan) -> Item:
     injected = fault(plan.state_dir, "camera", cam.key)
     url = f"rtsp://{cam.ip}:{cam.rtsp_port}{cam.rtsp_path}"
     if injected:
-        return Item("camera", cam.key, "fault", f"{injected} (lab fault); {url}")
+        faulted = _("{fault} (lab fault); {url}").format(fault=injected, url=url)
+        return Item("camera", cam.key, "fault", faulted)
     line = net.rtsp_options(cam.netns, cam.ip, cam.rtsp_port, cam.rtsp_path, 2.0)
     if line.startswith("RTSP/1.0"):
         return Item("camera", cam.key, "up", f"{url} {line[9:]}")
     pid = camera_pid(plan, cam)
-    return Item("camera", cam.key, "down", f"pid {pid or '-'}; no RTSP answer at {url}")
+    no_rtsp = _("pid {pid}; no RTSP answer at {url}").format(pid=pid or "-", url=url)
+    return Item("camera", cam.key, "down", no_rtsp)
 
 
 def _site_items(plan: LabPlan, seen: Seen) -> list[Item]:
@@ -134,12 +141,17 @@ def _site_items(plan: LabPlan, seen: Seen) -> list[Item]:
         ok = link is not None and b.address in link.addresses and link.up
         state = "up" if ok else "missing"
         items.append(
-            Item("building", f"{b.opd}/{b.name}", state, f"{b.address} on {b.switch_port}")
+            Item(
+                "building",
+                f"{b.opd}/{b.name}",
+                state,
+                _("{address} on {port}").format(address=b.address, port=b.switch_port),
+            )
         )
     for o in plan.offices:
         link = seen.get(o.router_netns, {}).get(o.wan_ifname)
         if not wan_up(plan, o):
-            items.append(Item("office", o.key, "fault", "WAN link down (lab fault)"))
+            items.append(Item("office", o.key, "fault", _("WAN link down (lab fault)")))
             continue
         ok = link is not None and o.wan_address in link.addresses
         state = "up" if ok else "missing"
@@ -154,7 +166,7 @@ def _wireless_items(plan: LabPlan, seen: Seen) -> list[Item]:
     the radios radiate nothing, as on a mast, and that is no fault of the lab.
     """
     items: list[Item] = []
-    links = sorted({link for sw in plan.switches for _, link in sw.air})
+    links = sorted({link for sw in plan.switches for _port, link in sw.air})
     for link in links:
         joined, why = describe(air_dir(plan, link))
         items.append(Item("radio-link", link, "up" if joined else "n/a", why))
@@ -162,7 +174,12 @@ def _wireless_items(plan: LabPlan, seen: Seen) -> list[Item]:
         dev = seen.get(s.netns, {}).get(s.ifname)
         ok = dev is not None and s.address in dev.addresses and dev.up
         items.append(
-            Item("wifi-client", s.key, "up" if ok else "missing", f"{s.address} on {s.ssid}")
+            Item(
+                "wifi-client",
+                s.key,
+                "up" if ok else "missing",
+                _("{address} on {ssid}").format(address=s.address, ssid=s.ssid),
+            )
         )
     if plan.edge is not None:
         e = plan.edge
@@ -170,8 +187,12 @@ def _wireless_items(plan: LabPlan, seen: Seen) -> list[Item]:
             ["ip", "netns", "exec", e.netns, "iptables", "-w", "5", "-S", "FORWARD"], check=False
         ).stdout
         ok = f"-j {e.chain}" in listed
-        what = "guests to the internet only, " if e.guest_ifname else ""
-        items.append(Item("edge", e.chain, "up" if ok else "missing", what + "staff LANs apart"))
+        what = (
+            _("guests to the internet only, staff LANs apart")
+            if e.guest_ifname
+            else _("staff LANs apart")
+        )
+        items.append(Item("edge", e.chain, "up" if ok else "missing", what))
     return items
 
 

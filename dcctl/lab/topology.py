@@ -142,18 +142,28 @@ def _check(plan: LabPlan) -> None:
     names = plan.ifnames()
     too_long = [n for n in names if len(n) > IFNAME_MAX]
     if too_long:
-        raise LabPlanError(f"interface names over {IFNAME_MAX} characters: {too_long}")
+        raise LabPlanError(
+            _("interface names over {max} characters: {names}").format(
+                max=IFNAME_MAX, names=too_long
+            )
+        )
     bad = [n for n in names if not re.match(r"^[a-z0-9]+$", n)]
     if bad:
-        raise LabPlanError(f"interface names with unexpected characters: {bad}")
+        raise LabPlanError(
+            _("interface names with unexpected characters: {names}").format(names=bad)
+        )
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
-        raise LabPlanError(f"interface names used twice: {dup}")
+        raise LabPlanError(_("interface names used twice: {names}").format(names=dup))
     ns_names = [n.name for n in plan.namespaces]
     dup = sorted({n for n in ns_names if ns_names.count(n) > 1})
     if dup:
-        raise LabPlanError(f"namespace names used twice: {dup}")
+        raise LabPlanError(_("namespace names used twice: {names}").format(names=dup))
     known = set(ns_names)
     for e in plan.ends():
         if e.netns is not None and e.netns not in known:
-            raise LabPlanError(f"{e.ifname} refers to unknown namespace {e.netns}")
+            raise LabPlanError(
+                _("{ifname} refers to unknown namespace {netns}").format(
+                    ifname=e.ifname, netns=e.netns
+                )
+            )

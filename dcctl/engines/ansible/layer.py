@@ -180,7 +180,7 @@ def run_hosts(
             if kind == "runner_on_failed" and data.get("ignore_errors"):
                 return
             res = data.get("res") or {}
-            text = str(res.get("msg") or res.get("stderr") or "failed").strip()
+            text = str(res.get("msg") or res.get("stderr") or _("failed")).strip()
             msg = text.splitlines()
             unreachable = kind == "runner_on_unreachable"
             refused = openssh_refusal(host, text, known) if unreachable else None

@@ -28,6 +28,7 @@ import ansible_runner.interface
 from ansible_runner.utils import OutputEventFilter
 
 from dcctl.engines import interrupt
+from dcctl.i18n import _
 from dcctl.paths import playbooks_dir
 
 __all__ = ["HostResult", "PlaybookResult", "run_playbook", "ssh_trust", "static_inventory"]
@@ -150,7 +151,8 @@ def run_playbook(
             try:
                 on_event(event)
             except Exception as exc:
-                print(f"dcctl: progress callback failed: {exc!r}", file=sys.stderr)
+                failed = _("dcctl: progress callback failed: {problem}")
+                print(failed.format(problem=repr(exc)), file=sys.stderr)
         return True
 
     hosts = sorted(inventory.get("_meta", {}).get("hostvars", {}))
@@ -183,7 +185,9 @@ def run_playbook(
             text = _read(Path(runner.config.artifact_dir) / "stdout")
             marks = ("ERROR", "fatal:", "FAILED!", "Traceback", "exception")
             errors = [ln.strip() for ln in text.splitlines() if any(m in ln for m in marks)][:5]
-            errors = errors or [f"ansible-playbook exited {rc} with no host to blame"]
+            errors = errors or [
+                _("ansible-playbook exited {rc} with no host to blame").format(rc=rc)
+            ]
         return PlaybookResult(status=status, rc=rc, hosts=summary, errors=errors)
 
 
@@ -244,7 +248,7 @@ def _execute(runner: Any) -> tuple[int, str | None]:
             )
         except OSError as exc:
             runner.status_callback("failed")
-            return 127, f"ansible-playbook did not start: {exc}"
+            return 127, _("ansible-playbook did not start: {problem}").format(problem=exc)
         runner.status_callback("running")
         assert proc.stdout is not None
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
@@ -283,7 +287,10 @@ def _execute(runner: Any) -> tuple[int, str | None]:
     runner.rc = rc
     runner.status_callback("successful" if rc == 0 else "failed")
     if rc != 0 and interrupt.requested():
-        return rc, f"ansible-playbook stopped: the run was interrupted ({interrupt.signal_name()})"
+        stopped = _("ansible-playbook stopped: the run was interrupted ({signal})")
+        return rc, stopped.format(signal=interrupt.signal_name())
     if rc < 0:
-        return rc, f"ansible-playbook was killed by {signal.Signals(-rc).name}"
+        return rc, _("ansible-playbook was killed by {signal}").format(
+            signal=signal.Signals(-rc).name
+        )
     return rc, None

@@ -31,6 +31,7 @@ from typing import Any
 import yaml
 
 from dcctl import plugins, targets
+from dcctl.i18n import _
 from dcctl.paths import playbooks_dir
 from dcctl.plan.desired import DesiredState, desired_state
 from dcctl.spec.loader import Spec
@@ -135,13 +136,19 @@ def collect(
         ):
             clash = set(mine) & set(theirs)
             if clash:
-                raise ValueError(f"role vars of {name} redefine {sorted(clash)}")
+                raise ValueError(
+                    _("role vars of {name} redefine {keys}").format(name=name, keys=sorted(clash))
+                )
             mine.update(theirs)
         for host, hv in part.hostvars.items():
             mine_hv = merged.hostvars.setdefault(host, {})
             clash = set(mine_hv) & set(hv)
             if clash:
-                raise ValueError(f"role vars of {name} redefine {sorted(clash)} of {host}")
+                raise ValueError(
+                    _("role vars of {name} redefine {keys} of {host}").format(
+                        name=name, keys=sorted(clash), host=host
+                    )
+                )
             mine_hv.update(hv)
         for group, members in part.groups.items():
             merged.groups.setdefault(group, []).extend(members)

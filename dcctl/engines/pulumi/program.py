@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
 import pulumi
 
 from dcctl import plugins
+from dcctl.i18n import _
 from dcctl.spec.site import ADMIN_USER
 
 if TYPE_CHECKING:
@@ -159,14 +160,18 @@ def from_plain(cls: type[R], where: str, data: Any) -> R:
     (``X | None``, ``int | Mapping[str, int]``).
     """
     if not isinstance(data, Mapping):
-        raise ProgramInputError(f"{where}: expected a mapping, got {type(data).__name__}")
+        raise ProgramInputError(
+            _("{where}: expected {want}, got {value}").format(
+                where=where, want=_("a mapping"), value=type(data).__name__
+            )
+        )
     hints = typing.get_type_hints(cls)
     values: dict[str, Any] = {}
     for f in dataclasses.fields(cls):  # type: ignore[arg-type]
         if f.name in data:
             values[f.name] = _typed(hints[f.name], f"{where}.{f.name}", data[f.name])
         elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-            raise ProgramInputError(f"{where}.{f.name} is missing")
+            raise ProgramInputError(_("{where} is missing").format(where=f"{where}.{f.name}"))
     return cls(**values)
 
 
@@ -191,7 +196,9 @@ def _typed(hint: Any, where: str, value: Any) -> Any:
     elif _is_scalar(hint, value):
         return value
     raise ProgramInputError(
-        f"{where}: expected {_want(hint)}, got {type(value).__name__} {reprlib.repr(value)}"
+        _("{where}: expected {want}, got {value}").format(
+            where=where, want=_want(hint), value=f"{type(value).__name__} {reprlib.repr(value)}"
+        )
     )
 
 
@@ -213,9 +220,11 @@ def _one_of(options: list[Any], where: str, value: Any) -> Any:
             return _typed(option, where, value)
         except ProgramInputError:
             continue
-    want = " or ".join(_want(o) for o in options)
+    want = _(" or ").join(_want(o) for o in options)
     raise ProgramInputError(
-        f"{where}: expected {want}, got {type(value).__name__} {reprlib.repr(value)}"
+        _("{where}: expected {want}, got {value}").format(
+            where=where, want=want, value=f"{type(value).__name__} {reprlib.repr(value)}"
+        )
     )
 
 
@@ -241,7 +250,7 @@ def _want(hint: Any) -> str:
     shape = _shape(hint)
     if shape == "scalar":
         return str(hint.__name__)
-    return "a list" if shape == "list" else "a mapping"
+    return _("a list") if shape == "list" else _("a mapping")
 
 
 def assert_exposure_allowed(key: str, vm: Mapping[str, Any] | DesiredVm) -> None:
@@ -252,8 +261,10 @@ def assert_exposure_allowed(key: str, vm: Mapping[str, Any] | DesiredVm) -> None
         exposure, classification = vm.get("exposure"), vm.get("classification")
     if exposure == "public" and classification == "rahasia":
         raise ExposurePolicyError(
-            f"{key}: a 'rahasia' VM can never have exposure 'public'; "
-            "refusing to create any resource"
+            _(
+                "{vm}: a 'rahasia' VM can never have exposure 'public'; "
+                "refusing to create any resource"
+            ).format(vm=key)
         )
 
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from dcctl import targets
 from dcctl.engines.credentials import CredentialError, resolve_credential
-from dcctl.engines.layer import Context, Item, LayerResult, Status
+from dcctl.engines.layer import Context, Item, LayerResult, Status, op_word
 from dcctl.engines.switches.engine import (
     Connector,
     SwitchResult,
@@ -209,10 +209,14 @@ def layer_result(results: list[SwitchResult]) -> LayerResult:
     for r in results:
         out.changes[r.status] = out.changes.get(r.status, 0) + 1
         status = _STATUS[r.status]
-        action = f"{len(r.lines)} lines" if status.pending else ""
+        action = _("{count} lines").format(count=len(r.lines)) if status.pending else ""
         out.items.append(Item(r.name, status, action, lines=tuple(r.lines), error=r.error))
         if not r.ok:
-            out.errors.append(f"switch {r.name}: {r.status}: {r.error}")
+            out.errors.append(
+                _("switch {name}: {status}: {error}").format(
+                    name=r.name, status=op_word(r.status), error=r.error
+                )
+            )
     out.detail["switches"] = [r.to_dict() for r in results]
     return out
 

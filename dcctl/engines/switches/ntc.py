@@ -17,6 +17,8 @@ import textfsm
 from ntc_templates.parse import _get_template_dir, parse_output
 from textfsm import clitable
 
+from dcctl.i18n import _
+
 _LOCK = threading.Lock()
 _FSMS: dict[tuple[str, str], textfsm.TextFSM | None] = {}
 
@@ -27,7 +29,11 @@ def _compile(platform: str, command: str) -> textfsm.TextFSM | None:
     table = clitable.CliTable("index", template_dir)
     row = table.index.GetRowMatch({"Command": command, "Platform": platform})
     if not row:
-        raise clitable.CliTableError(f"no ntc-template for {platform} {command!r}")
+        raise clitable.CliTableError(
+            _("no ntc-template for {platform} {command}").format(
+                platform=platform, command=repr(command)
+            )
+        )
     names = table.index.index[row]["Template"].split(":")
     if len(names) != 1:
         return None

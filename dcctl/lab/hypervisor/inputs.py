@@ -28,6 +28,8 @@ from typing import Any
 
 from pulumi.dynamic import CheckFailure, CheckResult
 
+from dcctl.i18n import N_, _
+
 __all__ = [
     "INPUTS",
     "RENAMED",
@@ -78,12 +80,12 @@ _PUBKEY = re.compile(
 _UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 
 _TEXTS: tuple[tuple[str, re.Pattern[str], str], ...] = (
-    ("name", _CONTAINER, "a container name (lowercase letters, digits, _ . -)"),
-    ("netns", _NETNS, "a namespace name (letters, digits, _ . -)"),
-    ("bridge", _IFNAME, "an interface name of at most 15 characters"),
-    ("port", _IFNAME, "an interface name of at most 15 characters"),
-    ("image", _IMAGE, "a container image reference"),
-    ("hostname", _HOSTNAME, "a lowercase DNS host name"),
+    ("name", _CONTAINER, N_("a container name (lowercase letters, digits, _ . -)")),
+    ("netns", _NETNS, N_("a namespace name (letters, digits, _ . -)")),
+    ("bridge", _IFNAME, N_("an interface name of at most 15 characters")),
+    ("port", _IFNAME, N_("an interface name of at most 15 characters")),
+    ("image", _IMAGE, N_("a container image reference")),
+    ("hostname", _HOSTNAME, N_("a lowercase DNS host name")),
 )
 _INTEGERS = (("vlan", 1, 4094), ("memory_mb", 32, 1024 * 1024))
 
@@ -119,14 +121,15 @@ def changed_inputs(olds: dict[str, Any], news: dict[str, Any]) -> list[str]:
 def _texts(inputs: dict[str, Any]) -> list[tuple[str, str]]:
     texts = list(_TEXTS)
     if inputs.get("admin_user") is not None:
-        texts.append(("admin_user", _USER, "a Linux user name"))
+        texts.append(("admin_user", _USER, N_("a Linux user name")))
     bad = []
     for prop, pattern, what in texts:
         value = inputs.get(prop)
         if not _is_unknown(value) and (not isinstance(value, str) or not pattern.match(value)):
-            bad.append((prop, f"{prop} must be {what}, got {value!r}"))
+            said = _("{prop} must be {what}, got {value}")
+            bad.append((prop, said.format(prop=prop, what=_(what), value=repr(value))))
     if inputs.get("admin_user") == "root":
-        bad.append(("admin_user", "admin_user must not be root (root always gets the keys)"))
+        bad.append(("admin_user", _("admin_user must not be root (root always gets the keys)")))
     return bad
 
 
@@ -138,14 +141,16 @@ def _numbers(inputs: dict[str, Any]) -> list[tuple[str, str]]:
             continue
         num = _number(value)
         if num is None or not num.is_integer() or not lo <= num <= hi:
-            bad.append((prop, f"{prop} must be an integer in {lo}..{hi}, got {value!r}"))
+            said = _("{prop} must be an integer in {lo}..{hi}, got {value}")
+            bad.append((prop, said.format(prop=prop, lo=lo, hi=hi, value=repr(value))))
         else:
             inputs[prop] = int(num)
     cpus = inputs.get("cpus")
     if not _is_unknown(cpus):
         num, limit = _number(cpus), os.cpu_count() or 1
         if num is None or not 0.01 <= num <= limit:
-            bad.append(("cpus", f"cpus must be a number in 0.01..{limit} (CPUs of this host)"))
+            said = _("cpus must be a number in 0.01..{limit} (CPUs of this host)")
+            bad.append(("cpus", said.format(limit=limit)))
         else:
             inputs["cpus"] = int(num) if num.is_integer() else num
     return bad
@@ -161,17 +166,18 @@ def _addresses(inputs: dict[str, Any]) -> list[tuple[str, str]]:
                 raise ValueError
             iface = ipaddress.IPv4Interface(address)
         except ValueError:
-            bad.append(
-                ("address", f"address must be IPv4 CIDR like 10.20.3.11/24, got {address!r}")
-            )
+            said = _("address must be IPv4 CIDR like 10.20.3.11/24, got {value}")
+            bad.append(("address", said.format(value=repr(address))))
     if not _is_unknown(gateway):
         try:
             gw = ipaddress.IPv4Address(gateway if isinstance(gateway, str) else "")
         except ValueError:
-            bad.append(("gateway", f"gateway must be an IPv4 address, got {gateway!r}"))
+            said = _("gateway must be an IPv4 address, got {value}")
+            bad.append(("gateway", said.format(value=repr(gateway))))
         else:
             if iface is not None and (gw not in iface.network or gw == iface.ip):
-                bad.append(("gateway", f"gateway {gw} is not another address of {iface.network}"))
+                said = _("gateway {gateway} is not another address of {network}")
+                bad.append(("gateway", said.format(gateway=gw, network=iface.network)))
     return bad
 
 
@@ -181,9 +187,9 @@ def _keys(inputs: dict[str, Any]) -> list[tuple[str, str]]:
         return []
     lines = [k.strip() for k in keys.splitlines() if k.strip()] if isinstance(keys, str) else []
     if not lines or any(not _PUBKEY.match(k) for k in lines):
-        return [("ssh_pubkey", "ssh_pubkey must be one or more OpenSSH public key lines")]
+        return [("ssh_pubkey", _("ssh_pubkey must be one or more OpenSSH public key lines"))]
     if "PRIVATE KEY" in keys:
-        return [("ssh_pubkey", "ssh_pubkey looks like a private key; pass the public key")]
+        return [("ssh_pubkey", _("ssh_pubkey looks like a private key; pass the public key"))]
     inputs["ssh_pubkey"] = "\n".join(lines)
     return []
 
@@ -198,7 +204,8 @@ def _dns(inputs: dict[str, Any]) -> list[tuple[str, str]]:
                 raise ValueError
             inputs["dns"] = [str(ipaddress.ip_address(a)) for a in dns]
         except ValueError:
-            return [("dns", f"dns must be a list of IP addresses, got {dns!r}")]
+            said = _("dns must be a list of IP addresses, got {value}")
+            return [("dns", said.format(value=repr(dns)))]
     return []
 
 
@@ -209,15 +216,17 @@ def _pin(inputs: dict[str, Any]) -> list[tuple[str, str]]:
         return []
     bad = []
     if not isinstance(path, str) or not os.path.isabs(path) or "\n" in path:
-        bad.append(("known_hosts", f"known_hosts must be an absolute file path, got {path!r}"))
+        said = _("known_hosts must be an absolute file path, got {value}")
+        bad.append(("known_hosts", said.format(value=repr(path))))
     if not isinstance(alias, str) or not _ALIAS.match(alias):
-        bad.append(("host_alias", f"host_alias must be a name like dinkes-simpus, got {alias!r}"))
+        said = _("host_alias must be a name like dinkes-simpus, got {value}")
+        bad.append(("host_alias", said.format(value=repr(alias))))
     return bad
 
 
 def _required(inputs: dict[str, Any]) -> list[tuple[str, str]]:
     missing = [p for p in INPUTS if p not in _OPTIONAL and inputs.get(p) in (None, "")]
-    return [(p, f"{p} is required") for p in missing]
+    return [(p, _("{prop} is required").format(prop=p)) for p in missing]
 
 
 _CHECKERS: tuple[_Checker, ...] = (_texts, _numbers, _addresses, _keys, _dns, _pin, _required)

@@ -36,6 +36,7 @@ from typing import Any
 
 import pulumi
 
+from dcctl.i18n import _
 from dcctl.lab import podman
 from dcctl.ssh.knownhosts import HostKeyError, KnownHosts
 
@@ -96,12 +97,20 @@ def run(
             env=_env(),
         )
     except subprocess.TimeoutExpired as exc:
-        raise LabVmError(f"{' '.join(argv)}: no answer within {timeout:.0f} s") from exc
+        raise LabVmError(
+            _("{command}: no answer within {seconds} s").format(
+                command=" ".join(argv), seconds=f"{timeout:.0f}"
+            )
+        ) from exc
     except OSError as exc:
         raise LabVmError(f"{argv[0]}: {exc}") from exc
     if check and proc.returncode != 0:
         err = (proc.stderr or proc.stdout).strip()[-800:]
-        raise LabVmError(f"{' '.join(argv)} failed ({proc.returncode}): {err}")
+        raise LabVmError(
+            _("{command} failed ({rc}): {problem}").format(
+                command=" ".join(argv), rc=proc.returncode, problem=err
+            )
+        )
     return proc
 
 
@@ -230,8 +239,10 @@ def clear_leftovers(name: str, netns: str, port: str) -> None:
     if info is not None:
         labels = (info.get("Config") or {}).get("Labels") or {}
         if labels.get(LABEL) != "vm":
-            raise LabVmError(f"a container named {name} exists and is not a dcctl lab VM")
-        pulumi.log.warn(f"removing leftover lab VM container {name}")
+            raise LabVmError(
+                _("a container named {name} exists and is not a dcctl lab VM").format(name=name)
+            )
+        pulumi.log.warn(_("removing leftover lab VM container {name}").format(name=name))
     else:
         # A `podman create` killed midway can leave the name taken in container
         # storage while podman's database has no such container: the next create
@@ -253,7 +264,9 @@ def start(props: Mapping[str, Any]) -> str:
         podman.start_machine(name, netns, _run_args(props), run=run_podman, host_run=run)
         info = container_info(name)
         if info is None:
-            raise LabVmError(f"container {name} vanished right after podman start")
+            raise LabVmError(
+                _("container {name} vanished right after podman start").format(name=name)
+            )
         podman.install_login(name, props["ssh_pubkey"], props.get("admin_user"), run=run_podman)
         _wait_for_sshd(name, netns)
         _announce(netns, props["gateway"])
@@ -261,7 +274,11 @@ def start(props: Mapping[str, Any]) -> str:
         try:
             teardown(container=name, netns=netns, port=port)
         except LabVmError as cleanup:
-            pulumi.log.warn(f"lab VM {name}: cleanup after failed create: {cleanup}")
+            pulumi.log.warn(
+                _("lab VM {name}: cleanup after failed create: {problem}").format(
+                    name=name, problem=cleanup
+                )
+            )
         raise
     return str(info["Id"])
 
@@ -280,7 +297,9 @@ def pin(props: Mapping[str, Any], olds: Mapping[str, Any] | None = None) -> None
     try:
         podman.pin_host_key(props["name"], Path(path), alias, props["address"], run=run_podman)
     except HostKeyError as exc:
-        raise LabVmError(f"lab VM {props['name']}: its SSH host key: {exc}") from None
+        raise LabVmError(
+            _("lab VM {name}: its SSH host key: {problem}").format(name=props["name"], problem=exc)
+        ) from None
 
 
 def unpin(props: Mapping[str, Any]) -> None:
@@ -308,7 +327,7 @@ def rename(old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
     info = container_info(name)
     pid = int((info or {}).get("State", {}).get("Pid") or 0)
     if pid <= 0:
-        raise LabVmError(f"lab VM {name} is not running; cannot rename it")
+        raise LabVmError(_("lab VM {name} is not running; cannot rename it").format(name=name))
     if old["netns"] != new["netns"]:
         if not netns_exists(new["netns"]):
             # A second name of the namespace the container lives in, then drop the first.
@@ -395,9 +414,17 @@ def _wait_for_sshd(name: str, netns: str) -> None:
         info = container_info(name)
         if info is None or not info.get("State", {}).get("Running"):
             logs = run_podman("logs", "--tail", "20", name, check=False).stdout
-            raise LabVmError(f"container {name} stopped while booting: {logs.strip()}")
+            raise LabVmError(
+                _("container {name} stopped while booting: {logs}").format(
+                    name=name, logs=logs.strip()
+                )
+            )
         if time.monotonic() > deadline:
-            raise LabVmError(f"sshd of {name} did not listen within {_SSH_WAIT_S:.0f} s")
+            raise LabVmError(
+                _("sshd of {name} did not listen within {seconds} s").format(
+                    name=name, seconds=f"{_SSH_WAIT_S:.0f}"
+                )
+            )
         time.sleep(0.5)
 
 

@@ -73,6 +73,7 @@ from dcctl.engines.pulumi.program import (
     resource_aliases,
     resource_name,
 )
+from dcctl.i18n import N_, _
 from dcctl.lab import podman
 from dcctl.lab.hypervisor.provider import LabVm
 
@@ -133,7 +134,7 @@ class LabOpdArgs:
 
 
 # Required keys whose empty value is as useless as a missing one, and how to get them.
-_NEEDED = {"lab_id": "", "lab_image": " (run scripts/build-lab-image)"}
+_NEEDED = {"lab_id": "", "lab_image": N_("(run scripts/build-lab-image)")}
 
 
 def lab_site(site: Mapping[str, Any]) -> LabSite:
@@ -142,13 +143,18 @@ def lab_site(site: Mapping[str, Any]) -> LabSite:
     unknown = sorted(k for k in site if k.startswith("lab_") and k not in known)
     if unknown:
         raise ProgramInputError(
-            f"site.{unknown[0]}: not a key of the lab target (its keys: "
-            f"{', '.join(sorted(k for k in known if k.startswith('lab_')))})"
+            _("site.{key}: not a key of the lab target (its keys: {keys})").format(
+                key=unknown[0], keys=", ".join(sorted(k for k in known if k.startswith("lab_")))
+            )
         )
     for need, hint in _NEEDED.items():
         if site.get(need, "") == "":
-            what = "empty" if need in site else "missing"
-            raise ProgramInputError(f"site.{need} is {what}; the lab target needs it{hint}")
+            said = (
+                _("site.{key} is empty; the lab target needs it")
+                if need in site
+                else _("site.{key} is missing; the lab target needs it")
+            ).format(key=need)
+            raise ProgramInputError(said + (" " + _(hint) if hint else ""))
     return from_plain(LabSite, "site", site)
 
 
@@ -159,7 +165,9 @@ def _slug(text: str) -> str:
 def lab_names(lab_id: str, key: str) -> LabNames:
     """Deterministic names of VM ``key`` (``"dinkes/simpus"``) in lab ``lab_id``."""
     if not _LAB_ID.match(lab_id):
-        raise ValueError(f"lab_id {lab_id!r}: 1-8 lowercase letters/digits")
+        raise ValueError(
+            _("lab_id {lab_id}: 1-8 lowercase letters/digits").format(lab_id=repr(lab_id))
+        )
     slug = _slug(key.replace("/", "-"))
     container = podman.vm_container(lab_id, slug)
     return LabNames(
@@ -194,7 +202,7 @@ def _keys(site: LabSite) -> str:
         if k and k not in keys:
             keys.append(k)
     if not keys:
-        raise ValueError("no SSH public key for the lab VMs (site ssh_keys / lab_ssh_keys)")
+        raise ValueError(_("no SSH public key for the lab VMs (site ssh_keys / lab_ssh_keys)"))
     return "\n".join(keys)
 
 
@@ -259,13 +267,20 @@ def _validate(vms: Mapping[str, DesiredVm], site: LabSite) -> None:
     for key, vm in sorted(vms.items()):
         if vm.node not in site.lab_bridges:
             raise ValueError(
-                f"{key}: node {vm.node!r} has no lab bridge (site lab_bridges: "
-                f"{', '.join(sorted(site.lab_bridges)) or 'empty'})"
+                _("{vm}: node {node} has no lab bridge (site lab_bridges: {bridges})").format(
+                    vm=key,
+                    node=repr(vm.node),
+                    bridges=", ".join(sorted(site.lab_bridges)) or "empty",
+                )
             )
         names = lab_names(site.lab_id, key)
         for seen, value in ((ports, names.port), (containers, names.container)):
             if value in seen:
-                raise ValueError(f"{key} and {seen[value]} map to the same lab name {value}")
+                raise ValueError(
+                    _("{vm} and {other} map to the same lab name {name}").format(
+                        vm=key, other=seen[value], name=value
+                    )
+                )
             seen[value] = key
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 
+from dcctl.i18n import _
 from dcctl.lab.plan import (
     GatewayNetwork,
     LabPlanError,
@@ -94,7 +95,9 @@ def _root_mgmt_address(w: Wiring) -> str:
         if str(ipaddress.ip_address(cand)) not in taken:
             return str(ipaddress.ip_address(cand))
     raise LabPlanError(
-        f"management prefix {site.management.prefix} has no free address for the host"
+        _("management prefix {prefix} has no free address for the host").format(
+            prefix=site.management.prefix
+        )
     )
 
 

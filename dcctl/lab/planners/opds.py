@@ -5,6 +5,7 @@ hub VM the offices dial.
 
 from __future__ import annotations
 
+from dcctl.i18n import _
 from dcctl.lab.plan import (
     BuildingPlan,
     CameraPlan,
@@ -84,7 +85,9 @@ def plan_offices(w: Wiring, code: str, opd: Opd) -> None:
         w.office_no += 1
         olan = off.lan_prefix or w.spec.allocation.prefixes.get(f"{code}/office/{off.name}")
         if olan is None:
-            raise LabPlanError(f"office {code}/{off.name} has no LAN prefix allocated")
+            raise LabPlanError(
+                _("office {office} has no LAN prefix allocated").format(office=f"{code}/{off.name}")
+            )
         rns = f"{p}-o-{code}-{off.name}"
         hns = f"{p}-oh-{code}-{off.name}"
         wan_cidr = f"{off.wan_address}/{WAN_PREFIX_LEN}"
@@ -137,7 +140,9 @@ def plan_cameras(w: Wiring, code: str, opd: Opd) -> None:
         akey = f"{code}/cctv/{cam.name}"
         pkey = f"{code}/cctv"
         if akey not in alloc.addresses or pkey not in alloc.prefixes:
-            raise LabPlanError(f"camera {code}/{cam.name} has no address allocated")
+            raise LabPlanError(
+                _("camera {camera} has no address allocated").format(camera=f"{code}/{cam.name}")
+            )
         ns = f"{w.p}-c-{code}-{cam.name}"
         addr = cidr(alloc.addresses[akey], alloc.prefixes[pkey])
         gw = alloc.gateway(pkey)
@@ -164,14 +169,16 @@ def plan_vpn_gateway(w: Wiring) -> None:
     if vpn is None or w.hub_ip is None:
         plan.vpn = None
         return
-    code, _, vm = vpn.vm.partition("/")
+    code, _slash, vm = vpn.vm.partition("/")
     opd = w.spec.opds.get(code)
     hub = next((v for v in opd.vms if v.name == vm), None) if opd is not None else None
     where = f"{code}/{vm_network(hub) if hub is not None else 'servers'}"  # public: the DMZ
     addr = alloc.addresses.get(f"{where}/{vm}")
     net = next((g for g in plan.gateway_networks if g.key == where), None)
     if addr is None or net is None:
-        raise LabPlanError(f"vpn.vm {vpn.vm} has no address on {where}")
+        raise LabPlanError(
+            _("vpn.vm {vm} has no address on {network}").format(vm=vpn.vm, network=where)
+        )
     routed = [o.lan_prefix for o in plan.offices]
     routed.append(alloc.prefixes.get("vpn/tunnel", vpn.tunnel_pool))
     plan.routes += [Route(plan.gateway_netns, r, net.ifname, via=addr) for r in routed]

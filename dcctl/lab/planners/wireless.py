@@ -22,6 +22,7 @@ import dataclasses
 import ipaddress
 from collections import defaultdict
 
+from dcctl.i18n import _
 from dcctl.lab.plan import (
     EdgePlan,
     LabPlanError,
@@ -180,4 +181,6 @@ def _internet_address(w: Wiring, wan_ip: str) -> str:
         cand = host_at(str(net), -n)
         if cand not in taken:
             return cand
-    raise LabPlanError(f"no free address for the internet stand-in in {net}")
+    raise LabPlanError(
+        _("no free address for the internet stand-in in {prefix}").format(prefix=net)
+    )

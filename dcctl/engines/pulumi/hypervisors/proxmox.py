@@ -281,13 +281,17 @@ def missing_backup_storage(vms: Mapping[str, DesiredVm], site: Site) -> list[str
             continue
         if not site.backup_storage:
             problems.append(
-                f"{key}: backup policy {vm.backup.schedule} but the site names no backup "
-                "storage (backup.proxmox_storage)"
+                _(
+                    "{vm}: backup policy {schedule} but the site names no backup "
+                    "storage (backup.proxmox_storage)"
+                ).format(vm=key, schedule=vm.backup.schedule)
             )
         elif vm.backup.copies > 1 and not site.backup_offsite_storage:
             problems.append(
-                f"{key}: keeps {vm.backup.copies} copies but the site names no off-site "
-                "backup storage (backup.proxmox_offsite_storage)"
+                _(
+                    "{vm}: keeps {copies} copies but the site names no off-site "
+                    "backup storage (backup.proxmox_offsite_storage)"
+                ).format(vm=key, copies=vm.backup.copies)
             )
     return problems
 
@@ -611,17 +615,27 @@ def build(
     nodes = {n.name: n for n in conf.nodes}
     for key, vm in vms.items():
         if vm.node not in nodes:
-            raise ValueError(f"{key}: node {vm.node!r} is not a hypervisor node of the site")
+            raise ValueError(
+                _("{vm}: node {node} is not a hypervisor node of the site").format(
+                    vm=key, node=repr(vm.node)
+                )
+            )
         if vm.image not in IMAGES:
-            raise ValueError(f"{key}: no cloud image known for {vm.image!r}")
+            raise ValueError(
+                _("{vm}: no cloud image known for {image}").format(vm=key, image=repr(vm.image))
+            )
     missing = missing_backup_storage(vms, conf)
     if missing:
         # Never guess a storage ("local" is the nodes' root disk and would fill it).
-        raise ValueError("; ".join(missing) + "; refusing to create any resource")
+        raise ValueError(
+            _("{problems}; refusing to create any resource").format(problems="; ".join(missing))
+        )
     bridges = {n.bridge for n in nodes.values()}
     if len(bridges) != 1:
         raise ValueError(
-            "an SDN VLAN zone has one bridge on every node; nodes use " + ", ".join(sorted(bridges))
+            _("an SDN VLAN zone has one bridge on every node; nodes use {bridges}").format(
+                bridges=", ".join(sorted(bridges))
+            )
         )
 
     user_data = host_key_user_data(conf, vms)
