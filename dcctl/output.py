@@ -6,13 +6,13 @@ the same in every command.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from dataclasses import replace
 from enum import StrEnum
 from typing import Any
 
+import orjson
 from rich.console import Console, ConsoleDimensions
 from rich.markup import escape
 
@@ -79,15 +79,56 @@ def configure(no_color: bool) -> None:
     )
 
 
+#: orjson's options: the standard library's mapping of values (any key made a string; a
+#: date, a dataclass, a subclass of str/int/dict/list or anything else unknown through
+#: ``str``), so the choice of encoder never changes what a pipeline reads.
+_ORJSON = (
+    orjson.OPT_NON_STR_KEYS
+    | orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+    | orjson.OPT_PASSTHROUGH_SUBCLASS
+)
+
+
+def _unknown(value: Any) -> Any:
+    """A value orjson does not map itself: what ``json.dumps(default=str)`` gives."""
+    if isinstance(value, str):
+        return str.__str__(value)  # the text itself (an Enum's str() would be its name)
+    if isinstance(value, int):
+        return int.__int__(value) if not isinstance(value, bool) else bool(value)
+    if isinstance(value, float):
+        return float.__float__(value)
+    if isinstance(value, dict):
+        return dict(value)
+    if isinstance(value, list | tuple):
+        return list(value)
+    return str(value)
+
+
+def json_bytes(data: Any, indent: bool = False) -> bytes:
+    """`data` as UTF-8 JSON: indented by two, or one compact line.
+
+    Why orjson: the standard library's encoder was a tenth of `plan -o json`'s time at
+    ten times the benchmark regency (15 MB of plan); orjson writes it in a seventh of that.
+    """
+    option = _ORJSON | orjson.OPT_INDENT_2 if indent else _ORJSON
+    return orjson.dumps(data, default=_unknown, option=option)
+
+
 def emit_json(data: Any, stderr: bool = False) -> None:
     """Indented for a person at a terminal; one compact line for a pipeline.
 
-    Why: Python's C encoder only runs without indentation; the pure-Python
-    indented encoder was most of `plan -o json`'s time on a large regency.
+    Written as UTF-8 bytes whatever the locale's encoding (JSON is UTF-8, RFC 8259).
     """
     stream = sys.stderr if stderr else sys.stdout
-    indent = 2 if stream.isatty() else None
-    stream.write(json.dumps(data, indent=indent, sort_keys=False, default=str) + "\n")
+    text = json_bytes(data, indent=stream.isatty()) + b"\n"
+    buffer = getattr(stream, "buffer", None)
+    if buffer is None:  # a test's or a caller's text-only stream
+        stream.write(text.decode())
+        return
+    stream.flush()
+    buffer.write(text)
+    buffer.flush()
 
 
 def emit(data: Any, fmt: str = "json", stderr: bool = False) -> None:
@@ -101,7 +142,7 @@ def emit(data: Any, fmt: str = "json", stderr: bool = False) -> None:
         return
     import yaml
 
-    plain = json.loads(json.dumps(data, default=str))
+    plain = orjson.loads(json_bytes(data))
     text = yaml.safe_dump(plain, sort_keys=False, allow_unicode=True)
     (sys.stderr if stderr else sys.stdout).write(text)
 

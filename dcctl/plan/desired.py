@@ -10,12 +10,11 @@ from __future__ import annotations
 import zlib
 from typing import Any
 
-import netaddr
-
 from dcctl.backup.repositories import OFFSITE, PRIMARY, backup_layer
 from dcctl.plan.switching import switch_intents
 from dcctl.spec.backup import INTERVAL_S, NONE, data_paths, effective
 from dcctl.spec.checks import opd_networks, vlan_name, vm_network
+from dcctl.spec.ipam import prefix_length
 from dcctl.spec.loader import Spec
 from dcctl.speed import gc_paused
 
@@ -45,7 +44,7 @@ def desired_state(spec: Spec) -> DesiredState:
             key = f"{code}/{vm.name}"
             placed = f"{code}/{vm.renamed_from}" if vm.renamed_from else key
             net = f"{code}/{vm_network(vm)}"
-            prefix = netaddr.IPNetwork(alloc.prefixes[net])
+            length = prefix_length(alloc.prefixes[net])
             state["vms"][key] = {
                 "opd": code,
                 "sector": opd.sector,
@@ -61,7 +60,7 @@ def desired_state(spec: Spec) -> DesiredState:
                 # another VM never migrates this one; a renamed VM keeps its old key's.
                 "node": vm.node or nodes[zlib.crc32(placed.encode()) % len(nodes)],
                 "vlan": alloc.vlans[net],
-                "address": f"{alloc.addresses[f'{net}/{vm.name}']}/{prefix.prefixlen}",
+                "address": f"{alloc.addresses[f'{net}/{vm.name}']}/{length}",
                 "gateway": alloc.gateway(net),
                 "dns": list(site.dns),
             }

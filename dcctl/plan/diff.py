@@ -68,12 +68,21 @@ class Change:
             "key": self.key,
             "action": self.action,
             "opd": self.opd,
-            "fields": {k: _field_json(o, n) for k, (o, n) in self.fields.items()},
+            "fields": (
+                # A create or a delete (most of a large plan): no list delta to compute.
+                {k: {"old": o, "new": n} for k, (o, n) in self.fields.items()}
+                if self.action in _WHOLE
+                else {k: _field_json(o, n) for k, (o, n) in self.fields.items()}
+            ),
             **({"reasons": self.reasons} if self.reasons else {}),
             "data_loss": self.data_loss is not None,
             **({"data_loss_reason": self.data_loss} if self.data_loss else {}),
             **({"renamed_from": self.renamed_from} if self.renamed_from else {}),
         }
+
+
+#: Actions whose every field is all old or all new.
+_WHOLE = frozenset({"create", "delete"})
 
 
 def _field_json(old: Any, new: Any) -> dict[str, Any]:

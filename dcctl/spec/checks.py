@@ -10,6 +10,7 @@ import functools
 import hashlib
 import re
 from collections import defaultdict
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ from dcctl.spec.ipam import (
     Pool,
     PrefixRequest,
     VlanRequest,
+    address_value,
     allocate,
 )
 from dcctl.spec.ports import PortClaimError, PortClaims
@@ -559,7 +561,7 @@ class _Checker:
                         _("use the public unicast address the office dials out from"),
                     )
                 )
-            elif any(netaddr.IPAddress(off.wan_address) in n for n in internal):
+            elif _inside(off.wan_address, internal):
                 self.errors.append(
                     od.error(
                         ("offices", i, "wan_address"),
@@ -835,8 +837,16 @@ _NOT_UNICAST = (
 
 def _not_unicast(address: str) -> str | None:
     """Why `address` cannot be a device's own unicast address, or None if it can."""
-    ip = netaddr.IPAddress(address)
-    return next((_(why) for block, why in _not_unicast_blocks() if ip in block), None)
+    return next(
+        (_(why) for block, why in _not_unicast_blocks() if _inside(address, (block,))), None
+    )
+
+
+def _inside(address: str, nets: Iterable[netaddr.IPNetwork]) -> bool:
+    """Whether `address` lies in one of `nets`, as ``IPAddress(address) in net`` says,
+    without making an address object per office (a x10 regency has 1,500)."""
+    version, value = address_value(address)
+    return any(n.version == version and n.first <= value <= n.last for n in nets)
 
 
 @functools.cache

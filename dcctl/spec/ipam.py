@@ -255,7 +255,11 @@ class Allocation:
         return Lock(dict(self.vlans), dict(self.prefixes), dict(self.addresses), dict(self.disks))
 
     def gateway(self, prefix_key: str) -> str:
-        return str(netaddr.IPNetwork(self.prefixes[prefix_key])[1])
+        """The prefix's first host address (the OPD network's gateway)."""
+        version, first, last = prefix_range(self.prefixes[prefix_key])
+        if first + 1 > last:  # a /32: netaddr's own IndexError, as before
+            return str(netaddr.IPNetwork(self.prefixes[prefix_key])[1])
+        return _text(version, first + 1)
 
 
 #: VLANs no tenant ever gets: the default VLAN and the ones IOS reserves for
@@ -454,7 +458,7 @@ def _allocate_prefixes(
     return out
 
 
-def _address(text: str) -> tuple[int, int]:
+def address_value(text: str) -> tuple[int, int]:
     """(IP version, integer) of an address; dotted IPv4 by the C parser, else netaddr.
 
     Same acceptance as ``netaddr.IPAddress`` (strict dotted quads), at a fraction of
@@ -482,6 +486,12 @@ def prefix_range(text: str) -> tuple[int, int, int]:
             return 4, first, first + size - 1
     net = netaddr.IPNetwork(text)
     return net.version, net.first, net.last
+
+
+def prefix_length(text: str) -> int:
+    """The prefix length of `text` as ``netaddr.IPNetwork(text).prefixlen`` gives it."""
+    version, first, last = prefix_range(text)
+    return (32 if version == 4 else 128) - (last - first).bit_length()
 
 
 def _text(version: int, value: int) -> str:
@@ -523,7 +533,7 @@ def _allocate_addresses(
     used: dict[str, dict[int, str]] = {}
     ordered = [r for r in sorted(reqs, key=lambda r: r.key) if r.within in prefixes]
     nets = {within: _Net.of(prefixes[within]) for within in {r.within for r in ordered}}
-    held = [(_address(addr), what) for addr, what in reserved.items()]
+    held = [(address_value(addr), what) for addr, what in reserved.items()]
     # Each subnet's gateway (its first host, where no request may start there: the
     # VPN hub owns .1 of the tunnel pool) and the site's reserved addresses are
     # taken before anything else, so neither a pin nor IPAM can land on them.
@@ -545,7 +555,7 @@ def _allocate_addresses(
         if old is None and r.was is not None:
             old = lock.addresses.get(r.was)
         if r.pin is None and old is not None:
-            version, value = _address(old)
+            version, value = address_value(old)
             if (
                 n.holds(version, value)
                 and value not in (n.first, n.broadcast)

@@ -168,6 +168,15 @@ _STR = "tag:yaml.org,2002:str"
 _CONSTRUCT = _SCALAR.yaml_constructors
 #: Constructed non-string scalars (ints, booleans, null: immutable) by (tag, text).
 _VALUES: dict[tuple[str, str], Any] = {}
+#: First characters with which a plain scalar may resolve to something other than a
+#: string: PyYAML keys its implicit resolvers by first character, so a plain scalar
+#: starting with any other character (most names and words) is a string without
+#: running a single regular expression. Empty when a wildcard resolver exists.
+_MAYBE_TYPED: frozenset[str] | None = (
+    None
+    if None in _Loader.yaml_implicit_resolvers or _Loader.yaml_path_resolvers
+    else frozenset(_Loader.yaml_implicit_resolvers)
+)
 
 
 class _FastLoader(_Loader):  # type: ignore[misc,valid-type]
@@ -248,6 +257,7 @@ def _lean_stream(text: str) -> list[Any] | None:
     loader = _FastLoader(text)
     get = loader.get_event
     tags = loader._tags
+    maybe_typed = _MAYBE_TYPED
     docs: list[Any] = []
     try:
         get()  # stream start
@@ -264,7 +274,10 @@ def _lean_stream(text: str) -> list[Any] | None:
                         return None
                     value = event.value
                     if event.implicit[0]:
-                        tag = tags.get(value)
+                        if maybe_typed is not None and value and value[0] not in maybe_typed:
+                            tag = _STR
+                        else:
+                            tag = tags.get(value)
                         if tag is None:
                             tag = tags[value] = Resolver.resolve(
                                 loader, yaml.ScalarNode, value, event.implicit

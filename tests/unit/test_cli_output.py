@@ -194,3 +194,52 @@ def test_lock_lists_what_it_allocated(spec_repo: Path) -> None:
     assert "+ VLAN dinkes/lan: " in text and "+ prefix dinkes/lan: " in text
     assert "dcctl.lock.yaml updated: 2 allocated, 0 moved, 0 released" in text
     assert "up to date" in _run(["lock", str(spec_repo)]).stdout
+
+
+def test_json_output_maps_values_as_the_standard_library_does() -> None:
+    """orjson writes dcctl's JSON (speed, issue 17); a pipeline reads the same values as
+    ``json.dumps(default=str)`` gave: enums by value, dates, paths, dataclasses and sets
+    through ``str``, non-string keys as strings, UTF-8 text unchanged."""
+    import dataclasses
+    import datetime
+    import enum
+
+    from dcctl.output import json_bytes
+
+    class Mixed(str, enum.Enum):  # noqa: UP042 (the older spelling, still in use)
+        A = "a"
+
+    class Word(enum.StrEnum):
+        B = "b"
+
+    class Number(enum.IntEnum):
+        C = 3
+
+    @dataclasses.dataclass
+    class Record:
+        x: int = 1
+
+    class Items(list[int]):
+        pass
+
+    data = {
+        "mixed": Mixed.A,
+        "word": Word.B,
+        "number": Number.C,
+        "record": Record(),
+        "path": Path("/srv/x"),
+        "when": datetime.datetime(2026, 12, 1, 3, 4, 5),
+        1: "an int key",
+        None: "a null key",
+        "items": Items([1, 2]),
+        "text": "Dinas Kesehatan ü",
+        "pair": (1, 2),
+        "ratio": 1.5,
+        "set": {7},
+        "nested": {"deep": [{"k": Word.B}]},
+    }
+    expected = json.loads(json.dumps(data, default=str))
+    assert json.loads(json_bytes(data)) == expected
+    assert json.loads(json_bytes(data, indent=True)) == expected
+    assert json_bytes(data, indent=True).startswith(b'{\n  "mixed"')
+    assert "Dinas Kesehatan ü".encode() in json_bytes(data)
