@@ -182,7 +182,7 @@ def validate(
     from dcctl.spec.errors import SpecErrors
 
     spec = _load(path, output.data)
-    lock_errors = check(spec.root, against)
+    lock_errors = check(spec.root, against, spec.lock)
     if lock_errors:
         print_spec_errors(SpecErrors(lock_errors), output.data)
         raise typer.Exit(1)

@@ -166,10 +166,13 @@ def _entry_error(root: Path, c: Collision, message: str, hint: str) -> SpecError
     return SpecError(LOCK_FILE, _line(root, c.key), None, f"{c.section}.{c.key}", message, hint)
 
 
-def check(root: Path, against: str | None) -> list[SpecError]:
-    """Validation errors for lock conflicts: within the lock, and with `against` if given."""
+def check(root: Path, against: str | None, lock: Lock | None = None) -> list[SpecError]:
+    """Validation errors for lock conflicts: within the lock, and with `against` if given.
+
+    `lock` is the lock file as the loader already read it (`Spec.lock`), else it is read.
+    """
     try:
-        ours = Lock.read(root)
+        ours = lock if lock is not None else Lock.read(root)
     except Exception:  # the loader already reported an unreadable lock
         return []
     errors: list[SpecError] = []

@@ -42,6 +42,9 @@ class Spec:
     sources: dict[str, SourceDoc]  # "site" or "opd/<code>" -> where it came from
     allocation: Allocation
     lock_changed: bool = False
+    #: The lock file as read (before this run's allocation): what `validate`'s lock
+    #: conflict check examines, so the file is not read twice.
+    lock: Lock = field(default_factory=Lock)
     files: list[str] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)  # YAML not read -> why
 
@@ -356,6 +359,7 @@ def _load_spec(root: Path) -> Spec:
         sources=sources,
         allocation=allocation,
         lock_changed=allocation.lock().to_dict() != lock.to_dict(),
+        lock=lock,
         files=shown,
         skipped=skipped,
     )
