@@ -25,6 +25,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from dcctl.i18n import _
+
 __all__ = [
     "Layout",
     "UnsafePathError",
@@ -81,12 +83,18 @@ def safe_target(path: Path, root: Path | None = None) -> Path:
     """`path` if dcctl may replace it: not a symlink, and inside `root` when given."""
     path = Path(path)
     if path.is_symlink():
-        raise UnsafePathError(f"{path} is a symbolic link; dcctl does not write through links")
+        raise UnsafePathError(
+            _("{path} is a symbolic link; dcctl does not write through links").format(path=path)
+        )
     if root is not None:
         real_root = Path(root).resolve()
         real = path.parent.resolve() / path.name
         if not real.is_relative_to(real_root):
-            raise UnsafePathError(f"{path} lies outside {root} (through a symbolic link)")
+            raise UnsafePathError(
+                _("{path} lies outside {root} (through a symbolic link)").format(
+                    path=path, root=root
+                )
+            )
     return path
 
 

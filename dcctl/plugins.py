@@ -29,6 +29,8 @@ import pkgutil
 from pathlib import Path
 from types import ModuleType
 
+from dcctl.i18n import _
+
 __all__ = [
     "hypervisor",
     "hypervisor_replaces",
@@ -64,7 +66,11 @@ def vendors() -> tuple[str, ...]:
 def vendor_dir(vendor: str) -> Path:
     """The vendor's folder (driver, lab dialect, ``templates/``); KeyError if unknown."""
     if vendor not in vendors():
-        raise KeyError(f"unknown switch vendor {vendor!r}; known: {', '.join(vendors())}")
+        raise KeyError(
+            _("unknown switch vendor {vendor!r}; known: {known}").format(
+                vendor=vendor, known=", ".join(vendors())
+            )
+        )
     return _VENDORS / vendor
 
 
@@ -105,7 +111,11 @@ def hypervisor(name: str) -> ModuleType:
     """The hypervisor driver module `name` (its ``build``); ValueError if there is none."""
     modules = _hypervisor_modules()
     if name not in modules:
-        raise ValueError(f"unknown hypervisor {name!r}; known: {', '.join(hypervisors())}")
+        raise ValueError(
+            _("unknown hypervisor {name!r}; known: {known}").format(
+                name=name, known=", ".join(hypervisors())
+            )
+        )
     return importlib.import_module(modules[name])
 
 
@@ -119,7 +129,11 @@ def hypervisor_replaces(name: str) -> dict[str, str]:
     """
     modules = _hypervisor_modules()
     if name not in modules:
-        raise ValueError(f"unknown hypervisor {name!r}; known: {', '.join(hypervisors())}")
+        raise ValueError(
+            _("unknown hypervisor {name!r}; known: {known}").format(
+                name=name, known=", ".join(hypervisors())
+            )
+        )
     found = importlib.util.find_spec(modules[name])
     origin = found.origin if found is not None else None
     if origin is None:

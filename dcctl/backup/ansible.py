@@ -21,6 +21,7 @@ from typing import Any
 from dcctl.backup.keys import BackupKeys, keys_dir, password_name, ssh_name
 from dcctl.engines.ansible.inventory import host_name
 from dcctl.engines.ansible.vars import RoleVars, role_default
+from dcctl.i18n import _
 from dcctl.plan.desired import DesiredState
 from dcctl.spec.backup import DEFAULT_PATHS
 from dcctl.spec.loader import Spec
@@ -73,7 +74,7 @@ def prepare(spec: Spec, state: DesiredState, state_dir: Path, target: Target) ->
     before = set(BackupKeys(keys_dir(state_dir, target)).names())
     store = open_keys(state, state_dir, target, create=True)
     made = sorted(set(store.names()) - before)
-    return [f"created backup keys: {', '.join(made)}"] if made else []
+    return [_("created backup keys: {names}").format(names=", ".join(made))] if made else []
 
 
 def _host_keys(spec: Spec, target: Target) -> dict[str, str]:

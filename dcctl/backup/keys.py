@@ -29,6 +29,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from dcctl import targets
+from dcctl.i18n import _
 from dcctl.ssh.vmkeys import SSH_HOST_KEY
 from dcctl.targets import Target
 from dcctl.vpn.keystore import KeyKind, KeyPair, KeyStore, KeystoreError
@@ -94,7 +95,9 @@ class BackupKeys:
             if name.startswith(prefix):
                 return store
         raise KeystoreError(
-            f"{name!r} is not a backup key name ({PASSWORD_PREFIX}<opd>, {SSH_PREFIX}<opd>)"
+            _("{name!r} is not a backup key name ({password}<opd>, {ssh}<opd>)").format(
+                name=name, password=PASSWORD_PREFIX, ssh=SSH_PREFIX
+            )
         )
 
     @property

@@ -21,6 +21,7 @@ from typing import Any
 
 from dcctl.backup.metrics import LAST_SUCCESS
 from dcctl.backup.state import BackupRun, Records, VmRecord, parse_time
+from dcctl.i18n import _
 
 __all__ = ["LiveError", "merge", "prometheus_url", "query_backups"]
 
@@ -49,7 +50,7 @@ def query_backups(url: str, timeout: float = 10.0) -> dict[str, dict[str, Backup
     except (OSError, urllib.error.URLError, ValueError) as exc:
         raise LiveError(f"{url}: {exc}") from None
     if not isinstance(body, dict) or body.get("status") != "success":
-        raise LiveError(f"{url}: not a Prometheus query answer")
+        raise LiveError(_("{url}: not a Prometheus query answer").format(url=url))
     out: dict[str, dict[str, BackupRun]] = {}
     for series in (body.get("data") or {}).get("result") or []:
         labels = series.get("metric") or {}

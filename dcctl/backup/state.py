@@ -32,6 +32,7 @@ from typing import Any
 
 from dcctl import targets
 from dcctl.files import atomic_write, locked
+from dcctl.i18n import _
 from dcctl.spec.loader import Spec
 from dcctl.spec.source import DataFileError, load_data
 
@@ -67,7 +68,9 @@ def parse_time(value: str) -> dt.datetime:
     """A record's time as an aware UTC datetime (``Z`` or an explicit offset)."""
     parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     if parsed.tzinfo is None:
-        raise ValueError(f"{value!r}: a record time carries its offset (Z for UTC)")
+        raise ValueError(
+            _("{value!r}: a record time carries its offset (Z for UTC)").format(value=value)
+        )
     return parsed.astimezone(dt.UTC)
 
 
@@ -106,10 +109,10 @@ Records = dict[str, VmRecord]
 
 def _vm_record(key: str, raw: Any) -> VmRecord:
     if not isinstance(raw, dict):
-        raise ValueError(f"{key}: expected a mapping")
+        raise ValueError(_("{where}: expected a mapping").format(where=key))
     backups = raw.get("backups") or {}
     if not isinstance(backups, dict):
-        raise ValueError(f"{key}.backups: expected a mapping")
+        raise ValueError(_("{where}: expected a mapping").format(where=f"{key}.backups"))
     drill = raw.get("drill")
     return VmRecord(
         backups={str(repo): BackupRun(**run) for repo, run in backups.items()},
@@ -129,10 +132,10 @@ def load(path: Path) -> Records:
         return {}
     try:
         if not isinstance(data, dict) or data.get("format") != FORMAT:
-            raise ValueError(f"not a backup record file of format {FORMAT}")
+            raise ValueError(_("not a backup record file of format {format}").format(format=FORMAT))
         vms = data.get("vms") or {}
         if not isinstance(vms, dict):
-            raise ValueError("vms: expected a mapping")
+            raise ValueError(_("{where}: expected a mapping").format(where="vms"))
         return {str(k): _vm_record(str(k), v) for k, v in vms.items()}
     except (TypeError, ValueError) as exc:
         raise DataFileError(f"{path}: {exc}") from None

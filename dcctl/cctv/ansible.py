@@ -26,6 +26,7 @@ from urllib.parse import quote
 from dcctl.cctv.storage import HEADROOM, recording_bytes_per_s, required_gb
 from dcctl.engines.ansible.vars import RoleVars, role_default
 from dcctl.engines.credentials import resolve_credential
+from dcctl.i18n import _
 from dcctl.plan.desired import DesiredState
 from dcctl.spec.loader import Spec
 from dcctl.targets import Target
@@ -61,7 +62,7 @@ def recorder_id(key: str) -> str:
     """``"dinkes/loket-dinkes"`` -> ``"dinkes_loket-dinkes"`` (systemd instance, file names)."""
     rid = key.replace("/", "_", 1)
     if not _ID_RE.fullmatch(rid):
-        raise ValueError(f"camera {key!r} cannot name a recorder")
+        raise ValueError(_("camera {key!r} cannot name a recorder").format(key=key))
     return rid
 
 
@@ -69,7 +70,7 @@ def _url_with_credentials(url: str, user: str, password: str) -> str:
     """``rtsp://user:password@host:port/path`` with user and password percent-encoded."""
     m = _URL_RE.fullmatch(url)
     if m is None:
-        raise ValueError(f"unexpected camera URL {url!r}")
+        raise ValueError(_("unexpected camera URL {url!r}").format(url=url))
     host, port, path = m.groups()
     return f"rtsp://{quote(user, safe='')}:{quote(password, safe='')}@{host}:{port}{path}"
 

@@ -10,6 +10,8 @@ import os
 import subprocess
 from pathlib import Path
 
+from dcctl.i18n import _
+
 _TIMEOUT = 60
 
 
@@ -30,9 +32,9 @@ def git(cwd: Path, *args: str, data: bytes | None = None, env: dict[str, str] | 
             check=False,
         )
     except FileNotFoundError:
-        raise GitError("git is not installed") from None
+        raise GitError(_("git is not installed")) from None
     except subprocess.TimeoutExpired:
-        raise GitError(f"git {args[0]} timed out") from None
+        raise GitError(_("git {command} timed out").format(command=args[0])) from None
     if proc.returncode != 0:
         msg = proc.stderr.decode(errors="replace").strip() or f"exit {proc.returncode}"
         raise GitError(f"git {args[0]}: {msg}")

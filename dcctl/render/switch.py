@@ -13,6 +13,7 @@ from typing import Any
 import jinja2
 
 from dcctl import plugins
+from dcctl.i18n import _
 from dcctl.spec.types import is_safe_text
 from dcctl.spec.vlanlist import format_vlan_list
 
@@ -23,7 +24,11 @@ class UnsafeValue(ValueError):
 
 def _check(value: Any, where: str) -> None:
     if isinstance(value, str) and not is_safe_text(value):
-        raise UnsafeValue(f"{where}: {value!r} contains characters not allowed in a device config")
+        raise UnsafeValue(
+            _("{where}: {value!r} contains characters not allowed in a device config").format(
+                where=where, value=value
+            )
+        )
     if isinstance(value, dict):
         for k, v in value.items():
             _check(k, where)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from dcctl.i18n import _
 from dcctl.plan.desired import desired_state
 from dcctl.spec.loader import Spec
 
@@ -103,7 +104,7 @@ def inventory(spec: Spec, only: str | None = None) -> dict[str, list[dict[str, A
     if only is None:
         inv["storage"].append(
             {
-                "opd": "TOTAL (site capacity)",
+                "opd": _("TOTAL (site capacity)"),
                 "vm_disk_gb": _use(
                     sum(r["vm_disk_gb"] for r in inv["storage"]),
                     spec.site.storage.vm_capacity_gb,
@@ -224,4 +225,4 @@ def fabric(spec: Spec, view: str) -> dict[str, list[dict[str, Any]]]:
                 for b in opd.buildings
             ]
         }
-    raise ValueError(f"unknown view {view!r}")
+    raise ValueError(_("unknown view {view!r}").format(view=view))

@@ -207,6 +207,24 @@ SCANNED = [
     "dcctl/lab/hypervisor/inputs.py",
     "dcctl/engines/pulumi/program.py",
     "dcctl/lab/hypervisor/program.py",
+    "dcctl/engines/pulumi/hypervisors/proxmox.py",
+    "dcctl/plugins.py",
+    "dcctl/files.py",
+    "dcctl/gitops/git.py",
+    "dcctl/report/inventory.py",
+    "dcctl/cctv/ansible.py",
+    "dcctl/backup/state.py",
+    "dcctl/backup/keys.py",
+    "dcctl/backup/live.py",
+    "dcctl/backup/ansible.py",
+    "dcctl/render/switch.py",
+    "dcctl/cliopts.py",
+    "dcctl/i18n/helptext.py",
+    "dcctl/plan/switching.py",
+    "dcctl/engines/switches/hconfig.py",
+    "dcctl/engines/switches/secrets.py",
+    "dcctl/lab/switchd/__main__.py",
+    "dcctl/lab/switchd/ovs.py",
 ]
 
 
@@ -361,6 +379,27 @@ _ALLOWED = {
     # An OpenSSH key line's regular expression and the marker of a private key it looks for.
     ("dcctl/lab/hypervisor/inputs.py", "^(ssh-(ed25519|rsa|dss)"),
     ("dcctl/lab/hypervisor/inputs.py", "PRIVATE KEY"),
+    # What the Proxmox program hands Proxmox VE: cloud-init user data, firewall rule and
+    # pool comments, the vzdump notes template (shown in Proxmox's own English UI).
+    ("dcctl/engines/pulumi/hypervisors/proxmox.py", "#cloud-config"),
+    ("dcctl/engines/pulumi/hypervisors/proxmox.py", "dcctl: exposure public"),
+    ("dcctl/engines/pulumi/hypervisors/proxmox.py", "dcctl: WireGuard from remote offices"),
+    ("dcctl/engines/pulumi/hypervisors/proxmox.py", "(managed by dcctl)"),
+    ("dcctl/engines/pulumi/hypervisors/proxmox.py", "{{guestname}} (OPD"),
+    # The spec path's --help text (help texts have their own catalogue, dcctl_help.po).
+    ("dcctl/cliopts.py", "Spec repo, or a file or folder inside it"),
+    # The help formatter's own msgids (of dcctl_help.po) and the place they are listed under.
+    ("dcctl/i18n/helptext.py", "default: {default}"),
+    ("dcctl/i18n/helptext.py", "Show this message and exit."),
+    ("dcctl/i18n/helptext.py", "help formatter"),
+    # A port description and a config line on the device (sent to and read from it).
+    ("dcctl/plan/switching.py", "WIFI guest"),
+    ("dcctl/engines/switches/hconfig.py", "name MGMT"),
+    # The HMAC's domain-separation prefix (hashed, never shown).
+    ("dcctl/engines/switches/secrets.py", "dcctl device secret v1"),
+    # The switch daemon's argparse name and its log (read by developers, not the CLI's user).
+    ("dcctl/lab/switchd/__main__.py", "python -m dcctl.lab.switchd"),
+    ("dcctl/lab/switchd/ovs.py", "ovs-vsctl list Interface:"),
 }
 
 
