@@ -72,7 +72,10 @@ NEW_VM = "  - {name: bench-new, description: Benchmark VM, vcpu: 1, memory_gb: 1
 def _add_vm(env: dict[str, str], repo: Path) -> None:
     """The change a merge request makes: the VM and its IPAM lock entry (`dcctl lock`)."""
     path = repo / "opd" / "disdukcapil.yaml"
-    path.write_text(path.read_text(encoding="utf-8") + NEW_VM, encoding="utf-8")
+    text = path.read_text(encoding="utf-8")
+    if "\nvms:\n" not in text:
+        raise SystemExit(f"{path}: no block 'vms:' list to add the benchmark VM to")
+    path.write_text(text.replace("\nvms:\n", "\nvms:\n" + NEW_VM, 1), encoding="utf-8")
     subprocess.run(
         [sys.executable, "-m", "dcctl.cli", "lock", str(repo)], env=env, check=True, timeout=300
     )

@@ -15,7 +15,7 @@ by using them.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -34,35 +34,31 @@ GLOBAL_OPTIONS: dict[str, int] = {"--no-color": 0, "--lang": 1}
 LEAF_OPTIONS: dict[str, int] = {"-o": 1, "--output": 1}
 
 
-def global_value(args: list[str], name: str) -> str | None:
-    """The value of global option `name` on the line (`--lang id`, `--lang=id`), if any."""
+def option_values(args: list[str], name: str, short: str | None = None) -> Iterator[str]:
+    """Each value given to option `name` on the line, in order, read off the words
+    themselves (``--lang id``, ``--lang=id``; with `short`, also ``-o json`` and
+    ``-ojson``); everything from ``--`` on is an argument, not an option."""
     for i, word in enumerate(args):
         if word == "--":
-            break
+            return
         if word.startswith(f"{name}="):
-            return word.split("=", 1)[1]
-        if word == name and i + 1 < len(args):
-            return args[i + 1]
-    return None
+            yield word.split("=", 1)[1]
+        elif word in (name, short) and i + 1 < len(args):
+            yield args[i + 1]
+        elif short and word.startswith(short) and len(word) > len(short):
+            yield word[len(short) :]  # -ojson
+
+
+def global_value(args: list[str], name: str) -> str | None:
+    """The value of global option `name` on the line (`--lang id`, `--lang=id`), if any."""
+    return next(option_values(args, name), None)
 
 
 def data_format_of(args: list[str]) -> str | None:
     """``json`` or ``yaml`` when the line asks for data (``-o json``, ``--output=yaml``,
-    ``-ojson``), read off the words themselves: for errors click raises before any
-    option is parsed, which must then be data too."""
-    for i, word in enumerate(args):
-        if word == "--":
-            break
-        value = None
-        if word in ("-o", "--output") and i + 1 < len(args):
-            value = args[i + 1]
-        elif word.startswith("--output="):
-            value = word.split("=", 1)[1]
-        elif word.startswith("-o") and len(word) > 2 and not word.startswith("--"):
-            value = word[2:]
-        if value in ("json", "yaml"):
-            return value
-    return None
+    ``-ojson``): for errors click raises before any option is parsed, which must then
+    be data too."""
+    return next((v for v in option_values(args, "--output", "-o") if v in ("json", "yaml")), None)
 
 
 def hoist(args: list[str]) -> list[str]:
