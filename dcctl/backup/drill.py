@@ -27,6 +27,7 @@ from dcctl import targets
 from dcctl.engines.ansible.inventory import host_name
 from dcctl.engines.ansible.runner import ssh_trust
 from dcctl.engines.ansible.vars import role_default
+from dcctl.i18n import _
 from dcctl.plan.desired import DesiredState, desired_state
 from dcctl.spec.loader import Spec
 from dcctl.spec.site import ADMIN_USER
@@ -81,13 +82,17 @@ def resolve_vm(spec: Spec, state: DesiredState, ref: str) -> str:
     vms = state["vms"]
     if ref not in vms:
         near = sorted(k for k in vms if k.split("/")[-1] == ref.split("/")[-1])
-        hint = f" (did you mean {', '.join(near)}?)" if near else ""
-        raise DrillError(f"no VM {ref!r} in {spec.root}{hint}; write it as OPD/VM")
+        hint = " (" + _("did you mean {names}?").format(names=", ".join(near)) + ")" if near else ""
+        raise DrillError(
+            _("no VM {ref!r} in {root}{hint}; write it as OPD/VM").format(
+                ref=ref, root=spec.root, hint=hint
+            )
+        )
     policy = vms[ref].get("backup") or {}
     if policy.get("schedule", "none") == "none" or ref not in state.get("backup", {}).get(
         vms[ref]["opd"], {}
     ).get("vms", []):
-        raise DrillError(f"{ref} has no backup policy: nothing to restore")
+        raise DrillError(_("{ref} has no backup policy: nothing to restore").format(ref=ref))
     return ref
 
 
@@ -122,14 +127,16 @@ def drill(
         proc = runner(argv, capture_output=True, text=True, timeout=TIMEOUT_S)
         out, err, rc = proc.stdout, proc.stderr, proc.returncode
     except subprocess.TimeoutExpired:
-        out, err, rc = "", f"no answer within {TIMEOUT_S} s", -1
+        out, err, rc = "", _("no answer within {seconds} s").format(seconds=TIMEOUT_S), -1
     seconds = round(time.monotonic() - t0, 3)
     result = DrillResult(vm["opd"], key, target.name, False, seconds, started)
     try:
         result.report = dict(json.loads(out.strip().splitlines()[-1]))
     except (ValueError, IndexError):
         last = (err.strip().splitlines() or [f"exit {rc}"])[-1]
-        result.error = f"{host_name(key)}: the drill did not report ({last[:300]})"
+        result.error = _("{host}: the drill did not report ({last})").format(
+            host=host_name(key), last=last[:300]
+        )
         return result
     result.ok = bool(result.report.get("ok")) and rc == 0
     result.error = str(result.report.get("error") or "")
@@ -139,7 +146,9 @@ def drill(
             k: v for k, v in (result.report.get("verified") or {}).items() if v != "identical"
         }
         result.error = (
-            f"{len(bad)} restored file(s) differ from the source: {', '.join(bad[:3])}"
+            _("{n} restored file(s) differ from the source: {files}").format(
+                n=len(bad), files=", ".join(bad[:3])
+            )
             if bad
             else "; ".join(f"{k}: {v}" for k, v in unproven.items()) or f"exit {rc}"
         )
@@ -166,7 +175,9 @@ def record(spec: Spec, target: Target | str, result: DrillResult) -> Path:
             snapshot=str(r.get("snapshot") or ""),
             files=r.get("files"),
             detail=result.error
-            or f"{r.get('matched')} identical, {r.get('changed_since')} changed since, check ok",
+            or _("{matched} identical, {changed} changed since, check ok").format(
+                matched=r.get("matched"), changed=r.get("changed_since")
+            ),
         ),
     )
     if r.get("snapshot") and r.get("snapshot_time"):
@@ -187,6 +198,6 @@ def _utc(restic_time: str) -> str:
 
     m = re.fullmatch(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.\d+)?(Z|[+-]\d\d:\d\d)", restic_time)
     if m is None:
-        raise ValueError(f"{restic_time!r} is not a restic snapshot time")
+        raise ValueError(_("{time!r} is not a restic snapshot time").format(time=restic_time))
     parsed = dt.datetime.fromisoformat(m[1] + m[2].replace("Z", "+00:00"))
     return parsed.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 import netaddr
 
 from dcctl.firewall.flows import Flow
+from dcctl.i18n import _
 
 __all__ = ["TABLE", "render"]
 
@@ -30,7 +31,7 @@ def _sources(flow: Flow) -> str:
         return ""
     nets = [str(netaddr.IPNetwork(s, version=4).cidr) for s in flow.sources]
     if not nets:
-        raise ValueError(f"flow {flow.why!r} has an empty source set")
+        raise ValueError(_("flow {why!r} has an empty source set").format(why=flow.why))
     return "ip saddr { " + ", ".join(nets) + " } "
 
 
@@ -40,10 +41,16 @@ def _rule(flow: Flow) -> str:
     if flow.protocol == "icmp":
         return f'{src}icmp type echo-request accept comment "{why}"'
     if flow.protocol not in ("tcp", "udp"):
-        raise ValueError(f"flow {flow.why!r}: unknown protocol {flow.protocol!r}")
+        raise ValueError(
+            _("flow {why!r}: unknown protocol {protocol!r}").format(
+                why=flow.why, protocol=flow.protocol
+            )
+        )
     ports = [int(p) for p in flow.ports]
     if not ports or any(not 1 <= p <= 65535 for p in ports):
-        raise ValueError(f"flow {flow.why!r}: ports {flow.ports!r} out of range")
+        raise ValueError(
+            _("flow {why!r}: ports {ports!r} out of range").format(why=flow.why, ports=flow.ports)
+        )
     dport = str(ports[0]) if len(ports) == 1 else "{ " + ", ".join(map(str, ports)) + " }"
     family = "meta nfproto ipv4 " if not src else ""
     return f'{family}{src}{flow.protocol} dport {dport} accept comment "{why}"'

@@ -14,6 +14,7 @@ from typing import Any
 
 from dcctl.backup.metrics import watches
 from dcctl.engines.ansible.vars import RoleVars
+from dcctl.i18n import _
 from dcctl.monitoring.config import (
     ALERTMANAGER_ADDR,
     BLACKBOX_ADDR,
@@ -44,7 +45,7 @@ def settings(spec: Spec) -> Settings:
     """The spec's monitoring block plus defaults for what the spec does not (yet) say."""
     mon = spec.site.monitoring
     if mon is None:
-        raise ValueError("the site has no monitoring block")
+        raise ValueError(_("the site has no monitoring block"))
     opds: dict[str, tuple[str, str | None]] = {}
     for code, opd in spec.opds.items():
         # The first contact that has an e-mail address receives the OPD's alerts.
@@ -60,9 +61,9 @@ def settings(spec: Spec) -> Settings:
         handshake_stale_after_s=max(300, down_after),
         smtp_from=f"alertmanager@{spec.site.domain}",
         opds=checked_opds(opds),
-        self_opd=label_value(mon.vm.partition("/")[0], "monitoring VM OPD"),
-        self_name=label_value(mon.vm, "monitoring VM"),
-        vpn_hub=label_value(spec.site.vpn.vm, "VPN hub VM") if spec.site.vpn else None,
+        self_opd=label_value(mon.vm.partition("/")[0], _("monitoring VM OPD")),
+        self_name=label_value(mon.vm, _("monitoring VM")),
+        vpn_hub=label_value(spec.site.vpn.vm, _("VPN hub VM")) if spec.site.vpn else None,
     )
 
 
@@ -78,13 +79,15 @@ def role_vars(spec: Spec, state: DesiredState, state_dir: Path, target: Target) 
     targets = build_targets(spec, state)
     offices: list[dict[str, str]] = []
     for key, peer in sorted(state["vpn"].items()):
-        code, _, office = key.partition("/")
+        code, _sep, office = key.partition("/")
         offices.append(
             {
-                "opd": label_value(code, "OPD code"),
-                "office": label_value(office, "office name"),
+                "opd": label_value(code, _("OPD code")),
+                "office": label_value(office, _("office name")),
                 "tunnel_address": address(
-                    str(peer["tunnel_address"]), f"tunnel address of {key}", port=False
+                    str(peer["tunnel_address"]),
+                    _("tunnel address of {key}").format(key=key),
+                    port=False,
                 ),
             }
         )

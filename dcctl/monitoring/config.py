@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dcctl.backup.metrics import DRILL_LAST_SUCCESS, LAST_SUCCESS, Watch
+from dcctl.i18n import _
 from dcctl.monitoring.targets import Target, UnsafeValue, label_value, text
 
 __all__ = [
@@ -167,7 +168,7 @@ def prometheus_config(targets: Iterable[Target], s: Settings) -> dict[str, Any]:
             ]
         module = members[0].module
         if any(t.module != module for t in members):
-            raise UnsafeValue(f"monitoring: job {job} mixes probe modules")
+            raise UnsafeValue(_("monitoring: job {job} mixes probe modules").format(job=job))
         if module is not None:
             # The blackbox pattern: the target becomes a URL parameter and the
             # instance label, the scrape itself goes to the local exporter.
@@ -201,7 +202,7 @@ def prometheus_config(targets: Iterable[Target], s: Settings) -> dict[str, Any]:
             "scrape_interval": f"{s.scrape_interval_s}s",
             "scrape_timeout": f"{s.scrape_timeout_s}s",
             "evaluation_interval": f"{s.scrape_interval_s}s",
-            "external_labels": {"site": label_value(s.site, "site name")},
+            "external_labels": {"site": label_value(s.site, _("site name"))},
         },
         "alerting": {"alertmanagers": [{"static_configs": [{"targets": [ALERTMANAGER_ADDR]}]}]},
         "rule_files": [PATHS["rules"]],
@@ -268,8 +269,8 @@ def _backup_rules(w: Watch, s: Settings) -> list[dict[str, Any]]:
     bad as an old one (``absent``): the backup never ran, or its exporter broke.
     rahasia data is critical, the rest a warning.
     """
-    opd = label_value(w.opd, "OPD code")
-    vm = label_value(w.vm, "VM key")
+    opd = label_value(w.opd, _("OPD code"))
+    vm = label_value(w.vm, _("VM key"))
     who = _opd_words(s, opd)
     severity = "critical" if w.classification == "rahasia" else "warning"
     out = []
@@ -387,10 +388,10 @@ def alertmanager_config(s: Settings) -> dict[str, Any]:
         noc["email_configs"] = [{"to": s.alert_email, "send_resolved": True}]
     receivers = [noc]
     routes: list[dict[str, Any]] = []
-    for code, (_, email) in sorted((s.opds or {}).items()):
+    for code, (_name, email) in sorted((s.opds or {}).items()):
         if not email:
             continue  # no contact with an e-mail: the NOC gets it
-        name = f"opd-{label_value(code, 'OPD code')}"
+        name = "opd-" + label_value(code, _("OPD code"))
         receivers.append({"name": name, "email_configs": [{"to": email, "send_resolved": True}]})
         routes.append({"receiver": name, "matchers": [f"opd={promql_str(code)}"], "continue": True})
     routes.append({"receiver": "noc"})
@@ -420,7 +421,7 @@ def assert_no_template_syntax(doc: Any, where: str = "monitoring") -> None:
     """
     if isinstance(doc, str):
         if any(mark in doc for mark in ("{{", "}}", "{%", "%}", "{#", "#}")):
-            raise UnsafeValue(f"{where}: template syntax in {doc!r}")
+            raise UnsafeValue(_("{where}: template syntax in {doc!r}").format(where=where, doc=doc))
     elif isinstance(doc, Mapping):
         for key, value in doc.items():
             assert_no_template_syntax(key, where)
@@ -434,7 +435,11 @@ def _email(value: str | None, what: str) -> str | None:
     if value is None:
         return None
     if not re.fullmatch(r"[A-Za-z0-9._+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+", value):
-        raise UnsafeValue(f"monitoring: {what} {value!r} is not an e-mail address")
+        raise UnsafeValue(
+            _("monitoring: {what} {value!r} is not an e-mail address").format(
+                what=what, value=value
+            )
+        )
     return value
 
 
@@ -443,9 +448,9 @@ def checked_opds(
 ) -> dict[str, tuple[str, str | None]]:
     """OPD code -> (full name, e-mail) with every value re-checked."""
     return {
-        label_value(code, "OPD code"): (
-            text(name, f"name of OPD {code}"),
-            _email(email, f"contact of OPD {code}"),
+        label_value(code, _("OPD code")): (
+            text(name, _("name of OPD {code}").format(code=code)),
+            _email(email, _("contact of OPD {code}").format(code=code)),
         )
         for code, (name, email) in opds.items()
     }

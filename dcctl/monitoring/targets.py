@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 import netaddr
 
+from dcctl.i18n import _
 from dcctl.plan.desired import desired_state
 from dcctl.spec.loader import Spec
 from dcctl.spec.types import is_safe_text
@@ -59,14 +60,20 @@ class UnsafeValue(ValueError):
 def label_value(value: str, what: str) -> str:
     """``value`` if it is safe as a Prometheus label value and in a PromQL matcher."""
     if not isinstance(value, str) or not _LABEL_RE.fullmatch(value):
-        raise UnsafeValue(f"monitoring: {what} {value!r} is not a safe label value")
+        raise UnsafeValue(
+            _("monitoring: {what} {value!r} is not a safe label value").format(
+                what=what, value=value
+            )
+        )
     return value
 
 
 def text(value: str, what: str) -> str:
     """``value`` if it is plain text safe in an annotation (no template syntax)."""
     if not isinstance(value, str) or not is_safe_text(value, _TEXT_MAX):
-        raise UnsafeValue(f"monitoring: {what} {value!r} is not plain text")
+        raise UnsafeValue(
+            _("monitoring: {what} {value!r} is not plain text").format(what=what, value=value)
+        )
     return value
 
 
@@ -76,13 +83,21 @@ def address(value: str, what: str, *, port: bool) -> str:
     try:
         ip = netaddr.IPAddress(host, version=4, flags=netaddr.INET_PTON)
     except (netaddr.AddrFormatError, ValueError, TypeError):
-        raise UnsafeValue(f"monitoring: {what} {value!r} is not an IPv4 address") from None
+        raise UnsafeValue(
+            _("monitoring: {what} {value!r} is not an IPv4 address").format(what=what, value=value)
+        ) from None
     if not port:
         if sep:
-            raise UnsafeValue(f"monitoring: {what} {value!r} must not carry a port")
+            raise UnsafeValue(
+                _("monitoring: {what} {value!r} must not carry a port").format(
+                    what=what, value=value
+                )
+            )
         return str(ip)
     if not (port_s.isdigit() and 1 <= int(port_s) <= 65535):
-        raise UnsafeValue(f"monitoring: {what} {value!r} needs a port 1-65535")
+        raise UnsafeValue(
+            _("monitoring: {what} {value!r} needs a port 1-65535").format(what=what, value=value)
+        )
     return f"{ip}:{int(port_s)}"
 
 
@@ -136,21 +151,23 @@ def build_targets(spec: Spec, state: dict[str, dict[str, Any]] | None = None) ->
     details = _details(spec)
     targets: list[Target] = []
     for key, entry in layer.items():
-        prefix, _, name = key.partition("/")
+        prefix, _sep, name = key.partition("/")
         if prefix not in KINDS:
-            raise UnsafeValue(f"monitoring: unknown target kind in {key!r}")
+            raise UnsafeValue(_("monitoring: unknown target kind in {key!r}").format(key=key))
         kind, module = KINDS[prefix]
         targets.append(
             Target(
                 key=key,
                 kind=kind,
-                job=label_value(str(entry["job"]), f"job of {key}"),
-                opd=label_value(str(entry["opd"]), f"OPD of {key}"),
-                name=label_value(name, "target name"),
-                address=address(str(entry["target"]), f"target of {key}", port=kind != "vpn"),
+                job=label_value(str(entry["job"]), _("job of {key}").format(key=key)),
+                opd=label_value(str(entry["opd"]), _("OPD of {key}").format(key=key)),
+                name=label_value(name, _("target name")),
+                address=address(
+                    str(entry["target"]), _("target of {key}").format(key=key), port=kind != "vpn"
+                ),
                 module=module,
-                detail=text(details.get(key, ""), f"description of {key}"),
+                detail=text(details.get(key, ""), _("description of {key}").format(key=key)),
             )
         )
-    order = {kind: i for i, (kind, _) in enumerate(KINDS.values())}
+    order = {kind: i for i, (kind, _module) in enumerate(KINDS.values())}
     return sorted(targets, key=lambda t: (order[t.kind], t.name))

@@ -20,6 +20,7 @@ from typing import Any
 
 import jinja2
 
+from dcctl.i18n import _
 from dcctl.paths import repo_root
 from dcctl.vpn.ansible import KEEPALIVE_S, OFFICE_INTERFACE, Peer, office_allowed_ips
 from dcctl.vpn.keystore import is_wg_key
@@ -82,13 +83,15 @@ class _Checked:
 
 def _name(what: str, value: str) -> str:
     if not isinstance(value, str) or not _NAME.match(value):
-        raise RenderError(f"{what} {value!r} is not a plain name (a-z, 0-9, -)")
+        raise RenderError(
+            _("{what} {value!r} is not a plain name (a-z, 0-9, -)").format(what=what, value=value)
+        )
     return value
 
 
 def _key(what: str, value: str) -> str:
     if not is_wg_key(value):
-        raise RenderError(f"{what} is not a WireGuard key (base64 of 32 bytes)")
+        raise RenderError(_("{what} is not a WireGuard key (base64 of 32 bytes)").format(what=what))
     return value
 
 
@@ -96,42 +99,54 @@ def _ipv4(what: str, value: str) -> str:
     try:
         return str(ipaddress.IPv4Address(value))
     except (ipaddress.AddressValueError, ValueError):
-        raise RenderError(f"{what} {value!r} is not an IPv4 address") from None
+        raise RenderError(
+            _("{what} {value!r} is not an IPv4 address").format(what=what, value=value)
+        ) from None
 
 
 def _net(what: str, value: str) -> str:
     try:
         return str(ipaddress.IPv4Network(value, strict=True))
     except (ipaddress.AddressValueError, ValueError):
-        raise RenderError(f"{what} {value!r} is not an IPv4 prefix") from None
+        raise RenderError(
+            _("{what} {value!r} is not an IPv4 prefix").format(what=what, value=value)
+        ) from None
 
 
 def _port(what: str, value: object) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 65535:
-        raise RenderError(f"{what} {value!r} is not a UDP port")
+        raise RenderError(_("{what} {value!r} is not a UDP port").format(what=what, value=value))
     return value
 
 
 def _check(hub: dict[str, Any], hub_public_key: str, peer: Peer) -> _Checked:
     host, sep, port = str(hub["endpoint"]).rpartition(":")
     if not sep or not port.isdigit():
-        raise RenderError(f"hub endpoint {hub['endpoint']!r} is not ADDRESS:PORT")
-    pool = ipaddress.IPv4Network(_net("tunnel pool", str(hub["tunnel_pool"])))
-    address = _ipv4("tunnel address", peer.tunnel_address)
+        raise RenderError(
+            _("hub endpoint {endpoint!r} is not ADDRESS:PORT").format(endpoint=hub["endpoint"])
+        )
+    pool = ipaddress.IPv4Network(_net(_("tunnel pool"), str(hub["tunnel_pool"])))
+    address = _ipv4(_("tunnel address"), peer.tunnel_address)
     if ipaddress.IPv4Address(address) not in pool:
-        raise RenderError(f"tunnel address {address} is outside the tunnel pool {pool}")
-    allowed = tuple(_net("allowed network", n) for n in office_allowed_ips(hub, peer))
+        raise RenderError(
+            _("tunnel address {address} is outside the tunnel pool {pool}").format(
+                address=address, pool=pool
+            )
+        )
+    allowed = tuple(_net(_("allowed network"), n) for n in office_allowed_ips(hub, peer))
     comment = f"dcctl {_name('OPD', peer.opd)}/{_name('office', peer.name)}"
     if not _COMMENT.match(comment):
-        raise RenderError(f"comment {comment!r} has unexpected characters")
+        raise RenderError(
+            _("comment {comment!r} has unexpected characters").format(comment=comment)
+        )
     return _Checked(
         office=peer.name,
         opd=peer.opd,
-        ifname=_name("interface", OFFICE_INTERFACE),
-        listen_port=_port("listen port", hub["listen_port"]),
-        hub_public_key=_key("hub public key", hub_public_key),
-        hub_host=_ipv4("hub endpoint address", host),
-        hub_port=_port("hub endpoint port", int(port)),
+        ifname=_name(_("interface"), OFFICE_INTERFACE),
+        listen_port=_port(_("listen port"), hub["listen_port"]),
+        hub_public_key=_key(_("hub public key"), hub_public_key),
+        hub_host=_ipv4(_("hub endpoint address"), host),
+        hub_port=_port(_("hub endpoint port"), int(port)),
         allowed=allowed,
         routes=tuple(n for n in allowed if not n.endswith("/32")),
         address=f"{address}/{pool.prefixlen}",
@@ -148,9 +163,13 @@ def render(
 ) -> str:
     """The RouterOS script for ``peer``; the private key is masked unless it is given."""
     if peer.router != "mikrotik":
-        raise RenderError(f"office {peer.key} has a {peer.router} router, not a MikroTik")
+        raise RenderError(
+            _("office {office} has a {router} router, not a MikroTik").format(
+                office=peer.key, router=peer.router
+            )
+        )
     checked = _check(hub, hub_public_key, peer)
-    shown = MASK if private_key is None else _key("office private key", private_key)
+    shown = MASK if private_key is None else _key(_("office private key"), private_key)
     return _ENV.from_string(_TEMPLATE).render(private_key=shown, **checked.__dict__)
 
 
@@ -180,7 +199,7 @@ def export(text: str, dest: Path, spec_root: Path) -> Path:
     dest = Path(dest).expanduser()
     parent = dest.parent if dest.parent.exists() else None
     if parent is None:
-        raise RenderError(f"directory {dest.parent} does not exist")
+        raise RenderError(_("directory {path} does not exist").format(path=dest.parent))
     roots = [Path(spec_root), repo_root()]
     git = _git_root(parent)
     if git is not None:
@@ -188,8 +207,10 @@ def export(text: str, dest: Path, spec_root: Path) -> Path:
     for root in roots:
         if _inside(dest, root):
             raise RenderError(
-                f"refusing to write a private key inside the repository {root}; "
-                "export to a path outside it (e.g. ~/office.rsc)"
+                _(
+                    "refusing to write a private key inside the repository {root}; "
+                    "export to a path outside it (e.g. ~/office.rsc)"
+                ).format(root=root)
             )
     fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:

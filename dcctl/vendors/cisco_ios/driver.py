@@ -22,6 +22,7 @@ from dcctl.engines.switches.hconfig import flatten, hconfig_driver, mgmt_vlans
 from dcctl.engines.switches.masking import mask_keywords, mask_word
 from dcctl.engines.switches.ntc import parse_show
 from dcctl.engines.switches.session import paste
+from dcctl.i18n import _
 from dcctl.render.switch import render_switch
 from dcctl.spec.interfaces import is_physical
 from dcctl.spec.vlanlist import VLAN_MAX, VLAN_MIN, parse_vlan_list
@@ -178,7 +179,11 @@ def verify_vlans(show_vlan: str, intent: dict[str, Any]) -> list[str]:
     }
     for vid, name in intent["vlans"].items():
         if vlans.get(int(vid)) != name:
-            problems.append(f"vlan {vid}: expected name {name}, device has {vlans.get(int(vid))}")
+            problems.append(
+                _("vlan {vid}: expected name {name}, device has {got}").format(
+                    vid=vid, name=name, got=vlans.get(int(vid))
+                )
+            )
     return problems
 
 
@@ -192,26 +197,32 @@ def verify(show_vlan: str, show_switchport: str, intent: dict[str, Any]) -> list
     for port, want in intent["ports"].items():
         got = ports.get(port)
         if got is None:
-            problems.append(f"{port}: not reported by the device")
+            problems.append(_("{port}: not reported by the device").format(port=port))
             continue
         mode = got.get("admin_mode", "")
         if want["mode"] == "access":
             if "access" not in mode or str(got.get("access_vlan")) != str(want["vlan"]):
                 problems.append(
-                    f"{port}: expected access vlan {want['vlan']}, device has {mode} "
-                    f"{got.get('access_vlan')}"
+                    _("{port}: expected access vlan {vlan}, device has {mode} {got}").format(
+                        port=port, vlan=want["vlan"], mode=mode, got=got.get("access_vlan")
+                    )
                 )
         else:
             raw = got.get("trunking_vlans") or []
             try:
                 allowed = _expand(raw)
             except ValueError:
-                problems.append(f"{port}: device reports trunk VLANs {raw!r}, not a VLAN list")
+                problems.append(
+                    _("{port}: device reports trunk VLANs {raw!r}, not a VLAN list").format(
+                        port=port, raw=raw
+                    )
+                )
                 continue
             if "trunk" not in mode or allowed != set(want["trunk_vlans"]):
                 problems.append(
-                    f"{port}: expected trunk {sorted(want['trunk_vlans'])}, device has {mode} "
-                    f"{sorted(allowed)}"
+                    _("{port}: expected trunk {vlans}, device has {mode} {got}").format(
+                        port=port, vlans=sorted(want["trunk_vlans"]), mode=mode, got=sorted(allowed)
+                    )
                 )
     return problems
 

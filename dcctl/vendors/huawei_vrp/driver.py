@@ -35,6 +35,7 @@ from dcctl.engines.switches.hconfig import flatten, hconfig_driver, mgmt_vlans
 from dcctl.engines.switches.masking import mask_keywords, mask_word
 from dcctl.engines.switches.ntc import parse_show
 from dcctl.engines.switches.session import paste
+from dcctl.i18n import _
 from dcctl.render.switch import render_switch
 from dcctl.vendors.huawei_vrp.interfaces import canonical, is_physical, vrp_ids, vrp_list
 
@@ -197,9 +198,11 @@ def verify(display_vlan: str, display_port_vlan: str, intent: dict[str, Any]) ->
     for vid in intent["vlans"]:
         row = vlans.get(str(vid))
         if row is None:
-            problems.append(f"vlan {vid}: not on the device")
+            problems.append(_("vlan {vid}: not on the device").format(vid=vid))
         elif row.get("vlan_status") and row["vlan_status"] != "enable":
-            problems.append(f"vlan {vid}: status {row['vlan_status']}")
+            problems.append(
+                _("vlan {vid}: status {status}").format(vid=vid, status=row["vlan_status"])
+            )
     ports = {
         canonical(r["interface"]): r
         for r in parse_show("huawei_vrp", "display port vlan", display_port_vlan)
@@ -207,25 +210,31 @@ def verify(display_vlan: str, display_port_vlan: str, intent: dict[str, Any]) ->
     for port, want in intent["ports"].items():
         got = ports.get(port)
         if got is None:
-            problems.append(f"{port}: not reported by the device")
+            problems.append(_("{port}: not reported by the device").format(port=port))
             continue
         kind = got.get("link_type", "")
         if want["mode"] == "access":
             if kind != "access" or str(got.get("vlan_id")) != str(want["vlan"]):
                 problems.append(
-                    f"{port}: expected access vlan {want['vlan']}, device has {kind} "
-                    f"{got.get('vlan_id')}"
+                    _("{port}: expected access vlan {vlan}, device has {mode} {got}").format(
+                        port=port, vlan=want["vlan"], mode=kind, got=got.get("vlan_id")
+                    )
                 )
         else:
             try:
                 allowed = _trunk_list(got.get("trunk_vlan_list") or [])
             except ValueError:
-                problems.append(f"{port}: trunk list {got.get('trunk_vlan_list')!r} unreadable")
+                problems.append(
+                    _("{port}: trunk list {raw!r} unreadable").format(
+                        port=port, raw=got.get("trunk_vlan_list")
+                    )
+                )
                 continue
             if kind != "trunk" or allowed != {int(v) for v in want["trunk_vlans"]}:
                 problems.append(
-                    f"{port}: expected trunk {sorted(want['trunk_vlans'])}, device has {kind} "
-                    f"{sorted(allowed)}"
+                    _("{port}: expected trunk {vlans}, device has {mode} {got}").format(
+                        port=port, vlans=sorted(want["trunk_vlans"]), mode=kind, got=sorted(allowed)
+                    )
                 )
     return problems
 
@@ -310,7 +319,7 @@ class VrpDriver:
         """`save`, answering its `Continue? [Y/N]`; anything but success raises."""
         out = conn.save_config()
         if "successfully" not in out or _ERROR.search(out):
-            raise RuntimeError(f"save failed: {' '.join(out.split())[:200]}")
+            raise RuntimeError(_("save failed: {reply}").format(reply=" ".join(out.split())[:200]))
 
 
 #: What :func:`dcctl.plugins.vendor_driver` hands the switch engine.

@@ -40,6 +40,7 @@ from typing import Any
 from dcctl.engines.switches.masking import mask_key_values
 from dcctl.engines.switches.secrets import DeviceSecret
 from dcctl.engines.switches.session import paste
+from dcctl.i18n import _
 from dcctl.render.switch import UnsafeValue, _check
 from dcctl.spec.vlanlist import format_vlan_list, is_vlan_list, parse_vlan_list
 from dcctl.vendors.mikrotik_routeros import wireless
@@ -510,34 +511,57 @@ def verify_state(state: RosState, intent: dict[str, Any]) -> list[str]:
     problems: list[str] = []
     bridge = {**BRIDGE_DEFAULTS, **state.bridges.get(BRIDGE, {"disabled": "missing"})}
     if bridge["disabled"] != "no" or bridge["vlan-filtering"] != "yes":
-        problems.append(f"{BRIDGE}: must exist, be enabled and have vlan-filtering=yes")
+        problems.append(
+            _("{bridge}: must exist, be enabled and have vlan-filtering=yes").format(bridge=BRIDGE)
+        )
     live = [v for v in state.vlans if v.bridge == BRIDGE and not v.disabled]
     for vid_text, name in intent["vlans"].items():
         entry = next((v for v in live if int(vid_text) in v.vlan_ids), None)
         if entry is None:
-            problems.append(f"vlan {vid_text}: no bridge vlan entry on {BRIDGE}")
+            problems.append(
+                _("vlan {vid}: no bridge vlan entry on {bridge}").format(
+                    vid=vid_text, bridge=BRIDGE
+                )
+            )
         elif entry.comment != name:
-            problems.append(f"vlan {vid_text}: expected comment {name}, device has {entry.comment}")
+            problems.append(
+                _("vlan {vid}: expected comment {name}, device has {got}").format(
+                    vid=vid_text, name=name, got=entry.comment
+                )
+            )
     for port, want in intent["ports"].items():
         props = _full(state.ports[port]) if port in state.ports else None
         if props is None or props.get("bridge") != BRIDGE or props.get("disabled") == "yes":
-            problems.append(f"{port}: not an enabled port of {BRIDGE}")
+            problems.append(
+                _("{port}: not an enabled port of {bridge}").format(port=port, bridge=BRIDGE)
+            )
             continue
         tagged = {vid for v in live if port in v.tagged for vid in v.vlan_ids}
         frames = props.get("frame-types", "admit-all")
         if want["mode"] == "access":
             if props.get("pvid") != str(want["vlan"]) or tagged or "vlan-tagged" in frames:
                 problems.append(
-                    f"{port}: expected access vlan {want['vlan']}, device has pvid "
-                    f"{props.get('pvid')} tagged {sorted(tagged)} {frames}"
+                    _(
+                        "{port}: expected access vlan {vlan}, device has pvid {pvid} "
+                        "tagged {tagged} {frames}"
+                    ).format(
+                        port=port,
+                        vlan=want["vlan"],
+                        pvid=props.get("pvid"),
+                        tagged=sorted(tagged),
+                        frames=frames,
+                    )
                 )
         elif tagged != {int(v) for v in want["trunk_vlans"]} or "only-untagged" in frames:
             problems.append(
-                f"{port}: expected trunk {sorted(want['trunk_vlans'])}, device has "
-                f"{sorted(tagged)} {frames}"
+                _("{port}: expected trunk {vlans}, device has {mode} {got}").format(
+                    port=port, vlans=sorted(want["trunk_vlans"]), mode=frames, got=sorted(tagged)
+                )
             )
         if props.get("comment", "") != (want.get("description") or ""):
-            problems.append(f"{port}: comment is {props.get('comment')!r}")
+            problems.append(
+                _("{port}: comment is {comment!r}").format(port=port, comment=props.get("comment"))
+            )
     return problems + wireless.verify(state, intent)
 
 
@@ -561,7 +585,11 @@ def _comment(value: str) -> str:
         elif ch in "\n\r\t":
             out.append({"\n": "\\n", "\r": "\\r", "\t": "\\t"}[ch])
         elif not (" " <= ch <= "~"):
-            raise UnsafeValue(f"{value!r}: character {ch!r} cannot be sent to a RouterOS console")
+            raise UnsafeValue(
+                _("{value!r}: character {ch!r} cannot be sent to a RouterOS console").format(
+                    value=value, ch=ch
+                )
+            )
         else:
             out.append(ch)
     return '"' + "".join(out) + '"'
@@ -577,7 +605,7 @@ def _list(names: frozenset[str]) -> str:
 
 def _ids(text: str) -> str:
     if not is_vlan_list(text):
-        raise UnsafeValue(f"vlan-ids {text!r} is not a VLAN list")
+        raise UnsafeValue(_("vlan-ids {text!r} is not a VLAN list").format(text=text))
     return text
 
 
