@@ -199,7 +199,7 @@ class KnownHosts:
             if old == new:
                 return "same"
             if old is not None and old.keyline != new.keyline and not replace:
-                raise HostKeyError(_changed(old, new.keyline) + _("; pass --replace if expected"))
+                raise HostKeyError(_changed(old, new.keyline))
             verdict = (
                 "added" if old is None else "moved" if old.keyline == new.keyline else "replaced"
             )
@@ -244,14 +244,33 @@ class KnownHosts:
 
 
 def _changed(pinned: HostKey, keyline: str) -> str:
+    return host_key_changed(
+        pinned.name, pinned.fingerprint, fingerprint(keyline), hostspec(pinned.host, pinned.port)
+    )
+
+
+def host_key_changed(
+    name: str,
+    pinned: str,
+    offered: str | None,
+    address: str | None = None,
+    who: str | None = None,
+) -> str:
+    """The one refusal of a changed host key, wherever dcctl meets it: its own check
+    before a connection, OpenSSH's verdict in Ansible's output, paramiko's in a switch
+    session. Says what was pinned and offered, that nothing was sent, and the one
+    command that accepts a really replaced machine. `who` names it (``switch sw-core``)
+    where the bare name would not say what it is."""
     return _(
-        "{name}: HOST KEY CHANGED at {address}: "
-        "pinned {pinned}, offered {offered}; refusing to connect"
+        "{who}: HOST KEY CHANGED{at}: pinned {pinned}{offered}; refusing to connect "
+        "(nothing was sent). If the machine was really replaced: "
+        "`dcctl hostkeys trust {name} --replace`"
     ).format(
-        name=pinned.name,
-        address=hostspec(pinned.host, pinned.port),
-        pinned=pinned.fingerprint,
-        offered=fingerprint(keyline),
+        who=who or name,
+        at=_(" at {address}").format(address=address) if address else "",
+        pinned=pinned,
+        offered=_(", offered {fingerprint}").format(fingerprint=offered) if offered else "",
+        name=name,
     )
 
 
@@ -326,9 +345,4 @@ def openssh_refusal(name: str, text: str, path: Path) -> str | None:
             "{name}: no pinned SSH host key in {file}; refusing to connect (nothing was sent). "
             "Check the fingerprint on its console, then `dcctl hostkeys trust {name}`"
         ).format(name=name, file=path)
-    got = _(", offered {fingerprint}").format(fingerprint=offered[0]) if offered else ""
-    return _(
-        "{name}: HOST KEY CHANGED: pinned {pinned}{offered}; refusing to connect "
-        "(nothing was sent). If the machine was really replaced: "
-        "`dcctl hostkeys trust {name} --replace`"
-    ).format(name=name, pinned=pinned.fingerprint, offered=got)
+    return host_key_changed(name, pinned.fingerprint, offered[0] if offered else None)

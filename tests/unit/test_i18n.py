@@ -999,7 +999,8 @@ def test_indonesian_keystore_host_key_and_credential_errors(
     with pytest.raises(HostKeyError) as exc:
         known.check("sw-core", "10.255.0.11", 22, keyline())
     assert "sw-core: KUNCI HOST BERUBAH di 10.255.0.11: disematkan SHA256:" in str(exc.value)
-    assert str(exc.value).endswith("; koneksi ditolak")
+    assert "; koneksi ditolak (tidak ada yang dikirim)" in str(exc.value)
+    assert str(exc.value).endswith("`dcctl hostkeys trust sw-core --replace`")
     with pytest.raises(HostKeyError, match="belum ada kunci host yang disematkan"):
         known.check("sw-dinkes", "10.255.0.12", 22, keyline())
     said = openssh_refusal("vm-x", "Host key verification failed.", tmp_path / "none")

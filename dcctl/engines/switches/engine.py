@@ -24,7 +24,13 @@ from dcctl.engines.switches.masking import generic_mask, mask_text
 from dcctl.engines.switches.secrets import DeviceSecret
 from dcctl.files import atomic_write
 from dcctl.i18n import N_, _
-from dcctl.ssh.knownhosts import HostKeyError, KnownHosts, fingerprint, hostspec
+from dcctl.ssh.knownhosts import (
+    HostKeyError,
+    KnownHosts,
+    fingerprint,
+    host_key_changed,
+    hostspec,
+)
 
 
 class Driver(Protocol):
@@ -184,14 +190,12 @@ def netmiko_connect(t: SwitchTarget, drv: Driver, timeout: float = 20) -> Any:
                 pinned = KnownHosts(t.known_hosts).get(t.name) if t.known_hosts else None
                 offered = fingerprint(f"{cause.key.get_name()} {cause.key.get_base64()}")
                 raise HostKeyError(
-                    _(
-                        "switch {name}: HOST KEY CHANGED at {address} (pinned {pinned}, "
-                        "offered {offered}); refusing to connect, no password was sent"
-                    ).format(
-                        name=t.name,
-                        address=hostspec(t.host, t.port),
-                        pinned=pinned.fingerprint if pinned else "?",
-                        offered=offered,
+                    host_key_changed(
+                        t.name,
+                        pinned.fingerprint if pinned else "?",
+                        offered,
+                        hostspec(t.host, t.port),
+                        who=_("switch {name}").format(name=t.name),
                     )
                 ) from None
             if "not found in known_hosts" in str(cause):
