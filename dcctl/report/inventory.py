@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dcctl.i18n import _
+from dcctl.i18n import N_, _
 from dcctl.plan.desired import desired_state
 from dcctl.spec.loader import Spec
 
@@ -104,7 +104,7 @@ def inventory(spec: Spec, only: str | None = None) -> dict[str, list[dict[str, A
     if only is None:
         inv["storage"].append(
             {
-                "opd": _("TOTAL (site capacity)"),
+                "opd": TOTAL_ROW,
                 "vm_disk_gb": _use(
                     sum(r["vm_disk_gb"] for r in inv["storage"]),
                     spec.site.storage.vm_capacity_gb,
@@ -122,6 +122,11 @@ def inventory(spec: Spec, only: str | None = None) -> dict[str, list[dict[str, A
 
 def _use(used: float, limit: float, of: str = "quota") -> dict[str, float]:
     return {"used": used, of: limit}
+
+
+#: The storage table's last row (the site's capacity): English in the data (JSON, YAML),
+#: in the language in force in the text table (:func:`cell`).
+TOTAL_ROW = N_("TOTAL (site capacity)")
 
 
 def cell(value: Any) -> str:
@@ -144,6 +149,8 @@ def cell(value: Any) -> str:
         return ", ".join(str(v) for v in value)
     if value is None:
         return "-"
+    if value == TOTAL_ROW:
+        return _(TOTAL_ROW)
     return str(value)
 
 

@@ -266,7 +266,10 @@ def _unwrapped(path: Path) -> list[tuple[int, str]]:
         # editor (examples/dcctl.schema.json, one English file kept in sync), not messages.
         if isinstance(node, ast.keyword) and node.arg in ("description", "pattern"):
             help_nodes.update(id(sub) for sub in ast.walk(node.value))
-        if isinstance(node, ast.FunctionDef | ast.ClassDef | ast.Module) and node.body:
+        if (
+            isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Module)
+            and node.body
+        ):
             first = node.body[0]
             if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
                 docstrings.add(id(first.value))
@@ -685,6 +688,12 @@ def test_indonesian_show_and_report_text(spec_repo: Path, cli: CliRunner) -> Non
         and "memori GB" in r.output
         and "Penyimpanan" in r.output
     )
+    # The whole estate's storage table ends with the site's capacity, named in the language;
+    # the JSON keeps the English row name (data).
+    r = cli.invoke(app, ["--lang", "id", "show", str(spec_repo)], env=wide)
+    assert r.exit_code == 0 and "TOTAL (kapasitas situs)" in r.output, r.output
+    r = cli.invoke(app, ["--lang", "id", "show", str(spec_repo), "-o", "json"], env=wide)
+    assert json.loads(r.stdout)["storage"][-1]["opd"] == "TOTAL (site capacity)"
     r = cli.invoke(app, ["--lang", "id", "report", str(spec_repo), "-o", "markdown"], env=wide)
     assert "### Laporan konsolidasi: wonosobo" in r.output
     assert "| dinkes | Dinas Kesehatan | rahasia | 3/6 | 9/16 | 18/32 | 720/1.500 | 331,8 |" in (
