@@ -247,7 +247,7 @@ def schema(
         text = json.dumps(spec_json_schema(), indent=2) + "\n"
     if out:
         out.write_text(text)
-        err_console().print(f"wrote {out}")
+        err_console().print(_("wrote {file}").format(file=escape(str(out))))
     else:
         sys.stdout.write(text)
 

@@ -164,8 +164,12 @@ def show(
         return
     out = console()
     out.print(
-        f"hub {escape(str(hub['vm']))} {escape(str(hub['endpoint']))} "
-        f"tunnel {escape(str(hub['cidr']))} key {escape(key(HUB, hub_pub))}"
+        _("hub {vm} {endpoint} tunnel {cidr} key {key}").format(
+            vm=escape(str(hub["vm"])),
+            endpoint=escape(str(hub["endpoint"])),
+            cidr=escape(str(hub["cidr"])),
+            key=escape(key(HUB, hub_pub)),
+        )
     )
     table = Table(title=_("VPN peers ({target})").format(target=target.value), title_justify="left")
     for col in (_("office"), _("router"), _("tunnel"), _("LAN"), _("reaches"), _("public key")):

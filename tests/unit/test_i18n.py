@@ -871,6 +871,7 @@ def test_indonesian_vpn_messages(spec_repo: Path, cli: CliRunner) -> None:
     r = cli.invoke(vpn_app, ["show", str(spec_repo)])
     assert r.exit_code == 0, r.output
     assert "Peer VPN (lab)" in r.output
+    assert re.search(r"^hub \S+ \S+ tunnel \S+ kunci ", r.output, re.MULTILINE), r.output
     assert re.search(
         r"belum ada pasangan kunci untuk \d+ di antaranya: dibuat oleh apply", r.output
     )
