@@ -98,7 +98,9 @@ def switch_targets(
                 intents[name], password, lambda ref: resolve_credential(spec, ref, target)
             )
         except CredentialError as exc:
-            failed.append(SwitchResult(name, "failed", error=f"credential: {exc}"))
+            failed.append(
+                SwitchResult(name, "failed", error=_("credential: {problem}").format(problem=exc))
+            )
             continue
         reachable.append(
             SwitchTarget(
