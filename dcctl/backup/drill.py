@@ -174,10 +174,9 @@ def record(spec: Spec, target: Target | str, result: DrillResult) -> Path:
             duration_s=result.seconds,
             snapshot=str(r.get("snapshot") or ""),
             files=r.get("files"),
+            # A successful drill's detail is data of the records file (shown nowhere): English.
             detail=result.error
-            or _("{matched} identical, {changed} changed since, check ok").format(
-                matched=r.get("matched"), changed=r.get("changed_since")
-            ),
+            or f"{r.get('matched')} identical, {r.get('changed_since')} changed since, check ok",
         ),
     )
     if r.get("snapshot") and r.get("snapshot_time"):
