@@ -282,6 +282,8 @@ def declare_credentials(site: dict[str, Any], docs: list[dict[str, Any]]) -> Non
 #: The radios, APs and Wi-Fi ``build_spec(wireless=True)`` adds (issue 20), by name.
 RADIO_MODEL = "LHG XL 5 ac"
 AP_MODEL = "cAP ac"
+#: The second AP's model: 802.11ax, RouterOS's `wifi` package, its OPD's SSID on WPA3.
+AX_AP_MODEL = "cAP ax"
 GUEST_WIFI = {"ssid": "Wonosobo Tamu", "vlan": 98, "prefix": "10.98.0.0/24"}
 RADIO_KEY = "env:WSB_RADIO_KEY"
 
@@ -297,7 +299,9 @@ def add_wireless(site: dict[str, Any], docs: list[dict[str, Any]], ports: _Ports
     ``radio-dc`` hangs off the core (sw1) by copper and bridges over 5 GHz to
     ``radio-far``, whose ether1 is the first OPD's building ``remote`` (its staff
     LAN, owner that OPD); each OPD with a building gets ``ap-<code>`` on its building
-    switch, its SSID (``<CODE>``) and the guest SSID.
+    switch, its SSID (``<CODE>``) and the guest SSID. The second AP is an 802.11ax
+    model (``cAP ax``: `wifi` package, interfaces ``wifi1``, ``wifi2``) whose OPD's
+    SSID is WPA3 only; the first stays on the legacy package (WPA2).
     """
     core = site["switches"][0]["name"]
     mgmt = 40
@@ -347,17 +351,18 @@ def add_wireless(site: dict[str, Any], docs: list[dict[str, Any]], ports: _Ports
         code, b = doc["code"], buildings[0]
         mgmt += 1
         ap = f"ap-{code}"
+        ax = sum(s.get("role") == "ap" for s in site["switches"]) == 1
         site["switches"].append(
             {
                 "name": ap,
                 "vendor": "mikrotik_routeros",
-                "model": AP_MODEL,
+                "model": AX_AP_MODEL if ax else AP_MODEL,
                 "role": "ap",
                 "location": f"{code} kantor",
                 "mgmt_address": f"10.255.0.{mgmt}",
                 "credential": SWITCH_CREDENTIAL,
                 "owner": code,
-                "ports": ["ether1-2", "wlan1-2"],
+                "ports": ["ether1-2", "wifi1-2" if ax else "wlan1-2"],
             }
         )
         site["links"].append(
@@ -370,6 +375,8 @@ def add_wireless(site: dict[str, Any], docs: list[dict[str, Any]], ports: _Ports
         )
         b["access_points"] = [ap]
         doc["wifi"] = {"ssid": code.upper(), "passphrase": wifi_passphrase(code), "guest": True}
+        if ax:
+            doc["wifi"]["security"] = "wpa3"
 
 
 def build_spec(

@@ -65,17 +65,22 @@ class WirelessCaps:
     a cAP ac's wlan1 is 2 GHz, wlan2 5 GHz). `widths_mhz`: channel widths it can use.
     `reach_m`: the point-to-point distance dcctl plans a link of this model for
     (None: an access point, never a link end). `wpa3`: its RouterOS wireless package
-    offers WPA3 (the legacy ``wireless`` package stops at WPA2).
+    offers WPA3 (the legacy ``wireless`` package stops at WPA2). `package`: which
+    RouterOS package drives its radios: ``wireless`` (legacy, ``wlanN``) or ``wifi``
+    (RouterOS 7.13+ on 802.11ax models, ``wifiN``, WPA3).
     """
 
     bands: tuple[str, ...]
     widths_mhz: tuple[int, ...] = (20, 40)
     reach_m: int | None = None
     wpa3: bool = False
+    package: str = "wireless"
 
     def interfaces(self) -> tuple[str, ...]:
-        """The wireless interfaces of the model, one per radio: wlan1, wlan2, ..."""
-        return tuple(f"wlan{i}" for i in range(1, len(self.bands) + 1))
+        """The wireless interfaces of the model, one per radio: wlan1, wlan2, ... (wifi1,
+        wifi2, ... on a ``wifi``-package model: the names RouterOS gives them)."""
+        prefix = "wifi" if self.package == "wifi" else "wlan"
+        return tuple(f"{prefix}{i}" for i in range(1, len(self.bands) + 1))
 
 
 @dataclass(frozen=True)
@@ -136,6 +141,13 @@ def limits(vendor: str) -> VendorLimits:
 def vlan_name_max() -> int:
     """The longest VLAN name every registered vendor accepts: one name fits all switches."""
     return min(limits(v).vlan_name_max for v in plugins.vendors())
+
+
+def wpa3_models(vendor: str) -> list[str]:
+    """The vendor's access point models that offer WPA3 (RouterOS: the `wifi` package's)."""
+    table = _vendor(vendor)
+    models: dict[str, ModelCaps] = getattr(table, "MODELS", {}) if table is not None else {}
+    return [k for k, m in models.items() if m.wireless is not None and m.wireless.wpa3]
 
 
 def model_caps(vendor: str, model: str | None) -> ModelCaps | None:

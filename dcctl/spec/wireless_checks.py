@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 from dcctl.i18n import N_, _
 from dcctl.spec.errors import SpecError
-from dcctl.spec.interfaces import WirelessCaps, canonical_port, model_caps
+from dcctl.spec.interfaces import WirelessCaps, canonical_port, model_caps, wpa3_models
 from dcctl.spec.site import Link, Site, Switch
 from dcctl.spec.source import SourceDoc
 from dcctl.spec.tenancy import Opd
@@ -436,7 +436,10 @@ def _wifi(
                                 ).format(
                                     security=opd.wifi.security, name=name, model=sws[name].model
                                 ),
-                                _("set wifi.security: wpa2, or use an AP model with WPA3"),
+                                _(
+                                    "set wifi.security: wpa2, or use an AP model with WPA3 "
+                                    "({models})"
+                                ).format(models=", ".join(wpa3_models(sws[name].vendor))),
                             )
                         )
 

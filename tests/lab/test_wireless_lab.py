@@ -2,7 +2,9 @@
 
 A small spec built with tests/specs.py (`wireless=True`): an IOS core and a RouterOS
 access switch; dinkes and setda each have a building LAN host on the access switch
-and an AP (`cAP ac`) there, with their SSID and the guest SSID; a radio link
+and an AP there, with their SSID and the guest SSID (dinkes' a `cAP ac`, RouterOS's
+legacy `wireless` package, WPA2; setda's a `cAP ax`, the `wifi` package, its SSID
+WPA3 only, so every packet test below runs on both renderings); a radio link
 (`rf-far`, two `LHG XL 5 ac`) carries dinkes' staff LAN to its building `remote`.
 `lab up` runs the radios and APs as RouterOS switch daemons, the radio link as a
 link veth whose two ends forward only while the radios join (their air), a Wi-Fi
@@ -190,7 +192,12 @@ def test_apply_configures_radios_and_aps(applied: Wlab) -> None:
     items = {i["name"]: i for i in report["layers"]["switches"]["switches"]}
     for name in ("radio-dc", "radio-far", "ap-dinkes", "ap-setda"):
         assert items[name]["status"] == "changed", f"{name} was not configured: {items[name]}"
-        assert any(line.startswith("/interface wireless") for line in items[name]["lines"])
+        menu = "/interface wifi " if name == "ap-setda" else "/interface wireless"
+        assert any(line.startswith(menu) for line in items[name]["lines"]), items[name]["lines"]
+    # setda's cAP ax: its SSID on WPA3 through the `wifi` package, passphrase masked.
+    wpa3 = [x for x in items["ap-setda"]["lines"] if "authentication-types=wpa3-psk" in x]
+    assert len(wpa3) == 1 and wpa3[0].startswith("/interface wifi security add"), wpa3
+    assert wpa3[0].endswith("passphrase=<masked>"), wpa3
     # The two radios joined: what each radiates is in the link's air, and they agree.
     air = air_dir(applied.plan, "rf-far")
     published = {p.stem: json.loads(p.read_text()) for p in air.glob("*.json")}
@@ -221,10 +228,11 @@ def test_opd_ssid_client_reaches_its_opd_only(applied: Wlab) -> None:
         assert not ping(me, setda.address.split("/")[0], tries=2)
 
 
-def test_guest_reaches_the_internet_only(applied: Wlab) -> None:
+@pytest.mark.parametrize("ap", ["ap-dinkes", "ap-setda"])
+def test_guest_reaches_the_internet_only(applied: Wlab, ap: str) -> None:
     edge = applied.plan.edge
     assert edge is not None and edge.internet_address is not None
-    guest = applied.station("ap-dinkes", guest=True)
+    guest = applied.station(ap, guest=True)
     assert ping(guest.netns, guest.gateway)
     assert ping(guest.netns, edge.internet_address.split("/")[0])
     mgmt = applied.spec.site.management

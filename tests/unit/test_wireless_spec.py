@@ -72,12 +72,13 @@ def test_ap_ssids_land_on_their_opd_lan_and_the_guest_vlan(tmp_path: Path) -> No
     alloc = spec.allocation
     state = desired_state(spec)["switches"]
     guest, mgmt = GUEST_WIFI["vlan"], spec.site.management.vlan
-    for code in ("dinkes", "dishub"):
+    # dishub's AP is a cAP ax: the `wifi` package's interface names, its SSID on WPA3.
+    for code, word, security in (("dinkes", "wlan", "wpa2"), ("dishub", "wifi", "wpa3")):
         lan = alloc.vlans[f"{code}/lan"]
         ap = state[f"ap-{code}"]
         assert ap["role"] == "ap"
         assert ap["ports"]["ether1"]["trunk_vlans"] == sorted([guest, mgmt, lan])
-        for radio in ("wlan1", "wlan2"):
+        for radio in (f"{word}1", f"{word}2"):
             assert ap["ports"][radio]["vlan"] == lan
             assert ap["ports"][f"{radio}-guest"]["vlan"] == guest
             ssids = ap["wireless"][radio]["ssids"]
@@ -86,6 +87,7 @@ def test_ap_ssids_land_on_their_opd_lan_and_the_guest_vlan(tmp_path: Path) -> No
                 (GUEST_WIFI["ssid"], guest),
             ]
             assert ssids[0]["passphrase"] == wifi_passphrase(code)
+            assert ssids[0]["security"] == security
         assert ap["vlans"][str(guest)] == GUEST_VLAN_NAME
     # The guest VLAN reaches the gateway on the hypervisor uplink, and never a tenant.
     assert guest not in alloc.vlans.values()
@@ -304,6 +306,23 @@ def test_wireless_mistakes_are_refused_where_they_are(
     err = spec_error(root, fragment)
     assert err.file == file and err.line is not None, err
     assert err.path.startswith(field), (err.path, field)
+
+
+def test_wpa3_is_refused_on_a_legacy_ap_naming_the_models_that_have_it(tmp_path: Path) -> None:
+    """dinkes' AP is a cAP ac (legacy `wireless` package, WPA2 only): WPA3 there is refused
+    at the AP's entry of its building, and the hint names the models with the `wifi`
+    package; dishub's cAP ax (tests.specs) takes WPA3, and so does wpa2-wpa3."""
+    for security in ("wpa3", "wpa2-wpa3"):
+        root = write(tmp_path / security, _set(("wifi", "security"), security, "dinkes"))
+        err = spec_error(root, "offers WPA2 only")
+        assert err.file == "opd/dinkes.yaml" and err.line is not None, err
+        assert err.path == "buildings[0].access_points[0]", err.path
+        assert "ap-dinkes (cAP ac)" in err.message and security in err.message
+        assert err.hint is not None and "cAP ax, hAP ax2, hAP ax3" in err.hint
+    spec = load_spec(write(tmp_path / "ax", _set(("wifi", "security"), "wpa2-wpa3", "dishub")))
+    assert spec.opds["dishub"].wifi is not None
+    assert spec.opds["dishub"].wifi.security == "wpa2-wpa3"
+    assert load_spec(write(tmp_path / "ax3")).opds["dishub"].wifi.security == "wpa3"  # type: ignore[union-attr]
 
 
 def test_guest_vlan_locked_to_a_tenant_is_refused_not_renumbered(tmp_path: Path) -> None:

@@ -25,7 +25,9 @@ express "set this one property", which remediation needs.
 
 Radios and access points (issue 20) add the wireless tables (`/interface wireless`,
 its security profiles), parsed and written by difference the same way
-(:mod:`.wireless`); their keys arrive resolved as ``secrets`` and are masked in
+(:mod:`.wireless`), and on 802.11ax access points the ``wifi`` package's tables
+(`/interface wifi` and its security, channel, datapath and configuration profiles:
+:mod:`.wifi`, WPA3); their keys arrive resolved as ``secrets`` and are masked in
 every line shown.
 """
 
@@ -43,7 +45,7 @@ from dcctl.engines.switches.session import paste
 from dcctl.i18n import _
 from dcctl.render.switch import UnsafeValue, _check
 from dcctl.spec.vlanlist import format_vlan_list, is_vlan_list, parse_vlan_list
-from dcctl.vendors.mikrotik_routeros import wireless
+from dcctl.vendors.mikrotik_routeros import wifi, wireless
 
 BRIDGE = "bridge1"
 #: The comment dcctl gives the management VLAN's entry (the VLAN name the intent uses).
@@ -124,6 +126,9 @@ class RosState:
     wlans: dict[str, dict[str, str]] = field(default_factory=dict)
     #: Wireless security profiles by name -> props (keys only if the export shows them).
     profiles: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: The `wifi` package's tables (:mod:`.wifi`): interface, security, channel,
+    #: datapath, configuration, each name -> props.
+    wifi: dict[str, dict[str, dict[str, str]]] = field(default_factory=wifi.empty)
 
     def normalized(self) -> dict[str, Any]:
         """Order-free form for comparisons (tests, verify, rollback checks)."""
@@ -153,6 +158,7 @@ class RosState:
                 k: dict(sorted(wireless.full_profile(v).items()))
                 for k, v in sorted(self.profiles.items())
             },
+            "wifi": wifi.normalized(self),
         }
 
 
@@ -261,6 +267,8 @@ def parse_export(text: str) -> RosState:
             key, eq, value = t.partition("=")
             if eq and not t.startswith("["):
                 props[key] = unquote(value)
+        if wifi.parse_line(menu, toks[0], toks[1:], props, state):
+            continue
         if wireless.parse_line(menu, toks[0], toks[1:], props, state):
             continue
         if menu == IDENTITY_MENU and "name" in props:
@@ -323,6 +331,8 @@ def desired_state(
     tagged: dict[int, set[str]] = defaultdict(set)
     untagged: dict[int, set[str]] = defaultdict(set)
     for port, p in intent["ports"].items():
+        if wifi.is_wifi(port):  # its datapath makes it a (dynamic) bridge port of its VLAN
+            continue
         access = p["mode"] == "access"
         state.ports[port] = {
             "bridge": BRIDGE,
@@ -347,6 +357,7 @@ def desired_state(
             )
         )
     wireless.desired(intent, secrets or {}, state)
+    wifi.desired(intent, secrets or {}, state)
     return state
 
 
@@ -354,6 +365,7 @@ def render_state(state: RosState) -> str:
     """A RosState as `/export terse` lines (what `intended()` shows and parses back)."""
     lines = [f"{BRIDGE_MENU} add {_bridge_args(b, p)}" for b, p in sorted(state.bridges.items())]
     lines += wireless.render(state, _kv, quote)
+    lines += wifi.render(state, _kv, quote)
     for iface in sorted(state.ports):
         lines.append(f"{PORT_MENU} add {_port_args(iface, state.ports[iface])}")
     for v in sorted(state.vlans, key=lambda v: (v.bridge, sorted(v.vlan_ids))):
@@ -423,6 +435,7 @@ def target_state(
             replace(w, tagged=w.tagged | kept_t[vid], untagged=w.untagged | kept_u[vid])
         )
     wireless.target(running, want, full, target)
+    wifi.target(running, want, full, target)
     return target
 
 
@@ -453,7 +466,8 @@ def diff_commands(cur: RosState, tgt: RosState) -> list[str]:
         if name not in cur.bridges:
             out.append(f"{BRIDGE_MENU} add {_bridge_args(name, props)}")
     radio_first, radio_last = wireless.commands(cur, tgt, _kv, quote)
-    out += radio_first
+    wifi_first, wifi_last = wifi.commands(cur, tgt, _kv, quote)
+    out += radio_first + wifi_first
     tgt_keys = {v.key: v for v in tgt.vlans}
     cur_keys = {v.key: v for v in cur.vlans}
     for v in cur.vlans:
@@ -494,7 +508,7 @@ def diff_commands(cur: RosState, tgt: RosState) -> list[str]:
             if changed:
                 args = " ".join(_kv(k, v) for k, v in sorted(changed.items()))
                 out.append(f"{BRIDGE_MENU} set [find name={quote(name)}] {args}")
-    out += radio_last
+    out += radio_last + wifi_last
     for name in cur.bridges:
         if name not in tgt.bridges:
             out.append(f"{BRIDGE_MENU} remove [find name={quote(name)}]")
@@ -530,6 +544,8 @@ def verify_state(state: RosState, intent: dict[str, Any]) -> list[str]:
                 )
             )
     for port, want in intent["ports"].items():
+        if wifi.is_wifi(port):  # a dynamic bridge port: its datapath is checked below
+            continue
         props = _full(state.ports[port]) if port in state.ports else None
         if props is None or props.get("bridge") != BRIDGE or props.get("disabled") == "yes":
             problems.append(
@@ -562,7 +578,7 @@ def verify_state(state: RosState, intent: dict[str, Any]) -> list[str]:
             problems.append(
                 _("{port}: comment is {comment!r}").format(port=port, comment=props.get("comment"))
             )
-    return problems + wireless.verify(state, intent)
+    return problems + wireless.verify(state, intent) + wifi.verify(state, intent)
 
 
 # --------------------------------------------------------------------------
@@ -698,11 +714,15 @@ class RouterOsDriver:
         key for a push; everything shown of them is masked (:meth:`mask`).
         """
         want = parse_export(intended)
-        if not want.profiles and not want.wlans:
-            return []
-        live = conn.send_command(f"{wireless.WIRELESS_MENU} export terse show-sensitive",
-                                 read_timeout=60)  # fmt: skip
-        return wireless.rekey(parse_export(live), want, _kv, quote)
+        out = []
+        if want.profiles or want.wlans:
+            live = conn.send_command(f"{wireless.WIRELESS_MENU} export terse show-sensitive",
+                                     read_timeout=60)  # fmt: skip
+            out += wireless.rekey(parse_export(live), want, _kv, quote)
+        if want.wifi["security"]:
+            live = conn.send_command(f"{wifi.MENU} export terse show-sensitive", read_timeout=60)
+            out += wifi.rekey(parse_export(live), want, _kv, quote)
+        return out
 
     def restore(self, running: str, backup: str) -> list[str]:
         """Commands that bring identity, bridge ports and bridge VLANs back to `backup`."""

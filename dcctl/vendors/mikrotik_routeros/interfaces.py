@@ -2,7 +2,8 @@
 
 The factory names of physical ports are a type prefix and a number (``ether1``,
 ``sfp-sfpplus1``, ``sfp28-1``, ``qsfpplus1-1``, ``combo1``); a radio's or access
-point's wireless interfaces are ``wlan1``, ``wlan2`` (one per radio).
+point's wireless interfaces are ``wlan1``, ``wlan2`` (one per radio; ``wifi1``,
+``wifi2`` on models driven by RouterOS 7.13+'s ``wifi`` package).
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from dcctl.spec.interfaces import ModelCaps, VendorLimits, WirelessCaps
 LIMITS: Final = VendorLimits(
     vlan_name_max=255, vlan_name_chars=r"A-Za-z0-9_.-", description_max=255
 )
+
+#: What an 802.11ax access point's two radios offer, with the `wifi` package.
+_AX: Final = WirelessCaps(("2ghz", "5ghz"), (20, 40, 80), wpa3=True, package="wifi")
 
 #: Port counts of the CRS models in use (front ports + SFP/SFP+ cages).
 MODELS: Final[dict[str, ModelCaps]] = {
@@ -41,10 +45,14 @@ MODELS: Final[dict[str, ModelCaps]] = {
         ports=3, wireless=WirelessCaps(("5ghz",), (20, 40, 80), reach_m=30_000)
     ),
     "SXTsq Lite2": ModelCaps(ports=2, wireless=WirelessCaps(("2ghz",), (20, 40), reach_m=5_000)),
-    # Indoor access points: wlan1 2 GHz, wlan2 5 GHz, legacy `wireless` package (WPA2;
-    # the ax models' `wifi` package, which has WPA3, is not rendered by dcctl yet).
+    # Indoor access points: wlan1 2 GHz, wlan2 5 GHz, legacy `wireless` package (WPA2).
     "cAP ac": ModelCaps(ports=4, wireless=WirelessCaps(("2ghz", "5ghz"), (20, 40, 80))),
     "wAP ac": ModelCaps(ports=3, wireless=WirelessCaps(("2ghz", "5ghz"), (20, 40, 80))),
+    # 802.11ax access points: RouterOS 7.13+'s `wifi` package (wifi-qcom), wifi1 2 GHz,
+    # wifi2 5 GHz, WPA2 and WPA3 (rendered by :mod:`.wifi`).
+    "cAP ax": ModelCaps(ports=4, wireless=_AX),
+    "hAP ax2": ModelCaps(ports=7, wireless=_AX),
+    "hAP ax3": ModelCaps(ports=7, wireless=_AX),
 }
 
 #: RouterOS factory names of physical ports, longest prefix first.
@@ -57,6 +65,7 @@ ROUTEROS_PORT_TYPES: Final[tuple[str, ...]] = (
     "ether",
     "sfp",
     "wlan",
+    "wifi",
 )
 
 _PORT = re.compile("^(?:" + "|".join(re.escape(p) for p in ROUTEROS_PORT_TYPES) + r")\d+(?:-\d+)?$")

@@ -36,6 +36,20 @@ Wireless (radios and access points, the legacy `wireless` package of v7):
   ports forward only while the two ends join.
 * Keys are sensitive: `/export` and `print` leave them out unless `show-sensitive`
   is given, as RouterOS v7 does; the startup file keeps them (the device's NVRAM).
+
+The `wifi` package (RouterOS 7.13+, 802.11ax access points, WPA3):
+* `/interface wifi`: a port named `wifiN` given at boot is a radio (factory:
+  disabled, no configuration); `add master-interface=wifi1` makes a virtual
+  interface, reaching the data plane through the lab port of its name, as above.
+* `/interface wifi security|channel|datapath|configuration`: named profiles; a
+  configuration names the others, an interface its configuration (and channel); a
+  profile something names cannot be removed.
+* A `wifi` interface forwards only while it radiates: enabled (and its master), its
+  configuration enabled in mode `ap` with an SSID, and a passphrase if its security
+  allows a PSK type (wpa-psk, wpa2-psk, wpa3-psk). Its datapath's `bridge` makes it a
+  (dynamic) bridge port whose clients are in the datapath's `vlan-id`; without a
+  datapath bridge it forwards as its static bridge port says. `passphrase` is
+  sensitive like the legacy keys.
 """
 
 from __future__ import annotations
@@ -90,6 +104,8 @@ class Prop:
         "name",
         "wlan",
         "profile",
+        "wifi",
+        "ref",
     ]
     default: Any = None
     lo: int = 1
@@ -99,6 +115,8 @@ class Prop:
     readonly: bool = False
     #: A key: left out of `/export` and `print` unless `show-sensitive` is given.
     sensitive: bool = False
+    #: kind "ref": the RosConfig attribute whose items' names the value must be one of.
+    ref: str = ""
 
 
 @dataclass(frozen=True)
@@ -268,13 +286,111 @@ SECURITY = Table(
 )
 #: The PSK authentication types and the key each needs.
 PSK_KEYS = {"wpa-psk": "wpa-pre-shared-key", "wpa2-psk": "wpa2-pre-shared-key"}
-TABLES = {t.path: t for t in (ETHERNET, BRIDGE, BRIDGE_PORT, BRIDGE_VLAN, WIRELESS, SECURITY)}
+
+
+def _wifi_profile(path: str, attr: str, props: dict[str, Prop]) -> Table:
+    """A named profile menu of the `wifi` package (security, channel, datapath, ...)."""
+    common = {
+        "name": Prop("str", required=True),
+        "comment": Prop("str"),
+        "disabled": Prop("bool", False),
+    }
+    return Table(("interface", "wifi", path), attr, {**common, **props}, name_key="name")
+
+
+# The `wifi` package (RouterOS 7.13+, 802.11ax access points): named profiles that a
+# configuration names, and the interfaces (`wifiN` radios, virtual ones on a master).
+WIFI_SECURITY = _wifi_profile(
+    "security",
+    "wifi_security",
+    {
+        "authentication-types": Prop(
+            "enums",
+            (),
+            choices=("owe", "wpa-eap", "wpa-psk", "wpa2-eap", "wpa2-psk", "wpa3-eap", "wpa3-psk"),
+        ),
+        "passphrase": Prop("str", "", sensitive=True),
+        "ft": Prop("bool", False),
+        "ft-over-ds": Prop("bool", False),
+        "wps": Prop("enum", "push-button", choices=("disable", "push-button")),
+    },
+)
+WIFI_CHANNEL = _wifi_profile(
+    "channel",
+    "wifi_channel",
+    {
+        "band": Prop(
+            "enum",
+            "",
+            choices=(
+                "2ghz-ax",
+                "2ghz-g",
+                "2ghz-n",
+                "5ghz-a",
+                "5ghz-ac",
+                "5ghz-an",
+                "5ghz-ax",
+                "5ghz-n",
+            ),
+        ),
+        "width": Prop("str", ""),
+        "frequency": Prop("str", ""),
+        "skip-dfs-channels": Prop("str", ""),
+    },
+)
+WIFI_DATAPATH = _wifi_profile(
+    "datapath",
+    "wifi_datapath",
+    {
+        "bridge": Prop("bridge"),
+        "vlan-id": Prop("int", None),
+        "client-isolation": Prop("bool", False),
+    },
+)
+WIFI_CONFIGURATION = _wifi_profile(
+    "configuration",
+    "wifi_configuration",
+    {
+        "ssid": Prop("str", ""),
+        "country": Prop("str", "United States"),
+        "mode": Prop("enum", "ap", choices=("ap", "station")),
+        "manager": Prop("enum", "local", choices=("capsman", "capsman-or-local", "local")),
+        "security": Prop("ref", "", ref="wifi_security"),
+        "datapath": Prop("ref", "", ref="wifi_datapath"),
+        "channel": Prop("ref", "", ref="wifi_channel"),
+        "hide-ssid": Prop("bool", False),
+    },
+)
+WIFI = Table(
+    ("interface", "wifi"),
+    "wifi",
+    {
+        "name": Prop("name"),
+        "default-name": Prop("str", readonly=True),
+        "master-interface": Prop("wifi", required=True),
+        "comment": Prop("str"),
+        "disabled": Prop("bool", True),
+        "configuration": Prop("ref", "", ref="wifi_configuration"),
+        "channel": Prop("ref", "", ref="wifi_channel"),
+        "mac-address": Prop("str", ""),
+    },
+    name_key="name",
+    export_find="default-name",
+)
+#: The `wifi` package's PSK authentication types (one passphrase serves them all).
+WIFI_PSK = frozenset({"wpa-psk", "wpa2-psk", "wpa3-psk"})
+WIFI_TABLES = (WIFI_SECURITY, WIFI_CHANNEL, WIFI_DATAPATH, WIFI_CONFIGURATION, WIFI)
+TABLES = {
+    t.path: t
+    for t in (ETHERNET, BRIDGE, BRIDGE_PORT, BRIDGE_VLAN, WIRELESS, SECURITY, *WIFI_TABLES)
+}
 IDENTITY_PATH = ("system", "identity")
 EXPORT_ORDER: list[tuple[str, ...]] = [
     BRIDGE.path,
     ETHERNET.path,
     SECURITY.path,  # before the interfaces that name a profile (boot replays in order)
     WIRELESS.path,
+    *(t.path for t in WIFI_TABLES),  # profiles, then the configurations, then interfaces
     BRIDGE_PORT.path,
     BRIDGE_VLAN.path,
     IDENTITY_PATH,
@@ -313,11 +429,26 @@ class RosConfig:
     vlan: list[Item] = field(default_factory=list)
     wireless: list[Item] = field(default_factory=list)
     security: list[Item] = field(default_factory=list)
+    wifi: list[Item] = field(default_factory=list)
+    wifi_security: list[Item] = field(default_factory=list)
+    wifi_channel: list[Item] = field(default_factory=list)
+    wifi_datapath: list[Item] = field(default_factory=list)
+    wifi_configuration: list[Item] = field(default_factory=list)
 
     @staticmethod
     def empty(identity: str, ports: Sequence[str]) -> RosConfig:
-        """The hardware's interfaces: `wlanN` ports are radios, the rest ethernet."""
-        eth = [{**_defaults(ETHERNET), "name": p, "default-name": p} for p in ports if not _wlan(p)]
+        """The hardware's interfaces: `wlanN` ports are radios of the legacy package,
+        `wifiN` radios of the `wifi` package, the rest ethernet."""
+        eth = [
+            {**_defaults(ETHERNET), "name": p, "default-name": p}
+            for p in ports
+            if not _wlan(p) and not _wifi(p)
+        ]
+        wifi = [
+            {**_defaults(WIFI), "name": p, "default-name": p, "master-interface": None}
+            for p in ports
+            if _wifi(p)
+        ]
         wlan = [
             {
                 **_defaults(WIRELESS),
@@ -330,7 +461,7 @@ class RosConfig:
             if _wlan(p)
         ]
         profile = {**_defaults(SECURITY), "name": "default", "default": True}
-        return RosConfig(identity, eth, wireless=wlan, security=[profile])
+        return RosConfig(identity, eth, wireless=wlan, security=[profile], wifi=wifi)
 
     @staticmethod
     def factory(identity: str, ports: Sequence[str]) -> RosConfig:
@@ -347,6 +478,7 @@ class RosConfig:
             {e["name"] for e in self.ethernet}
             | {b["name"] for b in self.bridge}
             | {w["name"] for w in self.wireless}
+            | {w["name"] for w in self.wifi}
         )
 
     def effective_ports(self) -> dict[str, PortSettings]:
@@ -368,7 +500,51 @@ class RosConfig:
                 ok = settings.kind == "trunk" and vid in settings.trunks
                 settings = PortSettings.access(vid, up) if ok else PortSettings.parked(up)
             out[w["default-name"] or w["name"]] = settings
+        for w in self.wifi:
+            out[w["default-name"] or w["name"]] = self._wifi_port(w)
         return out
+
+    def _wifi_port(self, w: Item) -> PortSettings:
+        """A `wifi` interface: nothing unless it radiates; then its datapath's bridge and
+        VLAN (RouterOS makes it a dynamic bridge port, clients' frames in vlan-id), or,
+        without a datapath bridge, whatever its static bridge port says."""
+        up = True
+        if not self.wifi_radiating(w):
+            return PortSettings.parked(up)
+        conf = self._named(self.wifi_configuration, w["configuration"]) or {}
+        path = self._named(self.wifi_datapath, conf.get("datapath", "")) or {}
+        if not path.get("bridge") or path.get("disabled"):
+            return self._bridged(w["name"], up)
+        br = next((b for b in self.bridge if b["name"] == path["bridge"]), None)
+        if br is None or br["disabled"]:
+            return PortSettings.parked(up)
+        if not br["vlan-filtering"]:
+            return PortSettings("transparent", admin_up=up)
+        vid = path.get("vlan-id")
+        return PortSettings.access(vid, up) if vid else PortSettings.access(1, up)
+
+    @staticmethod
+    def _named(items: list[Item], name: str) -> Item | None:
+        return next((x for x in items if x["name"] == name and name), None)
+
+    def wifi_radiating(self, w: Item) -> bool:
+        """Enabled (with its master), with an enabled AP configuration that has an SSID
+        and, if its security allows a PSK type, a passphrase."""
+        if w["disabled"]:
+            return False
+        if w["master-interface"] is not None:
+            master = self._named(self.wifi, w["master-interface"])
+            if master is None or master is w or not self.wifi_radiating(master):
+                return False
+        conf = self._named(self.wifi_configuration, w["configuration"])
+        if conf is None or conf["disabled"] or conf["mode"] != "ap" or not conf["ssid"]:
+            return False
+        if not conf["security"]:
+            return True  # an open network
+        sec = self._named(self.wifi_security, conf["security"])
+        if sec is None or sec["disabled"]:
+            return False
+        return not (WIFI_PSK & set(sec["authentication-types"])) or bool(sec["passphrase"])
 
     def _bridged(self, iface: str, up: bool) -> PortSettings:
         """What interface `iface` forwards as a port of its bridge (if any)."""
@@ -505,6 +681,11 @@ def _factory_name(item: Item) -> str:
 def _wlan(port: str) -> bool:
     """A factory radio port name (`wlan1`, `wlan2`)."""
     return re.fullmatch(r"wlan\d+", port) is not None
+
+
+def _wifi(port: str) -> bool:
+    """A factory radio port name of the `wifi` package (`wifi1`, `wifi2`)."""
+    return re.fullmatch(r"wifi\d+", port) is not None
 
 
 def quote(value: str) -> str:
@@ -775,7 +956,16 @@ class RosSession:
             except ValueError:
                 raise RosError(f"invalid value for argument {name}") from None
         if prop.kind == "iface":
-            if text not in {e["name"] for e in cfg.ethernet} | {w["name"] for w in cfg.wireless}:
+            known = {e["name"] for e in cfg.ethernet} | {w["name"] for w in cfg.wireless}
+            if text not in known | {w["name"] for w in cfg.wifi}:
+                raise RosError(f"input does not match any value of {name}")
+            return text
+        if prop.kind == "wifi":
+            if text not in {w["name"] for w in cfg.wifi}:
+                raise RosError(f"input does not match any value of {name}")
+            return text
+        if prop.kind == "ref":
+            if text and text not in {x["name"] for x in getattr(cfg, prop.ref)}:
                 raise RosError(f"input does not match any value of {name}")
             return text
         if prop.kind == "wlan":
@@ -856,9 +1046,10 @@ class RosSession:
 
     def _add(self, table: Table, args: list[RTok]) -> None:
         values = self._kv(table, args)
-        if table is WIRELESS and "name" not in values:  # RouterOS names it wlanN
+        if table in (WIRELESS, WIFI) and "name" not in values:  # RouterOS names it wlanN
             taken = self.config.interface_names()
-            values["name"] = next(f"wlan{n}" for n in range(1, 999) if f"wlan{n}" not in taken)
+            word = "wlan" if table is WIRELESS else "wifi"
+            values["name"] = next(f"{word}{n}" for n in range(1, 999) if f"{word}{n}" not in taken)
         missing = [k for k, p in table.props.items() if p.required and k not in values]
         if missing:
             raise RosError(f"failure: {missing[0]} not specified")
@@ -885,7 +1076,7 @@ class RosSession:
     def _check(self, table: Table, item: Item, idx: int | None) -> None:
         cfg = self.config
         others = [it for i, it in enumerate(cfg.items(table)) if i != idx]
-        if table in (BRIDGE, WIRELESS) and item["name"] in (
+        if table in (BRIDGE, WIRELESS, WIFI) and item["name"] in (
             cfg.interface_names() - ({cfg.items(table)[idx]["name"]} if idx is not None else set())
         ):
             raise RosError("failure: already have interface with such name")
@@ -893,6 +1084,11 @@ class RosSession:
             raise RosError("invalid value for argument name")
         if table is SECURITY and any(o["name"] == item["name"] for o in others):
             raise RosError("failure: profile with the same name already exists")
+        if table in WIFI_TABLES and table is not WIFI:
+            if not item["name"]:
+                raise RosError("invalid value for argument name")
+            if any(o["name"] == item["name"] for o in others):
+                raise RosError("failure: item with such name already exists")
         if table is BRIDGE_PORT and any(o["interface"] == item["interface"] for o in others):
             raise RosError("failure: device already added as bridge port")
         if table is BRIDGE_VLAN:
@@ -911,6 +1107,8 @@ class RosSession:
         if table is SECURITY and any(
             w["security-profile"] == items[idx]["name"] for w in cfg.wireless
         ):
+            raise RosError("failure: profile is in use")
+        if table in WIFI_TABLES and _wifi_in_use(cfg, table, items[idx]["name"]):
             raise RosError("failure: profile is in use")
         item = items.pop(idx)
         if table is BRIDGE:
@@ -975,7 +1173,7 @@ class RosSession:
         selected = self._where(table, conds) if conds else list(range(len(items)))
         if mode == "count-only":
             return f"{len(selected)}\n"
-        if mode in ("detail", "terse") or table in (BRIDGE, WIRELESS, SECURITY):
+        if mode in ("detail", "terse") or table in (BRIDGE, WIRELESS, SECURITY, *WIFI_TABLES):
             return self._print_detail(table, selected, terse=mode == "terse")
         return self._print_table(table, selected)
 
@@ -1071,6 +1269,17 @@ class RosSession:
             n += 1
         flags = "Flags: X - DISABLED, R - RUNNING, S - SLAVE"
         return _table(flags, ["NAME", "TYPE", "ACTUAL-MTU", "MAC-ADDRESS"], rows)
+
+
+def _wifi_in_use(cfg: RosConfig, table: Table, name: str) -> bool:
+    """Does a configuration (or, for a configuration or channel, an interface) name it?"""
+    if table is WIFI:
+        return False
+    key = table.path[-1]
+    users = [*cfg.wifi_configuration, *cfg.wifi] if key == "channel" else cfg.wifi_configuration
+    if key == "configuration":
+        users = cfg.wifi
+    return any(u.get(key) == name for u in users)
 
 
 def _matches(prop: Prop, value: Any, wanted: str) -> bool:

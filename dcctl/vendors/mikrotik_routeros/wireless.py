@@ -103,6 +103,8 @@ def _profile(secret: DeviceSecret | None, security: str = "wpa2") -> dict[str, s
 def desired(intent: dict[str, Any], secrets: Mapping[str, DeviceSecret], state: Any) -> None:
     """Add the intent's wireless interfaces and security profiles to `state` (a RosState)."""
     for iface, w in sorted(intent.get("wireless", {}).items()):
+        if iface.startswith("wifi"):  # the `wifi` package's (:mod:`.wifi`)
+            continue
         if "ssids" not in w:  # a radio link end
             secret = _secret(secrets, w["key"])
             profile = profile_name(w["link"], secret)
@@ -295,6 +297,8 @@ def verify(state: Any, intent: dict[str, Any]) -> list[str]:
     """Does the device run the intent's radios and SSIDs? Mismatches as text."""
     problems: list[str] = []
     for iface, w in intent.get("wireless", {}).items():
+        if iface.startswith("wifi"):  # the `wifi` package's (:mod:`.wifi`)
+            continue
         entries = (
             [(iface, w["mode"], w["ssid"])]
             if "ssids" not in w
