@@ -555,6 +555,9 @@ _ALLOWED = {
     ("dcctl/vendors/mikrotik_routeros/interfaces.py", "SXTsq Lite2"),
     ("dcctl/vendors/mikrotik_routeros/interfaces.py", "cAP ac"),
     ("dcctl/vendors/mikrotik_routeros/interfaces.py", "wAP ac"),
+    ("dcctl/vendors/mikrotik_routeros/interfaces.py", "cAP ax"),
+    ("dcctl/vendors/mikrotik_routeros/interfaces.py", "hAP ax2"),
+    ("dcctl/vendors/mikrotik_routeros/interfaces.py", "hAP ax3"),
     # A successful drill's detail in state/backup/records.json (data, never shown).
     ("dcctl/backup/drill.py", "changed since, check ok"),
 }
