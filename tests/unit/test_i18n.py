@@ -238,6 +238,9 @@ SCANNED = [
     "dcctl/vendors/huawei_vrp/driver.py",
     "dcctl/vendors/mikrotik_routeros/driver.py",
     "dcctl/vendors/mikrotik_routeros/interfaces.py",
+    "dcctl/vendors/mikrotik_routeros/wireless.py",
+    "dcctl/vendors/mikrotik_routeros/wifi.py",
+    "dcctl/lab/switchd/air.py",
 ]
 
 
@@ -560,6 +563,24 @@ _ALLOWED = {
     ("dcctl/vendors/mikrotik_routeros/interfaces.py", "hAP ax3"),
     # A successful drill's detail in state/backup/records.json (data, never shown).
     ("dcctl/backup/drill.py", "changed since, check ok"),
+    # RouterOS console commands of the radios' and APs' wireless and wifi packages (device lines).
+    ("dcctl/vendors/mikrotik_routeros/wireless.py", "/interface wireless"),
+    ("dcctl/vendors/mikrotik_routeros/wireless.py", "/interface wireless security-profiles"),
+    ("dcctl/vendors/mikrotik_routeros/wireless.py", "[find default-name="),
+    ("dcctl/vendors/mikrotik_routeros/wireless.py", "[find name="),
+    ("dcctl/vendors/mikrotik_routeros/wireless.py", "add name="),
+    ("dcctl/vendors/mikrotik_routeros/wireless.py", "remove [find name="),
+    ("dcctl/vendors/mikrotik_routeros/wireless.py", "set [ find default-name="),
+    ("dcctl/vendors/mikrotik_routeros/wireless.py", "set [find"),
+    ("dcctl/vendors/mikrotik_routeros/wireless.py", "set [find name="),
+    ("dcctl/vendors/mikrotik_routeros/wifi.py", "/interface wifi"),
+    ("dcctl/vendors/mikrotik_routeros/wifi.py", "add name="),
+    ("dcctl/vendors/mikrotik_routeros/wifi.py", "remove [find name="),
+    ("dcctl/vendors/mikrotik_routeros/wifi.py", "security set [find name="),
+    ("dcctl/vendors/mikrotik_routeros/wifi.py", "set [ find default-name="),
+    ("dcctl/vendors/mikrotik_routeros/wifi.py", "set [find name="),
+    # The switch daemon's log line (its log file, for a developer).
+    ("dcctl/lab/switchd/air.py", "air %s: unreadable %s: %s"),
 }
 
 

@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from dcctl.files import atomic_write
+from dcctl.i18n import _
 
 log = logging.getLogger("dcctl.lab.switchd")
 
@@ -73,12 +74,14 @@ def describe(directory: Path) -> tuple[bool, str]:
         with contextlib.suppress(OSError, ValueError, TypeError):
             ends[path.stem] = Radio(**json.loads(path.read_text(encoding="utf-8")))
     if len(ends) < 2:
-        which = ", ".join(ends) or "no radio"
-        return False, f"not associated: only {which} radiates"
+        which = ", ".join(ends) or _("no radio")
+        return False, _("not associated: only {which} radiates").format(which=which)
     (a, ra), (b, rb) = list(ends.items())[:2]
     diff = ra.differences(rb)
     if diff:
-        return False, f"not associated: {a} and {b} differ in {', '.join(diff)}"
+        return False, _("not associated: {a} and {b} differ in {fields}").format(
+            a=a, b=b, fields=", ".join(diff)
+        )
     return True, f"{a} {ra.mode} <-> {b} {rb.mode}, {ra.band} {ra.channel_width} {ra.protocol}"
 
 

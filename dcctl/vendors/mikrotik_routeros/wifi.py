@@ -36,6 +36,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from dcctl.engines.switches.secrets import DeviceSecret
+from dcctl.i18n import _
 from dcctl.vendors.mikrotik_routeros.wireless import PROFILE_PREFIX, profile_name
 
 MENU = "/interface wifi"
@@ -102,7 +103,7 @@ def desired(intent: dict[str, Any], secrets: Mapping[str, DeviceSecret], state: 
         for ssid in w["ssids"]:
             ref = ssid.get("passphrase")
             if ref is not None and ref not in secrets:
-                raise KeyError(f"secret {ref} was not resolved for this device")
+                raise KeyError(_("secret {ref} was not resolved for this device").format(ref=ref))
             secret = secrets[ref] if ref is not None else None
             guest = bool(ssid.get("guest"))
             owner = "guest" if guest else str(ssid["opd"])
@@ -266,21 +267,34 @@ def verify(state: Any, intent: dict[str, Any]) -> list[str]:
             name = ssid["interface"]
             have = full("interface", t["interface"][name]) if name in t["interface"] else None
             if have is None or have["disabled"] != "no":
-                problems.append(f"{name}: not an enabled wifi interface")
+                problems.append(_("{name}: not an enabled wifi interface").format(name=name))
                 continue
             conf = t["configuration"].get(have.get("configuration", ""))
             if conf is None:
-                problems.append(f"{name}: configuration {have.get('configuration')} is missing")
+                problems.append(
+                    _("{name}: configuration {conf} is missing").format(
+                        name=name, conf=have.get("configuration")
+                    )
+                )
                 continue
             if conf.get("ssid") != ssid["ssid"]:
-                problems.append(f"{name}: ssid is {conf.get('ssid')!r}, expected {ssid['ssid']!r}")
+                problems.append(
+                    _("{name}: ssid is {have!r}, expected {want!r}").format(
+                        name=name, have=conf.get("ssid"), want=ssid["ssid"]
+                    )
+                )
             security = conf.get("security", "")
             if not security.startswith(PROFILE_PREFIX) or security not in t["security"]:
-                problems.append(f"{name}: security {security} is not dcctl's")
+                problems.append(
+                    _("{name}: security {profile} is not dcctl's").format(
+                        name=name, profile=security
+                    )
+                )
             path = t["datapath"].get(conf.get("datapath", ""), {})
             if path.get("vlan-id") != str(ssid["vlan"]) or path.get("bridge") != BRIDGE:
                 problems.append(
-                    f"{name}: datapath {conf.get('datapath')} is not vlan-id={ssid['vlan']} "
-                    f"on {BRIDGE}"
+                    _("{name}: datapath {datapath} is not vlan-id={vlan} on {bridge}").format(
+                        name=name, datapath=conf.get("datapath"), vlan=ssid["vlan"], bridge=BRIDGE
+                    )
                 )
     return problems

@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from dcctl.engines.switches.secrets import DeviceSecret
+from dcctl.i18n import _
 
 WIRELESS_MENU = "/interface wireless"
 PROFILE_MENU = "/interface wireless security-profiles"
@@ -81,7 +82,7 @@ def _secret(secrets: Mapping[str, DeviceSecret], ref: str | None) -> DeviceSecre
     if ref is None:
         return None
     if ref not in secrets:
-        raise KeyError(f"secret {ref} was not resolved for this device")
+        raise KeyError(_("secret {ref} was not resolved for this device").format(ref=ref))
     return secrets[ref]
 
 
@@ -90,8 +91,10 @@ def _profile(secret: DeviceSecret | None, security: str = "wpa2") -> dict[str, s
         return {"mode": "none"}
     if security != "wpa2":
         raise ValueError(
-            f"security {security}: RouterOS's wireless package offers WPA2 only (validation "
-            "refuses WPA3 on such models)"
+            _(
+                "security {security}: RouterOS's wireless package offers WPA2 only "
+                "(validation refuses WPA3 on such models)"
+            ).format(security=security)
         )
     return {
         "mode": "dynamic-keys",
@@ -218,7 +221,9 @@ def commands(cur: Any, tgt: Any, kv: Any, quote: Any) -> tuple[list[str], list[s
         have = cur.wlans.get(name)
         if have is None:
             if "master-interface" not in props:
-                raise ValueError(f"{name}: no such wireless interface on the device")
+                raise ValueError(
+                    _("{name}: no such wireless interface on the device").format(name=name)
+                )
             shown = {k: v for k, v in props.items() if v != WLAN_DEFAULTS.get(k) or k == "disabled"}
             shown["mode"] = props.get("mode", "ap-bridge")  # said, whatever the default
             before.append(f"{WIRELESS_MENU} add name={quote(name)} {_args(shown, kv)}")
@@ -310,13 +315,25 @@ def verify(state: Any, intent: dict[str, Any]) -> list[str]:
         for name, mode, ssid in entries:
             have = full_wlan(state.wlans[name]) if name in state.wlans else None
             if have is None or have["disabled"] != "no":
-                problems.append(f"{name}: not an enabled wireless interface")
+                problems.append(_("{name}: not an enabled wireless interface").format(name=name))
                 continue
             if mode is not None and have["mode"] != mode:
-                problems.append(f"{name}: mode is {have['mode']}, expected {mode}")
+                problems.append(
+                    _("{name}: mode is {have}, expected {want}").format(
+                        name=name, have=have["mode"], want=mode
+                    )
+                )
             if have["ssid"] != ssid:
-                problems.append(f"{name}: ssid is {have['ssid']!r}, expected {ssid!r}")
+                problems.append(
+                    _("{name}: ssid is {have!r}, expected {want!r}").format(
+                        name=name, have=have["ssid"], want=ssid
+                    )
+                )
             profile = have["security-profile"]
             if not profile.startswith(PROFILE_PREFIX) or profile not in state.profiles:
-                problems.append(f"{name}: security profile {profile} is not dcctl's")
+                problems.append(
+                    _("{name}: security profile {profile} is not dcctl's").format(
+                        name=name, profile=profile
+                    )
+                )
     return problems
