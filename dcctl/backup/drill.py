@@ -133,7 +133,7 @@ def drill(
     try:
         result.report = dict(json.loads(out.strip().splitlines()[-1]))
     except (ValueError, IndexError):
-        last = (err.strip().splitlines() or [f"exit {rc}"])[-1]
+        last = (err.strip().splitlines() or [_("exit {rc}").format(rc=rc)])[-1]
         result.error = _("{host}: the drill did not report ({last})").format(
             host=host_name(key), last=last[:300]
         )
@@ -150,7 +150,7 @@ def drill(
                 n=len(bad), files=", ".join(bad[:3])
             )
             if bad
-            else "; ".join(f"{k}: {v}" for k, v in unproven.items()) or f"exit {rc}"
+            else "; ".join(f"{k}: {v}" for k, v in unproven.items()) or _("exit {rc}").format(rc=rc)
         )
     return result
 

@@ -36,6 +36,7 @@ def git(cwd: Path, *args: str, data: bytes | None = None, env: dict[str, str] | 
     except subprocess.TimeoutExpired:
         raise GitError(_("git {command} timed out").format(command=args[0])) from None
     if proc.returncode != 0:
-        msg = proc.stderr.decode(errors="replace").strip() or f"exit {proc.returncode}"
+        said = proc.stderr.decode(errors="replace").strip()
+        msg = said or _("exit {rc}").format(rc=proc.returncode)
         raise GitError(f"git {args[0]}: {msg}")
     return proc.stdout.decode(errors="replace")

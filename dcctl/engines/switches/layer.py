@@ -231,7 +231,10 @@ class SwitchLayer:
 
     def _run(self, ctx: Context, fn: Callable[..., list[SwitchResult]]) -> LayerResult:
         def done(res: SwitchResult) -> None:
-            ctx.step(res.status, f"switch {res.name}" + (f": {res.error}" if res.error else ""))
+            ctx.step(
+                res.status,
+                _("switch {name}").format(name=res.name) + (f": {res.error}" if res.error else ""),
+            )
 
         try:
             results = fn(ctx.spec, ctx.target, done, state=ctx.state)
