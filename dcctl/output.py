@@ -311,29 +311,45 @@ def confirm_or_exit(auto_approve: bool, verb: str, question: str) -> None:
     """
     import typer
 
+    from dcctl.i18n import _
+
     if auto_approve:
         return
     if not interactive():
-        err_console().print(f"error: not a terminal; pass --auto-approve to {verb}")
+        err_console().print(_not_a_terminal(verb))
         raise typer.Exit(1)
     if not typer.confirm(question, default=False):
-        err_console().print(f"not confirmed: nothing was changed ({verb})")
+        err_console().print(_("not confirmed: nothing was changed ({verb})").format(verb=verb))
         raise typer.Exit(1)
+
+
+def _not_a_terminal(verb: str) -> str:
+    from dcctl.i18n import _
+
+    return _("error: not a terminal; pass --auto-approve to {verb}").format(verb=verb)
 
 
 def type_to_confirm(auto_approve: bool, verb: str, word: str, question: str) -> None:
     """Like :func:`confirm_or_exit`, but the person must type ``word`` (a destroy)."""
     import typer
 
+    from dcctl.i18n import _
+
     if auto_approve:
         return
     if not interactive():
-        err_console().print(f"error: not a terminal; pass --auto-approve to {verb}")
+        err_console().print(_not_a_terminal(verb))
         raise typer.Exit(1)
-    answer = typer.prompt(f"{question}\nType {word!r} to confirm", default="", show_default=False)
+    answer = typer.prompt(
+        question + "\n" + _("Type {word!r} to confirm").format(word=word),
+        default="",
+        show_default=False,
+    )
     if answer.strip() != word:
         err_console().print(
-            f"not confirmed ({escape(answer.strip())!r} is not {word!r}): nothing was changed"
+            _("not confirmed ({answer!r} is not {word!r}): nothing was changed").format(
+                answer=escape(answer.strip()), word=word
+            )
         )
         raise typer.Exit(1)
 
