@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -38,3 +39,20 @@ def spec_repo(tmp_path: Path) -> Path:
 @pytest.fixture
 def cli() -> CliRunner:
     return CliRunner()
+
+
+@pytest.fixture(scope="module")
+def wireless_intents(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    """The switch intents of tests/specs.py's wireless spec (a radio link, a legacy
+    `cAP ac` and an 802.11ax `cAP ax` AP), built once per module that renders them."""
+    from dcctl.plan.desired import desired_state
+    from dcctl.spec import load_spec
+    from tests.specs import OpdSpec, build_spec
+
+    root = build_spec(
+        tmp_path_factory.mktemp("w"),
+        switches=["cisco_ios", "cisco_ios"],
+        opds=[OpdSpec("dinkes", lan_ports=1, switch=1), OpdSpec("dishub", lan_ports=1, switch=1)],
+        wireless=True,
+    )
+    return desired_state(load_spec(root))["switches"]

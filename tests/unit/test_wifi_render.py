@@ -13,31 +13,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from dcctl.engines.switches.masking import MASK
 from dcctl.engines.switches.secrets import secret_tag
 from dcctl.lab.switchd.state import MemoryBackend, PortSettings, Switch, load_vendor
-from dcctl.plan.desired import desired_state
-from dcctl.spec import load_spec
 from dcctl.vendors.mikrotik_routeros import driver as ros
-from tests.specs import OpdSpec, build_spec, wifi_passphrase
+from tests.specs import wifi_passphrase
 from tests.unit.test_wireless_render import PASSWORD, VALUES, secrets_for
 
 FIXTURE = Path(__file__).parents[1] / "fixtures/devices/mikrotik_routeros/export_capax_wifi_v7.rsc"
 AP = "ap-dishub"
 KEY = VALUES[wifi_passphrase("dishub")]
-
-
-@pytest.fixture(scope="module")
-def intents(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
-    root = build_spec(
-        tmp_path_factory.mktemp("w"),
-        switches=["cisco_ios", "cisco_ios"],
-        opds=[OpdSpec("dinkes", lan_ports=1, switch=1), OpdSpec("dishub", lan_ports=1, switch=1)],
-        wireless=True,
-    )
-    return desired_state(load_spec(root))["switches"]
 
 
 def without_keys(text: str) -> str:
@@ -96,9 +81,9 @@ def test_a_v7_wifi_export_is_read_as_the_device_writes_it() -> None:
 
 
 def test_ax_ap_renders_the_wifi_package_with_wpa3_and_the_ssid_vlans(
-    intents: dict[str, dict[str, Any]],
+    wireless_intents: dict[str, dict[str, Any]],
 ) -> None:
-    drv, intent = ros.DRIVER, intents[AP]
+    drv, intent = ros.DRIVER, wireless_intents[AP]
     assert sorted(intent["wireless"]) == ["wifi1", "wifi2"]
     intended = drv.intended(AP, intent, secrets_for(intent))
     lan, guest = intent["ports"]["wifi1"]["vlan"], intent["ports"]["wifi1-guest"]["vlan"]
@@ -143,8 +128,13 @@ def test_ax_ap_renders_the_wifi_package_with_wpa3_and_the_ssid_vlans(
     ]
 
 
-def test_wpa2_wpa3_is_both_authentication_types(intents: dict[str, dict[str, Any]]) -> None:
-    intent = {**intents[AP], "wireless": {k: dict(v) for k, v in intents[AP]["wireless"].items()}}
+def test_wpa2_wpa3_is_both_authentication_types(
+    wireless_intents: dict[str, dict[str, Any]],
+) -> None:
+    intent = {
+        **wireless_intents[AP],
+        "wireless": {k: dict(v) for k, v in wireless_intents[AP]["wireless"].items()},
+    }
     for w in intent["wireless"].values():
         w["ssids"] = [
             dict(s, security="wpa2-wpa3") if not s.get("guest") else s for s in w["ssids"]
@@ -153,8 +143,8 @@ def test_wpa2_wpa3_is_both_authentication_types(intents: dict[str, dict[str, Any
     assert 'authentication-types="wpa2-psk,wpa3-psk" passphrase=' in intended
 
 
-def test_every_shown_line_masks_the_passphrase(intents: dict[str, dict[str, Any]]) -> None:
-    drv, intent = ros.DRIVER, intents[AP]
+def test_every_shown_line_masks_the_passphrase(wireless_intents: dict[str, dict[str, Any]]) -> None:
+    drv, intent = ros.DRIVER, wireless_intents[AP]
     intended = drv.intended(AP, intent, secrets_for(intent))
     factory = "/interface wifi set [ find default-name=wifi1 ]\n"
     factory += "/interface wifi set [ find default-name=wifi2 ]\n"
@@ -172,9 +162,9 @@ def test_every_shown_line_masks_the_passphrase(intents: dict[str, dict[str, Any]
 
 
 def test_the_lab_ap_takes_the_change_maps_ssids_to_vlans_and_rolls_back(
-    intents: dict[str, dict[str, Any]], tmp_path: Path
+    wireless_intents: dict[str, dict[str, Any]], tmp_path: Path
 ) -> None:
-    drv, intent = ros.DRIVER, intents[AP]
+    drv, intent = ros.DRIVER, wireless_intents[AP]
     intended = drv.intended(AP, intent, secrets_for(intent))
     lan, guest = intent["ports"]["wifi1"]["vlan"], intent["ports"]["wifi1-guest"]["vlan"]
     sw, session = lab_ap(tmp_path)
@@ -198,9 +188,9 @@ def test_the_lab_ap_takes_the_change_maps_ssids_to_vlans_and_rolls_back(
 
 
 def test_a_passphrase_changed_by_hand_is_found_apart_and_put_back(
-    intents: dict[str, dict[str, Any]], tmp_path: Path
+    wireless_intents: dict[str, dict[str, Any]], tmp_path: Path
 ) -> None:
-    drv, intent = ros.DRIVER, intents[AP]
+    drv, intent = ros.DRIVER, wireless_intents[AP]
     intended = drv.intended(AP, intent, secrets_for(intent))
     sw, session = lab_ap(tmp_path)
     conn = Conn(sw, session)
@@ -224,8 +214,10 @@ def test_a_passphrase_changed_by_hand_is_found_apart_and_put_back(
     assert drv.stale_keys(conn, intended) == []
 
 
-def test_full_mode_removes_a_wifi_ssid_nobody_reviewed(intents: dict[str, dict[str, Any]]) -> None:
-    drv, intent = ros.DRIVER, intents[AP]
+def test_full_mode_removes_a_wifi_ssid_nobody_reviewed(
+    wireless_intents: dict[str, dict[str, Any]],
+) -> None:
+    drv, intent = ros.DRIVER, wireless_intents[AP]
     intended = drv.intended(AP, intent, secrets_for(intent))
     rogue = without_keys(intended) + (
         "/interface wifi add configuration=dcctl-guest disabled=no master-interface=wifi2 "

@@ -13,16 +13,12 @@ import re
 from pathlib import Path
 from typing import Any, ClassVar
 
-import pytest
-
 from dcctl.engines.switches.engine import SwitchTarget, change_switch
 from dcctl.engines.switches.masking import MASK
 from dcctl.engines.switches.secrets import DeviceSecret, device_secrets, secret_tag
-from dcctl.plan.desired import desired_state
-from dcctl.spec import load_spec
 from dcctl.vendors.mikrotik_routeros import driver as ros
 from dcctl.vendors.mikrotik_routeros.wireless import WRITE_ONLY
-from tests.specs import RADIO_KEY, OpdSpec, build_spec, wifi_passphrase
+from tests.specs import RADIO_KEY, wifi_passphrase
 
 FIXTURE = Path(__file__).parents[1] / "fixtures/devices/mikrotik_routeros/export_wapac_v7.rsc"
 PASSWORD = "login-pw"
@@ -37,17 +33,6 @@ FACTORY = {
     "ap": "/interface wireless set [ find default-name=wlan1 ] ssid=MikroTik\n"
     "/interface wireless set [ find default-name=wlan2 ] ssid=MikroTik\n",
 }
-
-
-@pytest.fixture(scope="module")
-def intents(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
-    root = build_spec(
-        tmp_path_factory.mktemp("w"),
-        switches=["cisco_ios", "cisco_ios"],
-        opds=[OpdSpec("dinkes", lan_ports=1, switch=1), OpdSpec("dishub", lan_ports=1, switch=1)],
-        wireless=True,
-    )
-    return desired_state(load_spec(root))["switches"]
 
 
 def secrets_for(intent: dict[str, Any], values: dict[str, str] = VALUES) -> dict[str, DeviceSecret]:
@@ -84,11 +69,11 @@ def test_real_v7_export_of_an_ap_is_read_as_the_device_wrote_it() -> None:
 
 
 def test_radio_bridge_and_station_render_with_the_key_only_in_pushed_lines(
-    intents: dict[str, dict[str, Any]],
+    wireless_intents: dict[str, dict[str, Any]],
 ) -> None:
     drv = ros.DRIVER
     for name, mode in (("radio-dc", "bridge"), ("radio-far", "station-bridge")):
-        intent = intents[name]
+        intent = wireless_intents[name]
         keys = secrets_for(intent)
         intended = drv.intended(name, intent, keys)
         lines = drv.remediation(FACTORY["radio"], intended, set(), False)
@@ -113,9 +98,9 @@ def test_radio_bridge_and_station_render_with_the_key_only_in_pushed_lines(
 
 
 def test_drift_on_a_radio_is_one_set_line_without_the_key(
-    intents: dict[str, dict[str, Any]],
+    wireless_intents: dict[str, dict[str, Any]],
 ) -> None:
-    drv, intent = ros.DRIVER, intents["radio-far"]
+    drv, intent = ros.DRIVER, wireless_intents["radio-far"]
     intended = drv.intended("radio-far", intent, secrets_for(intent))
     drifted = (
         as_device(intended)
@@ -133,9 +118,9 @@ def test_drift_on_a_radio_is_one_set_line_without_the_key(
 
 
 def test_a_new_key_replaces_the_profile_and_the_old_one_goes(
-    intents: dict[str, dict[str, Any]],
+    wireless_intents: dict[str, dict[str, Any]],
 ) -> None:
-    drv, intent = ros.DRIVER, intents["radio-dc"]
+    drv, intent = ros.DRIVER, wireless_intents["radio-dc"]
     old = drv.intended("radio-dc", intent, secrets_for(intent))
     rotated = {**VALUES, RADIO_KEY: "a-new-radio-key"}
     new = drv.intended("radio-dc", intent, secrets_for(intent, rotated))
@@ -149,9 +134,9 @@ def test_a_new_key_replaces_the_profile_and_the_old_one_goes(
 
 
 def test_ap_ssids_are_virtual_aps_on_their_vlans_guests_isolated(
-    intents: dict[str, dict[str, Any]],
+    wireless_intents: dict[str, dict[str, Any]],
 ) -> None:
-    drv, intent = ros.DRIVER, intents["ap-dinkes"]
+    drv, intent = ros.DRIVER, wireless_intents["ap-dinkes"]
     intended = drv.intended("ap-dinkes", intent, secrets_for(intent))
     lines = drv.remediation(FACTORY["ap"], intended, set(), False)
     lan, guest = intent["ports"]["wlan1"]["vlan"], intent["ports"]["wlan1-guest"]["vlan"]
@@ -179,8 +164,10 @@ def test_ap_ssids_are_virtual_aps_on_their_vlans_guests_isolated(
     assert rm_port < rm_ap
 
 
-def test_full_mode_removes_an_ssid_nobody_reviewed(intents: dict[str, dict[str, Any]]) -> None:
-    drv, intent = ros.DRIVER, intents["ap-dinkes"]
+def test_full_mode_removes_an_ssid_nobody_reviewed(
+    wireless_intents: dict[str, dict[str, Any]],
+) -> None:
+    drv, intent = ros.DRIVER, wireless_intents["ap-dinkes"]
     intended = drv.intended("ap-dinkes", intent, secrets_for(intent))
     rogue = as_device(intended) + (
         "/interface wireless add disabled=no master-interface=wlan1 name=free ssid=Free\n"
@@ -192,18 +179,20 @@ def test_full_mode_removes_an_ssid_nobody_reviewed(intents: dict[str, dict[str, 
 
 
 def test_verify_names_a_radio_that_is_not_running_the_link(
-    intents: dict[str, dict[str, Any]],
+    wireless_intents: dict[str, dict[str, Any]],
 ) -> None:
-    intent = intents["radio-dc"]
+    intent = wireless_intents["radio-dc"]
     intended = ros.DRIVER.intended("radio-dc", intent, secrets_for(intent))
     wrong = as_device(intended).replace("mode=bridge", "mode=ap-bridge")
     problems = ros.verify_state(ros.parse_export(wrong), intent)
     assert problems == ["wlan1: mode is ap-bridge, expected bridge"]
 
 
-def test_engine_pushes_the_key_and_shows_it_masked(intents: dict[str, dict[str, Any]]) -> None:
+def test_engine_pushes_the_key_and_shows_it_masked(
+    wireless_intents: dict[str, dict[str, Any]],
+) -> None:
     """change_switch with the real driver and a device that keeps what it is sent."""
-    intent = intents["radio-far"]
+    intent = wireless_intents["radio-far"]
 
     class Device(ros.RouterOsDriver):
         running = FACTORY["radio"]
@@ -257,11 +246,11 @@ def test_engine_pushes_the_key_and_shows_it_masked(intents: dict[str, dict[str, 
 
 
 def test_a_key_changed_by_hand_is_found_and_put_back_never_shown(
-    intents: dict[str, dict[str, Any]],
+    wireless_intents: dict[str, dict[str, Any]],
 ) -> None:
     """A radio's key edited on the device keeps its profile's name and tag: only the
     sensitive read finds it. The drift line is masked; the apply sends the spec's key."""
-    drv, intent = ros.DRIVER, intents["radio-far"]
+    drv, intent = ros.DRIVER, wireless_intents["radio-far"]
     keys = secrets_for(intent)
     intended = drv.intended("radio-far", intent, keys)
     key = VALUES[RADIO_KEY]
@@ -295,14 +284,14 @@ def test_a_key_changed_by_hand_is_found_and_put_back_never_shown(
 
 
 def test_the_lab_device_shows_a_hand_changed_key_to_the_sensitive_read_only(
-    intents: dict[str, dict[str, Any]], tmp_path: Path
+    wireless_intents: dict[str, dict[str, Any]], tmp_path: Path
 ) -> None:
     """Against the lab's RouterOS dialect: the pushed config has no stale key; a key set
     by hand at the device's console is found (and only by the sensitive read), and the
     line the driver makes puts the spec's key back."""
     from dcctl.lab.switchd.state import MemoryBackend, Switch, load_vendor
 
-    drv, intent = ros.DRIVER, intents["radio-far"]
+    drv, intent = ros.DRIVER, wireless_intents["radio-far"]
     intended = drv.intended("radio-far", intent, secrets_for(intent))
     sw = Switch(
         "radio-far", load_vendor("mikrotik_routeros"), {"ether1": "e1", "wlan1": "w1"},

@@ -37,7 +37,7 @@ from typing import Any
 
 from dcctl.engines.switches.secrets import DeviceSecret
 from dcctl.i18n import _
-from dcctl.vendors.mikrotik_routeros.wireless import PROFILE_PREFIX, profile_name
+from dcctl.vendors.mikrotik_routeros.wireless import PROFILE_PREFIX, interface_lines, profile_name
 
 MENU = "/interface wifi"
 #: The profile tables, in the order a change adds them (a configuration names the others).
@@ -245,15 +245,7 @@ def render(state: Any, kv: Any, quote: Any) -> list[str]:
         for name, props in sorted(state.wifi[t].items()):
             args = _args(props, kv)
             lines.append(f"{_menu(t)} add name={quote(name)}" + (f" {args}" if args else ""))
-    ifaces = sorted(
-        state.wifi["interface"].items(), key=lambda x: ("master-interface" in x[1], x[0])
-    )
-    for name, props in ifaces:
-        if "master-interface" in props:
-            lines.append(f"{MENU} add name={quote(name)} {_args(props, kv)}")
-        else:
-            lines.append(f"{MENU} set [ find default-name={name} ] {_args(props, kv)}")
-    return lines
+    return lines + interface_lines(MENU, state.wifi["interface"], kv, quote)
 
 
 def verify(state: Any, intent: dict[str, Any]) -> list[str]:

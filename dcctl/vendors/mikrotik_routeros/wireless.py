@@ -288,13 +288,19 @@ def render(state: Any, kv: Any, quote: Any) -> list[str]:
     for name, props in sorted(state.profiles.items()):
         args = _args(props, kv)
         lines.append(f"{PROFILE_MENU} add name={quote(name)}" + (f" {args}" if args else ""))
-    for name, props in sorted(
-        state.wlans.items(), key=lambda x: ("master-interface" in x[1], x[0])
-    ):
+    return lines + interface_lines(WIRELESS_MENU, state.wlans, kv, quote)
+
+
+def interface_lines(menu: str, interfaces: dict[str, Any], kv: Any, quote: Any) -> list[str]:
+    """A radio package's interfaces as `/export terse` lines, as RouterOS orders them:
+    the radios first (``set [ find default-name=... ]``: they exist from the factory),
+    then the virtual interfaces (``add``), which name their radio as master."""
+    lines = []
+    for name, props in sorted(interfaces.items(), key=lambda x: ("master-interface" in x[1], x[0])):
         if "master-interface" in props:
-            lines.append(f"{WIRELESS_MENU} add name={quote(name)} {_args(props, kv)}")
+            lines.append(f"{menu} add name={quote(name)} {_args(props, kv)}")
         else:
-            lines.append(f"{WIRELESS_MENU} set [ find default-name={name} ] {_args(props, kv)}")
+            lines.append(f"{menu} set [ find default-name={name} ] {_args(props, kv)}")
     return lines
 
 
