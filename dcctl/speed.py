@@ -15,6 +15,9 @@ change must keep (`benchmarks/bench_spec.py` prints the figures, x1/x4/x10):
 - Marks (file, line, column) are made when an error needs them
   (`spec/source.py`); a lock in dcctl's own form is read by a line reader.
 - The big builders run with the cyclic garbage collector paused (:func:`paused_gc`).
+- Read once, encode in C: the lock is read once per run (``Spec.lock``), JSON is
+  written by orjson (``output.json_bytes``), and a plain scalar goes through PyYAML's
+  resolvers only when its first character is one they key on (``spec/source.py``).
 """
 
 from __future__ import annotations
