@@ -171,7 +171,8 @@ _VALUES: dict[tuple[str, str], Any] = {}
 #: First characters with which a plain scalar may resolve to something other than a
 #: string: PyYAML keys its implicit resolvers by first character, so a plain scalar
 #: starting with any other character (most names and words) is a string without
-#: running a single regular expression. Empty when a wildcard resolver exists.
+#: running a single regular expression. None (no shortcut) when a wildcard or path
+#: resolver exists, since then any first character may be typed.
 _MAYBE_TYPED: frozenset[str] | None = (
     None
     if None in _Loader.yaml_implicit_resolvers or _Loader.yaml_path_resolvers
