@@ -837,8 +837,9 @@ _NOT_UNICAST = (
 
 def _not_unicast(address: str) -> str | None:
     """Why `address` cannot be a device's own unicast address, or None if it can."""
+    version, value = address_value(address)  # parsed once, not once per block
     return next(
-        (_(why) for block, why in _not_unicast_blocks() if _inside(address, (block,))), None
+        (_(why) for block, why in _not_unicast_blocks() if _holds(block, version, value)), None
     )
 
 
@@ -846,7 +847,11 @@ def _inside(address: str, nets: Iterable[netaddr.IPNetwork]) -> bool:
     """Whether `address` lies in one of `nets`, as ``IPAddress(address) in net`` says,
     without making an address object per office (a x10 regency has 1,500)."""
     version, value = address_value(address)
-    return any(n.version == version and n.first <= value <= n.last for n in nets)
+    return any(_holds(n, version, value) for n in nets)
+
+
+def _holds(net: netaddr.IPNetwork, version: int, value: int) -> bool:
+    return net.version == version and net.first <= value <= net.last
 
 
 @functools.cache
