@@ -205,11 +205,34 @@ def validate(
         con.print(
             escape(_("checked {file} within its repo {root}").format(file=named, root=spec.root))
         )
-    con.print(_("read: {files}").format(files=escape(", ".join(spec.files))), soft_wrap=True)
+    con.print(_("read: {files}").format(files=escape(_files_read(spec.files))), soft_wrap=True)
     for rel, why in spec.skipped.items():
         con.print(
             _("skipped {file}: {why}").format(file=escape(rel), why=escape(_(why))), soft_wrap=True
         )
+
+
+#: Up to this many files `validate` names one by one; more are counted per folder.
+FILES_NAMED = 20
+
+
+def _files_read(files: list[str]) -> str:
+    """The files a validate read, for a person: each name while they are few; past
+    :data:`FILES_NAMED` (a x10 regency has 600 OPD files) the top-level files by name
+    and each folder with its count, so the line stays a line (``-o json`` lists all)."""
+    if len(files) <= FILES_NAMED:
+        return ", ".join(files)
+    top = [name for name in files if "/" not in name]
+    folders: dict[str, int] = {}
+    for name in files:
+        if "/" in name:
+            folder = name.rpartition("/")[0]
+            folders[folder] = folders.get(folder, 0) + 1
+    counted = [
+        _("{folder}/ ({n} files)").format(folder=folder, n=n)
+        for folder, n in sorted(folders.items())
+    ]
+    return ", ".join([*top, *counted])
 
 
 def _summary(spec: Any) -> dict[str, Any]:

@@ -111,3 +111,24 @@ def test_dcctlignore_patterns_follow_gitignore() -> None:
     assert _matches("opd/*.bak.yaml", "opd/a.bak.yaml")
     assert not _matches("opd/*.yaml", "opd/sub/a.yaml")  # * stays within a name
     assert _matches("opd/**/a.yaml", "opd/sub/deep/a.yaml")
+
+
+def test_validate_counts_the_files_of_a_large_repo_per_folder(tmp_path: Path) -> None:
+    """Past FILES_NAMED files the text line names the top-level files and counts each
+    folder (a x10 regency has 600 OPD files); the JSON still lists every file."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from gen_regency import generate
+    finally:
+        sys.path.pop(0)
+    generate(tmp_path / "big", opds=24, vms=160, switches=20, offices=60, cameras=320)
+    text = CliRunner().invoke(app, ["validate", str(tmp_path / "big")])
+    assert text.exit_code == 0, text.output
+    read = [line for line in text.output.splitlines() if line.startswith("read: ")]
+    assert read == ["read: site.yaml, opd/ (24 files)"], text.output
+    data = json.loads(
+        CliRunner().invoke(app, ["validate", str(tmp_path / "big"), "-o", "json"]).output
+    )
+    assert len(data["files"]) == 25 and "opd/opd23.yaml" in data["files"]
