@@ -23,13 +23,14 @@ from rich.markup import escape
 from rich.table import Table
 
 from dcctl import __version__, cliopts
-from dcctl.cliopts import SpecPath, examples
+from dcctl.cliopts import OutputOpt, SpecPath, TargetOpt, examples
 from dcctl.engines.layer import WAITING
 from dcctl.i18n import _, number
 from dcctl.output import (
     EXIT_CODES,
     Output,
     OutputMd,
+    Target,
     configure,
     confirm_or_exit,
     console,
@@ -62,15 +63,6 @@ class Lang(StrEnum):
     en = "en"
 
 
-class Target(StrEnum):
-    lab = "lab"
-    prod = "prod"
-
-
-TargetOpt = Annotated[Target, typer.Option("--target", "-t", help="lab (rehearsal) or prod")]
-
-
-OutputOpt = Annotated[Output, output_option(Output)]
 #: plan and report: a pipeline posts their markdown.
 OutputMdOpt = Annotated[OutputMd, output_option(OutputMd)]
 

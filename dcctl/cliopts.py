@@ -22,6 +22,13 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
+from dcctl.output import Output, Target, output_option
+
+#: --target of every command that works on one target (the lab rehearsal or production).
+TargetOpt = Annotated[Target, typer.Option("--target", "-t", help="lab (rehearsal) or prod")]
+#: -o/--output of every data command (text, json, yaml).
+OutputOpt = Annotated[Output, output_option()]
+
 #: `-h` as well as `--help` (click's default is only `--help`); contexts inherit it.
 CONTEXT: dict[str, Any] = {"help_option_names": ["-h", "--help"]}
 

@@ -24,7 +24,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from dcctl import cliopts
-from dcctl.cliopts import SpecPath, examples
+from dcctl.cliopts import OutputOpt, SpecPath, TargetOpt, examples
 from dcctl.i18n import N_, _, number
 from dcctl.output import (
     Output,
@@ -34,13 +34,10 @@ from dcctl.output import (
     err_console,
     fail,
     load_spec_or_exit,
-    output_option,
 )
 
 backup_app = cliopts.app(help="Backups of every OPD's data: status (and restore drills).")
 
-TargetOpt = Annotated[Target, typer.Option("--target", "-t", help="lab or prod")]
-OutputOpt = Annotated[Output, output_option()]
 
 _STYLE = {
     "ok": "green",
@@ -190,8 +187,6 @@ VmWords = Annotated[
         show_default=False,
     ),
 ]
-TargetOpt = Annotated[Target, typer.Option("--target", "-t", help="lab or prod")]
-OutputOpt = Annotated[Output, output_option()]
 
 
 @backup_app.command(

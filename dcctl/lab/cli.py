@@ -23,7 +23,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from dcctl import cliopts
-from dcctl.cliopts import SpecPath, examples
+from dcctl.cliopts import OutputOpt, SpecPath, examples
 from dcctl.i18n import N_, _, number
 from dcctl.output import (
     Output,
@@ -31,7 +31,6 @@ from dcctl.output import (
     emit,
     err_console,
     fail,
-    output_option,
     print_spec_errors,
 )
 from dcctl.spec.errors import SpecErrors
@@ -56,7 +55,6 @@ LabIdOpt = Annotated[
         help="3 characters [a-z0-9]; default $DCCTL_LAB_ID or the first letters of the site name",
     ),
 ]
-OutputOpt = Annotated[Output, output_option()]
 
 
 class _Reporter:

@@ -21,7 +21,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from dcctl import cliopts
-from dcctl.cliopts import SpecPath, examples
+from dcctl.cliopts import OutputOpt, SpecPath, TargetOpt, examples
 from dcctl.i18n import _
 from dcctl.output import (
     Output,
@@ -31,16 +31,12 @@ from dcctl.output import (
     err_console,
     fail,
     load_spec_or_exit,
-    output_option,
 )
 
 if TYPE_CHECKING:
     from dcctl.spec.loader import Spec
 
 hostkeys_app = cliopts.app(help="Pinned SSH host keys of switches, VMs and office routers.")
-
-TargetOpt = Annotated[Target, typer.Option("--target", "-t", help="lab or prod")]
-OutputOpt = Annotated[Output, output_option()]
 
 
 def devices(spec: Spec) -> dict[str, tuple[str, int]]:

@@ -18,7 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from dcctl import cliopts, targets
-from dcctl.cliopts import SpecPath, examples
+from dcctl.cliopts import OutputOpt, SpecPath, TargetOpt, examples
 from dcctl.i18n import N_, _
 from dcctl.output import (
     Output,
@@ -27,7 +27,6 @@ from dcctl.output import (
     console,
     emit,
     fail,
-    output_option,
     print_spec_errors,
 )
 from dcctl.spec.errors import SpecErrors
@@ -51,8 +50,6 @@ OfficeWords = Annotated[
         show_default=False,
     ),
 ]
-TargetOpt = Annotated[Target, typer.Option("--target", "-t", help="lab (rehearsal keys) or prod")]
-OutputOpt = Annotated[Output, output_option()]
 
 
 def _load(path: Path, as_json: bool = False) -> Spec:

@@ -18,7 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from dcctl import cliopts
-from dcctl.cliopts import examples
+from dcctl.cliopts import OutputOpt, TargetOpt, examples
 from dcctl.engines.switches.engine import SwitchResult
 from dcctl.engines.switches.layer import (
     apply_switches,
@@ -35,7 +35,6 @@ from dcctl.output import (
     err_console,
     fail,
     load_spec_or_exit,
-    output_option,
 )
 
 if TYPE_CHECKING:
@@ -65,8 +64,6 @@ SpecOpt = Annotated[
     Path | None,
     typer.Option("--spec", help="Deprecated: give the spec path first instead", hidden=True),
 ]
-TargetOpt = Annotated[Target, typer.Option("--target", "-t", help="lab (rehearsal) or prod")]
-OutputOpt = Annotated[Output, output_option()]
 
 _STYLE = {
     "changed": "green",
