@@ -14,7 +14,9 @@ trunks that need it); routing is what would join them again, so the gateway:
 * drops what one OPD's staff LAN sends to another's (an OPD SSID lands in its staff
   LAN: its clients reach their OPD's network, not another OPD's).
 
-The rules live in two chains of their own (`<PREFIX>-EDGE` for forwarding,
+The rules are :mod:`dcctl.plan.edge`'s policy, the one a production gateway gets
+as RouterOS firewall rules, each zone matched by the gateway's interface on it.
+They live in two chains of their own (`<PREFIX>-EDGE` for forwarding,
 `<PREFIX>-EDGE-IN` for the gateway itself) jumped to first, built in one
 `iptables-restore --noflush`; what `iptables -S` then shows is kept in the lab
 state, so a second `up` that finds the same rules changes nothing and one that finds
@@ -28,34 +30,43 @@ from dcctl.lab import net
 from dcctl.lab.base import LabError, UpRun, write_if_changed
 from dcctl.lab.plan import EdgePlan
 from dcctl.lab.preflight import apt_hint
+from dcctl.plan.edge import GUEST, WAN, EdgeRule, edge_policy, staff
 
 RULES_FILE = "edge.rules"
 
 
 def forward_rules(e: EdgePlan) -> list[str]:
     """The forwarding chain's rules (iptables-restore syntax, without `-A CHAIN`)."""
-    rules = [f"-i {a} -o {b} -j DROP" for _, a in e.staff_lans for _, b in e.staff_lans if a != b]
-    if e.guest_ifname is not None:
-        g = e.guest_ifname
-        rules += [f"-i {g} -o {e.wan_ifname} -j ACCEPT", f"-i {g} -j DROP"]
-        rules += [
-            f"-o {g} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
-            f"-o {g} -j DROP",
-        ]
-    return rules
+    return [_iptables(r, e) for r in _policy(e) if r.chain == "forward"]
 
 
 def input_rules(e: EdgePlan) -> list[str]:
     """The gateway's own input from guests: its guest address only (ping, DNS, DHCP)."""
-    if e.guest_ifname is None:
-        return []
-    g, me = e.guest_ifname, e.guest_gateway
-    return [
-        f"-i {g} -d {me}/32 -p icmp -j ACCEPT",
-        f"-i {g} -d {me}/32 -p udp -m udp --dport 53 -j ACCEPT",
-        f"-i {g} -p udp -m udp --dport 67 -j ACCEPT",
-        f"-i {g} -j DROP",
-    ]
+    return [_iptables(r, e) for r in _policy(e) if r.chain == "input"]
+
+
+def _policy(e: EdgePlan) -> list[EdgeRule]:
+    return edge_policy([opd for opd, _ in e.staff_lans], e.guest_ifname is not None)
+
+
+def _iptables(r: EdgeRule, e: EdgePlan) -> str:
+    """One policy rule as iptables matches: a zone is the gateway's interface on it."""
+    ifnames: dict[str, str | None] = {staff(opd): i for opd, i in e.staff_lans}
+    ifnames |= {GUEST: e.guest_ifname, WAN: e.wan_ifname}
+    parts = []
+    if r.src is not None:
+        parts.append(f"-i {ifnames[r.src]}")
+    if r.dst is not None:
+        parts.append(f"-o {ifnames[r.dst]}")
+    if r.to_self:
+        parts.append(f"-d {e.guest_gateway}/32")
+    if r.protocol is not None:
+        parts.append(f"-p {r.protocol}")
+    if r.port is not None:
+        parts.append(f"-m {r.protocol} --dport {r.port}")
+    if r.replies:
+        parts.append("-m conntrack --ctstate RELATED,ESTABLISHED")
+    return " ".join([*parts, f"-j {r.action.upper()}"])
 
 
 def _ipt(e: EdgePlan, *args: str, table: str = "filter", check: bool = True) -> str:

@@ -8,13 +8,14 @@ refactoring), so today's strings for the example regency are written out here.
 
 from __future__ import annotations
 
-from pathlib import Path
+from functools import partial
 
 import pytest
 
 from dcctl.lab.edge import forward_rules, input_rules
 from dcctl.lab.plan import EdgePlan, LabPlan
 from dcctl.lab.topology import build_plan
+from dcctl.plan.edge import GUEST, MGMT, WAN, decide, edge_policy, staff
 from dcctl.spec import load_spec
 from tests.conftest import EXAMPLE
 
@@ -50,3 +51,36 @@ def test_without_guests_the_lab_keeps_only_staff_lans_apart() -> None:
     e = EdgePlan("gw", "X-EDGE", (("a", "va"), ("b", "vb")))
     assert forward_rules(e) == ["-i va -o vb -j DROP", "-i vb -o va -j DROP"]
     assert input_rules(e) == []
+
+
+def test_guests_reach_the_internet_only_and_staff_lans_stay_apart() -> None:
+    rules = edge_policy(["dinkes", "setda"], guest=True)
+    fwd = partial(decide, rules, "forward")
+    assert fwd(GUEST, WAN) == "accept"
+    for elsewhere in (staff("dinkes"), staff("setda"), MGMT):
+        assert fwd(GUEST, elsewhere) == "drop"
+    assert fwd(staff("dinkes"), staff("setda")) == "drop"
+    assert fwd(staff("setda"), staff("dinkes")) == "drop"
+    assert fwd(WAN, GUEST) == "drop"  # nothing new into the guest network
+    assert fwd(WAN, GUEST, reply=True) == "accept"
+    assert fwd(staff("dinkes"), WAN) is None  # not the edge policy's business
+
+
+def test_a_guest_reaches_only_its_own_gateway_address_for_ping_dns_and_dhcp() -> None:
+    rules = edge_policy(["dinkes"], guest=True)
+    inp = partial(decide, rules, "input", GUEST)
+    assert inp("self", protocol="icmp") == "accept"
+    assert inp("self", protocol="udp", port=53) == "accept"
+    assert inp("self", protocol="udp", port=67) == "accept"
+    assert inp("self", protocol="tcp", port=22) == "drop"  # no SSH, no web UI
+    assert inp(MGMT, protocol="icmp") == "drop"  # another address of the gateway
+    assert inp(staff("dinkes"), protocol="udp", port=53) == "drop"
+    assert decide(rules, "input", staff("dinkes"), "self", protocol="tcp", port=22) is None
+
+
+def test_without_a_guest_network_only_staff_lans_are_kept_apart() -> None:
+    rules = edge_policy(["a", "b", "c"], guest=False)
+    assert {(r.src, r.dst) for r in rules} == {
+        (staff(a), staff(b)) for a in "abc" for b in "abc" if a != b
+    }
+    assert all(r.chain == "forward" and r.action == "drop" for r in rules)
