@@ -141,6 +141,7 @@ def site_doc(
     services: str | None = None,
     wireless: bool = False,
     backup: bool = False,
+    gateway: bool = False,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The Site and OPD documents (as dicts) for ``build_spec``; see the module docstring."""
     if not switches:
@@ -244,6 +245,8 @@ def site_doc(
         docs.append(doc)
     if wireless:
         add_wireless(site, docs, ports)
+    if gateway:
+        add_gateway(site, ports)
     declare_credentials(site, docs)
     return site, docs
 
@@ -379,6 +382,27 @@ def add_wireless(site: dict[str, Any], docs: list[dict[str, Any]], ports: _Ports
             doc["wifi"]["security"] = "wpa3"
 
 
+def add_gateway(site: dict[str, Any], ports: _Ports) -> None:
+    """Add the site's gateway ``gw`` (RouterOS, issue 20): ether1 its WAN port, ether2
+    linked by copper to the core (sw1)."""
+    site["switches"].append(
+        {
+            "name": "gw",
+            "vendor": "mikrotik_routeros",
+            "role": "gateway",
+            "location": "Rak tepi",
+            "mgmt_address": "10.255.0.2",
+            "credential": SWITCH_CREDENTIAL,
+            "ports": ["ether1-2"],
+            "wan_port": "ether1",
+        }
+    )
+    core = site["switches"][0]["name"]
+    site["links"].append(
+        {"name": "cu-core-gw", "a": ports.take(core), "b": "gw:ether2", "medium": "copper"}
+    )
+
+
 def build_spec(
     root: Path,
     *,
@@ -388,6 +412,7 @@ def build_spec(
     services: str | None = None,
     wireless: bool = False,
     backup: bool = False,
+    gateway: bool = False,
 ) -> Path:
     """Write a spec repo under ``root / "spec"`` and return its path.
 
@@ -398,12 +423,22 @@ def build_spec(
     ``wireless`` adds a radio link, APs and Wi-Fi (:func:`add_wireless`); the access
     switches must then be ``access`` switches other than sw1. ``backup`` gives the Site
     the example's backup section, its two backup VMs (``BACKUP_VMS``) in the ``services``
-    OPD.
+    OPD. ``gateway`` adds the site's gateway (:func:`add_gateway`).
     """
     site, docs = site_doc(
-        switches, opds, nodes=nodes, services=services, wireless=wireless, backup=backup
+        switches,
+        opds,
+        nodes=nodes,
+        services=services,
+        wireless=wireless,
+        backup=backup,
+        gateway=gateway,
     )
-    dest = root / "spec"
+    return write_spec(root / "spec", site, docs)
+
+
+def write_spec(dest: Path, site: dict[str, Any], docs: list[dict[str, Any]]) -> Path:
+    """Write the Site and OPD documents as a spec repo at ``dest`` and return it."""
     (dest / "opd").mkdir(parents=True)
     (dest / "site.yaml").write_text(yaml.safe_dump(site, sort_keys=False))
     for doc in docs:

@@ -127,12 +127,23 @@ class Port(Strict):
 
 
 class Switch(Strict):
+    """A managed device of the site: a switch, a radio, an access point or the gateway.
+
+    The gateway (``role: gateway``, issue 20) is the site's edge router: it is an
+    entry here, not a section of its own, so the switch layer renders, diffs, pushes,
+    verifies and rolls back its firewall as it does an AP's Wi-Fi (its trunk ports
+    come from ``links`` like any switch's). It needs ``wan_port``: the guest network
+    leaves by it, behind NAT. At most one per site, ``mikrotik_routeros`` only
+    (:mod:`dcctl.spec.wireless_checks`).
+    """
+
     name: Name
     vendor: Vendor
     model: Text | None = None
-    role: Literal["core", "distribution", "access", "radio", "ap"] = Field(
+    role: Literal["core", "distribution", "access", "radio", "ap", "gateway"] = Field(
         description="radio: one end of a point-to-point radio link; ap: a Wi-Fi access "
-        "point (both mikrotik_routeros, managed like any switch)"
+        "point; gateway: the site's edge router, which keeps guest Wi-Fi to the internet "
+        "and OPD staff LANs apart (all mikrotik_routeros, managed like any switch)"
     )
     location: Text
     mgmt_address: IPv4
@@ -154,6 +165,10 @@ class Switch(Strict):
     radio: RadioSettings | None = Field(
         None, description="role radio only: band, channel width, frequency of its radio"
     )
+    wan_port: PortName | None = Field(
+        None,
+        description="role gateway only: its internet port (guests leave by it, behind NAT)",
+    )
 
     @model_validator(mode="after")
     def _radio_role(self) -> Switch:
@@ -161,6 +176,10 @@ class Switch(Strict):
             raise ValueError(_("a radio (role: radio) needs its radio settings (radio: band, ...)"))
         if self.role != "radio" and self.radio is not None:
             raise ValueError(_("radio settings belong to a radio (role: radio) only"))
+        if self.role == "gateway" and self.wan_port is None:
+            raise ValueError(_("a gateway (role: gateway) needs wan_port: its internet port"))
+        if self.role != "gateway" and self.wan_port is not None:
+            raise ValueError(_("wan_port belongs to a gateway (role: gateway) only"))
         return self
 
     @field_validator("ports")

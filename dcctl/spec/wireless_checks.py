@@ -26,6 +26,8 @@ from dcctl.spec.tenancy import Opd
 
 #: Roles of the wireless devices.
 WIRELESS_ROLES = ("radio", "ap")
+#: The one vendor whose firewall dcctl renders for a gateway.
+GATEWAY_VENDOR = "mikrotik_routeros"
 
 
 def wireless_caps(sw: Switch) -> WirelessCaps | None:
@@ -70,6 +72,7 @@ def wireless_errors(
     sd = sources["site"]
     sws = {s.name: s for s in site.switches}
     _devices(site, sd, errors.append)
+    _gateways(site, sd, errors.append)
     _radio_links(site, sws, sd, errors.append)
     _access_points(site, opds, sws, sources, errors.append)
     _wifi(site, opds, sources, errors.append)
@@ -140,6 +143,44 @@ def _devices(site: Site, sd: SourceDoc, err: Callable[[SpecError], None]) -> Non
                         name=sw.name, ports=", ".join(missing)
                     ),
                     _("add it to ports"),
+                )
+            )
+
+
+def _gateways(site: Site, sd: SourceDoc, err: Callable[[SpecError], None]) -> None:
+    """The gateway (edge policy, :mod:`dcctl.plan.edge`): one per site, and RouterOS,
+    the one firewall dcctl renders; its WAN port one of its ports."""
+    first: str | None = None
+    for i, sw in enumerate(site.switches):
+        if sw.role != "gateway":
+            continue
+        if sw.vendor != GATEWAY_VENDOR:
+            err(
+                sd.error(
+                    ("switches", i, "vendor"),
+                    _(
+                        "{name} is a gateway: dcctl renders a gateway's firewall for {vendor} only"
+                    ).format(name=sw.name, vendor=GATEWAY_VENDOR),
+                )
+            )
+        if first is not None:
+            err(
+                sd.error(
+                    ("switches", i, "role"),
+                    _("{name} is a second gateway: the site's gateway is {first}").format(
+                        name=sw.name, first=first
+                    ),
+                    _("a site has one gateway; give {name} another role").format(name=sw.name),
+                )
+            )
+        first = first or sw.name
+        if sw.wan_port is not None and canonical_port(sw.vendor, sw.wan_port) not in (
+            canonical_port(sw.vendor, p) for p in sw.port_names()
+        ):
+            err(
+                sd.error(
+                    ("switches", i, "wan_port"),
+                    _("{name} lists no port {port}").format(name=sw.name, port=sw.wan_port),
                 )
             )
 

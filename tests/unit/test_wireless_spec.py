@@ -13,14 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from dcctl.plan.desired import desired_state
 from dcctl.plan.switching import GUEST_VLAN_NAME
 from dcctl.spec import load_spec
 from dcctl.spec.ipam import Lock
 from tests.helpers import spec_error
-from tests.specs import GUEST_WIFI, RADIO_KEY, OpdSpec, site_doc, wifi_passphrase
+from tests.specs import GUEST_WIFI, RADIO_KEY, OpdSpec, site_doc, wifi_passphrase, write_spec
 
 OPDS = [OpdSpec("dinkes", lan_ports=1, switch=1), OpdSpec("dishub", lan_ports=1, switch=1)]
 Mutate = Callable[[dict[str, Any], dict[str, dict[str, Any]]], None]
@@ -31,12 +30,7 @@ def write(tmp_path: Path, mutate: Mutate | None = None) -> Path:
     site, docs = site_doc(["cisco_ios", "cisco_ios"], OPDS, wireless=True)
     if mutate is not None:
         mutate(site, {d["code"]: d for d in docs})
-    root = tmp_path / "spec"
-    (root / "opd").mkdir(parents=True)
-    (root / "site.yaml").write_text(yaml.safe_dump(site, sort_keys=False))
-    for d in docs:
-        (root / "opd" / f"{d['code']}.yaml").write_text(yaml.safe_dump(d, sort_keys=False))
-    return root
+    return write_spec(tmp_path / "spec", site, docs)
 
 
 def named(items: list[dict[str, Any]], name: str) -> dict[str, Any]:
