@@ -11,14 +11,20 @@ wireless interface is a trunk port of its link, an access point's SSIDs are
 members of their VLANs (the OPD's staff LAN, the site's guest VLAN), so pruning
 carries a VLAN to an AP exactly when one of its SSIDs needs it. Their wireless
 settings are the intent's ``wireless`` part; secrets stay references.
+
+The site's gateway (``role: gateway``) is a switch of the graph as well; its
+intent's ``edge`` part is the edge policy (:mod:`dcctl.plan.edge`) with the
+addresses of its zones, for the vendor driver to render as a firewall.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from dcctl.plan.edge import GUEST, MGMT, edge_policy, staff
 from dcctl.spec.checks import opd_networks, vlan_name
 from dcctl.spec.interfaces import model_caps
 from dcctl.spec.loader import Spec
@@ -62,6 +68,9 @@ class SwitchIntent:
     #: credential references, never secrets). Empty for a wired switch.
     wireless: dict[str, dict[str, Any]] = field(default_factory=dict)
     role: str = ""
+    #: The gateway only: its WAN port, each zone's prefixes, its own address in a
+    #: zone, and the ordered edge rules (:func:`edge_intent`). Empty otherwise.
+    edge: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, object]:
         out: dict[str, object] = {
@@ -76,6 +85,9 @@ class SwitchIntent:
         if self.wireless:  # radios and APs only: wired switches' intents stay as they were
             out["role"] = self.role
             out["wireless"] = {k: self.wireless[k] for k in sorted(self.wireless)}
+        if self.edge:  # the gateway only
+            out["role"] = self.role
+            out["edge"] = self.edge
         return out
 
 
@@ -125,6 +137,10 @@ def switch_intents(spec: Spec) -> dict[str, SwitchIntent]:
         all_vlans.add(guest.vlan)  # its gateway sits on the hypervisors, like the OPDs'
     _access_points(spec, out, members)
     _radios(site, out)
+    for sw in site.switches:
+        if sw.role == "gateway":
+            out[sw.name].role = "gateway"
+            out[sw.name].edge = edge_intent(spec, canonical_port(sw.vendor, str(sw.wan_port)))
     mgmt = site.management.vlan
     uplink_vlans = sorted(all_vlans | {mgmt})
     for node in site.hypervisors.nodes:
@@ -154,6 +170,27 @@ def switch_intents(spec: Spec) -> dict[str, SwitchIntent]:
         }
         sw.vlans = {v: names[v] for v in sorted(used) if v in names}
     return out
+
+
+def edge_intent(spec: Spec, wan_port: str) -> dict[str, Any]:
+    """The gateway's ``edge`` intent: the policy for the OPDs with a staff LAN (spec
+    order) and the site's guest network, with the prefixes each zone stands for."""
+    site, alloc = spec.site, spec.allocation
+    staff_lans = {code: alloc.prefixes[f"{code}/lan"] for code in spec.opds
+                  if f"{code}/lan" in alloc.prefixes}  # fmt: skip
+    guest = site.wifi.guest if site.wifi is not None else None
+    zones = {staff(code): [prefix] for code, prefix in staff_lans.items()}
+    zones[MGMT] = [str(site.management.prefix)]
+    me: dict[str, str] = {}
+    if guest is not None:
+        zones[GUEST] = [str(guest.prefix)]
+        me[GUEST] = str(ipaddress.ip_network(str(guest.prefix))[1])  # its first host
+    return {
+        "wan_port": wan_port,
+        "zones": zones,
+        "self": me,
+        "rules": [asdict(r) for r in edge_policy(list(staff_lans), guest is not None)],
+    }
 
 
 def _access_points(spec: Spec, out: dict[str, SwitchIntent], members: dict[int, set[str]]) -> None:

@@ -356,6 +356,7 @@ _ALLOWED = {
     ("dcctl/lab/reconcile.py", "addr add"),
     ("dcctl/lab/reconcile.py", "route "),
     ("dcctl/lab/edge.py", " -j ACCEPT"),
+    ("dcctl/lab/edge.py", "-m conntrack --ctstate RELATED,ESTABLISHED"),
     ("dcctl/lab/integration.py", "{{.Names}} {{.ID}} {{.State}}"),
     # The lock file's own header comment (a committed file, the same in every language)
     # and the regular expressions that read the lock as written.

@@ -16,7 +16,8 @@ else (another port, a VLAN outside the managed range) is left exactly as found.
 `full` mode owns every bridge port and VLAN entry, except the management path: bridge
 ports in the management VLAN and that VLAN's other members (the bridge itself, which
 carries the switch's own management interface) stay. Nothing outside the bridge tables
-(`/user`, `/ip service`, `/ip ssh`, `/ip address`, `/ip route`, `/snmp`) is read or
+(`/user`, `/ip service`, `/ip ssh`, `/ip address`, `/ip route`, `/snmp`; a gateway's
+`/ip firewall` aside, below) is read or
 written, so those are never removed in either mode.
 
 The intended config is produced from the intent dict here, not from the
@@ -28,7 +29,8 @@ its security profiles), parsed and written by difference the same way
 (:mod:`.wireless`), and on 802.11ax access points the ``wifi`` package's tables
 (`/interface wifi` and its security, channel, datapath and configuration profiles:
 :mod:`.wifi`, WPA3); their keys arrive resolved as ``secrets`` and are masked in
-every line shown.
+every line shown. A site's gateway adds its `/ip firewall` (:mod:`.firewall`: the
+edge policy's address lists, filter and NAT rules, dcctl's marked ``dcctl``).
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ from dcctl.engines.switches.session import paste
 from dcctl.i18n import _
 from dcctl.render.switch import UnsafeValue, _check
 from dcctl.spec.vlanlist import format_vlan_list, is_vlan_list, parse_vlan_list
-from dcctl.vendors.mikrotik_routeros import wifi, wireless
+from dcctl.vendors.mikrotik_routeros import firewall, wifi, wireless
 
 BRIDGE = "bridge1"
 #: The comment dcctl gives the management VLAN's entry (the VLAN name the intent uses).
@@ -129,6 +131,8 @@ class RosState:
     #: The `wifi` package's tables (:mod:`.wifi`): interface, security, channel,
     #: datapath, configuration, each name -> props.
     wifi: dict[str, dict[str, dict[str, str]]] = field(default_factory=wifi.empty)
+    #: A gateway's `/ip firewall` address lists, filter and NAT rules (:mod:`.firewall`).
+    firewall: firewall.Firewall = field(default_factory=firewall.Firewall)
 
     def normalized(self) -> dict[str, Any]:
         """Order-free form for comparisons (tests, verify, rollback checks)."""
@@ -159,7 +163,7 @@ class RosState:
                 for k, v in sorted(self.profiles.items())
             },
             "wifi": wifi.normalized(self),
-        }
+        } | ({"firewall": firewall.normalized(self)} if self.firewall else {})
 
 
 # --------------------------------------------------------------------------
@@ -267,6 +271,8 @@ def parse_export(text: str) -> RosState:
             key, eq, value = t.partition("=")
             if eq and not t.startswith("["):
                 props[key] = unquote(value)
+        if firewall.parse_line(menu, toks[0], props, state):
+            continue
         if wifi.parse_line(menu, toks[0], toks[1:], props, state):
             continue
         if wireless.parse_line(menu, toks[0], toks[1:], props, state):
@@ -358,6 +364,7 @@ def desired_state(
         )
     wireless.desired(intent, secrets or {}, state)
     wifi.desired(intent, secrets or {}, state)
+    firewall.desired(intent, state)
     return state
 
 
@@ -372,6 +379,7 @@ def render_state(state: RosState) -> str:
         lines.append(f"{VLAN_MENU} add {_vlan_args(v)}")
     if state.identity is not None:
         lines.append(f"{IDENTITY_MENU} set name={quote(state.identity)}")
+    lines += firewall.render(state, _kv, quote)
     return "\n".join(lines) + "\n"
 
 
@@ -436,6 +444,7 @@ def target_state(
         )
     wireless.target(running, want, full, target)
     wifi.target(running, want, full, target)
+    firewall.target(running, want, target)
     return target
 
 
@@ -512,7 +521,7 @@ def diff_commands(cur: RosState, tgt: RosState) -> list[str]:
     for name in cur.bridges:
         if name not in tgt.bridges:
             out.append(f"{BRIDGE_MENU} remove [find name={quote(name)}]")
-    return out
+    return out + firewall.commands(cur, tgt, _kv, quote)
 
 
 def remediation(running: str, intended: str, managed_vlans: set[int], full: bool) -> list[str]:
@@ -578,6 +587,9 @@ def verify_state(state: RosState, intent: dict[str, Any]) -> list[str]:
             problems.append(
                 _("{port}: comment is {comment!r}").format(port=port, comment=props.get("comment"))
             )
+    edge = RosState()
+    firewall.desired(intent, edge)
+    problems += firewall.verify(state, edge)
     return problems + wireless.verify(state, intent) + wifi.verify(state, intent)
 
 
