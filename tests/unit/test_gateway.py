@@ -196,3 +196,35 @@ def test_a_gateway_names_its_wan_port_among_its_ports(tmp_path: Path) -> None:
     assert err.file == "site.yaml" and err.line == _line_of(root, "wan_port: ether7")
     root = _gateway_spec(tmp_path / "b", lambda _site, gw: gw.pop("wan_port"))
     assert spec_error(root, "needs wan_port").file == "site.yaml"
+
+
+def test_the_lab_routeros_dialect_converges_a_gateway_and_rolls_it_back(
+    gw: dict[str, Any], intended: str
+) -> None:
+    """Replayed on the emulator's RouterOS (which takes `/ip firewall` as RouterOS does):
+    the device's own rules stay, dcctl's converge, an edit is put back, a restore undoes."""
+    from dcctl.vendors.mikrotik_routeros.lab import VENDOR, RosSession
+
+    cfg, warnings = VENDOR.boot("MikroTik", ["ether1", "ether2"], OWN_RULES)
+    assert warnings == []
+    session = RosSession(None, "admin", cfg)
+
+    def replay(cmds: list[str]) -> str:
+        for cmd in cmds:
+            assert session.handle(cmd).output == "", cmd
+        return "\n".join(cfg.export_lines(terse=True)) + "\n"
+
+    before = replay([])
+    changed = replay(remediation(before, intended, set(), full=False))
+    assert remediation(changed, intended, set(), full=False) == []
+    assert verify_state(parse_export(changed), gw) == []
+    assert [r["comment"] for r in cfg.filter][:11] == [
+        r["comment"] for r in parse_export(OWN_RULES).firewall.filter
+    ]  # the device's own rules first, as they were
+    replay(['/ip firewall filter set [find comment="dcctl: guest DNS"] dst-port=54'])
+    edited = replay([])
+    assert verify_state(parse_export(edited), gw)
+    fixed = replay(remediation(edited, intended, set(), full=False))
+    assert remediation(fixed, intended, set(), full=False) == []
+    restored = replay(DRIVER.restore(fixed, before))
+    assert parse_export(restored).normalized() == parse_export(before).normalized()

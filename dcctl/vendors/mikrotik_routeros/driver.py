@@ -16,9 +16,9 @@ else (another port, a VLAN outside the managed range) is left exactly as found.
 `full` mode owns every bridge port and VLAN entry, except the management path: bridge
 ports in the management VLAN and that VLAN's other members (the bridge itself, which
 carries the switch's own management interface) stay. Nothing outside the bridge tables
-(`/user`, `/ip service`, `/ip ssh`, `/ip address`, `/ip route`, `/snmp`; a gateway's
-`/ip firewall` aside, below) is read or
-written, so those are never removed in either mode.
+(`/user`, `/ip service`, `/ip ssh`, `/ip address`, `/ip route`, `/snmp`) is read or
+written, so those are never removed in either mode; a gateway's `/ip firewall` is the
+one exception (below), and there only what is marked as dcctl's.
 
 The intended config is produced from the intent dict here, not from the
 RouterOS template: the template uses `add` (not idempotent) and its text cannot

@@ -46,6 +46,8 @@ NAT_MENU = "/ip firewall nat"
 PREFIX = "dcctl"
 #: Values RouterOS omits from `/export` because they are the default.
 RULE_DEFAULTS: dict[str, str] = {"disabled": "no", "log": "no", "log-prefix": ""}
+#: What a rule without them means (compared, not omitted: exports show the action).
+_MEANS = {**RULE_DEFAULTS, "action": "accept"}
 #: Values that are lists (each item quoted on its own).
 _LISTS = ("connection-state",)
 
@@ -133,7 +135,7 @@ def desired(intent: Mapping[str, Any], state: Any) -> None:
 
 
 def _full(props: Mapping[str, str]) -> dict[str, str]:
-    return {**RULE_DEFAULTS, **props}
+    return {**_MEANS, **props}
 
 
 def _mine(rules: list[dict[str, str]]) -> list[dict[str, str]]:

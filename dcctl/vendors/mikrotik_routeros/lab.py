@@ -50,6 +50,11 @@ The `wifi` package (RouterOS 7.13+, 802.11ax access points, WPA3):
   (dynamic) bridge port whose clients are in the datapath's `vlan-id`; without a
   datapath bridge it forwards as its static bridge port says. `passphrase` is
   sensitive like the legacy keys.
+
+A gateway's `/ip firewall address-list`, `filter` and `nat` (issue 20): ordered
+tables that are kept, exported and replayed at boot, so dcctl's edge rules converge
+on a lab gateway as on a real one; they filter nothing here (the lab's gateway
+namespace enforces the same policy with iptables, :mod:`dcctl.lab.edge`).
 """
 
 from __future__ import annotations
@@ -377,13 +382,72 @@ WIFI = Table(
     name_key="name",
     export_find="default-name",
 )
+#: `/ip firewall`: the properties dcctl's edge policy writes, and a rule's usual others.
+_RULE = {
+    "chain": Prop("str", required=True),
+    "comment": Prop("str"),
+    "disabled": Prop("bool", False),
+    "log": Prop("bool", False),
+    "log-prefix": Prop("str", ""),
+    **{
+        k: Prop("str")
+        for k in (
+            "connection-nat-state", "connection-state", "dst-address", "dst-address-list",
+            "dst-port", "in-interface", "in-interface-list", "ipsec-policy", "out-interface",
+            "out-interface-list", "protocol", "src-address", "src-address-list", "src-port",
+        )
+    },
+}  # fmt: skip
+ADDRESS_LIST = Table(
+    ("ip", "firewall", "address-list"),
+    "address_list",
+    {
+        "list": Prop("str", required=True),
+        "address": Prop("str", required=True),
+        "comment": Prop("str"),
+        "disabled": Prop("bool", False),
+    },
+)
+FILTER = Table(
+    ("ip", "firewall", "filter"),
+    "filter",
+    {
+        # No default: RouterOS exports a rule's action even when it is accept.
+        "action": Prop(
+            "enum",
+            None,
+            choices=(
+                "accept", "add-dst-to-address-list", "add-src-to-address-list", "drop",
+                "fasttrack-connection", "jump", "log", "passthrough", "reject", "return",
+                "tarpit",
+            ),
+        ),
+        **_RULE,
+    },
+)  # fmt: skip
+NAT = Table(
+    ("ip", "firewall", "nat"),
+    "nat",
+    {
+        "action": Prop(
+            "enum",
+            None,
+            choices=("accept", "dst-nat", "masquerade", "netmap", "redirect", "src-nat"),
+        ),
+        **_RULE,
+    },
+)
+FIREWALL_TABLES = (ADDRESS_LIST, FILTER, NAT)
 #: The `wifi` package's PSK authentication types (one passphrase serves them all).
 WIFI_PSK = frozenset({"wpa-psk", "wpa2-psk", "wpa3-psk"})
 WIFI_TABLES = (WIFI_SECURITY, WIFI_CHANNEL, WIFI_DATAPATH, WIFI_CONFIGURATION, WIFI)
 TABLES = {
     t.path: t
-    for t in (ETHERNET, BRIDGE, BRIDGE_PORT, BRIDGE_VLAN, WIRELESS, SECURITY, *WIFI_TABLES)
-}
+    for t in (
+        ETHERNET, BRIDGE, BRIDGE_PORT, BRIDGE_VLAN, WIRELESS, SECURITY, *WIFI_TABLES,
+        *FIREWALL_TABLES,
+    )
+}  # fmt: skip
 IDENTITY_PATH = ("system", "identity")
 EXPORT_ORDER: list[tuple[str, ...]] = [
     BRIDGE.path,
@@ -393,9 +457,12 @@ EXPORT_ORDER: list[tuple[str, ...]] = [
     *(t.path for t in WIFI_TABLES),  # profiles, then the configurations, then interfaces
     BRIDGE_PORT.path,
     BRIDGE_VLAN.path,
+    *(t.path for t in FIREWALL_TABLES),  # lists before the rules that name them
     IDENTITY_PATH,
 ]
-MENUS: set[tuple[str, ...]] = {(), ("interface",), ("system",), IDENTITY_PATH, *TABLES}
+MENUS: set[tuple[str, ...]] = {
+    (), ("interface",), ("system",), ("ip",), ("ip", "firewall"), IDENTITY_PATH, *TABLES,
+}  # fmt: skip
 TABLE_COMMANDS = ("add", "disable", "enable", "export", "print", "remove", "set")
 
 
@@ -434,6 +501,9 @@ class RosConfig:
     wifi_channel: list[Item] = field(default_factory=list)
     wifi_datapath: list[Item] = field(default_factory=list)
     wifi_configuration: list[Item] = field(default_factory=list)
+    address_list: list[Item] = field(default_factory=list)
+    filter: list[Item] = field(default_factory=list)
+    nat: list[Item] = field(default_factory=list)
 
     @staticmethod
     def empty(identity: str, ports: Sequence[str]) -> RosConfig:
