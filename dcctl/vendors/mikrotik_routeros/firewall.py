@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dcctl.i18n import _
+from dcctl.plan.edge import GUEST, WAN
 
 ADDRESS_MENU = "/ip firewall address-list"
 FILTER_MENU = "/ip firewall filter"
@@ -109,7 +110,7 @@ def desired(intent: Mapping[str, Any], state: Any) -> None:
     for r in edge["rules"]:
         props = {"action": r["action"], "chain": r["chain"], "comment": f"{PREFIX}: {r['why']}"}
         for side, zone in (("src", r["src"]), ("dst", r["dst"])):
-            if zone == "wan":
+            if zone == WAN:
                 props["in-interface" if side == "src" else "out-interface"] = wan
             elif zone is not None:
                 props[f"{side}-address-list"] = zone_list(zone)
@@ -122,14 +123,14 @@ def desired(intent: Mapping[str, Any], state: Any) -> None:
         if r["replies"]:
             props["connection-state"] = "established,related"
         fw.filter.append(props)
-    if "guest" in edge["zones"]:
+    if GUEST in edge["zones"]:
         fw.nat.append(
             {
                 "action": "masquerade",
                 "chain": "srcnat",
                 "comment": f"{PREFIX}: guest Wi-Fi behind the WAN address",
                 "out-interface": wan,
-                "src-address-list": zone_list("guest"),
+                "src-address-list": zone_list(GUEST),
             }
         )
 
