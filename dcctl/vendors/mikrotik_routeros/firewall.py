@@ -3,7 +3,7 @@
 The gateway's intent carries the vendor-neutral edge policy (:mod:`dcctl.plan.edge`,
 the one the lab renders as iptables) and the prefixes of its zones; here it becomes
 RouterOS v7 firewall lines, in the syntax of RouterOS's own exports
-(tests/fixtures/devices/mikrotik_routeros/gateway_export.rsc, its source in that
+(tests/fixtures/devices/mikrotik_routeros/firewall_2_wans_v7.rsc, its source in that
 folder's README):
 
 * ``/ip firewall address-list``: one list per zone (``dcctl-guest``,
