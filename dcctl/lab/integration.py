@@ -102,14 +102,27 @@ def lab_site_inputs(spec: Spec, state: DesiredState) -> dict[str, Any]:
 def lab_vm_evidence(spec: Spec) -> dict[str, Any]:
     """The lab's VMs as they are now: each VM container's id and state, and the lab's
     pinned keys (a VM made again has a new key). Part of the VM layer's proof that it
-    may skip the Pulumi engine (:mod:`dcctl.engines.pulumi.converged`)."""
+    may skip the Pulumi engine (:mod:`dcctl.engines.pulumi.converged`).
+
+    The state is the JSON's ``State`` (``running``, ``exited``), never the text column:
+    podman 4.3's ``{{.State}}`` is the human status, "Up 9 minutes ago", which changed
+    the proof each minute (and each hour), so a no-op apply ran the engine unless it
+    came within the same minute of the last one.
+    """
+    import json
+
     from dcctl.lab.podman import podman
 
     plan = lab_plan(spec)
     prefix = f"{lab_prefix(plan.lab_id)}-vm-"
-    rows = podman("ps", "-a", "--format", "{{.Names}} {{.ID}} {{.State}}", timeout=60).stdout
+    rows = json.loads(podman("ps", "-a", "--format", "json", timeout=60).stdout or "[]")
     known = plan.state_dir / KNOWN_HOSTS
     return {
-        "containers": sorted(r for r in rows.splitlines() if r.startswith(prefix)),
+        "containers": sorted(
+            f"{name} {row.get('Id', '')[:12]} {row.get('State', '')}"
+            for row in rows
+            for name in row.get("Names") or []
+            if name.startswith(prefix)
+        ),
         "known_hosts": known.read_text(encoding="utf-8") if known.exists() else None,
     }

@@ -23,6 +23,7 @@ from dcctl.engines.pulumi import stack
 from dcctl.engines.pulumi.converged import record_path
 from dcctl.plan.desired import desired_state
 from dcctl.spec.loader import Spec, load_spec
+from tests.conftest import EXAMPLE
 
 
 class FakeEngine:
@@ -153,3 +154,53 @@ def test_drift_found_or_machines_changed_drop_the_proof(
     )
     run(spec, engine)
     assert engine.calls == ["up", "drift", "up", "up"]
+
+
+def _podman_rows(status: str, state: str) -> str:
+    import json
+
+    return json.dumps(
+        [
+            {
+                "Names": ["dlt01-vm-dinkes-simpus"],
+                "Id": "ab" * 32,
+                "State": state,
+                "Status": status,
+            },
+            {"Names": ["dlt02-vm-dinkes-simpus"], "Id": "cd" * 32, "State": "running"},
+            {"Names": ["dlt01-sw-core"], "Id": "ef" * 32, "State": "running"},
+        ]
+    )
+
+
+def test_lab_vm_evidence_is_the_containers_state_not_their_uptime(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """podman 4.3's text column says "Up 9 minutes ago": a proof over it changed every
+    minute, and a no-op apply then ran the engine (seen in the lab benchmark). The
+    evidence takes the JSON's State: the same while the VMs run, another once one stops;
+    only this lab's VM containers count."""
+    import subprocess
+
+    from dcctl.lab import podman
+    from dcctl.lab.integration import lab_vm_evidence
+
+    monkeypatch.setenv("DCCTL_LAB_ID", "t01")
+    spec = load_spec(EXAMPLE)
+    rows = {"out": ""}
+
+    def fake(*args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        assert "json" in args, args
+        return subprocess.CompletedProcess(list(args), 0, rows["out"], "")
+
+    monkeypatch.setattr(podman, "podman", fake)
+    seen = []
+    for status, state in (
+        ("Up 9 minutes ago", "running"),
+        ("Up 2 hours ago", "running"),
+        ("Exited (0) 1 second ago", "exited"),
+    ):
+        rows["out"] = _podman_rows(status, state)
+        seen.append(lab_vm_evidence(spec)["containers"])
+    assert seen[0] == seen[1] == [f"dlt01-vm-dinkes-simpus {'ab' * 6} running"]
+    assert seen[2] == [f"dlt01-vm-dinkes-simpus {'ab' * 6} exited"]
