@@ -19,7 +19,6 @@ addresses of its zones, for the vendor driver to render as a firewall.
 
 from __future__ import annotations
 
-import ipaddress
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -27,6 +26,7 @@ from typing import Any
 from dcctl.plan.edge import GUEST, MGMT, edge_policy, staff
 from dcctl.spec.checks import opd_networks, vlan_name
 from dcctl.spec.interfaces import model_caps
+from dcctl.spec.ipam import first_host
 from dcctl.spec.loader import Spec
 from dcctl.spec.site import Site, canonical_port
 from dcctl.spec.wireless_checks import wireless_caps
@@ -184,7 +184,7 @@ def edge_intent(spec: Spec, wan_port: str) -> dict[str, Any]:
     me: dict[str, str] = {}
     if guest is not None:
         zones[GUEST] = [str(guest.prefix)]
-        me[GUEST] = str(ipaddress.ip_network(str(guest.prefix))[1])  # its first host
+        me[GUEST] = first_host(str(guest.prefix))
     return {
         "wan_port": wan_port,
         "zones": zones,

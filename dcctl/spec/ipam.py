@@ -256,10 +256,7 @@ class Allocation:
 
     def gateway(self, prefix_key: str) -> str:
         """The prefix's first host address (the OPD network's gateway)."""
-        version, first, last = prefix_range(self.prefixes[prefix_key])
-        if first + 1 > last:  # a /32: netaddr's own IndexError, as before
-            return str(netaddr.IPNetwork(self.prefixes[prefix_key])[1])
-        return _text(version, first + 1)
+        return first_host(self.prefixes[prefix_key])
 
 
 #: VLANs no tenant ever gets: the default VLAN and the ones IOS reserves for
@@ -486,6 +483,14 @@ def prefix_range(text: str) -> tuple[int, int, int]:
             return 4, first, first + size - 1
     net = netaddr.IPNetwork(text)
     return net.version, net.first, net.last
+
+
+def first_host(prefix: str) -> str:
+    """A prefix's first host address: its gateway (an OPD network's, the guest network's)."""
+    version, first, last = prefix_range(prefix)
+    if first + 1 > last:  # a /32: netaddr's own IndexError, as before
+        return str(netaddr.IPNetwork(prefix)[1])
+    return _text(version, first + 1)
 
 
 def prefix_length(text: str) -> int:
