@@ -9,11 +9,11 @@ apply against issue 17's goals (1/20, 1/10, 1/4), and the load average (the
 machine is shared). Needs root, the lab's Debian packages and the Pulumi engine.
 
     sudo .venv/bin/python benchmarks/bench_lab_apply.py
-    sudo .venv/bin/python benchmarks/bench_lab_apply.py --mitogen   # the same, under Mitogen
+    sudo .venv/bin/python benchmarks/bench_lab_apply.py --ssh   # Ansible's own strategy
 
-`--mitogen` runs every playbook with Mitogen for Ansible's linear strategy instead of
-plain SSH with pipelining (dcctl's default), for issue 17's comparison. Mitogen is
-installed once into ~/.cache/dcctl/mitogen/VERSION, outside the repo and the venv.
+By default Ansible runs as dcctl runs it: Mitogen's strategy (`mitogen_linear`).
+`--ssh` sets `DCCTL_ANSIBLE_STRATEGY=linear`, Ansible's own strategy over plain SSH
+with pipelining, for issue 17's comparison of the two on one machine.
 """
 
 from __future__ import annotations
@@ -81,34 +81,12 @@ def _add_vm(env: dict[str, str], repo: Path) -> None:
     )
 
 
-#: Mitogen for Ansible: 0.3.29 and later support ansible-core 2.19.
-MITOGEN = "0.3.54"
-
-
-def _mitogen_env() -> dict[str, str]:
-    """Ansible's settings that swap its linear strategy for Mitogen's (installed once)."""
-    home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    where = home / "dcctl" / "mitogen" / MITOGEN
-    plugins = where / "ansible_mitogen" / "plugins" / "strategy"
-    if not plugins.is_dir():
-        subprocess.run(
-            [sys.executable, "-m", "pip", "install", "-q", "--target", str(where),
-             f"mitogen=={MITOGEN}"],
-            check=True,
-            timeout=600,
-        )  # fmt: skip
-    return {
-        "ANSIBLE_STRATEGY_PLUGINS": str(plugins),
-        "ANSIBLE_STRATEGY": "mitogen_linear",
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(where), os.environ.get("PYTHONPATH")])),
-    }
-
-
 def main() -> int:
-    mitogen = "--mitogen" in sys.argv[1:]
+    plain = "--ssh" in sys.argv[1:]
     if os.geteuid() != 0:
         print("needs root (the lab uses namespaces and Open vSwitch)", file=sys.stderr)
         return 2
+    from dcctl.engines.ansible.runner import STRATEGY_ENV, strategy
     from dcctl.engines.pulumi.toolchain import engine_bin_dir
 
     bin_dir = engine_bin_dir()
@@ -122,9 +100,9 @@ def main() -> int:
         "DCCTL_PASSPHRASE": "bench-passphrase",
         "NO_COLOR": "1",
         "PATH": f"{bin_dir}:{Path(sys.executable).parent}:{os.environ['PATH']}",
-        **(_mitogen_env() if mitogen else {}),
+        **({STRATEGY_ENV: "linear"} if plain else {}),
     }
-    print(f"Ansible: {f'Mitogen {MITOGEN} (mitogen_linear)' if mitogen else 'SSH, pipelining'}")
+    print(f"Ansible: {'SSH, pipelining (linear)' if plain else strategy()['ANSIBLE_STRATEGY']}")
     with tempfile.TemporaryDirectory() as tmp, open("/run/dcctl-lab-tests.lock", "w") as turn:
         fcntl.flock(turn, fcntl.LOCK_EX)  # one lab of the example at a time
         repo = Path(tmp) / "spec"

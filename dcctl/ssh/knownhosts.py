@@ -318,6 +318,14 @@ def scan(host: str, port: int = 22, timeout: float = 5.0) -> str:
 
 
 _OFFERED = re.compile(r"SHA256:[A-Za-z0-9+/]{43}")
+#: How a refused host key reads: OpenSSH's own words, and Mitogen's (dcctl's Ansible
+#: strategy), which replaces ssh's stderr by one sentence for an unknown or a changed
+#: key alike (its ``hostkey_failed_msg``): the pinned key, or its absence, tells which.
+_REFUSALS = (
+    "Host key verification failed",
+    "HOST IDENTIFICATION HAS CHANGED",
+    "SSH reported an unrecognized or mismatching host key",
+)
 
 
 def openssh_refusal(name: str, text: str, path: Path) -> str | None:
@@ -328,7 +336,7 @@ def openssh_refusal(name: str, text: str, path: Path) -> str | None:
     fingerprints when known) and what the operator does about it. Nothing was
     sent to the host: OpenSSH checks the key before it authenticates.
     """
-    refused = "Host key verification failed" in text or "HOST IDENTIFICATION HAS CHANGED" in text
+    refused = any(m in text for m in _REFUSALS)
     # A no_log task's failure hides ssh's words: then only an absent pin can be named.
     censored = "no_log: true" in text
     if not refused and not censored:
