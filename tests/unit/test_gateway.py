@@ -83,10 +83,28 @@ def test_a_rendered_gateway_config_has_nothing_left_to_change(
     gw: dict[str, Any], intended: str
 ) -> None:
     assert remediation(intended, intended, set(), full=False) == []
-    # The device's own rules, before and after dcctl's, change nothing either.
-    assert remediation(OWN_RULES + intended, intended, set(), full=False) == []
+    # The device's own rules after dcctl's change nothing either.
     assert remediation(intended + OWN_RULES, intended, set(), full=False) == []
-    assert verify_state(parse_export(OWN_RULES + intended), gw) == []
+    assert verify_state(parse_export(intended + OWN_RULES), gw) == []
+
+
+def test_dcctls_rules_behind_the_devices_own_are_moved_ahead_of_them(
+    gw: dict[str, Any], intended: str
+) -> None:
+    """MikroTik's defconf accepts ICMP to the router first: behind it, dcctl's drop of
+    guests to the gateway's other addresses would let a guest ping the management
+    address. Seen by verify, and dcctl's rules go again, each before the first static
+    rule, last first (so they end in the policy's order ahead of the device's)."""
+    running = OWN_RULES + intended
+    assert verify_state(parse_export(running), gw) == [
+        "firewall filter: a rule of the device's own comes before dcctl's"
+    ]  # the NAT table holds dcctl's rule alone: it leads
+    lines = remediation(running, intended, set(), full=False)
+    removes = [line for line in lines if " remove " in line]
+    assert len(removes) == 10 and all('comment="dcctl: ' in x for x in removes)
+    want = [line for line in FIREWALL.splitlines() if line.startswith("/ip firewall filter")]
+    anchor = " place-before=[:pick [find where dynamic=no] 0]"
+    assert lines == removes + [line + anchor for line in reversed(want)]
 
 
 def test_an_edited_or_extra_dcctl_rule_is_put_back_and_the_devices_own_kept(
@@ -106,16 +124,19 @@ def test_an_edited_or_extra_dcctl_rule_is_put_back_and_the_devices_own_kept(
     assert len(removes) == 11  # each of dcctl's rules, by its comment, and nothing else
     adds = [line for line in lines if " add " in line]
     want = [line for line in FIREWALL.splitlines() if line.startswith("/ip firewall filter")]
-    assert adds == want  # all of them again, in the policy's order, after the removes
+    # All of them again after the removes, ahead of the device's own: each before the
+    # first static rule, in reverse so they end in the policy's order.
+    anchor = " place-before=[:pick [find where dynamic=no] 0]"
+    assert adds == [line + anchor for line in reversed(want)]
     assert lines == removes + adds
     assert not any("defconf" in line for line in lines)
-    # The device after the change (the rest of its rules, then dcctl's): converged.
+    # The device after the change (dcctl's rules, then the rest of its own): converged.
     after = (
-        OWN_RULES
-        + "\n".join(line for line in intended.splitlines() if "/ip firewall filter" not in line)
+        "\n".join(line for line in intended.splitlines() if "/ip firewall filter" not in line)
         + "\n"
-        + "\n".join(adds)
+        + "\n".join(want)
         + "\n"
+        + OWN_RULES
     )
     assert remediation(after, intended, set(), full=False) == []
     assert verify_state(parse_export(after), gw) == []
@@ -218,9 +239,16 @@ def test_the_lab_routeros_dialect_converges_a_gateway_and_rolls_it_back(
     changed = replay(remediation(before, intended, set(), full=False))
     assert remediation(changed, intended, set(), full=False) == []
     assert verify_state(parse_export(changed), gw) == []
-    assert [r["comment"] for r in cfg.filter][:11] == [
-        r["comment"] for r in parse_export(OWN_RULES).firewall.filter
-    ]  # the device's own rules first, as they were
+    own = [r["comment"] for r in parse_export(OWN_RULES).firewall.filter]
+    mine = [r["comment"] for r in parse_export(intended).firewall.filter]
+    # dcctl's rules first, in the policy's order, then the device's own as they were:
+    # a guest's ping to the management address meets dcctl's drop before defconf's
+    # "accept ICMP".
+    assert [r["comment"] for r in cfg.filter] == mine + own
+    input_chain = [r["comment"] for r in cfg.filter if r["chain"] == "input"]
+    assert input_chain.index("dcctl: guests reach no other gateway address") < input_chain.index(
+        "defconf: accept ICMP"
+    )
     replay(['/ip firewall filter set [find comment="dcctl: guest DNS"] dst-port=54'])
     edited = replay([])
     assert verify_state(parse_export(edited), gw)
@@ -228,3 +256,27 @@ def test_the_lab_routeros_dialect_converges_a_gateway_and_rolls_it_back(
     assert remediation(fixed, intended, set(), full=False) == []
     restored = replay(DRIVER.restore(fixed, before))
     assert parse_export(restored).normalized() == parse_export(before).normalized()
+
+
+def test_the_lab_dialect_places_a_rule_before_the_first_static_one() -> None:
+    """The emulator evaluates dcctl's anchor as RouterOS would on a table without
+    dynamic rules, and refuses an anchor that names no rule (an empty table), which is
+    why dcctl adds plainly where the device has no rule of its own."""
+    from dcctl.vendors.mikrotik_routeros.lab import VENDOR, RosSession
+
+    cfg, _warnings = VENDOR.boot("MikroTik", ["ether1"], "")
+    session = RosSession(None, "admin", cfg)
+    anchor = "place-before=[:pick [find where dynamic=no] 0]"
+    refused = session.handle(f"/ip firewall filter add chain=input action=drop {anchor}")
+    assert "no such item" in refused.output and cfg.filter == []
+    for comment in ("a", "b"):
+        assert session.handle(f"/ip firewall filter add chain=input comment={comment}").output == ""
+    for comment in ("y", "x"):  # reversed, each before the first static rule
+        line = f"/ip firewall filter add chain=forward comment={comment} {anchor}"
+        assert session.handle(line).output == ""
+    assert [r["comment"] for r in cfg.filter] == ["x", "y", "a", "b"]
+    assert session.handle("/ip firewall filter add chain=input place-before=1").output == ""
+    assert [r["comment"] for r in cfg.filter][:2] == ["x", None]
+    assert "dynamic" not in "\n".join(cfg.export_lines(terse=True))
+    refused = session.handle("/ip firewall filter add chain=input dynamic=yes")
+    assert refused.output  # a dynamic rule is the router's to make, not a user's

@@ -20,11 +20,22 @@ What is dcctl's: address lists named ``dcctl-``, filter and NAT rules whose comm
 starts with ``dcctl``; everything else is the device's and is neither read into a
 change nor removed. Filter and NAT rules are an ordered list: when dcctl's rules on
 the device differ from the wanted ones in any way (one edited, added, removed or
-moved), all of dcctl's are removed and the wanted ones added in order, so the
-first match decides as the policy says. They are added at the end of the device's
-chains: RouterOS's default rules accept established connections and drop invalid
-ones first, which the policy agrees with; a device rule that accepts new guest
-traffic earlier would be the operator's to remove.
+moved, or no longer ahead of all the device's own), all of dcctl's are removed and
+the wanted ones added again, so the first match decides as the policy says.
+
+dcctl's rules lead each table, so no rule of the device's own can accept what the
+policy drops (MikroTik's ``defconf`` accepts ICMP to the router before anything
+else, which would let a guest ping the management address). Placing them is the
+part RouterOS makes awkward: ``place-before=0`` is refused on an empty table and
+when dynamic rules (fasttrack's counter, hotspot's) lead it, and ``/export`` shows
+no dynamic rule. So dcctl anchors each rule on the first *static* rule,
+``place-before=[:pick [find where dynamic=no] 0]``, adding its rules in reverse
+(each anchor is evaluated as the line runs, so the last one added ends up first),
+and adds them plainly, in order, where the device has no static rule of its own
+(known from the export just read). This is the form RouterOS users' provisioning
+scripts use for the same reason (e.g. "anchored on the first STATIC rule: dynamic
+hotspot/fasttrack markers cannot be anchors"); the lab's emulator evaluates it, and
+a real RouterOS 7 is the check it still needs.
 
 A DHCP client without an address yet (source 0.0.0.0) is in no address list, so
 dcctl's rules neither accept nor drop it (the device's own rules do, as for any LAN);
@@ -49,6 +60,8 @@ PREFIX = "dcctl"
 RULE_DEFAULTS: dict[str, str] = {"disabled": "no", "log": "no", "log-prefix": ""}
 #: What a rule without them means (compared, not omitted: exports show the action).
 _MEANS = {**RULE_DEFAULTS, "action": "accept"}
+#: Where a rule goes when the device has rules of its own: before its first static one.
+PLACE_FIRST = "place-before=[:pick [find where dynamic=no] 0]"
 #: Values that are lists (each item quoted on its own).
 _LISTS = ("connection-state",)
 
@@ -143,6 +156,12 @@ def _mine(rules: list[dict[str, str]]) -> list[dict[str, str]]:
     return [_full(r) for r in rules if owned_rule(r)]
 
 
+def _leads(rules: list[dict[str, str]]) -> bool:
+    """Are dcctl's rules ahead of every rule of the device's own?"""
+    owned = [owned_rule(r) for r in rules]
+    return owned == sorted(owned, reverse=True)
+
+
 def normalized(state: Any) -> dict[str, Any]:
     fw: Firewall = state.firewall
     return {
@@ -156,16 +175,16 @@ def normalized(state: Any) -> dict[str, Any]:
 
 def target(running: Any, want: Any, tgt: Any) -> None:
     """dcctl's lists and rules as `want` has them, the device's own as running has them
-    (its rules first, in their order: dcctl adds its own at the end)."""
+    (dcctl's rules first, then the device's in their order)."""
     have: Firewall = running.firewall
     wanted: Firewall = want.firewall
     fw: Firewall = tgt.firewall
     fw.addresses = {k: dict(v) for k, v in have.addresses.items() if not owned_list(k[0])}
     fw.addresses |= {k: dict(v) for k, v in wanted.addresses.items()}
-    fw.filter = [dict(r) for r in have.filter if not owned_rule(r)] + [
-        dict(r) for r in wanted.filter
+    fw.filter = [dict(r) for r in wanted.filter] + [
+        dict(r) for r in have.filter if not owned_rule(r)
     ]
-    fw.nat = [dict(r) for r in have.nat if not owned_rule(r)] + [dict(r) for r in wanted.nat]
+    fw.nat = [dict(r) for r in wanted.nat] + [dict(r) for r in have.nat if not owned_rule(r)]
 
 
 def _args(props: Mapping[str, str], kv: Kv, quote: Quote) -> str:
@@ -182,18 +201,21 @@ def _address_find(key: tuple[str, str], quote: Quote) -> str:
 
 def commands(cur: Any, tgt: Any, kv: Kv, quote: Quote) -> list[str]:
     """Lines turning dcctl's part of `cur`'s firewall into `tgt`'s: its rules removed
-    whole where they differ, address lists changed by entry, the rules added again in
-    order once the lists they name exist."""
+    whole where they differ or do not lead, address lists changed by entry, the rules
+    added again ahead of the device's own once the lists they name exist."""
     have: Firewall = cur.firewall
     want: Firewall = tgt.firewall
     out: list[str] = []
     adds: list[str] = []
     for menu, h, w in ((FILTER_MENU, have.filter, want.filter), (NAT_MENU, have.nat, want.nat)):
-        if _mine(h) == _mine(w):
+        if _mine(h) == _mine(w) and _leads(h):
             continue
         comments = dict.fromkeys(r["comment"] for r in h if owned_rule(r))
         out += [f"{menu} remove [find comment={quote(c)}]" for c in comments]
-        adds += [f"{menu} add {_args(r, kv, quote)}" for r in w if owned_rule(r)]
+        wanted = [f"{menu} add {_args(r, kv, quote)}" for r in w if owned_rule(r)]
+        if any(not owned_rule(r) for r in h):  # the device's own stay: go ahead of them
+            wanted = [f"{line} {PLACE_FIRST}" for line in reversed(wanted)]
+        adds += wanted
     for key in have.addresses:
         if owned_list(key[0]) and key not in want.addresses:
             out.append(f"{ADDRESS_MENU} remove {_address_find(key, quote)}")
@@ -223,7 +245,7 @@ def render(state: Any, kv: Kv, quote: Quote) -> list[str]:
 
 
 def verify(state: Any, want: Any) -> list[str]:
-    """Does the device hold dcctl's lists and exactly its rules, in order?"""
+    """Does the device hold dcctl's lists and exactly its rules, in order, leading?"""
     have: Firewall = state.firewall
     wanted: Firewall = want.firewall
     problems = [
@@ -235,5 +257,11 @@ def verify(state: Any, want: Any) -> list[str]:
         if _mine(h) != _mine(w):
             problems.append(
                 _("firewall {table}: dcctl's rules differ from the edge policy").format(table=table)
+            )
+        elif not _leads(h):
+            problems.append(
+                _("firewall {table}: a rule of the device's own comes before dcctl's").format(
+                    table=table
+                )
             )
     return problems

@@ -385,6 +385,9 @@ WIFI = Table(
 #: `/ip firewall`: the properties dcctl's edge policy writes, and a rule's usual others.
 _RULE = {
     "chain": Prop("str", required=True),
+    # Fasttrack's and hotspot's rules are dynamic; the emulator has none, but
+    # `find where dynamic=no` (how dcctl anchors its rules) must work.
+    "dynamic": Prop("bool", False, readonly=True),
     "comment": Prop("str"),
     "disabled": Prop("bool", False),
     "log": Prop("bool", False),
@@ -1115,6 +1118,11 @@ class RosSession:
     # -- table commands ------------------------------------------------------
 
     def _add(self, table: Table, args: list[RTok]) -> None:
+        place = [t for t in args if t.text.startswith("place-before=")]
+        at = None
+        if place and table in (FILTER, NAT):
+            args = [t for t in args if t not in place]
+            at = self._place(table, place[-1])
         values = self._kv(table, args)
         if table in (WIRELESS, WIFI) and "name" not in values:  # RouterOS names it wlanN
             taken = self.config.interface_names()
@@ -1125,7 +1133,29 @@ class RosSession:
             raise RosError(f"failure: {missing[0]} not specified")
         item = {**_defaults(table), **values}
         self._check(table, item, None)
-        self.config.items(table).append(item)
+        items = self.config.items(table)
+        items.insert(len(items) if at is None else at, item)
+
+    def _place(self, table: Table, tok: RTok) -> int:
+        """A rule's `place-before`: an item number, or `[:pick [find ...] N]` (the first
+        static rule, as dcctl anchors its own); the rule goes before that item."""
+        raw = tok.text[len("place-before=") :]
+        col = tok.col + len("place-before=")
+        if raw.isdigit():
+            hits = [int(raw)]
+        elif raw.startswith("[") and raw.endswith("]"):
+            words = split_statements(raw[1:-1], base=col + 1)
+            if len(words) != 1 or len(words[0]) != 3 or words[0][0].text != ":pick":
+                raise RosError(f"syntax error (line 1 column {col})")
+            _, found, nth = words[0]
+            if not nth.text.isdigit():
+                raise RosError(f"syntax error (line 1 column {nth.col})")
+            hits = self._find(table, found)[int(nth.text) :][:1]
+        else:
+            raise RosError(f"expected end of command (line 1 column {tok.col})")
+        if not hits or hits[0] >= len(self.config.items(table)):
+            raise RosError("failure: no such item")
+        return hits[0]
 
     def _set(self, table: Table, args: list[RTok], at: RTok) -> None:
         selection = self._select(table, args, at, allow_props=True)
