@@ -328,6 +328,8 @@ _ALLOWED = {
     ("dcctl/ssh/knownhosts.py", "no_log: true"),
     ("dcctl/ssh/knownhosts.py", "Host key verification failed"),
     ("dcctl/ssh/knownhosts.py", "HOST IDENTIFICATION HAS CHANGED"),
+    # Mitogen's host-key refusal (its hostkey_failed_msg), matched in its output.
+    ("dcctl/ssh/knownhosts.py", "SSH reported an unrecognized or mismatching host key"),
     ("dcctl/ssh/knownhosts.py", "is known for"),
     ("dcctl/ssh/knownhosts.py", "HAS CHANGED"),
     ("dcctl/ssh/knownhosts.py", "# SSH host keys pinned by dcctl"),
