@@ -7,6 +7,7 @@ of how the lab is wired.
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -109,8 +110,6 @@ def lab_vm_evidence(spec: Spec) -> dict[str, Any]:
     the proof each minute (and each hour), so a no-op apply ran the engine unless it
     came within the same minute of the last one.
     """
-    import json
-
     from dcctl.lab.podman import podman
 
     plan = lab_plan(spec)

@@ -210,9 +210,10 @@ def strategy() -> dict[str, str]:
 
     Why Mitogen: it keeps one Python interpreter per host for the whole play and
     ships modules once, where plain SSH starts a Python and sends each module per
-    task; the example lab's first apply took 228.9 s under it against 534.9 s
-    (benchmarks/bench_lab_apply.py). It logs in with the same ``ssh`` and the same
-    arguments (:func:`ssh_trust`), so the pinned host keys are checked the same way.
+    task; the example lab's first apply took 342.0 s under it against 761.4 s on
+    one machine in one sitting (benchmarks/bench_lab_apply.py). It logs in with the
+    same ``ssh`` and the same arguments (:func:`ssh_trust`), so the pinned host keys
+    are checked the same way.
     """
     if os.environ.get(STRATEGY_ENV, "mitogen") == "linear":
         return {"ANSIBLE_STRATEGY": "linear"}
